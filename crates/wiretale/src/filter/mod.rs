@@ -1,0 +1,1 @@
+//! Wireshark-style display filters (under construction).

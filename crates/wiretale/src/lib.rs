@@ -1,0 +1,20 @@
+//! wiretale: read packet captures, reassemble TCP, decode TLS / HTTP / NTLM and tell what happened.
+//!
+//! Data flows one way through the modules of this crate:
+//!
+//! ```text
+//! capture  (records: frame number, time, link type, bytes)
+//!   → net      (link layer → IPv4/IPv6, fragments → TCP segment views)
+//!   → tcp      (flow table, per-direction reassembly, connection events)
+//!   → proto    (TLS, HTTP, NTLM decoders: pure functions of bytes, no I/O)
+//!   → timeline (one ordered stream of typed events)
+//!   → analysis (findings, story, compare)
+//! ```
+//!
+//! No module imports one further down the flow. Every decoder is sans-I/O and panic-free on any
+//! input; damaged input yields typed errors or findings with frame numbers.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod filter;
+pub mod proto;

@@ -1,0 +1,1 @@
+//! http decoder (under construction).

@@ -1,0 +1,1 @@
+//! ntlm decoder (under construction).

@@ -1,0 +1,1 @@
+//! tls decoder (under construction).

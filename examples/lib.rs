@@ -1,0 +1,1 @@
+//! Embedding examples live in this directory as `[[example]]` targets.
