@@ -16,5 +16,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod filter;
 pub mod proto;
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,98 @@
+//! Typed errors of the capture reader.
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// Why reading a capture stopped, with where it stopped.
+#[derive(Debug, Error, Serialize)]
+#[error("{kind} (frame {frame}, byte offset {offset})")]
+pub struct CaptureError {
+    /// What went wrong.
+    pub kind: CaptureErrorKind,
+    /// The frame number that could not be read (0 when the file header itself is bad).
+    pub frame: u64,
+    /// Byte offset in the file of the block that could not be read.
+    pub offset: u64,
+}
+
+/// What went wrong while reading a capture.
+#[derive(Debug, Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaptureErrorKind {
+    /// The first bytes are not a pcap or pcapng magic number.
+    #[error("not a pcap or pcapng file (magic 0x{magic:08x})")]
+    NotACapture {
+        /// The first four bytes, big-endian.
+        magic: u32,
+    },
+    /// Fewer than four bytes in the whole input.
+    #[error("not a pcap or pcapng file (only {len} bytes)")]
+    TooShort {
+        /// Bytes available.
+        len: usize,
+    },
+    /// The magic was right but the file header is cut short.
+    #[error("capture file header is truncated")]
+    TruncatedHeader,
+    /// The magic was right but the header could not be parsed.
+    #[error("bad capture file header (magic 0x{magic:08x}): {detail}")]
+    BadHeader {
+        /// The first four bytes, big-endian.
+        magic: u32,
+        /// Parser detail.
+        detail: String,
+    },
+    /// The file ends in the middle of a record.
+    #[error("file ends in the middle of a record ({available} bytes left)")]
+    TruncatedRecord {
+        /// Bytes of the incomplete record present in the file.
+        available: u64,
+    },
+    /// A block claims to be larger than the reader accepts.
+    #[error("record larger than {limit} bytes")]
+    BlockTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A block could not be parsed.
+    #[error("malformed record: {detail}")]
+    Malformed {
+        /// Parser detail.
+        detail: String,
+    },
+    /// The underlying reader failed.
+    #[error("read error")]
+    Read,
+    /// Opening or reading the file failed.
+    #[error("{message}")]
+    Io {
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl CaptureError {
+    pub(crate) fn new(kind: CaptureErrorKind, frame: u64, offset: u64) -> Self {
+        CaptureError {
+            kind,
+            frame,
+            offset,
+        }
+    }
+
+    pub(crate) fn io(e: std::io::Error, frame: u64, offset: u64) -> Self {
+        CaptureError::new(
+            CaptureErrorKind::Io {
+                message: e.to_string(),
+            },
+            frame,
+            offset,
+        )
+    }
+
+    /// Whether this error happened before any record could be read (the input is not a usable
+    /// capture at all), as opposed to damage part-way through.
+    pub fn is_fatal_at_start(&self) -> bool {
+        self.frame <= 1 && self.offset == 0
+    }
+}

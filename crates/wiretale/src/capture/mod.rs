@@ -1,0 +1,607 @@
+//! Capture records: reads pcap and pcapng as a stream from any [`std::io::Read`].
+//!
+//! [`CaptureReader`] yields one [`Record`] per packet record in file order, numbered like
+//! Wireshark (1-based, every packet record counts). Memory is constant in file size: only the
+//! current block is buffered (the buffer grows up to [`MAX_BLOCK_LEN`] for large blocks).
+//!
+//! A damaged file yields every record before the damage, then one [`CaptureError`] naming the
+//! frame number that could not be read and the byte offset of its block.
+//!
+//! ```no_run
+//! use wiretale::capture::CaptureReader;
+//! let mut reader = CaptureReader::open("trace.pcap")?;
+//! while let Some(record) = reader.next_record()? {
+//!     println!("frame {} at {} ({} bytes)", record.frame, record.time, record.data.len());
+//! }
+//! # Ok::<(), wiretale::capture::CaptureError>(())
+//! ```
+
+mod error;
+mod time;
+
+pub use error::{CaptureError, CaptureErrorKind};
+pub use time::Timestamp;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
+
+/// Largest block the reader will buffer (a record's captured length cannot exceed this).
+pub const MAX_BLOCK_LEN: usize = 16 * 1024 * 1024;
+const INITIAL_BUFFER: usize = 256 * 1024;
+/// Bytes read up front to hold the file header (a pcapng section header with its options).
+const HEADER_PREFIX: usize = 64 * 1024;
+/// pcapng block type of the obsolete Packet Block (pcap-parser reports it as unknown).
+const OBSOLETE_PACKET_BLOCK: u32 = 2;
+/// Cap on kept comment text, so a file full of comments cannot grow memory.
+const MAX_COMMENTS: usize = 64;
+
+/// A link-layer header type (LINKTYPE_* number as stored in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct LinkType(pub u32);
+
+/// The container format of a capture file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureFormat {
+    /// Classic libpcap (either byte order).
+    Pcap {
+        /// Timestamps have nanosecond resolution (magic `a1b23c4d`).
+        nanosecond: bool,
+        /// The file was written big-endian.
+        big_endian: bool,
+    },
+    /// pcapng.
+    Pcapng,
+}
+
+/// One capture interface (pcapng IDB; classic pcap has exactly one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interface {
+    /// The interface's link type.
+    pub link_type: LinkType,
+    /// Snapshot length, 0 when unlimited.
+    pub snaplen: u32,
+    /// Timestamp units per second (1_000_000 for microseconds).
+    pub ticks_per_second: u64,
+    /// Offset in seconds added to every timestamp (`if_tsoffset`).
+    pub ts_offset: i64,
+    /// Interface name, when the file gives one.
+    pub name: Option<String>,
+}
+
+/// One packet record from the capture.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// Wireshark's frame number: 1-based, file order.
+    pub frame: u64,
+    /// Capture time.
+    pub time: Timestamp,
+    /// Index of the interface the packet was captured on.
+    pub interface: u32,
+    /// Link type of that interface.
+    pub link_type: LinkType,
+    /// The captured bytes (possibly fewer than `original_len`: snaplen truncation).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire.
+    pub original_len: u32,
+    /// Byte offset of the record's block in the file.
+    pub file_offset: u64,
+}
+
+impl Record<'_> {
+    /// Whether the capture kept fewer bytes than were on the wire.
+    pub fn is_truncated(&self) -> bool {
+        (self.data.len() as u64) < u64::from(self.original_len)
+    }
+}
+
+/// Streaming reader of pcap and pcapng files.
+pub struct CaptureReader<'r> {
+    inner: Box<dyn PcapReaderIterator + Send + 'r>,
+    format: CaptureFormat,
+    interfaces: Vec<Interface>,
+    section_big_endian: bool,
+    comments: Vec<String>,
+    next_frame: u64,
+    /// File offset of the first unconsumed byte in the reader's buffer.
+    offset: u64,
+    /// Bytes of the previously returned block, consumed lazily so the record can borrow it.
+    pending_consume: usize,
+    /// Current size of the reader's buffer.
+    capacity: usize,
+    finished: bool,
+}
+
+impl std::fmt::Debug for CaptureReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("format", &self.format)
+            .field("interfaces", &self.interfaces)
+            .field("next_frame", &self.next_frame)
+            .field("offset", &self.offset)
+            .finish()
+    }
+}
+
+impl CaptureReader<'static> {
+    /// Opens a capture file by path; `-` reads standard input.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
+            return CaptureReader::new(std::io::stdin());
+        }
+        let file = File::open(path).map_err(|e| CaptureError::io(e, 0, 0))?;
+        CaptureReader::new(BufReader::with_capacity(1 << 16, file))
+    }
+}
+
+impl<'r> CaptureReader<'r> {
+    /// Starts reading a capture from any reader. Fails when the input is not pcap or pcapng.
+    pub fn new<R: Read + Send + 'r>(mut reader: R) -> Result<Self, CaptureError> {
+        // pcap-parser parses the file header from its first `read`, so hand it a prefix that
+        // holds the whole header even when the underlying reader trickles (pipes, stdin).
+        let mut prefix = vec![0u8; HEADER_PREFIX];
+        let got = read_up_to(&mut reader, &mut prefix).map_err(|e| CaptureError::io(e, 0, 0))?;
+        prefix.truncate(got);
+        if got < 4 {
+            return Err(CaptureError::new(
+                CaptureErrorKind::TooShort { len: got },
+                0,
+                0,
+            ));
+        }
+        let magic = [prefix[0], prefix[1], prefix[2], prefix[3]];
+        let magic_le = u32::from_le_bytes(magic);
+        let chained = Cursor::new(prefix).chain(reader);
+        let (inner, format): (Box<dyn PcapReaderIterator + Send + 'r>, CaptureFormat) =
+            match magic_le {
+                0x0A0D_0D0A => (
+                    Box::new(
+                        PcapNGReader::new(INITIAL_BUFFER, chained)
+                            .map_err(|e| header_error(&e, magic_le))?,
+                    ),
+                    CaptureFormat::Pcapng,
+                ),
+                0xA1B2_C3D4 | 0xD4C3_B2A1 | 0xA1B2_3C4D | 0x4D3C_B2A1 => {
+                    let nanosecond = matches!(magic_le, 0xA1B2_3C4D | 0x4D3C_B2A1);
+                    let big_endian = matches!(magic_le, 0xD4C3_B2A1 | 0x4D3C_B2A1);
+                    (
+                        Box::new(
+                            LegacyPcapReader::new(INITIAL_BUFFER, chained)
+                                .map_err(|e| header_error(&e, magic_le))?,
+                        ),
+                        CaptureFormat::Pcap {
+                            nanosecond,
+                            big_endian,
+                        },
+                    )
+                }
+                _ => {
+                    return Err(CaptureError::new(
+                        CaptureErrorKind::NotACapture {
+                            magic: u32::from_be_bytes(magic),
+                        },
+                        0,
+                        0,
+                    ))
+                }
+            };
+        Ok(CaptureReader {
+            inner,
+            format,
+            interfaces: Vec::new(),
+            section_big_endian: false,
+            comments: Vec::new(),
+            next_frame: 1,
+            offset: 0,
+            pending_consume: 0,
+            capacity: INITIAL_BUFFER,
+            finished: false,
+        })
+    }
+
+    /// The file format.
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    /// Interfaces described so far (pcapng may add more as it goes).
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// Comments found so far (section and packet comments, prefixed with where they were found).
+    pub fn comments(&self) -> &[String] {
+        &self.comments
+    }
+
+    /// Number of packet records returned so far.
+    pub fn frames_read(&self) -> u64 {
+        self.next_frame - 1
+    }
+
+    /// Returns the next packet record, `Ok(None)` at the end of the file, or the error that
+    /// stopped reading (after which the reader stays finished).
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
+        if self.pending_consume > 0 {
+            self.inner.consume(self.pending_consume);
+            self.offset += self.pending_consume as u64;
+            self.pending_consume = 0;
+        }
+        if self.finished {
+            return Ok(None);
+        }
+        loop {
+            // A non-packet block is handled and consumed inside this loop; a packet record is
+            // returned borrowing the reader's buffer and consumed on the next call.
+            let step = match self.inner.next() {
+                Ok((len, block)) => classify(
+                    block,
+                    len,
+                    &mut self.interfaces,
+                    &mut self.section_big_endian,
+                    &mut self.comments,
+                    self.next_frame,
+                ),
+                Err(PcapError::Eof) => Step::End,
+                Err(PcapError::Incomplete(_)) => Step::Refill,
+                Err(PcapError::BufferTooSmall) => Step::Grow,
+                Err(e) => Step::Fail(parse_error_kind(&e)),
+            };
+            match step {
+                Step::Skip(len) => {
+                    self.inner.consume(len);
+                    self.offset += len as u64;
+                }
+                Step::Packet(len) => {
+                    self.pending_consume = len;
+                    let frame = self.next_frame;
+                    self.next_frame += 1;
+                    return self.current_record(frame).map(Some);
+                }
+                Step::End => {
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Step::Refill => {
+                    if self.inner.reader_exhausted() {
+                        self.finished = true;
+                        let available = self.inner.data().len();
+                        if available == 0 {
+                            return Ok(None);
+                        }
+                        return Err(self.error(CaptureErrorKind::TruncatedRecord {
+                            available: available as u64,
+                        }));
+                    }
+                    if let Err(e) = self.inner.refill() {
+                        self.finished = true;
+                        let kind = parse_error_kind(&e);
+                        return Err(self.error(kind));
+                    }
+                }
+                Step::Grow => {
+                    let wanted = self.capacity.saturating_mul(2);
+                    if wanted > MAX_BLOCK_LEN || !self.inner.grow(wanted) {
+                        self.finished = true;
+                        return Err(self.error(CaptureErrorKind::BlockTooLarge {
+                            limit: MAX_BLOCK_LEN as u64,
+                        }));
+                    }
+                    self.capacity = wanted;
+                    if let Err(e) = self.inner.refill() {
+                        self.finished = true;
+                        let kind = parse_error_kind(&e);
+                        return Err(self.error(kind));
+                    }
+                }
+                Step::Fail(kind) => {
+                    self.finished = true;
+                    return Err(self.error(kind));
+                }
+            }
+        }
+    }
+
+    fn error(&self, kind: CaptureErrorKind) -> CaptureError {
+        CaptureError::new(kind, self.next_frame, self.offset)
+    }
+
+    /// Re-parses the block at the front of the buffer (cheap: it was just validated) to build
+    /// the record borrowing the reader's buffer.
+    fn current_record(&mut self, frame: u64) -> Result<Record<'_>, CaptureError> {
+        let file_offset = self.offset;
+        let format = self.format;
+        let big_endian = self.section_big_endian;
+        let interfaces = &self.interfaces;
+        let next = self.inner.next();
+        let block = match next {
+            Ok((_, block)) => block,
+            Err(_) => {
+                return Err(CaptureError::new(
+                    CaptureErrorKind::Malformed {
+                        detail: "block changed while reading".into(),
+                    },
+                    frame,
+                    file_offset,
+                ))
+            }
+        };
+        let record = match block {
+            PcapBlockOwned::Legacy(b) => {
+                let iface = interfaces.first();
+                let nanos = matches!(
+                    format,
+                    CaptureFormat::Pcap {
+                        nanosecond: true,
+                        ..
+                    }
+                );
+                let time = if nanos {
+                    Timestamp::from_parts(i64::from(b.ts_sec), u64::from(b.ts_usec), 1_000_000_000)
+                } else {
+                    Timestamp::from_parts(i64::from(b.ts_sec), u64::from(b.ts_usec), 1_000_000)
+                };
+                Record {
+                    frame,
+                    time,
+                    interface: 0,
+                    link_type: iface.map(|i| i.link_type).unwrap_or(LinkType(1)),
+                    data: clip(b.data, b.caplen),
+                    original_len: b.origlen,
+                    file_offset,
+                }
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(b)) => {
+                let iface = interfaces.get(b.if_id as usize);
+                let ticks = (u64::from(b.ts_high) << 32) | u64::from(b.ts_low);
+                Record {
+                    frame,
+                    time: ng_time(iface, ticks),
+                    interface: b.if_id,
+                    link_type: iface.map(|i| i.link_type).unwrap_or(LinkType(u32::MAX)),
+                    data: clip(b.data, b.caplen),
+                    original_len: b.origlen,
+                    file_offset,
+                }
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(b)) => {
+                let iface = interfaces.first();
+                let snap = iface.map(|i| i.snaplen).unwrap_or(0);
+                let captured = if snap > 0 {
+                    b.origlen.min(snap)
+                } else {
+                    b.origlen
+                };
+                Record {
+                    frame,
+                    time: Timestamp::default(),
+                    interface: 0,
+                    link_type: iface.map(|i| i.link_type).unwrap_or(LinkType(u32::MAX)),
+                    data: clip(b.data, captured),
+                    original_len: b.origlen,
+                    file_offset,
+                }
+            }
+            PcapBlockOwned::NG(Block::Unknown(b)) if b.block_type == OBSOLETE_PACKET_BLOCK => {
+                let p = parse_obsolete_packet(b.data, big_endian).ok_or_else(|| {
+                    CaptureError::new(
+                        CaptureErrorKind::Malformed {
+                            detail: "obsolete packet block too short".into(),
+                        },
+                        frame,
+                        file_offset,
+                    )
+                })?;
+                let iface = interfaces.get(usize::from(p.interface));
+                Record {
+                    frame,
+                    time: ng_time(iface, p.ticks),
+                    interface: u32::from(p.interface),
+                    link_type: iface.map(|i| i.link_type).unwrap_or(LinkType(u32::MAX)),
+                    data: p.data,
+                    original_len: p.original_len,
+                    file_offset,
+                }
+            }
+            _ => {
+                return Err(CaptureError::new(
+                    CaptureErrorKind::Malformed {
+                        detail: "expected a packet block".into(),
+                    },
+                    frame,
+                    file_offset,
+                ))
+            }
+        };
+        Ok(record)
+    }
+}
+
+enum Step {
+    Skip(usize),
+    Packet(usize),
+    End,
+    Refill,
+    Grow,
+    Fail(CaptureErrorKind),
+}
+
+/// Decides what a block is; records interface and comment metadata on the way.
+fn classify(
+    block: PcapBlockOwned<'_>,
+    len: usize,
+    interfaces: &mut Vec<Interface>,
+    section_big_endian: &mut bool,
+    comments: &mut Vec<String>,
+    frame: u64,
+) -> Step {
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            interfaces.clear();
+            interfaces.push(Interface {
+                link_type: LinkType(h.network.0 as u32),
+                snaplen: h.snaplen,
+                ticks_per_second: if h.is_nanosecond_precision() {
+                    1_000_000_000
+                } else {
+                    1_000_000
+                },
+                ts_offset: 0,
+                name: None,
+            });
+            Step::Skip(len)
+        }
+        PcapBlockOwned::Legacy(_) => Step::Packet(len),
+        PcapBlockOwned::NG(block) => match block {
+            Block::SectionHeader(shb) => {
+                // Interface numbering restarts in each section.
+                interfaces.clear();
+                *section_big_endian = shb.big_endian();
+                collect_comments(&shb.options, "section", comments);
+                Step::Skip(len)
+            }
+            Block::InterfaceDescription(idb) => {
+                if interfaces.len() < u16::MAX as usize {
+                    interfaces.push(Interface {
+                        link_type: LinkType(idb.linktype.0 as u32),
+                        snaplen: idb.snaplen,
+                        ticks_per_second: idb.ts_resolution().unwrap_or(1_000_000),
+                        ts_offset: idb.ts_offset(),
+                        name: idb.if_name().and_then(|r| r.ok()).map(str::to_owned),
+                    });
+                }
+                Step::Skip(len)
+            }
+            Block::EnhancedPacket(ref epb) => {
+                collect_comments(&epb.options, &format!("frame {frame}"), comments);
+                Step::Packet(len)
+            }
+            Block::SimplePacket(_) => Step::Packet(len),
+            Block::Unknown(ref b) if b.block_type == OBSOLETE_PACKET_BLOCK => Step::Packet(len),
+            _ => Step::Skip(len),
+        },
+    }
+}
+
+fn collect_comments(
+    options: &[pcap_parser::pcapng::PcapNGOption<'_>],
+    place: &str,
+    comments: &mut Vec<String>,
+) {
+    for opt in options {
+        if opt.code == pcap_parser::pcapng::OptionCode::Comment && comments.len() < MAX_COMMENTS {
+            let text = String::from_utf8_lossy(opt.value());
+            let text: String = text.chars().take(4096).collect();
+            comments.push(format!("{place}: {}", text.trim_end_matches('\0')));
+        }
+    }
+}
+
+struct ObsoletePacket<'a> {
+    interface: u16,
+    ticks: u64,
+    original_len: u32,
+    data: &'a [u8],
+}
+
+/// Obsolete Packet Block body: if_id u16, drops u16, ts_high u32, ts_low u32, caplen u32,
+/// len u32, data.
+fn parse_obsolete_packet(body: &[u8], big_endian: bool) -> Option<ObsoletePacket<'_>> {
+    let u16_at = |o: usize| -> Option<u16> {
+        let b: [u8; 2] = body.get(o..o + 2)?.try_into().ok()?;
+        Some(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |o: usize| -> Option<u32> {
+        let b: [u8; 4] = body.get(o..o + 4)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let interface = u16_at(0)?;
+    let ticks = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
+    let caplen = u32_at(12)?;
+    let original_len = u32_at(16)?;
+    let rest = body.get(20..)?;
+    Some(ObsoletePacket {
+        interface,
+        ticks,
+        original_len,
+        data: clip(rest, caplen),
+    })
+}
+
+fn ng_time(iface: Option<&Interface>, ticks: u64) -> Timestamp {
+    let (per_second, offset) = iface
+        .map(|i| (i.ticks_per_second, i.ts_offset))
+        .unwrap_or((1_000_000, 0));
+    let per_second = per_second.max(1);
+    Timestamp::from_parts(
+        offset.saturating_add(i64::try_from(ticks / per_second).unwrap_or(i64::MAX)),
+        ticks % per_second,
+        per_second,
+    )
+}
+
+/// The captured bytes: the block's data clipped to its declared captured length (block data
+/// includes padding).
+fn clip(data: &[u8], caplen: u32) -> &[u8] {
+    let n = (caplen as usize).min(data.len());
+    data.get(..n).unwrap_or(data)
+}
+
+fn header_error(e: &PcapError<&[u8]>, magic: u32) -> CaptureError {
+    match e {
+        PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
+            CaptureError::new(CaptureErrorKind::TruncatedHeader, 0, 0)
+        }
+        _ => CaptureError::new(
+            CaptureErrorKind::BadHeader {
+                magic: magic.swap_bytes(),
+                detail: format!("{e}"),
+            },
+            0,
+            0,
+        ),
+    }
+}
+
+fn parse_error_kind(e: &PcapError<&[u8]>) -> CaptureErrorKind {
+    match e {
+        PcapError::UnexpectedEof | PcapError::Incomplete(_) => {
+            CaptureErrorKind::TruncatedRecord { available: 0 }
+        }
+        PcapError::ReadError => CaptureErrorKind::Read,
+        other => CaptureErrorKind::Malformed {
+            detail: format!("{other}"),
+        },
+    }
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests;

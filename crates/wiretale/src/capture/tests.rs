@@ -1,0 +1,155 @@
+use super::*;
+use crate::test_support::{oracle_rows, shared_capture_files};
+
+/// Every record of every shared capture: frame count, captured and original lengths, interface
+/// and time equal tshark's.
+#[test]
+fn records_match_tshark_for_every_shared_capture() {
+    for path in shared_capture_files() {
+        let oracle = oracle_rows(&path);
+        let mut reader = CaptureReader::open(&path).unwrap();
+        let mut n = 0usize;
+        let mut error = None;
+        loop {
+            match reader.next_record() {
+                Ok(Some(r)) => {
+                    let row = oracle
+                        .get(n)
+                        .unwrap_or_else(|| panic!("{}: extra frame {}", path.display(), r.frame));
+                    assert_eq!(row["frame.number"], r.frame.to_string());
+                    assert_eq!(
+                        row["frame.cap_len"],
+                        r.data.len().to_string(),
+                        "{} frame {}",
+                        path.display(),
+                        r.frame
+                    );
+                    assert_eq!(row["frame.len"], r.original_len.to_string());
+                    let iface = row["frame.interface_id"].as_str();
+                    if !iface.is_empty() {
+                        assert_eq!(iface, r.interface.to_string());
+                    }
+                    let want: f64 = row["frame.time_epoch"].parse().unwrap();
+                    assert!(
+                        (want - r.time.as_secs_f64()).abs() < 1e-6,
+                        "{} frame {}: time {} vs {}",
+                        path.display(),
+                        r.frame,
+                        r.time,
+                        want
+                    );
+                    n += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(n, oracle.len(), "{}: frame count", path.display());
+        if let Some(e) = error {
+            // Only the deliberately damaged file may end in an error.
+            assert!(
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("corrupt"),
+                "{}: {e}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn not_a_capture_is_a_clear_error() {
+    let err = CaptureReader::new(&b"GET / HTTP/1.1\r\n"[..]).unwrap_err();
+    assert_eq!(
+        err.kind.to_string(),
+        "not a pcap or pcapng file (magic 0x47455420)"
+    );
+    let err = CaptureReader::new(&b"ab"[..]).unwrap_err();
+    assert!(matches!(err.kind, CaptureErrorKind::TooShort { len: 2 }));
+}
+
+fn pcap_header(snaplen: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    v.extend_from_slice(&2u16.to_le_bytes());
+    v.extend_from_slice(&4u16.to_le_bytes());
+    v.extend_from_slice(&0i32.to_le_bytes());
+    v.extend_from_slice(&0u32.to_le_bytes());
+    v.extend_from_slice(&snaplen.to_le_bytes());
+    v.extend_from_slice(&1u32.to_le_bytes());
+    v
+}
+
+fn pcap_record(v: &mut Vec<u8>, secs: u32, data: &[u8]) {
+    v.extend_from_slice(&secs.to_le_bytes());
+    v.extend_from_slice(&0u32.to_le_bytes());
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(data);
+}
+
+#[test]
+fn damage_reports_frame_and_offset_after_good_records() {
+    let mut file = pcap_header(65535);
+    pcap_record(&mut file, 1, &[0u8; 60]);
+    pcap_record(&mut file, 2, &[0u8; 60]);
+    let second_end = file.len();
+    pcap_record(&mut file, 3, &[0u8; 60]);
+    file.truncate(second_end + 30); // third record cut short
+    let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    assert_eq!(reader.next_record().unwrap().unwrap().frame, 1);
+    assert_eq!(reader.next_record().unwrap().unwrap().frame, 2);
+    let err = reader.next_record().unwrap_err();
+    assert_eq!(err.frame, 3);
+    assert_eq!(err.offset, second_end as u64);
+    assert!(reader.next_record().unwrap().is_none());
+}
+
+#[test]
+fn huge_record_length_is_an_error_not_an_allocation() {
+    let mut file = pcap_header(65535);
+    file.extend_from_slice(&1u32.to_le_bytes());
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    file.extend_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    file.extend_from_slice(&[0u8; 100]);
+    let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    let err = reader.next_record().unwrap_err();
+    assert_eq!(err.frame, 1);
+    assert_eq!(err.offset, 24);
+}
+
+/// A reader that returns one byte per `read` call, like a slow pipe.
+struct Trickle<'a>(&'a [u8]);
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((b, rest)), Some(slot)) => {
+                *slot = *b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+#[test]
+fn reads_from_a_trickling_stream() {
+    let mut file = pcap_header(65535);
+    for i in 0..5 {
+        pcap_record(&mut file, i, &[i as u8; 100]);
+    }
+    let mut reader = CaptureReader::new(Trickle(&file)).unwrap();
+    let mut frames = Vec::new();
+    while let Some(r) = reader.next_record().unwrap() {
+        assert_eq!(r.data, &[(r.frame - 1) as u8; 100][..]);
+        frames.push(r.frame);
+    }
+    assert_eq!(frames, vec![1, 2, 3, 4, 5]);
+}
