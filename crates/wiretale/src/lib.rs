@@ -18,7 +18,9 @@
 
 pub mod capture;
 pub mod filter;
+pub mod net;
 pub mod proto;
+pub mod tcp;
 
 #[cfg(test)]
 mod test_support;

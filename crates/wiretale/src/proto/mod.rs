@@ -26,46 +26,7 @@ pub mod tls;
 
 use core::ops::Range;
 
-/// One direction of a TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dir {
-    /// From the client (the side that sent the SYN, or the guessed client) to the server.
-    ToServer,
-    /// From the server to the client.
-    ToClient,
-}
-
-impl Dir {
-    /// The other direction.
-    pub fn flip(self) -> Dir {
-        match self {
-            Dir::ToServer => Dir::ToClient,
-            Dir::ToClient => Dir::ToServer,
-        }
-    }
-}
-
-/// What a parser did with the bytes it was offered. See the module docs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Feed {
-    /// Bytes at the front of the input the parser is done with.
-    pub consumed: usize,
-    /// Bytes after the consumed ones that the parser does not need to see.
-    pub skip: u64,
-}
-
-/// Why a direction ended, as told to [`ConnectionParser::end`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// The sender closed its side (FIN).
-    Fin,
-    /// The connection was reset.
-    Reset,
-    /// The capture ended with the direction still open.
-    CaptureEnd,
-}
+pub use crate::tcp::{Dir, EndReason, Feed};
 
 /// A decoder of one TCP connection's application bytes (both directions).
 pub trait ConnectionParser {

@@ -1,0 +1,276 @@
+//! Network layers: link → IPv4/IPv6 (IPv4 fragments reassembled) → TCP segment views.
+//!
+//! [`NetDecoder::decode`] turns one capture record into a [`Decoded`] value: a TCP segment
+//! (borrowed from the record, or from the fragment table when the frame completed an IPv4
+//! datagram), another protocol (for frame listings), or a skip with its reason. It never
+//! panics and never allocates per packet except to reassemble fragments.
+
+mod defrag;
+mod link;
+mod tcp_header;
+
+pub use defrag::{DefragConfig, Defragmenter, FragmentOutcome};
+pub use link::{network_layer, LinkError, Network};
+pub use tcp_header::{TcpFlags, TcpHeader, TcpHeaderError, TcpOptions};
+
+use crate::capture::Record;
+use etherparse::{IpNumber, LaxIpSlice};
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// Why a frame was not analysed as TCP. Counted in the analysis statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The interface's link type is not decoded.
+    UnsupportedLinkType,
+    /// Not an IP packet (ARP, LLDP, ...).
+    NonIp,
+    /// IP but not TCP (UDP, ICMP, ...).
+    NonTcp,
+    /// Headers cut short by the snapshot length or a broken record.
+    Truncated,
+    /// Headers that contradict themselves.
+    Malformed,
+    /// An IP fragment held until its datagram completes (counted at the completing frame).
+    IpFragment,
+    /// An IP fragment whose datagram was dropped (conflict or table cap).
+    IpFragmentDropped,
+    /// An IPv6 fragment (not reassembled).
+    Ipv6Fragment,
+}
+
+impl SkipReason {
+    /// A short human phrase.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::UnsupportedLinkType => "unsupported link type",
+            SkipReason::NonIp => "not IP",
+            SkipReason::NonTcp => "IP but not TCP",
+            SkipReason::Truncated => "headers truncated",
+            SkipReason::Malformed => "malformed headers",
+            SkipReason::IpFragment => "IPv4 fragment (reassembled at a later frame)",
+            SkipReason::IpFragmentDropped => "IPv4 fragment dropped (conflict or cap)",
+            SkipReason::Ipv6Fragment => "IPv6 fragment (not reassembled)",
+        }
+    }
+}
+
+/// A TCP segment found in a frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// The TCP header.
+    pub header: TcpHeader<'a>,
+    /// Captured payload bytes (fewer than `payload_len` when the frame was truncated).
+    pub payload: &'a [u8],
+    /// Payload length on the wire, from the IP header.
+    pub payload_len: u32,
+}
+
+/// A frame that is not TCP, summarised for listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OtherPacket {
+    /// Protocol name as Wireshark's Protocol column would show it (roughly).
+    pub protocol: &'static str,
+    /// Source address, when IP.
+    pub src: Option<IpAddr>,
+    /// Destination address, when IP.
+    pub dst: Option<IpAddr>,
+}
+
+/// What one frame turned out to be.
+#[derive(Debug, Clone, Copy)]
+pub enum Decoded<'a> {
+    /// A TCP segment.
+    Tcp(Segment<'a>),
+    /// Something else, not analysed further.
+    Skipped {
+        /// Why.
+        reason: SkipReason,
+        /// What it was, as far as it was decoded.
+        packet: Option<OtherPacket>,
+        /// Byte offset in the frame where decoding stopped (for damaged frames).
+        offset: usize,
+    },
+}
+
+/// Decodes frames to TCP segments; holds the IPv4 fragment table.
+#[derive(Debug)]
+pub struct NetDecoder {
+    defrag: Defragmenter,
+}
+
+impl Default for NetDecoder {
+    fn default() -> Self {
+        NetDecoder::new(DefragConfig::default())
+    }
+}
+
+impl NetDecoder {
+    /// A decoder with the given fragment-table limits.
+    pub fn new(defrag: DefragConfig) -> Self {
+        NetDecoder {
+            defrag: Defragmenter::new(defrag),
+        }
+    }
+
+    /// IPv4 datagrams dropped from the fragment table (cap or age).
+    pub fn fragments_evicted(&self) -> u64 {
+        self.defrag.evicted
+    }
+
+    /// Decodes one record.
+    pub fn decode<'a>(&'a mut self, record: &Record<'a>) -> Decoded<'a> {
+        let frame = record.data;
+        let ip = match network_layer(record.link_type, frame) {
+            Ok(Network::Ip(ip)) => ip,
+            Ok(Network::Other { ethertype }) => {
+                return skipped(
+                    SkipReason::NonIp,
+                    Some(OtherPacket {
+                        protocol: ethertype_name(ethertype),
+                        src: None,
+                        dst: None,
+                    }),
+                    0,
+                )
+            }
+            Err(LinkError::Unsupported(_)) => {
+                return skipped(SkipReason::UnsupportedLinkType, None, 0)
+            }
+            Err(LinkError::Truncated) => return skipped(SkipReason::Truncated, None, 0),
+        };
+        let link_len = frame.len() - ip.len();
+        let Ok((slice, _ext_err)) = LaxIpSlice::from_slice(ip) else {
+            let reason = if ip.len() < 20 {
+                SkipReason::Truncated
+            } else {
+                SkipReason::Malformed
+            };
+            return skipped(reason, None, link_len);
+        };
+        let src_ip = slice.source_addr();
+        let dst_ip = slice.destination_addr();
+        let payload = slice.payload();
+        let proto = payload.ip_number;
+        let other = |protocol| OtherPacket {
+            protocol,
+            src: Some(src_ip),
+            dst: Some(dst_ip),
+        };
+        let transport_offset = link_len + (ip.len() - payload.payload.len().min(ip.len()));
+
+        // On-wire transport length from the IP header (the captured slice may be shorter).
+        let (wire_len, transport): (u32, &'a [u8]) = match &slice {
+            LaxIpSlice::Ipv4(v4) => {
+                let h = v4.header();
+                let wire = u32::from(h.total_len()).saturating_sub(u32::from(h.ihl()) * 4);
+                if h.is_fragmenting_payload() {
+                    if proto != IpNumber::TCP {
+                        return skipped(SkipReason::NonTcp, Some(other(ip_name(proto))), 0);
+                    }
+                    let outcome = self.defrag.offer(
+                        record.frame,
+                        h.source_addr(),
+                        h.destination_addr(),
+                        h.identification(),
+                        proto.0,
+                        h.fragments_offset().value(),
+                        h.more_fragments(),
+                        payload.payload,
+                    );
+                    match outcome {
+                        FragmentOutcome::Held => {
+                            return skipped(SkipReason::IpFragment, Some(other("IPv4")), 0)
+                        }
+                        FragmentOutcome::Dropped => {
+                            return skipped(SkipReason::IpFragmentDropped, Some(other("IPv4")), 0)
+                        }
+                        FragmentOutcome::Completed => {
+                            let data = self.defrag.completed();
+                            (data.len() as u32, data)
+                        }
+                    }
+                } else {
+                    (wire, payload.payload)
+                }
+            }
+            LaxIpSlice::Ipv6(v6) => {
+                if v6.is_payload_fragmented() {
+                    return skipped(SkipReason::Ipv6Fragment, Some(other("IPv6")), 0);
+                }
+                let h = v6.header();
+                let ext_len = v6.extensions().slice().len() as u32;
+                let wire = u32::from(h.payload_length()).saturating_sub(ext_len);
+                (wire, payload.payload)
+            }
+        };
+        if proto != IpNumber::TCP {
+            return skipped(SkipReason::NonTcp, Some(other(ip_name(proto))), 0);
+        }
+        let header = match TcpHeader::parse(transport) {
+            Ok(h) => h,
+            Err(TcpHeaderError::Truncated) => {
+                return skipped(SkipReason::Truncated, Some(other("TCP")), transport_offset)
+            }
+            Err(TcpHeaderError::BadDataOffset) => {
+                return skipped(
+                    SkipReason::Malformed,
+                    Some(other("TCP")),
+                    transport_offset + 12,
+                )
+            }
+        };
+        let payload_len = wire_len.saturating_sub(header.header_len() as u32);
+        let payload_bytes = header.payload();
+        let captured = payload_bytes
+            .get(..(payload_len as usize).min(payload_bytes.len()))
+            .unwrap_or(payload_bytes);
+        Decoded::Tcp(Segment {
+            src: SocketAddr::new(src_ip, header.src_port()),
+            dst: SocketAddr::new(dst_ip, header.dst_port()),
+            header,
+            payload: captured,
+            payload_len,
+        })
+    }
+}
+
+fn skipped<'a>(reason: SkipReason, packet: Option<OtherPacket>, offset: usize) -> Decoded<'a> {
+    Decoded::Skipped {
+        reason,
+        packet,
+        offset,
+    }
+}
+
+fn ip_name(proto: IpNumber) -> &'static str {
+    match proto.0 {
+        1 => "ICMP",
+        2 => "IGMP",
+        6 => "TCP",
+        17 => "UDP",
+        47 => "GRE",
+        50 => "ESP",
+        58 => "ICMPv6",
+        132 => "SCTP",
+        _ => "IP",
+    }
+}
+
+fn ethertype_name(ethertype: u16) -> &'static str {
+    match ethertype {
+        0x0806 => "ARP",
+        0x8035 => "RARP",
+        0x88CC => "LLDP",
+        0x8863 | 0x8864 => "PPPoE",
+        0x888E => "EAPOL",
+        0x8847 | 0x8848 => "MPLS",
+        t if t < 0x0600 => "LLC",
+        _ => "Ethernet",
+    }
+}

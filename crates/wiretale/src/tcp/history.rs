@@ -1,0 +1,100 @@
+//! A compact connection history in the style of Zeek's `conn.log` `history` field.
+//!
+//! Letters (upper case when sent by the client, lower case by the server): `S` SYN, `H`
+//! SYN-ACK, `A` pure ACK, `D` data, `F` FIN, `R` RST, `T` retransmitted data, `G` gap (bytes
+//! never captured), `W` zero window, `Q` SYN combined with FIN or RST. Each letter is recorded
+//! the first time it happens in a direction; `T`, `G` and `W` are recorded again at the 10th,
+//! 100th, 1000th... occurrence, so repeated trouble shows as repeated letters.
+
+use std::fmt;
+
+/// Letters recorded at most this many times (bounds the string).
+const MAX_LEN: usize = 64;
+
+/// The history of one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    letters: String,
+    seen: u32,
+    counts: [u32; 6],
+}
+
+fn bit(letter: char, orig: bool) -> u32 {
+    let i = "sh adfrtgwq"
+        .chars()
+        .position(|c| c == letter)
+        .unwrap_or(10) as u32;
+    1 << (i * 2 + u32::from(orig))
+}
+
+impl History {
+    /// Records `letter` (lower-case form) for the client (`orig`) or the server, once.
+    pub fn note(&mut self, orig: bool, letter: char) {
+        let b = bit(letter, orig);
+        if self.seen & b == 0 {
+            self.seen |= b;
+            self.push(orig, letter);
+        }
+    }
+
+    /// Records `letter` at its 1st, 10th, 100th... occurrence.
+    pub fn note_counted(&mut self, orig: bool, letter: char) {
+        let slot = match letter {
+            't' => 0,
+            'g' => 1,
+            _ => 2,
+        } * 2
+            + usize::from(orig);
+        let n = self.counts[slot].saturating_add(1);
+        self.counts[slot] = n;
+        if n == 1 || (n >= 10 && power_of_ten(n)) {
+            self.push(orig, letter);
+        }
+    }
+
+    fn push(&mut self, orig: bool, letter: char) {
+        if self.letters.len() < MAX_LEN {
+            self.letters.push(if orig {
+                letter.to_ascii_uppercase()
+            } else {
+                letter
+            });
+        }
+    }
+}
+
+fn power_of_ten(mut n: u32) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
+}
+
+impl fmt::Display for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.letters)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeek_like_letters() {
+        let mut h = History::default();
+        h.note(true, 's');
+        h.note(false, 'h');
+        h.note(true, 'a');
+        h.note(true, 'd');
+        h.note(true, 'd');
+        h.note(false, 'd');
+        h.note(true, 'f');
+        h.note(false, 'f');
+        assert_eq!(h.to_string(), "ShADdFf");
+        for _ in 0..100 {
+            h.note_counted(true, 't');
+        }
+        assert_eq!(h.to_string(), "ShADdFfTTT");
+    }
+}

@@ -1,0 +1,996 @@
+//! TCP: the flow table, per-direction reassembly and connection events.
+//!
+//! [`TcpTracker`] takes TCP segments in file order and drives a [`StreamHandler`] (the next
+//! layer up) with, per connection:
+//!
+//! * `open` when a new stream starts (stream ids equal Wireshark's `tcp.stream`: numbered in
+//!   order of first appearance; a SYN on a known 4-tuple whose sequence number differs from
+//!   that direction's first one starts a new stream, as in Wireshark),
+//! * `data` with in-order bytes and their [`FrameMap`], honouring the handler's
+//!   [`Feed`] (consumed/skip),
+//! * `gap` for bytes that will never arrive, `end` per direction (FIN, RST, capture end),
+//! * `event` for connection events (SYN, SYN-ACK, handshake complete, FIN, RST, gaps, ...),
+//! * `closed` with the connection's [`FlowSummary`] when it leaves the table.
+//!
+//! Memory is bounded by [`TcpConfig`]: flows in the table, bytes buffered per direction,
+//! out-of-order bytes held. Hitting a cap is reported as an event, never silent.
+
+mod frame_map;
+mod half;
+mod history;
+
+pub use frame_map::{FrameMap, FrameSpan, Mark, MAX_FRAMES_PER_SPAN};
+pub use half::{Gap, GapCause, HalfConfig, HalfStats};
+pub use history::History;
+
+use crate::capture::Timestamp;
+use crate::net::{Segment, TcpFlags};
+use half::{ByteSink, HalfStream};
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+/// Limits of the TCP layer.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpConfig {
+    /// Connections kept in the table (open and recently closed). When full, the oldest closed
+    /// one leaves first, then the oldest open one (reported as evicted).
+    pub max_flows: usize,
+    /// Per-direction buffer limits.
+    pub half: HalfConfig,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            max_flows: 200_000,
+            half: HalfConfig::default(),
+        }
+    }
+}
+
+/// How the client and server of a connection were told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleBasis {
+    /// The client sent the SYN.
+    Syn,
+    /// The server sent the SYN-ACK (its SYN was not captured).
+    SynAck,
+    /// Guess: the server's port is a well-known or registered service port.
+    ServicePort,
+    /// Guess: the client's port is in the ephemeral range.
+    EphemeralPort,
+    /// Guess: the first captured packet was sent by the client.
+    FirstPacket,
+}
+
+impl RoleBasis {
+    /// Whether the roles are a guess (connection picked up mid-way).
+    pub fn is_guess(self) -> bool {
+        !matches!(self, RoleBasis::Syn | RoleBasis::SynAck)
+    }
+}
+
+/// Who is who in a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ConnInfo {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// The client (initiator).
+    pub client: SocketAddr,
+    /// The server (responder).
+    pub server: SocketAddr,
+    /// How the roles were decided.
+    pub role_basis: RoleBasis,
+}
+
+impl ConnInfo {
+    /// (source, destination) of a direction.
+    pub fn endpoints(&self, dir: Dir) -> (SocketAddr, SocketAddr) {
+        match dir {
+            Dir::ToServer => (self.client, self.server),
+            Dir::ToClient => (self.server, self.client),
+        }
+    }
+}
+
+/// A connection-level event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConnEvent {
+    /// The client's SYN (the first one; retransmissions are counted in the summary).
+    Syn,
+    /// The server's SYN-ACK.
+    SynAck,
+    /// The client acknowledged the SYN-ACK: three-way handshake complete.
+    Established {
+        /// Seconds from SYN to this ACK.
+        handshake_secs: Option<f64>,
+    },
+    /// A side closed its direction.
+    Fin {
+        /// Direction closed (the sender's).
+        dir: Dir,
+    },
+    /// A side reset the connection.
+    Rst {
+        /// Direction of the RST (its sender's).
+        dir: Dir,
+        /// Seconds since the previous packet of this connection (either direction).
+        idle_secs: f64,
+    },
+    /// Bytes missing from the capture in one direction.
+    Gap {
+        /// Direction.
+        dir: Dir,
+        /// Stream offset of the first missing byte.
+        offset: u64,
+        /// Missing bytes.
+        len: u64,
+        /// Why they are considered missing.
+        cause: GapCause,
+    },
+    /// Overlapping segments carried different bytes for the same stream offset (first wins).
+    OverlapConflict {
+        /// Direction.
+        dir: Dir,
+        /// Stream offset.
+        offset: u64,
+    },
+    /// The capture ended with the connection still open.
+    OpenAtEnd {
+        /// Seconds from the connection's last packet to the end of the capture.
+        idle_secs: f64,
+    },
+    /// The flow table was full and this open connection was dropped from it.
+    Evicted,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Ending {
+    /// Closed with FIN; `first` closed first, `both` whether the other side closed too.
+    Fin {
+        /// Who sent the first FIN.
+        first: Dir,
+        /// Both sides sent FIN.
+        both: bool,
+    },
+    /// Reset.
+    Rst {
+        /// Who sent the (first) RST.
+        by: Dir,
+        /// Frame of the RST.
+        frame: u64,
+        /// Idle seconds before it.
+        idle_secs: f64,
+    },
+    /// Still open when the capture ended.
+    Open,
+    /// Dropped from the flow table (cap).
+    Evicted,
+}
+
+/// Counters and facts about one connection, emitted when it leaves the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowSummary {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// Client address.
+    pub client: SocketAddr,
+    /// Server address.
+    pub server: SocketAddr,
+    /// How client and server were decided.
+    pub role_basis: RoleBasis,
+    /// First frame.
+    pub first_frame: u64,
+    /// Last frame.
+    pub last_frame: u64,
+    /// Time of the first frame.
+    pub start: Timestamp,
+    /// Time of the last frame.
+    pub end: Timestamp,
+    /// Seconds from first to last frame.
+    pub duration_secs: f64,
+    /// SYNs sent by the client (more than one: retransmitted).
+    pub syns: u32,
+    /// Whether a SYN-ACK was seen.
+    pub syn_ack: bool,
+    /// Whether the three-way handshake completed.
+    pub established: bool,
+    /// Client → server counters.
+    pub to_server: HalfStats,
+    /// Server → client counters.
+    pub to_client: HalfStats,
+    /// Zeek conn.log-style history (upper case: client, lower case: server).
+    pub history: String,
+    /// How it ended.
+    pub ending: Ending,
+}
+
+/// Receives what the TCP layer finds. `Conn` is the handler's own per-connection state.
+pub trait StreamHandler {
+    /// Per-connection state of the handler (e.g. its protocol parser).
+    type Conn;
+
+    /// A new connection (stream) starts.
+    fn open(&mut self, info: &ConnInfo) -> Self::Conn;
+
+    /// In-order bytes of `dir`; `input` holds every unconsumed byte.
+    fn data(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Dir,
+        input: &[u8],
+        map: FrameMap<'_>,
+    ) -> Feed;
+
+    /// Bytes of `dir` that will never arrive (only called when the parser must resynchronise;
+    /// every gap is also reported as a [`ConnEvent::Gap`]).
+    fn gap(&mut self, conn: &mut Self::Conn, info: &ConnInfo, dir: Dir, gap: &Gap);
+
+    /// `dir` ended; `input` is what the parser left unconsumed.
+    fn end(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Dir,
+        reason: EndReason,
+        input: &[u8],
+        map: FrameMap<'_>,
+    );
+
+    /// A connection event, found in `frame` at `time`.
+    fn event(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        frame: u64,
+        time: Timestamp,
+        event: ConnEvent,
+    );
+
+    /// The connection left the table; its final summary.
+    fn closed(&mut self, conn: Self::Conn, summary: &FlowSummary);
+}
+
+/// Canonical (direction-independent) connection key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn of(a: SocketAddr, b: SocketAddr) -> Self {
+        if a <= b {
+            FlowKey(a, b)
+        } else {
+            FlowKey(b, a)
+        }
+    }
+}
+
+struct Flow<C> {
+    uid: u64,
+    info: ConnInfo,
+    conn: Option<C>,
+    halves: [HalfStream; 2],
+    /// Wireshark's per-direction base sequence number (for port-reuse decisions).
+    base_seq: [Option<u32>; 2],
+    syns: u32,
+    syn_time: Option<Timestamp>,
+    syn_ack: bool,
+    established: bool,
+    first_fin: Option<Dir>,
+    fin_announced: [bool; 2],
+    rst: Option<(Dir, u64, f64)>,
+    first_frame: u64,
+    last_frame: u64,
+    start: Timestamp,
+    last_time: Timestamp,
+    history: History,
+    closed: bool,
+}
+
+fn idx(dir: Dir) -> usize {
+    match dir {
+        Dir::ToServer => 0,
+        Dir::ToClient => 1,
+    }
+}
+
+/// Counters of the whole TCP layer.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TcpStats {
+    /// TCP segments processed.
+    pub segments: u64,
+    /// Streams started.
+    pub streams: u64,
+    /// Open connections dropped because the flow table was full.
+    pub evicted_open: u64,
+    /// Closed connections dropped to make room (normal).
+    pub retired_closed: u64,
+    /// Most connections in the table at once.
+    pub peak_flows: u64,
+}
+
+/// The flow table. See the module docs.
+pub struct TcpTracker<H: StreamHandler> {
+    config: TcpConfig,
+    flows: HashMap<FlowKey, Flow<H::Conn>>,
+    /// Closed flows, oldest first (retired first when the table is full).
+    closed_order: VecDeque<(FlowKey, u64)>,
+    /// All flows by creation, oldest first (evicted when no closed flow remains).
+    created_order: VecDeque<(FlowKey, u64)>,
+    next_stream: u64,
+    next_uid: u64,
+    stats: TcpStats,
+}
+
+impl<H: StreamHandler> std::fmt::Debug for TcpTracker<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpTracker")
+            .field("flows", &self.flows.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// What the tracker learned about one segment (for frame listings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// Direction of the segment.
+    pub dir: Dir,
+    /// Relative sequence number (Wireshark's `tcp.seq`).
+    pub relative_seq: u32,
+    /// Relative acknowledgment number, when ACK is set.
+    pub relative_ack: Option<u32>,
+}
+
+impl<H: StreamHandler> TcpTracker<H> {
+    /// An empty table.
+    pub fn new(config: TcpConfig) -> Self {
+        TcpTracker {
+            config,
+            flows: HashMap::new(),
+            closed_order: VecDeque::new(),
+            created_order: VecDeque::new(),
+            next_stream: 0,
+            next_uid: 0,
+            stats: TcpStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> TcpStats {
+        self.stats
+    }
+
+    /// Connections currently in the table.
+    pub fn flows_in_table(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Processes one segment from frame `frame`.
+    pub fn segment(
+        &mut self,
+        frame: u64,
+        time: Timestamp,
+        seg: &Segment<'_>,
+        handler: &mut H,
+    ) -> SegmentInfo {
+        self.stats.segments += 1;
+        let key = FlowKey::of(seg.src, seg.dst);
+        let flags = seg.header.flags();
+        let pure_syn = flags.syn() && !flags.ack();
+
+        let needs_new = match self.flows.get(&key) {
+            None => true,
+            Some(flow) => {
+                // Wireshark (4.0): a SYN on a known 4-tuple starts a new conversation when its
+                // sequence number differs from the base sequence number of its direction;
+                // the same number is a retransmission, even after a RST.
+                pure_syn && {
+                    let dir = flow_dir(&flow.info, seg.src);
+                    matches!(flow.base_seq[idx(dir)], Some(base) if base != seg.header.seq())
+                }
+            }
+        };
+        if needs_new {
+            if let Some(old) = self.flows.remove(&key) {
+                self.retire(old, handler);
+            }
+            self.make_room(handler);
+            let info = self.new_info(seg, flags);
+            let conn = handler.open(&info);
+            let uid = self.next_uid;
+            self.next_uid += 1;
+            self.flows.insert(
+                key,
+                Flow {
+                    uid,
+                    info,
+                    conn: Some(conn),
+                    halves: [HalfStream::default(), HalfStream::default()],
+                    base_seq: [None, None],
+                    syns: 0,
+                    syn_time: None,
+                    syn_ack: false,
+                    established: false,
+                    first_fin: None,
+                    fin_announced: [false, false],
+                    rst: None,
+                    first_frame: frame,
+                    last_frame: frame,
+                    start: time,
+                    last_time: time,
+                    history: History::default(),
+                    closed: false,
+                },
+            );
+            self.created_order.push_back((key, uid));
+            self.stats.streams += 1;
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        }
+        let cfg = self.config.half;
+        let Some(flow) = self.flows.get_mut(&key) else {
+            // Unreachable in practice: the flow was just inserted.
+            return SegmentInfo {
+                stream: 0,
+                dir: Dir::ToServer,
+                relative_seq: 0,
+                relative_ack: None,
+            };
+        };
+        let was_closed = flow.closed;
+        let info = process_segment(flow, frame, time, seg, handler, &cfg);
+        if flow.closed && !was_closed {
+            self.closed_order.push_back((key, flow.uid));
+        }
+        info
+    }
+
+    /// Ends every connection still in the table (end of capture) and reports their summaries.
+    /// `capture_end` is the time of the capture's last frame.
+    pub fn finish(&mut self, handler: &mut H, capture_end: Timestamp) {
+        let mut flows: Vec<Flow<H::Conn>> = self.flows.drain().map(|(_, f)| f).collect();
+        flows.sort_by_key(|f| f.info.stream);
+        for flow in flows {
+            let ending = ending_of(&flow);
+            self.retire_with(flow, handler, ending, Some(capture_end));
+        }
+        self.closed_order.clear();
+        self.created_order.clear();
+    }
+
+    fn new_info(&mut self, seg: &Segment<'_>, flags: TcpFlags) -> ConnInfo {
+        let stream = self.next_stream;
+        self.next_stream += 1;
+        let (client, server, role_basis) = if flags.syn() && !flags.ack() {
+            (seg.src, seg.dst, RoleBasis::Syn)
+        } else if flags.syn() && flags.ack() {
+            (seg.dst, seg.src, RoleBasis::SynAck)
+        } else {
+            guess_roles(seg.src, seg.dst)
+        };
+        ConnInfo {
+            stream,
+            client,
+            server,
+            role_basis,
+        }
+    }
+
+    fn make_room(&mut self, handler: &mut H) {
+        while self.flows.len() >= self.config.max_flows.max(1) {
+            if let Some((key, uid)) = self.closed_order.pop_front() {
+                if self.flows.get(&key).map(|f| f.uid) == Some(uid) {
+                    if let Some(flow) = self.flows.remove(&key) {
+                        self.stats.retired_closed += 1;
+                        self.retire(flow, handler);
+                    }
+                }
+                continue;
+            }
+            let Some((key, uid)) = self.created_order.pop_front() else {
+                break;
+            };
+            if self.flows.get(&key).map(|f| f.uid) == Some(uid) {
+                if let Some(mut flow) = self.flows.remove(&key) {
+                    self.stats.evicted_open += 1;
+                    if let Some(conn) = flow.conn.as_mut() {
+                        handler.event(
+                            conn,
+                            &flow.info,
+                            flow.last_frame,
+                            flow.last_time,
+                            ConnEvent::Evicted,
+                        );
+                    }
+                    self.retire_with(flow, handler, Ending::Evicted, None);
+                }
+            }
+        }
+        // Keep the bookkeeping queues from growing without bound with stale entries.
+        if self.created_order.len() > self.flows.len().saturating_mul(2) + 1024 {
+            let flows = &self.flows;
+            self.created_order
+                .retain(|(k, uid)| flows.get(k).map(|f| f.uid) == Some(*uid));
+        }
+    }
+
+    fn retire(&mut self, flow: Flow<H::Conn>, handler: &mut H) {
+        let ending = ending_of(&flow);
+        self.retire_with(flow, handler, ending, None);
+    }
+
+    fn retire_with(
+        &mut self,
+        mut flow: Flow<H::Conn>,
+        handler: &mut H,
+        ending: Ending,
+        capture_end: Option<Timestamp>,
+    ) {
+        let cfg = self.config.half;
+        let end_time = flow.last_time;
+        if let Some(mut conn) = flow.conn.take() {
+            let reason = if matches!(ending, Ending::Rst { .. }) {
+                EndReason::Reset
+            } else {
+                EndReason::CaptureEnd
+            };
+            if let (Ending::Open, Some(capture_end)) = (ending, capture_end) {
+                handler.event(
+                    &mut conn,
+                    &flow.info,
+                    flow.last_frame,
+                    capture_end,
+                    ConnEvent::OpenAtEnd {
+                        idle_secs: capture_end.seconds_since(end_time).max(0.0),
+                    },
+                );
+            }
+            for dir in [Dir::ToServer, Dir::ToClient] {
+                let why = if flow.halves[idx(dir)].fin_reached() {
+                    EndReason::Fin
+                } else {
+                    reason
+                };
+                end_half(&mut flow, &mut conn, dir, why, handler, &cfg);
+            }
+            let summary = summarize(&flow, ending);
+            handler.closed(conn, &summary);
+        }
+    }
+}
+
+fn flow_dir(info: &ConnInfo, src: SocketAddr) -> Dir {
+    if src == info.client && info.client != info.server {
+        Dir::ToServer
+    } else if src == info.server {
+        Dir::ToClient
+    } else {
+        Dir::ToServer
+    }
+}
+
+/// Ports that identify a server when a connection is picked up without its handshake.
+const SERVICE_PORTS: &[u16] = &[
+    21, 22, 23, 25, 53, 80, 110, 143, 389, 443, 445, 465, 587, 636, 993, 995, 1080, 1433, 1723,
+    3128, 3268, 3389, 5060, 5061, 5222, 8000, 8008, 8080, 8081, 8088, 8443, 8888, 9090,
+];
+
+fn guess_roles(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr, RoleBasis) {
+    let (sp, dp) = (src.port(), dst.port());
+    let service = |p: u16| SERVICE_PORTS.contains(&p);
+    if service(dp) && !service(sp) {
+        return (src, dst, RoleBasis::ServicePort);
+    }
+    if service(sp) && !service(dp) {
+        return (dst, src, RoleBasis::ServicePort);
+    }
+    if sp < 1024 && dp >= 1024 {
+        return (dst, src, RoleBasis::ServicePort);
+    }
+    if dp < 1024 && sp >= 1024 {
+        return (src, dst, RoleBasis::ServicePort);
+    }
+    if sp >= 49152 && dp < 49152 {
+        return (src, dst, RoleBasis::EphemeralPort);
+    }
+    if dp >= 49152 && sp < 49152 {
+        return (dst, src, RoleBasis::EphemeralPort);
+    }
+    (src, dst, RoleBasis::FirstPacket)
+}
+
+/// Adapts the handler to reassembly's byte sink for one direction.
+struct SinkAdapter<'a, H: StreamHandler> {
+    handler: &'a mut H,
+    conn: &'a mut H::Conn,
+    info: &'a ConnInfo,
+    dir: Dir,
+    time: Timestamp,
+}
+
+impl<H: StreamHandler> ByteSink for SinkAdapter<'_, H> {
+    fn data(&mut self, input: &[u8], map: FrameMap<'_>) -> Feed {
+        self.handler
+            .data(self.conn, self.info, self.dir, input, map)
+    }
+    fn gap(&mut self, gap: Gap) {
+        self.handler.event(
+            self.conn,
+            self.info,
+            gap.frame,
+            self.time,
+            ConnEvent::Gap {
+                dir: self.dir,
+                offset: gap.offset,
+                len: gap.len,
+                cause: gap.cause,
+            },
+        );
+        if gap.parser_affected {
+            self.handler.gap(self.conn, self.info, self.dir, &gap);
+        }
+    }
+    fn conflict(&mut self, offset: u64, frame: u64) {
+        self.handler.event(
+            self.conn,
+            self.info,
+            frame,
+            self.time,
+            ConnEvent::OverlapConflict {
+                dir: self.dir,
+                offset,
+            },
+        );
+    }
+}
+
+fn end_half<H: StreamHandler>(
+    flow: &mut Flow<H::Conn>,
+    conn: &mut H::Conn,
+    dir: Dir,
+    reason: EndReason,
+    handler: &mut H,
+    cfg: &HalfConfig,
+) {
+    let info = flow.info;
+    let frame = flow.last_frame;
+    let time = flow.last_time;
+    let half = &mut flow.halves[idx(dir)];
+    if half.ended {
+        return;
+    }
+    if !half.started {
+        half.ended = true;
+        handler.end(conn, &info, dir, reason, &[], FrameMap::new(0, &[]));
+        return;
+    }
+    // `finish` needs the sink for gaps and a callback for the leftover bytes; both want the
+    // handler, so collect the leftover first and hand it over afterwards.
+    let mut leftover: Vec<u8> = Vec::new();
+    let mut leftover_marks: Vec<Mark> = Vec::new();
+    let mut leftover_base = 0;
+    {
+        let mut sink = SinkAdapter {
+            handler: &mut *handler,
+            conn: &mut *conn,
+            info: &info,
+            dir,
+            time,
+        };
+        half.finish(frame, &mut sink, cfg, &mut |rest, map| {
+            leftover.extend_from_slice(rest);
+            leftover_base = map.base();
+            if let Some((f, t)) = map.frame_at(0) {
+                leftover_marks.push(Mark {
+                    offset: map.base(),
+                    frame: f,
+                    time: t,
+                });
+            }
+        });
+    }
+    handler.end(
+        conn,
+        &info,
+        dir,
+        reason,
+        &leftover,
+        FrameMap::new(leftover_base, &leftover_marks),
+    );
+}
+
+fn process_segment<H: StreamHandler>(
+    flow: &mut Flow<H::Conn>,
+    frame: u64,
+    time: Timestamp,
+    seg: &Segment<'_>,
+    handler: &mut H,
+    cfg: &HalfConfig,
+) -> SegmentInfo {
+    let flags = seg.header.flags();
+    let dir = flow_dir(&flow.info, seg.src);
+    let i = idx(dir);
+    let seq = seg.header.seq();
+    let idle_secs = time.seconds_since(flow.last_time).max(0.0);
+    flow.last_frame = frame;
+    flow.last_time = time;
+    if flow.base_seq[i].is_none() {
+        flow.base_seq[i] = Some(if flags.syn() {
+            seq
+        } else {
+            seq.wrapping_sub(1)
+        });
+    }
+    let info = flow.info;
+    let closed_before = flow.closed;
+
+    // History letters.
+    let orig = dir == Dir::ToServer;
+    let payload_len = seg.payload_len;
+    if flags.syn() && flags.fin() || flags.syn() && flags.rst() {
+        flow.history.note(orig, 'q');
+    } else if flags.syn() {
+        flow.history.note(orig, if flags.ack() { 'h' } else { 's' });
+    }
+    if flags.fin() {
+        flow.history.note(orig, 'f');
+    }
+    if flags.rst() {
+        flow.history.note(orig, 'r');
+    }
+    if payload_len > 0 {
+        flow.history.note(orig, 'd');
+    } else if flags.ack() && !flags.syn() && !flags.fin() && !flags.rst() {
+        flow.history.note(orig, 'a');
+    }
+    if seg.header.window() == 0 && !flags.rst() && !flags.syn() {
+        flow.halves[i].stats.zero_windows += 1;
+        flow.history.note_counted(orig, 'w');
+    }
+
+    let half_stats_before = flow.halves[i].stats;
+    flow.halves[i].stats.packets += 1;
+    flow.halves[i].stats.payload_bytes += u64::from(payload_len);
+
+    let Some(mut conn_state) = flow.conn.take() else {
+        // Unreachable: flows without state are never in the table.
+        return segment_info(flow, dir, seq, seg, flags);
+    };
+    if closed_before {
+        // A late packet of a closed connection: counted, not analysed.
+        flow.conn = Some(conn_state);
+        return segment_info(flow, dir, seq, seg, flags);
+    }
+    let conn = &mut conn_state;
+
+    // Handshake events.
+    if flags.syn() && !flags.ack() {
+        flow.syns += 1;
+        if flow.syns == 1 {
+            flow.syn_time = Some(time);
+            handler.event(conn, &info, frame, time, ConnEvent::Syn);
+        }
+        if !flow.halves[i].started {
+            flow.halves[i].start(seq.wrapping_add(1));
+        }
+    } else if flags.syn() && flags.ack() {
+        if !flow.syn_ack {
+            flow.syn_ack = true;
+            handler.event(conn, &info, frame, time, ConnEvent::SynAck);
+        }
+        if !flow.halves[i].started {
+            flow.halves[i].start(seq.wrapping_add(1));
+        }
+    } else if !flow.halves[i].started {
+        flow.halves[i].start(seq);
+    }
+    if flags.ack()
+        && !flags.syn()
+        && dir == Dir::ToServer
+        && flow.syn_ack
+        && !flow.established
+        && !flags.rst()
+    {
+        flow.established = true;
+        let handshake_secs = flow.syn_time.map(|t| time.seconds_since(t));
+        handler.event(
+            conn,
+            &info,
+            frame,
+            time,
+            ConnEvent::Established { handshake_secs },
+        );
+    }
+
+    // Acknowledgments first: they can prove holes in the other direction.
+    if flags.ack() {
+        let other = dir.flip();
+        let mut sink = SinkAdapter {
+            handler: &mut *handler,
+            conn: &mut *conn,
+            info: &info,
+            dir: other,
+            time,
+        };
+        flow.halves[idx(other)].on_ack(seg.header.ack(), frame, &mut sink, cfg);
+    }
+
+    if !flags.rst() {
+        let mut sink = SinkAdapter {
+            handler: &mut *handler,
+            conn: &mut *conn,
+            info: &info,
+            dir,
+            time,
+        };
+        let data_seq = if flags.syn() {
+            seq.wrapping_add(1)
+        } else {
+            seq
+        };
+        flow.halves[i].on_segment(
+            data_seq,
+            seg.payload,
+            seg.payload_len,
+            flags.fin(),
+            frame,
+            time,
+            &mut sink,
+            cfg,
+        );
+    }
+    let stats = flow.halves[i].stats;
+    if stats.retransmissions > half_stats_before.retransmissions {
+        flow.history.note_counted(orig, 't');
+    }
+    if stats.gaps > half_stats_before.gaps {
+        flow.history.note_counted(orig, 'g');
+    }
+
+    if flags.fin() {
+        if flow.first_fin.is_none() {
+            flow.first_fin = Some(dir);
+        }
+        if !flow.fin_announced[i] {
+            flow.fin_announced[i] = true;
+            handler.event(conn, &info, frame, time, ConnEvent::Fin { dir });
+        }
+        if flow.halves[i].fin_reached() {
+            end_half(flow, conn, dir, EndReason::Fin, handler, cfg);
+        }
+    }
+    if flags.rst() {
+        if flow.rst.is_none() {
+            flow.rst = Some((dir, frame, idle_secs));
+            handler.event(conn, &info, frame, time, ConnEvent::Rst { dir, idle_secs });
+        }
+        for d in [Dir::ToServer, Dir::ToClient] {
+            let reason = if flow.halves[idx(d)].fin_reached() {
+                EndReason::Fin
+            } else {
+                EndReason::Reset
+            };
+            end_half(flow, conn, d, reason, handler, cfg);
+        }
+    }
+    if flow.halves[0].ended && flow.halves[1].ended {
+        flow.closed = true;
+        for h in &mut flow.halves {
+            h.release();
+        }
+    }
+    flow.conn = Some(conn_state);
+    segment_info(flow, dir, seq, seg, flags)
+}
+
+fn segment_info<C>(
+    flow: &Flow<C>,
+    dir: Dir,
+    seq: u32,
+    seg: &Segment<'_>,
+    flags: TcpFlags,
+) -> SegmentInfo {
+    let base = flow.base_seq[idx(dir)].unwrap_or(seq);
+    let other_base = flow.base_seq[idx(dir.flip())];
+    SegmentInfo {
+        stream: flow.info.stream,
+        dir,
+        relative_seq: seq.wrapping_sub(base),
+        relative_ack: if flags.ack() {
+            Some(match other_base {
+                Some(b) => seg.header.ack().wrapping_sub(b),
+                None => 1,
+            })
+        } else {
+            None
+        },
+    }
+}
+
+fn ending_of<C>(flow: &Flow<C>) -> Ending {
+    if let Some((by, frame, idle_secs)) = flow.rst {
+        return Ending::Rst {
+            by,
+            frame,
+            idle_secs,
+        };
+    }
+    if let Some(first) = flow.first_fin {
+        let both = flow.halves[0].fin_seen() && flow.halves[1].fin_seen();
+        return Ending::Fin { first, both };
+    }
+    Ending::Open
+}
+
+fn summarize<C>(flow: &Flow<C>, ending: Ending) -> FlowSummary {
+    FlowSummary {
+        stream: flow.info.stream,
+        client: flow.info.client,
+        server: flow.info.server,
+        role_basis: flow.info.role_basis,
+        first_frame: flow.first_frame,
+        last_frame: flow.last_frame,
+        start: flow.start,
+        end: flow.last_time,
+        duration_secs: flow.last_time.seconds_since(flow.start).max(0.0),
+        syns: flow.syns,
+        syn_ack: flow.syn_ack,
+        established: flow.established,
+        to_server: flow.halves[0].stats,
+        to_client: flow.halves[1].stats,
+        history: flow.history.to_string(),
+        ending,
+    }
+}
+
+/// One direction of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dir {
+    /// From the client (the side that sent the SYN, or the guessed client) to the server.
+    ToServer,
+    /// From the server to the client.
+    ToClient,
+}
+
+impl Dir {
+    /// The other direction.
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        }
+    }
+}
+
+/// What a parser did with the bytes it was offered (see [`crate::proto`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Feed {
+    /// Bytes at the front of the input the parser is done with.
+    pub consumed: usize,
+    /// Bytes after the consumed ones that the parser does not need to see.
+    pub skip: u64,
+}
+
+/// Why a direction ended, as told to [`ConnectionParser::end`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The sender closed its side (FIN).
+    Fin,
+    /// The connection was reset.
+    Reset,
+    /// The capture ended with the direction still open.
+    CaptureEnd,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,91 @@
+use super::*;
+use crate::capture::CaptureReader;
+use crate::net::{Decoded, NetDecoder};
+use crate::test_support::{oracle_rows, shared_capture_files};
+use std::collections::BTreeMap;
+
+/// Records stream ids per frame and the bytes delivered per (stream, dir).
+#[derive(Default)]
+struct Collect {
+    bytes: BTreeMap<(u64, usize), Vec<u8>>,
+    events: Vec<(u64, u64, ConnEvent)>,
+    summaries: Vec<FlowSummary>,
+}
+
+impl StreamHandler for Collect {
+    type Conn = ();
+    fn open(&mut self, _info: &ConnInfo) {}
+    fn data(
+        &mut self,
+        _: &mut (),
+        info: &ConnInfo,
+        dir: Dir,
+        input: &[u8],
+        _: FrameMap<'_>,
+    ) -> Feed {
+        self.bytes
+            .entry((info.stream, dir as usize))
+            .or_default()
+            .extend_from_slice(input);
+        Feed {
+            consumed: input.len(),
+            skip: 0,
+        }
+    }
+    fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: &Gap) {}
+    fn end(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: EndReason, _: &[u8], _: FrameMap<'_>) {}
+    fn event(&mut self, _: &mut (), info: &ConnInfo, frame: u64, _: Timestamp, event: ConnEvent) {
+        self.events.push((frame, info.stream, event));
+    }
+    fn closed(&mut self, _: (), summary: &FlowSummary) {
+        self.summaries.push(summary.clone());
+    }
+}
+
+fn run(path: &std::path::Path) -> (BTreeMap<u64, u64>, Collect) {
+    let mut reader = CaptureReader::open(path).unwrap();
+    let mut net = NetDecoder::default();
+    let mut handler = Collect::default();
+    let mut tcp: TcpTracker<Collect> = TcpTracker::new(TcpConfig::default());
+    let mut streams = BTreeMap::new();
+    let mut last = Timestamp::default();
+    while let Ok(Some(rec)) = reader.next_record() {
+        last = rec.time;
+        if let Decoded::Tcp(seg) = net.decode(&rec) {
+            let info = tcp.segment(rec.frame, rec.time, &seg, &mut handler);
+            streams.insert(rec.frame, info.stream);
+        }
+    }
+    tcp.finish(&mut handler, last);
+    (streams, handler)
+}
+
+/// `tcp.stream` of every TCP frame of every shared capture equals tshark's.
+#[test]
+fn stream_ids_match_tshark_on_every_shared_capture() {
+    let mut failures = Vec::new();
+    for path in shared_capture_files() {
+        let oracle = oracle_rows(&path);
+        let (streams, _) = run(&path);
+        for row in &oracle {
+            let frame: u64 = row["frame.number"].parse().unwrap();
+            let want = row["tcp.stream"].as_str();
+            let got = streams
+                .get(&frame)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            if want != got {
+                failures.push(format!(
+                    "{} frame {frame}: tshark tcp.stream={want:?} wiretale={got:?}",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
