@@ -19,8 +19,10 @@
 pub mod capture;
 pub mod filter;
 pub mod net;
+pub mod pipeline;
 pub mod proto;
 pub mod tcp;
+pub mod timeline;
 
 #[cfg(test)]
 mod test_support;

@@ -4,7 +4,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// Why reading a capture stopped, with where it stopped.
-#[derive(Debug, Error, Serialize)]
+#[derive(Debug, Clone, Error, Serialize)]
 #[error("{kind} (frame {frame}, byte offset {offset})")]
 pub struct CaptureError {
     /// What went wrong.
@@ -16,7 +16,7 @@ pub struct CaptureError {
 }
 
 /// What went wrong while reading a capture.
-#[derive(Debug, Error, Serialize)]
+#[derive(Debug, Clone, Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CaptureErrorKind {
     /// The first bytes are not a pcap or pcapng magic number.

@@ -1,0 +1,79 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Reads packet captures (pcap/pcapng), reassembles TCP, decodes TLS, HTTP/1.x and NTLM, and
+/// tells what happened, frame by frame, with Wireshark's frame numbers.
+#[derive(Debug, Parser)]
+#[command(name = "wiretale", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 findings at --fail-on severity (compare: the captures differ);\n\
+2 bad input or usage; 3 capture damaged part-way (what came before was analysed)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One row per TCP connection: endpoints, timing, packets and bytes each way, history,
+    /// how it ended.
+    #[command(
+        after_help = "Examples:\n  wiretale flows capture.pcapng\n  wiretale flows --format json capture.pcap | jq '.flows[] | select(.ending.how == \"rst\")'"
+    )]
+    Flows(FlowsArgs),
+    /// One line per frame, like tshark's summary (frame, time, source, destination, protocol,
+    /// info).
+    #[command(
+        after_help = "Examples:\n  wiretale frames capture.pcap\n  wiretale frames --format jsonl capture.pcap | head"
+    )]
+    Frames(FramesArgs),
+}
+
+/// Options shared by every command that reads a capture.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The capture file (pcap or pcapng); `-` reads standard input.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// Decode a TCP port as a protocol, overriding detection by content: PORT=tls|http|none.
+    /// May be repeated.
+    #[arg(long = "decode-as", value_name = "PORT=PROTO")]
+    pub decode_as: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned table for people.
+    Text,
+    /// One JSON document for programs.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineFormat {
+    /// Aligned lines for people.
+    Text,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowsArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct FramesArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LineFormat::Text)]
+    pub format: LineFormat,
+}

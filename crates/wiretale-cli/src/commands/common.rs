@@ -1,0 +1,64 @@
+//! Opening captures and turning library results into CLI outcomes.
+
+use crate::cli::CaptureArgs;
+use crate::exit::{CliError, Outcome};
+use wiretale::capture::CaptureReader;
+use wiretale::pipeline::{analyze, AnalyzerConfig, AppProtocol, DecodeAs, Report};
+use wiretale::timeline::EventSink;
+
+/// Builds the analysis settings from the shared arguments.
+pub fn config(args: &CaptureArgs) -> Result<AnalyzerConfig, CliError> {
+    let mut config = AnalyzerConfig::default();
+    for spec in &args.decode_as {
+        config.decode_as.push(parse_decode_as(spec)?);
+    }
+    Ok(config)
+}
+
+fn parse_decode_as(spec: &str) -> Result<DecodeAs, CliError> {
+    let bad = || {
+        CliError(format!(
+            "bad --decode-as {spec:?}: expected PORT=tls, PORT=http or PORT=none"
+        ))
+    };
+    let (port, proto) = spec.split_once('=').ok_or_else(bad)?;
+    let port: u16 = port.trim().parse().map_err(|_| bad())?;
+    let protocol = match proto.trim().to_ascii_lowercase().as_str() {
+        "tls" | "ssl" => AppProtocol::Tls,
+        "http" => AppProtocol::Http,
+        "none" | "opaque" => AppProtocol::Opaque,
+        _ => return Err(bad()),
+    };
+    Ok(DecodeAs { port, protocol })
+}
+
+/// Opens the capture and runs the analysis into `sink`.
+pub fn analyse(args: &CaptureArgs, sink: &mut dyn EventSink) -> Result<Report, CliError> {
+    let config = config(args)?;
+    let mut reader = CaptureReader::open(&args.capture).map_err(|e| {
+        CliError(format!(
+            "cannot read {}: {}",
+            args.capture.display(),
+            e.kind
+        ))
+    })?;
+    Ok(analyze(&mut reader, &config, sink))
+}
+
+/// Reports damage on stderr and picks the exit outcome.
+pub fn finish(args: &CaptureArgs, report: &Report) -> Outcome {
+    match &report.error {
+        Some(e) => {
+            eprintln!(
+                "wiretale: {}: {} at frame {} (byte offset {}); the {} frames before it were analysed",
+                args.capture.display(),
+                e.kind,
+                e.frame,
+                e.offset,
+                report.stats.frames_read
+            );
+            Outcome::Damaged
+        }
+        None => Outcome::Ok,
+    }
+}

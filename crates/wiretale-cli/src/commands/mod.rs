@@ -1,0 +1,16 @@
+//! One module per subcommand.
+
+mod common;
+mod flows;
+mod frames;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{CliError, Outcome};
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<Outcome, CliError> {
+    match cli.command {
+        Command::Flows(args) => flows::run(&args),
+        Command::Frames(args) => frames::run(&args),
+    }
+}

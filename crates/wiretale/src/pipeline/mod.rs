@@ -1,0 +1,137 @@
+//! The pipeline: capture → net → tcp → protocol decoders → events, in one streaming pass.
+//!
+//! ```no_run
+//! use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+//! use wiretale::timeline::Collector;
+//!
+//! let mut collector = Collector::default();
+//! let report = analyze_path("trace.pcap", &AnalyzerConfig::default(), &mut collector)?;
+//! println!("{} frames, {} events", report.stats.frames_read, collector.events.len());
+//! # Ok::<(), wiretale::capture::CaptureError>(())
+//! ```
+
+mod dispatch;
+mod stats;
+
+pub use stats::Stats;
+
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface, Timestamp};
+use crate::net::{DefragConfig, NetDecoder};
+use crate::tcp::{TcpConfig, TcpTracker};
+use crate::timeline::EventSink;
+use dispatch::Dispatcher;
+use serde::Serialize;
+use std::path::Path;
+
+/// An application protocol wiretale decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppProtocol {
+    /// TLS (or SSL).
+    Tls,
+    /// HTTP/1.x.
+    Http,
+    /// Do not decode.
+    Opaque,
+}
+
+/// Force a protocol on a TCP port, overriding detection by content (`--decode-as`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeAs {
+    /// Either end's port.
+    pub port: u16,
+    /// The protocol to use.
+    pub protocol: AppProtocol,
+}
+
+/// Settings of one analysis.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzerConfig {
+    /// TCP-layer limits.
+    pub tcp: TcpConfig,
+    /// IPv4 fragment-table limits.
+    pub defrag: DefragConfig,
+    /// Protocol overrides by port.
+    pub decode_as: Vec<DecodeAs>,
+    /// Keep secrets (Basic passwords) instead of redacting them.
+    pub show_secrets: bool,
+}
+
+/// What an analysis found besides its events.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Counters: frames read, decoded, skipped by reason, TCP layer counters.
+    pub stats: Stats,
+    /// The error that stopped reading, if the file is damaged part-way.
+    pub error: Option<CaptureError>,
+    /// File format.
+    pub format: CaptureFormat,
+    /// Capture interfaces.
+    pub interfaces: Vec<Interface>,
+    /// Comments found in the file.
+    pub comments: Vec<String>,
+}
+
+/// Opens and analyses a capture file (`-` for standard input). Fails only when the input is
+/// not a readable capture at all; damage part-way is in [`Report::error`].
+pub fn analyze_path(
+    path: impl AsRef<Path>,
+    config: &AnalyzerConfig,
+    sink: &mut dyn EventSink,
+) -> Result<Report, CaptureError> {
+    let mut reader = CaptureReader::open(path)?;
+    Ok(analyze(&mut reader, config, sink))
+}
+
+/// Analyses everything `reader` yields, streaming events into `sink`.
+pub fn analyze(
+    reader: &mut CaptureReader<'_>,
+    config: &AnalyzerConfig,
+    sink: &mut dyn EventSink,
+) -> Report {
+    let mut net = NetDecoder::new(config.defrag);
+    let mut dispatcher = Dispatcher::new(config, sink);
+    let mut tcp: TcpTracker<Dispatcher<'_>> = TcpTracker::new(config.tcp);
+    let mut stats = Stats::default();
+    let mut first_time: Option<Timestamp> = None;
+    let mut last_time = Timestamp::default();
+    let error = loop {
+        let record = match reader.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        };
+        stats.frames_read += 1;
+        stats.bytes_captured += record.data.len() as u64;
+        let start = *first_time.get_or_insert(record.time);
+        last_time = record.time;
+        dispatcher.begin_frame(&record, start);
+        match net.decode(&record) {
+            crate::net::Decoded::Tcp(seg) => {
+                stats.frames_tcp += 1;
+                let info = tcp.segment(record.frame, record.time, &seg, &mut dispatcher);
+                dispatcher.end_tcp_frame(&seg, &info);
+            }
+            crate::net::Decoded::Skipped { reason, packet, .. } => {
+                *stats.skipped.entry(reason).or_insert(0) += 1;
+                dispatcher.end_other_frame(reason, packet);
+            }
+        }
+    };
+    tcp.finish(&mut dispatcher, last_time);
+    stats.tcp = tcp.stats();
+    stats.fragments_evicted = net.fragments_evicted();
+    stats.first_time = first_time;
+    stats.last_time = first_time.map(|_| last_time);
+    dispatcher.finish(&mut stats);
+    Report {
+        stats,
+        error,
+        format: reader.format(),
+        interfaces: reader.interfaces().to_vec(),
+        comments: reader.comments().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,36 @@
+//! Per-frame summaries, like a line of tshark's default output.
+
+use crate::capture::Timestamp;
+use crate::net::SkipReason;
+use serde::Serialize;
+
+/// One frame, summarised for listings (`wiretale frames`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameSummary {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time (epoch seconds).
+    pub time: Timestamp,
+    /// Seconds since the first frame.
+    pub relative_time: f64,
+    /// `tcp.stream`, for TCP frames.
+    pub stream: Option<u64>,
+    /// Source (`ip:port` for TCP, `ip` for other IP, empty otherwise).
+    pub src: String,
+    /// Destination.
+    pub dst: String,
+    /// The highest protocol decoded in this frame (TCP, TLS, HTTP, NTLM, UDP, ARP, ...).
+    pub protocol: String,
+    /// TCP flags (`SYN, ACK`), for TCP frames.
+    pub flags: Option<String>,
+    /// TCP payload length on the wire (`tcp.len`).
+    pub tcp_len: Option<u32>,
+    /// Human summary, like Wireshark's Info column.
+    pub info: String,
+    /// Why the frame was not analysed, when it was not.
+    pub skipped: Option<SkipReason>,
+    /// Captured length.
+    pub cap_len: u32,
+    /// Length on the wire.
+    pub len: u32,
+}

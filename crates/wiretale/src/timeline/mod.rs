@@ -1,0 +1,14 @@
+//! The timeline: one ordered stream of typed events, each tied to the frame that completed it.
+//!
+//! Every decoded fact becomes an [`Event`]: a connection event from the TCP layer, a TLS
+//! handshake message, an HTTP request or response, an NTLM message. Events are produced while
+//! the capture is read and handed to an [`EventSink`]; the JSON form of an event is its serde
+//! serialization, documented in `docs/json-schema.md`.
+
+mod event;
+mod frame;
+mod sink;
+
+pub use event::{Detail, Event};
+pub use frame::FrameSummary;
+pub use sink::{Collector, EventSink};

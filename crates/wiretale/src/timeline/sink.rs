@@ -1,0 +1,55 @@
+//! Where events go.
+
+use super::{Event, FrameSummary};
+use crate::tcp::FlowSummary;
+
+/// Receives what the analysis produces, as it is produced (streaming, constant memory).
+///
+/// Every method has a default that ignores its input, so a sink implements only what it
+/// needs. `wants_frames` lets the pipeline skip building per-frame summaries nobody reads.
+pub trait EventSink {
+    /// A timeline event.
+    fn event(&mut self, event: &Event) {
+        let _ = event;
+    }
+    /// A frame summary (only when [`EventSink::wants_frames`] says so).
+    fn frame(&mut self, frame: &FrameSummary) {
+        let _ = frame;
+    }
+    /// A connection left the flow table (closed and retired, evicted, or end of capture).
+    fn flow(&mut self, flow: &FlowSummary) {
+        let _ = flow;
+    }
+    /// Whether to build frame summaries.
+    fn wants_frames(&self) -> bool {
+        false
+    }
+}
+
+/// A sink that keeps everything (for analyses that need the whole picture).
+#[derive(Debug, Default, Clone)]
+pub struct Collector {
+    /// Events, in the order they were produced.
+    pub events: Vec<Event>,
+    /// Flow summaries, sorted by stream when the analysis finishes.
+    pub flows: Vec<FlowSummary>,
+    /// Frame summaries, when asked for.
+    pub frames: Vec<FrameSummary>,
+    /// Whether to keep frame summaries.
+    pub keep_frames: bool,
+}
+
+impl EventSink for Collector {
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+    fn frame(&mut self, frame: &FrameSummary) {
+        self.frames.push(frame.clone());
+    }
+    fn flow(&mut self, flow: &FlowSummary) {
+        self.flows.push(flow.clone());
+    }
+    fn wants_frames(&self) -> bool {
+        self.keep_frames
+    }
+}
