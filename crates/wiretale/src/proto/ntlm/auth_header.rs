@@ -355,6 +355,69 @@ mod tests {
         );
     }
 
+    /// The shape browsers send for Kerberos: NegTokenInit { mechTypes [MS KRB5, KRB5, NegoEx,
+    /// NTLMSSP], mechToken = GSS-API krb5 token with TOK_ID 01 00 and an AP-REQ }.
+    #[test]
+    fn spnego_wrapping_kerberos_ap_req() {
+        use super::super::spnego::tests::der;
+        let oid = |bytes: &[u8]| der(0x06, bytes);
+        let ms_krb5 = [0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
+        let krb5 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+        let negoex = [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1e];
+        let ntlm = [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
+        let ap_req = der(0x6e, &der(0x30, &[0xa0, 0x03, 0x02, 0x01, 0x05]));
+        let krb_token = der(0x60, &[oid(&krb5), vec![0x01, 0x00], ap_req].concat());
+        let mech_types = der(
+            0xa0,
+            &der(
+                0x30,
+                &[oid(&ms_krb5), oid(&krb5), oid(&negoex), oid(&ntlm)].concat(),
+            ),
+        );
+        let init = der(
+            0xa0,
+            &der(
+                0x30,
+                &[mech_types, der(0xa2, &der(0x04, &krb_token))].concat(),
+            ),
+        );
+        let spnego = der(
+            0x60,
+            &[oid(&[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02]), init].concat(),
+        );
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&spnego);
+        assert!(
+            encoded.starts_with("Y"),
+            "browser Kerberos tokens start with Y: {encoded}"
+        );
+        let token = decode_auth_header_value(&format!("Negotiate {encoded}")).unwrap();
+        let TokenContent::Kerberos {
+            spnego: Some(info),
+            kerberos_message,
+        } = &token.content
+        else {
+            panic!("expected Kerberos in SPNEGO: {token:?}");
+        };
+        assert_eq!(*kerberos_message, "AP-REQ");
+        let names: Vec<_> = info.mech_types.iter().map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            [
+                Some("MS Kerberos 5"),
+                Some("Kerberos 5"),
+                Some("NegoEx"),
+                Some("NTLMSSP")
+            ]
+        );
+        assert_eq!(token.summary(), "Kerberos AP-REQ (in SPNEGO NegTokenInit)");
+        let json = serde_json::to_value(&token).unwrap();
+        assert_eq!(json["content"]["kind"], "kerberos");
+        assert_eq!(
+            json["content"]["spnego"]["mech_types"][1]["oid"],
+            "1.2.840.113554.1.2.2"
+        );
+    }
+
     /// A NegTokenResp (bare [1], as servers send it) carrying a Type 2.
     #[test]
     fn spnego_neg_token_resp_wrapping_type2() {

@@ -255,6 +255,23 @@ fn every_real_token_matches_tshark() {
     }
 }
 
+/// Windows 7's 40-byte Type 1: empty buffers, so the Version field is found by the message length
+/// and NTLMSSP_NEGOTIATE_VERSION alone.
+#[test]
+fn wpad_type1_version_without_payload() {
+    let NtlmMessage::Negotiate(m) =
+        decode("NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==")
+    else {
+        panic!("not a Type 1");
+    };
+    // @32: 06 01 b1 1d 00 00 00 0f.
+    assert_eq!(
+        m.version.unwrap().to_string(),
+        "6.1 build 7601 (NTLM revision 15)"
+    );
+    assert_eq!((m.domain, m.workstation), (None, None));
+}
+
 #[test]
 fn squid_type2_recovers_what_tshark_does_not() {
     let NtlmMessage::Challenge(m) = decode(SQUID_TYPE2) else {

@@ -129,13 +129,27 @@ impl NtlmMessage {
     }
 }
 
+/// A decoded name made safe for a one-line summary: control characters (a newline in a user
+/// name, an escape sequence) are shown escaped instead of acting on the reader's terminal.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn negotiate_summary(m: &NegotiateMessage) -> String {
     let mut line = String::from("NTLM Type 1 negotiate");
     if let Some(workstation) = &m.workstation {
-        line.push_str(&format!(" from {workstation}"));
+        line.push_str(&format!(" from {}", printable(workstation)));
     }
     if let Some(domain) = &m.domain {
-        line.push_str(&format!(" (domain {domain})"));
+        line.push_str(&format!(" (domain {})", printable(domain)));
     }
     line
 }
@@ -143,14 +157,16 @@ fn negotiate_summary(m: &NegotiateMessage) -> String {
 fn challenge_summary(m: &ChallengeMessage) -> String {
     let mut line = format!("NTLM Type 2 challenge {}", m.server_challenge);
     if let Some(target) = &m.target_name {
-        line.push_str(&format!(" (target {target})"));
+        line.push_str(&format!(" (target {})", printable(target)));
     }
     line
 }
 
 fn authenticate_summary(m: &AuthenticateMessage) -> String {
     let mut line = String::from("NTLM Type 3 ");
-    match (&m.domain, &m.user) {
+    let domain = m.domain.as_deref().map(printable);
+    let user = m.user.as_deref().map(printable);
+    match (domain, user) {
         (_, None) if m.response_kind == ResponseKind::Anonymous => line.push_str("anonymous"),
         (Some(domain), Some(user)) => line.push_str(&format!("user {domain}\\{user}")),
         (None, Some(user)) => line.push_str(&format!("user {user}")),
@@ -158,7 +174,7 @@ fn authenticate_summary(m: &AuthenticateMessage) -> String {
         (None, None) => line.push_str("no user"),
     }
     if let Some(workstation) = &m.workstation {
-        line.push_str(&format!(" from {workstation}"));
+        line.push_str(&format!(" from {}", printable(workstation)));
     }
     let mut notes = Vec::new();
     if m.response_kind != ResponseKind::Anonymous {
@@ -224,6 +240,27 @@ mod tests {
             squid.summary(),
             "NTLM Type 2 challenge 2d1b5b98d6786b77; problem: target name: security buffer \
              (length 9, offset 0xaaaaaaae) points outside the 49-byte message"
+        );
+    }
+
+    #[test]
+    fn summaries_escape_control_characters() {
+        let mut bytes =
+            b64("TlRMTVNTUAABAAAAB7IIogUABQAwAAAACAAIACgAAAAFASgKAAAAD1Q2Q0s5NDNZTUFQTEU=");
+        bytes[42] = b'\n'; // workstation "T6\nK943Y"
+        bytes[49] = 0x1b; // domain "M\x1bPLE"
+        let message = parse_message(&bytes).unwrap();
+        assert_eq!(
+            message.summary(),
+            "NTLM Type 1 negotiate from T6\\nK943Y (domain M\\u{1b}PLE)"
+        );
+        let NtlmMessage::Negotiate(m) = message else {
+            panic!("not a Type 1");
+        };
+        assert_eq!(
+            m.workstation.as_deref(),
+            Some("T6\nK943Y"),
+            "the field itself stays exact"
         );
     }
 
