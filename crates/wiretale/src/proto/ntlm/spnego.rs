@@ -39,9 +39,9 @@ const TAG_KRB_ERROR: u8 = 0x7e;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpnegoForm {
-    /// NegTokenInit ([0]), the initiator's first token.
+    /// NegTokenInit (context tag 0), the initiator's first token.
     NegTokenInit,
-    /// NegTokenResp ([1]), every later token.
+    /// NegTokenResp (context tag 1), every later token.
     NegTokenResp,
 }
 
