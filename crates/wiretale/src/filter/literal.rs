@@ -67,7 +67,7 @@ fn unsigned_literal(field: Field, text: &str, max: u64) -> Result<u64, InvalidVa
                 .value_names()
                 .iter()
                 .take(3)
-                .map(|(v, name)| format!("{v} or \"{name}\""))
+                .map(|(v, name)| format!("\"{name}\" ({v})"))
                 .collect();
             Err(InvalidValue::new(format!(
                 "\"{text}\" cannot be found among the possible values for {field}."
@@ -265,9 +265,12 @@ mod tests {
             err.message,
             r#""Client Hullo" cannot be found among the possible values for tls.handshake.type."#
         );
-        assert!(err
-            .hint
-            .is_some_and(|h| h.contains(r#"1 or "Client Hello""#)));
+        assert_eq!(
+            err.hint.as_deref(),
+            Some(
+                r#"possible values include "Hello Request" (0), "Client Hello" (1), "Server Hello" (2)"#
+            )
+        );
     }
 
     #[test]

@@ -50,15 +50,17 @@ pub(super) fn parse_expr(text: &str) -> Result<Expr, FilterError> {
             "Unbalanced parentheses: this \")\" has no matching \"(\".",
         )),
         Some(tok) => {
-            let starts_test = matches!(
-                tok.kind,
-                TokenKind::Word(_) | TokenKind::Not | TokenKind::LParen
-            );
             let err = parser.unexpected(&tok);
-            Err(if starts_test {
-                err.with_hint(r#"join tests with "&&" or "||""#)
-            } else {
-                err
+            Err(match tok.kind {
+                TokenKind::Word(word) if lexer::is_keyword(&word.to_ascii_lowercase()) => err
+                    .with_hint(format!(
+                        "operators are lowercase: \"{}\"",
+                        word.to_ascii_lowercase()
+                    )),
+                TokenKind::Word(_) | TokenKind::Not | TokenKind::LParen => {
+                    err.with_hint(r#"join tests with "&&" or "||""#)
+                }
+                _ => err,
             })
         }
     }
@@ -369,38 +371,38 @@ impl<'t> Parser<'t> {
                 ),
             )
         };
-        let (default_quantifier, predicate) =
-            match op.kind {
-                TokenKind::Cmp(cmp) => {
-                    let ordered = matches!(cmp, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge);
-                    if ordered && !field_type.is_ordered() {
-                        return Err(cannot_participate(self));
-                    }
-                    let (literal, value_tok) = self.parse_value(field, op_text)?;
-                    if ordered {
-                        self.reject_network(&literal, &value_tok)?;
-                    }
-                    match cmp {
-                        CmpOp::AnyEq => (Quantifier::Any, Predicate::Eq(literal)),
-                        CmpOp::AllEq => (Quantifier::All, Predicate::Eq(literal)),
-                        CmpOp::AllNe => (Quantifier::All, Predicate::Ne(literal)),
-                        CmpOp::AnyNe => (Quantifier::Any, Predicate::Ne(literal)),
-                        CmpOp::Lt => (Quantifier::Any, Predicate::Lt(literal)),
-                        CmpOp::Le => (Quantifier::Any, Predicate::Le(literal)),
-                        CmpOp::Gt => (Quantifier::Any, Predicate::Gt(literal)),
-                        CmpOp::Ge => (Quantifier::Any, Predicate::Ge(literal)),
-                    }
+        let (default_quantifier, predicate) = match op.kind {
+            TokenKind::Cmp(cmp) => {
+                let ordered = matches!(cmp, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge);
+                if ordered && !field_type.is_ordered() {
+                    return Err(cannot_participate(self));
                 }
-                TokenKind::Contains => {
-                    if field_type != FieldType::String {
-                        return Err(cannot_participate(self));
-                    }
-                    match self.parse_value(field, op_text)? {
-                        (Literal::Str(s), _) => (Quantifier::Any, Predicate::Contains(s)),
-                        (_, tok) => return Err(self.unexpected(&tok)),
-                    }
+                let (literal, value_tok) = self.parse_value(field, op_text)?;
+                if ordered {
+                    self.reject_network(&literal, &value_tok)?;
                 }
-                TokenKind::Matches => return Err(self
+                match cmp {
+                    CmpOp::AnyEq => (Quantifier::Any, Predicate::Eq(literal)),
+                    CmpOp::AllEq => (Quantifier::All, Predicate::Eq(literal)),
+                    CmpOp::AllNe => (Quantifier::All, Predicate::Ne(literal)),
+                    CmpOp::AnyNe => (Quantifier::Any, Predicate::Ne(literal)),
+                    CmpOp::Lt => (Quantifier::Any, Predicate::Lt(literal)),
+                    CmpOp::Le => (Quantifier::Any, Predicate::Le(literal)),
+                    CmpOp::Gt => (Quantifier::Any, Predicate::Gt(literal)),
+                    CmpOp::Ge => (Quantifier::Any, Predicate::Ge(literal)),
+                }
+            }
+            TokenKind::Contains => {
+                if field_type != FieldType::String {
+                    return Err(cannot_participate(self));
+                }
+                match self.parse_value(field, op_text)? {
+                    (Literal::Str(s), _) => (Quantifier::Any, Predicate::Contains(s)),
+                    (_, tok) => return Err(self.unexpected(&tok)),
+                }
+            }
+            TokenKind::Matches => {
+                return Err(self
                     .err_at(
                         FilterErrorKind::Unsupported,
                         &op,
@@ -408,25 +410,26 @@ impl<'t> Parser<'t> {
                             "The \"{op_text}\" operator (regular expressions) is not supported."
                         ),
                     )
-                    .with_hint(r#"use "contains" to search for a substring"#)),
-                TokenKind::In => (
-                    Quantifier::Any,
-                    Predicate::In(self.parse_set(field, op_text)?),
-                ),
-                TokenKind::Not => {
-                    // `field not in {...}` is `!(field in {...})`, as in Wireshark.
-                    let Some(in_tok) = self.next() else {
-                        return Err(self.unexpected_end());
-                    };
-                    let set = self.parse_set(field, self.text_of(&in_tok))?;
-                    return Ok(Expr::Not(Box::new(Expr::Compare(Comparison {
-                        field,
-                        quantifier: quantifier.unwrap_or(Quantifier::Any),
-                        predicate: Predicate::In(set),
-                    }))));
-                }
-                _ => return Err(self.unexpected(&op)),
-            };
+                    .with_hint(r#"use "contains" to search for a substring"#))
+            }
+            TokenKind::In => (
+                Quantifier::Any,
+                Predicate::In(self.parse_set(field, op_text)?),
+            ),
+            TokenKind::Not => {
+                // `field not in {...}` is `!(field in {...})`, as in Wireshark.
+                let Some(in_tok) = self.next() else {
+                    return Err(self.unexpected_end());
+                };
+                let set = self.parse_set(field, self.text_of(&in_tok))?;
+                return Ok(Expr::Not(Box::new(Expr::Compare(Comparison {
+                    field,
+                    quantifier: quantifier.unwrap_or(Quantifier::Any),
+                    predicate: Predicate::In(set),
+                }))));
+            }
+            _ => return Err(self.unexpected(&op)),
+        };
         Ok(Expr::Compare(Comparison {
             field,
             quantifier: quantifier.unwrap_or(default_quantifier),
