@@ -318,6 +318,9 @@ pub(super) fn tokenize(text: &str) -> Result<Vec<Token<'_>>, FilterError> {
     let mut tokens = Vec::new();
     let mut rest = text;
     loop {
+        // Positions are computed from lengths, never from nom's `Offset`: nom 8.0.0's `*0`
+        // parsers on `&str` return an empty remainder that does not point at the input's end
+        // when they consume everything.
         let (after_space, _) = multispace0::<&str, LexError<'_>>(rest).unwrap_or((rest, ""));
         rest = after_space;
         if rest.is_empty() {
@@ -389,6 +392,9 @@ fn lex_error(text: &str, e: LexError<'_>) -> FilterError {
                 },
                 '\'' => err
                     .with_hint("strings use double quotes; character constants are not supported"),
+                '?' | '%' | '#' | '*' | '+' | ';' | '@' => {
+                    err.with_hint("put values with special characters in double quotes")
+                }
                 _ => err,
             }
         }

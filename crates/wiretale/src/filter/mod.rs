@@ -77,7 +77,8 @@
 //! # Not supported
 //!
 //! `matches` / `~` (regular expressions), slices (`frame[0:2]`), functions (`len()`),
-//! arithmetic and bitwise `&`, field-to-field comparisons, host names in place of addresses,
+//! arithmetic and bitwise `&`, field-to-field and chained (`a == b == c`) comparisons, host
+//! names in place of addresses, character constants (`'a'`),
 //! `#` layers, `$` references and macros. Each is rejected with an error at its column. An empty
 //! filter is an error rather than "match everything".
 //!

@@ -651,17 +651,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
     let mut two_back = vec![0usize; width];
     let mut prev: Vec<usize> = (0..width).collect();
     let mut cur = vec![0usize; width];
+    let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
     for (i, ca) in a.iter().enumerate() {
-        cur[0] = i.saturating_add(1);
+        if let Some(first) = cur.first_mut() {
+            *first = i.saturating_add(1);
+        }
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
-            let mut best = (prev[j].saturating_add(cost))
-                .min(prev[j + 1].saturating_add(1))
-                .min(cur[j].saturating_add(1));
-            if i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca) {
-                best = best.min(two_back[j - 1].saturating_add(1));
+            let mut best = at(&prev, j)
+                .saturating_add(cost)
+                .min(at(&prev, j.saturating_add(1)).saturating_add(1))
+                .min(at(&cur, j).saturating_add(1));
+            let transposed = i > 0
+                && j > 0
+                && a.get(i.wrapping_sub(1)) == Some(cb)
+                && b.get(j.wrapping_sub(1)) == Some(ca);
+            if transposed {
+                best = best.min(at(&two_back, j.wrapping_sub(1)).saturating_add(1));
             }
-            cur[j + 1] = best;
+            if let Some(slot) = cur.get_mut(j.saturating_add(1)) {
+                *slot = best;
+            }
         }
         core::mem::swap(&mut two_back, &mut prev);
         core::mem::swap(&mut prev, &mut cur);

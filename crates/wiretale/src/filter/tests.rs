@@ -738,6 +738,10 @@ fn hints_suggest_fixes() {
     );
     assert!(hint("ntlmssp.domain == x").starts_with("the ntlmssp fields wiretale knows are: "));
     assert!(hint("tcp.port == 80 $").is_empty());
+    assert_eq!(
+        hint("http.request.uri == /a?b=1"),
+        "put values with special characters in double quotes"
+    );
 }
 
 #[test]
@@ -992,6 +996,11 @@ proptest! {
             prop_assert_eq!(filter.matches(&frame), again.matches(&frame));
         }
     }
+}
+
+proptest! {
+    // Fewer cases: each one generates up to 1500 elements.
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash(
