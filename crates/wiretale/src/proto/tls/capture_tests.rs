@@ -158,9 +158,10 @@ oracle_test!(
     "null-loopback-ssl3-selfsigned.pcap"
 );
 
-/// Accepted difference: the server's real ServerHello (stream offset 99, 160 bytes) is split
-/// over frames 9 (45 bytes) and 11 (1368 bytes); tshark 4.0 reports no TLS at all in either
-/// frame, we report the ServerHello (type 2) at frame 11, where it completes.
+/// Accepted difference: the server's frame 9 (45 bytes) arrived out of order — it carries the
+/// bytes after frame 11's 1368 (sequence numbers 241793478 vs 241792110). tshark 4.0 then
+/// reports no TLS in either frame; we report the real ServerHello (stream offset 99, 160
+/// bytes, inside frame 11) at frame 11.
 #[test]
 fn oracle_tls13_hrr() {
     if !have_captures() {

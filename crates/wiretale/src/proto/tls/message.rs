@@ -406,7 +406,10 @@ pub struct EncryptedRecord {
     /// Length of the record body.
     pub length: u32,
     /// Why the record is considered encrypted: `"after_change_cipher_spec"`,
-    /// `"tls13_after_server_hello"`, `"sslv2_after_master_key"` or `"not_a_handshake_header"`.
+    /// `"tls13_after_server_hello"`, `"sslv2_after_master_key"`, `"not_a_handshake_header"`
+    /// (a handshake record whose first byte is no handshake type, e.g. mid-stream),
+    /// `"unreadable_alert"` (an alert record that is not a sequence of 2-byte alerts) or, for
+    /// a heartbeat before encryption, `"not_encrypted"`.
     pub reason: &'static str,
 }
 
@@ -443,7 +446,8 @@ pub struct Truncated {
     pub expected: u64,
     /// How many were there.
     pub available: u64,
-    /// `"end"` or `"gap"`.
+    /// `"end"` (the direction ended), `"gap"` (bytes were lost) or `"interleaved_record"`
+    /// (another record type arrived before the handshake message was complete).
     pub cause: &'static str,
 }
 

@@ -180,6 +180,9 @@ struct ConnFlags {
     server_full_handshake: bool,
     /// Some direction carried a plausible record.
     any_record: bool,
+    /// The direction the ServerHello came in (normally `ToClient`; differs when the caller
+    /// guessed the client wrong, e.g. a capture without the SYN).
+    server_dir: Option<Dir>,
 }
 
 /// The TLS decoder of one TCP connection. See the module documentation for its behaviour.
@@ -260,6 +263,11 @@ impl TlsConnectionParser {
             start: base.saturating_add(len_u64(range.start)),
             end: base.saturating_add(len_u64(range.end)),
         }
+    }
+
+    /// The direction the server sends in.
+    fn server_dir(&self) -> Dir {
+        self.flags.server_dir.unwrap_or(Dir::ToClient)
     }
 
     fn context(&self) -> DecodeContext {
@@ -366,6 +374,7 @@ impl TlsConnectionParser {
                 }
             }
             HandshakeBody::ServerHello(hello) => {
+                self.flags.server_dir = Some(dir);
                 let is13 = hello.selected_version == 0x0304
                     || (0x7f00..=0x7fff).contains(&hello.selected_version);
                 self.flags.tls13 |= is13;
@@ -399,7 +408,7 @@ impl TlsConnectionParser {
                 }
             }
             HandshakeBody::Certificate(chain) => {
-                if dir == Dir::ToClient {
+                if dir == self.server_dir() {
                     self.flags.server_full_handshake = true;
                     self.state
                         .server_certificates
@@ -418,6 +427,7 @@ impl TlsConnectionParser {
             HandshakeBody::NewSessionTicket { .. } => self.state.session_ticket_issued = true,
             HandshakeBody::Finished { .. } => self.mark_finished(dir, span),
             HandshakeBody::Sslv2ServerHello(hello) => {
+                self.flags.server_dir = Some(dir);
                 self.flags.sslv2 = true;
                 self.state.negotiated_version = Some(0x0002);
                 self.state.negotiated_version_name = Some(version_name(0x0002));
@@ -435,7 +445,7 @@ impl TlsConnectionParser {
                 self.set_encrypted(Dir::ToServer, "sslv2_after_master_key");
             }
             _ => {
-                if dir == Dir::ToClient && message.handshake_type == 14 {
+                if dir == self.server_dir() && message.handshake_type == 14 {
                     self.flags.server_full_handshake = true;
                 }
             }
@@ -578,7 +588,7 @@ impl TlsConnectionParser {
             self.state.negotiated_version.is_none() && self.flags.client_offered_tls13;
         if !self.flags.tls13 && !version_unknown_but_13_possible {
             self.set_encrypted(dir, "after_change_cipher_spec");
-            if dir == Dir::ToClient
+            if dir == self.server_dir()
                 && self.state.server_hello.is_some()
                 && !self.flags.server_full_handshake
             {
@@ -625,7 +635,7 @@ impl TlsConnectionParser {
             let message = TlsMessage::EncryptedAlert(EncryptedRecord {
                 record_version: header.version,
                 length: u32::from(header.length),
-                reason: encrypted.unwrap_or("not_a_handshake_header"),
+                reason: encrypted.unwrap_or("unreadable_alert"),
             });
             self.report(dir, range, message, emit);
             return;
@@ -960,12 +970,16 @@ impl TlsConnectionParser {
                     Some(offset) => {
                         let total = skipped.saturating_add(len_u64(offset));
                         self.dirs[i].phase = Phase::Records;
-                        self.state.resyncs = self.state.resyncs.saturating_add(1);
-                        let message = TlsMessage::Resync(Resync {
-                            skipped_bytes: total,
-                            reason,
-                        });
-                        self.report(dir, pos..pos.saturating_add(offset), message, emit);
+                        // Landing right on a record boundary (e.g. a gap of whole records)
+                        // loses nothing more: no message.
+                        if total > 0 {
+                            self.state.resyncs = self.state.resyncs.saturating_add(1);
+                            let message = TlsMessage::Resync(Resync {
+                                skipped_bytes: total,
+                                reason,
+                            });
+                            self.report(dir, pos..pos.saturating_add(offset), message, emit);
+                        }
                         pos = pos.saturating_add(offset);
                     }
                     None => {
@@ -1000,8 +1014,11 @@ impl TlsConnectionParser {
                         if let Some(message) = self.abandon_handshake(dir, "interleaved_record") {
                             self.report(dir, pos..pos, message, emit);
                         }
+                        // Step over the byte that failed so the scan cannot land on it again
+                        // (an SSLv2 connection reads headers differently from the scan).
+                        pos = pos.saturating_add(1);
                         self.dirs[i].phase = Phase::Resyncing {
-                            skipped: 0,
+                            skipped: 1,
                             reason: "invalid_record",
                         };
                     }
