@@ -118,7 +118,6 @@ struct DirState {
     /// Records that contributed to the pending message.
     hs_records: u32,
     hs_record_version: u16,
-    hs_format: RecordFormat,
     /// Handshake bytes of an over-cap message still to drop.
     discard: u64,
     encrypted: Option<&'static str>,
@@ -142,7 +141,6 @@ impl Default for DirState {
             hs_start: None,
             hs_records: 0,
             hs_record_version: 0,
-            hs_format: RecordFormat::Tls,
             discard: 0,
             encrypted: None,
             burst: ApplicationDataSummary::default(),
@@ -563,7 +561,6 @@ impl TlsConnectionParser {
             d.hs_start = Some(range.start);
             d.hs_records = 0;
             d.hs_record_version = header.version;
-            d.hs_format = RecordFormat::Tls;
         }
         d.hs_records = d.hs_records.saturating_add(1);
         d.hs.extend_from_slice(data);
