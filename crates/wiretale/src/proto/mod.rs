@@ -73,8 +73,12 @@ pub trait ConnectionParser {
     type Message;
 
     /// New in-order bytes are available in direction `dir`; `input` holds every unconsumed byte.
-    fn feed(&mut self, dir: Dir, input: &[u8], emit: &mut dyn FnMut(Range<usize>, Self::Message))
-        -> Feed;
+    fn feed(
+        &mut self,
+        dir: Dir,
+        input: &[u8],
+        emit: &mut dyn FnMut(Range<usize>, Self::Message),
+    ) -> Feed;
 
     /// `len` bytes are missing from direction `dir` (a hole that never filled). Whatever was
     /// buffered before it has been discarded; the next `feed` starts after the hole, so the
