@@ -310,9 +310,7 @@ pub fn displayable_credentials_value(value: &str, show_secrets: bool) -> String 
         return value.to_string();
     }
     let trimmed = value.trim_start();
-    let scheme_end = trimmed
-        .find([' ', '\t'])
-        .unwrap_or(trimmed.len());
+    let scheme_end = trimmed.find([' ', '\t']).unwrap_or(trimmed.len());
     let scheme = trimmed.get(..scheme_end).unwrap_or("");
     if AuthScheme::from_name(scheme).token_is_secret() && scheme_end < trimmed.len() {
         format!("{scheme} [redacted]")

@@ -59,6 +59,8 @@ pub mod target;
 #[cfg(test)]
 mod capture_tests;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
 mod test_driver;

@@ -32,6 +32,7 @@ struct DirBuf {
     offered: u64,
     consumed: u64,
     skipped: u64,
+    dropped: u64,
     /// (stream offset where a frame's bytes start, frame number).
     marks: Vec<(u64, u64)>,
 }
@@ -43,6 +44,35 @@ impl DirBuf {
             .rev()
             .find(|(o, _)| *o <= offset)
             .map_or(0, |(_, f)| *f)
+    }
+}
+
+/// Where the bytes of one direction went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Accounting {
+    /// Bytes pushed.
+    pub offered: u64,
+    /// Bytes the parser consumed.
+    pub consumed: u64,
+    /// Bytes skipped unseen at the parser's request.
+    pub skipped: u64,
+    /// Buffered bytes discarded because of a gap.
+    pub dropped: u64,
+    /// Bytes still buffered (unconsumed).
+    pub buffered: u64,
+    /// Future bytes still to be skipped.
+    pub skip_pending: u64,
+}
+
+impl Accounting {
+    /// Every pushed byte is consumed, skipped, dropped or buffered.
+    pub fn balanced(&self) -> bool {
+        self.consumed + self.skipped + self.dropped + self.buffered == self.offered
+    }
+
+    /// Balanced, with nothing buffered, dropped or still to skip: the stream ended cleanly.
+    pub fn clean(&self) -> bool {
+        self.balanced() && self.buffered == 0 && self.dropped == 0 && self.skip_pending == 0
     }
 }
 
@@ -132,6 +162,7 @@ impl Driver {
     pub fn gap(&mut self, dir: Dir, len: u64) {
         let d = &mut self.dirs[idx(dir)];
         d.buf_offset += d.buf.len() as u64 + len;
+        d.dropped += d.buf.len() as u64;
         d.buf.clear();
         d.skip_left = 0;
         self.parser.gap(dir, len);
@@ -155,10 +186,17 @@ impl Driver {
         }
     }
 
-    /// Bytes offered, consumed, skipped (including skip still pending), and still buffered.
-    pub fn accounting(&self, dir: Dir) -> (u64, u64, u64, usize) {
+    /// Where the bytes of `dir` went.
+    pub fn accounting(&self, dir: Dir) -> Accounting {
         let d = &self.dirs[idx(dir)];
-        (d.offered, d.consumed, d.skipped + d.skip_left, d.buf.len())
+        Accounting {
+            offered: d.offered,
+            consumed: d.consumed,
+            skipped: d.skipped,
+            dropped: d.dropped,
+            buffered: d.buf.len() as u64,
+            skip_pending: d.skip_left,
+        }
     }
 
     /// The frame that carried stream offset `offset` of `dir`.
