@@ -77,7 +77,7 @@ pub use message::{
     ResyncCause, TruncationCause,
 };
 pub use persistence::KeepAliveReason;
-pub use sniff::looks_like_http;
+pub use sniff::{looks_like_http, looks_like_http_request, looks_like_http_response};
 pub use stream::{ConnectionSwitch, HttpConnectionParser};
 pub use target::RequestTarget;
 

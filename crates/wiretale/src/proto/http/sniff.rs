@@ -47,33 +47,58 @@ pub const KNOWN_METHODS: &[&str] = &[
 /// method followed by a space, or `HTTP/1.`; `Some(false)` when it cannot be; `None` when the
 /// bytes are too few to tell (a prefix of one of those).
 pub fn looks_like_http(first_bytes: &[u8]) -> Option<bool> {
+    match (
+        looks_like_http_request(first_bytes),
+        looks_like_http_response(first_bytes),
+    ) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// Does the stream begin like an HTTP request (a known method, a space, a target byte)?
+/// Lets a caller tell the client side when a capture has no SYN. `None`: too few bytes.
+pub fn looks_like_http_request(first_bytes: &[u8]) -> Option<bool> {
     let mut undecided = false;
-    let candidates = KNOWN_METHODS
-        .iter()
-        .map(|m| (m.as_bytes(), b" ".as_slice()));
-    for (word, sep) in candidates.chain(std::iter::once((b"HTTP/1.".as_slice(), b"".as_slice()))) {
-        let full_len = word.len() + sep.len();
-        let n = first_bytes.len().min(full_len);
-        let (head, tail) = first_bytes.split_at(n);
-        let expected = word.iter().chain(sep.iter());
-        if head.iter().zip(expected).all(|(a, b)| a == b) {
-            if n == full_len {
-                // `HTTP/1.` must go on with a digit; a method with a target byte.
-                match tail.first() {
-                    None => undecided = true,
-                    Some(&b) if sep.is_empty() && b.is_ascii_digit() => return Some(true),
-                    Some(&b) if !sep.is_empty() && b > b' ' && b != 0x7f => return Some(true),
-                    Some(_) => {}
-                }
-            } else {
-                undecided = true;
-            }
+    for method in KNOWN_METHODS {
+        match starts_with_word(first_bytes, method.as_bytes(), b" ") {
+            Some(true) => match first_bytes.get(method.len() + 1) {
+                None => undecided = true,
+                Some(&b) if b > b' ' && b != 0x7f => return Some(true),
+                Some(_) => {}
+            },
+            None => undecided = true,
+            Some(false) => {}
         }
     }
     if undecided {
         None
     } else {
         Some(false)
+    }
+}
+
+/// Does the stream begin like an HTTP/1.x response (`HTTP/1.` and a digit)? `None`: too few
+/// bytes.
+pub fn looks_like_http_response(first_bytes: &[u8]) -> Option<bool> {
+    match starts_with_word(first_bytes, b"HTTP/1.", b"") {
+        Some(true) => first_bytes.get(7).map(u8::is_ascii_digit),
+        other => other,
+    }
+}
+
+/// `Some(true)` when `bytes` starts with `word` + `sep`, `None` when `bytes` is a proper prefix
+/// of it, `Some(false)` otherwise.
+fn starts_with_word(bytes: &[u8], word: &[u8], sep: &[u8]) -> Option<bool> {
+    let full = word.iter().chain(sep.iter());
+    let matches = bytes.iter().zip(full).all(|(a, b)| a == b);
+    if !matches {
+        Some(false)
+    } else if bytes.len() < word.len() + sep.len() {
+        None
+    } else {
+        Some(true)
     }
 }
 

@@ -33,6 +33,7 @@ struct DirBuf {
     consumed: u64,
     skipped: u64,
     dropped: u64,
+    skipped_in_holes: u64,
     /// (stream offset where a frame's bytes start, frame number).
     marks: Vec<(u64, u64)>,
 }
@@ -62,6 +63,8 @@ pub(crate) struct Accounting {
     pub buffered: u64,
     /// Future bytes still to be skipped.
     pub skip_pending: u64,
+    /// Bytes of skip requests that fell into capture holes (never offered).
+    pub skipped_in_holes: u64,
 }
 
 impl Accounting {
@@ -158,6 +161,20 @@ impl Driver {
         });
     }
 
+    /// `len` bytes of `dir` never arrived (a hole in the capture), as a reassembler sees it:
+    /// the part of the hole inside a pending skip is just counted as skipped; only the rest is
+    /// reported to the parser as a gap.
+    pub fn hole(&mut self, dir: Dir, len: u64) {
+        let d = &mut self.dirs[idx(dir)];
+        let in_skip = d.skip_left.min(len);
+        d.skip_left -= in_skip;
+        d.buf_offset += in_skip;
+        d.skipped_in_holes += in_skip;
+        if len > in_skip {
+            self.gap(dir, len - in_skip);
+        }
+    }
+
     /// `len` bytes of `dir` are missing for good.
     pub fn gap(&mut self, dir: Dir, len: u64) {
         let d = &mut self.dirs[idx(dir)];
@@ -196,6 +213,7 @@ impl Driver {
             dropped: d.dropped,
             buffered: d.buf.len() as u64,
             skip_pending: d.skip_left,
+            skipped_in_holes: d.skipped_in_holes,
         }
     }
 
@@ -292,6 +310,7 @@ struct Segment {
     seq: u32,
     syn: bool,
     ack: bool,
+    ack_number: u32,
     fin: bool,
     rst: bool,
     payload: Vec<u8>,
@@ -361,6 +380,8 @@ fn slice_tcp(frame: u64, lt: pcap_parser::Linktype, data: &[u8]) -> Option<Segme
         Linktype::LINUX_SLL => SlicedPacket::from_linux_sll(data).ok()?,
         Linktype::RAW | Linktype::IPV4 | Linktype::IPV6 => SlicedPacket::from_ip(data).ok()?,
         Linktype::NULL | Linktype::LOOP => SlicedPacket::from_ip(data.get(4..)?).ok()?,
+        // Linux cooked v2: 20-byte header, then the network packet.
+        Linktype::LINUX_SLL2 => SlicedPacket::from_ip(data.get(20..)?).ok()?,
         _ => return None,
     };
     let (src_ip, dst_ip): (IpAddr, IpAddr) = match sliced.net? {
@@ -384,6 +405,7 @@ fn slice_tcp(frame: u64, lt: pcap_parser::Linktype, data: &[u8]) -> Option<Segme
         seq: tcp.sequence_number(),
         syn: tcp.syn(),
         ack: tcp.ack(),
+        ack_number: tcp.acknowledgment_number(),
         fin: tcp.fin(),
         rst: tcp.rst(),
         payload: tcp.payload().to_vec(),
@@ -406,6 +428,40 @@ struct DirSeq {
 }
 
 impl DirSeq {
+    /// When the peer acknowledged `ack` past a hole before the held segments, the hole will
+    /// never fill: returns its length (bytes up to the first held segment, or to `ack`).
+    fn hole_acked(&self, ack: u32) -> Option<u64> {
+        let next = self.next?;
+        let first = self
+            .pending
+            .iter()
+            .map(|(s, _, _)| *s)
+            .min_by_key(|s| s.wrapping_sub(next))?;
+        let acked = ack.wrapping_sub(next) as i32;
+        let to_first = first.wrapping_sub(next) as i32;
+        (acked > 0 && to_first > 0 && acked >= to_first).then_some(to_first as u64)
+    }
+
+    /// The hole before the first held segment (at the end of the capture).
+    fn hole_left(&self) -> Option<u64> {
+        let next = self.next?;
+        let first = self
+            .pending
+            .iter()
+            .map(|(s, _, _)| s.wrapping_sub(next))
+            .min()?;
+        (first > 0 && first < 1 << 31).then_some(u64::from(first))
+    }
+
+    /// Skips a hole of `len` bytes; returns the pieces it releases.
+    fn skip_hole(&mut self, len: u64) -> Vec<(u64, Vec<u8>)> {
+        if let Some(next) = self.next {
+            self.next = Some(next.wrapping_add(len as u32));
+        }
+        let seq = self.next.unwrap_or(0);
+        self.accept(seq, 0, &[])
+    }
+
     /// Accepts a segment; returns the in-order pieces it releases, with their frames.
     fn accept(&mut self, seq: u32, frame: u64, payload: &[u8]) -> Vec<(u64, Vec<u8>)> {
         if !payload.is_empty() {
@@ -444,9 +500,21 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
         } else {
             (seg.dst, seg.src)
         };
+        let reused = index.get(&key).is_some_and(|&n| {
+            // A new SYN on a closed 4-tuple starts a new connection.
+            seg.syn && !seg.ack && conns[n].1.iter().any(|d| d.ended)
+        });
+        if reused {
+            index.remove(&key);
+        }
         let n = *index.entry(key).or_insert_with(|| {
-            // The SYN sender is the client; without a SYN, the first sender.
-            let client_is_src = !(seg.syn && seg.ack);
+            // The SYN sender is the client; without a SYN, the sender of the first request, or
+            // the receiver of the first response, or else the first sender.
+            let client_is_src = if seg.syn {
+                !seg.ack
+            } else {
+                super::looks_like_http_response(&seg.payload) != Some(true)
+            };
             let (client, server) = if client_is_src {
                 (seg.src, seg.dst)
             } else {
@@ -468,6 +536,16 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
         } else {
             Dir::ToClient
         };
+        if seg.ack {
+            // The peer acknowledges past a hole in this direction: the data was lost.
+            let other = &mut seqs[idx(dir.flip())];
+            if let Some(len) = other.hole_acked(seg.ack_number) {
+                conn.driver.hole(dir.flip(), len);
+                for (frame, bytes) in other.skip_hole(len) {
+                    conn.driver.push(dir.flip(), &bytes, frame);
+                }
+            }
+        }
         let ds = &mut seqs[idx(dir)];
         if seg.rst {
             for d in [Dir::ToServer, Dir::ToClient] {
@@ -492,7 +570,15 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
     }
     conns
         .into_iter()
-        .map(|(mut conn, seqs)| {
+        .map(|(mut conn, mut seqs)| {
+            for d in [Dir::ToServer, Dir::ToClient] {
+                while let Some(len) = seqs[idx(d)].hole_left() {
+                    conn.driver.hole(d, len);
+                    for (frame, bytes) in seqs[idx(d)].skip_hole(len) {
+                        conn.driver.push(d, &bytes, frame);
+                    }
+                }
+            }
             for d in [Dir::ToServer, Dir::ToClient] {
                 if !seqs[idx(d)].ended {
                     conn.driver.end(d, EndReason::CaptureEnd, u64::MAX);
