@@ -82,6 +82,9 @@ pub enum ResyncCause {
     Gap,
     /// Bytes could not be decoded.
     Error,
+    /// The capture joined the connection after it began (no SYN): the first bytes may be the
+    /// middle of a message.
+    MidStream,
 }
 
 /// A complete (or ended) request.

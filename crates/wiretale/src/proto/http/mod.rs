@@ -40,6 +40,12 @@
 //! * Garbage where a head should start: one [`HttpMessage::DecodeError`] per stretch, then the
 //!   bytes are consumed line by line (a partial line is kept only while it can still become a
 //!   start line, at most 8 KiB) until a start line is found.
+//! * A connection whose SYN was not captured should get
+//!   [`HttpConnectionParser::new_midstream`]: it searches for the first start line instead of
+//!   reporting the leading bytes as garbage. Which side is the client is the caller's call;
+//!   [`looks_like_http_request`] / [`looks_like_http_response`] help decide it from content.
+//! * Directions are fed in capture order: a response is paired with the oldest request whose
+//!   head was already parsed.
 //!
 //! Memory is bounded by [`HttpConfig`]: heads and trailers by `max_head_len`, header count by
 //! `max_headers`, the pairing queue by `max_outstanding_requests`, chunk-size lines by

@@ -201,6 +201,22 @@ impl HttpConnectionParser {
         }
     }
 
+    /// A parser for a connection whose start was not captured (no SYN): each direction first
+    /// searches for a start line at a line start, and reports
+    /// [`HttpMessage::Resynchronized`] (`after: mid_stream`) with the bytes it skipped.
+    pub fn new_midstream(config: HttpConfig) -> HttpConnectionParser {
+        let mut parser = HttpConnectionParser::new(config);
+        for side in &mut parser.sides {
+            side.state = SideState::Resync { at_zero_ok: true };
+            side.episode = Some(Episode {
+                cause: ResyncCause::MidStream,
+                discarded: 0,
+            });
+        }
+        parser.pairing_uncertain = true;
+        parser
+    }
+
     /// Set once the connection became a tunnel or switched protocols; from then on the parser
     /// consumes nothing and the unconsumed bytes belong to the next protocol.
     pub fn switched(&self) -> Option<ConnectionSwitch> {
@@ -310,42 +326,9 @@ impl HttpConnectionParser {
                         HeadScanResult::End(n) => {
                             self.sides[i].scan = HeadScan::default();
                             let head_bytes = rest.get(..n).unwrap_or(rest);
-                            let consumed = match dir {
-                                Dir::ToServer => match parse_request_head(head_bytes, &self.config)
-                                {
-                                    Ok(Some((head, len))) => {
-                                        self.on_request_head(head, len, pos, emit);
-                                        Some(len)
-                                    }
-                                    Ok(None) => None,
-                                    Err(error) => {
-                                        self.head_failed(dir, error, pos, emit);
-                                        Some(0)
-                                    }
-                                },
-                                Dir::ToClient => {
-                                    match parse_response_head(head_bytes, &self.config) {
-                                        Ok(Some((head, len))) => {
-                                            self.on_response_head(head, len, pos, emit);
-                                            Some(len)
-                                        }
-                                        Ok(None) => None,
-                                        Err(error) => {
-                                            self.head_failed(dir, error, pos, emit);
-                                            Some(0)
-                                        }
-                                    }
-                                }
-                            };
-                            match consumed {
-                                Some(len) => pos += len,
-                                None => {
-                                    let error = HttpError::MalformedHead {
-                                        detail: "header block does not end at the empty line"
-                                            .into(),
-                                    };
-                                    self.head_failed(dir, error, pos, emit);
-                                }
+                            match self.parse_head(dir, head_bytes, pos, emit) {
+                                Ok(len) => pos += len,
+                                Err(error) => self.head_failed(dir, error, pos, emit),
                             }
                         }
                     }
@@ -406,6 +389,33 @@ impl HttpConnectionParser {
         Feed {
             consumed: pos,
             skip,
+        }
+    }
+
+    /// Parses the complete head `bytes` (found at `pos`) and handles it; returns its length.
+    fn parse_head(
+        &mut self,
+        dir: Dir,
+        bytes: &[u8],
+        pos: usize,
+        emit: &mut Emit<'_>,
+    ) -> Result<usize, HttpError> {
+        let incomplete = || HttpError::MalformedHead {
+            detail: "header block does not end at the empty line".into(),
+        };
+        match dir {
+            Dir::ToServer => {
+                let (head, len) =
+                    parse_request_head(bytes, &self.config)?.ok_or_else(incomplete)?;
+                self.on_request_head(head, len, pos, emit);
+                Ok(len)
+            }
+            Dir::ToClient => {
+                let (head, len) =
+                    parse_response_head(bytes, &self.config)?.ok_or_else(incomplete)?;
+                self.on_response_head(head, len, pos, emit);
+                Ok(len)
+            }
         }
     }
 

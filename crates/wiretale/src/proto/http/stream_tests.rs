@@ -3,8 +3,8 @@
 use super::message::{Completion, HttpMessage, MessagePart, ResyncCause, TruncationCause};
 use super::test_driver::{run_bytewise, run_whole, Driver};
 use super::{
-    BodyFraming, ConnectionSwitch, HttpConfig, HttpError, HttpRequest, HttpResponse,
-    KeepAliveReason, NoBody,
+    BodyFraming, ConnectionSwitch, HttpConfig, HttpConnectionParser, HttpError, HttpRequest,
+    HttpResponse, KeepAliveReason, NoBody,
 };
 use crate::proto::{Dir, EndReason};
 
@@ -699,4 +699,39 @@ fn messages_serialize_with_the_documented_field_names() {
     assert_eq!(resp["reason"], "Not Found");
     assert_eq!(resp["request"]["method"], "GET");
     assert_eq!(resp["exchange"], 0);
+}
+
+#[test]
+fn joining_mid_stream_skips_to_the_first_start_line() {
+    let mut d = Driver::with_parser(HttpConnectionParser::new_midstream(HttpConfig::default()));
+    d.push(Dir::ToServer, b"GET /a HTTP/1.1\r\n\r\n", 1);
+    d.push(
+        Dir::ToClient,
+        b"tail of an earlier body\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        2,
+    );
+    let msgs = d.messages();
+    let resyncs: Vec<_> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            HttpMessage::Resynchronized {
+                dir,
+                discarded,
+                after,
+            } => Some((*dir, *discarded, *after)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        resyncs,
+        [
+            (Dir::ToServer, 0, ResyncCause::MidStream),
+            (Dir::ToClient, 24, ResyncCause::MidStream)
+        ]
+    );
+    let resp = responses(&msgs)[0];
+    assert_eq!((resp.exchange, resp.pairing_uncertain), (Some(0), true));
+    assert!(!msgs
+        .iter()
+        .any(|m| matches!(m, HttpMessage::DecodeError { .. })));
 }

@@ -95,8 +95,12 @@ fn idx(dir: Dir) -> usize {
 
 impl Driver {
     pub fn new(config: HttpConfig) -> Driver {
+        Driver::with_parser(HttpConnectionParser::new(config))
+    }
+
+    pub fn with_parser(parser: HttpConnectionParser) -> Driver {
         Driver {
-            parser: HttpConnectionParser::new(config),
+            parser,
             dirs: Default::default(),
             emitted: Vec::new(),
         }
@@ -520,11 +524,17 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
             } else {
                 (seg.dst, seg.src)
             };
+            // Without the SYN the connection was joined mid-stream.
+            let parser = if seg.syn {
+                HttpConnectionParser::new(config.clone())
+            } else {
+                HttpConnectionParser::new_midstream(config.clone())
+            };
             conns.push((
                 CaptureConnection {
                     client,
                     server,
-                    driver: Driver::new(config.clone()),
+                    driver: Driver::with_parser(parser),
                 },
                 Default::default(),
             ));
