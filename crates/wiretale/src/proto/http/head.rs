@@ -2,7 +2,7 @@
 //!
 //! Every header name is kept in order; values are kept only for the headers listed in
 //! [`KEPT_HEADERS`] and the authentication headers, which are also parsed into challenges and
-//! credentials. The head size is capped ([`HttpConfig::max_head_len`]).
+//! credentials. The head size is capped (`max_head_len` of [`HttpConfig`]).
 
 use serde::Serialize;
 
