@@ -1,0 +1,496 @@
+//! Request and response heads: start line plus header block, parsed with `httparse`.
+//!
+//! Every header name is kept in order; values are kept only for the headers listed in
+//! [`KEPT_HEADERS`] and the authentication headers, which are also parsed into challenges and
+//! credentials. The head size is capped (`max_head_len` of [`HttpConfig`]).
+
+use serde::Serialize;
+
+use super::auth::{
+    displayable_credentials_value, parse_challenges, parse_credentials, AuthHeaderName, Challenge,
+    Credentials,
+};
+use super::error::{excerpt, HttpError};
+use super::sniff::{is_request_line, start_line_prefix, LineCheck, StartLineKind};
+use super::target::{classify_target, RequestTarget};
+use super::HttpConfig;
+
+/// Headers whose values are kept (besides the four authentication headers).
+pub const KEPT_HEADERS: &[&str] = &[
+    "Host",
+    "Content-Length",
+    "Content-Type",
+    "Transfer-Encoding",
+    "Connection",
+    "Proxy-Connection",
+    "Keep-Alive",
+    "Upgrade",
+    "Expect",
+    "Location",
+    "Server",
+    "User-Agent",
+    "Via",
+    "Authentication-Info",
+    "Proxy-Authentication-Info",
+    // Tells a client that a proxy keeps NTLM/Negotiate state per connection.
+    "Proxy-Support",
+    "Persistent-Auth",
+];
+
+/// Most challenges plus credentials parsed from one head.
+const MAX_AUTH_ITEMS_PER_HEAD: usize = 64;
+
+/// The HTTP version of a start line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum HttpVersion {
+    /// HTTP/1.0
+    #[serde(rename = "HTTP/1.0")]
+    Http10,
+    /// HTTP/1.1
+    #[serde(rename = "HTTP/1.1")]
+    Http11,
+}
+
+impl HttpVersion {
+    fn from_minor(minor: u8) -> HttpVersion {
+        if minor == 0 {
+            HttpVersion::Http10
+        } else {
+            HttpVersion::Http11
+        }
+    }
+}
+
+/// One header field: its name as sent, and its value when it is one of the kept headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderLine {
+    /// Field name, as sent.
+    pub name: String,
+    /// Field value (trimmed, lossy UTF-8) for kept headers; credentials of secret-bearing
+    /// schemes are shown as `Basic [redacted]` unless `show_secrets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// The header block of a head.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HeaderBlock {
+    /// Every field in order (values only for kept headers).
+    #[serde(rename = "headers")]
+    pub lines: Vec<HeaderLine>,
+    /// Challenges from `WWW-Authenticate` / `Proxy-Authenticate`, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub challenges: Vec<Challenge>,
+    /// Credentials from `Authorization` / `Proxy-Authorization`, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Credentials>,
+}
+
+impl HeaderBlock {
+    /// Kept values of the fields named `name` (case-insensitive), in order.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.lines
+            .iter()
+            .filter(move |l| l.name.eq_ignore_ascii_case(name))
+            .filter_map(|l| l.value.as_deref())
+    }
+
+    /// The first kept value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.lines
+            .iter()
+            .filter(|l| l.name.eq_ignore_ascii_case(name))
+            .find_map(|l| l.value.as_deref())
+    }
+
+    /// True when a field named `name` is present (kept or not).
+    pub fn contains(&self, name: &str) -> bool {
+        self.lines.iter().any(|l| l.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every field name, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(|l| l.name.as_str())
+    }
+
+    /// The comma-separated elements of every kept field named `name`, trimmed, empty ones
+    /// dropped (for list headers such as `Connection` or `Transfer-Encoding`).
+    pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values(name)
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+    }
+
+    /// True when the list header `name` has the element `token` (case-insensitive).
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.list(name).any(|e| e.eq_ignore_ascii_case(token))
+    }
+}
+
+/// A parsed request head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestHead {
+    /// The method, as sent.
+    pub method: String,
+    /// The request-target, as sent.
+    pub target: String,
+    /// Which form the target has.
+    pub target_form: RequestTarget,
+    /// The protocol version.
+    pub version: HttpVersion,
+    /// The header block.
+    #[serde(flatten)]
+    pub headers: HeaderBlock,
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponseHead {
+    /// The protocol version.
+    pub version: HttpVersion,
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase (may be empty).
+    pub reason: String,
+    /// The header block.
+    #[serde(flatten)]
+    pub headers: HeaderBlock,
+}
+
+fn parser_config() -> httparse::ParserConfig {
+    // Lenient where real servers are sloppy; a diagnostic tool should read what clients read.
+    let mut c = httparse::ParserConfig::default();
+    c.allow_obsolete_multiline_headers_in_responses(true)
+        .allow_spaces_after_header_name_in_responses(true)
+        .ignore_invalid_headers_in_responses(true)
+        .ignore_invalid_headers_in_requests(true);
+    c
+}
+
+fn map_httparse_error(e: httparse::Error, config: &HttpConfig) -> HttpError {
+    match e {
+        httparse::Error::TooManyHeaders => HttpError::TooManyHeaders {
+            limit: config.max_headers(),
+        },
+        other => HttpError::MalformedHead {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Parses a request head at the start of `buf`. `Ok(None)` means the head is not complete yet;
+/// a head that does not end within `max_head_len` bytes is an error. On success returns the
+/// head and its length in bytes (up to and including the empty line).
+pub fn parse_request_head(
+    buf: &[u8],
+    config: &HttpConfig,
+) -> Result<Option<(RequestHead, usize)>, HttpError> {
+    let limit = config.max_head_len();
+    let window = buf.get(..limit).unwrap_or(buf);
+    let mut storage = vec![httparse::EMPTY_HEADER; config.max_headers()];
+    let mut req = httparse::Request::new(&mut storage);
+    match parser_config().parse_request(&mut req, window) {
+        Ok(httparse::Status::Complete(len)) => {
+            let method = req.method.unwrap_or("").to_string();
+            let target = req.path.unwrap_or("").to_string();
+            let head = RequestHead {
+                target_form: classify_target(&method, &target),
+                method,
+                target,
+                version: HttpVersion::from_minor(req.version.unwrap_or(1)),
+                headers: header_block(req.headers, config),
+            };
+            Ok(Some((head, len)))
+        }
+        Ok(httparse::Status::Partial) if buf.len() >= limit => {
+            Err(HttpError::HeadTooLarge { limit })
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(map_httparse_error(e, config)),
+    }
+}
+
+/// Parses a response head at the start of `buf`; see [`parse_request_head`].
+pub fn parse_response_head(
+    buf: &[u8],
+    config: &HttpConfig,
+) -> Result<Option<(ResponseHead, usize)>, HttpError> {
+    let limit = config.max_head_len();
+    let window = buf.get(..limit).unwrap_or(buf);
+    let mut storage = vec![httparse::EMPTY_HEADER; config.max_headers()];
+    let mut resp = httparse::Response::new(&mut storage);
+    match parser_config().parse_response(&mut resp, window) {
+        Ok(httparse::Status::Complete(len)) => {
+            let head = ResponseHead {
+                version: HttpVersion::from_minor(resp.version.unwrap_or(1)),
+                status: resp.code.unwrap_or(0),
+                reason: resp.reason.unwrap_or("").to_string(),
+                headers: header_block(resp.headers, config),
+            };
+            Ok(Some((head, len)))
+        }
+        Ok(httparse::Status::Partial) if buf.len() >= limit => {
+            Err(HttpError::HeadTooLarge { limit })
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(map_httparse_error(e, config)),
+    }
+}
+
+fn header_block(fields: &[httparse::Header<'_>], config: &HttpConfig) -> HeaderBlock {
+    let mut block = HeaderBlock {
+        lines: Vec::with_capacity(fields.len()),
+        ..HeaderBlock::default()
+    };
+    for field in fields {
+        let auth = AuthHeaderName::from_header(field.name);
+        let kept = auth.is_some()
+            || KEPT_HEADERS
+                .iter()
+                .any(|k| field.name.eq_ignore_ascii_case(k));
+        let value = kept.then(|| String::from_utf8_lossy(field.value).trim().to_string());
+        let room = MAX_AUTH_ITEMS_PER_HEAD
+            .saturating_sub(block.challenges.len() + block.credentials.len());
+        let shown = match (auth, value) {
+            (Some(h), Some(v)) if h.carries_credentials() => {
+                if room > 0 {
+                    block
+                        .credentials
+                        .extend(parse_credentials(h, &v, config.show_secrets));
+                }
+                Some(displayable_credentials_value(&v, config.show_secrets))
+            }
+            (Some(h), Some(v)) => {
+                block
+                    .challenges
+                    .extend(parse_challenges(h, &v).into_iter().take(room));
+                Some(v)
+            }
+            (_, v) => v,
+        };
+        block.lines.push(HeaderLine {
+            name: field.name.to_string(),
+            value: shown,
+        });
+    }
+    block
+}
+
+/// Where the incremental end-of-head search stands for the message starting at offset 0 of the
+/// unconsumed bytes. Keeping it between feeds makes finding a head linear in its size even when
+/// it arrives one byte at a time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeadScan {
+    prefix_ok: bool,
+    searched: usize,
+    last_lf: Option<usize>,
+}
+
+/// Outcome of [`HeadScan::scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeadScanResult {
+    /// More bytes are needed.
+    NeedMore,
+    /// The head ends at this offset (just after the empty line).
+    End(usize),
+    /// The bytes are not (or no longer can be) a valid head.
+    Invalid(HttpError),
+}
+
+impl HeadScan {
+    /// True before anything of the current message was examined.
+    pub(crate) fn is_fresh(&self) -> bool {
+        !self.prefix_ok && self.searched == 0
+    }
+
+    /// Advances the search over `buf` (which starts at the message start and only ever grows
+    /// between calls until the scan is reset).
+    pub(crate) fn scan(&mut self, buf: &[u8], kind: StartLineKind, limit: usize) -> HeadScanResult {
+        if !self.prefix_ok {
+            match start_line_prefix(kind, buf) {
+                LineCheck::Yes => self.prefix_ok = true,
+                LineCheck::No => return HeadScanResult::Invalid(not_http(kind, buf)),
+                LineCheck::NeedMore if buf.len() >= limit => {
+                    return HeadScanResult::Invalid(HttpError::HeadTooLarge { limit })
+                }
+                LineCheck::NeedMore => return HeadScanResult::NeedMore,
+            }
+        }
+        let end = buf.len().min(limit);
+        let from = self.searched.min(end);
+        let window = buf.get(from..end).unwrap_or(&[]);
+        for (rel, _) in window.iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            let i = from + rel;
+            match self.last_lf {
+                None => {
+                    // The start line is complete: validate it before waiting for the rest.
+                    let line = buf.get(..i).unwrap_or(&[]);
+                    if kind == StartLineKind::Request && !is_request_line(line, false) {
+                        return HeadScanResult::Invalid(not_http(kind, buf));
+                    }
+                }
+                Some(last) => {
+                    let between = buf.get(last + 1..i).unwrap_or(&[]);
+                    if between.is_empty() || between == b"\r" {
+                        return HeadScanResult::End(i + 1);
+                    }
+                }
+            }
+            self.last_lf = Some(i);
+        }
+        self.searched = end;
+        if buf.len() >= limit {
+            HeadScanResult::Invalid(HttpError::HeadTooLarge { limit })
+        } else {
+            HeadScanResult::NeedMore
+        }
+    }
+}
+
+pub(crate) fn not_http(kind: StartLineKind, buf: &[u8]) -> HttpError {
+    HttpError::NotHttp {
+        expected: match kind {
+            StartLineKind::Request => "request line",
+            StartLineKind::Status => "status line",
+        },
+        excerpt: excerpt(buf, 32),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::http::auth::AuthScheme;
+
+    fn cfg() -> HttpConfig {
+        HttpConfig::default()
+    }
+
+    #[test]
+    fn request_head_from_squid_capture() {
+        // squid-ntlm-proxy-auth-ok-curl.pcap, frame 4.
+        let raw = b"GET http://crl.verisign.com/pca3.crl HTTP/1.1\r\nHost: crl.verisign.com\r\n\
+Proxy-Authorization: NTLM TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA=\r\nUser-Agent: curl/7.88.1\r\n\
+Accept: */*\r\nProxy-Connection: Keep-Alive\r\n\r\n";
+        let (head, len) = parse_request_head(raw, &cfg()).unwrap().unwrap();
+        assert_eq!(len, raw.len());
+        assert_eq!(head.method, "GET");
+        assert_eq!(head.target, "http://crl.verisign.com/pca3.crl");
+        assert!(head.target_form.is_proxy_form());
+        assert_eq!(head.version, HttpVersion::Http11);
+        let names: Vec<_> = head.headers.names().collect();
+        assert_eq!(
+            names,
+            [
+                "Host",
+                "Proxy-Authorization",
+                "User-Agent",
+                "Accept",
+                "Proxy-Connection"
+            ]
+        );
+        assert_eq!(head.headers.get("host"), Some("crl.verisign.com"));
+        assert_eq!(
+            head.headers.get("Accept"),
+            None,
+            "Accept is not a kept header"
+        );
+        assert_eq!(head.headers.credentials.len(), 1);
+        assert_eq!(head.headers.credentials[0].kind, AuthScheme::Ntlm);
+        let json = serde_json::to_value(&head).unwrap();
+        assert_eq!(json["method"], "GET");
+        assert_eq!(json["version"], "HTTP/1.1");
+        assert_eq!(json["target_form"]["form"], "absolute");
+        assert_eq!(json["headers"][0]["name"], "Host");
+    }
+
+    #[test]
+    fn response_head_with_two_proxy_authenticate_headers() {
+        let raw = b"HTTP/1.1 407 Proxy Authentication Required\r\nServer: squid/5.7\r\n\
+Proxy-Authenticate: NTLM\r\nProxy-Authenticate: Basic realm=\"LabProxy\"\r\n\
+Connection: keep-alive\r\n\r\nbody";
+        let (head, len) = parse_response_head(raw, &cfg()).unwrap().unwrap();
+        assert_eq!(len, raw.len() - 4);
+        assert_eq!(
+            (head.status, head.reason.as_str()),
+            (407, "Proxy Authentication Required")
+        );
+        let schemes: Vec<_> = head.headers.challenges.iter().map(|c| c.kind).collect();
+        assert_eq!(schemes, [AuthScheme::Ntlm, AuthScheme::Basic]);
+        assert_eq!(head.headers.challenges[1].realm(), Some("LabProxy"));
+        let json = serde_json::to_value(&head).unwrap();
+        assert_eq!(json["status"], 407);
+        assert_eq!(json["reason"], "Proxy Authentication Required");
+    }
+
+    #[test]
+    fn basic_authorization_value_is_redacted_in_the_header_list() {
+        let raw = b"GET / HTTP/1.1\r\nAuthorization: Basic dXNlcnJycnI6cGFzc3dvcmRkZGRk\r\n\r\n";
+        let (head, _) = parse_request_head(raw, &cfg()).unwrap().unwrap();
+        assert_eq!(head.headers.get("Authorization"), Some("Basic [redacted]"));
+        let json = serde_json::to_string(&head).unwrap();
+        assert!(!json.contains("dXNlcnJycnI6cGFzc3dvcmRkZGRk"), "{json}");
+        assert!(!json.contains("passwordddd"), "{json}");
+        assert!(json.contains("userrrrr"), "{json}");
+    }
+
+    #[test]
+    fn partial_and_oversized_heads() {
+        assert_eq!(
+            parse_request_head(b"GET / HTTP/1.1\r\nHost: a\r\n", &cfg()),
+            Ok(None)
+        );
+        let config = HttpConfig {
+            max_head_len: 64,
+            ..HttpConfig::default()
+        };
+        let big = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 100]].concat();
+        assert_eq!(
+            parse_request_head(&big, &config),
+            Err(HttpError::HeadTooLarge { limit: 64 })
+        );
+        let many: String = (0..10).map(|i| format!("X{i}: v\r\n")).collect();
+        let raw = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        let config = HttpConfig {
+            max_headers: 4,
+            ..HttpConfig::default()
+        };
+        assert_eq!(
+            parse_request_head(raw.as_bytes(), &config),
+            Err(HttpError::TooManyHeaders { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn head_scan_is_incremental_and_rejects_garbage_early() {
+        let raw = b"HTTP/1.0 200 OK\r\nServer:ng1nx\r\n\r\n";
+        let mut scan = HeadScan::default();
+        for n in 0..raw.len() {
+            assert_eq!(
+                scan.scan(&raw[..n], StartLineKind::Status, 1024),
+                HeadScanResult::NeedMore,
+                "at {n}"
+            );
+        }
+        assert_eq!(
+            scan.scan(raw, StartLineKind::Status, 1024),
+            HeadScanResult::End(raw.len())
+        );
+        let mut scan = HeadScan::default();
+        assert!(matches!(
+            scan.scan(b"\x16\x03\x01", StartLineKind::Request, 1024),
+            HeadScanResult::Invalid(HttpError::NotHttp { .. })
+        ));
+        let mut scan = HeadScan::default();
+        assert!(matches!(
+            scan.scan(b"GET /index.html\r\n", StartLineKind::Request, 1024),
+            HeadScanResult::Invalid(HttpError::NotHttp { .. })
+        ));
+        let mut scan = HeadScan::default();
+        assert_eq!(
+            scan.scan(b"GET / HTTP/1.1\nA: b\n\n", StartLineKind::Request, 1024),
+            HeadScanResult::End(21)
+        );
+    }
+}
