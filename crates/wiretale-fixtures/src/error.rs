@@ -92,9 +92,12 @@ pub enum FixtureError {
     /// A DNS name that cannot be encoded (empty label or label over 63 bytes).
     #[error("DNS name {0:?} cannot be encoded")]
     DnsName(String),
-    /// A certificate or key could not be made.
-    #[error("certificate: {0}")]
-    Certificate(String),
+    /// An NTLM message that cannot be used (too short, wrong signature, bad offsets).
+    #[error("NTLM: {0}")]
+    Ntlm(&'static str),
+    /// Text that is not valid base64.
+    #[error("base64: {0}")]
+    Base64(String),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
