@@ -7,8 +7,10 @@
 mod formats;
 mod ip;
 mod links;
+mod proxy;
 mod readme;
 mod tcp;
+mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -95,6 +97,10 @@ pub fn all() -> Vec<Scenario> {
         formats::big_endian_nano(),
         formats::snaplen_truncated(),
         tcp::port_reuse(),
+        proxy::ntlm_proxy_auth_ok(),
+        proxy::ntlm_proxy_abandoned(),
+        tls::https_connect(),
+        tls::tls_alert(),
     ]
 }
 
