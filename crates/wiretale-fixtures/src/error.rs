@@ -76,6 +76,14 @@ pub enum FixtureError {
     /// A frame number that the capture does not hold.
     #[error("frame {0} does not exist")]
     UnknownFrame(u32),
+    /// A scenario step did not land on the frame number it must have.
+    #[error("expected this step at frame {expected}, it is frame {actual}")]
+    FrameNumber {
+        /// The frame number the script requires.
+        expected: u32,
+        /// The frame number it got.
+        actual: u32,
+    },
     /// A frame that is not a TCP segment of the session asked to retransmit it.
     #[error("frame {0} is not a segment sent by this session")]
     NotASessionSegment(u32),

@@ -4,6 +4,7 @@
 //! `tests/testdata_up_to_date.rs` fails when the committed files differ from what this module
 //! builds.
 
+mod case_study;
 mod formats;
 mod ip;
 mod links;
@@ -101,6 +102,7 @@ pub fn all() -> Vec<Scenario> {
         proxy::ntlm_proxy_abandoned(),
         tls::https_connect(),
         tls::tls_alert(),
+        case_study::case_study(),
     ]
 }
 
@@ -156,6 +158,27 @@ fn close_fact(close: &[u32]) -> String {
         at(close, 1),
         at(close, 2)
     )
+}
+
+/// The runs of filler frames, as `1–302, 308–310, 313`.
+fn filler_ranges(cap: &Capture) -> String {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for f in cap.frames().iter().filter(|f| f.filler) {
+        match runs.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(f.number) => *end = f.number,
+            _ => runs.push((f.number, f.number)),
+        }
+    }
+    runs.iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}–{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Frame numbers as `4`, `4, 5` or `4–7` (for consecutive runs).

@@ -1,6 +1,7 @@
 //! Renders `testdata/README.md` from the scenarios, so its frame numbers cannot go stale.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use super::{Format, Scenario};
 use crate::capture::{BlockKind, Frame};
@@ -99,14 +100,44 @@ fn escape(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// The timestamp as the file stores it: truncated to the interface's resolution (None for a
+/// Simple Packet Block, which has no timestamp).
+fn stored_time(s: &Scenario, f: &Frame) -> Option<Duration> {
+    let digits = match &s.format {
+        Format::Pcap(o) => match o.resolution {
+            TsResolution::Micro => 6,
+            TsResolution::Nano => 9,
+        },
+        Format::Pcapng(_) => {
+            if f.block == BlockKind::Simple {
+                return None;
+            }
+            let iface = s
+                .capture
+                .interfaces()
+                .get(usize::try_from(f.interface).unwrap_or(usize::MAX));
+            iface.and_then(|i| i.tsresol).unwrap_or(6)
+        }
+    };
+    let unit = 10u32
+        .checked_pow(9u32.saturating_sub(u32::from(digits)))
+        .unwrap_or(1);
+    let nanos = f.timestamp.subsec_nanos() / unit * unit;
+    Some(Duration::new(f.timestamp.secs(), nanos))
+}
+
 fn frame_row(out: &mut String, s: &Scenario, f: &Frame, first: Option<&Frame>, multi_if: bool) {
-    let rel = first
-        .map(|t| f.timestamp.saturating_since(t.timestamp))
-        .unwrap_or_default();
-    let time = if nanosecond_file(s) {
-        format!("{}.{:09}", rel.as_secs(), rel.subsec_nanos())
-    } else {
-        format!("{}.{:06}", rel.as_secs(), rel.subsec_micros())
+    let start = first.and_then(|t| stored_time(s, t)).unwrap_or_default();
+    let time = match stored_time(s, f) {
+        None => "–".to_owned(),
+        Some(t) => {
+            let rel = t.saturating_sub(start);
+            if nanosecond_file(s) {
+                format!("{}.{:09}", rel.as_secs(), rel.subsec_nanos())
+            } else {
+                format!("{}.{:06}", rel.as_secs(), rel.subsec_micros())
+            }
+        }
     };
     let mut notes = f.notes.clone();
     match f.block {
