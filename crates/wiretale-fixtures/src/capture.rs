@@ -292,6 +292,13 @@ impl Capture {
         }
     }
 
+    /// Pushes `count` filler frames from `filler`, spread evenly over `span` (or one step apart
+    /// if `span` is zero).
+    pub fn fill(&mut self, count: u32, filler: &mut Filler, span: Duration) {
+        let target = self.next_frame_number().saturating_add(count);
+        self.fill_until(target, filler, span);
+    }
+
     /// Pushes filler frames from `filler` until the next frame number is `frame`, spreading
     /// them evenly over `span` (or one step apart if `span` is zero). Does nothing if the
     /// capture is already at or past `frame`.

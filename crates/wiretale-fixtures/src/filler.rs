@@ -294,6 +294,8 @@ mod tests {
         assert_eq!(cap.now().saturating_since(t0), Duration::from_secs(10));
         assert_eq!(cap.step(), Duration::from_millis(1), "step restored");
         assert!(cap.frames().iter().all(|f| f.filler));
+        cap.fill(4, &mut filler(), Duration::ZERO);
+        assert_eq!(cap.next_frame_number(), 15);
         let arp = &cap.frame(3).unwrap().data;
         assert_eq!(&arp[12..14], &[0x08, 0x06]);
         assert!(cap.check().is_ok());

@@ -726,6 +726,26 @@ impl TcpSession {
         self.emit_one(cap, dir, h, data)
     }
 
+    /// A header from the sender of `dir` as the next data segment would carry it (next
+    /// sequence number, current ACK and window, ACK flag once the peer's SYN was seen), to
+    /// change freely and pass to [`TcpSession::send_raw`].
+    pub fn segment_header(&self, dir: Dir) -> TcpHeader {
+        self.header(dir, self.side(dir).next_seq(), TcpFlags::NONE)
+    }
+
+    /// Emits exactly `header` and `payload` from the sender of `dir` (any flags, sequence
+    /// numbers, options), for segments no other operation makes. The session's own state does
+    /// not advance; the peer's receiver still takes in what the segment carries.
+    pub fn send_raw(
+        &mut self,
+        cap: &mut Capture,
+        dir: Dir,
+        header: TcpHeader,
+        payload: &[u8],
+    ) -> u32 {
+        self.emit_one(cap, dir, header, payload)
+    }
+
     /// Sends `data` at stream offset `offset` (0 = first byte after the SYN) without touching
     /// the history: for overlapping segments whose bytes differ from what was sent before. The
     /// range must lie within what was already sent.
@@ -1041,6 +1061,21 @@ mod tests {
             (0, 6, 0x014)
         );
         assert_eq!(cap.frame(r).unwrap().tcp_stream, Some(1));
+    }
+
+    #[test]
+    fn raw_segments_keep_every_field() {
+        let mut cap = Capture::new(LinkType::Raw);
+        let mut s = session();
+        s.handshake(&mut cap);
+        let mut h = s.segment_header(Dir::ToServer);
+        assert_eq!((h.seq, h.ack, h.flags), (101, 901, TcpFlags::ACK));
+        h.flags = TcpFlags::SYN | TcpFlags::FIN | TcpFlags::URG;
+        h.urgent = 7;
+        h.options = vec![TcpOption::Timestamps(1, 2)];
+        let n = s.send_raw(&mut cap, Dir::ToServer, h, b"x");
+        assert_eq!(tcp(&cap, n).2, 0x023);
+        assert_eq!(s.next_seq(Dir::ToServer), 101, "no state change");
     }
 
     #[test]
