@@ -30,6 +30,12 @@ pub enum Command {
         after_help = "Examples:\n  wiretale frames capture.pcap\n  wiretale frames --format jsonl capture.pcap | head"
     )]
     Frames(FramesArgs),
+    /// Every decoded event in order: TCP connection events, TLS handshake messages, HTTP
+    /// requests and responses, NTLM messages, each at the frame that completed it.
+    #[command(
+        after_help = "Examples:\n  wiretale timeline capture.pcapng\n  wiretale timeline --format jsonl capture.pcap | jq 'select(.proto == \"ntlm\")'"
+    )]
+    Timeline(TimelineArgs),
 }
 
 /// Options shared by every command that reads a capture.
@@ -76,4 +82,16 @@ pub struct FramesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = LineFormat::Text)]
     pub format: LineFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LineFormat::Text)]
+    pub format: LineFormat,
+    /// Show Basic-auth passwords instead of redacting them.
+    #[arg(long)]
+    pub show_secrets: bool,
 }

@@ -34,7 +34,15 @@ fn parse_decode_as(spec: &str) -> Result<DecodeAs, CliError> {
 
 /// Opens the capture and runs the analysis into `sink`.
 pub fn analyse(args: &CaptureArgs, sink: &mut dyn EventSink) -> Result<Report, CliError> {
-    let config = config(args)?;
+    analyse_with(args, config(args)?, sink)
+}
+
+/// Like [`analyse`] with a prepared configuration.
+pub fn analyse_with(
+    args: &CaptureArgs,
+    config: AnalyzerConfig,
+    sink: &mut dyn EventSink,
+) -> Result<Report, CliError> {
     let mut reader = CaptureReader::open(&args.capture).map_err(|e| {
         CliError(format!(
             "cannot read {}: {}",

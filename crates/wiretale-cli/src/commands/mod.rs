@@ -3,6 +3,7 @@
 mod common;
 mod flows;
 mod frames;
+mod timeline;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliError, Outcome};
@@ -12,5 +13,6 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Flows(args) => flows::run(&args),
         Command::Frames(args) => frames::run(&args),
+        Command::Timeline(args) => timeline::run(&args),
     }
 }

@@ -8,7 +8,8 @@
 mod event;
 mod frame;
 mod sink;
+mod summary;
 
-pub use event::{Detail, Event};
+pub use event::{Detail, Event, NtlmEvent};
 pub use frame::FrameSummary;
 pub use sink::{Collector, EventSink};
