@@ -295,7 +295,7 @@ impl Dispatcher<'_> {
                     self.emit(base(Detail::Tls(m), tunnel));
                 }
                 Msg::Http(m) => {
-                    if let HttpMessage::TunnelEstablished { authority, .. } = &m {
+                    if let HttpMessage::TunnelEstablished { authority, .. } = m.as_ref() {
                         conn.tunnel = Some(authority.clone());
                     }
                     let tokens = auth_tokens(&m);
