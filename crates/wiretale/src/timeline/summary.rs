@@ -1,7 +1,7 @@
 //! One-line human descriptions of events (the Info column of a timeline).
 
 use super::{Detail, Event};
-use crate::proto::http::HttpMessage;
+use crate::proto::http::{HttpMessage, HttpVersion};
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, GapCause};
 
@@ -133,22 +133,27 @@ fn title(name: &str) -> String {
         .join(" ")
 }
 
+fn version(v: HttpVersion) -> &'static str {
+    match v {
+        HttpVersion::Http10 => "HTTP/1.0",
+        HttpVersion::Http11 => "HTTP/1.1",
+    }
+}
+
 fn http_summary(m: &HttpMessage) -> String {
     match m {
         HttpMessage::Request(r) => {
-            let v = serde_json::to_value(r.head.version).unwrap_or_default();
             format!(
                 "{} {} {}",
                 r.head.method,
                 r.head.target,
-                v.as_str().unwrap_or("HTTP/1.x")
+                version(r.head.version)
             )
         }
         HttpMessage::Response(r) => {
-            let v = serde_json::to_value(r.head.version).unwrap_or_default();
             let mut s = format!(
                 "{} {} {}",
-                v.as_str().unwrap_or("HTTP/1.x"),
+                version(r.head.version),
                 r.head.status,
                 r.head.reason
             );
