@@ -380,11 +380,9 @@ impl TlsProgress {
                             p.sni = ch.server_name.clone();
                         }
                     }
-                    HandshakeBody::ServerHello(sh) => {
-                        if !sh.hello_retry_request {
-                            p.server_hello = Some(e.frame);
-                            p.tls13 = sh.selected_version == 0x0304;
-                        }
+                    HandshakeBody::ServerHello(sh) if !sh.hello_retry_request => {
+                        p.server_hello = Some(e.frame);
+                        p.tls13 = sh.selected_version == 0x0304;
                     }
                     HandshakeBody::Certificate(chain) if !from_client => {
                         p.certificate = Some(e.frame);
