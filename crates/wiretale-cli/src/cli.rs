@@ -18,6 +18,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: what happened, frame by frame across all connections, then findings
+    /// and the root cause.
+    #[command(
+        after_help = "Examples:\n  wiretale story testdata/case-study.pcapng\n  wiretale story --format json capture.pcap | jq '.findings[].id'\n  wiretale story --format mermaid capture.pcap > story.md\n  wiretale story --fail-on error capture.pcap || echo 'problems found'"
+    )]
+    Story(StoryArgs),
     /// One row per TCP connection: endpoints, timing, packets and bytes each way, history,
     /// how it ended.
     #[command(
@@ -91,6 +97,42 @@ pub struct TimelineArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = LineFormat::Text)]
     pub format: LineFormat,
+    /// Show Basic-auth passwords instead of redacting them.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoryFormat {
+    /// The narrative, findings and root cause for people.
+    Text,
+    /// One JSON document: events, story, findings, root cause, stats.
+    Json,
+    /// A Mermaid sequence diagram of the story (renders on GitHub).
+    Mermaid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when any warning or error finding exists.
+    Warning,
+    /// Exit 1 when any error finding exists.
+    Error,
+}
+
+#[derive(Debug, Args)]
+pub struct StoryArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StoryFormat::Text)]
+    pub format: StoryFormat,
+    /// Exit with code 1 when findings of this severity or worse exist.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Idle periods on a connection at least this long (seconds) get their own line.
+    #[arg(long, default_value_t = 5.0)]
+    pub idle: f64,
     /// Show Basic-auth passwords instead of redacting them.
     #[arg(long)]
     pub show_secrets: bool,

@@ -3,6 +3,7 @@
 mod common;
 mod flows;
 mod frames;
+mod story;
 mod timeline;
 
 use crate::cli::{Cli, Command};
@@ -11,6 +12,7 @@ use crate::exit::{CliError, Outcome};
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
+        Command::Story(args) => story::run(&args),
         Command::Flows(args) => flows::run(&args),
         Command::Frames(args) => frames::run(&args),
         Command::Timeline(args) => timeline::run(&args),

@@ -1,7 +1,7 @@
 //! A per-connection index over the collected timeline: what the detectors and the story read.
 
 use crate::capture::Timestamp;
-use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion};
+use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion, KeepAliveReason};
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, Ending, FlowSummary};
 use crate::timeline::{Detail, Event, NtlmEvent};
@@ -125,12 +125,21 @@ fn version_str(v: HttpVersion) -> &'static str {
     }
 }
 
-fn keep_alive_reason<T: serde::Serialize>(r: &T) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-        .replace('_', " ")
+fn keep_alive_reason(r: &KeepAliveReason) -> String {
+    match r {
+        KeepAliveReason::Http11Default => "HTTP/1.1 keeps connections open by default",
+        KeepAliveReason::ConnectionClose => "Connection: close",
+        KeepAliveReason::ProxyConnectionClose => "Proxy-Connection: close",
+        KeepAliveReason::Http10ConnectionKeepAlive => "HTTP/1.0 with Connection: keep-alive",
+        KeepAliveReason::Http10ProxyConnectionKeepAlive => {
+            "HTTP/1.0 with Proxy-Connection: keep-alive"
+        }
+        KeepAliveReason::Http10Default => {
+            "HTTP/1.0 without a keep-alive header closes after one response"
+        }
+        KeepAliveReason::CloseDelimitedBody => "the body ends when the connection closes",
+    }
+    .to_string()
 }
 
 impl<'a> Index<'a> {

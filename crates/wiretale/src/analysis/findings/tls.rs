@@ -112,8 +112,29 @@ fn stalled(
             )
         }
     };
-    // A capture that simply ends right after the handshake is not a stall.
-    if end.is_none() && idle < t.stall_secs {
+    if idle < t.stall_secs {
+        // Not a stall: the connection ended (or the capture did) right after the last message.
+        // A side that closes right after the handshake without using it is worth a note.
+        if completed && end.is_some() {
+            let closer = if last_from_client { "client" } else { "server" };
+            out.push(Finding {
+                id: "tls-unused",
+                severity: Severity::Info,
+                frame: last_frame,
+                frames: vec![p.completed_frame().unwrap_or(last_frame), last_frame],
+                streams: vec![conn.stream],
+                summary: format!(
+                    "TLS connection {} → {} (stream {}) completed its handshake but carried no application data; the {closer} ended it ({last_desc}).",
+                    conn.client, conn.server, conn.stream
+                ),
+                evidence: vec![
+                    format!("Frame {}: handshake complete", p.completed_frame().unwrap_or(last_frame)),
+                    format!("Frame {last_frame}: {closer} sent {last_desc}"),
+                    end_desc,
+                ],
+                suggestion: "An encrypted alert right after the handshake often means the sender rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same.".to_string(),
+            });
+        }
         return;
     }
     let who_next = if completed {
