@@ -18,7 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         analysis.events.len()
     );
     for f in &analysis.diagnosis.findings {
-        println!("[{}] {} (frame {}): {}", f.severity, f.id, f.frame, f.summary);
+        println!(
+            "[{}] {} (frame {}): {}",
+            f.severity, f.id, f.frame, f.summary
+        );
     }
     if let Some(rc) = &analysis.diagnosis.root_cause {
         println!("root cause: {}", rc.chain.join(" -> "));

@@ -22,7 +22,12 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn case_study_story_names_each_step_at_the_case_study_frames() {
     let out = wiretale(&["story", "testdata/case-study.pcapng"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = stdout(&out);
     let line = |frame: u64| -> String {
         text.lines()
@@ -57,11 +62,22 @@ fn story_json_has_the_documented_shape() {
     assert!(v["stats"]["frames_read"].as_u64() == Some(959));
     let findings = v["findings"].as_array().unwrap();
     for f in findings {
-        for key in ["id", "severity", "frame", "frames", "summary", "evidence", "suggestion"] {
+        for key in [
+            "id",
+            "severity",
+            "frame",
+            "frames",
+            "summary",
+            "evidence",
+            "suggestion",
+        ] {
             assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
         }
     }
-    let abandoned = findings.iter().find(|f| f["id"] == "ntlm-abandoned").unwrap();
+    let abandoned = findings
+        .iter()
+        .find(|f| f["id"] == "ntlm-abandoned")
+        .unwrap();
     assert_eq!(abandoned["severity"], "error");
     assert_eq!(
         v["root_cause"]["chain"][0].as_str(),
@@ -73,7 +89,12 @@ fn story_json_has_the_documented_shape() {
 fn fail_on_sets_exit_code_one() {
     let out = wiretale(&["story", "--fail-on", "error", "testdata/case-study.pcapng"]);
     assert_eq!(out.status.code(), Some(1));
-    let out = wiretale(&["story", "--fail-on", "warning", "testdata/tcp-basic-v4.pcap"]);
+    let out = wiretale(&[
+        "story",
+        "--fail-on",
+        "warning",
+        "testdata/tcp-basic-v4.pcap",
+    ]);
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -93,5 +114,7 @@ fn not_a_capture_is_exit_two_with_one_line() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("wiretale: cannot read Cargo.toml: not a pcap or pcapng file (magic 0x"));
+    assert!(
+        err.starts_with("wiretale: cannot read Cargo.toml: not a pcap or pcapng file (magic 0x")
+    );
 }

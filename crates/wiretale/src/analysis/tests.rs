@@ -138,3 +138,61 @@ fn healthy_fixtures_raise_no_warnings() {
         assert!(bad.is_empty(), "{name}: {bad:#?}");
     }
 }
+
+/// Warning and error findings on every shared capture: exactly the expected ones (checked by
+/// reading each story), nothing on healthy traffic.
+#[test]
+fn shared_captures_raise_exactly_the_expected_findings() {
+    use std::collections::BTreeMap;
+    let expected: BTreeMap<&str, Vec<&str>> = [
+        ("http-basic-auth-401-browser.pcap", vec!["auth-rejected"]),
+        (
+            "http-ntlm-wpad-401-smb.pcap",
+            vec![
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-reset-after-idle",
+                "tcp-reset-after-idle",
+                "tcp-reset-after-idle",
+            ],
+        ),
+        (
+            "squid-basic-proxy-auth-rejected-curl.pcap",
+            vec!["auth-rejected"],
+        ),
+        (
+            "squid-ntlm-http10-challenge-withheld-curl.pcap",
+            vec!["ntlm-challenge-missing"],
+        ),
+        ("tcp-rst-refused.pcapng", vec!["tcp-refused"]),
+        ("tls12-handshake-failure-alert.pcap", vec!["tls-alert"]),
+    ]
+    .into_iter()
+    .collect();
+    for path in crate::test_support::shared_capture_files() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mut config = AnalyzerConfig::default();
+        if name == "tls-on-port-80.pcapng" {
+            config.decode_as.push(crate::pipeline::DecodeAs {
+                port: 80,
+                protocol: crate::pipeline::AppProtocol::Tls,
+            });
+        }
+        let a = Analysis::of_path(&path, &config).unwrap();
+        let _ = a.story(&StoryOptions::default());
+        let mut got: Vec<&str> = a
+            .diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| f.id)
+            .collect();
+        got.sort_unstable();
+        let want = expected.get(name.as_str()).cloned().unwrap_or_default();
+        assert_eq!(got, want, "{name}");
+    }
+}
