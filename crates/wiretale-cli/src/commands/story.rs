@@ -99,6 +99,41 @@ fn write_text<W: Write>(
         a.flows.len(),
         s.duration_secs()
     )?;
+    // Who's who, from the evidence (SYN, absolute-form requests, CONNECT, 407).
+    let index = a.index();
+    let mut clients: Vec<String> = Vec::new();
+    let mut servers: Vec<String> = Vec::new();
+    let mut proxies: Vec<String> = Vec::new();
+    for c in index.conns.values() {
+        let ip = c.client.ip().to_string();
+        if !clients.contains(&ip) {
+            clients.push(ip);
+        }
+        let list = if c.is_proxy {
+            &mut proxies
+        } else {
+            &mut servers
+        };
+        let s = c.server.to_string();
+        if !list.contains(&s) {
+            list.push(s);
+        }
+    }
+    for (role, list) in [
+        ("clients", &clients),
+        ("servers", &servers),
+        ("proxies", &proxies),
+    ] {
+        if !list.is_empty() {
+            let shown: Vec<&str> = list.iter().take(8).map(String::as_str).collect();
+            let more = if list.len() > 8 {
+                format!(" and {} more", list.len() - 8)
+            } else {
+                String::new()
+            };
+            writeln!(out, "  {role:<8} {}{more}", shown.join(", "))?;
+        }
+    }
     writeln!(out)?;
     let from_w = story
         .iter()

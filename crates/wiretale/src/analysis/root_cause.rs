@@ -50,12 +50,49 @@ pub fn explain(findings: &[Finding]) -> Option<RootCause> {
         chain.extend(cause);
         chain.extend(stall);
         chain.extend(reset);
+        let fact = |f: &Finding, k: &str| f.facts.get(k).cloned().unwrap_or_default();
         let mut summary = format!(
-            "The TLS connection on stream {tls_stream} waited on the client's certificate revocation check, and that check failed. "
+            "The client's TLS connection to {} (stream {tls_stream}) waited on the client's check of the server certificate's revocation, and that check failed: fetching {} through {} {}.",
+            fact(rev, "tls_server"),
+            fact(rev, "url"),
+            fact(rev, "fetched_via"),
+            fact(rev, "fetch_outcome"),
         );
-        for f in &chain {
-            summary.push_str(&f.summary);
-            summary.push(' ');
+        if let Some(c) = cause {
+            if c.id == "ntlm-abandoned" {
+                let keep_alive = if fact(c, "request_keep_alive") == "false" {
+                    " without keep-alive"
+                } else {
+                    ""
+                };
+                summary.push_str(&format!(
+                    " The client offered NTLM on an {} connection{keep_alive} and closed it after the challenge (frame {}), so NTLM, which authenticates a connection, could not complete.",
+                    fact(c, "request_version"),
+                    fact(c, "challenge_frame"),
+                ));
+            } else {
+                summary.push(' ');
+                summary.push_str(&c.summary);
+            }
+        }
+        match (stall, reset) {
+            (Some(_), Some(r)) => summary.push_str(&format!(
+                " Without an answer the client never used the TLS connection, and the {} reset it after {} s idle (frame {}).",
+                fact(r, "by"),
+                fact(r, "idle_secs"),
+                r.frame
+            )),
+            (Some(s), None) => summary.push_str(&format!(
+                " Without an answer the client never used the TLS connection ({} s idle).",
+                fact(s, "idle_secs")
+            )),
+            (None, Some(r)) => summary.push_str(&format!(
+                " The {} reset the TLS connection after {} s idle (frame {}).",
+                fact(r, "by"),
+                fact(r, "idle_secs"),
+                r.frame
+            )),
+            (None, None) => {}
         }
         let fix = cause.unwrap_or(rev).suggestion.clone();
         return Some(RootCause {

@@ -77,6 +77,7 @@ pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
                 if hits.len() == 1 { "" } else { "s" }
             ),
             evidence,
+            facts: Default::default(),
             suggestion: "The credentials were sent and refused: check the user name, password \
 and domain, the account's permissions on the proxy/server, and (for NTLM) that Type 3 answers \
 the challenge of the same connection."

@@ -78,6 +78,7 @@ fn challenge_answered(
                 format!("Frame {}: NTLM Type 3 sent on stream {} ({}:{}), {outcome}", x3.request_frame, other.stream, other.client.ip(), other.client.port()),
                 format!("Request keep-alive: {} ({}); response keep-alive: {} ({})", yes(ex.request_keep_alive), ex.request_keep_alive_reason, yes(resp.keep_alive), resp.keep_alive_reason),
             ],
+            facts: Default::default(),
             suggestion: FIX_KEEP_ALIVE.to_string(),
         });
         return;
@@ -153,8 +154,16 @@ fn challenge_answered(
             }
         ),
         evidence,
+        facts: Default::default(),
         suggestion: FIX_KEEP_ALIVE.to_string(),
     });
+    if let Some(f) = out.last_mut() {
+        f.facts.insert("peer", who(conn));
+        f.facts.insert("request_version", ex.version.to_string());
+        f.facts
+            .insert("request_keep_alive", ex.request_keep_alive.to_string());
+        f.facts.insert("challenge_frame", resp.frame.to_string());
+    }
 }
 
 /// The client offered NTLM (Type 1) and got 401/407 without a Type 2.
@@ -208,6 +217,7 @@ fn challenge_missing(index: &Index<'_>, conn: &ConnIndex, ex: &Exchange, out: &m
             resp.reason
         ),
         evidence,
+        facts: Default::default(),
         suggestion: FIX_KEEP_ALIVE.to_string(),
     });
 }

@@ -90,6 +90,7 @@ pub fn detect(index: &Index<'_>, earlier: &[Finding], out: &mut Vec<Finding>) {
                 if fetches.len() == 1 { "" } else { "s" }
             ),
             evidence,
+            facts: Default::default(),
             suggestion: if failed {
                 "The client validates the server certificate by fetching its revocation information and waits for it: make that URL reachable for the client without interactive authentication (proxy exemption, or a proxy/HTTP setting the client's library can complete)."
             } else {
@@ -97,6 +98,18 @@ pub fn detect(index: &Index<'_>, earlier: &[Finding], out: &mut Vec<Finding>) {
             }
             .to_string(),
         });
+        if let Some(f) = out.last_mut() {
+            f.facts.insert("url", url.to_string());
+            f.facts.insert("url_kind", kind.to_string());
+            f.facts.insert("tls_server", conn.server.to_string());
+            f.facts.insert("tls_stream", conn.stream.to_string());
+            f.facts.insert("fetch_outcome", outcome.clone());
+            f.facts.insert("fetch_failed", failed.to_string());
+            if let Some(c) = index.conn(first.stream) {
+                f.facts
+                    .insert("fetched_via", format!("{} {}", c.server_role(), c.server));
+            }
+        }
     }
 }
 

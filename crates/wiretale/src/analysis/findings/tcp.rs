@@ -37,11 +37,16 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
                             },
                             format!("Frame {}: RST from the {who} after {idle_secs:.1} s idle", e.frame),
                         ],
+                        facts: Default::default(),
                         suggestion: format!(
                             "Find out why nothing was sent for {idle_secs:.0} s: which side was expected to speak (see the other findings on stream {}), and what timeout the {who} applies.",
                             conn.stream
                         ),
                     });
+                    if let Some(f) = out.last_mut() {
+                        f.facts.insert("idle_secs", format!("{idle_secs:.1}"));
+                        f.facts.insert("by", who.to_string());
+                    }
                 }
                 Detail::Tcp(ConnEvent::Gap {
                     dir, len, cause, ..
@@ -84,6 +89,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
                     if snaplen { " (cut by the snapshot length)" } else { "" }
                 ),
                 evidence,
+                facts: Default::default(),
                 suggestion: if snaplen {
                     "Capture again without a snapshot length limit (tcpdump -s 0)."
                 } else {
@@ -121,6 +127,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
                         format!("Frame {}: SYN to {}", flow.first_frame, conn.server),
                         format!("Frame {rst_frame}: RST from {}", conn.server),
                     ],
+                    facts: Default::default(),
                     suggestion: "Nothing listens on that port, or a firewall rejects it: check the service and the port.".to_string(),
                 });
             } else {
@@ -141,6 +148,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
                         format!("Frame {}: first SYN", flow.first_frame),
                         format!("{attempts} SYN(s), no SYN-ACK, no RST"),
                     ],
+                    facts: Default::default(),
                     suggestion: "The server is down or unreachable, or a firewall drops the SYN: check routing and filtering towards it.".to_string(),
                 });
             }

@@ -41,6 +41,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
                         _ => "It was the first thing the peer said".to_string(),
                     },
                 ],
+                facts: Default::default(),
                 suggestion: alert_advice(desc).to_string(),
             });
         }
@@ -132,6 +133,7 @@ fn stalled(
                     format!("Frame {last_frame}: {closer} sent {last_desc}"),
                     end_desc,
                 ],
+                facts: Default::default(),
                 suggestion: "An encrypted alert right after the handshake often means the sender rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same.".to_string(),
             });
         }
@@ -197,6 +199,7 @@ fn stalled(
             conn.client, conn.server, conn.stream
         ),
         evidence,
+        facts: Default::default(),
         suggestion: if completed {
             "The client finished the handshake but did not use the connection: look at what it was doing meanwhile (certificate validation, revocation checks, proxy authentication — see related findings)."
         } else {
@@ -204,6 +207,12 @@ fn stalled(
         }
         .to_string(),
     });
+    if let Some(f) = out.last_mut() {
+        f.facts.insert("idle_secs", format!("{idle:.1}"));
+        f.facts.insert("completed", completed.to_string());
+        f.facts.insert("next_to_speak", who_next.clone());
+        f.facts.insert("server", conn.server.to_string());
+    }
 }
 
 fn alert_advice(desc: &str) -> &'static str {
