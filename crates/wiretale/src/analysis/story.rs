@@ -176,6 +176,15 @@ fn step_text(e: &Event) -> Option<String> {
         )),
         Detail::Tcp(_) => Some(e.summary()),
         Detail::Tls(crate::proto::tls::TlsMessage::Resync(_)) => None,
+        Detail::Tls(crate::proto::tls::TlsMessage::Handshake(h))
+            if h.handshake_type == 1 && e.tunnel.is_some() =>
+        {
+            Some(format!(
+                "{} inside the CONNECT tunnel to {}",
+                e.summary(),
+                e.tunnel.as_deref().unwrap_or_default()
+            ))
+        }
         _ => Some(e.summary()),
     }
 }
