@@ -176,6 +176,15 @@ fn step_text(e: &Event) -> Option<String> {
         )),
         Detail::Tcp(_) => Some(e.summary()),
         Detail::Tls(crate::proto::tls::TlsMessage::Resync(_)) => None,
+        // Picking up a connection mid-way is not a step.
+        Detail::Http(m)
+            if matches!(
+                m.as_ref(),
+                crate::proto::http::HttpMessage::Resynchronized { discarded: 0, .. }
+            ) =>
+        {
+            None
+        }
         Detail::Tls(crate::proto::tls::TlsMessage::Handshake(h))
             if h.handshake_type == 1 && e.tunnel.is_some() =>
         {

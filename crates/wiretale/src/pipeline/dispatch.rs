@@ -58,6 +58,8 @@ pub(crate) struct Dispatcher<'s> {
     events: std::collections::BTreeMap<&'static str, u64>,
     gap_bytes: u64,
     http_config: HttpConfig,
+    /// The frame being processed, while one is (not during the end-of-capture flush).
+    current: Option<(u64, Timestamp)>,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -74,10 +76,12 @@ impl<'s> Dispatcher<'s> {
                 show_secrets: config.show_secrets,
                 ..HttpConfig::default()
             },
+            current: None,
         }
     }
 
     pub fn begin_frame(&mut self, record: &Record<'_>, first: Timestamp) {
+        self.current = Some((record.frame, record.time));
         if self.wants_frames {
             self.notes = FrameNotes {
                 frame: record.frame,
@@ -161,6 +165,12 @@ impl<'s> Dispatcher<'s> {
             cap_len: notes.cap_len,
             len: notes.len,
         });
+    }
+
+    /// Called after the last frame: what is emitted from now on (end-of-capture flush) is
+    /// attributed to the frames that carried it.
+    pub fn end_of_frames(&mut self) {
+        self.current = None;
     }
 
     pub fn finish(&mut self, stats: &mut Stats) {
@@ -278,7 +288,18 @@ impl Dispatcher<'_> {
     ) {
         let (src, dst) = info.endpoints(dir);
         for (range, msg) in messages {
-            let span = Self::span(conn, map, range.start + offset..range.end + offset);
+            let mut span = Self::span(conn, map, range.start + offset..range.end + offset);
+            // Bytes held out of order complete a message only when the hole before them fills:
+            // like Wireshark, report it at the frame that completed it.
+            // (Application-data totals are summaries, reported at their last record instead.)
+            let summary_only = matches!(msg, Msg::Tls(TlsMessage::ApplicationData(_)));
+            if let (Some((frame, time)), false) = (self.current, summary_only) {
+                if frame > span.last {
+                    span.last = frame;
+                    span.time = time;
+                    span.frames.push(frame);
+                }
+            }
             let base = |detail: Detail, tunnel: Option<String>| Event {
                 frame: span.last,
                 frames: span.frames.clone(),
