@@ -91,14 +91,14 @@ pub enum NtlmOutcome {
 }
 
 impl NtlmOutcome {
-    /// A short phrase, e.g. `200 (authenticated)` or `abandoned after Type 2`.
+    /// A short phrase, e.g. `authenticated (200 at frame 15)` or `abandoned after Type 2`.
     pub fn describe(&self) -> String {
         match self {
             NtlmOutcome::Authenticated { status, frame } => {
-                format!("{status} authenticated (frame {frame})")
+                format!("authenticated ({status} at frame {frame})")
             }
             NtlmOutcome::Rejected { status, frame } => {
-                format!("{status} rejected (frame {frame})")
+                format!("rejected ({status} at frame {frame})")
             }
             NtlmOutcome::NoResponse => "no response to Type 3".into(),
             NtlmOutcome::AbandonedAfterType2 => "abandoned after Type 2".into(),

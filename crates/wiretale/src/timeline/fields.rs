@@ -396,3 +396,6 @@ impl FrameFilter {
         pass
     }
 }
+
+#[cfg(test)]
+mod tests;
