@@ -27,6 +27,7 @@ fn render(table: &TlsTable) -> (Table, String) {
         "app data",
         "ended",
         "JA3 / JA4",
+        "notes",
     ]);
     for row in &table.connections {
         t.add_row(vec![
@@ -47,6 +48,7 @@ fn render(table: &TlsTable) -> (Table, String) {
             ),
             ended(row),
             fingerprints(row),
+            notes(row),
         ]);
     }
     tables::align_right(&mut t, &[0]);
@@ -170,6 +172,9 @@ fn handshake(row: &TlsConnectionRow) -> String {
         }
         return s;
     }
+    if !h.start_captured {
+        return "start not captured".into();
+    }
     let mut s = "INCOMPLETE".to_string();
     if let Some(last) = &h.last_message {
         s.push_str(&format!(
@@ -227,4 +232,18 @@ fn fingerprints(row: &TlsConnectionRow) -> String {
         row.ja3.as_deref().unwrap_or(NONE),
         row.ja4.as_deref().unwrap_or(NONE)
     )
+}
+
+/// Decoding trouble (at most a few lines; JSON has all).
+fn notes(row: &TlsConnectionRow) -> String {
+    const SHOWN: usize = 3;
+    let mut lines: Vec<String> = row.trouble.iter().take(SHOWN).cloned().collect();
+    if row.trouble.len() > SHOWN {
+        lines.push(format!("(+{} more)", row.trouble.len() - SHOWN));
+    }
+    if lines.is_empty() {
+        NONE.to_string()
+    } else {
+        lines.join("\n")
+    }
 }

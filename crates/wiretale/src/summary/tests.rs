@@ -137,6 +137,39 @@ fn tls_incomplete_handshake_says_who_should_speak() {
     }
 }
 
+/// A connection picked up after its hellos: nothing is claimed about the handshake.
+#[test]
+fn tls_start_not_captured() {
+    let c = collect(&testdata("case-study.pcapng"));
+    let between = |first: u64, last: u64| -> Vec<Event> {
+        c.events
+            .iter()
+            .filter(|e| (first..=last).contains(&e.frame))
+            .cloned()
+            .collect()
+    };
+    let table = TlsSummary::from_events(&between(312, 315), &c.flows);
+    let row = &table.connections[0];
+    assert!(!row.handshake.start_captured);
+    assert!(!row.handshake.completed);
+    assert_eq!(row.handshake.waiting_for, None);
+    assert_eq!(
+        row.client,
+        addr("10.1.1.5:1161"),
+        "roles from the flow summary"
+    );
+    assert_eq!(row.handshake.client_finished_frame, Some(315));
+    // The client's empty Certificate is the client's, though no hello named the client.
+    assert_eq!(row.client_certificates, Some(0));
+    assert!(row.server_certificate.is_none());
+    // Both Finished messages seen: complete, even without the hellos.
+    let table = TlsSummary::from_events(&between(312, 959), &c.flows);
+    let h = &table.connections[0].handshake;
+    assert!(!h.start_captured);
+    assert!(h.completed);
+    assert_eq!(h.duration_secs, None);
+}
+
 #[test]
 fn tls_alert_ends_the_handshake() {
     let table = tls("tls-alert.pcap");
@@ -209,6 +242,23 @@ fn tls_shared_captures_resumption_retry_and_client_certificates() {
     assert_eq!(row.client_hellos, 2);
     assert!(row.handshake.completed);
     assert_eq!(row.resumption, None);
+
+    // SSLv2: SERVER-VERIFY (9), CLIENT-FINISHED (10), SERVER-FINISHED (11).
+    let t = table("sslv2-only.pcap");
+    let h = &t.connections[0].handshake;
+    assert!(h.completed);
+    assert_eq!(
+        (h.client_finished_frame, h.server_finished_frame),
+        (Some(10), Some(11))
+    );
+    assert_eq!(t.connections[0].version, Some("SSL 2.0"));
+
+    // The server's encrypted alert (frame 33) comes after the client's FIN (frame 32): no
+    // negative idle time.
+    let t = table("tls12-missing-intermediate-alerts.pcap");
+    assert_eq!(t.connections.len(), 3);
+    assert_eq!(t.connections[1].idle_before_end_secs, None);
+    assert_eq!(t.connections[1].encrypted_alerts, 2);
 
     let t = table("tls12-client-certificate.pcap");
     let row = &t.connections[0];

@@ -66,6 +66,9 @@ pub struct HandshakeProgress {
     /// Both Finished messages were seen (for TLS ≤ 1.2 the encrypted handshake record after
     /// each side's ChangeCipherSpec; for TLS 1.3 each side's first encrypted handshake record).
     pub completed: bool,
+    /// The capture shows the start of the handshake (a ClientHello or ServerHello); when it
+    /// does not (a connection picked up mid-way), `completed` and `waiting_for` say nothing.
+    pub start_captured: bool,
     /// Frame of the (first) ClientHello.
     pub client_hello_frame: Option<u64>,
     /// Frame of the ServerHello.
@@ -160,7 +163,8 @@ pub struct TlsConnectionRow {
     /// How the TCP connection ended.
     pub connection_end: Option<ConnectionEnd>,
     /// Seconds from the last TLS message to the FIN or RST that ended the connection (or, for a
-    /// connection open at the end, to the end of the capture).
+    /// connection open at the end, to the end of the capture); absent when the connection's
+    /// first FIN came before the last TLS message.
     pub idle_before_end_secs: Option<f64>,
     /// Decoding trouble: resynchronisations, truncated records, a direction that is not TLS.
     pub trouble: Vec<String>,
@@ -222,9 +226,9 @@ struct Conn {
     resumption: Option<Resumption>,
     hello_retry_request: bool,
     server_full_handshake: bool,
-    server_certificate: Option<CertificateSummary>,
+    /// Certificate messages by sender (the first of each), sorted out at the end.
+    certificates: Vec<(Option<SocketAddr>, CertificateSummary)>,
     certificate_requested: bool,
-    client_certificates: Option<usize>,
     finished: Vec<(Option<SocketAddr>, u64, Timestamp)>,
     last: Option<RawLast>,
     alerts: Vec<RawAlert>,
@@ -417,9 +421,8 @@ impl Conn {
             resumption: None,
             hello_retry_request: false,
             server_full_handshake: false,
-            server_certificate: None,
+            certificates: Vec::new(),
             certificate_requested: false,
-            client_certificates: None,
             finished: Vec::new(),
             last: None,
             alerts: Vec::new(),
@@ -449,6 +452,14 @@ impl Conn {
         });
     }
 
+    /// Keeps the first Certificate message of each side; which one is the server's is decided
+    /// at the end, when the client is known.
+    fn note_certificate(&mut self, e: &Event, chain: &CertificateChain) {
+        if self.certificates.iter().all(|(s, _)| *s != e.src) && self.certificates.len() < 2 {
+            self.certificates.push((e.src, summarise_chain(e, chain)));
+        }
+    }
+
     fn mark_finished(&mut self, e: &Event) {
         if self.finished.iter().all(|(s, _, _)| *s != e.src) && self.finished.len() < 2 {
             self.finished.push((e.src, e.frame, e.time));
@@ -465,11 +476,18 @@ impl Conn {
                 self.note_last(e, title(h.handshake_name), ends_flight, false);
             }
             TlsMessage::EncryptedHandshake(r) => {
-                if matches!(
-                    r.reason,
-                    "after_change_cipher_spec" | "tls13_after_server_hello"
-                ) {
-                    self.mark_finished(e);
+                match r.reason {
+                    "after_change_cipher_spec" | "tls13_after_server_hello" => {
+                        self.mark_finished(e)
+                    }
+                    // SSLv2: SERVER-VERIFY, CLIENT-FINISHED, SERVER-FINISHED: the server's
+                    // Finished is its encrypted message after the client's.
+                    "sslv2_after_master_key"
+                        if self.sent_by_client(e.src) || !self.finished.is_empty() =>
+                    {
+                        self.mark_finished(e)
+                    }
+                    _ => {}
                 }
                 self.note_last(e, "Encrypted Handshake Message".into(), true, false);
             }
@@ -628,7 +646,7 @@ impl Conn {
                         certificates: vec![cert.clone()],
                         undecodable: Vec::new(),
                     };
-                    self.server_certificate = Some(summarise_chain(e, &chain));
+                    self.note_certificate(e, &chain);
                 }
                 true
             }
@@ -637,12 +655,10 @@ impl Conn {
                 true
             }
             HandshakeBody::Certificate(chain) => {
-                if self.sent_by_client(e.src) {
-                    self.client_certificates = Some(chain.count);
-                } else {
+                if self.hello_client.is_some() && !self.sent_by_client(e.src) {
                     self.server_full_handshake = true;
-                    self.server_certificate = Some(summarise_chain(e, chain));
                 }
+                self.note_certificate(e, chain);
                 false
             }
             HandshakeBody::ServerKeyExchange(_) => {
@@ -685,6 +701,14 @@ impl Conn {
                 .find(|(sender, _, _)| side(*sender) == s)
                 .map(|(_, frame, time)| (*frame, *time))
         };
+        let certificate_of = |s: Side| {
+            self.certificates
+                .iter()
+                .find(|(sender, _)| side(*sender) == s)
+                .map(|(_, c)| c)
+        };
+        let server_certificate = certificate_of(Side::Server).cloned();
+        let client_certificates = certificate_of(Side::Client).map(|c| c.chain_length);
         let client_finished = finished_by(Side::Client);
         let server_finished = finished_by(Side::Server);
         let completed = client_finished.is_some() && server_finished.is_some();
@@ -692,8 +716,9 @@ impl Conn {
             (Some((_, start)), Some((_, c)), Some((_, s))) => Some(c.max(s).seconds_since(start)),
             _ => None,
         };
+        let start_captured = self.client_hello.is_some() || self.server_hello_frame.is_some();
         let waiting_for = match &self.last {
-            Some(last) if !completed && !self.fatal_alert && !last.alert => {
+            Some(last) if start_captured && !completed && !self.fatal_alert && !last.alert => {
                 let by = side(last.sender);
                 Some(if last.ends_flight { by.other() } else { by })
             }
@@ -706,7 +731,9 @@ impl Conn {
                 None => end.idle_secs,
             },
             _ => None,
-        };
+        }
+        // The last TLS message may complete after the FIN (the other side's data).
+        .filter(|idle| *idle >= 0.0);
         let app = |s: Side| {
             self.application_data
                 .iter()
@@ -731,11 +758,12 @@ impl Conn {
             resumption: self.resumption,
             hello_retry_request: self.hello_retry_request,
             client_hellos: self.client_hellos,
-            server_certificate: self.server_certificate,
+            server_certificate,
             client_certificate_requested: self.certificate_requested,
-            client_certificates: self.client_certificates,
+            client_certificates,
             handshake: HandshakeProgress {
                 completed,
+                start_captured,
                 client_hello_frame: self.client_hello.map(|(f, _)| f),
                 server_hello_frame: self.server_hello_frame,
                 client_finished_frame: client_finished.map(|(f, _)| f),
