@@ -22,6 +22,7 @@ pub mod filter;
 pub mod net;
 pub mod pipeline;
 pub mod proto;
+pub mod summary;
 pub mod tcp;
 pub mod timeline;
 

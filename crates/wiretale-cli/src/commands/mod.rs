@@ -3,8 +3,12 @@
 mod common;
 mod flows;
 mod frames;
+mod http;
+mod ntlm;
 mod story;
+mod tables;
 mod timeline;
+mod tls;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliError, Outcome};
@@ -16,5 +20,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Flows(args) => flows::run(&args),
         Command::Frames(args) => frames::run(&args),
         Command::Timeline(args) => timeline::run(&args),
+        Command::Tls(args) => tls::run(&args),
+        Command::Http(args) => http::run(&args),
+        Command::Ntlm(args) => ntlm::run(&args),
     }
 }

@@ -11,7 +11,7 @@ use wiretale::analysis::{
     Analysis, Finding, LineKind, RootCause, Severity, StoryLine, StoryOptions,
 };
 use wiretale::pipeline::Stats;
-use wiretale::timeline::{Collector, Event};
+use wiretale::timeline::{Collector, Event, EventFilter};
 
 #[derive(Serialize)]
 struct StoryJson<'a> {
@@ -25,14 +25,22 @@ struct StoryJson<'a> {
 }
 
 pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
+    let filter = common::filter(&args.filter)?;
     let mut config = common::config(&args.capture)?;
     config.show_secrets = args.show_secrets;
     let mut collector = Collector::default();
     let report = common::analyse_with(&args.capture, config, &mut collector)?;
     let analysis = Analysis::from_parts(collector.events, collector.flows, report);
-    let story = analysis.story(&StoryOptions {
+    let opts = StoryOptions {
         idle_secs: args.idle.max(0.0),
-    });
+    };
+    let story = match filter {
+        Some(f) => {
+            let mut f = EventFilter::new(f);
+            analysis.story_filtered(|e| f.matches(e), &opts)
+        }
+        None => analysis.story(&opts),
+    };
     let mut out = output::stdout();
     let name = args.capture.capture.display().to_string();
     match args.format {

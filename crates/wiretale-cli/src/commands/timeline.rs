@@ -6,24 +6,31 @@ use crate::exit::{CliError, Outcome};
 use crate::output;
 use std::io::Write;
 use wiretale::capture::Timestamp;
-use wiretale::timeline::{Event, EventSink};
+use wiretale::timeline::{Event, EventFilter, EventSink};
 
 struct EventWriter<W: Write> {
     out: W,
     format: LineFormat,
+    filter: Option<EventFilter>,
+    /// Time of the first event (shown or not): times are relative to it, filter or no filter.
     first: Option<Timestamp>,
     error: Option<std::io::Error>,
 }
 
 impl<W: Write> EventSink for EventWriter<W> {
     fn event(&mut self, e: &Event) {
+        let first = *self.first.get_or_insert(e.time);
+        if let Some(filter) = &mut self.filter {
+            if !filter.matches(e) {
+                return;
+            }
+        }
         if self.error.is_some() {
             return;
         }
         let result = match self.format {
             LineFormat::Jsonl => output::json_line(&mut self.out, e),
             LineFormat::Text => {
-                let first = *self.first.get_or_insert(e.time);
                 let stream = e.stream.map(|s| s.to_string()).unwrap_or_default();
                 let src = e.src.map(|a| a.to_string()).unwrap_or_default();
                 let dst = e.dst.map(|a| a.to_string()).unwrap_or_default();
@@ -53,11 +60,13 @@ impl<W: Write> EventSink for EventWriter<W> {
 }
 
 pub fn run(args: &TimelineArgs) -> Result<Outcome, CliError> {
+    let filter = common::filter(&args.filter)?;
     let mut config = common::config(&args.capture)?;
     config.show_secrets = args.show_secrets;
     let mut sink = EventWriter {
         out: output::stdout(),
         format: args.format,
+        filter: filter.map(EventFilter::new),
         first: None,
         error: None,
     };

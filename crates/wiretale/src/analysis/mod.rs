@@ -106,6 +106,23 @@ impl Analysis {
     pub fn story(&self, opts: &StoryOptions) -> Vec<StoryLine> {
         story::build(&self.index(), None, opts)
     }
+
+    /// The story told from the events `keep` accepts (called once per event, in order — e.g.
+    /// a display filter). Roles and connections still come from every event.
+    pub fn story_filtered(
+        &self,
+        mut keep: impl FnMut(&Event) -> bool,
+        opts: &StoryOptions,
+    ) -> Vec<StoryLine> {
+        let selected: Vec<usize> = self
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| keep(e))
+            .map(|(i, _)| i)
+            .collect();
+        story::build(&self.index(), Some(&selected), opts)
+    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,11 @@ impl<'s> Dispatcher<'s> {
             skipped: None,
             cap_len: notes.cap_len,
             len: notes.len,
+            src_ip: Some(seg.src.ip()),
+            dst_ip: Some(seg.dst.ip()),
+            src_port: Some(seg.src.port()),
+            dst_port: Some(seg.dst.port()),
+            tcp_flags: Some(flags.0),
         });
     }
 
@@ -150,6 +155,7 @@ impl<'s> Dispatcher<'s> {
             ),
             None => (String::new(), String::new(), String::new()),
         };
+        let (src_ip, dst_ip) = packet.map(|p| (p.src, p.dst)).unwrap_or_default();
         self.sink.frame(&FrameSummary {
             frame: notes.frame,
             time: notes.time,
@@ -164,6 +170,11 @@ impl<'s> Dispatcher<'s> {
             skipped: Some(reason),
             cap_len: notes.cap_len,
             len: notes.len,
+            src_ip,
+            dst_ip,
+            src_port: None,
+            dst_port: None,
+            tcp_flags: None,
         });
     }
 
