@@ -232,9 +232,13 @@ impl Dispatcher<'_> {
             };
         }
         // A guessed role is corrected by what the content says: clients send requests and
-        // ClientHellos.
+        // ClientHellos, servers send responses. (The TLS parser finds the server side from
+        // the ServerHello itself.)
         let client_speaks = is_request == Some(true) || client_hello(input);
-        if midstream && dir == Dir::ToClient && client_speaks {
+        let server_speaks = is_response == Some(true);
+        if midstream
+            && (dir == Dir::ToClient && client_speaks || dir == Dir::ToServer && server_speaks)
+        {
             conn.swapped = true;
         }
         if is_tls == Some(true) {
