@@ -33,8 +33,63 @@ pub(crate) struct Conn {
     swapped: bool,
     /// `host:port` of the CONNECT tunnel this TLS runs in.
     tunnel: Option<String>,
-    /// Last frame seen carrying data, for messages completed by an end.
-    last: Option<(u64, Timestamp)>,
+    /// Per direction (index: `Dir as usize`): the last frame that carried its bytes.
+    last_data: [Option<FrameAt>; 2],
+    /// Per direction: the frame of its FIN.
+    fin: [Option<FrameAt>; 2],
+    /// The frame of the RST, or of the connection's last packet when the capture ended or the
+    /// flow was evicted.
+    closed_at: Option<FrameAt>,
+    /// The last frame this connection reported anything at (last resort for an end frame).
+    last_seen: Option<FrameAt>,
+}
+
+/// A frame number and its time.
+type FrameAt = (u64, Timestamp);
+
+/// Where the messages reported by a decoder's `end` go: which direction ended and how.
+#[derive(Clone, Copy)]
+struct Ending {
+    /// The frame that completed the direction: its FIN, the RST, or the last packet at the end
+    /// of the capture.
+    end_frame: FrameAt,
+    /// The last frame that carried this direction's bytes, if any.
+    last_data: Option<FrameAt>,
+    reason: EndReason,
+}
+
+impl Ending {
+    /// The frames of a message the decoder completed at the end, with no bytes of its own
+    /// left (an empty range): a message completed by its sender's FIN (a close-delimited
+    /// body) is reported at the FIN, as tshark does; a note about the connection closing at
+    /// the frame that closed it; anything else (cut short by a RST or the capture's end, or a
+    /// summary of earlier records) at the last frame that carried the direction's bytes.
+    fn span(&self, msg: &Msg) -> FrameSpan {
+        let at_end = match msg {
+            Msg::Http(m) => match m.as_ref() {
+                HttpMessage::ConnectionClosedWithOutstandingRequest { .. } => true,
+                HttpMessage::Request(_) | HttpMessage::Response(_) => self.reason == EndReason::Fin,
+                _ => false,
+            },
+            Msg::Tls(_) => false,
+        };
+        let (frame, time) = match (at_end, self.last_data) {
+            (false, Some(last)) => last,
+            _ => self.end_frame,
+        };
+        let mut frames = vec![frame];
+        if let Some((data, _)) = self.last_data {
+            if at_end && data < frame {
+                frames.insert(0, data);
+            }
+        }
+        FrameSpan {
+            first: frames.first().copied().unwrap_or(frame),
+            last: frame,
+            time,
+            frames,
+        }
+    }
 }
 
 /// What happened in the frame being processed (for frame summaries).
@@ -257,20 +312,9 @@ impl Dispatcher<'_> {
         Some(App::Opaque)
     }
 
-    fn span(conn: &Conn, map: &FrameMap<'_>, range: Range<usize>) -> FrameSpan {
-        map.span(range).unwrap_or_else(|| {
-            let (frame, time) = conn.last.unwrap_or_default();
-            FrameSpan {
-                first: frame,
-                last: frame,
-                time,
-                frames: vec![frame],
-            }
-        })
-    }
-
     /// Turns decoded messages into events; `offset` is where the messages' input started
-    /// within the map's input.
+    /// within the map's input. `ending` is set for what a decoder's `end` reported.
+    #[allow(clippy::too_many_arguments)]
     fn emit_all(
         &mut self,
         conn: &mut Conn,
@@ -279,10 +323,26 @@ impl Dispatcher<'_> {
         map: &FrameMap<'_>,
         offset: usize,
         messages: Vec<(Range<usize>, Msg)>,
+        ending: Option<Ending>,
     ) {
         let (src, dst) = info.endpoints(dir);
         for (range, msg) in messages {
-            let span = Self::span(conn, map, range.start + offset..range.end + offset);
+            let mapped = match ending {
+                Some(e) if range.is_empty() => Some(e.span(&msg)),
+                _ => map.span(range.start + offset..range.end + offset),
+            };
+            let span = mapped.unwrap_or_else(|| {
+                let (frame, time) = conn.last_data[dir as usize]
+                    .or(conn.last_seen)
+                    .unwrap_or_default();
+                FrameSpan {
+                    first: frame,
+                    last: frame,
+                    time,
+                    frames: vec![frame],
+                }
+            });
+            conn.last_seen = Some((span.last, span.time));
             let base = |detail: Detail, tunnel: Option<String>| Event {
                 frame: span.last,
                 frames: span.frames.clone(),
@@ -425,7 +485,10 @@ impl StreamHandler for Dispatcher<'_> {
             app: App::Undecided,
             swapped: false,
             tunnel: None,
-            last: None,
+            last_data: [None, None],
+            fin: [None, None],
+            closed_at: None,
+            last_seen: None,
         }
     }
 
@@ -438,7 +501,8 @@ impl StreamHandler for Dispatcher<'_> {
         map: FrameMap<'_>,
     ) -> Feed {
         if let Some(last) = input.len().checked_sub(1).and_then(|i| map.frame_at(i)) {
-            conn.last = Some(last);
+            conn.last_data[dir as usize] = Some(last);
+            conn.last_seen = Some(last);
         }
         if let App::Undecided = conn.app {
             match self.decide(conn, info, dir, input) {
@@ -455,7 +519,7 @@ impl StreamHandler for Dispatcher<'_> {
             },
             App::Tls(p) => {
                 let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Tls(m))));
-                self.emit_all(conn, info, dir, &map, 0, messages);
+                self.emit_all(conn, info, dir, &map, 0, messages, None);
                 return feed;
             }
             App::Http(p) => {
@@ -463,7 +527,7 @@ impl StreamHandler for Dispatcher<'_> {
                     messages.push((r, Msg::Http(Box::new(m))))
                 });
                 let switch = p.switched();
-                self.emit_all(conn, info, dir, &map, 0, messages);
+                self.emit_all(conn, info, dir, &map, 0, messages, None);
                 match switch {
                     None => feed,
                     Some(ConnectionSwitch::Upgrade) => {
@@ -480,7 +544,7 @@ impl StreamHandler for Dispatcher<'_> {
                             more = tls_parser
                                 .feed(adir, rest, &mut |r, m| tls_messages.push((r, Msg::Tls(m))));
                             conn.app = App::Tls(tls_parser);
-                            self.emit_all(conn, info, dir, &map, feed.consumed, tls_messages);
+                            self.emit_all(conn, info, dir, &map, feed.consumed, tls_messages, None);
                         } else {
                             conn.app = App::Tls(tls_parser);
                         }
@@ -524,17 +588,39 @@ impl StreamHandler for Dispatcher<'_> {
             }),
             App::Undecided | App::Opaque => {}
         }
-        self.emit_all(conn, info, dir, &map, 0, messages);
+        let end_frame = match reason {
+            EndReason::Fin => conn.fin[dir as usize].or(conn.closed_at),
+            EndReason::Reset | EndReason::CaptureEnd => conn.closed_at,
+        };
+        let last_data = conn.last_data[dir as usize];
+        let ending = end_frame
+            .or(last_data)
+            .or(conn.last_seen)
+            .map(|end_frame| Ending {
+                end_frame,
+                last_data,
+                reason,
+            });
+        self.emit_all(conn, info, dir, &map, 0, messages, ending);
     }
 
     fn event(
         &mut self,
-        _conn: &mut Conn,
+        conn: &mut Conn,
         info: &ConnInfo,
         frame: u64,
         time: Timestamp,
         event: ConnEvent,
     ) {
+        // Remember where directions end, for the messages their end completes.
+        match &event {
+            ConnEvent::Fin { dir } => conn.fin[*dir as usize] = Some((frame, time)),
+            ConnEvent::Rst { .. } | ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted => {
+                conn.closed_at = Some((frame, time))
+            }
+            _ => {}
+        }
+        conn.last_seen = Some((frame, time));
         let (src, dst) = match &event {
             ConnEvent::Syn | ConnEvent::Established { .. } => (info.client, info.server),
             ConnEvent::SynAck => (info.server, info.client),
