@@ -65,13 +65,16 @@ impl Ending {
     /// the frame that closed it; anything else (cut short by a RST or the capture's end, or a
     /// summary of earlier records) at the last frame that carried the direction's bytes.
     fn span(&self, msg: &Msg) -> FrameSpan {
-        let at_end = match msg {
+        // (reported at the end frame?, does the direction's last data frame carry it?)
+        let (at_end, has_bytes) = match msg {
             Msg::Http(m) => match m.as_ref() {
-                HttpMessage::ConnectionClosedWithOutstandingRequest { .. } => true,
-                HttpMessage::Request(_) | HttpMessage::Response(_) => self.reason == EndReason::Fin,
-                _ => false,
+                HttpMessage::ConnectionClosedWithOutstandingRequest { .. } => (true, false),
+                HttpMessage::Request(_) | HttpMessage::Response(_) => {
+                    (self.reason == EndReason::Fin, true)
+                }
+                _ => (false, true),
             },
-            Msg::Tls(_) => false,
+            Msg::Tls(_) => (false, true),
         };
         let (frame, time) = match (at_end, self.last_data) {
             (false, Some(last)) => last,
@@ -79,7 +82,7 @@ impl Ending {
         };
         let mut frames = vec![frame];
         if let Some((data, _)) = self.last_data {
-            if at_end && data < frame {
+            if at_end && has_bytes && data < frame {
                 frames.insert(0, data);
             }
         }

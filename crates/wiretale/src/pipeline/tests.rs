@@ -168,3 +168,39 @@ fn application_data_summary_at_the_end_is_at_its_own_directions_frame() {
         ]
     );
 }
+
+/// The note that the server closed with a request unanswered is at the server's FIN and
+/// carried by no earlier frame (http-basic-auth-401-browser.pcap listed the frame of the
+/// previous response in its `frames`).
+#[test]
+fn unanswered_request_note_is_at_the_closing_fin_alone() {
+    use crate::proto::http::HttpMessage;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let server: std::net::SocketAddr = "10.0.0.1:80".parse().unwrap();
+    let mut s = TcpSession::new("10.0.0.2:40000".parse().unwrap(), server);
+    s.handshake(&mut cap); // 1-3
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+    ); // 4, 5
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ); // 6, 7
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+    ); // 8, 9
+    let fin = u64::from(s.fin(&mut cap, FDir::ToClient)); // 10
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let got = where_reported(
+        &sink,
+        |d| matches!(d, Detail::Http(m) if matches!(m.as_ref(), HttpMessage::ConnectionClosedWithOutstandingRequest { .. })),
+    );
+    assert_eq!(got, vec![(fin, vec![fin], Some(server))]);
+}
