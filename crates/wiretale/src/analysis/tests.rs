@@ -149,7 +149,7 @@ fn shared_captures_raise_exactly_the_expected_findings() {
         (
             "http-ntlm-wpad-401-smb.pcap",
             vec![
-                "tcp-refused",
+                // Streams 14-18; stream 19 was refused twice, then accepted.
                 "tcp-refused",
                 "tcp-refused",
                 "tcp-refused",

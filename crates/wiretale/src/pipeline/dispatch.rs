@@ -33,8 +33,66 @@ pub(crate) struct Conn {
     swapped: bool,
     /// `host:port` of the CONNECT tunnel this TLS runs in.
     tunnel: Option<String>,
-    /// Last frame seen carrying data, for messages completed by an end.
-    last: Option<(u64, Timestamp)>,
+    /// Per direction (index: `Dir as usize`): the last frame that carried its bytes.
+    last_data: [Option<FrameAt>; 2],
+    /// Per direction: the frame of its FIN.
+    fin: [Option<FrameAt>; 2],
+    /// The frame of the RST, or of the connection's last packet when the capture ended or the
+    /// flow was evicted.
+    closed_at: Option<FrameAt>,
+    /// The last frame this connection reported anything at (last resort for an end frame).
+    last_seen: Option<FrameAt>,
+}
+
+/// A frame number and its time.
+type FrameAt = (u64, Timestamp);
+
+/// Where the messages reported by a decoder's `end` go: which direction ended and how.
+#[derive(Clone, Copy)]
+struct Ending {
+    /// The frame that completed the direction: its FIN, the RST, or the last packet at the end
+    /// of the capture.
+    end_frame: FrameAt,
+    /// The last frame that carried this direction's bytes, if any.
+    last_data: Option<FrameAt>,
+    reason: EndReason,
+}
+
+impl Ending {
+    /// The frames of a message the decoder completed at the end, with no bytes of its own
+    /// left (an empty range): a message completed by its sender's FIN (a close-delimited
+    /// body) is reported at the FIN, as tshark does; a note about the connection closing at
+    /// the frame that closed it; anything else (cut short by a RST or the capture's end, or a
+    /// summary of earlier records) at the last frame that carried the direction's bytes.
+    fn span(&self, msg: &Msg) -> FrameSpan {
+        // (reported at the end frame?, does the direction's last data frame carry it?)
+        let (at_end, has_bytes) = match msg {
+            Msg::Http(m) => match m.as_ref() {
+                HttpMessage::ConnectionClosedWithOutstandingRequest { .. } => (true, false),
+                HttpMessage::Request(_) | HttpMessage::Response(_) => {
+                    (self.reason == EndReason::Fin, true)
+                }
+                _ => (false, true),
+            },
+            Msg::Tls(_) => (false, true),
+        };
+        let (frame, time) = match (at_end, self.last_data) {
+            (false, Some(last)) => last,
+            _ => self.end_frame,
+        };
+        let mut frames = vec![frame];
+        if let Some((data, _)) = self.last_data {
+            if at_end && has_bytes && data < frame {
+                frames.insert(0, data);
+            }
+        }
+        FrameSpan {
+            first: frames.first().copied().unwrap_or(frame),
+            last: frame,
+            time,
+            frames,
+        }
+    }
 }
 
 /// What happened in the frame being processed (for frame summaries).
@@ -58,8 +116,6 @@ pub(crate) struct Dispatcher<'s> {
     events: std::collections::BTreeMap<&'static str, u64>,
     gap_bytes: u64,
     http_config: HttpConfig,
-    /// The frame being processed, while one is (not during the end-of-capture flush).
-    current: Option<(u64, Timestamp)>,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -76,12 +132,10 @@ impl<'s> Dispatcher<'s> {
                 show_secrets: config.show_secrets,
                 ..HttpConfig::default()
             },
-            current: None,
         }
     }
 
     pub fn begin_frame(&mut self, record: &Record<'_>, first: Timestamp) {
-        self.current = Some((record.frame, record.time));
         if self.wants_frames {
             self.notes = FrameNotes {
                 frame: record.frame,
@@ -178,12 +232,6 @@ impl<'s> Dispatcher<'s> {
         });
     }
 
-    /// Called after the last frame: what is emitted from now on (end-of-capture flush) is
-    /// attributed to the frames that carried it.
-    pub fn end_of_frames(&mut self) {
-        self.current = None;
-    }
-
     pub fn finish(&mut self, stats: &mut Stats) {
         stats.events = std::mem::take(&mut self.events);
         stats.gap_bytes = self.gap_bytes;
@@ -253,9 +301,13 @@ impl Dispatcher<'_> {
             };
         }
         // A guessed role is corrected by what the content says: clients send requests and
-        // ClientHellos.
+        // ClientHellos, servers send responses. (The TLS parser finds the server side from
+        // the ServerHello itself.)
         let client_speaks = is_request == Some(true) || client_hello(input);
-        if midstream && dir == Dir::ToClient && client_speaks {
+        let server_speaks = is_response == Some(true);
+        if midstream
+            && (dir == Dir::ToClient && client_speaks || dir == Dir::ToServer && server_speaks)
+        {
             conn.swapped = true;
         }
         if is_tls == Some(true) {
@@ -274,20 +326,9 @@ impl Dispatcher<'_> {
         Some(App::Opaque)
     }
 
-    fn span(conn: &Conn, map: &FrameMap<'_>, range: Range<usize>) -> FrameSpan {
-        map.span(range).unwrap_or_else(|| {
-            let (frame, time) = conn.last.unwrap_or_default();
-            FrameSpan {
-                first: frame,
-                last: frame,
-                time,
-                frames: vec![frame],
-            }
-        })
-    }
-
     /// Turns decoded messages into events; `offset` is where the messages' input started
-    /// within the map's input.
+    /// within the map's input. `ending` is set for what a decoder's `end` reported.
+    #[allow(clippy::too_many_arguments)]
     fn emit_all(
         &mut self,
         conn: &mut Conn,
@@ -296,21 +337,26 @@ impl Dispatcher<'_> {
         map: &FrameMap<'_>,
         offset: usize,
         messages: Vec<(Range<usize>, Msg)>,
+        ending: Option<Ending>,
     ) {
         let (src, dst) = info.endpoints(dir);
         for (range, msg) in messages {
-            let mut span = Self::span(conn, map, range.start + offset..range.end + offset);
-            // Bytes held out of order complete a message only when the hole before them fills:
-            // like Wireshark, report it at the frame that completed it.
-            // (Application-data totals are summaries, reported at their last record instead.)
-            let summary_only = matches!(msg, Msg::Tls(TlsMessage::ApplicationData(_)));
-            if let (Some((frame, time)), false) = (self.current, summary_only) {
-                if frame > span.last {
-                    span.last = frame;
-                    span.time = time;
-                    span.frames.push(frame);
+            let mapped = match ending {
+                Some(e) if range.is_empty() => Some(e.span(&msg)),
+                _ => map.span(range.start + offset..range.end + offset),
+            };
+            let span = mapped.unwrap_or_else(|| {
+                let (frame, time) = conn.last_data[dir as usize]
+                    .or(conn.last_seen)
+                    .unwrap_or_default();
+                FrameSpan {
+                    first: frame,
+                    last: frame,
+                    time,
+                    frames: vec![frame],
                 }
-            }
+            });
+            conn.last_seen = Some((span.last, span.time));
             let base = |detail: Detail, tunnel: Option<String>| Event {
                 frame: span.last,
                 frames: span.frames.clone(),
@@ -453,7 +499,10 @@ impl StreamHandler for Dispatcher<'_> {
             app: App::Undecided,
             swapped: false,
             tunnel: None,
-            last: None,
+            last_data: [None, None],
+            fin: [None, None],
+            closed_at: None,
+            last_seen: None,
         }
     }
 
@@ -466,7 +515,8 @@ impl StreamHandler for Dispatcher<'_> {
         map: FrameMap<'_>,
     ) -> Feed {
         if let Some(last) = input.len().checked_sub(1).and_then(|i| map.frame_at(i)) {
-            conn.last = Some(last);
+            conn.last_data[dir as usize] = Some(last);
+            conn.last_seen = Some(last);
         }
         if let App::Undecided = conn.app {
             match self.decide(conn, info, dir, input) {
@@ -483,7 +533,7 @@ impl StreamHandler for Dispatcher<'_> {
             },
             App::Tls(p) => {
                 let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Tls(m))));
-                self.emit_all(conn, info, dir, &map, 0, messages);
+                self.emit_all(conn, info, dir, &map, 0, messages, None);
                 return feed;
             }
             App::Http(p) => {
@@ -491,7 +541,7 @@ impl StreamHandler for Dispatcher<'_> {
                     messages.push((r, Msg::Http(Box::new(m))))
                 });
                 let switch = p.switched();
-                self.emit_all(conn, info, dir, &map, 0, messages);
+                self.emit_all(conn, info, dir, &map, 0, messages, None);
                 match switch {
                     None => feed,
                     Some(ConnectionSwitch::Upgrade) => {
@@ -508,7 +558,7 @@ impl StreamHandler for Dispatcher<'_> {
                             more = tls_parser
                                 .feed(adir, rest, &mut |r, m| tls_messages.push((r, Msg::Tls(m))));
                             conn.app = App::Tls(tls_parser);
-                            self.emit_all(conn, info, dir, &map, feed.consumed, tls_messages);
+                            self.emit_all(conn, info, dir, &map, feed.consumed, tls_messages, None);
                         } else {
                             conn.app = App::Tls(tls_parser);
                         }
@@ -552,17 +602,39 @@ impl StreamHandler for Dispatcher<'_> {
             }),
             App::Undecided | App::Opaque => {}
         }
-        self.emit_all(conn, info, dir, &map, 0, messages);
+        let end_frame = match reason {
+            EndReason::Fin => conn.fin[dir as usize].or(conn.closed_at),
+            EndReason::Reset | EndReason::CaptureEnd => conn.closed_at,
+        };
+        let last_data = conn.last_data[dir as usize];
+        let ending = end_frame
+            .or(last_data)
+            .or(conn.last_seen)
+            .map(|end_frame| Ending {
+                end_frame,
+                last_data,
+                reason,
+            });
+        self.emit_all(conn, info, dir, &map, 0, messages, ending);
     }
 
     fn event(
         &mut self,
-        _conn: &mut Conn,
+        conn: &mut Conn,
         info: &ConnInfo,
         frame: u64,
         time: Timestamp,
         event: ConnEvent,
     ) {
+        // Remember where directions end, for the messages their end completes.
+        match &event {
+            ConnEvent::Fin { dir } => conn.fin[*dir as usize] = Some((frame, time)),
+            ConnEvent::Rst { .. } | ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted => {
+                conn.closed_at = Some((frame, time))
+            }
+            _ => {}
+        }
+        conn.last_seen = Some((frame, time));
         let (src, dst) = match &event {
             ConnEvent::Syn | ConnEvent::Established { .. } => (info.client, info.server),
             ConnEvent::SynAck => (info.server, info.client),

@@ -118,7 +118,6 @@ pub fn analyze(
             }
         }
     };
-    dispatcher.end_of_frames();
     tcp.finish(&mut dispatcher, last_time);
     stats.tcp = tcp.stats();
     stats.fragments_evicted = net.fragments_evicted();

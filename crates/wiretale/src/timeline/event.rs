@@ -47,6 +47,9 @@ pub enum Detail {
 }
 
 /// An authentication token found in an HTTP header, decoded.
+///
+/// `challenge`, `target`, `user`, `domain` and `workstation` are always serialized (`null`
+/// when the message has no such field or it is empty), so scripts can rely on the keys.
 #[derive(Debug, Clone, Serialize)]
 pub struct NtlmEvent {
     /// `negotiate` (Type 1), `challenge` (Type 2), `authenticate` (Type 3), `kerberos`,
@@ -61,19 +64,14 @@ pub struct NtlmEvent {
     /// The HTTP exchange (request index on the connection) it belongs to.
     pub exchange: Option<u32>,
     /// Server challenge in hex (Type 2).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<String>,
     /// Target name (Type 2).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// User name (Type 3).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Domain (Type 1 and 3).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// Workstation (Type 1 and 3).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub workstation: Option<String>,
     /// One-line description.
     pub summary: String,
