@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod common;
+mod compare;
 mod flows;
 mod frames;
 mod story;
@@ -16,5 +17,6 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Flows(args) => flows::run(&args),
         Command::Frames(args) => frames::run(&args),
         Command::Timeline(args) => timeline::run(&args),
+        Command::Compare(args) => compare::run(&args),
     }
 }
