@@ -579,8 +579,11 @@ impl StepBuilder<'_> {
         if let Some(prev) = self.steps.last_mut() {
             if prev.proto == "http" && prev.frame == e.frame && prev.actor == actor {
                 for s in [&mut prev.key, &mut prev.text] {
-                    if let Some(i) = s.find(" with ") {
-                        s.truncate(i);
+                    // The decoded token replaces the generic "with NTLM credentials".
+                    if let Some(i) = s.rfind(" with ") {
+                        if s.get(i..).is_some_and(|t| t.ends_with(" credentials")) {
+                            s.truncate(i);
+                        }
                     }
                     s.push_str(" with ");
                     s.push_str(&token);
