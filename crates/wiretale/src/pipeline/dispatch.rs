@@ -362,12 +362,11 @@ impl Dispatcher<'_> {
             conn.last_seen = Some((span.last, span.time));
             let mut span = span;
             if let Msg::Tls(TlsMessage::ApplicationData(_)) = &msg {
-                // A summary of a run of records: report it where the run began.
-                if let Some((frame, time)) = conn.app_run_start[dir as usize].take() {
-                    if frame < span.last {
+                // A summary of a run of records, reported at its last record: list the frame
+                // where the run began too, so readers know data flowed from there on.
+                if let Some((frame, _)) = conn.app_run_start[dir as usize].take() {
+                    if frame < span.last && !span.frames.contains(&frame) {
                         span.frames.insert(0, frame);
-                        span.last = frame;
-                        span.time = time;
                     }
                 }
             }
