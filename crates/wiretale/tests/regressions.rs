@@ -38,6 +38,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Replays one kept input through its target's harness.
+#[allow(dead_code)] // for the per-bug tests below, when there are any
 fn replay(target: &str, name: &str) {
     let path = regressions_dir().join(target).join(name);
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -93,6 +94,9 @@ impl Seeds {
         self.count += 1;
     }
 }
+
+/// One connection's payloads in capture order: (direction index, bytes).
+type Pushes = Vec<(usize, Vec<u8>)>;
 
 /// One TCP segment as the tcp_reassembly harness encodes it.
 struct SegOp {
@@ -185,7 +189,7 @@ fn seeds_from_capture(path: &Path, seeds: &mut Seeds) {
     let mut flows: HashMap<(SocketAddr, SocketAddr), (usize, SocketAddr)> = HashMap::new();
     let mut ops: Vec<SegOp> = Vec::new();
     // Per flow index: pushes in capture order (the payloads as captured).
-    let mut pushes: HashMap<usize, Vec<(usize, Vec<u8>)>> = HashMap::new();
+    let mut pushes: HashMap<usize, Pushes> = HashMap::new();
     while let Ok(Some(record)) = reader.next_record() {
         if nframes < 32 {
             if let Some(sel) = LINK_TYPES.iter().position(|&l| l == record.link_type.0) {
@@ -234,7 +238,7 @@ fn seeds_from_capture(path: &Path, seeds: &mut Seeds) {
     if !ops.is_empty() {
         seeds.put("tcp_reassembly", &stem, &encode_tcp_ops(&ops));
     }
-    let mut flows: Vec<(usize, Vec<(usize, Vec<u8>)>)> = pushes.into_iter().collect();
+    let mut flows: Vec<(usize, Pushes)> = pushes.into_iter().collect();
     flows.sort_by_key(|(f, _)| *f);
     let mut tls = 0;
     let mut http = 0;
