@@ -281,9 +281,13 @@ fn endless_out_of_order_segments_hit_the_held_bytes_cap() {
     config.tcp.half.max_ooo_wait = u32::MAX;
     config.tcp.half.max_ooo_bytes = HELD_CAP;
     let mut sink = Counting::default();
-    run_pipeline(&pcap(&cap), &config, &mut sink);
+    let report = run_pipeline(&pcap(&cap), &config, &mut sink);
     let flow = &sink.summaries[0];
     assert_eq!(flow.to_server.cap_hits, HOLES, "each give-up is a cap hit");
+    assert_eq!(
+        report.stats.tcp.buffer_cap_hits, HOLES,
+        "and shows in the statistics"
+    );
     assert_eq!(flow.to_server.gaps, HOLES);
     assert_eq!(sink.gaps.len() as u64, HOLES);
     assert!(sink
@@ -305,8 +309,9 @@ fn conflicting_retransmission_of_held_bytes_is_reported() {
     s.send_segment(&mut cap, FDir::ToServer, b"Host: good.example\r\n\r\n");
     s.send_at(&mut cap, FDir::ToServer, 16, b"Host: evil.example\r\n\r\n");
     let mut sink = Counting::default();
-    run_pipeline(&pcap(&cap), &AnalyzerConfig::default(), &mut sink);
+    let report = run_pipeline(&pcap(&cap), &AnalyzerConfig::default(), &mut sink);
     assert_eq!(sink.count("overlap_conflict"), 1);
+    assert_eq!(report.stats.tcp.overlap_conflicts, 1);
     assert_eq!(sink.conflicts[0].0, 5, "reported at the conflicting frame");
     assert_eq!(sink.summaries[0].to_server.conflicts, 1);
 }
