@@ -238,6 +238,12 @@ impl<'r> CaptureReader<'r> {
             return Ok(None);
         }
         loop {
+            if self.format == CaptureFormat::Pcapng {
+                if let Some(kind) = check_ng_block_len(self.inner.data(), self.section_big_endian) {
+                    self.finished = true;
+                    return Err(self.error(kind));
+                }
+            }
             // A non-packet block is handled and consumed inside this loop; a packet record is
             // returned borrowing the reader's buffer and consumed on the next call.
             let step = match self.inner.next() {
@@ -488,6 +494,34 @@ fn classify(
             _ => Step::Skip(len),
         },
     }
+}
+
+/// Smallest pcapng block: type, total length, total length again.
+const MIN_NG_BLOCK_LEN: u32 = 12;
+/// pcapng Section Header Block type; its byte order is given by the magic after the length.
+const SECTION_HEADER_BLOCK: u32 = 0x0A0D_0D0A;
+
+/// Rejects a pcapng block at the front of `data` whose total length is below the 12 bytes of
+/// its own framing. pcap-parser 0.17 computes `length - 12` for some block types (Process
+/// Information) before checking, which overflows (a panic with overflow checks on). `None` when
+/// the header looks sane or is not complete yet (the parser asks for more bytes).
+fn check_ng_block_len(data: &[u8], section_big_endian: bool) -> Option<CaptureErrorKind> {
+    let word = |at: usize| -> Option<[u8; 4]> { data.get(at..at + 4)?.try_into().ok() };
+    let block_type = u32::from_le_bytes(word(0)?);
+    let len_bytes = word(4)?;
+    let big_endian = if block_type == SECTION_HEADER_BLOCK {
+        word(8)? == [0x1A, 0x2B, 0x3C, 0x4D]
+    } else {
+        section_big_endian
+    };
+    let len = if big_endian {
+        u32::from_be_bytes(len_bytes)
+    } else {
+        u32::from_le_bytes(len_bytes)
+    };
+    (len < MIN_NG_BLOCK_LEN).then(|| CaptureErrorKind::Malformed {
+        detail: format!("pcapng block of type 0x{block_type:08x} declares {len} bytes, below the minimum of {MIN_NG_BLOCK_LEN}"),
+    })
 }
 
 fn collect_comments(
