@@ -76,6 +76,17 @@ fn pcapng_block_length_below_12() {
     replay("pipeline", "pcapng-block-length-below-12");
 }
 
+/// net_decode: a TCP header with a bad data offset inside a reassembled IPv4 datagram was
+/// reported at byte `transport offset + 12` of the completing fragment's frame, beyond that
+/// frame's end (the header came in the first fragment).
+#[test]
+fn reassembled_bad_data_offset_points_outside_frame() {
+    replay(
+        "net_decode",
+        "reassembled-bad-data-offset-points-outside-frame",
+    );
+}
+
 #[test]
 fn committed_fuzz_seeds_pass() {
     let n = replay_all(&support::repo_root().join("fuzz/corpus"));
