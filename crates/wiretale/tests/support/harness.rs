@@ -843,6 +843,14 @@ pub fn display_filter(data: &[u8]) {
     match wiretale::filter::parse(text) {
         Ok(filter) => {
             let canonical = filter.to_string();
+            // Escapes can make the canonical form longer than the input (`\x00` for a raw NUL,
+            // `\\` for a backslash of a raw string); past the length cap it is rejected as too
+            // long, and only that way (a documented limit, see docs/robustness.md).
+            if canonical.chars().count() > wiretale::filter::MAX_FILTER_CHARS {
+                let kind = wiretale::filter::parse(&canonical).err().map(|e| e.kind);
+                assert_eq!(kind, Some(wiretale::filter::FilterErrorKind::TooLong));
+                return;
+            }
             let again = wiretale::filter::parse(&canonical).unwrap_or_else(|e| {
                 panic!("canonical form {canonical:?} of {text:?} rejected: {e}")
             });
