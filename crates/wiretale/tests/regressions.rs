@@ -87,6 +87,17 @@ fn reassembled_bad_data_offset_points_outside_frame() {
     );
 }
 
+/// capture_reader: an obsolete Packet Block too short for its fields returned a `malformed`
+/// error but left the reader running, so the next call read on past the damage (the reader
+/// promises to stay finished after an error, and the error to be the last word).
+#[test]
+fn obsolete_packet_block_error_does_not_stop_reading() {
+    replay(
+        "capture_reader",
+        "obsolete-packet-block-error-does-not-stop-reading",
+    );
+}
+
 /// display_filter: a 4 000-character filter whose raw string holds NULs and backslashes has a
 /// canonical form (`\x00`, `\\` escapes) longer than `MAX_FILTER_CHARS`, which `parse`
 /// rejects as too long. Not fixed (the cap bounds parsing work and the escapes keep the

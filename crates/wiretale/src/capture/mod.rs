@@ -268,7 +268,6 @@ impl<'r> CaptureReader<'r> {
                 Step::Packet(len) => {
                     self.pending_consume = len;
                     let frame = self.next_frame;
-                    self.next_frame += 1;
                     return self.current_record(frame).map(Some);
                 }
                 Step::End => {
@@ -322,6 +321,8 @@ impl<'r> CaptureReader<'r> {
     /// Re-parses the block at the front of the buffer (cheap: it was just validated) to build
     /// the record borrowing the reader's buffer.
     fn current_record(&mut self, frame: u64) -> Result<Record<'_>, CaptureError> {
+        // Every error below stops reading for good, like the others of `next_record`.
+        self.finished = true;
         let file_offset = self.offset;
         let format = self.format;
         let big_endian = self.section_big_endian;
@@ -426,6 +427,8 @@ impl<'r> CaptureReader<'r> {
                 ))
             }
         };
+        self.finished = false;
+        self.next_frame = frame + 1;
         Ok(record)
     }
 }
