@@ -313,6 +313,12 @@ pub struct TcpStats {
     pub retired_closed: u64,
     /// Most connections in the table at once.
     pub peak_flows: u64,
+    /// Times a per-direction buffer cap was hit, all connections (sum of the flows'
+    /// `cap_hits`, counted as they leave the table).
+    pub buffer_cap_hits: u64,
+    /// Overlapping segments whose bytes differed, all connections (sum of the flows'
+    /// `conflicts`).
+    pub overlap_conflicts: u64,
 }
 
 /// The flow table. See the module docs.
@@ -563,6 +569,12 @@ impl<H: StreamHandler> TcpTracker<H> {
                 end_half(&mut flow, &mut conn, dir, why, handler, &cfg);
             }
             let summary = summarize(&flow, ending);
+            for half in [&summary.to_server, &summary.to_client] {
+                self.stats.buffer_cap_hits =
+                    self.stats.buffer_cap_hits.saturating_add(half.cap_hits);
+                self.stats.overlap_conflicts =
+                    self.stats.overlap_conflicts.saturating_add(half.conflicts);
+            }
             handler.closed(conn, &summary);
         }
     }
