@@ -440,10 +440,15 @@ impl Generator {
         }
     }
 
-    /// Client `index`: a distinct address and port for every connection (16 M before reuse).
+    /// Client `index`: a distinct address and port for every connection (2^37 before reuse).
     fn client(index: u64) -> SocketAddr {
-        let host = (index >> 14) as u32;
-        let ip = Ipv4Addr::from(0x0a00_0000 | ((host & 0xffff) << 8) | 0x100 | (host >> 16 & 0xff));
+        let host = index >> 14;
+        let ip = Ipv4Addr::new(
+            10,
+            (host >> 8) as u8,
+            host as u8,
+            1 + (host >> 16 & 0x7f) as u8,
+        );
         let port = 49_152 + (index & 0x3fff) as u16;
         SocketAddr::new(ip.into(), port)
     }
@@ -757,6 +762,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&out[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
+    }
+
+    #[test]
+    fn client_endpoints_are_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for i in (0..3_000_000u64).step_by(7) {
+            assert!(seen.insert(Generator::client(i)), "client {i} reused");
+        }
     }
 
     #[test]
