@@ -15,6 +15,7 @@
 //! Memory is bounded by [`TcpConfig`]: flows in the table, bytes buffered per direction,
 //! out-of-order bytes held. Hitting a cap is reported as an event, never silent.
 
+mod flow_table;
 mod frame_map;
 mod half;
 mod history;
@@ -25,14 +26,10 @@ pub use history::History;
 
 use crate::capture::Timestamp;
 use crate::net::{Segment, TcpFlags};
+use flow_table::{FlowKey, FlowTable};
 use half::{ByteSink, HalfStream};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-
-/// The flow table's hasher: foldhash, seeded per process. Hashing the 4-tuple with the
-/// standard SipHash was 17 % of a whole analysis; foldhash's random seed still keeps crafted
-/// captures from choosing colliding keys.
-type FlowHasher = foldhash::fast::RandomState;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 /// Limits of the TCP layer.
@@ -268,20 +265,6 @@ pub trait StreamHandler {
     fn closed(&mut self, conn: Self::Conn, summary: &FlowSummary);
 }
 
-/// Canonical (direction-independent) connection key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey(SocketAddr, SocketAddr);
-
-impl FlowKey {
-    fn of(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b {
-            FlowKey(a, b)
-        } else {
-            FlowKey(b, a)
-        }
-    }
-}
-
 struct Flow<C> {
     uid: u64,
     info: ConnInfo,
@@ -329,7 +312,7 @@ pub struct TcpStats {
 /// The flow table. See the module docs.
 pub struct TcpTracker<H: StreamHandler> {
     config: TcpConfig,
-    flows: HashMap<FlowKey, Flow<H::Conn>, FlowHasher>,
+    flows: FlowTable<Flow<H::Conn>>,
     /// Closed flows, oldest first (retired first when the table is full).
     closed_order: VecDeque<(FlowKey, u64)>,
     /// All flows by creation, oldest first (evicted when no closed flow remains).
@@ -366,7 +349,7 @@ impl<H: StreamHandler> TcpTracker<H> {
     pub fn new(config: TcpConfig) -> Self {
         TcpTracker {
             config,
-            flows: HashMap::default(),
+            flows: FlowTable::default(),
             closed_order: VecDeque::new(),
             created_order: VecDeque::new(),
             next_stream: 0,
@@ -477,7 +460,7 @@ impl<H: StreamHandler> TcpTracker<H> {
     /// Ends every connection still in the table (end of capture) and reports their summaries.
     /// `capture_end` is the time of the capture's last frame.
     pub fn finish(&mut self, handler: &mut H, capture_end: Timestamp) {
-        let mut flows: Vec<Flow<H::Conn>> = self.flows.drain().map(|(_, f)| f).collect();
+        let mut flows: Vec<Flow<H::Conn>> = self.flows.drain();
         flows.sort_by_key(|f| f.info.stream);
         for flow in flows {
             let ending = ending_of(&flow);
