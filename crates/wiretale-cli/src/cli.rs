@@ -18,6 +18,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: what happened, frame by frame across all connections, then findings
+    /// and the root cause.
+    #[command(
+        after_help = "Examples:\n  wiretale story testdata/case-study.pcapng\n  wiretale story --format json capture.pcap | jq '.findings[].id'\n  wiretale story --format mermaid capture.pcap > story.md\n  wiretale story --fail-on error capture.pcap || echo 'problems found'"
+    )]
+    Story(StoryArgs),
     /// One row per TCP connection: endpoints, timing, packets and bytes each way, history,
     /// how it ended.
     #[command(
@@ -30,6 +36,31 @@ pub enum Command {
         after_help = "Examples:\n  wiretale frames capture.pcap\n  wiretale frames --format jsonl capture.pcap | head"
     )]
     Frames(FramesArgs),
+    /// Every decoded event in order: TCP connection events, TLS handshake messages, HTTP
+    /// requests and responses, NTLM messages, each at the frame that completed it.
+    #[command(
+        after_help = "Examples:\n  wiretale timeline capture.pcapng\n  wiretale timeline --format jsonl capture.pcap | jq 'select(.proto == \"ntlm\")'"
+    )]
+    Timeline(TimelineArgs),
+    /// One row per TLS connection: SNI, versions offered and chosen, cipher, ALPN, resumption,
+    /// server certificate, mutual TLS, handshake progress and timing, alerts, application data,
+    /// JA3/JA4.
+    #[command(
+        after_help = "Examples:\n  wiretale tls capture.pcapng\n  wiretale tls --format json capture.pcap | jq '.connections[] | select(.handshake.completed | not)'"
+    )]
+    Tls(SummaryArgs),
+    /// One row per HTTP exchange: request and response frames, client, server or proxy, method,
+    /// target, status, authentication, keep-alive, body sizes, who closed.
+    #[command(
+        after_help = "Examples:\n  wiretale http capture.pcap\n  wiretale http --format json capture.pcap | jq '.exchanges[] | select(.status == 407)'"
+    )]
+    Http(SummaryArgs),
+    /// One row per NTLM exchange per TCP connection: Type 1, Type 2 (challenge), Type 3 (user,
+    /// NTLMv1/v2, connection), and the outcome.
+    #[command(
+        after_help = "Examples:\n  wiretale ntlm capture.pcap\n  wiretale ntlm --format json capture.pcap | jq '.exchanges[].outcome'"
+    )]
+    Ntlm(SummaryArgs),
 }
 
 /// Options shared by every command that reads a capture.
@@ -42,6 +73,17 @@ pub struct CaptureArgs {
     /// May be repeated.
     #[arg(long = "decode-as", value_name = "PORT=PROTO")]
     pub decode_as: Vec<String>,
+}
+
+/// The display filter option (`frames`, `timeline`, `story`).
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Show only what matches this Wireshark display filter, e.g. 'tcp.port==5061 || http',
+    /// 'ntlmssp.messagetype == 2', 'ip.addr == 10.0.0.0/8 && !tls'. `frames` tests each frame;
+    /// `timeline` tests each event (an NTLM event also has the fields of the HTTP message that
+    /// carried it).
+    #[arg(short = 'Y', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,7 +115,71 @@ pub struct FlowsArgs {
 pub struct FramesArgs {
     #[command(flatten)]
     pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = LineFormat::Text)]
     pub format: LineFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LineFormat::Text)]
+    pub format: LineFormat,
+    /// Show Basic-auth passwords instead of redacting them.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoryFormat {
+    /// The narrative, findings and root cause for people.
+    Text,
+    /// One JSON document: events, story, findings, root cause, stats.
+    Json,
+    /// A Mermaid sequence diagram of the story (renders on GitHub).
+    Mermaid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when any warning or error finding exists.
+    Warning,
+    /// Exit 1 when any error finding exists.
+    Error,
+}
+
+#[derive(Debug, Args)]
+pub struct StoryArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StoryFormat::Text)]
+    pub format: StoryFormat,
+    /// Exit with code 1 when findings of this severity or worse exist.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Idle periods on a connection at least this long (seconds) get their own line.
+    #[arg(long, default_value_t = 5.0)]
+    pub idle: f64,
+    /// Show Basic-auth passwords instead of redacting them.
+    #[arg(long)]
+    pub show_secrets: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Arguments of the summary tables (`tls`, `http`, `ntlm`).
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
 }

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(e) => {
             eprintln!("wiretale: {e}");
-            e.exit_code().into()
+            e.exit_code()
         }
     }
 }

@@ -16,11 +16,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod capture;
 pub mod filter;
 pub mod net;
 pub mod pipeline;
 pub mod proto;
+pub mod summary;
 pub mod tcp;
 pub mod timeline;
 

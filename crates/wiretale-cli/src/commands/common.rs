@@ -1,8 +1,9 @@
 //! Opening captures and turning library results into CLI outcomes.
 
-use crate::cli::CaptureArgs;
+use crate::cli::{CaptureArgs, FilterArgs};
 use crate::exit::{CliError, Outcome};
 use wiretale::capture::CaptureReader;
+use wiretale::filter::Filter;
 use wiretale::pipeline::{analyze, AnalyzerConfig, AppProtocol, DecodeAs, Report};
 use wiretale::timeline::EventSink;
 
@@ -32,9 +33,28 @@ fn parse_decode_as(spec: &str) -> Result<DecodeAs, CliError> {
     Ok(DecodeAs { port, protocol })
 }
 
+/// Parses `-Y/--filter`, if given. A bad filter is an error (exit 2) whose text is the filter
+/// with a caret under the offending column and Wireshark-like wording.
+pub fn filter(args: &FilterArgs) -> Result<Option<Filter>, CliError> {
+    let Some(text) = &args.filter else {
+        return Ok(None);
+    };
+    wiretale::filter::parse(text)
+        .map(Some)
+        .map_err(|e| CliError(format!("bad filter:\n{}", e.render(text))))
+}
+
 /// Opens the capture and runs the analysis into `sink`.
 pub fn analyse(args: &CaptureArgs, sink: &mut dyn EventSink) -> Result<Report, CliError> {
-    let config = config(args)?;
+    analyse_with(args, config(args)?, sink)
+}
+
+/// Like [`analyse`] with a prepared configuration.
+pub fn analyse_with(
+    args: &CaptureArgs,
+    config: AnalyzerConfig,
+    sink: &mut dyn EventSink,
+) -> Result<Report, CliError> {
     let mut reader = CaptureReader::open(&args.capture).map_err(|e| {
         CliError(format!(
             "cannot read {}: {}",

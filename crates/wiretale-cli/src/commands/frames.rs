@@ -6,11 +6,12 @@ use crate::exit::{CliError, Outcome};
 use crate::output;
 use serde::Serialize;
 use std::io::Write;
-use wiretale::timeline::{EventSink, FrameSummary};
+use wiretale::timeline::{Event, EventSink, FrameFilter, FrameSummary};
 
 struct FrameWriter<W: Write> {
     out: W,
     format: LineFormat,
+    filter: Option<FrameFilter>,
     error: Option<std::io::Error>,
 }
 
@@ -31,7 +32,17 @@ struct FrameJson<'a> {
 }
 
 impl<W: Write> EventSink for FrameWriter<W> {
+    fn event(&mut self, e: &Event) {
+        if let Some(filter) = &mut self.filter {
+            filter.note_event(e);
+        }
+    }
     fn frame(&mut self, f: &FrameSummary) {
+        if let Some(filter) = &mut self.filter {
+            if !filter.matches(f) {
+                return;
+            }
+        }
         if self.error.is_some() {
             return;
         }
@@ -69,9 +80,11 @@ impl<W: Write> EventSink for FrameWriter<W> {
 }
 
 pub fn run(args: &FramesArgs) -> Result<Outcome, CliError> {
+    let filter = common::filter(&args.filter)?;
     let mut sink = FrameWriter {
         out: output::stdout(),
         format: args.format,
+        filter: filter.map(FrameFilter::new),
         error: None,
     };
     let report = common::analyse(&args.capture, &mut sink)?;

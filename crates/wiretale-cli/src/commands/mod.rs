@@ -3,6 +3,12 @@
 mod common;
 mod flows;
 mod frames;
+mod http;
+mod ntlm;
+mod story;
+mod tables;
+mod timeline;
+mod tls;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliError, Outcome};
@@ -10,7 +16,12 @@ use crate::exit::{CliError, Outcome};
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
+        Command::Story(args) => story::run(&args),
         Command::Flows(args) => flows::run(&args),
         Command::Frames(args) => frames::run(&args),
+        Command::Timeline(args) => timeline::run(&args),
+        Command::Tls(args) => tls::run(&args),
+        Command::Http(args) => http::run(&args),
+        Command::Ntlm(args) => ntlm::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! Findings: diagnosed problems with the evidence they rest on.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// How bad a finding is.
@@ -42,6 +43,10 @@ pub struct Finding {
     pub summary: String,
     /// The facts behind it, one per line.
     pub evidence: Vec<String>,
+    /// Key facts in machine-readable form (e.g. `url`, `idle_secs`), for scripts and for
+    /// chaining findings; keys are documented per finding in `docs/findings.md`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<&'static str, String>,
     /// What to try.
     pub suggestion: String,
 }

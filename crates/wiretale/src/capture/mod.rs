@@ -421,6 +421,15 @@ impl<'r> CaptureReader<'r> {
     }
 
     fn error(&self, kind: CaptureErrorKind) -> CaptureError {
+        let kind = match kind {
+            // Say how much of the cut record the file still holds.
+            CaptureErrorKind::TruncatedRecord { available: 0 } => {
+                CaptureErrorKind::TruncatedRecord {
+                    available: self.inner.data().len() as u64,
+                }
+            }
+            other => other,
+        };
         CaptureError::new(kind, self.next_frame, self.offset)
     }
 

@@ -4,22 +4,95 @@
 use super::{AnalyzerConfig, AppProtocol, Stats};
 use crate::capture::{Record, Timestamp};
 use crate::net::{OtherPacket, Segment, SkipReason};
+use crate::proto::http::{self, ConnectionSwitch, HttpConfig, HttpConnectionParser, HttpMessage};
+use crate::proto::ntlm::{self, TokenContent};
+use crate::proto::tls::{self, TlsConnectionParser, TlsMessage};
+use crate::proto::ConnectionParser;
 use crate::tcp::{
-    ConnEvent, ConnInfo, Dir, EndReason, Feed, FlowSummary, FrameMap, Gap, SegmentInfo,
+    ConnEvent, ConnInfo, Dir, EndReason, Feed, FlowSummary, FrameMap, FrameSpan, Gap, SegmentInfo,
     StreamHandler,
 };
-use crate::timeline::{Detail, Event, EventSink, FrameSummary};
+use crate::timeline::{Detail, Event, EventSink, FrameSummary, NtlmEvent};
+use core::ops::Range;
 
 /// Per-connection decoding state.
 pub(crate) enum App {
     /// Not decided yet (no payload seen).
     Undecided,
+    /// TLS.
+    Tls(Box<TlsConnectionParser>),
+    /// HTTP/1.x.
+    Http(Box<HttpConnectionParser>),
     /// Not decoded: bytes are counted and dropped.
     Opaque,
 }
 
 pub(crate) struct Conn {
     app: App,
+    /// The TCP layer guessed the roles wrong (picked up mid-way); the content says otherwise.
+    swapped: bool,
+    /// `host:port` of the CONNECT tunnel this TLS runs in.
+    tunnel: Option<String>,
+    /// Per direction (index: `Dir as usize`): the last frame that carried its bytes.
+    last_data: [Option<FrameAt>; 2],
+    /// Per direction: the frame of its FIN.
+    fin: [Option<FrameAt>; 2],
+    /// The frame of the RST, or of the connection's last packet when the capture ended or the
+    /// flow was evicted.
+    closed_at: Option<FrameAt>,
+    /// The last frame this connection reported anything at (last resort for an end frame).
+    last_seen: Option<FrameAt>,
+}
+
+/// A frame number and its time.
+type FrameAt = (u64, Timestamp);
+
+/// Where the messages reported by a decoder's `end` go: which direction ended and how.
+#[derive(Clone, Copy)]
+struct Ending {
+    /// The frame that completed the direction: its FIN, the RST, or the last packet at the end
+    /// of the capture.
+    end_frame: FrameAt,
+    /// The last frame that carried this direction's bytes, if any.
+    last_data: Option<FrameAt>,
+    reason: EndReason,
+}
+
+impl Ending {
+    /// The frames of a message the decoder completed at the end, with no bytes of its own
+    /// left (an empty range): a message completed by its sender's FIN (a close-delimited
+    /// body) is reported at the FIN, as tshark does; a note about the connection closing at
+    /// the frame that closed it; anything else (cut short by a RST or the capture's end, or a
+    /// summary of earlier records) at the last frame that carried the direction's bytes.
+    fn span(&self, msg: &Msg) -> FrameSpan {
+        // (reported at the end frame?, does the direction's last data frame carry it?)
+        let (at_end, has_bytes) = match msg {
+            Msg::Http(m) => match m.as_ref() {
+                HttpMessage::ConnectionClosedWithOutstandingRequest { .. } => (true, false),
+                HttpMessage::Request(_) | HttpMessage::Response(_) => {
+                    (self.reason == EndReason::Fin, true)
+                }
+                _ => (false, true),
+            },
+            Msg::Tls(_) => (false, true),
+        };
+        let (frame, time) = match (at_end, self.last_data) {
+            (false, Some(last)) => last,
+            _ => self.end_frame,
+        };
+        let mut frames = vec![frame];
+        if let Some((data, _)) = self.last_data {
+            if at_end && has_bytes && data < frame {
+                frames.insert(0, data);
+            }
+        }
+        FrameSpan {
+            first: frames.first().copied().unwrap_or(frame),
+            last: frame,
+            time,
+            frames,
+        }
+    }
 }
 
 /// What happened in the frame being processed (for frame summaries).
@@ -42,6 +115,7 @@ pub(crate) struct Dispatcher<'s> {
     notes: FrameNotes,
     events: std::collections::BTreeMap<&'static str, u64>,
     gap_bytes: u64,
+    http_config: HttpConfig,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -54,6 +128,10 @@ impl<'s> Dispatcher<'s> {
             notes: FrameNotes::default(),
             events: Default::default(),
             gap_bytes: 0,
+            http_config: HttpConfig {
+                show_secrets: config.show_secrets,
+                ..HttpConfig::default()
+            },
         }
     }
 
@@ -110,6 +188,11 @@ impl<'s> Dispatcher<'s> {
             skipped: None,
             cap_len: notes.cap_len,
             len: notes.len,
+            src_ip: Some(seg.src.ip()),
+            dst_ip: Some(seg.dst.ip()),
+            src_port: Some(seg.src.port()),
+            dst_port: Some(seg.dst.port()),
+            tcp_flags: Some(flags.0),
         });
     }
 
@@ -126,6 +209,7 @@ impl<'s> Dispatcher<'s> {
             ),
             None => (String::new(), String::new(), String::new()),
         };
+        let (src_ip, dst_ip) = packet.map(|p| (p.src, p.dst)).unwrap_or_default();
         self.sink.frame(&FrameSummary {
             frame: notes.frame,
             time: notes.time,
@@ -140,6 +224,11 @@ impl<'s> Dispatcher<'s> {
             skipped: Some(reason),
             cap_len: notes.cap_len,
             len: notes.len,
+            src_ip,
+            dst_ip,
+            src_port: None,
+            dst_port: None,
+            tcp_flags: None,
         });
     }
 
@@ -153,9 +242,16 @@ impl<'s> Dispatcher<'s> {
         if self.wants_frames && event.frame == self.notes.frame {
             let proto = match &event.detail {
                 Detail::Tcp(_) => None,
+                Detail::Tls(_) => Some("TLS"),
+                Detail::Http(_) | Detail::Ntlm(_) => Some("HTTP"),
             };
             if let Some(p) = proto {
-                self.notes.protocol = Some(p);
+                if !(p == "TLS" && self.notes.protocol == Some("HTTP")) {
+                    self.notes.protocol = Some(p);
+                }
+                if !matches!(event.detail, Detail::Ntlm(_)) {
+                    self.notes.info.push(event.summary());
+                }
             }
         }
         self.sink.event(&event);
@@ -169,12 +265,244 @@ impl<'s> Dispatcher<'s> {
     }
 }
 
+/// A decoded message waiting to become an event.
+enum Msg {
+    Tls(TlsMessage),
+    Http(Box<HttpMessage>),
+}
+
+impl Dispatcher<'_> {
+    /// Chooses the decoder for a connection from `--decode-as` or its first bytes.
+    /// `None`: not enough bytes yet to tell.
+    fn decide(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Dir, input: &[u8]) -> Option<App> {
+        let midstream = info.role_basis.is_guess();
+        let http_parser = |config: &HttpConfig| {
+            Box::new(if midstream {
+                HttpConnectionParser::new_midstream(config.clone())
+            } else {
+                HttpConnectionParser::new(config.clone())
+            })
+        };
+        match self.forced_protocol(info) {
+            Some(AppProtocol::Tls) => return Some(App::Tls(Box::new(TlsConnectionParser::new()))),
+            Some(AppProtocol::Http) => return Some(App::Http(http_parser(&self.http_config))),
+            Some(AppProtocol::Opaque) => return Some(App::Opaque),
+            None => {}
+        }
+        let is_tls = tls::looks_like_tls(input);
+        let is_request = http::looks_like_http_request(input);
+        let is_response = http::looks_like_http_response(input);
+        if is_tls.is_none() && is_request.is_none() && is_response.is_none() {
+            // Every sniffer wants more bytes; wait (they need at most a few dozen).
+            return if input.len() < 64 {
+                None
+            } else {
+                Some(App::Opaque)
+            };
+        }
+        // A guessed role is corrected by what the content says: clients send requests and
+        // ClientHellos, servers send responses. (The TLS parser finds the server side from
+        // the ServerHello itself.)
+        let client_speaks = is_request == Some(true) || client_hello(input);
+        let server_speaks = is_response == Some(true);
+        if midstream
+            && (dir == Dir::ToClient && client_speaks || dir == Dir::ToServer && server_speaks)
+        {
+            conn.swapped = true;
+        }
+        if is_tls == Some(true) {
+            return Some(App::Tls(Box::new(TlsConnectionParser::new())));
+        }
+        if is_request == Some(true) || is_response == Some(true) {
+            return Some(App::Http(http_parser(&self.http_config)));
+        }
+        if is_tls.is_none() || is_request.is_none() || is_response.is_none() {
+            return if input.len() < 64 {
+                None
+            } else {
+                Some(App::Opaque)
+            };
+        }
+        Some(App::Opaque)
+    }
+
+    /// Turns decoded messages into events; `offset` is where the messages' input started
+    /// within the map's input. `ending` is set for what a decoder's `end` reported.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_all(
+        &mut self,
+        conn: &mut Conn,
+        info: &ConnInfo,
+        dir: Dir,
+        map: &FrameMap<'_>,
+        offset: usize,
+        messages: Vec<(Range<usize>, Msg)>,
+        ending: Option<Ending>,
+    ) {
+        let (src, dst) = info.endpoints(dir);
+        for (range, msg) in messages {
+            let mapped = match ending {
+                Some(e) if range.is_empty() => Some(e.span(&msg)),
+                _ => map.span(range.start + offset..range.end + offset),
+            };
+            let span = mapped.unwrap_or_else(|| {
+                let (frame, time) = conn.last_data[dir as usize]
+                    .or(conn.last_seen)
+                    .unwrap_or_default();
+                FrameSpan {
+                    first: frame,
+                    last: frame,
+                    time,
+                    frames: vec![frame],
+                }
+            });
+            conn.last_seen = Some((span.last, span.time));
+            let base = |detail: Detail, tunnel: Option<String>| Event {
+                frame: span.last,
+                frames: span.frames.clone(),
+                time: span.time,
+                stream: Some(info.stream),
+                src: Some(src),
+                dst: Some(dst),
+                tunnel,
+                detail,
+            };
+            match msg {
+                Msg::Tls(m) => {
+                    let tunnel = conn.tunnel.clone();
+                    self.emit(base(Detail::Tls(m), tunnel));
+                }
+                Msg::Http(m) => {
+                    if let HttpMessage::TunnelEstablished { authority, .. } = m.as_ref() {
+                        conn.tunnel = Some(authority.clone());
+                    }
+                    let tokens = auth_tokens(&m);
+                    self.emit(base(Detail::Http(m), None));
+                    for t in tokens {
+                        self.emit(base(Detail::Ntlm(Box::new(t)), None));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `input` starts with a TLS record carrying a ClientHello.
+fn client_hello(input: &[u8]) -> bool {
+    matches!(input, [0x16, 0x03, _, _, _, 0x01, ..])
+        || matches!(input, [b, _, 0x01, ..] if b & 0x80 != 0)
+}
+
+/// NTLM / Negotiate tokens carried in an HTTP message's authentication headers.
+fn auth_tokens(m: &HttpMessage) -> Vec<NtlmEvent> {
+    let (headers, exchange) = match m {
+        HttpMessage::Request(r) => (&r.head.headers, Some(r.exchange)),
+        HttpMessage::Response(r) => (&r.head.headers, r.exchange),
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let values = headers
+        .credentials
+        .iter()
+        .map(|c| (c.header, c.scheme.as_str(), c.token.as_deref()))
+        .chain(
+            headers
+                .challenges
+                .iter()
+                .map(|c| (c.header, c.scheme.as_str(), c.token.as_deref())),
+        );
+    for (header, scheme, token) in values {
+        let Some(token) = token else { continue };
+        let Some(decoded) = ntlm::decode_auth_header_value(&format!("{scheme} {token}")) else {
+            continue;
+        };
+        out.push(ntlm_event(header.as_str(), exchange, decoded));
+    }
+    out
+}
+
+fn ntlm_event(header: &'static str, exchange: Option<u32>, token: ntlm::AuthToken) -> NtlmEvent {
+    let summary = token.summary();
+    let mut e = NtlmEvent {
+        kind: "unknown",
+        message_type: None,
+        header,
+        scheme: token.scheme,
+        exchange,
+        challenge: None,
+        target: None,
+        user: None,
+        domain: None,
+        workstation: None,
+        summary,
+        spnego: None,
+        message: None,
+        error: None,
+    };
+    match token.content {
+        TokenContent::Ntlmssp { spnego, message } => {
+            e.spnego = spnego;
+            match message {
+                Ok(msg) => {
+                    e.message_type = Some(msg.message_type());
+                    match &msg {
+                        ntlm::NtlmMessage::Negotiate(n) => {
+                            e.kind = "negotiate";
+                            e.domain = n.domain.clone();
+                            e.workstation = n.workstation.clone();
+                        }
+                        ntlm::NtlmMessage::Challenge(c) => {
+                            e.kind = "challenge";
+                            e.challenge = Some(c.server_challenge.clone());
+                            e.target = c.target_name.clone();
+                        }
+                        ntlm::NtlmMessage::Authenticate(a) => {
+                            e.kind = "authenticate";
+                            e.user = a.user.clone();
+                            e.domain = a.domain.clone();
+                            e.workstation = a.workstation.clone();
+                        }
+                    }
+                    e.message = Some(msg);
+                }
+                Err(err) => {
+                    e.kind = "undecodable";
+                    e.error = Some(err.to_string());
+                }
+            }
+        }
+        TokenContent::Kerberos { spnego, .. } => {
+            e.kind = "kerberos";
+            e.spnego = spnego;
+        }
+        TokenContent::Spnego { spnego } => {
+            e.kind = "spnego";
+            e.spnego = Some(spnego);
+        }
+        TokenContent::Unknown { spnego, reason, .. } => {
+            e.spnego = spnego;
+            e.error = Some(reason);
+        }
+        TokenContent::Undecodable { reason } => {
+            e.kind = "undecodable";
+            e.error = Some(reason);
+        }
+    }
+    e
+}
+
 impl StreamHandler for Dispatcher<'_> {
     type Conn = Conn;
 
     fn open(&mut self, _info: &ConnInfo) -> Conn {
         Conn {
             app: App::Undecided,
+            swapped: false,
+            tunnel: None,
+            last_data: [None, None],
+            fin: [None, None],
+            closed_at: None,
+            last_seen: None,
         }
     }
 
@@ -182,44 +510,131 @@ impl StreamHandler for Dispatcher<'_> {
         &mut self,
         conn: &mut Conn,
         info: &ConnInfo,
-        _dir: Dir,
+        dir: Dir,
         input: &[u8],
-        _map: FrameMap<'_>,
+        map: FrameMap<'_>,
     ) -> Feed {
-        if let App::Undecided = conn.app {
-            conn.app = match self.forced_protocol(info) {
-                Some(_) | None => App::Opaque,
-            };
+        if let Some(last) = input.len().checked_sub(1).and_then(|i| map.frame_at(i)) {
+            conn.last_data[dir as usize] = Some(last);
+            conn.last_seen = Some(last);
         }
-        match &mut conn.app {
+        if let App::Undecided = conn.app {
+            match self.decide(conn, info, dir, input) {
+                Some(app) => conn.app = app,
+                None => return Feed::default(),
+            }
+        }
+        let adir = if conn.swapped { dir.flip() } else { dir };
+        let mut messages = Vec::new();
+        let feed = match &mut conn.app {
             App::Undecided | App::Opaque => Feed {
                 consumed: input.len(),
                 skip: 0,
             },
+            App::Tls(p) => {
+                let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Tls(m))));
+                self.emit_all(conn, info, dir, &map, 0, messages, None);
+                return feed;
+            }
+            App::Http(p) => {
+                let feed = p.feed(adir, input, &mut |r, m| {
+                    messages.push((r, Msg::Http(Box::new(m))))
+                });
+                let switch = p.switched();
+                self.emit_all(conn, info, dir, &map, 0, messages, None);
+                match switch {
+                    None => feed,
+                    Some(ConnectionSwitch::Upgrade) => {
+                        conn.app = App::Opaque;
+                        feed
+                    }
+                    Some(ConnectionSwitch::Tunnel) => {
+                        // The rest of this input (and everything after) is the tunnel's.
+                        let mut tls_parser = Box::new(TlsConnectionParser::new());
+                        let rest = input.get(feed.consumed..).unwrap_or(&[]);
+                        let mut more = Feed::default();
+                        if !rest.is_empty() {
+                            let mut tls_messages = Vec::new();
+                            more = tls_parser
+                                .feed(adir, rest, &mut |r, m| tls_messages.push((r, Msg::Tls(m))));
+                            conn.app = App::Tls(tls_parser);
+                            self.emit_all(conn, info, dir, &map, feed.consumed, tls_messages, None);
+                        } else {
+                            conn.app = App::Tls(tls_parser);
+                        }
+                        Feed {
+                            consumed: feed.consumed + more.consumed,
+                            skip: more.skip,
+                        }
+                    }
+                }
+            }
+        };
+        feed
+    }
+
+    fn gap(&mut self, conn: &mut Conn, _info: &ConnInfo, dir: Dir, gap: &Gap) {
+        let adir = if conn.swapped { dir.flip() } else { dir };
+        match &mut conn.app {
+            App::Tls(p) => p.gap(adir, gap.len),
+            App::Http(p) => p.gap(adir, gap.len),
+            App::Undecided | App::Opaque => {}
         }
     }
 
-    fn gap(&mut self, _conn: &mut Conn, _info: &ConnInfo, _dir: Dir, _gap: &Gap) {}
-
     fn end(
         &mut self,
-        _conn: &mut Conn,
-        _info: &ConnInfo,
-        _dir: Dir,
-        _reason: EndReason,
-        _input: &[u8],
-        _map: FrameMap<'_>,
+        conn: &mut Conn,
+        info: &ConnInfo,
+        dir: Dir,
+        reason: EndReason,
+        input: &[u8],
+        map: FrameMap<'_>,
     ) {
+        let adir = if conn.swapped { dir.flip() } else { dir };
+        let mut messages = Vec::new();
+        match &mut conn.app {
+            App::Tls(p) => p.end(adir, reason, input, &mut |r, m| {
+                messages.push((r, Msg::Tls(m)))
+            }),
+            App::Http(p) => p.end(adir, reason, input, &mut |r, m| {
+                messages.push((r, Msg::Http(Box::new(m))))
+            }),
+            App::Undecided | App::Opaque => {}
+        }
+        let end_frame = match reason {
+            EndReason::Fin => conn.fin[dir as usize].or(conn.closed_at),
+            EndReason::Reset | EndReason::CaptureEnd => conn.closed_at,
+        };
+        let last_data = conn.last_data[dir as usize];
+        let ending = end_frame
+            .or(last_data)
+            .or(conn.last_seen)
+            .map(|end_frame| Ending {
+                end_frame,
+                last_data,
+                reason,
+            });
+        self.emit_all(conn, info, dir, &map, 0, messages, ending);
     }
 
     fn event(
         &mut self,
-        _conn: &mut Conn,
+        conn: &mut Conn,
         info: &ConnInfo,
         frame: u64,
         time: Timestamp,
         event: ConnEvent,
     ) {
+        // Remember where directions end, for the messages their end completes.
+        match &event {
+            ConnEvent::Fin { dir } => conn.fin[*dir as usize] = Some((frame, time)),
+            ConnEvent::Rst { .. } | ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted => {
+                conn.closed_at = Some((frame, time))
+            }
+            _ => {}
+        }
+        conn.last_seen = Some((frame, time));
         let (src, dst) = match &event {
             ConnEvent::Syn | ConnEvent::Established { .. } => (info.client, info.server),
             ConnEvent::SynAck => (info.server, info.client),
@@ -239,6 +654,7 @@ impl StreamHandler for Dispatcher<'_> {
             stream: Some(info.stream),
             src: Some(src),
             dst: Some(dst),
+            tunnel: None,
             detail: Detail::Tcp(event),
         });
     }

@@ -41,3 +41,166 @@ fn damaged_capture_keeps_frames_before_the_damage() {
     assert!(err.offset > 0);
     assert!(!sink.events.is_empty());
 }
+
+/// Analyses capture bytes made by the fixture builder.
+fn analyze_bytes(pcap: Vec<u8>) -> Collector {
+    let mut reader = CaptureReader::new(std::io::Cursor::new(pcap)).unwrap();
+    let mut sink = Collector::default();
+    let report = analyze(&mut reader, &AnalyzerConfig::default(), &mut sink);
+    assert!(report.error.is_none());
+    sink
+}
+
+/// A connection picked up mid-way whose first packet is the server's response, between ports
+/// that say nothing about roles (http-ntlm-wpad-401-smb.pcap, stream 2): the TCP layer guesses
+/// the responder is the client; the content corrects it and the response is decoded.
+#[test]
+fn midstream_response_from_the_guessed_client_is_decoded() {
+    use crate::proto::http::HttpMessage;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let server: std::net::SocketAddr = "192.168.75.1:3141".parse().unwrap();
+    let mut s = TcpSession::new("192.168.75.222:1037".parse().unwrap(), server);
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        b"HTTP/1.0 404 No address\r\nContent-Length: 5\r\n\r\nsorry",
+    ); // frame 1 (+ ACK 2)
+    s.close(&mut cap);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let responses: Vec<_> = sink
+        .events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Http(m) => match m.as_ref() {
+                HttpMessage::Response(r) => Some((e.frame, e.src, r.head.status)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(responses, vec![(1, Some(server), 404)]);
+}
+
+/// (frame, frames, src) of the events `pick` selects.
+fn where_reported(
+    sink: &Collector,
+    pick: impl Fn(&crate::timeline::Detail) -> bool,
+) -> Vec<(u64, Vec<u64>, Option<std::net::SocketAddr>)> {
+    sink.events
+        .iter()
+        .filter(|e| pick(&e.detail))
+        .map(|e| (e.frame, e.frames.clone(), e.src))
+        .collect()
+}
+
+/// A close-delimited response is complete at the server's FIN: reported there (as tshark
+/// does, http-ntlm-wpad-401-smb.pcap frame 743), not at its last data frame.
+#[test]
+fn close_delimited_response_is_reported_at_the_fin_that_completes_it() {
+    use crate::proto::http::HttpMessage;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let server: std::net::SocketAddr = "10.0.0.1:80".parse().unwrap();
+    let mut s = TcpSession::new("10.0.0.2:40000".parse().unwrap(), server);
+    s.handshake(&mut cap); // 1-3
+    s.send(&mut cap, FDir::ToServer, b"GET / HTTP/1.0\r\n\r\n"); // 4 (+ ACK 5)
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        b"HTTP/1.0 200 OK\r\n\r\nbody until close",
+    ); // 6 (+ ACK 7)
+    let fin = s.fin(&mut cap, FDir::ToClient); // 8
+    s.fin(&mut cap, FDir::ToServer);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let got = where_reported(
+        &sink,
+        |d| matches!(d, Detail::Http(m) if matches!(m.as_ref(), HttpMessage::Response(_))),
+    );
+    assert_eq!(
+        got,
+        vec![(u64::from(fin), vec![6, u64::from(fin)], Some(server))]
+    );
+}
+
+/// The summary of a direction's application data, reported when the connection ends, is at
+/// that direction's last data frame, not at whichever frame of the connection came last
+/// (tls13-psk-resumption.pcap put the client's summary at a server frame).
+#[test]
+fn application_data_summary_at_the_end_is_at_its_own_directions_frame() {
+    use crate::proto::tls::TlsMessage;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::payloads::tls;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server: std::net::SocketAddr = "10.0.0.1:443".parse().unwrap();
+    let mut s = TcpSession::new(client, server);
+    s.handshake(&mut cap); // 1-3
+    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    ); // 4, 5
+    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    ); // 6, 7
+    let data = tls::record(23, 0x0303, &[0xab; 40]).unwrap();
+    let client_data = s.send(&mut cap, FDir::ToServer, &data); // 8, 9
+    let server_data = s.send(&mut cap, FDir::ToClient, &data); // 10, 11
+    s.close(&mut cap);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let got = where_reported(&sink, |d| {
+        matches!(d, Detail::Tls(TlsMessage::ApplicationData(_)))
+    });
+    let first = |sent: &wiretale_fixtures::session::Sent| u64::from(sent.data[0]);
+    assert_eq!(
+        got,
+        vec![
+            (first(&client_data), vec![first(&client_data)], Some(client)),
+            (first(&server_data), vec![first(&server_data)], Some(server)),
+        ]
+    );
+}
+
+/// The note that the server closed with a request unanswered is at the server's FIN and
+/// carried by no earlier frame (http-basic-auth-401-browser.pcap listed the frame of the
+/// previous response in its `frames`).
+#[test]
+fn unanswered_request_note_is_at_the_closing_fin_alone() {
+    use crate::proto::http::HttpMessage;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let server: std::net::SocketAddr = "10.0.0.1:80".parse().unwrap();
+    let mut s = TcpSession::new("10.0.0.2:40000".parse().unwrap(), server);
+    s.handshake(&mut cap); // 1-3
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+    ); // 4, 5
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ); // 6, 7
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+    ); // 8, 9
+    let fin = u64::from(s.fin(&mut cap, FDir::ToClient)); // 10
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let got = where_reported(
+        &sink,
+        |d| matches!(d, Detail::Http(m) if matches!(m.as_ref(), HttpMessage::ConnectionClosedWithOutstandingRequest { .. })),
+    );
+    assert_eq!(got, vec![(fin, vec![fin], Some(server))]);
+}

@@ -32,7 +32,8 @@ pub struct FrameMap<'a> {
 pub struct FrameSpan {
     /// The frame that carried the message's first byte.
     pub first: u64,
-    /// The frame that completed it (carried its last byte).
+    /// The frame that completed it: the last of its frames to arrive. That is the one that
+    /// carried its last byte, unless segments came out of order.
     pub last: u64,
     /// Time of the completing frame.
     pub time: Timestamp,
@@ -77,10 +78,11 @@ impl<'a> FrameMap<'a> {
         let first_idx = self.mark_index(start.min(end_byte))?;
         let last_idx = self.mark_index(end_byte)?;
         let first = self.marks.get(first_idx)?;
-        let last = self.marks.get(last_idx)?;
-        let mut frames: Vec<u64> = self
-            .marks
-            .get(first_idx..=last_idx)?
+        let carriers = self.marks.get(first_idx..=last_idx)?;
+        // Frame numbers follow arrival: the highest is the frame the message became whole in
+        // (as Wireshark reports reassembled PDUs), even when an earlier byte arrived late.
+        let last = carriers.iter().max_by_key(|m| m.frame)?;
+        let mut frames: Vec<u64> = carriers
             .iter()
             .map(|m| m.frame)
             .take(MAX_FRAMES_PER_SPAN)
@@ -128,5 +130,20 @@ mod tests {
         assert_eq!(map.span(5..6).unwrap().last, 9);
         // empty range at the end maps to the frame of the previous byte
         assert_eq!(map.span(25..25).unwrap().last, 12);
+    }
+
+    /// tls13-hello-retry-request.pcap: the record's first 1368 bytes arrive in frame 11, after
+    /// its last 45 bytes in frame 9. It is complete in frame 11.
+    #[test]
+    fn message_whose_earlier_bytes_arrived_late_completes_in_the_late_frame() {
+        let marks = [mark(0, 11), mark(1368, 9)];
+        let span = FrameMap::new(0, &marks).span(0..1413).unwrap();
+        assert_eq!(
+            (span.first, span.last, span.time),
+            (11, 11, mark(0, 11).time)
+        );
+        assert_eq!(span.frames, vec![9, 11]);
+        // A message entirely in frame 9 is still at frame 9.
+        assert_eq!(FrameMap::new(0, &marks).span(1400..1413).unwrap().last, 9);
     }
 }

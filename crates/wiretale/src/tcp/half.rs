@@ -176,7 +176,12 @@ impl HalfStream {
         if at > self.acked as i64 {
             self.acked = at as u64;
         }
-        // Data held beyond a hole the receiver has acknowledged: the hole will never fill.
+        self.close_acked_hole(frame, sink, cfg);
+    }
+
+    /// Data held beyond a hole the receiver has acknowledged: the hole will never fill. Checked
+    /// when the ACK arrives and when data beyond an already acknowledged hole arrives.
+    fn close_acked_hole(&mut self, frame: u64, sink: &mut dyn ByteSink, cfg: &HalfConfig) {
         if let Some((&first, _)) = self.held.first_key_value() {
             if self.acked >= first {
                 self.fill_hole(first, GapCause::AckedUnseen, frame, sink);
@@ -222,6 +227,7 @@ impl HalfStream {
             } else if off > self.next as i64 {
                 self.stats.out_of_order += 1;
                 self.hold(off as u64, payload, wire_len, frame, time, sink, cfg);
+                self.close_acked_hole(frame, sink, cfg);
             } else {
                 let cut = (self.next as i64 - off) as u64;
                 if cut > 0 {

@@ -491,7 +491,8 @@ impl<H: StreamHandler> TcpTracker<H> {
     fn make_room(&mut self, handler: &mut H) {
         while self.flows.len() >= self.config.max_flows.max(1) {
             if let Some((key, uid)) = self.closed_order.pop_front() {
-                if self.flows.get(&key).map(|f| f.uid) == Some(uid) {
+                // A closed connection may have been restarted since (see `restart`).
+                if self.flows.get(&key).map(|f| (f.uid, f.closed)) == Some((uid, true)) {
                     if let Some(flow) = self.flows.remove(&key) {
                         self.stats.retired_closed += 1;
                         self.retire(flow, handler);
@@ -733,6 +734,16 @@ fn process_segment<H: StreamHandler>(
             seq.wrapping_sub(1)
         });
     }
+    // A pure SYN that did not start a new stream carries the client's initial sequence number
+    // again. After the connection ended (typically refused with RST), that is the client
+    // trying again, and the peers really start over: tshark keeps the stream id, and so do we,
+    // but the new connection is decoded from its SYN on instead of being ignored as late
+    // packets of a closed one.
+    let restarted = flow.closed && flags.syn() && !flags.ack() && dir == Dir::ToServer;
+    if restarted {
+        restart(flow);
+        flow.conn = Some(handler.open(&flow.info));
+    }
     let info = flow.info;
     let closed_before = flow.closed;
 
@@ -778,7 +789,7 @@ fn process_segment<H: StreamHandler>(
     // Handshake events.
     if flags.syn() && !flags.ack() {
         flow.syns += 1;
-        if flow.syns == 1 {
+        if flow.syns == 1 || restarted {
             flow.syn_time = Some(time);
             handler.event(conn, &info, frame, time, ConnEvent::Syn);
         }
@@ -917,6 +928,23 @@ fn segment_info<C>(
             None
         },
     }
+}
+
+/// Forgets an ended connection's state so that its restart (same 4-tuple, same stream id) is
+/// reassembled and decoded from the new SYN on. Counters and history carry over.
+fn restart<C>(flow: &mut Flow<C>) {
+    for half in &mut flow.halves {
+        let stats = half.stats;
+        *half = HalfStream::default();
+        half.stats = stats;
+    }
+    flow.base_seq[idx(Dir::ToClient)] = None;
+    flow.syn_ack = false;
+    flow.established = false;
+    flow.first_fin = None;
+    flow.fin_announced = [false, false];
+    flow.rst = None;
+    flow.closed = false;
 }
 
 fn ending_of<C>(flow: &Flow<C>) -> Ending {

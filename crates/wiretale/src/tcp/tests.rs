@@ -135,3 +135,75 @@ fn closed_connections_linger_up_to_the_cap() {
     tcp.finish(&mut handler, Timestamp::default());
     assert_eq!(handler.summaries.len(), 5);
 }
+
+/// Runs the tracker over capture bytes made by the fixture builder.
+fn run_bytes(pcap: Vec<u8>) -> (BTreeMap<u64, u64>, Collect) {
+    let mut reader = CaptureReader::new(std::io::Cursor::new(pcap)).unwrap();
+    let mut net = NetDecoder::default();
+    let mut handler = Collect::default();
+    let mut tcp: TcpTracker<Collect> = TcpTracker::new(TcpConfig::default());
+    let mut streams = BTreeMap::new();
+    let mut last = Timestamp::default();
+    while let Ok(Some(rec)) = reader.next_record() {
+        last = rec.time;
+        if let Decoded::Tcp(seg) = net.decode(&rec) {
+            let info = tcp.segment(rec.frame, rec.time, &seg, &mut handler);
+            streams.insert(rec.frame, info.stream);
+        }
+    }
+    tcp.finish(&mut handler, last);
+    (streams, handler)
+}
+
+/// SYN refused with RST, then the same SYN again and a real connection (the Windows proxy
+/// client in http-ntlm-wpad-401-smb.pcap, stream 19): one stream, as in tshark, and the
+/// second connection's bytes are delivered instead of being dropped as late packets.
+#[test]
+fn connection_retried_with_the_same_syn_after_a_refusal_is_decoded() {
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "192.168.75.222:1060".parse().unwrap(),
+        "192.168.75.1:3141".parse().unwrap(),
+    );
+    s.syn(&mut cap); // 1
+    s.refuse(&mut cap); // 2
+    s.handshake(&mut cap); // 3, 4, 5
+    s.send(&mut cap, FDir::ToServer, b"CONNECT a:443 HTTP/1.0\r\n\r\n"); // 6 (+ ACK 7)
+    s.send(&mut cap, FDir::ToClient, b"HTTP/1.0 404 Nope\r\n\r\n"); // 8 (+ ACK 9)
+    s.close(&mut cap);
+    let (streams, got) = run_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    assert!(streams.values().all(|&s| s == 0), "{streams:?}");
+    assert_eq!(
+        got.bytes
+            .get(&(0, Dir::ToServer as usize))
+            .map(Vec::as_slice),
+        Some(&b"CONNECT a:443 HTTP/1.0\r\n\r\n"[..])
+    );
+    assert_eq!(
+        got.bytes
+            .get(&(0, Dir::ToClient as usize))
+            .map(Vec::as_slice),
+        Some(&b"HTTP/1.0 404 Nope\r\n\r\n"[..])
+    );
+    let kinds: Vec<(u64, &ConnEvent)> = got.events.iter().map(|(f, _, e)| (*f, e)).collect();
+    assert!(matches!(kinds[0], (1, ConnEvent::Syn)), "{kinds:?}");
+    assert!(matches!(
+        kinds[1],
+        (
+            2,
+            ConnEvent::Rst {
+                dir: Dir::ToClient,
+                ..
+            }
+        )
+    ));
+    assert!(matches!(kinds[2], (3, ConnEvent::Syn)), "{kinds:?}");
+    assert!(matches!(kinds[3], (4, ConnEvent::SynAck)));
+    assert!(matches!(kinds[4], (5, ConnEvent::Established { .. })));
+    assert_eq!(got.summaries.len(), 1);
+    let summary = &got.summaries[0];
+    assert_eq!(summary.syns, 2);
+    assert!(summary.established);
+    assert!(matches!(summary.ending, Ending::Fin { both: true, .. }));
+}

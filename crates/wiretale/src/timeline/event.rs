@@ -1,6 +1,9 @@
 //! The event type.
 
 use crate::capture::Timestamp;
+use crate::proto::http::HttpMessage;
+use crate::proto::ntlm::{AuthScheme, NtlmMessage, SpnegoInfo};
+use crate::proto::tls::TlsMessage;
 use crate::tcp::ConnEvent;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -20,6 +23,9 @@ pub struct Event {
     pub src: Option<SocketAddr>,
     /// Receiver.
     pub dst: Option<SocketAddr>,
+    /// For TLS inside an HTTP CONNECT tunnel: the tunnel's `host:port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<String>,
     /// What happened: `proto` and `kind` plus the protocol's fields.
     #[serde(flatten)]
     pub detail: Detail,
@@ -32,6 +38,52 @@ pub struct Event {
 pub enum Detail {
     /// A TCP connection event.
     Tcp(ConnEvent),
+    /// A TLS record-layer or handshake message.
+    Tls(TlsMessage),
+    /// An HTTP message.
+    Http(Box<HttpMessage>),
+    /// An NTLM (or Negotiate) token carried in an HTTP authentication header.
+    Ntlm(Box<NtlmEvent>),
+}
+
+/// An authentication token found in an HTTP header, decoded.
+///
+/// `challenge`, `target`, `user`, `domain` and `workstation` are always serialized (`null`
+/// when the message has no such field or it is empty), so scripts can rely on the keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct NtlmEvent {
+    /// `negotiate` (Type 1), `challenge` (Type 2), `authenticate` (Type 3), `kerberos`,
+    /// `spnego` (no inner token), `unknown` or `undecodable`.
+    pub kind: &'static str,
+    /// 1, 2 or 3 for NTLMSSP messages.
+    pub message_type: Option<u8>,
+    /// The HTTP header that carried it (`Proxy-Authorization`, `WWW-Authenticate`, ...).
+    pub header: &'static str,
+    /// `NTLM` or `Negotiate`.
+    pub scheme: AuthScheme,
+    /// The HTTP exchange (request index on the connection) it belongs to.
+    pub exchange: Option<u32>,
+    /// Server challenge in hex (Type 2).
+    pub challenge: Option<String>,
+    /// Target name (Type 2).
+    pub target: Option<String>,
+    /// User name (Type 3).
+    pub user: Option<String>,
+    /// Domain (Type 1 and 3).
+    pub domain: Option<String>,
+    /// Workstation (Type 1 and 3).
+    pub workstation: Option<String>,
+    /// One-line description.
+    pub summary: String,
+    /// SPNEGO wrapping, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spnego: Option<SpnegoInfo>,
+    /// The fully decoded NTLMSSP message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<NtlmMessage>,
+    /// Why the token could not be decoded, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Event {
@@ -39,6 +91,9 @@ impl Event {
     pub fn proto(&self) -> &'static str {
         match self.detail {
             Detail::Tcp(_) => "tcp",
+            Detail::Tls(_) => "tls",
+            Detail::Http(_) => "http",
+            Detail::Ntlm(_) => "ntlm",
         }
     }
 }

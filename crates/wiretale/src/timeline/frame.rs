@@ -3,6 +3,7 @@
 use crate::capture::Timestamp;
 use crate::net::SkipReason;
 use serde::Serialize;
+use std::net::IpAddr;
 
 /// One frame, summarised for listings (`wiretale frames`).
 #[derive(Debug, Clone, Serialize)]
@@ -33,4 +34,20 @@ pub struct FrameSummary {
     pub cap_len: u32,
     /// Length on the wire.
     pub len: u32,
+    /// Source IP address, for IP frames (typed form of `src`, for display filters).
+    #[serde(skip)]
+    pub src_ip: Option<IpAddr>,
+    /// Destination IP address, for IP frames.
+    #[serde(skip)]
+    pub dst_ip: Option<IpAddr>,
+    /// TCP source port, for TCP frames.
+    #[serde(skip)]
+    pub src_port: Option<u16>,
+    /// TCP destination port, for TCP frames.
+    #[serde(skip)]
+    pub dst_port: Option<u16>,
+    /// Raw TCP flag bits (FIN = 0x001, SYN = 0x002, RST = 0x004, ACK = 0x010, ...), for TCP
+    /// frames.
+    #[serde(skip)]
+    pub tcp_flags: Option<u16>,
 }

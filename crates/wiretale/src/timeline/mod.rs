@@ -6,9 +6,12 @@
 //! serialization, documented in `docs/json-schema.md`.
 
 mod event;
+mod fields;
 mod frame;
 mod sink;
+mod summary;
 
-pub use event::{Detail, Event};
+pub use event::{Detail, Event, NtlmEvent};
+pub use fields::{EventFields, EventFilter, FrameFields, FrameFilter, MAX_EVENTS_PER_FRAME};
 pub use frame::FrameSummary;
 pub use sink::{Collector, EventSink};

@@ -46,6 +46,16 @@ impl AuthHeaderName {
         .map(|(_, h)| h)
     }
 
+    /// The header's name as usually written, e.g. `Proxy-Authorization`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthHeaderName::WwwAuthenticate => "WWW-Authenticate",
+            AuthHeaderName::ProxyAuthenticate => "Proxy-Authenticate",
+            AuthHeaderName::Authorization => "Authorization",
+            AuthHeaderName::ProxyAuthorization => "Proxy-Authorization",
+        }
+    }
+
     /// True for the headers that carry credentials rather than challenges.
     pub fn carries_credentials(self) -> bool {
         matches!(

@@ -15,7 +15,7 @@ use crate::proto::{Dir, EndReason};
 /// the range's end maps to the frame that completes the message, as Wireshark reports a
 /// reassembled message. See the module docs for the exact range rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HttpMessage {
     /// A request (head and body).
     Request(HttpRequest),

@@ -689,12 +689,12 @@ fn messages_serialize_with_the_documented_field_names() {
         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
     );
     let req = serde_json::to_value(&msgs[0]).unwrap();
-    assert_eq!(req["type"], "request");
+    assert_eq!(req["kind"], "request");
     assert_eq!(req["method"], "GET");
     assert_eq!(req["target"], "/x");
     assert_eq!(req["version"], "HTTP/1.1");
     let resp = serde_json::to_value(&msgs[1]).unwrap();
-    assert_eq!(resp["type"], "response");
+    assert_eq!(resp["kind"], "response");
     assert_eq!(resp["status"], 404);
     assert_eq!(resp["reason"], "Not Found");
     assert_eq!(resp["request"]["method"], "GET");

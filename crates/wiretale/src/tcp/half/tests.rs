@@ -195,6 +195,33 @@ fn a_hole_acked_by_the_peer_becomes_a_gap_and_delivery_continues() {
     assert_eq!(half.stats.gap_bytes, 3);
 }
 
+/// large-http-espn-browse.pcapng, stream 3: the client acknowledges bytes never captured
+/// (frame 615) long before the server's next segment arrives (frame 893). The hole is known
+/// to be permanent as soon as that segment is there: it is delivered at once, not held until
+/// some later ACK.
+#[test]
+fn data_beyond_an_already_acknowledged_hole_is_delivered_when_it_arrives() {
+    let mut sink = Recorder {
+        chunk: 1,
+        ..Default::default()
+    };
+    let cfg = HalfConfig::default();
+    let mut half = HalfStream::default();
+    half.start(0);
+    half.on_segment(0, b"abc", 3, false, 1, t(1), &mut sink, &cfg);
+    half.on_ack(6, 2, &mut sink, &cfg); // 3..6 received by the peer, not captured
+    assert!(sink.gaps.is_empty());
+    half.on_segment(6, b"ghi", 3, false, 3, t(3), &mut sink, &cfg);
+    assert_eq!(sink.gaps.len(), 1);
+    let gap = sink.gaps[0];
+    assert_eq!(
+        (gap.offset, gap.len, gap.cause, gap.frame),
+        (3, 3, GapCause::AckedUnseen, 3)
+    );
+    let got: Vec<u8> = sink.seen.iter().map(|&(_, b)| b).collect();
+    assert_eq!(got, b"abcghi");
+}
+
 #[test]
 fn keepalive_and_wraparound() {
     let mut sink = Recorder {

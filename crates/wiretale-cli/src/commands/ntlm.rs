@@ -1,0 +1,118 @@
+//! `wiretale ntlm`: one row per NTLM exchange per TCP connection.
+
+use super::tables::{self, addr, new_table, NONE};
+use crate::cli::SummaryArgs;
+use crate::exit::{CliError, Outcome};
+use comfy_table::Table;
+use wiretale::summary::{NtlmExchangeRow, NtlmOutcome, NtlmSummary, NtlmTable};
+
+pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
+    tables::run_table(args, NtlmSummary::default(), NtlmSummary::finish, render)
+}
+
+fn render(table: &NtlmTable) -> (Table, String) {
+    let mut t = new_table(&[
+        "stream",
+        "client",
+        "server",
+        "header",
+        "Type 1 (negotiate)",
+        "Type 2 (challenge)",
+        "Type 3 (authenticate)",
+        "outcome",
+    ]);
+    for row in &table.exchanges {
+        t.add_row(vec![
+            row.stream.to_string(),
+            addr(row.client),
+            addr(row.server),
+            format!(
+                "{}\n{}",
+                if row.proxy {
+                    "Proxy-Authorization"
+                } else {
+                    "Authorization"
+                },
+                row.scheme
+            ),
+            negotiate(row),
+            challenge(row),
+            authenticate(row),
+            outcome(row),
+        ]);
+    }
+    tables::align_right(&mut t, &[0]);
+    let authenticated = table
+        .exchanges
+        .iter()
+        .filter(|r| matches!(r.outcome, NtlmOutcome::Authenticated { .. }))
+        .count();
+    let footer = format!(
+        "{}: {authenticated} authenticated{}",
+        tables::count(table.exchanges.len(), "NTLM exchange"),
+        tables::over_cap(table.events_over_cap)
+    );
+    (t, footer)
+}
+
+fn push_opt(lines: &mut Vec<String>, label: &str, value: Option<&str>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        lines.push(format!("{label} {v}"));
+    }
+}
+
+fn negotiate(row: &NtlmExchangeRow) -> String {
+    let Some(n) = &row.negotiate else {
+        return NONE.into();
+    };
+    let mut lines = vec![format!("frame {}", n.frame)];
+    push_opt(&mut lines, "domain", n.domain.as_deref());
+    push_opt(&mut lines, "workstation", n.workstation.as_deref());
+    lines.join("\n")
+}
+
+fn challenge(row: &NtlmExchangeRow) -> String {
+    let Some(c) = &row.challenge else {
+        return NONE.into();
+    };
+    let mut lines = vec![format!("frame {}", c.frame)];
+    push_opt(&mut lines, "challenge", c.challenge.as_deref());
+    push_opt(&mut lines, "target", c.target.as_deref());
+    lines.join("\n")
+}
+
+fn authenticate(row: &NtlmExchangeRow) -> String {
+    let Some(a) = &row.authenticate else {
+        return NONE.into();
+    };
+    let mut lines = vec![format!("frame {}", a.frame)];
+    let user = match (&a.domain, &a.user) {
+        (Some(d), Some(u)) if !d.is_empty() => Some(format!("{d}\\{u}")),
+        (_, Some(u)) => Some(u.clone()),
+        _ => None,
+    };
+    push_opt(&mut lines, "user", user.as_deref());
+    push_opt(&mut lines, "workstation", a.workstation.as_deref());
+    if let Some(kind) = a.response {
+        lines.push(kind.to_string());
+    }
+    if row.type3_on_other_connection {
+        lines.push(format!(
+            "on stream {}: ANOTHER connection than the Type 2",
+            a.stream
+        ));
+    } else {
+        lines.push(format!("on stream {}", a.stream));
+    }
+    lines.join("\n")
+}
+
+fn outcome(row: &NtlmExchangeRow) -> String {
+    let mut s = row.outcome.describe();
+    if row.authenticate.is_none() {
+        if let Some(end) = &row.connection_end {
+            s.push_str(&format!("\nconnection: {}", end.describe()));
+        }
+    }
+    s
+}

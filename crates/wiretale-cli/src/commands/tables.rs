@@ -1,0 +1,134 @@
+//! Rendering helpers shared by the summary tables (`tls`, `http`, `ntlm`).
+
+use super::common;
+use crate::cli::{SummaryArgs, TableFormat};
+use crate::exit::{CliError, Outcome};
+use crate::output;
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+use std::fmt::Display;
+use std::io::Write;
+use std::net::SocketAddr;
+use wiretale::proto::http::persistence::KeepAliveReason;
+use wiretale::proto::http::HttpVersion;
+use wiretale::summary::{KeepAlive, Side};
+use wiretale::timeline::EventSink;
+
+/// Shown in a cell for "nothing".
+pub const NONE: &str = "-";
+
+/// Runs the analysis into `sink`, turns it into a table with `finish`, and prints it as JSON
+/// or, through `render`, as text followed by `footer`.
+pub fn run_table<S, T>(
+    args: &SummaryArgs,
+    mut sink: S,
+    finish: impl FnOnce(S) -> T,
+    render: impl FnOnce(&T) -> (Table, String),
+) -> Result<Outcome, CliError>
+where
+    S: EventSink,
+    T: Serialize,
+{
+    let report = common::analyse(&args.capture, &mut sink)?;
+    let table = finish(sink);
+    let mut out = output::stdout();
+    match args.format {
+        TableFormat::Json => output::json_line(&mut out, &table)?,
+        TableFormat::Text => {
+            let (text, footer) = render(&table);
+            writeln!(out, "{text}")?;
+            writeln!(out, "{footer}")?;
+        }
+    }
+    out.flush()?;
+    Ok(common::finish(&args.capture, &report))
+}
+
+/// A table with the house style and `header`.
+pub fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    t
+}
+
+/// Right-aligns the given columns (numbers).
+pub fn align_right(t: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// The value, or [`NONE`].
+pub fn opt<T: Display>(value: Option<T>) -> String {
+    value.map_or_else(|| NONE.to_string(), |v| v.to_string())
+}
+
+/// `client` / `server`.
+pub fn side(s: Side) -> &'static str {
+    s.as_str()
+}
+
+/// An address, or [`NONE`] for the unspecified placeholder.
+pub fn addr(a: SocketAddr) -> String {
+    if a.ip().is_unspecified() && a.port() == 0 {
+        NONE.to_string()
+    } else {
+        a.to_string()
+    }
+}
+
+/// `HTTP/1.0` / `HTTP/1.1`.
+pub fn http_version(v: HttpVersion) -> &'static str {
+    match v {
+        HttpVersion::Http10 => "HTTP/1.0",
+        HttpVersion::Http11 => "HTTP/1.1",
+    }
+}
+
+/// `yes (HTTP/1.1 default)`, `no (Connection: close)`, ...
+pub fn keep_alive(k: Option<KeepAlive>) -> String {
+    let Some(k) = k else {
+        return NONE.to_string();
+    };
+    let why = match k.reason {
+        KeepAliveReason::Http11Default => "HTTP/1.1 default",
+        KeepAliveReason::ConnectionClose => "Connection: close",
+        KeepAliveReason::ProxyConnectionClose => "Proxy-Connection: close",
+        KeepAliveReason::Http10ConnectionKeepAlive => "Connection: keep-alive",
+        KeepAliveReason::Http10ProxyConnectionKeepAlive => "Proxy-Connection: keep-alive",
+        KeepAliveReason::Http10Default => "HTTP/1.0 default",
+        KeepAliveReason::CloseDelimitedBody => "body ends at close",
+    };
+    format!("{} ({why})", if k.keep_alive { "yes" } else { "no" })
+}
+
+/// Seconds for people: `97 ms` below one second, `30.1 s` above.
+pub fn duration(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
+/// `1 connection` / `3 connections`.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// A note on rows dropped at the table cap, or nothing.
+pub fn over_cap(events: u64) -> String {
+    if events == 0 {
+        String::new()
+    } else {
+        format!(" ({events} events beyond the row cap were not summarised)")
+    }
+}

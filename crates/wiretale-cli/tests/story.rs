@@ -1,0 +1,120 @@
+//! Runs the real `wiretale story` on the case-study fixture and checks what a user reads.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn wiretale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run wiretale")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn case_study_story_names_each_step_at_the_case_study_frames() {
+    let out = wiretale(&["story", "testdata/case-study.pcapng"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let line = |frame: u64| -> String {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("Frame {frame} ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(line(303).contains("client 10.1.1.5:") && line(303).contains("server 10.2.2.2:5061"));
+    assert!(line(303).contains("starts 3-way handshake"));
+    assert!(line(306).contains("Client Hello"));
+    assert!(line(311).contains("Server Hello"));
+    assert!(line(315).contains("Client Key Exchange, Change Cipher Spec"));
+    assert!(line(316).contains("Change Cipher Spec, Encrypted Handshake Message"));
+    assert!(line(407).contains("GET http://crl.verisign.com/pca3.crl HTTP/1.0"));
+    assert!(line(408).contains("proxy 10.3.3.3:8080") && line(408).contains("407"));
+    assert!(line(416).contains("NTLM Type 1"));
+    assert!(line(417).contains("NTLM Type 2 challenge d1cb3331634e8638"));
+    assert!(line(959).contains("RESETS"));
+    assert!(text.contains("idle on stream"));
+    assert!(text.contains(
+        "revocation-check-during-handshake → ntlm-abandoned → tls-stalled → tcp-reset-after-idle"
+    ));
+    assert!(text.contains("HTTP 1.1 through proxy"));
+}
+
+#[test]
+fn story_json_has_the_documented_shape() {
+    let out = wiretale(&["story", "--format", "json", "testdata/case-study.pcapng"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["events"].as_array().unwrap().len() > 20);
+    assert!(v["stats"]["frames_read"].as_u64() == Some(959));
+    let findings = v["findings"].as_array().unwrap();
+    for f in findings {
+        for key in [
+            "id",
+            "severity",
+            "frame",
+            "frames",
+            "summary",
+            "evidence",
+            "suggestion",
+        ] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+    }
+    let abandoned = findings
+        .iter()
+        .find(|f| f["id"] == "ntlm-abandoned")
+        .unwrap();
+    assert_eq!(abandoned["severity"], "error");
+    assert_eq!(
+        v["root_cause"]["chain"][0].as_str(),
+        Some("revocation-check-during-handshake")
+    );
+}
+
+#[test]
+fn fail_on_sets_exit_code_one() {
+    let out = wiretale(&["story", "--fail-on", "error", "testdata/case-study.pcapng"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = wiretale(&[
+        "story",
+        "--fail-on",
+        "warning",
+        "testdata/tcp-basic-v4.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn mermaid_is_a_sequence_diagram() {
+    let out = wiretale(&["story", "--format", "mermaid", "testdata/case-study.pcapng"]);
+    let text = stdout(&out);
+    assert!(text.starts_with("```mermaid\nsequenceDiagram\n"));
+    assert!(text.contains("participant P1 as client 10.1.1.5"));
+    assert!(text.contains(": F417 NTLM NTLM Type 2 challenge d1cb3331634e8638"));
+    assert!(text.trim_end().ends_with("```"));
+}
+
+#[test]
+fn not_a_capture_is_exit_two_with_one_line() {
+    let out = wiretale(&["story", "Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("wiretale: cannot read Cargo.toml: not a pcap or pcapng file (magic 0x")
+    );
+}

@@ -1,0 +1,87 @@
+//! `auth-rejected`: credentials answered by 401/407 again.
+
+use super::super::finding::{Finding, Severity};
+use super::super::index::Index;
+use std::collections::BTreeMap;
+
+/// Groups rejections by client address, server, scheme and user.
+pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
+    type Key = (
+        std::net::IpAddr,
+        std::net::SocketAddr,
+        String,
+        Option<String>,
+    );
+    let mut groups: BTreeMap<Key, Vec<(u64, u64, u64, String)>> = BTreeMap::new();
+    let mut roles: BTreeMap<std::net::SocketAddr, &'static str> = BTreeMap::new();
+    for conn in index.conns.values() {
+        for ex in &conn.exchanges {
+            let Some(scheme) = &ex.credentials else {
+                continue;
+            };
+            // The first NTLM leg (Type 1) is answered by 401/407 with a challenge by design.
+            if ex.ntlm_request == Some(1) {
+                continue;
+            }
+            let Some(resp) = &ex.response else { continue };
+            if !matches!(resp.status, 401 | 407) {
+                continue;
+            }
+            // A Negotiate/NTLM continuation leg carrying a new challenge is not a rejection.
+            if resp.ntlm_response == Some(2) {
+                continue;
+            }
+            roles.insert(conn.server, conn.server_role());
+            groups
+                .entry((
+                    conn.client.ip(),
+                    conn.server,
+                    scheme.clone(),
+                    ex.basic_user.clone(),
+                ))
+                .or_default()
+                .push((
+                    ex.request_frame,
+                    resp.frame,
+                    conn.stream,
+                    format!("{} {}", resp.status, resp.reason),
+                ));
+        }
+    }
+    for ((client, server, scheme, user), hits) in groups {
+        let role = roles.get(&server).copied().unwrap_or("server");
+        let who = match &user {
+            Some(u) => format!("{scheme} credentials for user {u:?}"),
+            None => format!("{scheme} credentials"),
+        };
+        let mut evidence: Vec<String> = hits
+            .iter()
+            .map(|(req, resp, stream, status)| {
+                format!("Frame {req} (stream {stream}): request with {who}; frame {resp}: {status}")
+            })
+            .collect();
+        evidence.truncate(20);
+        if hits.len() > 20 {
+            evidence.push(format!("… and {} more", hits.len() - 20));
+        }
+        let first = hits.first().map(|h| h.1).unwrap_or(0);
+        out.push(Finding {
+            id: "auth-rejected",
+            severity: Severity::Error,
+            frame: first,
+            frames: hits.iter().flat_map(|h| [h.0, h.1]).take(1024).collect(),
+            streams: hits.iter().map(|h| h.2).collect(),
+            summary: format!(
+                "{role} {server} rejected {who} from {client} {} time{}.",
+                hits.len(),
+                if hits.len() == 1 { "" } else { "s" }
+            ),
+            evidence,
+            facts: Default::default(),
+            suggestion: "The credentials were sent and refused: check the user name, password \
+and domain, the account's permissions on the proxy/server, and (for NTLM) that Type 3 answers \
+the challenge of the same connection."
+                .to_string(),
+        });
+    }
+}

@@ -1,0 +1,72 @@
+//! The detectors. Each reads the [`Index`] and appends [`Finding`]s; none touches bytes.
+//! Every id is documented in `docs/findings.md`.
+
+mod auth;
+mod ntlm;
+mod revocation;
+mod tcp;
+mod tls;
+
+use super::finding::Finding;
+use super::index::{ConnIndex, Index};
+pub(crate) use crate::tcp::Dir;
+
+/// Limits the detectors use.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// A RST after at least this many idle seconds is reported as a timeout signature.
+    pub idle_reset_secs: f64,
+    /// A TLS connection idle this long after its last message counts as stalled even when
+    /// the capture simply ends.
+    pub stall_secs: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            idle_reset_secs: 5.0,
+            stall_secs: 5.0,
+        }
+    }
+}
+
+/// Runs every detector; findings come out sorted by severity (worst first), then frame.
+pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    ntlm::detect(index, &mut out);
+    auth::detect(index, &mut out);
+    tls::detect(index, thresholds, &mut out);
+    tcp::detect(index, thresholds, &mut out);
+    revocation::detect(index, &out.clone(), &mut out);
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.frame.cmp(&b.frame)));
+    for f in &mut out {
+        f.frames.sort_unstable();
+        f.frames.dedup();
+        f.streams.sort_unstable();
+        f.streams.dedup();
+    }
+    out
+}
+
+/// Seconds between two frames, from the events that carry them.
+pub(crate) fn secs_between(index: &Index<'_>, from: u64, to: u64) -> f64 {
+    let time = |frame: u64| {
+        index
+            .events
+            .iter()
+            .find(|e| e.frame == frame)
+            .map(|e| e.time)
+    };
+    match (time(from), time(to)) {
+        (Some(a), Some(b)) => b.seconds_since(a),
+        _ => 0.0,
+    }
+}
+
+/// "client" or "proxy"/"server" for the sender of direction `dir`.
+pub(crate) fn closing_words(dir: Dir, conn: &ConnIndex) -> &'static str {
+    match dir {
+        Dir::ToServer => "client",
+        Dir::ToClient => conn.server_role(),
+    }
+}

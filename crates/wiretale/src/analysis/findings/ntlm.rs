@@ -1,0 +1,239 @@
+//! NTLM over HTTP: abandoned handshakes, Type 3 on another connection, challenges withheld.
+//!
+//! NTLM authenticates a *connection*: Type 1 (client), Type 2 (server challenge) and Type 3
+//! (client response) must travel on one TCP connection, which therefore has to stay open
+//! (HTTP/1.1, or HTTP/1.0 with keep-alive).
+
+use super::super::finding::{Finding, Severity};
+use super::super::index::{ConnIndex, Exchange, Index};
+use super::{closing_words, secs_between};
+
+const FIX_KEEP_ALIVE: &str = "NTLM authenticates a connection, not a request: Type 1, Type 2 and \
+Type 3 must travel on one connection that stays open. Let the client speak HTTP/1.1 (or HTTP/1.0 \
+with keep-alive) to the proxy — for WinINet clients: Internet Options › Advanced › \"Use HTTP 1.1 \
+through proxy connections\" — or exempt this URL from proxy authentication, or offer an \
+authentication scheme that works per request.";
+
+/// Runs the NTLM detectors.
+pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
+    for conn in index.conns.values() {
+        for (i, ex) in conn.exchanges.iter().enumerate() {
+            let Some(resp) = &ex.response else { continue };
+            if resp.ntlm_response == Some(2) {
+                challenge_answered(index, conn, i, ex, out);
+            } else if ex.ntlm_request == Some(1) && matches!(resp.status, 401 | 407) {
+                challenge_missing(index, conn, ex, out);
+            }
+        }
+    }
+}
+
+fn who(conn: &ConnIndex) -> String {
+    format!("{} {}", conn.server_role(), conn.server)
+}
+
+/// A Type 2 arrived in exchange `i`: find its Type 3.
+fn challenge_answered(
+    index: &Index<'_>,
+    conn: &ConnIndex,
+    i: usize,
+    ex: &Exchange,
+    out: &mut Vec<Finding>,
+) {
+    let Some(resp) = &ex.response else { return };
+    // On the same connection: the normal case (its outcome is auth-rejected's business).
+    if conn
+        .exchanges
+        .iter()
+        .skip(i + 1)
+        .any(|x| x.ntlm_request == Some(3))
+    {
+        return;
+    }
+    // On another connection of the same client to the same server.
+    let elsewhere = index
+        .conns_of_client(conn.client.ip())
+        .filter(|c| c.stream != conn.stream && c.server == conn.server)
+        .flat_map(|c| c.exchanges.iter().map(move |x| (c, x)))
+        .filter(|(_, x)| x.ntlm_request == Some(3) && x.request_frame > resp.frame)
+        .min_by_key(|(_, x)| x.request_frame);
+    if let Some((other, x3)) = elsewhere {
+        let outcome = match &x3.response {
+            Some(r) => format!("answered {} {} (frame {})", r.status, r.reason, r.frame),
+            None => "never answered".to_string(),
+        };
+        out.push(Finding {
+            id: "ntlm-connection-switch",
+            severity: Severity::Error,
+            frame: x3.request_frame,
+            frames: vec![ex.request_frame, resp.frame, x3.request_frame],
+            streams: vec![conn.stream, other.stream],
+            summary: format!(
+                "The client answered the NTLM challenge from {} (stream {}, frame {}) on a different connection (stream {}, frame {}), so the challenge it answers does not exist there.",
+                who(conn), conn.stream, resp.frame, other.stream, x3.request_frame
+            ),
+            evidence: vec![
+                format!("Frame {}: {} {} {} with NTLM Type 1 on stream {}", ex.request_frame, ex.method, ex.target, ex.version, conn.stream),
+                format!("Frame {}: {} {} {} with the NTLM Type 2 challenge", resp.frame, resp.version, resp.status, resp.reason),
+                format!("Frame {}: NTLM Type 3 sent on stream {} ({}:{}), {outcome}", x3.request_frame, other.stream, other.client.ip(), other.client.port()),
+                format!("Request keep-alive: {} ({}); response keep-alive: {} ({})", yes(ex.request_keep_alive), ex.request_keep_alive_reason, yes(resp.keep_alive), resp.keep_alive_reason),
+            ],
+            facts: Default::default(),
+            suggestion: FIX_KEEP_ALIVE.to_string(),
+        });
+        return;
+    }
+    // Nowhere: abandoned.
+    let mut evidence = vec![
+        format!(
+            "Frame {}: client sent {} {} {} with NTLM Type 1 ({})",
+            ex.request_frame,
+            ex.method,
+            ex.target,
+            ex.version,
+            header_word(conn)
+        ),
+        format!(
+            "Frame {}: {} answered {} {} {} carrying the NTLM Type 2 challenge",
+            resp.frame,
+            conn.server_role(),
+            resp.version,
+            resp.status,
+            resp.reason
+        ),
+    ];
+    if !ex.request_keep_alive {
+        evidence.push(format!(
+            "The request was {} without keep-alive ({}): the client cannot keep the connection open for Type 3",
+            ex.version, ex.request_keep_alive_reason
+        ));
+    }
+    evidence.push(format!(
+        "The response {} the connection open ({})",
+        if resp.keep_alive {
+            "would keep"
+        } else {
+            "does not keep"
+        },
+        resp.keep_alive_reason
+    ));
+    let (frames_end, close_text) = match conn.first_close {
+        Some((frame, dir, rst)) if frame >= resp.frame => {
+            let t = secs_between(index, resp.frame, frame);
+            (
+                Some(frame),
+                format!(
+                    "Frame {frame}: the {} {} the connection {t:.1} s after the challenge, without sending NTLM Type 3",
+                    closing_words(dir, conn),
+                    if rst { "reset" } else { "closed" }
+                ),
+            )
+        }
+        _ => (
+            None,
+            "The capture ends with no NTLM Type 3 from the client on this connection".to_string(),
+        ),
+    };
+    evidence.push(close_text);
+    let mut frames = vec![ex.request_frame, resp.frame];
+    frames.extend(frames_end);
+    out.push(Finding {
+        id: "ntlm-abandoned",
+        severity: Severity::Error,
+        frame: frames_end.unwrap_or(resp.frame),
+        frames,
+        streams: vec![conn.stream],
+        summary: format!(
+            "The client received an NTLM challenge from {} (frame {}) and {} instead of answering with NTLM Type 3, so authentication never completed.",
+            who(conn),
+            resp.frame,
+            match conn.first_close {
+                Some((f, super::Dir::ToServer, _)) if f >= resp.frame => "closed the connection",
+                Some((f, _, _)) if f >= resp.frame => "the connection was closed",
+                _ => "stopped",
+            }
+        ),
+        evidence,
+        facts: Default::default(),
+        suggestion: FIX_KEEP_ALIVE.to_string(),
+    });
+    if let Some(f) = out.last_mut() {
+        f.facts.insert("peer", who(conn));
+        f.facts.insert("request_version", ex.version.to_string());
+        f.facts
+            .insert("request_keep_alive", ex.request_keep_alive.to_string());
+        f.facts.insert("challenge_frame", resp.frame.to_string());
+    }
+}
+
+/// The client offered NTLM (Type 1) and got 401/407 without a Type 2.
+fn challenge_missing(index: &Index<'_>, conn: &ConnIndex, ex: &Exchange, out: &mut Vec<Finding>) {
+    let Some(resp) = &ex.response else { return };
+    let _ = index;
+    let offers = if resp.challenges.is_empty() {
+        "no authentication scheme".to_string()
+    } else {
+        resp.challenges.join(", ")
+    };
+    let mut evidence = vec![
+        format!(
+            "Frame {}: client sent {} {} {} with NTLM Type 1",
+            ex.request_frame, ex.method, ex.target, ex.version
+        ),
+        format!(
+            "Frame {}: {} answered {} {} offering {offers}, without an NTLM Type 2",
+            resp.frame,
+            conn.server_role(),
+            resp.status,
+            resp.reason
+        ),
+    ];
+    if !ex.request_keep_alive {
+        evidence.push(format!(
+            "The request was {} without keep-alive ({}); a server will not run the NTLM handshake on a connection that closes after one response",
+            ex.version, ex.request_keep_alive_reason
+        ));
+    }
+    evidence.push(format!(
+        "The response {} the connection open ({})",
+        if resp.keep_alive {
+            "keeps"
+        } else {
+            "does not keep"
+        },
+        resp.keep_alive_reason
+    ));
+    out.push(Finding {
+        id: "ntlm-challenge-missing",
+        severity: Severity::Error,
+        frame: resp.frame,
+        frames: vec![ex.request_frame, resp.frame],
+        streams: vec![conn.stream],
+        summary: format!(
+            "The client offered NTLM to {} (frame {}) but got {} {} without an NTLM challenge, so NTLM could not proceed.",
+            who(conn),
+            ex.request_frame,
+            resp.status,
+            resp.reason
+        ),
+        evidence,
+        facts: Default::default(),
+        suggestion: FIX_KEEP_ALIVE.to_string(),
+    });
+}
+
+fn header_word(conn: &ConnIndex) -> &'static str {
+    if conn.is_proxy {
+        "Proxy-Authorization"
+    } else {
+        "Authorization"
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

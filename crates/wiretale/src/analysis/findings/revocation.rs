@@ -1,0 +1,177 @@
+//! `revocation-check-during-handshake`: a fetch of a URL named by a certificate while that
+//! certificate's TLS connection waited.
+
+use super::super::finding::{Finding, Severity};
+use super::super::index::{Exchange, Index, TlsProgress};
+
+/// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs.
+pub fn detect(index: &Index<'_>, earlier: &[Finding], out: &mut Vec<Finding>) {
+    for conn in index.conns.values().filter(|c| c.tls) {
+        let p = TlsProgress::of(index, conn);
+        let Some(cert_frame) = p.certificate else {
+            continue;
+        };
+        if p.cert_urls.is_empty() {
+            continue;
+        }
+        let end_frame = conn.flow.as_ref().map(|f| f.last_frame).unwrap_or(u64::MAX);
+        let fetches: Vec<(&Exchange, &'static str, &str)> = index
+            .exchanges()
+            .into_iter()
+            .filter(|x| {
+                x.request_frame > cert_frame
+                    && x.request_frame <= end_frame
+                    && index
+                        .conn(x.stream)
+                        .map(|c| c.client.ip() == conn.client.ip())
+                        .unwrap_or(false)
+            })
+            .filter_map(|x| {
+                let url = x.url.as_deref()?;
+                p.cert_urls
+                    .iter()
+                    .find(|(u, _)| same_url(u, url))
+                    .map(|(u, kind)| (x, *kind, u.as_str()))
+            })
+            .collect();
+        let Some(&(first, kind, url)) = fetches.first() else {
+            continue;
+        };
+        let stalled = earlier
+            .iter()
+            .any(|f| f.id == "tls-stalled" && f.streams.contains(&conn.stream));
+        let mut evidence = vec![format!(
+            "Frame {cert_frame}: the server's certificate on stream {} names {url} as {kind}",
+            conn.stream
+        )];
+        let mut frames = vec![cert_frame];
+        let mut streams = vec![conn.stream];
+        for (x, _, _) in &fetches {
+            let via = index
+                .conn(x.stream)
+                .map(|c| format!("{} {}", c.server_role(), c.server))
+                .unwrap_or_default();
+            let answer = match &x.response {
+                Some(r) => format!("→ {} {} (frame {})", r.status, r.reason, r.frame),
+                None => "→ no response".to_string(),
+            };
+            let ntlm = match x.ntlm_request {
+                Some(t) => format!(" with NTLM Type {t}"),
+                None => String::new(),
+            };
+            evidence.push(format!(
+                "Frame {}: client sent {} {} {}{ntlm} to {via} (stream {}) {answer}",
+                x.request_frame, x.method, x.target, x.version, x.stream
+            ));
+            frames.push(x.request_frame);
+            frames.extend(x.response.as_ref().map(|r| r.frame));
+            streams.push(x.stream);
+        }
+        let outcome = fetch_outcome(&fetches, earlier);
+        evidence.push(format!("How the fetch ended: {outcome}"));
+        let failed = !outcome.starts_with("succeeded");
+        out.push(Finding {
+            id: "revocation-check-during-handshake",
+            severity: if stalled && failed {
+                Severity::Error
+            } else if failed {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            frame: first.request_frame,
+            frames,
+            streams,
+            summary: format!(
+                "While TLS stream {} {} after the server's certificate (frame {cert_frame}), the client fetched its {kind} {url} ({} attempt{}): {outcome}.",
+                conn.stream,
+                if stalled { "was stalled" } else { "was in its handshake" },
+                fetches.len(),
+                if fetches.len() == 1 { "" } else { "s" }
+            ),
+            evidence,
+            facts: Default::default(),
+            suggestion: if failed {
+                "The client validates the server certificate by fetching its revocation information and waits for it: make that URL reachable for the client without interactive authentication (proxy exemption, or a proxy/HTTP setting the client's library can complete)."
+            } else {
+                "The revocation check succeeded; it only delayed the handshake."
+            }
+            .to_string(),
+        });
+        if let Some(f) = out.last_mut() {
+            f.facts.insert("url", url.to_string());
+            f.facts.insert("url_kind", kind.to_string());
+            f.facts.insert("tls_server", conn.server.to_string());
+            f.facts.insert("tls_stream", conn.stream.to_string());
+            f.facts.insert("fetch_outcome", outcome.clone());
+            f.facts.insert("fetch_failed", failed.to_string());
+            if let Some(c) = index.conn(first.stream) {
+                f.facts
+                    .insert("fetched_via", format!("{} {}", c.server_role(), c.server));
+            }
+        }
+    }
+}
+
+fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], earlier: &[Finding]) -> String {
+    let Some((last, _, _)) = fetches.last() else {
+        return "unknown".into();
+    };
+    let by = |id: &str| {
+        earlier
+            .iter()
+            .find(|f| f.id == id && f.streams.contains(&last.stream))
+    };
+    if let Some(f) = by("ntlm-abandoned") {
+        return format!(
+            "failed — NTLM proxy authentication was abandoned after the challenge (frame {})",
+            f.frame
+        );
+    }
+    if let Some(f) = by("ntlm-challenge-missing") {
+        return format!("failed — NTLM could not start (frame {})", f.frame);
+    }
+    match &last.response {
+        Some(r) if (200..300).contains(&r.status) => {
+            format!("succeeded ({} {}, frame {})", r.status, r.reason, r.frame)
+        }
+        Some(r) => format!("failed — {} {} (frame {})", r.status, r.reason, r.frame),
+        None => "failed — no response".into(),
+    }
+}
+
+/// Compares URLs ignoring scheme/host case and a default port.
+fn same_url(a: &str, b: &str) -> bool {
+    normalize(a) == normalize(b)
+}
+
+fn normalize(u: &str) -> String {
+    let u = u.trim();
+    let (scheme, rest) = u.split_once("://").unwrap_or(("http", u));
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let host = host.to_ascii_lowercase();
+    let host = match (scheme.as_str(), host.rsplit_once(':')) {
+        ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_string(),
+        _ => host,
+    };
+    format!("{scheme}://{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_compare_loosely() {
+        assert!(super::same_url(
+            "http://crl.verisign.com/pca3.crl",
+            "HTTP://CRL.VeriSign.com:80/pca3.crl"
+        ));
+        assert!(!super::same_url(
+            "http://crl.verisign.com/pca3.crl",
+            "http://crl.verisign.com/other.crl"
+        ));
+    }
+}

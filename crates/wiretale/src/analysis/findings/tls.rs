@@ -1,0 +1,234 @@
+//! TLS findings: handshakes that stall, fatal alerts.
+
+use super::super::finding::{Finding, Severity};
+use super::super::index::{Index, TlsProgress};
+use super::Thresholds;
+use crate::tcp::{ConnEvent, Dir};
+use crate::timeline::Detail;
+
+/// Runs the TLS detectors.
+pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
+    for conn in index.conns.values().filter(|c| c.tls) {
+        let p = TlsProgress::of(index, conn);
+        let mut fatal = false;
+        for (frame, from_client, level, desc, meaning, is_fatal) in &p.alerts {
+            if desc == "close_notify" {
+                continue;
+            }
+            fatal |= *is_fatal;
+            let sender = if *from_client { "client" } else { "server" };
+            out.push(Finding {
+                id: "tls-alert",
+                severity: if *is_fatal {
+                    Severity::Error
+                } else {
+                    Severity::Info
+                },
+                frame: *frame,
+                frames: vec![*frame],
+                streams: vec![conn.stream],
+                summary: format!(
+                    "The {sender} sent a {level} TLS alert {desc} on stream {}: {meaning}",
+                    conn.stream
+                ),
+                evidence: vec![
+                    format!("Frame {frame}: {level} alert {desc} from the {sender}"),
+                    match &p.last {
+                        Some((f, c, d, _)) if f != frame => format!(
+                            "Last handshake step before it: frame {f}, {} sent {d}",
+                            if *c { "client" } else { "server" }
+                        ),
+                        _ => "It was the first thing the peer said".to_string(),
+                    },
+                ],
+                facts: Default::default(),
+                suggestion: alert_advice(desc).to_string(),
+            });
+        }
+        if fatal || p.client_hello.is_none() {
+            continue;
+        }
+        stalled(index, conn, &p, t, out);
+    }
+}
+
+fn stalled(
+    index: &Index<'_>,
+    conn: &super::super::index::ConnIndex,
+    p: &TlsProgress,
+    t: &Thresholds,
+    out: &mut Vec<Finding>,
+) {
+    let completed = p.completed();
+    if completed && p.has_app_data() {
+        return;
+    }
+    let Some((last_frame, last_from_client, last_desc, last_time)) = p.last.clone() else {
+        return;
+    };
+    // How the connection ended after the last TLS message.
+    let mut end: Option<(u64, String, crate::capture::Timestamp)> = None;
+    for &i in &conn.events {
+        let Some(e) = index.event(i) else { continue };
+        if e.frame < last_frame {
+            continue;
+        }
+        let sender = |dir: &Dir| match dir {
+            Dir::ToServer => "client",
+            Dir::ToClient => "server",
+        };
+        match &e.detail {
+            Detail::Tcp(ConnEvent::Rst { dir, .. }) => {
+                end = Some((
+                    e.frame,
+                    format!("the {} reset the connection", sender(dir)),
+                    e.time,
+                ));
+                break;
+            }
+            Detail::Tcp(ConnEvent::Fin { dir }) => {
+                end = Some((
+                    e.frame,
+                    format!("the {} closed the connection", sender(dir)),
+                    e.time,
+                ));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (end_desc, idle) = match &end {
+        Some((frame, what, time)) => (
+            format!("Frame {frame}: {what}"),
+            time.seconds_since(last_time),
+        ),
+        None => {
+            let idle = index
+                .capture_end
+                .map(|c| c.seconds_since(last_time))
+                .unwrap_or(0.0);
+            (
+                "The capture ends with the connection open".to_string(),
+                idle,
+            )
+        }
+    };
+    if idle < t.stall_secs {
+        // Not a stall: the connection ended (or the capture did) right after the last message.
+        // A side that closes right after the handshake without using it is worth a note.
+        if completed && end.is_some() {
+            let closer = if last_from_client { "client" } else { "server" };
+            out.push(Finding {
+                id: "tls-unused",
+                severity: Severity::Info,
+                frame: last_frame,
+                frames: vec![p.completed_frame().unwrap_or(last_frame), last_frame],
+                streams: vec![conn.stream],
+                summary: format!(
+                    "TLS connection {} → {} (stream {}) completed its handshake but carried no application data; the {closer} ended it ({last_desc}).",
+                    conn.client, conn.server, conn.stream
+                ),
+                evidence: vec![
+                    format!("Frame {}: handshake complete", p.completed_frame().unwrap_or(last_frame)),
+                    format!("Frame {last_frame}: {closer} sent {last_desc}"),
+                    end_desc,
+                ],
+                facts: Default::default(),
+                suggestion: "An encrypted alert right after the handshake often means the sender rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same.".to_string(),
+            });
+        }
+        return;
+    }
+    let who_next = if completed {
+        "the client (application data)".to_string()
+    } else if last_from_client {
+        "the server".to_string()
+    } else {
+        "the client".to_string()
+    };
+    let state = if completed {
+        format!(
+            "completed its handshake (frame {}) but no application data followed",
+            p.completed_frame().unwrap_or(last_frame)
+        )
+    } else {
+        "never completed its handshake".to_string()
+    };
+    let mut evidence = vec![];
+    if let Some(f) = p.client_hello {
+        evidence.push(format!(
+            "Frame {f}: Client Hello{}",
+            p.sni
+                .as_deref()
+                .map(|s| format!(" (SNI {s})"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(f) = p.certificate {
+        evidence.push(format!(
+            "Frame {f}: server certificate{}",
+            p.leaf
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default()
+        ));
+    }
+    evidence.push(format!(
+        "Frame {last_frame}: last TLS message, {} sent {last_desc}",
+        if last_from_client { "client" } else { "server" }
+    ));
+    evidence.push(format!("Next to speak: {who_next}"));
+    evidence.push(format!(
+        "{end_desc}, {idle:.1} s after the last TLS message"
+    ));
+    let mut frames = vec![last_frame];
+    frames.extend(p.client_hello);
+    frames.extend(end.as_ref().map(|e| e.0));
+    out.push(Finding {
+        id: "tls-stalled",
+        severity: if end.as_ref().map(|e| e.1.contains("reset")).unwrap_or(false) {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        frame: last_frame,
+        frames,
+        streams: vec![conn.stream],
+        summary: format!(
+            "TLS connection {} → {} (stream {}) {state}; it stopped after frame {last_frame} waiting for {who_next} and sat idle {idle:.1} s.",
+            conn.client, conn.server, conn.stream
+        ),
+        evidence,
+        facts: Default::default(),
+        suggestion: if completed {
+            "The client finished the handshake but did not use the connection: look at what it was doing meanwhile (certificate validation, revocation checks, proxy authentication — see related findings)."
+        } else {
+            "Find out why the expected side did not answer: certificate validation on the client, a middlebox, or a server-side timeout."
+        }
+        .to_string(),
+    });
+    if let Some(f) = out.last_mut() {
+        f.facts.insert("idle_secs", format!("{idle:.1}"));
+        f.facts.insert("completed", completed.to_string());
+        f.facts.insert("next_to_speak", who_next.clone());
+        f.facts.insert("server", conn.server.to_string());
+    }
+}
+
+fn alert_advice(desc: &str) -> &'static str {
+    match desc {
+        "handshake_failure" | "insufficient_security" => {
+            "Client and server share no acceptable protocol version, cipher suite or parameters: compare the Client Hello's offers with the server's configuration."
+        }
+        "protocol_version" => "The peer does not accept the TLS version offered: enable a common version on both sides.",
+        "unknown_ca" | "bad_certificate" | "certificate_unknown" | "unsupported_certificate" => {
+            "The certificate chain is not trusted or not acceptable: send the full chain (intermediates) and check the trust store."
+        }
+        "certificate_expired" => "A certificate in the chain has expired: renew it.",
+        "certificate_revoked" => "A certificate in the chain is revoked: replace it.",
+        "unrecognized_name" => "The server has no certificate for the SNI name requested: check the name the client uses.",
+        "certificate_required" => "The server requires a client certificate: configure one on the client.",
+        "decrypt_error" | "bad_record_mac" => "Keys disagree: a middlebox altered the traffic, or an implementation bug; check for TLS-inspecting proxies.",
+        _ => "Read the alert's meaning above and check the sender's logs for the reason.",
+    }
+}

@@ -1,0 +1,198 @@
+use super::*;
+use std::path::PathBuf;
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn ids(a: &Analysis) -> Vec<&'static str> {
+    a.diagnosis.findings.iter().map(|f| f.id).collect()
+}
+
+#[test]
+fn case_study_tells_the_story_and_names_the_root_cause() {
+    let a = Analysis::of_path(testdata("case-study.pcapng"), &AnalyzerConfig::default()).unwrap();
+    let found = ids(&a);
+    for id in [
+        "ntlm-abandoned",
+        "tls-stalled",
+        "tcp-reset-after-idle",
+        "revocation-check-during-handshake",
+    ] {
+        assert!(found.contains(&id), "missing {id} in {found:?}");
+    }
+    let rc = a.diagnosis.root_cause.as_ref().expect("root cause");
+    assert_eq!(
+        rc.chain,
+        vec![
+            "revocation-check-during-handshake",
+            "ntlm-abandoned",
+            "tls-stalled",
+            "tcp-reset-after-idle"
+        ]
+    );
+    for frame in [311, 407, 408, 416, 417, 959] {
+        assert!(rc.frames.contains(&frame), "root cause lacks frame {frame}");
+    }
+    let abandoned = a
+        .diagnosis
+        .findings
+        .iter()
+        .find(|f| f.id == "ntlm-abandoned")
+        .unwrap();
+    assert!(abandoned.frames.contains(&416) && abandoned.frames.contains(&417));
+    assert!(abandoned.evidence.iter().any(|e| e.contains("HTTP/1.0")));
+    let story = a.story(&StoryOptions::default());
+    let at = |frame: u64| {
+        story
+            .iter()
+            .filter(|l| l.frame == frame && l.kind == LineKind::Step)
+            .map(|l| format!("{} {}", l.proto, l.text))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(at(303).contains("starts 3-way handshake"), "{}", at(303));
+    assert!(at(306).contains("Client Hello"));
+    assert!(at(311).contains("Server Hello"));
+    assert!(at(315).contains("Client Key Exchange") && at(315).contains("Change Cipher Spec"));
+    assert!(at(316).contains("Encrypted Handshake Message"));
+    assert!(at(407).contains("GET http://crl.verisign.com/pca3.crl HTTP/1.0"));
+    assert!(at(408).contains("407"));
+    assert!(at(416).contains("NTLM Type 1"));
+    assert!(at(417).contains("d1cb3331634e8638"));
+    assert!(at(959).contains("RESETS"));
+    let line_408 = story.iter().find(|l| l.frame == 408).unwrap();
+    assert_eq!(line_408.from.as_ref().unwrap().role, "proxy");
+    assert!(story
+        .iter()
+        .any(|l| l.kind == LineKind::Idle && l.frame == 959 && l.idle_secs.unwrap() > 25.0));
+}
+
+#[test]
+fn successful_ntlm_proxy_auth_raises_no_ntlm_finding() {
+    let a = Analysis::of_path(
+        testdata("ntlm-proxy-auth-ok.pcap"),
+        &AnalyzerConfig::default(),
+    )
+    .unwrap();
+    assert!(
+        !ids(&a)
+            .iter()
+            .any(|i| i.starts_with("ntlm") || *i == "auth-rejected"),
+        "{:?}",
+        a.diagnosis.findings
+    );
+}
+
+#[test]
+fn abandoned_ntlm_fixture_is_found() {
+    let a = Analysis::of_path(
+        testdata("ntlm-proxy-abandoned.pcap"),
+        &AnalyzerConfig::default(),
+    )
+    .unwrap();
+    assert!(ids(&a).contains(&"ntlm-abandoned"), "{:?}", ids(&a));
+}
+
+#[test]
+fn tls_alert_fixture() {
+    let a = Analysis::of_path(testdata("tls-alert.pcap"), &AnalyzerConfig::default()).unwrap();
+    let f = a
+        .diagnosis
+        .findings
+        .iter()
+        .find(|f| f.id == "tls-alert")
+        .expect("tls-alert");
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.summary.contains("handshake_failure"));
+    assert!(!ids(&a).contains(&"tls-stalled"));
+}
+
+#[test]
+fn tcp_fixture_findings() {
+    let a = Analysis::of_path(testdata("tcp-rst.pcap"), &AnalyzerConfig::default()).unwrap();
+    let found = ids(&a);
+    assert!(found.contains(&"tcp-reset-after-idle"), "{found:?}");
+    assert!(found.contains(&"tcp-refused"), "{found:?}");
+    assert!(found.contains(&"tcp-no-answer"), "{found:?}");
+    let a = Analysis::of_path(testdata("tcp-gap.pcap"), &AnalyzerConfig::default()).unwrap();
+    assert!(ids(&a).contains(&"tcp-gap"));
+}
+
+#[test]
+fn healthy_fixtures_raise_no_warnings() {
+    for name in [
+        "tcp-basic-v4.pcap",
+        "https-connect.pcap",
+        "ntlm-proxy-auth-ok.pcap",
+    ] {
+        let a = Analysis::of_path(testdata(name), &AnalyzerConfig::default()).unwrap();
+        let bad: Vec<_> = a
+            .diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+    }
+}
+
+/// Warning and error findings on every shared capture: exactly the expected ones (checked by
+/// reading each story), nothing on healthy traffic.
+#[test]
+fn shared_captures_raise_exactly_the_expected_findings() {
+    use std::collections::BTreeMap;
+    let expected: BTreeMap<&str, Vec<&str>> = [
+        ("http-basic-auth-401-browser.pcap", vec!["auth-rejected"]),
+        (
+            "http-ntlm-wpad-401-smb.pcap",
+            vec![
+                // Streams 14-18; stream 19 was refused twice, then accepted.
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-refused",
+                "tcp-reset-after-idle",
+                "tcp-reset-after-idle",
+                "tcp-reset-after-idle",
+            ],
+        ),
+        (
+            "squid-basic-proxy-auth-rejected-curl.pcap",
+            vec!["auth-rejected"],
+        ),
+        (
+            "squid-ntlm-http10-challenge-withheld-curl.pcap",
+            vec!["ntlm-challenge-missing"],
+        ),
+        ("tcp-rst-refused.pcapng", vec!["tcp-refused"]),
+        ("tls12-handshake-failure-alert.pcap", vec!["tls-alert"]),
+    ]
+    .into_iter()
+    .collect();
+    for path in crate::test_support::shared_capture_files() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mut config = AnalyzerConfig::default();
+        if name == "tls-on-port-80.pcapng" {
+            config.decode_as.push(crate::pipeline::DecodeAs {
+                port: 80,
+                protocol: crate::pipeline::AppProtocol::Tls,
+            });
+        }
+        let a = Analysis::of_path(&path, &config).unwrap();
+        let _ = a.story(&StoryOptions::default());
+        let mut got: Vec<&str> = a
+            .diagnosis
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| f.id)
+            .collect();
+        got.sort_unstable();
+        let want = expected.get(name.as_str()).cloned().unwrap_or_default();
+        assert_eq!(got, want, "{name}");
+    }
+}

@@ -1,0 +1,418 @@
+//! One row per HTTP exchange (a request and its final response), built from HTTP events and
+//! the NTLM tokens decoded from their authentication headers.
+
+use super::ends::EndTracker;
+use super::{push_capped, ConnectionEnd, Side, MAX_ROWS};
+use crate::capture::Timestamp;
+use crate::proto::http::persistence::KeepAliveReason;
+use crate::proto::http::target::RequestTarget;
+use crate::proto::http::{Challenge, Credentials, HttpMessage, HttpVersion};
+use crate::proto::Dir;
+use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+/// Whether one side wants the connection kept open, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KeepAlive {
+    /// It does.
+    pub keep_alive: bool,
+    /// Why (HTTP version default, `Connection` / `Proxy-Connection` header, ...).
+    pub reason: KeepAliveReason,
+}
+
+/// A challenge offered in `WWW-Authenticate` or `Proxy-Authenticate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthChallengeSeen {
+    /// The header (`Proxy-Authenticate`).
+    pub header: &'static str,
+    /// The scheme as sent (`NTLM`, `BASIC`).
+    pub scheme: String,
+    /// The `realm` parameter.
+    pub realm: Option<String>,
+    /// The NTLM message type of the token it carries (2 for a challenge).
+    pub ntlm_message_type: Option<u8>,
+}
+
+/// Credentials sent in `Authorization` or `Proxy-Authorization`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthCredentialsSeen {
+    /// The header (`Proxy-Authorization`).
+    pub header: &'static str,
+    /// The scheme as sent.
+    pub scheme: String,
+    /// Basic user name, or `DOMAIN\user` of an NTLM Type 3.
+    pub user: Option<String>,
+    /// The NTLM message type of the token (1 or 3).
+    pub ntlm_message_type: Option<u8>,
+}
+
+/// One HTTP exchange.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpExchangeRow {
+    /// `tcp.stream`.
+    pub stream: u64,
+    /// Index of the request on its connection (0 for the first); `None` for a response that
+    /// answered no request the capture shows.
+    pub exchange: Option<u32>,
+    /// The side that sent the request.
+    pub client: SocketAddr,
+    /// The side that answered.
+    pub server: SocketAddr,
+    /// The server is a proxy: some request to it had an absolute-form target or was a CONNECT,
+    /// or it answered 407 / asked for `Proxy-Authorization`.
+    pub server_is_proxy: bool,
+    /// Frame that completed the request.
+    pub request_frame: Option<u64>,
+    /// Frame that completed the final response.
+    pub response_frame: Option<u64>,
+    /// Method.
+    pub method: Option<String>,
+    /// Request target as sent.
+    pub target: Option<String>,
+    /// `origin`, `absolute` (a proxy request), `authority` (CONNECT), `asterisk` or
+    /// `unrecognized`.
+    pub target_form: Option<&'static str>,
+    /// Version of the request.
+    pub version: Option<HttpVersion>,
+    /// `Host` header.
+    pub host: Option<String>,
+    /// Final status code.
+    pub status: Option<u16>,
+    /// Its reason phrase.
+    pub reason: Option<String>,
+    /// Version of the response.
+    pub response_version: Option<HttpVersion>,
+    /// Interim (1xx) statuses before the final one.
+    pub interim_statuses: Vec<u16>,
+    /// Challenges in the response.
+    pub challenges: Vec<AuthChallengeSeen>,
+    /// Credentials in the request.
+    pub credentials: Vec<AuthCredentialsSeen>,
+    /// Whether the client asked to keep the connection open.
+    pub request_keep_alive: Option<KeepAlive>,
+    /// Whether the server kept it open.
+    pub response_keep_alive: Option<KeepAlive>,
+    /// Request body length (payload bytes).
+    pub request_body_len: Option<u64>,
+    /// Response body length (payload bytes).
+    pub response_body_len: Option<u64>,
+    /// Seconds from the request's completion to the final response's.
+    pub duration_secs: Option<f64>,
+    /// After a 2xx to CONNECT: the tunnel's `host:port`.
+    pub tunnel: Option<String>,
+    /// After a 101: the protocol switched to.
+    pub upgraded_to: Option<String>,
+    /// The connection ended with this request unanswered; the side that closed first.
+    pub unanswered_closed_by: Option<Side>,
+    /// This is the last exchange on its connection.
+    pub last_on_connection: bool,
+    /// For the last exchange: how the connection ended (who closed).
+    pub connection_end: Option<ConnectionEnd>,
+}
+
+/// The HTTP table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpTable {
+    /// One row per exchange, by first frame.
+    pub exchanges: Vec<HttpExchangeRow>,
+    /// HTTP events beyond [`MAX_ROWS`] rows (not summarised).
+    pub events_over_cap: u64,
+}
+
+/// Builds the HTTP table from events (an [`EventSink`]).
+#[derive(Debug, Default, Clone)]
+pub struct HttpSummary {
+    rows: Vec<(HttpExchangeRow, Option<Timestamp>)>,
+    by_exchange: HashMap<(u64, u32), usize>,
+    /// The row the latest HTTP event of each stream went to (NTLM tokens follow their message).
+    last_touched: HashMap<u64, usize>,
+    ends: EndTracker,
+    events_over_cap: u64,
+}
+
+/// The name of a request-target form.
+pub(super) fn target_form_name(form: &RequestTarget) -> &'static str {
+    match form {
+        RequestTarget::Origin => "origin",
+        RequestTarget::Absolute { .. } => "absolute",
+        RequestTarget::Authority { .. } => "authority",
+        RequestTarget::Asterisk => "asterisk",
+        RequestTarget::Unrecognized => "unrecognized",
+    }
+}
+
+fn challenge_seen(c: &Challenge) -> AuthChallengeSeen {
+    AuthChallengeSeen {
+        header: c.header.as_str(),
+        scheme: c.scheme.clone(),
+        realm: c.realm().map(str::to_string),
+        ntlm_message_type: None,
+    }
+}
+
+fn credentials_seen(c: &Credentials) -> AuthCredentialsSeen {
+    AuthCredentialsSeen {
+        header: c.header.as_str(),
+        scheme: c.scheme.clone(),
+        user: c.basic.as_ref().map(|b| b.user.clone()),
+        ntlm_message_type: None,
+    }
+}
+
+impl HttpSummary {
+    /// Summarises already collected events.
+    pub fn from_events(events: &[Event]) -> HttpTable {
+        let mut summary = HttpSummary::default();
+        for e in events {
+            summary.event(e);
+        }
+        summary.finish()
+    }
+
+    /// The table.
+    pub fn finish(self) -> HttpTable {
+        let HttpSummary {
+            rows,
+            ends,
+            events_over_cap,
+            ..
+        } = self;
+        let mut exchanges: Vec<HttpExchangeRow> = rows.into_iter().map(|(r, _)| r).collect();
+        let proxies: HashSet<SocketAddr> = exchanges
+            .iter()
+            .filter(|r| acts_as_proxy(r))
+            .map(|r| r.server)
+            .collect();
+        let mut last: HashMap<u64, (u64, usize)> = HashMap::new();
+        for (i, row) in exchanges.iter_mut().enumerate() {
+            row.server_is_proxy = proxies.contains(&row.server);
+            let key = first_frame(row);
+            let entry = last.entry(row.stream).or_insert((key, i));
+            if key >= entry.0 {
+                *entry = (key, i);
+            }
+        }
+        for (_, i) in last.into_values() {
+            if let Some(row) = exchanges.get_mut(i) {
+                row.last_on_connection = true;
+                row.connection_end = ends.resolve(row.stream, row.client);
+            }
+        }
+        exchanges.sort_by_key(|r| (first_frame(r), r.stream, r.exchange));
+        HttpTable {
+            exchanges,
+            events_over_cap,
+        }
+    }
+
+    fn new_row(&mut self, row: HttpExchangeRow, time: Option<Timestamp>) -> Option<usize> {
+        if self.rows.len() >= MAX_ROWS {
+            self.events_over_cap = self.events_over_cap.saturating_add(1);
+            return None;
+        }
+        let stream = row.stream;
+        let exchange = row.exchange;
+        self.rows.push((row, time));
+        let i = self.rows.len().saturating_sub(1);
+        if let Some(x) = exchange {
+            self.by_exchange.insert((stream, x), i);
+        }
+        Some(i)
+    }
+
+    fn row_for(&mut self, stream: u64, exchange: Option<u32>) -> Option<usize> {
+        exchange.and_then(|x| self.by_exchange.get(&(stream, x)).copied())
+    }
+
+    fn on_http(&mut self, e: &Event, stream: u64, m: &HttpMessage) {
+        let touched = match m {
+            HttpMessage::Request(r) => {
+                let mut row = empty_row(stream, Some(r.exchange), e.src, e.dst);
+                row.request_frame = Some(e.frame);
+                row.method = Some(r.head.method.clone());
+                row.target = Some(r.head.target.clone());
+                row.target_form = Some(target_form_name(&r.head.target_form));
+                row.version = Some(r.head.version);
+                row.host = r.head.headers.get("Host").map(str::to_string);
+                for c in &r.head.headers.credentials {
+                    push_capped(&mut row.credentials, credentials_seen(c));
+                }
+                row.request_keep_alive = Some(KeepAlive {
+                    keep_alive: r.keep_alive,
+                    reason: r.keep_alive_reason,
+                });
+                row.request_body_len = Some(r.body.len);
+                self.new_row(row, Some(e.time))
+            }
+            HttpMessage::Response(r) => {
+                let i = match self.row_for(stream, r.exchange) {
+                    Some(i) => Some(i),
+                    None => self.new_row(empty_row(stream, r.exchange, e.dst, e.src), None),
+                };
+                if let Some((row, request_time)) = i.and_then(|i| self.rows.get_mut(i)) {
+                    if r.interim {
+                        push_capped(&mut row.interim_statuses, r.head.status);
+                    } else {
+                        row.response_frame = Some(e.frame);
+                        row.status = Some(r.head.status);
+                        row.reason = Some(r.head.reason.clone());
+                        row.response_version = Some(r.head.version);
+                        row.challenges.clear();
+                        for c in &r.head.headers.challenges {
+                            push_capped(&mut row.challenges, challenge_seen(c));
+                        }
+                        row.response_keep_alive = Some(KeepAlive {
+                            keep_alive: r.keep_alive,
+                            reason: r.keep_alive_reason,
+                        });
+                        row.response_body_len = Some(r.body.len);
+                        row.duration_secs = request_time.map(|t| e.time.seconds_since(t));
+                    }
+                }
+                i
+            }
+            HttpMessage::TunnelEstablished {
+                exchange,
+                authority,
+                ..
+            } => {
+                let i = self.row_for(stream, Some(*exchange));
+                if let Some((row, _)) = i.and_then(|i| self.rows.get_mut(i)) {
+                    row.tunnel = Some(authority.clone());
+                }
+                i
+            }
+            HttpMessage::ProtocolSwitched { exchange, upgrade } => {
+                let i = self.row_for(stream, *exchange);
+                if let Some((row, _)) = i.and_then(|i| self.rows.get_mut(i)) {
+                    row.upgraded_to.clone_from(upgrade);
+                }
+                i
+            }
+            HttpMessage::ConnectionClosedWithOutstandingRequest {
+                exchange,
+                first_to_close,
+                ..
+            } => {
+                let i = self.row_for(stream, Some(*exchange));
+                if let Some((row, _)) = i.and_then(|i| self.rows.get_mut(i)) {
+                    row.unanswered_closed_by = Some(match first_to_close {
+                        Dir::ToServer => Side::Client,
+                        Dir::ToClient => Side::Server,
+                    });
+                }
+                i
+            }
+            HttpMessage::DecodeError { .. } | HttpMessage::Resynchronized { .. } => None,
+        };
+        if let Some(i) = touched {
+            self.last_touched.insert(stream, i);
+        }
+    }
+
+    fn on_ntlm(&mut self, stream: u64, n: &NtlmEvent) {
+        let Some(message_type) = n.message_type else {
+            return;
+        };
+        let Some((row, _)) = self
+            .last_touched
+            .get(&stream)
+            .and_then(|&i| self.rows.get_mut(i))
+        else {
+            return;
+        };
+        let user = n.user.as_ref().map(|u| match &n.domain {
+            Some(d) if !d.is_empty() => format!("{d}\\{u}"),
+            _ => u.clone(),
+        });
+        if let Some(c) = row
+            .credentials
+            .iter_mut()
+            .find(|c| c.header == n.header && c.ntlm_message_type.is_none())
+        {
+            c.ntlm_message_type = Some(message_type);
+            if c.user.is_none() {
+                c.user = user;
+            }
+        } else if let Some(c) = row
+            .challenges
+            .iter_mut()
+            .find(|c| c.header == n.header && c.ntlm_message_type.is_none())
+        {
+            c.ntlm_message_type = Some(message_type);
+        }
+    }
+}
+
+impl EventSink for HttpSummary {
+    fn event(&mut self, e: &Event) {
+        let Some(stream) = e.stream else { return };
+        match &e.detail {
+            Detail::Http(m) => self.on_http(e, stream, m),
+            Detail::Ntlm(n) => self.on_ntlm(stream, n),
+            Detail::Tcp(_) => {
+                let last_touched = &self.last_touched;
+                self.ends.observe(e, |s| last_touched.contains_key(&s));
+            }
+            Detail::Tls(_) => {}
+        }
+    }
+}
+
+fn first_frame(row: &HttpExchangeRow) -> u64 {
+    row.request_frame.or(row.response_frame).unwrap_or(0)
+}
+
+fn acts_as_proxy(row: &HttpExchangeRow) -> bool {
+    matches!(row.target_form, Some("absolute" | "authority"))
+        || row.status == Some(407)
+        || row
+            .challenges
+            .iter()
+            .any(|c| c.header == "Proxy-Authenticate")
+        || row
+            .credentials
+            .iter()
+            .any(|c| c.header == "Proxy-Authorization")
+}
+
+fn empty_row(
+    stream: u64,
+    exchange: Option<u32>,
+    client: Option<SocketAddr>,
+    server: Option<SocketAddr>,
+) -> HttpExchangeRow {
+    let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+    HttpExchangeRow {
+        stream,
+        exchange,
+        client: client.unwrap_or(unspecified),
+        server: server.unwrap_or(unspecified),
+        server_is_proxy: false,
+        request_frame: None,
+        response_frame: None,
+        method: None,
+        target: None,
+        target_form: None,
+        version: None,
+        host: None,
+        status: None,
+        reason: None,
+        response_version: None,
+        interim_statuses: Vec::new(),
+        challenges: Vec::new(),
+        credentials: Vec::new(),
+        request_keep_alive: None,
+        response_keep_alive: None,
+        request_body_len: None,
+        response_body_len: None,
+        duration_secs: None,
+        tunnel: None,
+        upgraded_to: None,
+        unanswered_closed_by: None,
+        last_on_connection: false,
+        connection_end: None,
+    }
+}

@@ -1,0 +1,569 @@
+//! Tests of the summary tables on the `testdata/` captures (facts listed in
+//! `testdata/README.md`) and on shared captures when present.
+
+use super::*;
+use crate::pipeline::{analyze_path, AnalyzerConfig};
+use crate::proto::http::persistence::KeepAliveReason;
+use crate::proto::http::HttpVersion;
+use crate::proto::tls::Resumption;
+use crate::test_support::shared_captures;
+use crate::timeline::{Collector, Detail, Event};
+use std::path::{Path, PathBuf};
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn collect(path: &Path) -> Collector {
+    let mut c = Collector::default();
+    analyze_path(path, &AnalyzerConfig::default(), &mut c).expect("readable capture");
+    c
+}
+
+fn addr(s: &str) -> std::net::SocketAddr {
+    s.parse().expect("socket address")
+}
+
+fn tls(name: &str) -> TlsTable {
+    let c = collect(&testdata(name));
+    TlsSummary::from_events(&c.events, &c.flows)
+}
+
+/// Streaming through the sink and replaying collected events give the same table.
+#[test]
+fn streaming_equals_replay() {
+    let path = testdata("case-study.pcapng");
+    let mut streamed = TlsSummary::default();
+    analyze_path(&path, &AnalyzerConfig::default(), &mut streamed).unwrap();
+    assert_eq!(
+        streamed.finish().connections,
+        tls("case-study.pcapng").connections
+    );
+    let mut streamed = NtlmSummary::default();
+    analyze_path(&path, &AnalyzerConfig::default(), &mut streamed).unwrap();
+    let c = collect(&path);
+    assert_eq!(
+        streamed.finish().exchanges,
+        NtlmSummary::from_events(&c.events).exchanges
+    );
+}
+
+#[test]
+fn tls_case_study_completes_then_sits_idle_until_reset() {
+    let table = tls("case-study.pcapng");
+    assert_eq!(table.connections.len(), 1);
+    let row = &table.connections[0];
+    assert_eq!(row.stream, 1);
+    assert_eq!(row.client, addr("10.1.1.5:1161"));
+    assert_eq!(row.server, addr("10.2.2.2:5061"));
+    assert_eq!(row.tunnel, None);
+    assert_eq!(row.sni, None);
+    assert_eq!(row.versions_offered, ["TLS 1.0"]);
+    assert_eq!(row.version, Some("TLS 1.0"));
+    assert_eq!(row.cipher_suites_offered, 11);
+    assert_eq!(
+        row.cipher_suite.as_deref(),
+        Some("TLS_RSA_WITH_RC4_128_SHA")
+    );
+    assert_eq!(row.resumption, None);
+    let cert = row.server_certificate.as_ref().expect("certificate");
+    assert_eq!(cert.frame, 311);
+    assert_eq!(cert.chain_length, 1);
+    assert_eq!(cert.leaf_common_name.as_deref(), Some("ocs.fg.example.com"));
+    assert_eq!(cert.valid_at_capture, Some(true));
+    assert_eq!(cert.crl_urls, ["http://crl.verisign.com/pca3.crl"]);
+    assert_eq!(cert.ocsp_urls, ["http://ocsp.verisign.com"]);
+    assert!(row.client_certificate_requested);
+    assert_eq!(row.client_certificates, Some(0));
+    let h = &row.handshake;
+    assert!(h.completed);
+    assert_eq!(h.client_hello_frame, Some(306));
+    assert_eq!(h.server_hello_frame, Some(311));
+    assert_eq!(h.client_finished_frame, Some(315));
+    assert_eq!(h.server_finished_frame, Some(316));
+    let d = h.duration_secs.expect("duration");
+    assert!((d - 0.097).abs() < 1e-6, "{d}");
+    assert_eq!(h.waiting_for, None);
+    let last = h.last_message.as_ref().expect("last message");
+    assert_eq!((last.frame, last.by), (316, Side::Server));
+    assert!(row.alerts.is_empty());
+    assert_eq!(row.client_application_data.bytes, 0);
+    assert_eq!(row.server_application_data.bytes, 0);
+    let end = row.connection_end.as_ref().expect("end");
+    assert_eq!(
+        (end.how, end.by, end.frame),
+        (EndKind::Rst, Some(Side::Server), Some(959))
+    );
+    let idle = row.idle_before_end_secs.expect("idle");
+    assert!((idle - 30.0).abs() < 1e-6, "{idle}");
+    assert!(row.ja3.is_some() && row.ja4.is_some() && row.ja3s.is_some());
+    assert!(row.trouble.is_empty());
+}
+
+/// Cutting the case study's events short shows who was expected to speak next.
+#[test]
+fn tls_incomplete_handshake_says_who_should_speak() {
+    let c = collect(&testdata("case-study.pcapng"));
+    let upto = |last: u64| -> Vec<Event> {
+        c.events
+            .iter()
+            .filter(|e| e.frame <= last)
+            .cloned()
+            .collect()
+    };
+    let cases = [
+        // After the ClientHello the server owes its hello.
+        (306, "Client Hello", Side::Client, Side::Server),
+        // After ServerHelloDone it is the client's turn.
+        (311, "Server Hello Done", Side::Server, Side::Client),
+        // After the client's Finished the server owes its ChangeCipherSpec and Finished.
+        (
+            315,
+            "Encrypted Handshake Message",
+            Side::Client,
+            Side::Server,
+        ),
+    ];
+    for (frame, name, by, waiting) in cases {
+        let table = TlsSummary::from_events(&upto(frame), &[]);
+        let h = &table.connections[0].handshake;
+        assert!(!h.completed, "{frame}");
+        let last = h.last_message.as_ref().unwrap();
+        assert_eq!((last.frame, last.name.as_str(), last.by), (frame, name, by));
+        assert_eq!(h.waiting_for, Some(waiting), "{frame}");
+        assert_eq!(h.duration_secs, None);
+    }
+}
+
+/// A connection picked up after its hellos: nothing is claimed about the handshake.
+#[test]
+fn tls_start_not_captured() {
+    let c = collect(&testdata("case-study.pcapng"));
+    let between = |first: u64, last: u64| -> Vec<Event> {
+        c.events
+            .iter()
+            .filter(|e| (first..=last).contains(&e.frame))
+            .cloned()
+            .collect()
+    };
+    let table = TlsSummary::from_events(&between(312, 315), &c.flows);
+    let row = &table.connections[0];
+    assert!(!row.handshake.start_captured);
+    assert!(!row.handshake.completed);
+    assert_eq!(row.handshake.waiting_for, None);
+    assert_eq!(
+        row.client,
+        addr("10.1.1.5:1161"),
+        "roles from the flow summary"
+    );
+    assert_eq!(row.handshake.client_finished_frame, Some(315));
+    // The client's empty Certificate is the client's, though no hello named the client.
+    assert_eq!(row.client_certificates, Some(0));
+    assert!(row.server_certificate.is_none());
+    // Both Finished messages seen: complete, even without the hellos.
+    let table = TlsSummary::from_events(&between(312, 959), &c.flows);
+    let h = &table.connections[0].handshake;
+    assert!(!h.start_captured);
+    assert!(h.completed);
+    assert_eq!(h.duration_secs, None);
+}
+
+#[test]
+fn tls_alert_ends_the_handshake() {
+    let table = tls("tls-alert.pcap");
+    assert_eq!(table.connections.len(), 1);
+    let row = &table.connections[0];
+    assert_eq!(row.sni.as_deref(), Some("legacy.example.com"));
+    assert_eq!(row.version, None);
+    assert!(!row.handshake.completed);
+    assert_eq!(row.handshake.waiting_for, None, "an alert ended it");
+    assert_eq!(row.alerts.len(), 1);
+    let a = &row.alerts[0];
+    assert_eq!(
+        (a.frame, a.by, a.level, a.description, a.description_name),
+        (6, Side::Server, "fatal", 40, "handshake_failure")
+    );
+    let end = row.connection_end.as_ref().unwrap();
+    assert_eq!((end.how, end.by), (EndKind::Fin, Some(Side::Server)));
+}
+
+#[test]
+fn tls_in_connect_tunnel() {
+    let table = tls("https-connect.pcap");
+    assert_eq!(table.connections.len(), 1);
+    let row = &table.connections[0];
+    assert_eq!(row.tunnel.as_deref(), Some("secure.example.com:443"));
+    assert_eq!(row.client, addr("10.1.1.5:50300"));
+    assert_eq!(row.server, addr("10.3.3.3:8080"));
+    assert_eq!(row.sni.as_deref(), Some("secure.example.com"));
+    assert_eq!(row.version, Some("TLS 1.2"));
+    let cert = row.server_certificate.as_ref().unwrap();
+    assert_eq!(cert.chain_length, 2);
+    assert_eq!(cert.leaf_common_name.as_deref(), Some("secure.example.com"));
+    assert_eq!(cert.crl_urls.len(), 2);
+    assert_eq!(cert.ocsp_urls.len(), 2);
+    assert!(row.handshake.completed);
+    assert_eq!(row.handshake.client_hello_frame, Some(8));
+    assert_eq!(row.client_application_data.bytes, 144);
+    assert_eq!(row.server_application_data.bytes, 3248);
+    assert_eq!(row.encrypted_alerts, 1);
+    assert!(!row.client_certificate_requested);
+    let end = row.connection_end.as_ref().unwrap();
+    assert_eq!(
+        (end.how, end.by, end.frame),
+        (EndKind::Fin, Some(Side::Client), Some(25))
+    );
+}
+
+#[test]
+fn tls_shared_captures_resumption_retry_and_client_certificates() {
+    let Some(dir) = shared_captures() else {
+        return;
+    };
+    let table = |name: &str| {
+        let c = collect(&dir.join(name));
+        TlsSummary::from_events(&c.events, &c.flows)
+    };
+    let t = table("tls10-session-id-resumption.pcap");
+    assert_eq!(t.connections[0].resumption, Some(Resumption::SessionId));
+    assert!(t.connections[0].resumption_offered);
+    assert!(t.connections[0].handshake.completed);
+
+    let t = table("tls13-psk-resumption.pcap");
+    assert_eq!(t.connections[0].resumption, Some(Resumption::Tls13Psk));
+    assert_eq!(t.connections[0].version, Some("TLS 1.3"));
+    assert!(t.connections[0].handshake.completed);
+
+    let t = table("tls13-hello-retry-request.pcap");
+    let row = &t.connections[0];
+    assert!(row.hello_retry_request);
+    assert_eq!(row.client_hellos, 2);
+    assert!(row.handshake.completed);
+    assert_eq!(row.resumption, None);
+
+    // SSLv2: SERVER-VERIFY (9), CLIENT-FINISHED (10), SERVER-FINISHED (11).
+    let t = table("sslv2-only.pcap");
+    let h = &t.connections[0].handshake;
+    assert!(h.completed);
+    assert_eq!(
+        (h.client_finished_frame, h.server_finished_frame),
+        (Some(10), Some(11))
+    );
+    assert_eq!(t.connections[0].version, Some("SSL 2.0"));
+
+    // The server's encrypted alert (frame 33) comes after the client's FIN (frame 32): no
+    // negative idle time.
+    let t = table("tls12-missing-intermediate-alerts.pcap");
+    assert_eq!(t.connections.len(), 3);
+    assert_eq!(t.connections[1].idle_before_end_secs, None);
+    assert_eq!(t.connections[1].encrypted_alerts, 2);
+
+    let t = table("tls12-client-certificate.pcap");
+    let row = &t.connections[0];
+    assert!(row.client_certificate_requested);
+    assert_eq!(row.client_certificates, Some(2));
+    assert_eq!(row.version, Some("TLS 1.2"));
+    assert!(row.versions_offered.contains(&"TLS 1.3"));
+    assert_eq!(row.resumption, None, "a TLS 1.2 full handshake");
+    assert!(row.handshake.completed);
+
+    // Every shared capture summarises without trouble in the aggregator itself.
+    for path in crate::test_support::shared_capture_files() {
+        let c = collect(&path);
+        let t = TlsSummary::from_events(&c.events, &c.flows);
+        for row in &t.connections {
+            if row.handshake.completed {
+                assert!(row.handshake.duration_secs.is_some(), "{}", path.display());
+            }
+        }
+    }
+}
+
+fn http(name: &str) -> HttpTable {
+    HttpSummary::from_events(&collect(&testdata(name)).events)
+}
+
+#[test]
+fn http_case_study_rows() {
+    let table = http("case-study.pcapng");
+    let frames: Vec<_> = table
+        .exchanges
+        .iter()
+        .map(|r| (r.request_frame, r.response_frame, r.stream))
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            (Some(123), Some(125), 0),
+            (Some(407), Some(408), 2),
+            (Some(416), Some(417), 3),
+            (Some(703), Some(705), 4)
+        ]
+    );
+    let intranet = &table.exchanges[0];
+    assert!(!intranet.server_is_proxy);
+    assert_eq!(intranet.target_form, Some("origin"));
+    assert_eq!(intranet.status, Some(200));
+
+    let first = &table.exchanges[1];
+    assert!(first.server_is_proxy);
+    assert_eq!(first.method.as_deref(), Some("GET"));
+    assert_eq!(
+        first.target.as_deref(),
+        Some("http://crl.verisign.com/pca3.crl")
+    );
+    assert_eq!(first.target_form, Some("absolute"));
+    assert_eq!(first.version, Some(HttpVersion::Http10));
+    assert_eq!(first.status, Some(407));
+    assert!(first.credentials.is_empty());
+    let schemes: Vec<_> = first
+        .challenges
+        .iter()
+        .map(|c| (c.header, c.scheme.as_str(), c.realm.as_deref()))
+        .collect();
+    assert_eq!(
+        schemes,
+        [
+            ("Proxy-Authenticate", "NTLM", None),
+            ("Proxy-Authenticate", "BASIC", Some("FG"))
+        ]
+    );
+    let ka = first.request_keep_alive.unwrap();
+    assert_eq!(
+        (ka.keep_alive, ka.reason),
+        (false, KeepAliveReason::Http10Default)
+    );
+    assert!(!first.response_keep_alive.unwrap().keep_alive);
+    assert!(first.last_on_connection);
+    let end = first.connection_end.as_ref().unwrap();
+    assert_eq!(
+        (end.how, end.by, end.frame),
+        (EndKind::Fin, Some(Side::Server), Some(409))
+    );
+
+    let second = &table.exchanges[2];
+    assert_eq!(second.credentials.len(), 1);
+    assert_eq!(second.credentials[0].header, "Proxy-Authorization");
+    assert_eq!(second.credentials[0].ntlm_message_type, Some(1));
+    assert_eq!(second.challenges.len(), 1);
+    assert_eq!(second.challenges[0].ntlm_message_type, Some(2));
+    assert!(second.response_keep_alive.unwrap().keep_alive);
+    let end = second.connection_end.as_ref().unwrap();
+    assert_eq!(
+        (end.how, end.by, end.frame),
+        (EndKind::Fin, Some(Side::Client), Some(418))
+    );
+}
+
+#[test]
+fn http_keep_alive_connection_has_one_last_exchange() {
+    let table = http("ntlm-proxy-auth-ok.pcap");
+    assert_eq!(table.exchanges.len(), 3);
+    let last: Vec<bool> = table
+        .exchanges
+        .iter()
+        .map(|r| r.last_on_connection)
+        .collect();
+    assert_eq!(last, [false, false, true]);
+    assert!(table.exchanges[0].connection_end.is_none());
+    let third = &table.exchanges[2];
+    assert_eq!(third.status, Some(200));
+    assert_eq!(third.credentials[0].ntlm_message_type, Some(3));
+    assert_eq!(third.credentials[0].user.as_deref(), Some("MAPLE\\jdoe"));
+    assert_eq!(third.exchange, Some(2));
+}
+
+#[test]
+fn http_connect_row_records_the_tunnel() {
+    let table = http("https-connect.pcap");
+    assert_eq!(table.exchanges.len(), 1);
+    let row = &table.exchanges[0];
+    assert_eq!(row.method.as_deref(), Some("CONNECT"));
+    assert_eq!(row.target_form, Some("authority"));
+    assert_eq!(row.status, Some(200));
+    assert_eq!(row.tunnel.as_deref(), Some("secure.example.com:443"));
+    assert!(row.server_is_proxy);
+}
+
+#[test]
+fn http_basic_credentials_show_the_user() {
+    let Some(dir) = shared_captures() else {
+        return;
+    };
+    let c = collect(&dir.join("squid-basic-proxy-auth-rejected-curl.pcap"));
+    let table = HttpSummary::from_events(&c.events);
+    let row = &table.exchanges[0];
+    assert_eq!(row.credentials[0].scheme, "Basic");
+    assert_eq!(row.credentials[0].user.as_deref(), Some("labuser"));
+    assert_eq!(row.status, Some(407));
+    assert!(row.server_is_proxy);
+}
+
+fn ntlm(name: &str) -> NtlmTable {
+    NtlmSummary::from_events(&collect(&testdata(name)).events)
+}
+
+#[test]
+fn ntlm_case_study_abandoned_after_type2() {
+    let table = ntlm("case-study.pcapng");
+    assert_eq!(table.exchanges.len(), 1);
+    let row = &table.exchanges[0];
+    assert_eq!(row.stream, 3);
+    assert_eq!(row.client, addr("10.1.1.5:1163"));
+    assert_eq!(row.server, addr("10.3.3.3:8080"));
+    assert!(row.proxy);
+    assert_eq!(row.scheme, "NTLM");
+    let t1 = row.negotiate.as_ref().unwrap();
+    assert_eq!(t1.frame, 416);
+    assert_eq!(t1.domain.as_deref(), Some("MAPLE"));
+    assert_eq!(t1.workstation.as_deref(), Some("T6CK943Y"));
+    let t2 = row.challenge.as_ref().unwrap();
+    assert_eq!(t2.frame, 417);
+    assert_eq!(t2.challenge.as_deref(), Some("d1cb3331634e8638"));
+    assert_eq!(t2.target.as_deref(), Some("FG"));
+    assert_eq!(t2.status, Some(407));
+    assert!(row.authenticate.is_none());
+    assert_eq!(row.outcome, NtlmOutcome::AbandonedAfterType2);
+    let end = row.connection_end.as_ref().unwrap();
+    assert_eq!(
+        (end.how, end.by, end.frame),
+        (EndKind::Fin, Some(Side::Client), Some(418))
+    );
+}
+
+#[test]
+fn ntlm_proxy_auth_ok() {
+    let table = ntlm("ntlm-proxy-auth-ok.pcap");
+    assert_eq!(table.exchanges.len(), 1);
+    let row = &table.exchanges[0];
+    assert_eq!(row.negotiate.as_ref().unwrap().frame, 8);
+    assert_eq!(row.challenge.as_ref().unwrap().frame, 10);
+    let t3 = row.authenticate.as_ref().unwrap();
+    assert_eq!(t3.frame, 12);
+    assert_eq!(t3.stream, 0);
+    assert_eq!(t3.user.as_deref(), Some("jdoe"));
+    assert_eq!(t3.domain.as_deref(), Some("MAPLE"));
+    assert_eq!(t3.response, Some("NTLMv2"));
+    assert!(!row.type3_on_other_connection);
+    assert_eq!(
+        row.outcome,
+        NtlmOutcome::Authenticated {
+            status: 200,
+            frame: 15
+        }
+    );
+}
+
+#[test]
+fn ntlm_abandoned_fixture() {
+    let table = ntlm("ntlm-proxy-abandoned.pcap");
+    assert_eq!(table.exchanges.len(), 1);
+    let row = &table.exchanges[0];
+    assert_eq!(row.stream, 1);
+    assert_eq!(row.outcome, NtlmOutcome::AbandonedAfterType2);
+    assert_eq!(row.outcome.describe(), "abandoned after Type 2");
+}
+
+/// The Type 3 (and its answer) moved to a new connection from the same client host: the row
+/// of the Type 2 gets it and says it switched.
+#[test]
+fn ntlm_type3_on_another_connection() {
+    let mut events = collect(&testdata("ntlm-proxy-auth-ok.pcap")).events;
+    for e in events.iter_mut().filter(|e| e.frame >= 12) {
+        e.stream = Some(9);
+        for a in [&mut e.src, &mut e.dst].into_iter().flatten() {
+            if a.port() == 50100 {
+                a.set_port(50111);
+            }
+        }
+    }
+    let table = NtlmSummary::from_events(&events);
+    assert_eq!(table.exchanges.len(), 1);
+    let row = &table.exchanges[0];
+    assert_eq!(row.stream, 0);
+    assert!(row.type3_on_other_connection);
+    assert_eq!(row.authenticate.as_ref().unwrap().stream, 9);
+    assert_eq!(
+        row.outcome,
+        NtlmOutcome::Authenticated {
+            status: 200,
+            frame: 15
+        }
+    );
+}
+
+/// A Type 3 answered by 407 again is a rejection; without its Type 2 it still gets a row.
+#[test]
+fn ntlm_rejected_and_missing_type2() {
+    let mut events = collect(&testdata("ntlm-proxy-auth-ok.pcap")).events;
+    for e in events.iter_mut() {
+        if let Detail::Http(m) = &mut e.detail {
+            if let crate::proto::http::HttpMessage::Response(r) = m.as_mut() {
+                if e.frame == 15 {
+                    r.head.status = 407;
+                }
+            }
+        }
+    }
+    let rejected = NtlmSummary::from_events(&events);
+    assert_eq!(
+        rejected.exchanges[0].outcome,
+        NtlmOutcome::Rejected {
+            status: 407,
+            frame: 15
+        }
+    );
+    let without_type2: Vec<Event> = events
+        .into_iter()
+        .filter(|e| e.frame != 10 && e.frame != 8)
+        .collect();
+    let table = NtlmSummary::from_events(&without_type2);
+    assert_eq!(table.exchanges.len(), 1);
+    assert!(table.exchanges[0].challenge.is_none());
+    assert!(table.exchanges[0].authenticate.is_some());
+}
+
+#[test]
+fn ntlm_shared_captures() {
+    let Some(dir) = shared_captures() else {
+        return;
+    };
+    let table = |name: &str| NtlmSummary::from_events(&collect(&dir.join(name)).events);
+    let t = table("squid-ntlm-http10-challenge-withheld-curl.pcap");
+    assert_eq!(t.exchanges.len(), 1);
+    assert_eq!(
+        t.exchanges[0].outcome,
+        NtlmOutcome::NoType2 {
+            status: Some(407),
+            frame: Some(6)
+        }
+    );
+    let t = table("ntlm-synthetic-http-negotiate-multi.pcap");
+    assert_eq!(t.exchanges.len(), 2);
+    assert_eq!(t.exchanges[1].scheme, "Negotiate");
+    assert!(!t.exchanges[1].proxy);
+    assert!(t
+        .exchanges
+        .iter()
+        .all(|r| matches!(r.outcome, NtlmOutcome::Authenticated { status: 200, .. })));
+}
+
+#[test]
+fn rows_serialize_with_snake_case_keys() {
+    let json = serde_json::to_value(tls("case-study.pcapng")).unwrap();
+    let row = &json["connections"][0];
+    assert_eq!(row["handshake"]["completed"], true);
+    assert_eq!(row["connection_end"]["how"], "rst");
+    assert_eq!(row["connection_end"]["by"], "server");
+    assert_eq!(
+        row["server_certificate"]["crl_urls"][0],
+        "http://crl.verisign.com/pca3.crl"
+    );
+    let json = serde_json::to_value(ntlm("case-study.pcapng")).unwrap();
+    assert_eq!(
+        json["exchanges"][0]["outcome"]["result"],
+        "abandoned_after_type2"
+    );
+}
