@@ -120,6 +120,8 @@ pub struct CaptureReader<'r> {
     finished: bool,
     /// Whether plain packet records skip pcap-parser (off only to test the general path).
     fast_path: bool,
+    /// Size of the input, when it is a regular file.
+    total_len: Option<u64>,
 }
 
 impl std::fmt::Debug for CaptureReader<'_> {
@@ -141,7 +143,14 @@ impl CaptureReader<'static> {
             return CaptureReader::new(std::io::stdin());
         }
         let file = File::open(path).map_err(|e| CaptureError::io(e, 0, 0))?;
-        CaptureReader::new(BufReader::with_capacity(1 << 16, file))
+        let total_len = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 16, file))?;
+        reader.total_len = total_len;
+        Ok(reader)
     }
 }
 
@@ -208,6 +217,7 @@ impl<'r> CaptureReader<'r> {
             capacity: INITIAL_BUFFER,
             finished: false,
             fast_path: true,
+            total_len: None,
         })
     }
 
@@ -231,6 +241,18 @@ impl<'r> CaptureReader<'r> {
     /// Comments found so far (section and packet comments, prefixed with where they were found).
     pub fn comments(&self) -> &[String] {
         &self.comments
+    }
+
+    /// Bytes of the input read so far, up to the end of the last record returned (for
+    /// progress bars: cheap to call for every record).
+    pub fn bytes_read(&self) -> u64 {
+        self.offset + self.pending_consume as u64
+    }
+
+    /// Size of the input when known: a regular file opened with [`CaptureReader::open`]
+    /// (not standard input, a pipe or [`CaptureReader::new`]).
+    pub fn total_len(&self) -> Option<u64> {
+        self.total_len
     }
 
     /// Number of packet records returned so far.
