@@ -92,6 +92,8 @@ pub struct Capture {
     step: Duration,
     error: Option<FixtureError>,
     next_stream: u32,
+    /// Frames already taken out by [`Capture::drain_frames`] (numbering continues after them).
+    drained: u32,
 }
 
 impl Capture {
@@ -112,6 +114,7 @@ impl Capture {
             step: Duration::from_millis(1),
             error: None,
             next_stream: 0,
+            drained: 0,
         }
     }
 
@@ -160,7 +163,24 @@ impl Capture {
     pub fn next_frame_number(&self) -> u32 {
         u32::try_from(self.frames.len())
             .unwrap_or(u32::MAX)
+            .saturating_add(self.drained)
             .saturating_add(1)
+    }
+
+    /// Index in `frames` of frame `number`, if it is still held.
+    fn index_of(&self, number: u32) -> Option<usize> {
+        let index = usize::try_from(number.checked_sub(1)?.checked_sub(self.drained)?).ok()?;
+        (index < self.frames.len()).then_some(index)
+    }
+
+    /// Takes out every frame held so far, for writers that stream a capture too large to keep
+    /// ([`crate::pcap::PcapWriter`], [`crate::pcapng::PcapngWriter`]). Numbering, the clock
+    /// and stream indices continue; the drained frames can no longer be looked up, noted or
+    /// retransmitted.
+    pub fn drain_frames(&mut self) -> std::vec::Drain<'_, Frame> {
+        let count = u32::try_from(self.frames.len()).unwrap_or(u32::MAX);
+        self.drained = self.drained.saturating_add(count);
+        self.frames.drain(..)
     }
 
     /// Encapsulates `packet` for interface `interface`'s link type and appends it. Returns the
@@ -212,25 +232,24 @@ impl Capture {
         number
     }
 
-    /// All frames so far.
+    /// All frames so far (since the last [`Capture::drain_frames`]).
     pub fn frames(&self) -> &[Frame] {
         &self.frames
     }
 
     /// Frame `number` (1-based).
     pub fn frame(&self, number: u32) -> Option<&Frame> {
-        self.frames
-            .get(usize::try_from(number.checked_sub(1)?).ok()?)
+        self.frames.get(self.index_of(number)?)
     }
 
     /// Frame `number` for changing; a missing frame is recorded as an error.
     pub fn frame_mut(&mut self, number: u32) -> Option<&mut Frame> {
-        let index = number.checked_sub(1).and_then(|n| usize::try_from(n).ok());
-        if index.is_some_and(|i| i < self.frames.len()) {
-            index.and_then(|i| self.frames.get_mut(i))
-        } else {
-            self.fail(FixtureError::UnknownFrame(number));
-            None
+        match self.index_of(number) {
+            Some(i) => self.frames.get_mut(i),
+            None => {
+                self.fail(FixtureError::UnknownFrame(number));
+                None
+            }
         }
     }
 
@@ -347,6 +366,22 @@ mod tests {
         );
         assert_eq!(c.next_frame_number(), 3);
         assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn draining_keeps_numbering_and_forgets_drained_frames() {
+        let mut c = Capture::new(LinkType::Raw);
+        c.push(0, &pkt(), &LinkMeta::default(), "a");
+        c.push(0, &pkt(), &LinkMeta::default(), "b");
+        let drained: Vec<u32> = c.drain_frames().map(|f| f.number).collect();
+        assert_eq!(drained, [1, 2]);
+        assert_eq!(c.next_frame_number(), 3);
+        assert_eq!(c.push(0, &pkt(), &LinkMeta::default(), "c"), 3);
+        assert_eq!(c.frame(3).map(|f| f.summary.as_str()), Some("c"));
+        assert!(c.frame(2).is_none());
+        assert!(c.check().is_ok());
+        c.note(1, "gone");
+        assert!(matches!(c.check(), Err(FixtureError::UnknownFrame(1))));
     }
 
     #[test]

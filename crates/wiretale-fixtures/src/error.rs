@@ -114,6 +114,9 @@ pub enum FixtureError {
         /// The underlying error (shared so the error can be cloned).
         source: std::sync::Arc<std::io::Error>,
     },
+    /// A streaming writer's output failed.
+    #[error("writing the capture: {0}")]
+    Write(std::sync::Arc<std::io::Error>),
 }
 
 /// Result alias of this crate.
@@ -134,5 +137,10 @@ impl FixtureError {
             path: path.to_path_buf(),
             source: std::sync::Arc::new(source),
         }
+    }
+
+    /// An error of a streaming writer's output.
+    pub fn write(source: std::io::Error) -> Self {
+        FixtureError::Write(std::sync::Arc::new(source))
     }
 }

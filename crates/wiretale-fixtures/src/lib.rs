@@ -32,6 +32,9 @@
 //! * [`payloads`]: application messages to send.
 //! * [`scenarios`]: the captures committed in `testdata/`, rebuilt by
 //!   `cargo run -p wiretale-fixtures --bin build-testdata`.
+//! * [`workload`]: gigabyte-sized benchmark captures streamed to a file
+//!   ([`pcap::PcapWriter`], [`pcapng::PcapngWriter`]), by
+//!   `cargo run --release -p wiretale-fixtures --bin gen-workload`.
 //!
 //! Everything is deterministic: no randomness, no wall clock. Scripting calls never fail; the
 //! first error is kept by the capture and returned by [`Capture::check`] and the writers.
@@ -60,6 +63,7 @@ pub mod scenarios;
 pub mod session;
 pub mod time;
 pub mod wire;
+pub mod workload;
 
 pub use capture::{BlockKind, Capture, Frame, Interface};
 pub use endian::Endian;

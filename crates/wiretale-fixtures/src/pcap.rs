@@ -1,6 +1,8 @@
 //! Classic libpcap file writer (any byte order, micro- or nanosecond magic, snaplen truncation).
 
-use crate::capture::Capture;
+use std::io::Write;
+
+use crate::capture::{Capture, Frame};
 use crate::endian::Endian;
 use crate::error::{FixtureError, Result};
 use crate::linktype::LinkType;
@@ -41,48 +43,74 @@ pub fn write_pcap(
     options: &PcapOptions,
     records: &[PcapRecord<'_>],
 ) -> Result<Vec<u8>> {
-    let e = options.endian;
     let mut out = Vec::new();
+    put_file_header(&mut out, link, snaplen, options);
+    for r in records {
+        put_record(&mut out, snaplen, options, r)?;
+    }
+    Ok(out)
+}
+
+fn put_file_header(out: &mut Vec<u8>, link: LinkType, snaplen: u32, options: &PcapOptions) {
+    let e = options.endian;
     e.put_u32(
-        &mut out,
+        out,
         match options.resolution {
             TsResolution::Micro => 0xa1b2_c3d4,
             TsResolution::Nano => 0xa1b2_3c4d,
         },
     );
-    e.put_u16(&mut out, 2);
-    e.put_u16(&mut out, 4);
-    e.put_u32(&mut out, 0); // thiszone
-    e.put_u32(&mut out, 0); // sigfigs
-    e.put_u32(&mut out, snaplen);
-    e.put_u32(&mut out, link.number());
-    for r in records {
-        let secs =
-            u32::try_from(r.timestamp.secs()).map_err(|_| FixtureError::TimestampOutOfRange {
-                secs: r.timestamp.secs(),
-                format: "classic pcap",
-            })?;
-        let frac = match options.resolution {
-            TsResolution::Micro => r.timestamp.subsec_nanos() / 1000,
-            TsResolution::Nano => r.timestamp.subsec_nanos(),
-        };
-        let orig_len = u32::try_from(r.data.len()).map_err(|_| FixtureError::TooLong {
-            what: "pcap record",
-            len: r.data.len(),
-            max: u32::MAX as usize,
+    e.put_u16(out, 2);
+    e.put_u16(out, 4);
+    e.put_u32(out, 0); // thiszone
+    e.put_u32(out, 0); // sigfigs
+    e.put_u32(out, snaplen);
+    e.put_u32(out, link.number());
+}
+
+fn put_record(
+    out: &mut Vec<u8>,
+    snaplen: u32,
+    options: &PcapOptions,
+    r: &PcapRecord<'_>,
+) -> Result<()> {
+    let e = options.endian;
+    let secs =
+        u32::try_from(r.timestamp.secs()).map_err(|_| FixtureError::TimestampOutOfRange {
+            secs: r.timestamp.secs(),
+            format: "classic pcap",
         })?;
-        let incl_len = orig_len.min(snaplen);
-        let kept = r
-            .data
-            .get(..usize::try_from(incl_len).unwrap_or(0))
-            .unwrap_or_default();
-        e.put_u32(&mut out, secs);
-        e.put_u32(&mut out, frac);
-        e.put_u32(&mut out, incl_len);
-        e.put_u32(&mut out, orig_len);
-        out.extend_from_slice(kept);
+    let frac = match options.resolution {
+        TsResolution::Micro => r.timestamp.subsec_nanos() / 1000,
+        TsResolution::Nano => r.timestamp.subsec_nanos(),
+    };
+    let orig_len = u32::try_from(r.data.len()).map_err(|_| FixtureError::TooLong {
+        what: "pcap record",
+        len: r.data.len(),
+        max: u32::MAX as usize,
+    })?;
+    let incl_len = orig_len.min(snaplen);
+    let kept = r
+        .data
+        .get(..usize::try_from(incl_len).unwrap_or(0))
+        .unwrap_or_default();
+    e.put_u32(out, secs);
+    e.put_u32(out, frac);
+    e.put_u32(out, incl_len);
+    e.put_u32(out, orig_len);
+    out.extend_from_slice(kept);
+    Ok(())
+}
+
+/// Frames whose interface is not 0 cannot go in a classic pcap file.
+fn single_interface(f: &Frame) -> Result<()> {
+    if f.interface != 0 {
+        return Err(FixtureError::PcapSingleInterface {
+            frame: f.number,
+            interface: f.interface,
+        });
     }
-    Ok(out)
+    Ok(())
 }
 
 impl Capture {
@@ -96,18 +124,93 @@ impl Capture {
             .ok_or(FixtureError::UnknownInterface(0))?;
         let mut records = Vec::with_capacity(self.frames().len());
         for f in self.frames() {
-            if f.interface != 0 {
-                return Err(FixtureError::PcapSingleInterface {
-                    frame: f.number,
-                    interface: f.interface,
-                });
-            }
+            single_interface(f)?;
             records.push(PcapRecord {
                 timestamp: f.timestamp,
                 data: &f.data,
             });
         }
         write_pcap(iface.link_type, iface.snaplen, options, &records)
+    }
+}
+
+/// Writes a classic pcap file as it is scripted, for captures too large to hold in memory:
+/// script a batch of frames, then [`PcapWriter::write_frames`] drains them from the capture
+/// into the output. The bytes are the same as [`Capture::to_pcap`] of the whole script.
+///
+/// ```
+/// use wiretale_fixtures::{pcap::PcapWriter, Capture, Dir, LinkType, PcapOptions, TcpSession};
+/// let mut cap = Capture::new(LinkType::Ethernet);
+/// let mut out = PcapWriter::new(Vec::new(), &cap, PcapOptions::default())?;
+/// for port in 40000..40003 {
+///     let mut s = TcpSession::new(([10, 0, 0, 1], port).into(), ([10, 0, 0, 2], 80).into());
+///     s.handshake(&mut cap);
+///     s.send(&mut cap, Dir::ToServer, b"GET / HTTP/1.1\r\n\r\n");
+///     s.close(&mut cap);
+///     out.write_frames(&mut cap)?; // the frames leave the capture
+/// }
+/// let file: Vec<u8> = out.finish()?;
+/// # Ok::<(), wiretale_fixtures::FixtureError>(())
+/// ```
+#[derive(Debug)]
+pub struct PcapWriter<W: Write> {
+    out: W,
+    snaplen: u32,
+    options: PcapOptions,
+    /// Encoding buffer reused across frames.
+    buf: Vec<u8>,
+    bytes_written: u64,
+}
+
+impl<W: Write> PcapWriter<W> {
+    /// Writes the file header for `capture`'s interface 0 (link type and snaplen).
+    pub fn new(mut out: W, capture: &Capture, options: PcapOptions) -> Result<Self> {
+        let iface = capture
+            .interfaces()
+            .first()
+            .ok_or(FixtureError::UnknownInterface(0))?;
+        let mut buf = Vec::with_capacity(64 * 1024);
+        put_file_header(&mut buf, iface.link_type, iface.snaplen, &options);
+        out.write_all(&buf).map_err(FixtureError::write)?;
+        Ok(PcapWriter {
+            out,
+            snaplen: iface.snaplen,
+            options,
+            bytes_written: buf.len() as u64,
+            buf,
+        })
+    }
+
+    /// Drains every frame held by `capture` into the file (after checking the capture's
+    /// script error). Returns the number of frames written.
+    pub fn write_frames(&mut self, capture: &mut Capture) -> Result<usize> {
+        capture.check()?;
+        let mut count = 0;
+        self.buf.clear();
+        for f in capture.drain_frames() {
+            single_interface(&f)?;
+            let record = PcapRecord {
+                timestamp: f.timestamp,
+                data: &f.data,
+            };
+            put_record(&mut self.buf, self.snaplen, &self.options, &record)?;
+            count += 1;
+        }
+        self.out.write_all(&self.buf).map_err(FixtureError::write)?;
+        self.bytes_written = self.bytes_written.saturating_add(self.buf.len() as u64);
+        self.buf.clear();
+        Ok(count)
+    }
+
+    /// Bytes written so far, file header included.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(mut self) -> Result<W> {
+        self.out.flush().map_err(FixtureError::write)?;
+        Ok(self.out)
     }
 }
 
@@ -157,6 +260,29 @@ mod tests {
             "incl_len 2 < orig_len 3"
         );
         assert_eq!(&out[40..], &[9, 8]);
+    }
+
+    #[test]
+    fn streaming_writer_matches_to_pcap() {
+        use crate::{Dir, TcpSession};
+        let script = |cap: &mut Capture, port: u16| {
+            let mut s = TcpSession::new(([10, 0, 0, 1], port).into(), ([10, 0, 0, 2], 80).into());
+            s.handshake(cap);
+            s.send(cap, Dir::ToServer, &[b'x'; 3000]);
+            s.close(cap);
+        };
+        let mut whole = Capture::new(LinkType::Ethernet);
+        let mut streamed = Capture::new(LinkType::Ethernet);
+        let mut w = PcapWriter::new(Vec::new(), &streamed, PcapOptions::default()).unwrap();
+        for port in [1000, 1001, 1002] {
+            script(&mut whole, port);
+            script(&mut streamed, port);
+            assert!(w.write_frames(&mut streamed).unwrap() > 0);
+            assert!(streamed.frames().is_empty());
+        }
+        let expected = whole.to_pcap(&PcapOptions::default()).unwrap();
+        assert_eq!(w.bytes_written(), expected.len() as u64);
+        assert_eq!(w.finish().unwrap(), expected);
     }
 
     #[test]

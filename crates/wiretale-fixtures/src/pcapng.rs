@@ -1,6 +1,8 @@
 //! pcapng writer: one section (SHB with optional comment), one IDB per interface, and each frame
 //! as an Enhanced, Simple or obsolete Packet Block.
 
+use std::io::Write;
+
 use crate::capture::{BlockKind, Capture, Frame, Interface};
 use crate::endian::Endian;
 use crate::error::{FixtureError, Result};
@@ -191,24 +193,89 @@ fn packet(out: &mut Vec<u8>, e: Endian, iface: &Interface, f: &Frame) -> Result<
     block(out, e, kind, &body)
 }
 
+fn file_header(out: &mut Vec<u8>, capture: &Capture, options: &PcapngOptions) -> Result<()> {
+    section_header(out, options)?;
+    for iface in capture.interfaces() {
+        interface_description(out, options.endian, iface)?;
+    }
+    Ok(())
+}
+
+fn frame_packet(out: &mut Vec<u8>, e: Endian, interfaces: &[Interface], f: &Frame) -> Result<()> {
+    let iface = usize::try_from(f.interface)
+        .ok()
+        .and_then(|i| interfaces.get(i))
+        .ok_or(FixtureError::UnknownInterface(f.interface))?;
+    packet(out, e, iface, f)
+}
+
 impl Capture {
     /// The capture as a pcapng file: SHB, every IDB, then the frames in order.
     pub fn to_pcapng(&self, options: &PcapngOptions) -> Result<Vec<u8>> {
         self.check()?;
-        let e = options.endian;
         let mut out = Vec::new();
-        section_header(&mut out, options)?;
-        for iface in self.interfaces() {
-            interface_description(&mut out, e, iface)?;
-        }
+        file_header(&mut out, self, options)?;
         for f in self.frames() {
-            let iface = usize::try_from(f.interface)
-                .ok()
-                .and_then(|i| self.interfaces().get(i))
-                .ok_or(FixtureError::UnknownInterface(f.interface))?;
-            packet(&mut out, e, iface, f)?;
+            frame_packet(&mut out, options.endian, self.interfaces(), f)?;
         }
         Ok(out)
+    }
+}
+
+/// Writes a pcapng file as it is scripted (see [`crate::pcap::PcapWriter`]): the section
+/// header and the capture's interfaces when created (add interfaces before), then each
+/// [`PcapngWriter::write_frames`] drains the frames scripted since. The bytes are the same as
+/// [`Capture::to_pcapng`] of the whole script.
+#[derive(Debug)]
+pub struct PcapngWriter<W: Write> {
+    out: W,
+    endian: Endian,
+    interfaces: Vec<Interface>,
+    /// Encoding buffer reused across frames.
+    buf: Vec<u8>,
+    bytes_written: u64,
+}
+
+impl<W: Write> PcapngWriter<W> {
+    /// Writes the section header and one interface description per interface of `capture`.
+    pub fn new(mut out: W, capture: &Capture, options: &PcapngOptions) -> Result<Self> {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        file_header(&mut buf, capture, options)?;
+        out.write_all(&buf).map_err(FixtureError::write)?;
+        Ok(PcapngWriter {
+            out,
+            endian: options.endian,
+            interfaces: capture.interfaces().to_vec(),
+            bytes_written: buf.len() as u64,
+            buf,
+        })
+    }
+
+    /// Drains every frame held by `capture` into the file (after checking the capture's
+    /// script error). Returns the number of frames written.
+    pub fn write_frames(&mut self, capture: &mut Capture) -> Result<usize> {
+        capture.check()?;
+        let mut count = 0;
+        self.buf.clear();
+        for f in capture.drain_frames() {
+            frame_packet(&mut self.buf, self.endian, &self.interfaces, &f)?;
+            count += 1;
+        }
+        self.out.write_all(&self.buf).map_err(FixtureError::write)?;
+        self.bytes_written = self.bytes_written.saturating_add(self.buf.len() as u64);
+        self.buf.clear();
+        Ok(count)
+    }
+
+    /// Bytes written so far, headers included.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(mut self) -> Result<W> {
+        self.out.flush().map_err(FixtureError::write)?;
+        Ok(self.out)
     }
 }
 
@@ -286,6 +353,29 @@ mod tests {
         assert_eq!(&b[6].1[..4], &[1, 0, 0, 0]);
         let ts = (u64::from(u32le(&b[6].1, 4)) << 32) | u64::from(u32le(&b[6].1, 8));
         assert_eq!(ts, 1_003_000_500);
+    }
+
+    #[test]
+    fn streaming_writer_matches_to_pcapng() {
+        let opts = PcapngOptions {
+            section_comment: Some("sec".into()),
+            ..Default::default()
+        };
+        let whole = capture();
+        let mut streamed = capture();
+        let frames: Vec<Frame> = streamed.drain_frames().collect();
+        let mut w = PcapngWriter::new(Vec::new(), &streamed, &opts).unwrap();
+        for f in frames {
+            // Re-insert one frame at a time, as a script would produce them.
+            streamed.push_link_frame(f.interface, f.data.clone(), "");
+            let n = streamed.next_frame_number() - 1;
+            let g = streamed.frame_mut(n).unwrap();
+            g.timestamp = f.timestamp;
+            g.block = f.block;
+            g.comment = f.comment.clone();
+            assert_eq!(w.write_frames(&mut streamed).unwrap(), 1);
+        }
+        assert_eq!(w.finish().unwrap(), whole.to_pcapng(&opts).unwrap());
     }
 
     #[test]

@@ -74,8 +74,11 @@ struct Side {
     frag_id: u32,
     dont_fragment: bool,
     ipv6_ext: Vec<Ipv6Ext>,
-    /// Every stream byte this side has sent (the history retransmissions draw from).
+    /// Stream bytes this side has sent since [`TcpSession::forget_history`] (the history
+    /// retransmissions draw from).
     sent: Vec<u8>,
+    /// Stream bytes sent before the kept history (`sent` starts at this offset).
+    forgotten: u64,
     fin_sent: bool,
     rcv: Receiver,
 }
@@ -96,6 +99,7 @@ impl Side {
             dont_fragment: true,
             ipv6_ext: Vec::new(),
             sent: Vec::new(),
+            forgotten: 0,
             fin_sent: false,
             rcv: Receiver::default(),
         }
@@ -113,7 +117,16 @@ impl Side {
     }
 
     fn sent_len(&self) -> u64 {
-        u64::try_from(self.sent.len()).unwrap_or(u64::MAX)
+        u64::try_from(self.sent.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.forgotten)
+    }
+
+    /// The kept bytes at stream offsets `start..end`, if all of them are still kept.
+    fn sent_range(&self, start: u64, end: u64) -> Option<&[u8]> {
+        let s = usize::try_from(start.checked_sub(self.forgotten)?).ok()?;
+        let e = usize::try_from(end.checked_sub(self.forgotten)?).ok()?;
+        self.sent.get(s..e)
     }
 
     /// Stream offset of `seq`, if it is at or after the first data byte (and within 2^31).
@@ -305,9 +318,22 @@ impl TcpSession {
         self.side(dir).next_seq()
     }
 
-    /// Stream bytes sent so far in `dir` (including lost and uncaptured ones).
+    /// Stream bytes sent so far in `dir` (including lost and uncaptured ones), from the last
+    /// [`TcpSession::forget_history`] on.
     pub fn sent(&self, dir: Dir) -> &[u8] {
         &self.side(dir).sent
+    }
+
+    /// Drops the bytes sent so far and the log of data segments, so a long-running generator
+    /// does not keep every byte of a connection. Sequence numbers continue; afterwards
+    /// [`TcpSession::retransmit`] of an earlier frame and [`TcpSession::retransmit_range`]
+    /// reaching before this point record an error.
+    pub fn forget_history(&mut self) {
+        for side in [&mut self.client, &mut self.server] {
+            side.forgotten = side.sent_len();
+            side.sent = Vec::new();
+        }
+        self.log = Vec::new();
     }
 
     /// The Wireshark `tcp.stream` index, once the session has emitted a frame.
@@ -789,11 +815,7 @@ impl TcpSession {
     ) -> u32 {
         let side = self.side(dir);
         let end = offset.saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
-        let bytes = usize::try_from(offset)
-            .ok()
-            .zip(usize::try_from(end).ok())
-            .and_then(|(s, e)| side.sent.get(s..e))
-            .map(<[u8]>::to_vec);
+        let bytes = side.sent_range(offset, end).map(<[u8]>::to_vec);
         let Some(bytes) = bytes else {
             cap.fail(FixtureError::UnsentRange {
                 start: offset,
@@ -1031,6 +1053,29 @@ mod tests {
             0,
             "SYN-ACK carries no data to retransmit"
         );
+        assert!(cap.check().is_err());
+    }
+
+    #[test]
+    fn forgotten_history_keeps_sequence_numbers() {
+        let mut cap = Capture::new(LinkType::Raw);
+        let mut s = session().ack_policy(AckPolicy::Never);
+        s.handshake(&mut cap);
+        let first = s.send_segment(&mut cap, Dir::ToServer, b"hello");
+        s.forget_history();
+        assert!(s.sent(Dir::ToServer).is_empty());
+        let next = s.send_segment(&mut cap, Dir::ToServer, b"world");
+        assert_eq!(
+            tcp(&cap, next).0,
+            106,
+            "sequence continues after 5 forgotten bytes"
+        );
+        assert_eq!(s.next_seq(Dir::ToServer), 111);
+        let again = s.retransmit_range(&mut cap, Dir::ToServer, 5, 5);
+        assert_eq!(tcp(&cap, again).4, b"world");
+        assert!(cap.check().is_ok());
+        assert_eq!(s.retransmit_range(&mut cap, Dir::ToServer, 0, 5), 0);
+        assert_eq!(s.retransmit(&mut cap, first), 0, "the segment log is gone");
         assert!(cap.check().is_err());
     }
 

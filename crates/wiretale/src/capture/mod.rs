@@ -35,6 +35,8 @@ pub const MAX_BLOCK_LEN: usize = 16 * 1024 * 1024;
 const INITIAL_BUFFER: usize = 256 * 1024;
 /// Bytes read up front to hold the file header (a pcapng section header with its options).
 const HEADER_PREFIX: usize = 64 * 1024;
+/// pcapng block type of the Enhanced Packet Block.
+const ENHANCED_PACKET_BLOCK: u32 = 6;
 /// pcapng block type of the obsolete Packet Block (pcap-parser reports it as unknown).
 const OBSOLETE_PACKET_BLOCK: u32 = 2;
 /// Cap on kept comment text, so a file full of comments cannot grow memory.
@@ -116,6 +118,10 @@ pub struct CaptureReader<'r> {
     /// Current size of the reader's buffer.
     capacity: usize,
     finished: bool,
+    /// Whether plain packet records skip pcap-parser (off only to test the general path).
+    fast_path: bool,
+    /// Size of the input, when it is a regular file.
+    total_len: Option<u64>,
 }
 
 impl std::fmt::Debug for CaptureReader<'_> {
@@ -137,7 +143,14 @@ impl CaptureReader<'static> {
             return CaptureReader::new(std::io::stdin());
         }
         let file = File::open(path).map_err(|e| CaptureError::io(e, 0, 0))?;
-        CaptureReader::new(BufReader::with_capacity(1 << 16, file))
+        let total_len = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let mut reader = CaptureReader::new(BufReader::with_capacity(1 << 16, file))?;
+        reader.total_len = total_len;
+        Ok(reader)
     }
 }
 
@@ -203,7 +216,16 @@ impl<'r> CaptureReader<'r> {
             pending_consume: 0,
             capacity: INITIAL_BUFFER,
             finished: false,
+            fast_path: true,
+            total_len: None,
         })
+    }
+
+    /// Reads every record through pcap-parser (the general path), for equivalence tests.
+    #[cfg(test)]
+    pub(crate) fn without_fast_path(mut self) -> Self {
+        self.fast_path = false;
+        self
     }
 
     /// The file format.
@@ -221,6 +243,18 @@ impl<'r> CaptureReader<'r> {
         &self.comments
     }
 
+    /// Bytes of the input read so far, up to the end of the last record returned (for
+    /// progress bars: cheap to call for every record).
+    pub fn bytes_read(&self) -> u64 {
+        self.offset + self.pending_consume as u64
+    }
+
+    /// Size of the input when known: a regular file opened with [`CaptureReader::open`]
+    /// (not standard input, a pipe or [`CaptureReader::new`]).
+    pub fn total_len(&self) -> Option<u64> {
+        self.total_len
+    }
+
     /// Number of packet records returned so far.
     pub fn frames_read(&self) -> u64 {
         self.next_frame - 1
@@ -230,12 +264,18 @@ impl<'r> CaptureReader<'r> {
     /// stopped reading (after which the reader stays finished).
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
         if self.pending_consume > 0 {
-            self.inner.consume(self.pending_consume);
-            self.offset += self.pending_consume as u64;
+            self.consume(self.pending_consume);
             self.pending_consume = 0;
         }
         if self.finished {
             return Ok(None);
+        }
+        // The common case, a plain packet record already in the buffer, is read here without
+        // pcap-parser (which would parse it twice and allocate an options list per pcapng
+        // block); anything else (other blocks, options, short or damaged data) takes the
+        // general path below, which keeps its exact behaviour.
+        if let Some(packet) = self.plain_packet().filter(|_| self.fast_path) {
+            return Ok(Some(self.fast_record(packet)));
         }
         loop {
             if self.format == CaptureFormat::Pcapng {
@@ -261,10 +301,7 @@ impl<'r> CaptureReader<'r> {
                 Err(e) => Step::Fail(parse_error_kind(&e)),
             };
             match step {
-                Step::Skip(len) => {
-                    self.inner.consume(len);
-                    self.offset += len as u64;
-                }
+                Step::Skip(len) => self.consume(len),
                 Step::Packet(len) => {
                     self.pending_consume = len;
                     let frame = self.next_frame;
@@ -311,6 +348,102 @@ impl<'r> CaptureReader<'r> {
                     return Err(self.error(kind));
                 }
             }
+        }
+    }
+
+    /// Drops `len` bytes from the front of the buffer. No shift: the buffer moves its data
+    /// only when it must refill (pcap-parser's `consume` would move the rest of the buffer
+    /// every half buffer, copying the file once more).
+    fn consume(&mut self, len: usize) {
+        self.inner.consume_noshift(len);
+        self.offset += len as u64;
+    }
+
+    /// The packet record at the front of the buffer, if it is a plain one: a classic pcap
+    /// record, or an Enhanced Packet Block without options. Only reads; returns positions.
+    fn plain_packet(&self) -> Option<PlainPacket> {
+        let buf = self.inner.data();
+        match self.format {
+            CaptureFormat::Pcap { big_endian, .. } => {
+                // The file header has been read once an interface exists.
+                self.interfaces.first()?;
+                let u32_at = |o: usize| read_u32(buf, o, big_endian);
+                let caplen = u32_at(8)?;
+                let len = 16usize.checked_add(caplen as usize)?;
+                if buf.len() < len {
+                    return None;
+                }
+                Some(PlainPacket {
+                    len,
+                    data_end: len,
+                    interface: 0,
+                    ts_high: u32_at(0)?,
+                    ts_low: u32_at(4)?,
+                    original_len: u32_at(12)?,
+                })
+            }
+            CaptureFormat::Pcapng => {
+                let big_endian = self.section_big_endian;
+                let u32_at = |o: usize| read_u32(buf, o, big_endian);
+                if u32_at(0)? != ENHANCED_PACKET_BLOCK {
+                    return None;
+                }
+                let len = u32_at(4)? as usize;
+                let caplen = u32_at(20)?;
+                let padded = (caplen as usize).checked_add(3)? & !3;
+                // Options (comments) or inconsistent lengths: leave it to the general path.
+                if 32usize.checked_add(padded)? != len || buf.len() < len {
+                    return None;
+                }
+                if u32_at(len.checked_sub(4)?)? as usize != len {
+                    return None;
+                }
+                Some(PlainPacket {
+                    len,
+                    data_end: 28usize.checked_add(caplen as usize)?,
+                    interface: u32_at(8)?,
+                    ts_high: u32_at(12)?,
+                    ts_low: u32_at(16)?,
+                    original_len: u32_at(24)?,
+                })
+            }
+        }
+    }
+
+    /// The record of a packet found by [`CaptureReader::plain_packet`].
+    fn fast_record(&mut self, p: PlainPacket) -> Record<'_> {
+        self.pending_consume = p.len;
+        let frame = self.next_frame;
+        self.next_frame += 1;
+        let file_offset = self.offset;
+        let (data_start, time, link_type) = match self.format {
+            CaptureFormat::Pcap { nanosecond, .. } => {
+                let per_second = if nanosecond { 1_000_000_000 } else { 1_000_000 };
+                let time =
+                    Timestamp::from_parts(i64::from(p.ts_high), u64::from(p.ts_low), per_second);
+                let link = self.interfaces.first().map(|i| i.link_type);
+                (16, time, link.unwrap_or(LinkType(1)))
+            }
+            CaptureFormat::Pcapng => {
+                let iface = self.interfaces.get(p.interface as usize);
+                let ticks = (u64::from(p.ts_high) << 32) | u64::from(p.ts_low);
+                let link = iface.map(|i| i.link_type).unwrap_or(LinkType(u32::MAX));
+                (28, ng_time(iface, ticks), link)
+            }
+        };
+        let data = self
+            .inner
+            .data()
+            .get(data_start..p.data_end)
+            .unwrap_or_default();
+        Record {
+            frame,
+            time,
+            interface: p.interface,
+            link_type,
+            data,
+            original_len: p.original_len,
+            file_offset,
         }
     }
 
@@ -440,6 +573,30 @@ impl<'r> CaptureReader<'r> {
         self.next_frame = frame + 1;
         Ok(record)
     }
+}
+
+/// Where a plain packet record lies in the buffer (see [`CaptureReader::plain_packet`]).
+#[derive(Debug, Clone, Copy)]
+struct PlainPacket {
+    /// Bytes of the whole record or block.
+    len: usize,
+    /// End of the captured bytes (they start after the record or block header).
+    data_end: usize,
+    interface: u32,
+    /// Seconds (pcap) or the high timestamp word (pcapng).
+    ts_high: u32,
+    /// Fraction (pcap) or the low timestamp word (pcapng).
+    ts_low: u32,
+    original_len: u32,
+}
+
+fn read_u32(buf: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let bytes: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    })
 }
 
 enum Step {

@@ -22,6 +22,7 @@ use crate::timeline::EventSink;
 use dispatch::Dispatcher;
 use serde::Serialize;
 use std::path::Path;
+use std::sync::Arc;
 
 /// An application protocol wiretale decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,6 +56,60 @@ pub struct AnalyzerConfig {
     pub decode_as: Vec<DecodeAs>,
     /// Keep secrets (Basic passwords) instead of redacting them.
     pub show_secrets: bool,
+    /// Told how far the analysis is, for a progress bar.
+    pub progress: Option<ProgressHook>,
+}
+
+/// How far an analysis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of the capture read so far.
+    pub bytes_read: u64,
+    /// Size of the capture, when known (a regular file; not standard input or a pipe).
+    pub total_bytes: Option<u64>,
+    /// Frames read so far.
+    pub frames: u64,
+    /// Whether the analysis is over (the last call).
+    pub done: bool,
+}
+
+/// A callback that [`analyze`] calls with its [`Progress`] each time another `every_bytes`
+/// bytes of the capture have been read, and once at the end. Costs one comparison per frame.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+/// use wiretale::pipeline::{AnalyzerConfig, ProgressHook};
+///
+/// let read = Arc::new(AtomicU64::new(0));
+/// let seen = Arc::clone(&read);
+/// let config = AnalyzerConfig {
+///     progress: Some(ProgressHook::new(1 << 20, move |p| seen.store(p.bytes_read, Ordering::Relaxed))),
+///     ..AnalyzerConfig::default()
+/// };
+/// ```
+#[derive(Clone)]
+pub struct ProgressHook {
+    callback: Arc<dyn Fn(&Progress) + Send + Sync>,
+    every_bytes: u64,
+}
+
+impl ProgressHook {
+    /// Calls `callback` every `every_bytes` bytes read (at least 1) and at the end.
+    pub fn new(every_bytes: u64, callback: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        ProgressHook {
+            callback: Arc::new(callback),
+            every_bytes: every_bytes.max(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressHook")
+            .field("every_bytes", &self.every_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an analysis found besides its events.
@@ -95,7 +150,20 @@ pub fn analyze(
     let mut stats = Stats::default();
     let mut first_time: Option<Timestamp> = None;
     let mut last_time = Timestamp::default();
+    let total_bytes = reader.total_len();
+    let mut next_progress = config.progress.as_ref().map_or(u64::MAX, |p| p.every_bytes);
     let error = loop {
+        if reader.bytes_read() >= next_progress {
+            if let Some(hook) = &config.progress {
+                (hook.callback)(&Progress {
+                    bytes_read: reader.bytes_read(),
+                    total_bytes,
+                    frames: reader.frames_read(),
+                    done: false,
+                });
+                next_progress = reader.bytes_read().saturating_add(hook.every_bytes);
+            }
+        }
         let record = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break None,
@@ -124,6 +192,14 @@ pub fn analyze(
     stats.first_time = first_time;
     stats.last_time = first_time.map(|_| last_time);
     dispatcher.finish(&mut stats);
+    if let Some(hook) = &config.progress {
+        (hook.callback)(&Progress {
+            bytes_read: reader.bytes_read(),
+            total_bytes,
+            frames: reader.frames_read(),
+            done: true,
+        });
+    }
     Report {
         stats,
         error,
@@ -133,5 +209,7 @@ pub fn analyze(
     }
 }
 
+#[cfg(test)]
+mod progress_tests;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@
 //! Memory is bounded by [`TcpConfig`]: flows in the table, bytes buffered per direction,
 //! out-of-order bytes held. Hitting a cap is reported as an event, never silent.
 
+mod flow_table;
 mod frame_map;
 mod half;
 mod history;
@@ -25,9 +26,10 @@ pub use history::History;
 
 use crate::capture::Timestamp;
 use crate::net::{Segment, TcpFlags};
+use flow_table::{FlowKey, FlowTable};
 use half::{ByteSink, HalfStream};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 /// Limits of the TCP layer.
@@ -36,6 +38,11 @@ pub struct TcpConfig {
     /// Connections kept in the table (open and recently closed). When full, the oldest closed
     /// one leaves first, then the oldest open one (reported as evicted).
     pub max_flows: usize,
+    /// Closed connections kept in the table for their late packets (a last ACK, a
+    /// retransmitted FIN) and so that those keep their stream id, as in tshark. Beyond this
+    /// many, the one that closed first leaves; memory stays bounded however many connections
+    /// a capture holds.
+    pub max_closed_flows: usize,
     /// Per-direction buffer limits.
     pub half: HalfConfig,
 }
@@ -44,6 +51,7 @@ impl Default for TcpConfig {
     fn default() -> Self {
         TcpConfig {
             max_flows: 200_000,
+            max_closed_flows: 4_096,
             half: HalfConfig::default(),
         }
     }
@@ -257,20 +265,6 @@ pub trait StreamHandler {
     fn closed(&mut self, conn: Self::Conn, summary: &FlowSummary);
 }
 
-/// Canonical (direction-independent) connection key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey(SocketAddr, SocketAddr);
-
-impl FlowKey {
-    fn of(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b {
-            FlowKey(a, b)
-        } else {
-            FlowKey(b, a)
-        }
-    }
-}
-
 struct Flow<C> {
     uid: u64,
     info: ConnInfo,
@@ -309,7 +303,7 @@ pub struct TcpStats {
     pub streams: u64,
     /// Open connections dropped because the flow table was full.
     pub evicted_open: u64,
-    /// Closed connections dropped to make room (normal).
+    /// Closed connections retired from the table (past `max_closed_flows`, or to make room).
     pub retired_closed: u64,
     /// Most connections in the table at once.
     pub peak_flows: u64,
@@ -324,7 +318,7 @@ pub struct TcpStats {
 /// The flow table. See the module docs.
 pub struct TcpTracker<H: StreamHandler> {
     config: TcpConfig,
-    flows: HashMap<FlowKey, Flow<H::Conn>>,
+    flows: FlowTable<Flow<H::Conn>>,
     /// Closed flows, oldest first (retired first when the table is full).
     closed_order: VecDeque<(FlowKey, u64)>,
     /// All flows by creation, oldest first (evicted when no closed flow remains).
@@ -361,7 +355,7 @@ impl<H: StreamHandler> TcpTracker<H> {
     pub fn new(config: TcpConfig) -> Self {
         TcpTracker {
             config,
-            flows: HashMap::new(),
+            flows: FlowTable::default(),
             closed_order: VecDeque::new(),
             created_order: VecDeque::new(),
             next_stream: 0,
@@ -393,76 +387,86 @@ impl<H: StreamHandler> TcpTracker<H> {
         let flags = seg.header.flags();
         let pure_syn = flags.syn() && !flags.ack();
 
-        let needs_new = match self.flows.get(&key) {
-            None => true,
-            Some(flow) => {
-                // Wireshark (4.0): a SYN on a known 4-tuple starts a new conversation when its
-                // sequence number differs from the base sequence number of its direction;
-                // the same number is a retransmission, even after a RST.
-                pure_syn && {
-                    let dir = flow_dir(&flow.info, seg.src);
-                    matches!(flow.base_seq[idx(dir)], Some(base) if base != seg.header.seq())
-                }
-            }
-        };
-        if needs_new {
-            if let Some(old) = self.flows.remove(&key) {
-                self.retire(old, handler);
-            }
-            self.make_room(handler);
-            let info = self.new_info(seg, flags);
-            let conn = handler.open(&info);
-            let uid = self.next_uid;
-            self.next_uid += 1;
-            self.flows.insert(
-                key,
-                Flow {
-                    uid,
-                    info,
-                    conn: Some(conn),
-                    halves: [HalfStream::default(), HalfStream::default()],
-                    base_seq: [None, None],
-                    syns: 0,
-                    syn_time: None,
-                    syn_ack: false,
-                    established: false,
-                    first_fin: None,
-                    fin_announced: [false, false],
-                    rst: None,
-                    first_frame: frame,
-                    last_frame: frame,
-                    start: time,
-                    last_time: time,
-                    history: History::default(),
-                    closed: false,
-                },
-            );
-            self.created_order.push_back((key, uid));
-            self.stats.streams += 1;
-            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
-        }
-        let cfg = self.config.half;
-        let Some(flow) = self.flows.get_mut(&key) else {
-            // Unreachable in practice: the flow was just inserted.
-            return SegmentInfo {
-                stream: 0,
-                dir: Dir::ToServer,
-                relative_seq: 0,
-                relative_ack: None,
+        // One lookup for the common case: a segment of a known stream.
+        if let Some(flow) = self.flows.get_mut(&key) {
+            // Wireshark (4.0): a SYN on a known 4-tuple starts a new conversation when its
+            // sequence number differs from the base sequence number of its direction; the
+            // same number is a retransmission, even after a RST.
+            let new_conversation = pure_syn && {
+                let dir = flow_dir(&flow.info, seg.src);
+                matches!(flow.base_seq[idx(dir)], Some(base) if base != seg.header.seq())
             };
+            if !new_conversation {
+                let was_closed = flow.closed;
+                let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
+                if flow.closed && !was_closed {
+                    self.closed_order.push_back((key, flow.uid));
+                    self.retire_lingering(handler);
+                }
+                return info;
+            }
+        }
+        if let Some(old) = self.flows.remove(&key) {
+            self.retire(old, handler);
+        }
+        self.make_room(handler);
+        let info = self.new_info(seg, flags);
+        let conn = handler.open(&info);
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        let mut flow = Flow {
+            uid,
+            info,
+            conn: Some(conn),
+            halves: [HalfStream::default(), HalfStream::default()],
+            base_seq: [None, None],
+            syns: 0,
+            syn_time: None,
+            syn_ack: false,
+            established: false,
+            first_fin: None,
+            fin_announced: [false, false],
+            rst: None,
+            first_frame: frame,
+            last_frame: frame,
+            start: time,
+            last_time: time,
+            history: History::default(),
+            closed: false,
         };
-        let was_closed = flow.closed;
-        let info = process_segment(flow, frame, time, seg, handler, &cfg);
-        if flow.closed && !was_closed {
-            self.closed_order.push_back((key, flow.uid));
+        let info = process_segment(&mut flow, frame, time, seg, handler, &self.config.half);
+        let closed = flow.closed;
+        self.flows.insert(key, flow);
+        self.created_order.push_back((key, uid));
+        self.stats.streams += 1;
+        self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        if closed {
+            self.closed_order.push_back((key, uid));
+            self.retire_lingering(handler);
         }
         info
+    }
+
+    /// Retires the connections that closed first once more than `max_closed_flows` closed
+    /// ones are in the table.
+    fn retire_lingering(&mut self, handler: &mut H) {
+        while self.closed_order.len() > self.config.max_closed_flows {
+            let Some((key, uid)) = self.closed_order.pop_front() else {
+                break;
+            };
+            if self.flows.get(&key).map(|f| (f.uid, f.closed)) == Some((uid, true)) {
+                if let Some(flow) = self.flows.remove(&key) {
+                    self.stats.retired_closed += 1;
+                    self.retire(flow, handler);
+                }
+            }
+        }
     }
 
     /// Ends every connection still in the table (end of capture) and reports their summaries.
     /// `capture_end` is the time of the capture's last frame.
     pub fn finish(&mut self, handler: &mut H, capture_end: Timestamp) {
-        let mut flows: Vec<Flow<H::Conn>> = self.flows.drain().map(|(_, f)| f).collect();
+        let mut flows: Vec<Flow<H::Conn>> = self.flows.drain();
         flows.sort_by_key(|f| f.info.stream);
         for flow in flows {
             let ending = ending_of(&flow);

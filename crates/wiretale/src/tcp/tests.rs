@@ -90,6 +90,52 @@ fn stream_ids_match_tshark_on_every_shared_capture() {
     );
 }
 
+/// Closed connections linger for their late packets, but only `max_closed_flows` of them: the
+/// table stays small however many connections a capture holds.
+#[test]
+fn closed_connections_linger_up_to_the_cap() {
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    for port in 40_000..40_005u16 {
+        let mut s = TcpSession::new(([10, 0, 0, 1], port).into(), ([10, 0, 0, 2], 80).into());
+        s.handshake(&mut cap);
+        s.send(&mut cap, FDir::ToServer, b"GET / HTTP/1.1\r\n\r\n");
+        s.close(&mut cap); // FIN, FIN, then the last ACK: a packet after the close
+    }
+    let file = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    let mut net = NetDecoder::default();
+    let mut handler = Collect::default();
+    let config = TcpConfig {
+        max_closed_flows: 2,
+        ..TcpConfig::default()
+    };
+    let mut tcp: TcpTracker<Collect> = TcpTracker::new(config);
+    let mut streams = Vec::new();
+    let mut peak_in_table = 0;
+    while let Ok(Some(rec)) = reader.next_record() {
+        if let Decoded::Tcp(seg) = net.decode(&rec) {
+            streams.push(tcp.segment(rec.frame, rec.time, &seg, &mut handler).stream);
+            peak_in_table = peak_in_table.max(tcp.flows_in_table());
+        }
+    }
+    // 8 frames per connection; every one, the last ACK included, in its own stream.
+    let expected: Vec<u64> = (0..5).flat_map(|s| [s; 8]).collect();
+    assert_eq!(streams, expected);
+    assert_eq!(tcp.stats().retired_closed, 3);
+    assert_eq!(peak_in_table, 3, "two closed ones and the open one");
+    let retired: Vec<u64> = handler.summaries.iter().map(|s| s.stream).collect();
+    assert_eq!(
+        retired,
+        [0, 1, 2],
+        "summaries of retired connections come first"
+    );
+    // The retired ones were complete: their last ACK was counted before they left.
+    assert!(handler.summaries.iter().all(|s| s.to_server.packets == 5));
+    tcp.finish(&mut handler, Timestamp::default());
+    assert_eq!(handler.summaries.len(), 5);
+}
+
 /// Runs the tracker over capture bytes made by the fixture builder.
 fn run_bytes(pcap: Vec<u8>) -> (BTreeMap<u64, u64>, Collect) {
     let mut reader = CaptureReader::new(std::io::Cursor::new(pcap)).unwrap();

@@ -188,26 +188,72 @@ pub fn parse_request_head(
 ) -> Result<Option<(RequestHead, usize)>, HttpError> {
     let limit = config.max_head_len();
     let window = buf.get(..limit).unwrap_or(buf);
-    let mut storage = vec![httparse::EMPTY_HEADER; config.max_headers()];
-    let mut req = httparse::Request::new(&mut storage);
-    match parser_config().parse_request(&mut req, window) {
-        Ok(httparse::Status::Complete(len)) => {
-            let method = req.method.unwrap_or("").to_string();
-            let target = req.path.unwrap_or("").to_string();
-            let head = RequestHead {
-                target_form: classify_target(&method, &target),
-                method,
-                target,
-                version: HttpVersion::from_minor(req.version.unwrap_or(1)),
-                headers: header_block(req.headers, config),
-            };
-            Ok(Some((head, len)))
-        }
-        Ok(httparse::Status::Partial) if buf.len() >= limit => {
-            Err(HttpError::HeadTooLarge { limit })
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(e) => Err(map_httparse_error(e, config)),
+    with_header_slots(config, |storage| {
+        let mut req = httparse::Request::new(storage);
+        parser_config()
+            .parse_request(&mut req, window)
+            .map(|status| match status {
+                httparse::Status::Complete(len) => Some((request_head(&req, config), len)),
+                httparse::Status::Partial => None,
+            })
+    })
+    .map_or_else(
+        |e| Err(map_httparse_error(e, config)),
+        |status| complete_or_more(status, buf.len(), limit),
+    )
+}
+
+fn request_head(req: &httparse::Request<'_, '_>, config: &HttpConfig) -> RequestHead {
+    let method = req.method.unwrap_or("").to_string();
+    let target = req.path.unwrap_or("").to_string();
+    RequestHead {
+        target_form: classify_target(&method, &target),
+        method,
+        target,
+        version: HttpVersion::from_minor(req.version.unwrap_or(1)),
+        headers: header_block(req.headers, config),
+    }
+}
+
+fn response_head(resp: &httparse::Response<'_, '_>, config: &HttpConfig) -> ResponseHead {
+    ResponseHead {
+        version: HttpVersion::from_minor(resp.version.unwrap_or(1)),
+        status: resp.code.unwrap_or(0),
+        reason: resp.reason.unwrap_or("").to_string(),
+        headers: header_block(resp.headers, config),
+    }
+}
+
+/// `Ok(None)` for a partial head (`None`), unless it already fills the `limit`.
+fn complete_or_more<H>(
+    parsed: Option<(H, usize)>,
+    available: usize,
+    limit: usize,
+) -> Result<Option<(H, usize)>, HttpError> {
+    match parsed {
+        Some(done) => Ok(Some(done)),
+        None if available >= limit => Err(HttpError::HeadTooLarge { limit }),
+        None => Ok(None),
+    }
+}
+
+/// Header slots on the stack; a head with more headers than this (rare) is parsed again with
+/// `max_headers` slots on the heap. Allocating and clearing 256 slots for every head was
+/// a visible part of HTTP decoding.
+const STACK_HEADER_SLOTS: usize = 32;
+
+fn with_header_slots<'b, T>(
+    config: &HttpConfig,
+    mut parse: impl FnMut(&mut [httparse::Header<'b>]) -> Result<T, httparse::Error>,
+) -> Result<T, httparse::Error> {
+    let max = config.max_headers();
+    let mut slots = [httparse::EMPTY_HEADER; STACK_HEADER_SLOTS];
+    if max <= STACK_HEADER_SLOTS {
+        return parse(slots.get_mut(..max).unwrap_or(&mut []));
+    }
+    match parse(&mut slots) {
+        Err(httparse::Error::TooManyHeaders) => parse(&mut vec![httparse::EMPTY_HEADER; max]),
+        done => done,
     }
 }
 
@@ -218,24 +264,19 @@ pub fn parse_response_head(
 ) -> Result<Option<(ResponseHead, usize)>, HttpError> {
     let limit = config.max_head_len();
     let window = buf.get(..limit).unwrap_or(buf);
-    let mut storage = vec![httparse::EMPTY_HEADER; config.max_headers()];
-    let mut resp = httparse::Response::new(&mut storage);
-    match parser_config().parse_response(&mut resp, window) {
-        Ok(httparse::Status::Complete(len)) => {
-            let head = ResponseHead {
-                version: HttpVersion::from_minor(resp.version.unwrap_or(1)),
-                status: resp.code.unwrap_or(0),
-                reason: resp.reason.unwrap_or("").to_string(),
-                headers: header_block(resp.headers, config),
-            };
-            Ok(Some((head, len)))
-        }
-        Ok(httparse::Status::Partial) if buf.len() >= limit => {
-            Err(HttpError::HeadTooLarge { limit })
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(e) => Err(map_httparse_error(e, config)),
-    }
+    with_header_slots(config, |storage| {
+        let mut resp = httparse::Response::new(storage);
+        parser_config()
+            .parse_response(&mut resp, window)
+            .map(|status| match status {
+                httparse::Status::Complete(len) => Some((response_head(&resp, config), len)),
+                httparse::Status::Partial => None,
+            })
+    })
+    .map_or_else(
+        |e| Err(map_httparse_error(e, config)),
+        |status| complete_or_more(status, buf.len(), limit),
+    )
 }
 
 fn header_block(fields: &[httparse::Header<'_>], config: &HttpConfig) -> HeaderBlock {
@@ -459,6 +500,32 @@ Connection: keep-alive\r\n\r\nbody";
         assert_eq!(
             parse_request_head(raw.as_bytes(), &config),
             Err(HttpError::TooManyHeaders { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn heads_with_more_headers_than_stack_slots_still_parse() {
+        let lines = |n: usize| -> String { (0..n).map(|i| format!("X{i}: v{i}\r\n")).collect() };
+        let n = STACK_HEADER_SLOTS + 8;
+        let raw = format!("GET / HTTP/1.1\r\n{}\r\n", lines(n));
+        let (head, len) = parse_request_head(raw.as_bytes(), &cfg()).unwrap().unwrap();
+        assert_eq!(len, raw.len());
+        assert_eq!(head.headers.lines.len(), n);
+        assert_eq!(head.headers.lines[n - 1].name, format!("X{}", n - 1));
+        let raw = format!("HTTP/1.1 204 No Content\r\n{}\r\n", lines(n));
+        let (head, _) = parse_response_head(raw.as_bytes(), &cfg())
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.headers.lines.len(), n);
+        let config = HttpConfig {
+            max_headers: STACK_HEADER_SLOTS + 4,
+            ..HttpConfig::default()
+        };
+        assert_eq!(
+            parse_response_head(raw.as_bytes(), &config),
+            Err(HttpError::TooManyHeaders {
+                limit: STACK_HEADER_SLOTS + 4
+            })
         );
     }
 
