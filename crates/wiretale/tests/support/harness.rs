@@ -446,6 +446,7 @@ pub fn tcp_reassembly(data: &[u8]) {
             max_ooo_bytes: sizes[usize::from((c >> 4) & 3)],
             max_ooo_wait: [1, 4, 64, 1000][usize::from(c >> 6)],
         },
+        ..TcpConfig::default()
     };
     let mut handler = CheckingHandler::new(seed_of(data));
     let mut tracker: TcpTracker<CheckingHandler> = TcpTracker::new(config);
