@@ -223,7 +223,9 @@ pub trait StreamHandler {
     /// Per-connection state of the handler (e.g. its protocol parser).
     type Conn;
 
-    /// A new connection (stream) starts.
+    /// A new connection (stream) starts. Called again with the same stream id when a
+    /// connection that ended (typically refused with RST) is retried with the same SYN: tshark
+    /// keeps the id, and the byte streams start over with fresh state.
     fn open(&mut self, info: &ConnInfo) -> Self::Conn;
 
     /// In-order bytes of `dir`; `input` holds every unconsumed byte.
