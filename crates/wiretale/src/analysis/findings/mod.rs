@@ -37,7 +37,8 @@ pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
     auth::detect(index, &mut out);
     tls::detect(index, thresholds, &mut out);
     tcp::detect(index, thresholds, &mut out);
-    revocation::detect(index, &out.clone(), &mut out);
+    let linked = revocation::detect(index, &out);
+    out.extend(linked);
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.frame.cmp(&b.frame)));
     for f in &mut out {
         f.frames.sort_unstable();

@@ -4,8 +4,16 @@
 use super::super::finding::{Finding, Severity};
 use super::super::index::{Exchange, Index, TlsProgress};
 
-/// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs.
-pub fn detect(index: &Index<'_>, earlier: &[Finding], out: &mut Vec<Finding>) {
+/// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs; `earlier`
+/// are the other detectors' findings (to say how a fetch ended).
+pub fn detect(index: &Index<'_>, earlier: &[Finding]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // Fetch candidates (exchanges with a URL), in request-frame order, gathered once.
+    let candidates: Vec<&Exchange> = index
+        .exchanges()
+        .into_iter()
+        .filter(|x| x.url.is_some())
+        .collect();
     for conn in index.conns.values().filter(|c| c.tls) {
         let p = TlsProgress::of(index, conn);
         let Some(cert_frame) = p.certificate else {
@@ -15,16 +23,16 @@ pub fn detect(index: &Index<'_>, earlier: &[Finding], out: &mut Vec<Finding>) {
             continue;
         }
         let end_frame = conn.flow.as_ref().map(|f| f.last_frame).unwrap_or(u64::MAX);
-        let fetches: Vec<(&Exchange, &'static str, &str)> = index
-            .exchanges()
-            .into_iter()
+        let from = candidates.partition_point(|x| x.request_frame <= cert_frame);
+        let fetches: Vec<(&Exchange, &'static str, &str)> = candidates[from..]
+            .iter()
+            .copied()
+            .take_while(|x| x.request_frame <= end_frame)
             .filter(|x| {
-                x.request_frame > cert_frame
-                    && x.request_frame <= end_frame
-                    && index
-                        .conn(x.stream)
-                        .map(|c| c.client.ip() == conn.client.ip())
-                        .unwrap_or(false)
+                index
+                    .conn(x.stream)
+                    .map(|c| c.client.ip() == conn.client.ip())
+                    .unwrap_or(false)
             })
             .filter_map(|x| {
                 let url = x.url.as_deref()?;
@@ -111,6 +119,7 @@ pub fn detect(index: &Index<'_>, earlier: &[Finding], out: &mut Vec<Finding>) {
             }
         }
     }
+    out
 }
 
 fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], earlier: &[Finding]) -> String {
