@@ -61,6 +61,16 @@ pub enum Command {
         after_help = "Examples:\n  wiretale ntlm capture.pcap\n  wiretale ntlm --format json capture.pcap | jq '.exchanges[].outcome'"
     )]
     Ntlm(SummaryArgs),
+    /// Compare a capture where things work with one where they fail: where the failing one
+    /// first departs from the working one, connections and findings only one has, and timings
+    /// that differ enough to matter. Connections are aligned by what they are for (service
+    /// port, proxy or server, TLS SNI, HTTP host and path, CONNECT target), never by
+    /// addresses, ports or frame numbers. Exit 0: no meaningful difference; 1: different;
+    /// 2: error (like diff).
+    #[command(
+        after_help = "Examples:\n  wiretale compare testdata/case-study-working.pcapng testdata/case-study.pcapng\n  wiretale compare --format json good.pcapng bad.pcapng | jq '.first_departure.summary'\n  wiretale compare good.pcap bad.pcap > /dev/null || echo 'the captures differ'\n  wiretale compare --slower-factor 2 --slower-min 0.5 good.pcap bad.pcap\n\nExit codes: 0 no meaningful difference, 1 the captures differ, 2 error (unreadable file,\nbad arguments). A capture damaged part-way is compared up to the damage (with a warning)."
+    )]
+    Compare(CompareArgs),
 }
 
 /// Options shared by every command that reads a capture.
@@ -182,4 +192,27 @@ pub struct SummaryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The capture where things work (pcap or pcapng; `-` reads standard input).
+    #[arg(value_name = "WORKING")]
+    pub working: PathBuf,
+    /// The capture where they fail (pcap or pcapng; `-` reads standard input).
+    #[arg(value_name = "FAILING")]
+    pub failing: PathBuf,
+    /// Decode a TCP port as a protocol in both captures: PORT=tls|http|none. May be repeated.
+    #[arg(long = "decode-as", value_name = "PORT=PROTO")]
+    pub decode_as: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+    /// Report a duration when the failing one is more than this many times the working one
+    /// (and longer by more than --slower-min seconds).
+    #[arg(long, default_value_t = 3.0, value_name = "FACTOR")]
+    pub slower_factor: f64,
+    /// Report a duration only when the failing one is longer by more than this many seconds.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub slower_min: f64,
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod common;
+mod compare;
 mod flows;
 mod frames;
 mod http;
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Tls(args) => tls::run(&args),
         Command::Http(args) => http::run(&args),
         Command::Ntlm(args) => ntlm::run(&args),
+        Command::Compare(args) => compare::run(&args),
     }
 }

@@ -26,10 +26,10 @@ use crate::time::Timestamp;
 
 /// The OCS front end.
 pub(super) const SERVER: [u8; 4] = [10, 2, 2, 2];
-const GATEWAY: [u8; 4] = [10, 1, 1, 1];
-const DNS: [u8; 4] = [10, 1, 1, 2];
-const INTRANET: [u8; 4] = [10, 1, 1, 10];
-const CRL_URL: &str = "http://crl.verisign.com/pca3.crl";
+pub(super) const GATEWAY: [u8; 4] = [10, 1, 1, 1];
+pub(super) const DNS: [u8; 4] = [10, 1, 1, 2];
+pub(super) const INTRANET: [u8; 4] = [10, 1, 1, 10];
+pub(super) const CRL_URL: &str = "http://crl.verisign.com/pca3.crl";
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -37,14 +37,14 @@ fn ms(n: u64) -> Duration {
 
 /// The TLS 1.0 bytes of the 5061 connection, as a Windows XP client and an OCS 2007 server
 /// would have exchanged them (RC4-SHA, server asks for a client certificate).
-struct TlsFlights {
-    client_hello: Vec<u8>,
-    server_hello_flight: Vec<u8>,
-    client_finish: Vec<u8>,
-    server_finish: Vec<u8>,
+pub(super) struct TlsFlights {
+    pub(super) client_hello: Vec<u8>,
+    pub(super) server_hello_flight: Vec<u8>,
+    pub(super) client_finish: Vec<u8>,
+    pub(super) server_finish: Vec<u8>,
 }
 
-fn tls_flights() -> Result<TlsFlights> {
+pub(super) fn tls_flights() -> Result<TlsFlights> {
     let v = version::TLS1_0;
     let mut ch = ClientHello::new(v, 0xca5e_0001);
     ch.cipher_suites = vec![
@@ -103,8 +103,14 @@ fn crl_get(type1: bool) -> Vec<u8> {
 /// A short unrelated intranet page fetch (not through the proxy).
 /// The intranet server is on the client's own subnet, so (unlike the 5061 and proxy traffic,
 /// which goes through the gateway) its frames carry its own MAC.
-fn intranet_fetch(cap: &mut Capture, port: u16, isn: u32, path: &str) -> Vec<u32> {
-    let mut s = TcpSession::new(v4(CLIENT, port), v4(INTRANET, 80))
+pub(super) fn intranet_fetch(
+    cap: &mut Capture,
+    client: [u8; 4],
+    port: u16,
+    isn: u32,
+    path: &str,
+) -> Vec<u32> {
+    let mut s = TcpSession::new(v4(client, port), v4(INTRANET, 80))
         .isns(isn, isn.wrapping_add(0x0100_0000))
         .ttl(128, 128);
     let mut all = s.handshake(cap);
@@ -171,7 +177,7 @@ pub(super) fn case_study() -> Scenario {
 
     // Frames 1-302: background traffic and an unrelated intranet page.
     cap.fill_until(120, &mut filler, Duration::from_secs(20));
-    let early = intranet_fetch(&mut cap, 1150, 0x4400_0000, "/news/today.html");
+    let early = intranet_fetch(&mut cap, CLIENT, 1150, 0x4400_0000, "/news/today.html");
     cap.fill_until(303, &mut filler, Duration::from_secs(25));
 
     // Frames 303-317: TCP and TLS to the server on 5061.
@@ -245,7 +251,7 @@ pub(super) fn case_study() -> Scenario {
 
     // Frames 421-958: background traffic and another unrelated page; 959: the server's reset.
     cap.fill_until(700, &mut filler, Duration::from_secs(14));
-    let late = intranet_fetch(&mut cap, 1164, 0x4500_0000, "/news/weather.html");
+    let late = intranet_fetch(&mut cap, CLIENT, 1164, 0x4500_0000, "/news/weather.html");
     let reset_at = t316.saturating_add(Duration::from_secs(30));
     let remaining = reset_at.saturating_since(cap.now()).saturating_sub(ms(300));
     cap.fill_until(959, &mut filler, remaining);

@@ -5,6 +5,7 @@
 //! builds.
 
 mod case_study;
+mod case_study_working;
 mod formats;
 mod ip;
 mod links;
@@ -103,6 +104,7 @@ pub fn all() -> Vec<Scenario> {
         tls::https_connect(),
         tls::tls_alert(),
         case_study::case_study(),
+        case_study_working::case_study_working(),
     ]
 }
 

@@ -68,7 +68,7 @@ pub(super) fn challenge_407() -> Vec<u8> {
 }
 
 /// A Type 3 answering the case study's Type 2 for `MAPLE\jdoe` on `T6CK943Y` at time `at`.
-fn type3(cap: &Capture) -> Option<String> {
+pub(super) fn type3(cap: &Capture) -> Option<String> {
     let t2 = ntlm::base64_decode(ntlm::CASE_STUDY_TYPE2).ok()?;
     let challenge = ntlm::Challenge::parse(&t2).ok()?;
     let mut client_challenge = [0u8; 8];

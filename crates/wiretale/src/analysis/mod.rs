@@ -12,6 +12,7 @@
 //! # Ok::<(), wiretale::capture::CaptureError>(())
 //! ```
 
+pub mod compare;
 mod finding;
 pub mod findings;
 mod index;

@@ -110,10 +110,16 @@ pub fn build(index: &Index<'_>, selected: Option<&[usize]>, opts: &StoryOptions)
                 continue;
             }
         }
+        // A run of application data began at its first frame: the connection was not idle
+        // up to the run's last record, where the summary is reported.
+        let ongoing = matches!(
+            &e.detail,
+            Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
+        ) && e.frames.first().is_some_and(|f| *f < e.frame);
         if let Some(stream) = e.stream {
             if let Some(prev) = last_on_stream.get(&stream) {
                 let idle = e.time.seconds_since(*prev);
-                if idle >= opts.idle_secs {
+                if idle >= opts.idle_secs && !ongoing {
                     lines.push(StoryLine {
                         kind: LineKind::Idle,
                         frame: e.frame,
@@ -176,6 +182,16 @@ fn step_text(e: &Event) -> Option<String> {
         )),
         Detail::Tcp(_) => Some(e.summary()),
         Detail::Tls(crate::proto::tls::TlsMessage::Resync(_)) => None,
+        Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
+            if e.frames.first().is_some_and(|f| *f < e.frame) =>
+        {
+            Some(format!(
+                "{} (frames {}–{})",
+                e.summary(),
+                e.frames.first().copied().unwrap_or(e.frame),
+                e.frame
+            ))
+        }
         // Picking up a connection mid-way is not a step.
         Detail::Http(m)
             if matches!(

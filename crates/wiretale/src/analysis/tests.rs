@@ -196,3 +196,91 @@ fn shared_captures_raise_exactly_the_expected_findings() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+/// A client that answers the challenge of one connection on another: the proxy has no
+/// challenge there and rejects it (built inline with the fixture library).
+#[test]
+fn ntlm_type3_on_another_connection_is_a_connection_switch() {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::{http, ntlm};
+    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let client = |port| SocketAddr::from(([10, 1, 1, 5], port));
+    let proxy = SocketAddr::from(([10, 3, 3, 3], 8080));
+    let url = "http://crl.example.com/ca.crl";
+    let get = |auth: &str, version: &str| {
+        http::request(
+            "GET",
+            url,
+            version,
+            &[("Host", "crl.example.com"), ("Proxy-Authorization", auth)],
+            b"",
+        )
+    };
+    let reply = |auth: &str, connection: &str| {
+        http::response(
+            "HTTP/1.1",
+            407,
+            "Proxy Authentication Required",
+            &[
+                ("Proxy-Authenticate", auth),
+                ("Connection", connection),
+                ("Content-Length", "0"),
+            ],
+            b"",
+        )
+    };
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut a = TcpSession::new(client(50400), proxy);
+    a.handshake(&mut cap);
+    a.send(
+        &mut cap,
+        Dir::ToServer,
+        &get(&format!("NTLM {}", ntlm::CASE_STUDY_TYPE1), "HTTP/1.0"),
+    );
+    a.send(
+        &mut cap,
+        Dir::ToClient,
+        &reply(&format!("NTLM {}", ntlm::CASE_STUDY_TYPE2), "close"),
+    );
+    a.close(&mut cap);
+    // A Type 3 answering that challenge (structure is what matters here).
+    let t2 = ntlm::base64_decode(ntlm::CASE_STUDY_TYPE2).unwrap();
+    let challenge = ntlm::Challenge::parse(&t2).unwrap();
+    let t3 = ntlm::authenticate_ntlmv2(
+        &challenge,
+        &ntlm::Credentials {
+            user: "jdoe",
+            domain: "MAPLE",
+            workstation: "T6CK943Y",
+            password: "pw",
+            client_challenge: [7; 8],
+            timestamp: ntlm::filetime(cap.now()),
+        },
+    )
+    .unwrap();
+    let mut b = TcpSession::new(client(50401), proxy);
+    b.handshake(&mut cap);
+    b.send(
+        &mut cap,
+        Dir::ToServer,
+        &get(&format!("NTLM {}", ntlm::base64_encode(&t3)), "HTTP/1.0"),
+    );
+    b.send(&mut cap, Dir::ToClient, &reply("NTLM", "close"));
+    b.close(&mut cap);
+    let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut collector = crate::timeline::Collector::default();
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
+    let a = Analysis::from_parts(collector.events, collector.flows, report);
+    let found = ids(&a);
+    assert!(found.contains(&"ntlm-connection-switch"), "{found:?}");
+    assert!(!found.contains(&"ntlm-abandoned"), "{found:?}");
+    let f = a
+        .diagnosis
+        .findings
+        .iter()
+        .find(|f| f.id == "ntlm-connection-switch")
+        .unwrap();
+    assert_eq!(f.streams, vec![0, 1]);
+    assert!(f.evidence.iter().any(|e| e.contains("407")));
+}

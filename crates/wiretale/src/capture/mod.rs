@@ -278,6 +278,12 @@ impl<'r> CaptureReader<'r> {
             return Ok(Some(self.fast_record(packet)));
         }
         loop {
+            if self.format == CaptureFormat::Pcapng {
+                if let Some(kind) = check_ng_block_len(self.inner.data(), self.section_big_endian) {
+                    self.finished = true;
+                    return Err(self.error(kind));
+                }
+            }
             // A non-packet block is handled and consumed inside this loop; a packet record is
             // returned borrowing the reader's buffer and consumed on the next call.
             let step = match self.inner.next() {
@@ -299,7 +305,6 @@ impl<'r> CaptureReader<'r> {
                 Step::Packet(len) => {
                     self.pending_consume = len;
                     let frame = self.next_frame;
-                    self.next_frame += 1;
                     return self.current_record(frame).map(Some);
                 }
                 Step::End => {
@@ -458,6 +463,8 @@ impl<'r> CaptureReader<'r> {
     /// Re-parses the block at the front of the buffer (cheap: it was just validated) to build
     /// the record borrowing the reader's buffer.
     fn current_record(&mut self, frame: u64) -> Result<Record<'_>, CaptureError> {
+        // Every error below stops reading for good, like the others of `next_record`.
+        self.finished = true;
         let file_offset = self.offset;
         let format = self.format;
         let big_endian = self.section_big_endian;
@@ -562,6 +569,8 @@ impl<'r> CaptureReader<'r> {
                 ))
             }
         };
+        self.finished = false;
+        self.next_frame = frame + 1;
         Ok(record)
     }
 }
@@ -654,6 +663,34 @@ fn classify(
             _ => Step::Skip(len),
         },
     }
+}
+
+/// Smallest pcapng block: type, total length, total length again.
+const MIN_NG_BLOCK_LEN: u32 = 12;
+/// pcapng Section Header Block type; its byte order is given by the magic after the length.
+const SECTION_HEADER_BLOCK: u32 = 0x0A0D_0D0A;
+
+/// Rejects a pcapng block at the front of `data` whose total length is below the 12 bytes of
+/// its own framing. pcap-parser 0.17 computes `length - 12` for some block types (Process
+/// Information) before checking, which overflows (a panic with overflow checks on). `None` when
+/// the header looks sane or is not complete yet (the parser asks for more bytes).
+fn check_ng_block_len(data: &[u8], section_big_endian: bool) -> Option<CaptureErrorKind> {
+    let word = |at: usize| -> Option<[u8; 4]> { data.get(at..at + 4)?.try_into().ok() };
+    let block_type = u32::from_le_bytes(word(0)?);
+    let len_bytes = word(4)?;
+    let big_endian = if block_type == SECTION_HEADER_BLOCK {
+        word(8)? == [0x1A, 0x2B, 0x3C, 0x4D]
+    } else {
+        section_big_endian
+    };
+    let len = if big_endian {
+        u32::from_be_bytes(len_bytes)
+    } else {
+        u32::from_le_bytes(len_bytes)
+    };
+    (len < MIN_NG_BLOCK_LEN).then(|| CaptureErrorKind::Malformed {
+        detail: format!("pcapng block of type 0x{block_type:08x} declares {len} bytes, below the minimum of {MIN_NG_BLOCK_LEN}"),
+    })
 }
 
 fn collect_comments(

@@ -93,7 +93,8 @@ pub enum Decoded<'a> {
         reason: SkipReason,
         /// What it was, as far as it was decoded.
         packet: Option<OtherPacket>,
-        /// Byte offset in the frame where decoding stopped (for damaged frames).
+        /// Byte offset in the frame where decoding stopped (for damaged frames); always inside
+        /// the frame. For a reassembled IPv4 datagram it is where this fragment's data starts.
         offset: usize,
     },
 }
@@ -165,6 +166,7 @@ impl NetDecoder {
         let transport_offset = link_len + (ip.len() - payload.payload.len().min(ip.len()));
 
         // On-wire transport length from the IP header (the captured slice may be shorter).
+        let mut reassembled = false;
         let (wire_len, transport): (u32, &'a [u8]) = match &slice {
             LaxIpSlice::Ipv4(v4) => {
                 let h = v4.header();
@@ -191,6 +193,7 @@ impl NetDecoder {
                             return skipped(SkipReason::IpFragmentDropped, Some(other("IPv4")), 0)
                         }
                         FragmentOutcome::Completed => {
+                            reassembled = true;
                             let data = self.defrag.completed();
                             (data.len() as u32, data)
                         }
@@ -212,17 +215,23 @@ impl NetDecoder {
         if proto != IpNumber::TCP {
             return skipped(SkipReason::NonTcp, Some(other(ip_name(proto))), 0);
         }
+        // Where in this frame a TCP header problem is. A reassembled datagram's header came in
+        // its first fragment, not in this (completing) frame: point at this fragment's data.
+        let tcp_offset = |within: usize| {
+            let at = if reassembled {
+                transport_offset
+            } else {
+                transport_offset.saturating_add(within)
+            };
+            at.min(frame.len())
+        };
         let header = match TcpHeader::parse(transport) {
             Ok(h) => h,
             Err(TcpHeaderError::Truncated) => {
-                return skipped(SkipReason::Truncated, Some(other("TCP")), transport_offset)
+                return skipped(SkipReason::Truncated, Some(other("TCP")), tcp_offset(0))
             }
             Err(TcpHeaderError::BadDataOffset) => {
-                return skipped(
-                    SkipReason::Malformed,
-                    Some(other("TCP")),
-                    transport_offset + 12,
-                )
+                return skipped(SkipReason::Malformed, Some(other("TCP")), tcp_offset(12))
             }
         };
         let payload_len = wire_len.saturating_sub(header.header_len() as u32);

@@ -42,6 +42,9 @@ pub(crate) struct Conn {
     closed_at: Option<FrameAt>,
     /// The last frame this connection reported anything at (last resort for an end frame).
     last_seen: Option<FrameAt>,
+    /// Per direction: where the current run of TLS application-data records began (its
+    /// summary is reported there, spanning to the run's last frame).
+    app_run_start: [Option<FrameAt>; 2],
 }
 
 /// A frame number and its time.
@@ -357,6 +360,16 @@ impl Dispatcher<'_> {
                 }
             });
             conn.last_seen = Some((span.last, span.time));
+            let mut span = span;
+            if let Msg::Tls(TlsMessage::ApplicationData(_)) = &msg {
+                // A summary of a run of records, reported at its last record: list the frame
+                // where the run began too, so readers know data flowed from there on.
+                if let Some((frame, _)) = conn.app_run_start[dir as usize].take() {
+                    if frame < span.last && !span.frames.contains(&frame) {
+                        span.frames.insert(0, frame);
+                    }
+                }
+            }
             let base = |detail: Detail, tunnel: Option<String>| Event {
                 frame: span.last,
                 frames: span.frames.clone(),
@@ -503,6 +516,7 @@ impl StreamHandler for Dispatcher<'_> {
             fin: [None, None],
             closed_at: None,
             last_seen: None,
+            app_run_start: [None, None],
         }
     }
 
@@ -532,7 +546,18 @@ impl StreamHandler for Dispatcher<'_> {
                 skip: 0,
             },
             App::Tls(p) => {
+                let records = |p: &TlsConnectionParser| {
+                    let s = p.state_ref();
+                    match adir {
+                        Dir::ToServer => s.client_application_data.records,
+                        Dir::ToClient => s.server_application_data.records,
+                    }
+                };
+                let before = records(p);
                 let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Tls(m))));
+                if records(p) > before && conn.app_run_start[dir as usize].is_none() {
+                    conn.app_run_start[dir as usize] = map.frame_at(0);
+                }
                 self.emit_all(conn, info, dir, &map, 0, messages, None);
                 return feed;
             }

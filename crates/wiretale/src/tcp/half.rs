@@ -22,6 +22,9 @@ use crate::capture::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Held segments after a new out-of-order segment's start that it is compared with.
+const MAX_OVERLAP_CHECKS: usize = 8;
+
 /// Limits of one direction's buffers.
 #[derive(Debug, Clone, Copy)]
 pub struct HalfConfig {
@@ -234,6 +237,20 @@ impl HalfStream {
                     self.stats.retransmissions += 1;
                     self.check_conflict(off, payload, frame, sink);
                 }
+                // Bytes that fill a hole must agree with held bytes beyond it; where they do
+                // not, the held bytes (the first data) are delivered.
+                let fresh = payload.get(cut as usize..).unwrap_or(&[]);
+                let mut owned: Option<Vec<u8>> = None;
+                if let Some(at) = self.held_conflict(self.next, fresh) {
+                    self.stats.conflicts += 1;
+                    sink.conflict(at, frame);
+                    let mut copy = payload.to_vec();
+                    if let Some(tail) = copy.get_mut(cut as usize..) {
+                        self.overlay_held(self.next, tail);
+                    }
+                    owned = Some(copy);
+                }
+                let payload = owned.as_deref().unwrap_or(payload);
                 let mark = Mark {
                     offset: 0,
                     frame,
@@ -318,6 +335,63 @@ impl HalfStream {
         }
     }
 
+    /// Held segments `payload` (at stream offset `off`) overlaps: the one starting at or before
+    /// `off` and at most [`MAX_OVERLAP_CHECKS`] after it, so the cost per segment stays bounded.
+    fn overlapping_held(&self, off: u64, len: usize) -> impl Iterator<Item = (u64, &Held)> {
+        let end = off.saturating_add(len as u64);
+        let before = self.held.range(..=off).next_back();
+        let after = self
+            .held
+            .range(off.saturating_add(1)..end.max(off.saturating_add(1)))
+            .take(MAX_OVERLAP_CHECKS);
+        before
+            .into_iter()
+            .chain(after)
+            .map(|(&start, held)| (start, held))
+            .filter(move |(start, held)| {
+                *start < end && start.saturating_add(held.data.len() as u64) > off
+            })
+    }
+
+    /// The first stream offset where `payload` (at `off`) differs from held out-of-order
+    /// bytes it overlaps.
+    fn held_conflict(&self, off: u64, payload: &[u8]) -> Option<u64> {
+        let end = off.saturating_add(payload.len() as u64);
+        for (start, held) in self.overlapping_held(off, payload.len()) {
+            let from = start.max(off);
+            let to = end.min(start.saturating_add(held.data.len() as u64));
+            for at in from..to {
+                let mine = payload.get((at - off) as usize);
+                let theirs = held.data.get((at - start) as usize);
+                if mine != theirs {
+                    return Some(at);
+                }
+            }
+        }
+        None
+    }
+
+    /// Copies the held bytes that `data` (at `off`) overlaps into it: first data wins.
+    fn overlay_held(&self, off: u64, data: &mut [u8]) {
+        let end = off.saturating_add(data.len() as u64);
+        let overlaps: Vec<(u64, &Held)> = self.overlapping_held(off, data.len()).collect();
+        for (start, held) in overlaps {
+            let from = start.max(off);
+            let to = end.min(start.saturating_add(held.data.len() as u64));
+            let (Ok(d0), Ok(d1), Ok(h0), Ok(h1)) = (
+                usize::try_from(from - off),
+                usize::try_from(to - off),
+                usize::try_from(from - start),
+                usize::try_from(to - start),
+            ) else {
+                continue;
+            };
+            if let (Some(dst), Some(src)) = (data.get_mut(d0..d1), held.data.get(h0..h1)) {
+                dst.copy_from_slice(src);
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn hold(
         &mut self,
@@ -329,17 +403,20 @@ impl HalfStream {
         sink: &mut dyn ByteSink,
         cfg: &HalfConfig,
     ) {
+        // Held segments this one overlaps must agree with it (first data wins).
+        if let Some(at) = self.held_conflict(off, payload) {
+            self.stats.conflicts += 1;
+            sink.conflict(at, frame);
+        }
         if let Some(existing) = self.held.get(&off) {
             if existing.wire_len >= wire_len {
-                if existing.data.get(..payload.len()) != Some(payload)
-                    && payload.len() <= existing.data.len()
-                {
-                    self.stats.conflicts += 1;
-                    sink.conflict(off, frame);
-                }
                 return;
             }
         }
+        // Where it overlaps held bytes, those (the first data) are what will be delivered.
+        let mut merged = payload.to_vec();
+        self.overlay_held(off, &mut merged);
+        let payload: &[u8] = &merged;
         if self.held.is_empty() {
             self.hole_wait = 0;
         }

@@ -223,7 +223,9 @@ pub trait StreamHandler {
     /// Per-connection state of the handler (e.g. its protocol parser).
     type Conn;
 
-    /// A new connection (stream) starts.
+    /// A new connection (stream) starts. Called again with the same stream id when a
+    /// connection that ended (typically refused with RST) is retried with the same SYN: tshark
+    /// keeps the id, and the byte streams start over with fresh state.
     fn open(&mut self, info: &ConnInfo) -> Self::Conn;
 
     /// In-order bytes of `dir`; `input` holds every unconsumed byte.
@@ -307,6 +309,12 @@ pub struct TcpStats {
     pub retired_closed: u64,
     /// Most connections in the table at once.
     pub peak_flows: u64,
+    /// Times a per-direction buffer cap was hit, all connections (sum of the flows'
+    /// `cap_hits`, counted as they leave the table).
+    pub buffer_cap_hits: u64,
+    /// Overlapping segments whose bytes differed, all connections (sum of the flows'
+    /// `conflicts`).
+    pub overlap_conflicts: u64,
 }
 
 /// The flow table. See the module docs.
@@ -566,6 +574,12 @@ impl<H: StreamHandler> TcpTracker<H> {
                 end_half(&mut flow, &mut conn, dir, why, handler, &cfg);
             }
             let summary = summarize(&flow, ending);
+            for half in [&summary.to_server, &summary.to_client] {
+                self.stats.buffer_cap_hits =
+                    self.stats.buffer_cap_hits.saturating_add(half.cap_hits);
+                self.stats.overlap_conflicts =
+                    self.stats.overlap_conflicts.saturating_add(half.conflicts);
+            }
             handler.closed(conn, &summary);
         }
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod harness;
+
 use std::path::{Path, PathBuf};
 
 use wiretale::pipeline::{analyze_path, AnalyzerConfig, AppProtocol, DecodeAs, Report};
@@ -42,6 +44,16 @@ pub fn capture_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The captures in `testdata/`.
+pub fn testdata_captures() -> Vec<PathBuf> {
+    capture_files(&repo_root().join("testdata"))
 }
 
 /// The file name of a capture.

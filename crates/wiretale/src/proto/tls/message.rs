@@ -451,7 +451,8 @@ pub struct Truncated {
     pub cause: &'static str,
 }
 
-/// Bytes skipped to find the next record boundary.
+/// Bytes skipped to find the next record boundary (reported when it is found, or when the
+/// direction ends first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resync {
     /// Number of bytes skipped.

@@ -39,7 +39,9 @@
 //!
 //! After a `gap` (or an implausible header) the parser scans for a plausible record header
 //! (content type 20..=24, version 0x0300..=0x0304, length ≤ 2^14+2048, and the next header
-//! plausible too when it is in view) and reports a [`TlsMessage::Resync`]. A direction whose
+//! plausible too when it is in view) and reports a [`TlsMessage::Resync`] (at `end` if no header
+//! shows up before the direction ends, so the skipped bytes are never lost silently). A
+//! direction whose
 //! first bytes are printable text, or in which no header is found in the first
 //! [`START_SCAN_LIMIT`] bytes, is reported once as [`TlsMessage::NotTls`] and everything it sends
 //! afterwards is consumed unread.
@@ -1112,6 +1114,18 @@ impl ConnectionParser for TlsConnectionParser {
                     "no_record_header"
                 };
                 self.not_tls(dir, rest, reason, emit);
+            }
+            Phase::Resyncing { skipped, reason } => {
+                // The search for a record boundary never succeeded: the bytes it dropped are
+                // still reported, not lost silently.
+                let total = skipped.saturating_add(len_u64(rest.len()));
+                if total > 0 {
+                    let message = TlsMessage::Resync(Resync {
+                        skipped_bytes: total,
+                        reason,
+                    });
+                    self.report(dir, 0..0, message, emit);
+                }
             }
             _ => {}
         }

@@ -261,6 +261,35 @@ fn gap_then_resync_at_next_header() {
     assert_eq!(p.state().resyncs, 1);
 }
 
+/// Regression (hostile-shape test tls_record_length_beyond_the_maximum_is_not_waited_for):
+/// after an implausible record header the parser searched for a boundary until the direction
+/// ended and then dropped the searched bytes without any message.
+#[test]
+fn bytes_searched_until_the_end_are_reported() {
+    let mut p = TlsConnectionParser::new();
+    let hello = record(22, &handshake(1, &client_hello_body()));
+    let _ = feed(&mut p, Dir::ToServer, &hello);
+    let mut hostile = vec![22, 3, 3, 0xff, 0xff];
+    hostile.extend([0u8; 995]);
+    let (f, out) = feed(&mut p, Dir::ToServer, &hostile);
+    assert!(out.is_empty(), "{out:?}");
+    let rest = &hostile[f.consumed..];
+    let mut ended = Vec::new();
+    p.end(Dir::ToServer, EndReason::Fin, rest, &mut |r, m| {
+        ended.push((r, m))
+    });
+    assert_eq!(
+        ended,
+        vec![(
+            0..0,
+            TlsMessage::Resync(Resync {
+                skipped_bytes: 1000,
+                reason: "invalid_record"
+            })
+        )]
+    );
+}
+
 #[test]
 fn gap_inside_a_handshake_message_reports_it_truncated() {
     let mut p = TlsConnectionParser::new();

@@ -328,3 +328,54 @@ fn snaplen_truncated_segments_report_the_missing_tail() {
     let offsets: Vec<u64> = sink.seen.iter().map(|&(o, _)| o).collect();
     assert_eq!(offsets, vec![0, 1, 10, 11]);
 }
+
+/// Regression (hostile-shape test): a segment overlapping two held out-of-order segments with
+/// different bytes was held without comparison, so the conflict went unreported.
+#[test]
+fn conflicting_partial_overlap_of_held_segments_is_reported() {
+    let mut sink = Recorder {
+        chunk: 1,
+        ..Default::default()
+    };
+    let cfg = HalfConfig::default();
+    let mut half = HalfStream::default();
+    half.start(0);
+    half.on_segment(10, b"bbbbbbbbbb", 10, false, 1, t(1), &mut sink, &cfg);
+    half.on_segment(20, b"cccccccccc", 10, false, 2, t(2), &mut sink, &cfg);
+    half.on_segment(15, b"zzzzzzzzzz", 10, false, 3, t(3), &mut sink, &cfg);
+    assert_eq!(sink.conflicts, 1);
+    // A longer copy at a held offset keeps the held bytes (first data wins).
+    half.on_segment(
+        10,
+        b"XXXXXXXXXXXXXXXXXXXXXXXX",
+        24,
+        false,
+        4,
+        t(4),
+        &mut sink,
+        &cfg,
+    );
+    assert_eq!(sink.conflicts, 2);
+    // The hole fills with bytes that disagree with nothing: no new conflict.
+    half.on_segment(0, b"aaaaaaaaaa", 10, false, 5, t(5), &mut sink, &cfg);
+    assert_eq!(sink.conflicts, 2);
+    let got: Vec<u8> = sink.seen.iter().map(|&(_, b)| b).collect();
+    assert_eq!(got, b"aaaaaaaaaabbbbbbbbbbccccccccccXXXX");
+}
+
+/// Regression: in-order bytes filling a hole are compared with the held bytes they overlap.
+#[test]
+fn hole_filler_conflicting_with_held_bytes_is_reported() {
+    let mut sink = Recorder {
+        chunk: 1,
+        ..Default::default()
+    };
+    let cfg = HalfConfig::default();
+    let mut half = HalfStream::default();
+    half.start(0);
+    half.on_segment(5, b"world", 5, false, 1, t(1), &mut sink, &cfg);
+    half.on_segment(0, b"helloWORLD", 10, false, 2, t(2), &mut sink, &cfg);
+    assert_eq!(sink.conflicts, 1);
+    let got: Vec<u8> = sink.seen.iter().map(|&(_, b)| b).collect();
+    assert_eq!(got, b"helloworld", "the held (first) bytes win");
+}

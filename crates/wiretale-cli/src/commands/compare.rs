@@ -1,0 +1,368 @@
+//! `wiretale compare WORKING FAILING`: where the failing capture departs from the working one.
+
+use super::common;
+use crate::cli::{CaptureArgs, CompareArgs, TableFormat};
+use crate::exit::{CliError, Outcome};
+use crate::output;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use wiretale::analysis::compare::{
+    compare, AttributeDifference, CompareOptions, Comparison, ConversationDiff,
+    ConversationSummary, Departure, FindingRef, MatchBasis,
+};
+use wiretale::analysis::Analysis;
+use wiretale::timeline::Collector;
+
+/// One side of the comparison, for the JSON output.
+#[derive(Serialize)]
+struct CaptureJson {
+    capture: String,
+    frames: u64,
+    conversations: usize,
+    /// Damage that stopped reading part-way, if any.
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    working: CaptureJson,
+    failing: CaptureJson,
+    #[serde(flatten)]
+    comparison: &'a Comparison,
+}
+
+fn load(path: &Path, decode_as: &[String]) -> Result<(CaptureArgs, Analysis), CliError> {
+    let args = CaptureArgs {
+        capture: path.to_path_buf(),
+        decode_as: decode_as.to_vec(),
+    };
+    let mut collector = Collector::default();
+    let report = common::analyse_with(&args, common::config(&args)?, &mut collector)?;
+    // Damage is reported on stderr; what was read before it is still compared.
+    common::finish(&args, &report);
+    Ok((
+        args,
+        Analysis::from_parts(collector.events, collector.flows, report),
+    ))
+}
+
+pub fn run(args: &CompareArgs) -> Result<Outcome, CliError> {
+    if args.working.as_os_str() == "-" && args.failing.as_os_str() == "-" {
+        return Err(CliError(
+            "only one of WORKING and FAILING can be `-` (standard input)".into(),
+        ));
+    }
+    let positive = |x: f64| x.is_finite() && x >= 0.0;
+    if !positive(args.slower_factor) || !positive(args.slower_min) {
+        return Err(CliError(
+            "--slower-factor and --slower-min must be non-negative numbers".into(),
+        ));
+    }
+    let (w_args, working) = load(&args.working, &args.decode_as)?;
+    let (f_args, failing) = load(&args.failing, &args.decode_as)?;
+    let opts = CompareOptions {
+        slower_factor: args.slower_factor,
+        slower_min_secs: args.slower_min,
+        ..CompareOptions::default()
+    };
+    let diff = compare(&working, &failing, &opts);
+    let side = |a: &CaptureArgs, an: &Analysis, count: usize| CaptureJson {
+        capture: a.capture.display().to_string(),
+        frames: an.report.stats.frames_read,
+        conversations: count,
+        error: an.report.error.as_ref().map(|e| e.to_string()),
+    };
+    let w_count = diff.conversations.len() + diff.only_in_working.len();
+    let f_count = diff.conversations.len() + diff.only_in_failing.len();
+    let mut out = output::stdout();
+    match args.format {
+        TableFormat::Json => output::json_line(
+            &mut out,
+            &CompareJson {
+                working: side(&w_args, &working, w_count),
+                failing: side(&f_args, &failing, f_count),
+                comparison: &diff,
+            },
+        )?,
+        TableFormat::Text => write_text(
+            &mut out,
+            &side(&w_args, &working, w_count),
+            &side(&f_args, &failing, f_count),
+            &diff,
+        )?,
+    }
+    out.flush()?;
+    Ok(if diff.different {
+        Outcome::Findings
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn streams(s: &ConversationSummary) -> String {
+    let list: Vec<String> = s.streams.iter().map(u64::to_string).collect();
+    format!(
+        "{} (stream{} {})",
+        plural(s.connections, "connection", "connections"),
+        if s.streams.len() == 1 { "" } else { "s" },
+        list.join(", ")
+    )
+}
+
+fn attribute_name(a: &str) -> &str {
+    match a {
+        "http_version" => "HTTP version",
+        "keep_alive" => "keep-alive",
+        "auth_offered" => "authentication offered",
+        "tls_offered_version" => "TLS version offered",
+        "tls_version" => "TLS version",
+        "tls_cipher_suite" => "cipher suite",
+        "certificate_subject" => "certificate subject",
+        "certificate_chain_length" => "certificates in chain",
+        other => other,
+    }
+}
+
+fn write_departure<W: Write>(out: &mut W, d: &Departure, indent: &str) -> std::io::Result<()> {
+    match &d.after {
+        Some(a) => writeln!(
+            out,
+            "{indent}both:     {}  (working frame {}, failing frame {})",
+            a.text, a.working_frame, a.failing_frame
+        )?,
+        None => writeln!(out, "{indent}both:     (nothing in common before it)")?,
+    }
+    match &d.working {
+        Some(s) => writeln!(out, "{indent}working:  {}  (frame {})", s.text, s.frame)?,
+        None => writeln!(out, "{indent}working:  nothing more")?,
+    }
+    match &d.failing {
+        Some(s) => writeln!(out, "{indent}failing:  {}  (frame {})", s.text, s.frame)?,
+        None => writeln!(out, "{indent}failing:  nothing more (the capture ends)")?,
+    }
+    Ok(())
+}
+
+/// (attribute, working value, failing value).
+type AttributeChange<'a> = (&'a str, &'a str, &'a str);
+
+/// Attribute differences grouped by (attribute, working value, failing value).
+fn write_attributes<W: Write>(out: &mut W, list: &[AttributeDifference]) -> std::io::Result<()> {
+    let mut groups: Vec<(AttributeChange<'_>, Vec<&AttributeDifference>)> = Vec::new();
+    for a in list {
+        let key = (a.attribute, a.working.as_str(), a.failing.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(a),
+            None => groups.push((key, vec![a])),
+        }
+    }
+    for ((attr, w, f), steps) in groups {
+        writeln!(
+            out,
+            "      {}: working {w}, failing {f}",
+            attribute_name(attr)
+        )?;
+        for s in steps {
+            writeln!(
+                out,
+                "          {}  (frames {} ↔ {})",
+                s.step, s.working_frame, s.failing_frame
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_conversation<W: Write>(out: &mut W, c: &ConversationDiff) -> std::io::Result<()> {
+    let mark = if c.is_different() { "≠" } else { "=" };
+    let counts = if c.working.connections == c.failing.connections {
+        format!("{} aligned", plural(c.aligned_steps, "step", "steps"))
+    } else {
+        format!(
+            "{} aligned; working {}, failing {}",
+            plural(c.aligned_steps, "step", "steps"),
+            streams(&c.working),
+            streams(&c.failing)
+        )
+    };
+    writeln!(out, "  {mark} {}   ({counts})", c.label)?;
+    match c.matched_by {
+        MatchBasis::Identity => {}
+        MatchBasis::NameOnOtherPort => writeln!(
+            out,
+            "      paired by name on another port: failing {}",
+            c.failing.label
+        )?,
+        MatchBasis::OnlyOneOnPort => writeln!(
+            out,
+            "      paired as the only {} :{} {} conversation of each capture: failing {}",
+            c.working.identity.role,
+            c.working.identity.service_port,
+            c.working.identity.protocol.to_uppercase(),
+            c.failing.label
+        )?,
+    }
+    if let Some(d) = &c.departure {
+        writeln!(out, "      departs:")?;
+        write_departure(out, d, "        ")?;
+    }
+    write_attributes(out, &c.attribute_differences)?;
+    for t in &c.timing {
+        writeln!(out, "      timing: {}", t.summary)?;
+    }
+    Ok(())
+}
+
+fn write_only<W: Write>(
+    out: &mut W,
+    title: &str,
+    list: &[ConversationSummary],
+) -> std::io::Result<()> {
+    writeln!(out, "{title}")?;
+    if list.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for s in list {
+        writeln!(
+            out,
+            "  {}   ({}, frames {}–{}{})",
+            s.label,
+            streams(s),
+            s.first_frame,
+            s.last_frame,
+            s.ending
+                .as_deref()
+                .map(|e| format!("; ended: {e}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+fn write_findings<W: Write>(out: &mut W, title: &str, list: &[FindingRef]) -> std::io::Result<()> {
+    writeln!(out, "{title}")?;
+    if list.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for f in list {
+        writeln!(
+            out,
+            "  [{}] {}  (frame {}; {})",
+            f.severity,
+            f.id,
+            f.frame,
+            if f.conversations.is_empty() {
+                "no conversation".to_string()
+            } else {
+                f.conversations.join(", ")
+            }
+        )?;
+        writeln!(out, "     {}", f.summary)?;
+    }
+    Ok(())
+}
+
+fn write_text<W: Write>(
+    out: &mut W,
+    working: &CaptureJson,
+    failing: &CaptureJson,
+    c: &Comparison,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Comparing working {} ({} frames, {})",
+        working.capture,
+        working.frames,
+        plural(working.conversations, "conversation", "conversations")
+    )?;
+    writeln!(
+        out,
+        "     with failing {} ({} frames, {})",
+        failing.capture,
+        failing.frames,
+        plural(failing.conversations, "conversation", "conversations")
+    )?;
+    writeln!(out)?;
+    match &c.first_departure {
+        Some(d) => {
+            writeln!(out, "First departure — {}", d.conversation)?;
+            write_departure(out, d, "  ")?;
+        }
+        None => writeln!(
+            out,
+            "First departure: none (every aligned conversation takes the same steps)"
+        )?,
+    }
+    writeln!(out)?;
+    writeln!(out, "Conversations in both")?;
+    if c.conversations.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for conv in &c.conversations {
+        write_conversation(out, conv)?;
+    }
+    writeln!(out)?;
+    write_only(out, "Only in the working capture", &c.only_in_working)?;
+    write_only(out, "Only in the failing capture", &c.only_in_failing)?;
+    writeln!(out)?;
+    write_findings(
+        out,
+        "Findings only in the failing capture",
+        &c.findings_only_in_failing,
+    )?;
+    write_findings(
+        out,
+        "Findings only in the working capture",
+        &c.findings_only_in_working,
+    )?;
+    writeln!(out)?;
+    // Counts of what made the verdict, so a script reading the text can see why.
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for conv in &c.conversations {
+        *counts.entry(("departure", "departures")).or_default() +=
+            usize::from(conv.departure.is_some());
+        *counts
+            .entry(("property difference", "property differences"))
+            .or_default() += conv.attribute_differences.len();
+        *counts
+            .entry(("timing difference", "timing differences"))
+            .or_default() += conv.timing.len();
+    }
+    *counts
+        .entry((
+            "conversation only in one capture",
+            "conversations only in one capture",
+        ))
+        .or_default() += c.only_in_working.len() + c.only_in_failing.len();
+    *counts
+        .entry((
+            "finding only in one capture",
+            "findings only in one capture",
+        ))
+        .or_default() += c.findings_only_in_working.len() + c.findings_only_in_failing.len();
+    let reasons: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|((one, many), n)| plural(*n, one, many))
+        .collect();
+    if c.different {
+        writeln!(
+            out,
+            "Result: the captures differ{} (exit 1).",
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", reasons.join(", "))
+            }
+        )?;
+    } else {
+        writeln!(out, "Result: no meaningful difference (exit 0).")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! `wiretale compare` run as a user runs it: the real binary, real captures from `testdata/`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn wiretale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args(args)
+        .output()
+        .expect("run wiretale")
+}
+
+fn path(name: &str) -> String {
+    testdata(name).display().to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn different_captures_exit_1_and_name_the_first_departure() {
+    let o = wiretale(&[
+        "compare",
+        &path("case-study-working.pcapng"),
+        &path("case-study.pcapng"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("First departure — proxy :8080 HTTP crl.verisign.com/pca3.crl"),
+        "{text}"
+    );
+    assert!(text.contains("with NTLM Type 3  (frame 92)"), "{text}");
+    assert!(
+        text.contains("failing:  client closes the connection (FIN)  (frame 418)"),
+        "{text}"
+    );
+    assert!(text.contains("HTTP version: working HTTP/1.1, failing HTTP/1.0"));
+    assert!(text.contains("[error] ntlm-abandoned"));
+    assert!(text.contains("sat idle 30.0 s in the failing capture (frames 316 → 959)"));
+    assert!(text.contains("Result: the captures differ"));
+}
+
+#[test]
+fn identical_captures_exit_0() {
+    let p = path("case-study.pcapng");
+    let o = wiretale(&["compare", &p, &p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("Result: no meaningful difference (exit 0)."),
+        "{text}"
+    );
+    assert!(!text.contains('≠'), "{text}");
+}
+
+#[test]
+fn errors_exit_2() {
+    let good = path("case-study.pcapng");
+    let missing = path("no-such-capture.pcap");
+    let o = wiretale(&["compare", &good, &missing]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+
+    let not_a_capture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("Cargo.toml")
+        .display()
+        .to_string();
+    let o = wiretale(&["compare", &not_a_capture, &good]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a pcap or pcapng file"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wiretale(&["compare", "-", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = wiretale(&["compare", &good]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a missing argument is a usage error"
+    );
+    let o = wiretale(&["compare", "--slower-factor", "-1", &good, &good]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let o = wiretale(&[
+        "compare",
+        "--format",
+        "json",
+        &path("case-study-working.pcapng"),
+        &path("case-study.pcapng"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(v["different"], true);
+    assert_eq!(v["working"]["frames"], 151);
+    assert_eq!(v["failing"]["frames"], 959);
+    assert_eq!(v["failing"]["conversations"], 4);
+    assert!(v["working"]["capture"]
+        .as_str()
+        .unwrap()
+        .ends_with("case-study-working.pcapng"));
+    let first = &v["first_departure"];
+    assert_eq!(
+        first["conversation"],
+        "proxy :8080 HTTP crl.verisign.com/pca3.crl"
+    );
+    assert_eq!(first["after"]["failing_frame"], 417);
+    assert_eq!(first["failing"]["frame"], 418);
+    assert_eq!(first["failing"]["actor"], "client");
+    assert_eq!(first["working"]["frame"], 92);
+    assert!(first["summary"].as_str().unwrap().contains("NTLM Type 3"));
+
+    let convs = v["conversations"].as_array().unwrap();
+    assert_eq!(convs.len(), 4);
+    for c in convs {
+        for key in [
+            "label",
+            "matched_by",
+            "working",
+            "failing",
+            "aligned_steps",
+            "departure",
+            "attribute_differences",
+            "timing",
+        ] {
+            assert!(c.get(key).is_some(), "{key} missing in {c}");
+        }
+        assert_eq!(c["matched_by"], "identity");
+        assert!(c["working"]["identity"]["service_port"].is_u64());
+    }
+    let tls = convs
+        .iter()
+        .find(|c| c["label"] == "server :5061 TLS")
+        .unwrap();
+    assert_eq!(tls["timing"][0]["kind"], "idle");
+    assert_eq!(tls["departure"]["failing"]["frame"], 959);
+    let proxy = convs
+        .iter()
+        .find(|c| c["label"] == "proxy :8080 HTTP crl.verisign.com/pca3.crl")
+        .unwrap();
+    assert_eq!(proxy["failing"]["connections"], 2);
+    assert!(proxy["attribute_differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["attribute"] == "http_version" && a["failing"] == "HTTP/1.0"));
+
+    let mut only_failing: Vec<&str> = v["findings_only_in_failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    only_failing.sort_unstable();
+    assert_eq!(
+        only_failing,
+        vec![
+            "ntlm-abandoned",
+            "revocation-check-during-handshake",
+            "tcp-reset-after-idle",
+            "tls-stalled"
+        ]
+    );
+    assert_eq!(v["only_in_working"], serde_json::json!([]));
+    assert_eq!(v["only_in_failing"], serde_json::json!([]));
+}
+
+#[test]
+fn json_of_identical_captures_exits_0() {
+    let p = path("ntlm-proxy-auth-ok.pcap");
+    let o = wiretale(&["compare", "--format", "json", &p, &p]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["different"], false);
+    assert!(v["first_departure"].is_null());
+}
+
+#[test]
+fn a_capture_on_standard_input_works() {
+    let bytes = std::fs::read(testdata("ntlm-proxy-abandoned.pcap")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args(["compare", &path("ntlm-proxy-auth-ok.pcap"), "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("paired as the only proxy :8080 HTTP conversation"));
+}
+
+#[test]
+fn help_documents_exit_codes_and_examples() {
+    let o = wiretale(&["compare", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.contains("WORKING") && text.contains("FAILING"));
+    assert!(text.contains("Examples:"));
+    assert!(text.contains(
+        "wiretale compare testdata/case-study-working.pcapng testdata/case-study.pcapng"
+    ));
+    assert!(text.contains("0 no meaningful difference, 1 the captures differ, 2 error"));
+}

@@ -1,0 +1,488 @@
+use super::*;
+use crate::capture::Timestamp;
+use crate::pipeline::AnalyzerConfig;
+use crate::test_support::shared_captures;
+use std::path::{Path, PathBuf};
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn analyse(path: &Path) -> Analysis {
+    Analysis::of_path(path, &AnalyzerConfig::default())
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+}
+
+fn compare_files(working: &Path, failing: &Path) -> Comparison {
+    compare(
+        &analyse(working),
+        &analyse(failing),
+        &CompareOptions::default(),
+    )
+}
+
+fn ids(list: &[FindingRef]) -> Vec<&'static str> {
+    let mut ids: Vec<&str> = list.iter().map(|f| f.id).collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn conversation<'a>(c: &'a Comparison, label: &str) -> &'a ConversationDiff {
+    c.conversations
+        .iter()
+        .find(|d| d.label == label)
+        .unwrap_or_else(|| panic!("no conversation {label}: {:#?}", c.conversations))
+}
+
+#[test]
+fn case_study_departs_where_the_client_closes_after_the_ntlm_challenge() {
+    let c = compare_files(
+        &testdata("case-study-working.pcapng"),
+        &testdata("case-study.pcapng"),
+    );
+    assert!(c.different);
+    let first = c.first_departure.as_ref().expect("a departure");
+    assert_eq!(
+        first.conversation,
+        "proxy :8080 HTTP crl.verisign.com/pca3.crl"
+    );
+    let after = first.after.as_ref().expect("an aligned step before it");
+    assert!(after.text.contains("NTLM Type 2"), "{}", after.text);
+    assert_eq!(after.failing_frame, 417);
+    let working = first.working.as_ref().expect("working went on");
+    assert!(
+        working.text.contains("with NTLM Type 3"),
+        "{}",
+        working.text
+    );
+    assert_eq!(working.actor, "client");
+    let failing = first.failing.as_ref().expect("failing did something else");
+    assert_eq!(
+        (failing.frame, failing.actor, failing.text.as_str()),
+        (418, "client", "client closes the connection (FIN)")
+    );
+    assert!(first.summary.contains("frame 418"), "{}", first.summary);
+
+    // Every conversation is found in both, whatever the addresses, ports and frames.
+    assert!(c.only_in_working.is_empty() && c.only_in_failing.is_empty());
+    assert_eq!(c.conversations.len(), 4);
+    assert!(c
+        .conversations
+        .iter()
+        .all(|d| d.matched_by == MatchBasis::Identity));
+
+    // The proxy conversation: HTTP/1.0 without keep-alive on the failing side, two connections.
+    let proxy = conversation(&c, "proxy :8080 HTTP crl.verisign.com/pca3.crl");
+    assert_eq!(
+        (proxy.working.connections, proxy.failing.connections),
+        (1, 2)
+    );
+    let version = proxy
+        .attribute_differences
+        .iter()
+        .find(|a| a.attribute == "http_version" && a.failing_frame == 407)
+        .expect("HTTP version differs at frame 407");
+    assert_eq!(
+        (version.working.as_str(), version.failing.as_str()),
+        ("HTTP/1.1", "HTTP/1.0")
+    );
+    assert!(proxy
+        .attribute_differences
+        .iter()
+        .any(|a| a.attribute == "keep_alive" && a.failing.starts_with("no")));
+
+    // The TLS conversation: the working client sends application data, the failing server
+    // resets after 30 s of silence.
+    let tls = conversation(&c, "server :5061 TLS");
+    let d = tls.departure.as_ref().expect("TLS departs");
+    assert_eq!(d.after.as_ref().map(|a| a.failing_frame), Some(316));
+    assert!(d
+        .working
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("application data"));
+    let rst = d.failing.as_ref().unwrap();
+    assert_eq!((rst.frame, rst.actor), (959, "server"));
+    assert!(rst.text.contains("RST"));
+    let idle = tls
+        .timing
+        .iter()
+        .find(|t| t.kind == TimingKind::Idle)
+        .expect("idle difference");
+    assert!((idle.failing_secs - 30.0).abs() < 0.1, "{idle:?}");
+    assert_eq!(idle.failing_frames, vec![316, 959]);
+    assert_eq!(
+        tls.working.tls_handshake_secs,
+        tls.failing.tls_handshake_secs
+    );
+    assert!(tls.attribute_differences.is_empty());
+
+    // The unrelated intranet pages are the same in both.
+    for label in [
+        "server :80 HTTP intranet.example.com/news/today.html",
+        "server :80 HTTP intranet.example.com/news/weather.html",
+    ] {
+        assert!(!conversation(&c, label).is_different(), "{label}");
+    }
+
+    assert_eq!(
+        ids(&c.findings_only_in_failing),
+        vec![
+            "ntlm-abandoned",
+            "revocation-check-during-handshake",
+            "tcp-reset-after-idle",
+            "tls-stalled"
+        ]
+    );
+    // The working side's revocation check succeeded: same id, other severity.
+    assert_eq!(
+        c.findings_only_in_working
+            .iter()
+            .map(|f| (f.id, f.severity))
+            .collect::<Vec<_>>(),
+        vec![("revocation-check-during-handshake", Severity::Info)]
+    );
+    let abandoned = c
+        .findings_only_in_failing
+        .iter()
+        .find(|f| f.id == "ntlm-abandoned")
+        .unwrap();
+    assert_eq!(
+        abandoned.conversations,
+        vec!["proxy :8080 HTTP crl.verisign.com/pca3.crl"]
+    );
+}
+
+#[test]
+fn identical_captures_have_no_difference() {
+    for name in [
+        "case-study.pcapng",
+        "case-study-working.pcapng",
+        "ntlm-proxy-auth-ok.pcap",
+        "tcp-rst.pcap",
+        "https-connect.pcap",
+    ] {
+        let a = analyse(&testdata(name));
+        let c = compare(&a, &a, &CompareOptions::default());
+        assert!(!c.different, "{name}: {c:#?}");
+        assert!(c.first_departure.is_none());
+        assert!(c.only_in_working.is_empty() && c.only_in_failing.is_empty());
+        assert!(c.findings_only_in_working.is_empty() && c.findings_only_in_failing.is_empty());
+        assert!(c.conversations.iter().all(|d| !d.is_different()));
+        assert!(!c.conversations.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn ntlm_fixtures_depart_after_the_type_2_even_for_other_urls() {
+    let c = compare_files(
+        &testdata("ntlm-proxy-auth-ok.pcap"),
+        &testdata("ntlm-proxy-abandoned.pcap"),
+    );
+    assert!(c.different);
+    // Different URLs, but the only proxy conversation on :8080 in each.
+    let d = c.conversations.first().expect("paired");
+    assert_eq!(d.matched_by, MatchBasis::OnlyOneOnPort);
+    assert_eq!(c.conversations.len(), 1);
+    let first = c.first_departure.as_ref().unwrap();
+    assert!(first.after.as_ref().unwrap().text.contains("NTLM Type 2"));
+    assert_eq!(
+        first
+            .working
+            .as_ref()
+            .map(|s| (s.frame, s.text.contains("NTLM Type 3"))),
+        Some((12, true))
+    );
+    assert_eq!(
+        first.failing.as_ref().map(|s| (s.frame, s.text.as_str())),
+        Some((19, "client closes the connection (FIN)"))
+    );
+    assert_eq!(ids(&c.findings_only_in_failing), vec!["ntlm-abandoned"]);
+    assert!(c.findings_only_in_working.is_empty());
+}
+
+#[test]
+fn squid_captures_depart_at_the_withheld_challenge() {
+    let Some(dir) = shared_captures() else { return };
+    let c = compare_files(
+        &dir.join("squid-ntlm-proxy-auth-ok-curl.pcap"),
+        &dir.join("squid-ntlm-http10-challenge-withheld-curl.pcap"),
+    );
+    assert!(c.different);
+    let first = c.first_departure.as_ref().unwrap();
+    assert_eq!(
+        first.conversation,
+        "proxy :3128 HTTP crl.verisign.com/pca3.crl"
+    );
+    assert!(first.after.as_ref().unwrap().text.contains("NTLM Type 1"));
+    let w = first.working.as_ref().unwrap();
+    let f = first.failing.as_ref().unwrap();
+    assert_eq!(w.frame, 6);
+    assert!(
+        w.text.contains("407") && w.text.contains("NTLM Type 2"),
+        "{}",
+        w.text
+    );
+    assert_eq!(f.frame, 6);
+    assert!(
+        f.text.contains("407") && f.text.contains("offers Basic"),
+        "{}",
+        f.text
+    );
+    assert!(!f.text.contains("NTLM Type 2"));
+    let proxy = conversation(&c, "proxy :3128 HTTP crl.verisign.com/pca3.crl");
+    assert!(proxy
+        .attribute_differences
+        .iter()
+        .any(|a| a.attribute == "http_version" && a.failing == "HTTP/1.0"));
+    // The proxy's own fetch from the origin exists only where authentication worked.
+    let only: Vec<&str> = c.only_in_working.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(only, vec!["server :80 HTTP crl.verisign.com/pca3.crl"]);
+    assert!(c.only_in_failing.is_empty());
+    assert_eq!(
+        ids(&c.findings_only_in_failing),
+        vec!["ntlm-challenge-missing"]
+    );
+}
+
+#[test]
+fn shared_captures_compare_without_surprises() {
+    let Some(dir) = shared_captures() else { return };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .filter(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() < 2_000_000)
+                .unwrap_or(false)
+        })
+        .collect();
+    files.sort();
+    let analyses: Vec<(PathBuf, Analysis)> = files
+        .into_iter()
+        .filter_map(|p| {
+            let a = Analysis::of_path(&p, &AnalyzerConfig::default()).ok()?;
+            Some((p, a))
+        })
+        .collect();
+    assert!(analyses.len() > 10);
+    for (k, (path, a)) in analyses.iter().enumerate() {
+        // A capture equals itself.
+        let same = compare(a, a, &CompareOptions::default());
+        assert!(!same.different, "{}: {same:#?}", path.display());
+        // Any two captures compare without panicking, and symmetrically in what is unpaired.
+        if let Some((_, b)) = analyses.get(k + 1) {
+            let ab = compare(a, b, &CompareOptions::default());
+            let ba = compare(b, a, &CompareOptions::default());
+            assert_eq!(ab.only_in_working.len(), ba.only_in_failing.len());
+            assert_eq!(ab.conversations.len(), ba.conversations.len());
+            assert_eq!(
+                ab.findings_only_in_working.len(),
+                ba.findings_only_in_failing.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn comparisons_are_deterministic() {
+    let run = || {
+        serde_json::to_string(&compare_files(
+            &testdata("case-study-working.pcapng"),
+            &testdata("case-study.pcapng"),
+        ))
+        .unwrap()
+    };
+    assert_eq!(run(), run());
+}
+
+// Synthetic conversations for the rules the fixtures do not reach.
+
+fn step(frame: u64, secs: f64, stream: u64, kind: StepKind, key: &str) -> Step {
+    let whole = secs.trunc();
+    Step {
+        frame,
+        time: Timestamp {
+            secs: 1_000 + whole as i64,
+            nanos: ((secs - whole) * 1e9) as u32,
+        },
+        offset_secs: secs,
+        stream,
+        actor: if key.contains("server") {
+            "server"
+        } else {
+            "client"
+        },
+        proto: "tls",
+        kind,
+        key: key.to_string(),
+        text: key.to_string(),
+        attrs: Default::default(),
+        idle_secs: None,
+    }
+}
+
+fn conv(steps: Vec<Step>) -> Conversation {
+    Conversation {
+        identity: Identity {
+            role: "server",
+            service_port: 443,
+            protocol: "tls",
+            name: Some("www.example.com".into()),
+        },
+        streams: vec![0],
+        first_frame: steps.first().map_or(0, |s| s.frame),
+        last_frame: steps.last().map_or(0, |s| s.frame),
+        steps,
+        truncated: false,
+        tls_handshake_secs: None,
+    }
+}
+
+use StepKind::{End, Message, Setup};
+
+#[test]
+fn a_reset_instead_of_a_close_is_a_departure_even_when_every_message_matches() {
+    let w = conv(vec![
+        step(1, 0.0, 0, Setup, "tcp open"),
+        step(4, 0.1, 0, Message, "tls client client_hello"),
+        step(6, 0.2, 0, Message, "tls server server_hello"),
+        step(9, 0.3, 0, End, "tcp fin client"),
+    ]);
+    let f = conv(vec![
+        step(1, 0.0, 0, Setup, "tcp open"),
+        step(4, 0.1, 0, Message, "tls client client_hello"),
+        step(6, 0.2, 0, Message, "tls server server_hello"),
+        step(7, 0.3, 0, End, "tcp rst server"),
+    ]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    let dep = d.departure.expect("departure");
+    assert_eq!(dep.after.unwrap().text, "tls server server_hello");
+    assert_eq!(dep.working.unwrap().frame, 9);
+    assert_eq!(dep.failing.unwrap().frame, 7);
+    // A plain close against a connection left open is not a departure.
+    let mut open = f.clone();
+    if let Some(last) = open.steps.last_mut() {
+        last.key = "tcp open at end".into();
+    }
+    let d = pair::diff(&w, &open, MatchBasis::Identity, &CompareOptions::default());
+    assert!(d.departure.is_none());
+}
+
+#[test]
+fn slow_steps_are_reported_only_when_much_slower_and_on_the_failing_side() {
+    let keys = [
+        "tls client client_hello",
+        "tls server server_hello",
+        "tls server certificate",
+    ];
+    let make = |times: [f64; 3]| {
+        conv(
+            keys.iter()
+                .zip(times)
+                .enumerate()
+                .map(|(i, (k, t))| step(i as u64 + 1, t, 0, Message, k))
+                .collect(),
+        )
+    };
+    let opts = CompareOptions::default();
+    // 0.2 s → 5.2 s: reported.
+    let d = pair::diff(
+        &make([0.0, 0.2, 0.3]),
+        &make([0.0, 5.2, 5.3]),
+        MatchBasis::Identity,
+        &opts,
+    );
+    let slow: Vec<_> = d
+        .timing
+        .iter()
+        .filter(|t| t.kind == TimingKind::StepDelay)
+        .collect();
+    assert_eq!(slow.len(), 1, "{:#?}", d.timing);
+    assert!((slow[0].failing_secs - 5.2).abs() < 1e-6);
+    assert_eq!(slow[0].failing_frames, vec![1, 2]);
+    assert!(d.departure.is_none() && d.is_different());
+    // 3x but under a second more: not reported. Working slower: not reported.
+    let d = pair::diff(
+        &make([0.0, 0.2, 0.3]),
+        &make([0.0, 0.9, 1.0]),
+        MatchBasis::Identity,
+        &opts,
+    );
+    assert!(d.timing.is_empty(), "{:#?}", d.timing);
+    let d = pair::diff(
+        &make([0.0, 5.2, 5.3]),
+        &make([0.0, 0.2, 0.3]),
+        MatchBasis::Identity,
+        &opts,
+    );
+    assert!(d.timing.is_empty(), "{:#?}", d.timing);
+    // The TLS handshake duration is compared the same way.
+    let mut w = make([0.0, 0.1, 0.2]);
+    let mut f = make([0.0, 0.1, 0.2]);
+    w.tls_handshake_secs = Some(0.1);
+    f.tls_handshake_secs = Some(4.0);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &opts);
+    assert_eq!(
+        d.timing.first().map(|t| t.kind),
+        Some(TimingKind::TlsHandshake)
+    );
+}
+
+#[test]
+fn plain_tcp_conversations_align_on_connection_steps() {
+    let w = conv(vec![
+        step(1, 0.0, 0, Setup, "tcp open"),
+        step(2, 0.01, 0, Setup, "tcp accept"),
+        step(3, 0.5, 0, End, "tcp fin client"),
+    ]);
+    let f = conv(vec![
+        step(1, 0.0, 0, Setup, "tcp open"),
+        step(5, 9.0, 0, End, "tcp no answer"),
+    ]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    let dep = d.departure.expect("departure");
+    assert_eq!(dep.after.unwrap().text, "tcp open");
+    assert_eq!(dep.working.unwrap().text, "tcp accept");
+    assert_eq!(dep.failing.unwrap().text, "tcp no answer");
+}
+
+#[test]
+fn a_failing_side_that_stops_early_says_so() {
+    let w = conv(vec![
+        step(1, 0.0, 0, Message, "tls client client_hello"),
+        step(2, 0.1, 0, Message, "tls server server_hello"),
+    ]);
+    let f = conv(vec![step(1, 0.0, 0, Message, "tls client client_hello")]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    let dep = d.departure.unwrap();
+    assert!(dep.failing.is_none());
+    assert!(
+        dep.summary
+            .ends_with("failing: nothing more (the capture ends)"),
+        "{}",
+        dep.summary
+    );
+}
+
+#[test]
+fn options_bound_the_steps() {
+    let a = analyse(&testdata("case-study.pcapng"));
+    let c = compare(
+        &a,
+        &a,
+        &CompareOptions {
+            max_steps: 3,
+            ..CompareOptions::default()
+        },
+    );
+    assert!(c.conversations.iter().all(|d| d.working.steps <= 3));
+    assert!(c.conversations.iter().any(|d| d.working.truncated));
+    assert!(CompareOptions::default().is_slower(0.1, 1.2));
+    assert!(!CompareOptions::default().is_slower(0.1, 1.0));
+    assert!(!CompareOptions::default().is_slower(2.0, 5.5));
+}

@@ -1,0 +1,791 @@
+//! Hostile shapes, generated here with the fixture crate: inputs built to exhaust memory or
+//! time. Each test asserts that what the library holds stays under its cap and that hitting the
+//! cap shows in the output (a counter in the statistics or flow summary, or an event/message).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::net::SocketAddr;
+
+use support::harness::StreamDriver;
+use wiretale::capture::{CaptureReader, Timestamp};
+use wiretale::net::{Decoded, NetDecoder};
+use wiretale::pipeline::{analyze, AnalyzerConfig, Report};
+use wiretale::proto::http::{HttpConfig, HttpConnectionParser, HttpError, HttpMessage};
+use wiretale::proto::ntlm::{decode_auth_header_value, parse_message, TokenContent};
+use wiretale::proto::tls::{TlsConnectionParser, TlsMessage};
+use wiretale::proto::{Dir as PDir, EndReason};
+use wiretale::tcp::{
+    ConnEvent, ConnInfo, Dir, Feed, FlowSummary, FrameMap, Gap, GapCause, StreamHandler, TcpConfig,
+    TcpTracker,
+};
+use wiretale::timeline::{Detail, Event, EventSink};
+use wiretale_fixtures::{AckPolicy, Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn tcp_event(event: &Event) -> Option<&ConnEvent> {
+    #[allow(unreachable_patterns)]
+    match &event.detail {
+        Detail::Tcp(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// A sink that counts instead of keeping (a million flows would not fit otherwise).
+#[derive(Default)]
+struct Counting {
+    events: BTreeMap<&'static str, u64>,
+    gaps: Vec<(u64, u64, GapCause)>,
+    conflicts: Vec<(u64, u64)>,
+    flows: u64,
+    /// Summaries kept for the first few flows.
+    summaries: Vec<FlowSummary>,
+}
+
+impl EventSink for Counting {
+    fn event(&mut self, event: &Event) {
+        let Some(e) = tcp_event(event) else {
+            *self.events.entry(event.proto()).or_insert(0) += 1;
+            return;
+        };
+        let kind = match e {
+            ConnEvent::Syn => "syn",
+            ConnEvent::SynAck => "syn_ack",
+            ConnEvent::Established { .. } => "established",
+            ConnEvent::Fin { .. } => "fin",
+            ConnEvent::Rst { .. } => "rst",
+            ConnEvent::Gap {
+                offset, len, cause, ..
+            } => {
+                self.gaps.push((*offset, *len, *cause));
+                "gap"
+            }
+            ConnEvent::OverlapConflict { offset, .. } => {
+                self.conflicts.push((event.frame, *offset));
+                "overlap_conflict"
+            }
+            ConnEvent::OpenAtEnd { .. } => "open_at_end",
+            ConnEvent::Evicted => "evicted",
+        };
+        *self.events.entry(kind).or_insert(0) += 1;
+    }
+
+    fn flow(&mut self, flow: &FlowSummary) {
+        self.flows += 1;
+        if self.summaries.len() < 16 {
+            self.summaries.push(flow.clone());
+        }
+    }
+}
+
+impl Counting {
+    fn count(&self, kind: &str) -> u64 {
+        self.events.get(kind).copied().unwrap_or(0)
+    }
+}
+
+fn pcap(cap: &Capture) -> Vec<u8> {
+    cap.to_pcap(&PcapOptions::default())
+        .unwrap_or_else(|e| panic!("fixture capture: {e}"))
+}
+
+fn run_pipeline(bytes: &[u8], config: &AnalyzerConfig, sink: &mut Counting) -> Report {
+    let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture");
+    let report = analyze(&mut reader, config, sink);
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let stats = &report.stats;
+    assert_eq!(stats.frames_read, stats.frames_tcp + stats.frames_skipped());
+    report
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("address")
+}
+
+fn web_session() -> TcpSession {
+    TcpSession::new(addr("10.0.0.1:49152"), addr("10.0.0.2:80")).ack_policy(AckPolicy::Never)
+}
+
+// ---------------------------------------------------------------------------------------------
+// TCP
+// ---------------------------------------------------------------------------------------------
+
+/// A SYN flood through the whole pipeline (capture built with the fixture crate): the flow
+/// table stays at its cap, every open flow pushed out is counted and reported as `evicted`, and
+/// the rest as open at the end.
+#[test]
+fn syn_flood_through_the_pipeline_stays_under_the_flow_cap() {
+    const FLOWS: u32 = 100_000;
+    const CAP: usize = 1_000;
+    let mut cap = Capture::new(LinkType::Raw);
+    let server = addr("192.0.2.1:443");
+    for i in 0..FLOWS {
+        let ip = std::net::Ipv4Addr::from(0x0a00_0000 | (i >> 4));
+        let port = 40_000 + (i & 0xf) as u16;
+        let mut s = TcpSession::new(SocketAddr::new(ip.into(), port), server);
+        s.syn(&mut cap);
+    }
+    let bytes = pcap(&cap);
+    drop(cap);
+    let mut config = AnalyzerConfig::default();
+    config.tcp.max_flows = CAP;
+    let mut sink = Counting::default();
+    let report = run_pipeline(&bytes, &config, &mut sink);
+    let tcp = report.stats.tcp;
+    assert_eq!(report.stats.frames_read, u64::from(FLOWS));
+    assert_eq!(tcp.streams, u64::from(FLOWS));
+    assert!(tcp.peak_flows <= CAP as u64, "peak {}", tcp.peak_flows);
+    assert_eq!(tcp.evicted_open, u64::from(FLOWS) - CAP as u64);
+    assert_eq!(
+        sink.count("evicted"),
+        tcp.evicted_open,
+        "each eviction is an event"
+    );
+    assert_eq!(sink.count("open_at_end"), CAP as u64);
+    assert_eq!(sink.count("syn"), u64::from(FLOWS));
+    assert_eq!(sink.flows, u64::from(FLOWS), "every flow is summarised");
+}
+
+/// A million SYNs from a million clients straight into the flow table (the pipeline above
+/// costs too much per frame in a debug build for a million): the table never exceeds its cap,
+/// and every eviction reaches the handler as an event and a summary.
+#[test]
+fn syn_flood_of_a_million_flows_stays_under_the_flow_cap() {
+    const FLOWS: u32 = 1_000_000;
+    const CAP: usize = 1_000;
+    #[derive(Default)]
+    struct Tally {
+        evicted: u64,
+        closed: u64,
+    }
+    impl StreamHandler for Tally {
+        type Conn = ();
+        fn open(&mut self, _: &ConnInfo) {}
+        fn data(&mut self, _: &mut (), _: &ConnInfo, _: Dir, i: &[u8], _: FrameMap<'_>) -> Feed {
+            Feed {
+                consumed: i.len(),
+                skip: 0,
+            }
+        }
+        fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: &Gap) {}
+        fn end(
+            &mut self,
+            _: &mut (),
+            _: &ConnInfo,
+            _: Dir,
+            _: EndReason,
+            _: &[u8],
+            _: FrameMap<'_>,
+        ) {
+        }
+        fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, event: ConnEvent) {
+            if event == ConnEvent::Evicted {
+                self.evicted += 1;
+            }
+        }
+        fn closed(&mut self, _: (), _: &FlowSummary) {
+            self.closed += 1;
+        }
+    }
+    let server = addr("192.0.2.1:443");
+    let mut tracker: TcpTracker<Tally> = TcpTracker::new(TcpConfig {
+        max_flows: CAP,
+        ..TcpConfig::default()
+    });
+    let mut tally = Tally::default();
+    for i in 0..FLOWS {
+        let ip = std::net::Ipv4Addr::from(0x0a00_0000 | (i >> 4));
+        let client = SocketAddr::new(ip.into(), 40_000 + (i & 0xf) as u16);
+        let bytes = support::harness::tcp_bytes(client.port(), 443, i, 0, 0x02, &[]);
+        let header = wiretale::net::TcpHeader::parse(&bytes).expect("header");
+        let seg = wiretale::net::Segment {
+            src: client,
+            dst: server,
+            header,
+            payload: &[],
+            payload_len: 0,
+        };
+        let frame = u64::from(i) + 1;
+        tracker.segment(
+            frame,
+            Timestamp::from_parts(frame as i64, 0, 1),
+            &seg,
+            &mut tally,
+        );
+        assert!(tracker.flows_in_table() <= CAP);
+    }
+    tracker.finish(
+        &mut tally,
+        Timestamp::from_parts(i64::from(FLOWS) + 1, 0, 1),
+    );
+    let stats = tracker.stats();
+    assert_eq!(stats.streams, u64::from(FLOWS));
+    assert!(stats.peak_flows <= CAP as u64);
+    assert_eq!(stats.evicted_open, u64::from(FLOWS) - CAP as u64);
+    assert_eq!(tally.evicted, stats.evicted_open);
+    assert_eq!(tally.closed, u64::from(FLOWS));
+}
+
+/// Holes that never fill, over and over: each one is declared a gap after `max_ooo_wait`
+/// segments, reported with its exact size, and the data behind it is delivered.
+#[test]
+fn endless_out_of_order_segments_become_gaps_after_the_wait_cap() {
+    // (The fixture's receiver model is quadratic in unfilled holes: keep the count modest.)
+    const HOLES: u64 = 100;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for _ in 0..HOLES {
+        s.lose(FDir::ToServer, &[b'x'; 100]);
+        for _ in 0..100 {
+            s.send_segment(&mut cap, FDir::ToServer, &[b'y'; 100]);
+        }
+    }
+    let config = AnalyzerConfig::default();
+    let mut sink = Counting::default();
+    run_pipeline(&pcap(&cap), &config, &mut sink);
+    assert_eq!(sink.gaps.len() as u64, HOLES);
+    assert!(sink
+        .gaps
+        .iter()
+        .all(|&(_, len, cause)| len == 100 && cause == GapCause::NeverFilled));
+    let flow = &sink.summaries[0];
+    assert_eq!(flow.to_server.gaps, HOLES);
+    assert_eq!(flow.to_server.gap_bytes, HOLES * 100);
+    assert_eq!(flow.to_server.delivered_bytes, HOLES * 100 * 100);
+    // Each hole waits `max_ooo_wait` segments (64) and the one that gives up on it.
+    let wait = u64::from(config.tcp.half.max_ooo_wait);
+    assert_eq!(flow.to_server.out_of_order, HOLES * (wait + 1));
+}
+
+/// The same with a patient wait limit: then the out-of-order byte cap gives up on each hole,
+/// and every time it does it is counted in the flow's `cap_hits`.
+#[test]
+fn endless_out_of_order_segments_hit_the_held_bytes_cap() {
+    const HOLES: u64 = 20;
+    const HELD_CAP: usize = 64 * 1024;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for _ in 0..HOLES {
+        s.lose(FDir::ToServer, &[b'x'; 1000]);
+        for _ in 0..200 {
+            s.send_segment(&mut cap, FDir::ToServer, &[b'y'; 1000]);
+        }
+    }
+    let mut config = AnalyzerConfig::default();
+    config.tcp.half.max_ooo_wait = u32::MAX;
+    config.tcp.half.max_ooo_bytes = HELD_CAP;
+    let mut sink = Counting::default();
+    let report = run_pipeline(&pcap(&cap), &config, &mut sink);
+    let flow = &sink.summaries[0];
+    assert_eq!(flow.to_server.cap_hits, HOLES, "each give-up is a cap hit");
+    assert_eq!(
+        report.stats.tcp.buffer_cap_hits, HOLES,
+        "and shows in the statistics"
+    );
+    assert_eq!(flow.to_server.gaps, HOLES);
+    assert_eq!(sink.gaps.len() as u64, HOLES);
+    assert!(sink
+        .gaps
+        .iter()
+        .all(|g| g.1 == 1000 && g.2 == GapCause::NeverFilled));
+    // Nothing behind a hole is lost: only the holes are missing.
+    assert_eq!(flow.to_server.delivered_bytes, HOLES * 200 * 1000);
+}
+
+/// Two out-of-order copies of the same bytes that differ: the first is kept, and the
+/// difference is reported as an `overlap_conflict` at the offset where they first differ.
+#[test]
+fn conflicting_retransmission_of_held_bytes_is_reported() {
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    s.lose(FDir::ToServer, b"GET / HTTP/1.1\r\n");
+    s.send_segment(&mut cap, FDir::ToServer, b"Host: good.example\r\n\r\n");
+    s.send_at(&mut cap, FDir::ToServer, 16, b"Host: evil.example\r\n\r\n");
+    let mut sink = Counting::default();
+    let report = run_pipeline(&pcap(&cap), &AnalyzerConfig::default(), &mut sink);
+    assert_eq!(sink.count("overlap_conflict"), 1);
+    assert_eq!(report.stats.tcp.overlap_conflicts, 1);
+    assert_eq!(sink.conflicts[0].0, 5, "reported at the conflicting frame");
+    assert_eq!(sink.summaries[0].to_server.conflicts, 1);
+}
+
+/// A retransmission that straddles two held segments with different bytes is a conflict too.
+#[test]
+fn conflicting_partial_overlap_of_held_segments_is_reported() {
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    s.lose(FDir::ToServer, &[b'a'; 10]);
+    s.send_segment(&mut cap, FDir::ToServer, &[b'b'; 10]); // offsets 10..20
+    s.send_segment(&mut cap, FDir::ToServer, &[b'c'; 10]); // offsets 20..30
+    s.send_at(&mut cap, FDir::ToServer, 15, &[b'z'; 10]); // 15..25, differs from both
+    let mut sink = Counting::default();
+    run_pipeline(&pcap(&cap), &AnalyzerConfig::default(), &mut sink);
+    assert!(sink.count("overlap_conflict") >= 1, "{:?}", sink.events);
+    assert_eq!(sink.conflicts[0].1, 15, "first differing offset");
+}
+
+/// A handler that leaves every byte unconsumed (a parser waiting for more), so delivered
+/// bytes stay buffered and a retransmission can be compared with them.
+#[derive(Default)]
+struct Hoarder {
+    conflicts: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+impl StreamHandler for Hoarder {
+    type Conn = ();
+    fn open(&mut self, _: &ConnInfo) {}
+    fn data(&mut self, _: &mut (), _: &ConnInfo, dir: Dir, input: &[u8], _: FrameMap<'_>) -> Feed {
+        if dir == Dir::ToServer {
+            self.bytes = input.to_vec();
+        }
+        Feed::default()
+    }
+    fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: &Gap) {}
+    fn end(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: EndReason, _: &[u8], _: FrameMap<'_>) {}
+    fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, event: ConnEvent) {
+        if let ConnEvent::OverlapConflict { offset, .. } = event {
+            self.conflicts.push(offset);
+        }
+    }
+    fn closed(&mut self, _: (), _: &FlowSummary) {}
+}
+
+fn track<H: StreamHandler>(bytes: &[u8], config: TcpConfig, handler: &mut H) {
+    let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture");
+    let mut net = NetDecoder::default();
+    let mut tracker: TcpTracker<H> = TcpTracker::new(config);
+    let mut last = Timestamp::default();
+    while let Ok(Some(record)) = reader.next_record() {
+        last = record.time;
+        if let Decoded::Tcp(seg) = net.decode(&record) {
+            tracker.segment(record.frame, record.time, &seg, handler);
+        }
+    }
+    tracker.finish(handler, last);
+}
+
+/// In-order bytes a parser has not consumed yet are compared with a retransmission: the
+/// first copy wins and the difference is reported.
+#[test]
+fn conflicting_retransmission_of_buffered_bytes_is_reported() {
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    s.send_segment(&mut cap, FDir::ToServer, b"USER alice\r\n");
+    s.send_at(&mut cap, FDir::ToServer, 0, b"USER mallory");
+    let mut hoarder = Hoarder::default();
+    track(&pcap(&cap), TcpConfig::default(), &mut hoarder);
+    assert_eq!(hoarder.conflicts, vec![5]);
+    assert_eq!(hoarder.bytes, b"USER alice\r\n", "first data wins");
+}
+
+/// A parser that never consumes cannot make the reassembler hold more than `max_buffer`:
+/// the excess is dropped as a `buffer_cap` gap, counted in `cap_hits`.
+#[test]
+fn unconsumed_bytes_are_capped_at_max_buffer() {
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for _ in 0..300 {
+        s.send_segment(&mut cap, FDir::ToServer, &[b'q'; 1000]);
+    }
+    #[derive(Default)]
+    struct Peak {
+        peak: usize,
+        gaps: Vec<(u64, GapCause)>,
+        cap_hits: u64,
+    }
+    impl StreamHandler for Peak {
+        type Conn = ();
+        fn open(&mut self, _: &ConnInfo) {}
+        fn data(
+            &mut self,
+            _: &mut (),
+            _: &ConnInfo,
+            _: Dir,
+            input: &[u8],
+            _: FrameMap<'_>,
+        ) -> Feed {
+            self.peak = self.peak.max(input.len());
+            Feed::default()
+        }
+        fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, gap: &Gap) {
+            self.gaps.push((gap.len, gap.cause));
+        }
+        fn end(
+            &mut self,
+            _: &mut (),
+            _: &ConnInfo,
+            _: Dir,
+            _: EndReason,
+            _: &[u8],
+            _: FrameMap<'_>,
+        ) {
+        }
+        fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, _: ConnEvent) {}
+        fn closed(&mut self, _: (), summary: &FlowSummary) {
+            self.cap_hits += summary.to_server.cap_hits;
+        }
+    }
+    let mut config = TcpConfig::default();
+    config.half.max_buffer = 64 * 1024;
+    let mut peak = Peak::default();
+    track(&pcap(&cap), config, &mut peak);
+    assert!(peak.peak <= 64 * 1024 + 1000, "handed {} bytes", peak.peak);
+    assert!(peak.cap_hits >= 4, "{}", peak.cap_hits);
+    assert!(peak.gaps.iter().all(|g| g.1 == GapCause::BufferCap));
+    assert_eq!(peak.gaps.len() as u64, peak.cap_hits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------------------------
+
+fn tls_record(content_type: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![content_type, 0x03, 0x03];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// A Certificate message announcing 16 MiB (and then really sent, 1024 records of 16 KiB): it
+/// is reported as too large, never held beyond the cap, and the alert after it is decoded.
+#[test]
+fn tls_handshake_message_announcing_16_mib_is_not_buffered() {
+    let mut driver = StreamDriver::new(TlsConnectionParser::new());
+    driver.max_buffer = usize::MAX; // the parser's own bound is under test
+    let declared: u32 = 0xff_ffff;
+    let mut body = vec![11u8];
+    body.extend_from_slice(&declared.to_be_bytes()[1..]);
+    let mut remaining = declared as usize;
+    let first = 16 * 1024 - 4;
+    body.extend(std::iter::repeat_n(0x30, first));
+    remaining -= first;
+    driver.push(PDir::ToClient, &tls_record(22, &body));
+    while remaining > 0 {
+        let n = remaining.min(16 * 1024);
+        // Pushed in two halves, as TCP segments would cut it.
+        let record = tls_record(22, &vec![0x30; n]);
+        let (a, b) = record.split_at(record.len() / 2);
+        driver.push(PDir::ToClient, a);
+        driver.push(PDir::ToClient, b);
+        remaining -= n;
+    }
+    driver.push(PDir::ToClient, &tls_record(21, &[2, 40]));
+    driver.end(PDir::ToClient, EndReason::Fin);
+    let too_large: Vec<_> = driver
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            TlsMessage::HandshakeTooLarge(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(too_large.len(), 1, "{:?}", driver.messages);
+    assert_eq!(too_large[0].declared_length, declared);
+    let cap = too_large[0].cap;
+    assert!(
+        driver.peak_buffered <= cap + 64 * 1024,
+        "held {} bytes (cap {cap})",
+        driver.peak_buffered
+    );
+    assert!(
+        driver
+            .messages
+            .iter()
+            .any(|m| matches!(m, TlsMessage::Alert(_))),
+        "the parser lost its place: {:?}",
+        driver.messages.last()
+    );
+}
+
+/// A record header announcing more than any record may carry is not waited for: the parser
+/// resynchronises (or gives up on the direction) without holding the announced bytes.
+#[test]
+fn tls_record_length_beyond_the_maximum_is_not_waited_for() {
+    let mut driver = StreamDriver::new(TlsConnectionParser::new());
+    driver.max_buffer = usize::MAX;
+    driver.push(PDir::ToServer, &tls_record(22, &[1, 0, 0, 4, 3, 3, 0, 0]));
+    let mut hostile = vec![22, 3, 3, 0xff, 0xff];
+    hostile.extend(std::iter::repeat_n(0u8, 2000));
+    for _ in 0..40 {
+        driver.push(PDir::ToServer, &hostile);
+    }
+    driver.end(PDir::ToServer, EndReason::Fin);
+    assert!(
+        driver.peak_buffered <= 2 * (16 * 1024 + 2048 + 5) + 2005,
+        "held {}",
+        driver.peak_buffered
+    );
+    assert!(
+        driver
+            .messages
+            .iter()
+            .any(|m| matches!(m, TlsMessage::Resync(_) | TlsMessage::NotTls(_))),
+        "{:?}",
+        driver.messages
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------------------------
+
+fn http_errors(messages: &[HttpMessage]) -> Vec<HttpError> {
+    let mut out = Vec::new();
+    for m in messages {
+        match m {
+            HttpMessage::DecodeError { error, .. } => out.push(error.clone()),
+            HttpMessage::Request(r) => {
+                if let wiretale::proto::http::Completion::Error { error } = &r.completion {
+                    out.push(error.clone());
+                }
+            }
+            HttpMessage::Response(r) => {
+                if let wiretale::proto::http::Completion::Error { error } = &r.completion {
+                    out.push(error.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An 8 MiB header line: the parser never holds more than its head limit, reports
+/// `head_too_large` once, and finds the next request after it.
+#[test]
+fn http_header_line_of_megabytes_is_capped() {
+    let config = HttpConfig::default();
+    let limit = config.max_head_len;
+    let mut driver = StreamDriver::new(HttpConnectionParser::new(config));
+    driver.max_buffer = usize::MAX;
+    driver.push(PDir::ToServer, b"GET /big HTTP/1.1\r\nHost: a\r\nX-Big: ");
+    let chunk = vec![b'a'; 64 * 1024];
+    for _ in 0..128 {
+        driver.push(PDir::ToServer, &chunk);
+    }
+    driver.push(
+        PDir::ToServer,
+        b"\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    driver.end(PDir::ToServer, EndReason::Fin);
+    assert!(
+        driver.peak_buffered <= limit + chunk.len(),
+        "held {} bytes with a {limit}-byte head limit",
+        driver.peak_buffered
+    );
+    let errors = http_errors(&driver.messages);
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, HttpError::HeadTooLarge { limit: l } if *l == limit)),
+        "{errors:?}"
+    );
+    assert!(
+        driver
+            .messages
+            .iter()
+            .any(|m| matches!(m, HttpMessage::Request(r) if r.head.target == "/next")),
+        "the request after the giant head was not found: {:?}",
+        driver.messages
+    );
+}
+
+/// A chunk size with more hex digits than 64 bits hold is an error, not an overflow.
+#[test]
+fn http_chunk_size_beyond_64_bits_is_an_error() {
+    let mut driver = StreamDriver::new(HttpConnectionParser::new(HttpConfig::default()));
+    driver.push(PDir::ToServer, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    driver.push(
+        PDir::ToClient,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nabc",
+    );
+    driver.end(PDir::ToClient, EndReason::Fin);
+    let errors = http_errors(&driver.messages);
+    assert!(
+        errors.contains(&HttpError::ChunkSizeOverflow),
+        "{errors:?} in {:?}",
+        driver.messages
+    );
+}
+
+/// Chunks of 2^63 bytes each, their data missing from the capture (as skipped gaps): the body
+/// length saturates instead of overflowing, and the message still completes.
+#[test]
+fn http_chunk_sizes_summing_past_64_bits_do_not_overflow() {
+    let mut driver = StreamDriver::new(HttpConnectionParser::new(HttpConfig::default()));
+    driver.push(PDir::ToServer, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    driver.push(
+        PDir::ToClient,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for _ in 0..3 {
+        driver.push(PDir::ToClient, b"8000000000000000\r\n");
+        driver.gap(PDir::ToClient, 1 << 63);
+        driver.push(PDir::ToClient, b"\r\n");
+    }
+    driver.push(PDir::ToClient, b"0\r\n\r\n");
+    driver.end(PDir::ToClient, EndReason::Fin);
+    let response = driver.messages.iter().find_map(|m| match m {
+        HttpMessage::Response(r) => Some(r),
+        _ => None,
+    });
+    let Some(response) = response else {
+        panic!("no response: {:?}", driver.messages);
+    };
+    let json = serde_json::to_string(response).expect("serialise");
+    assert!(json.contains("18446744073709551615"), "{json}");
+}
+
+/// A chunk-size line that never ends is cut at the configured limit.
+#[test]
+fn http_endless_chunk_size_line_is_capped() {
+    let config = HttpConfig::default();
+    let limit = config.max_chunk_line_len;
+    let mut driver = StreamDriver::new(HttpConnectionParser::new(config));
+    driver.max_buffer = usize::MAX;
+    driver.push(PDir::ToServer, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    driver.push(
+        PDir::ToClient,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for _ in 0..256 {
+        driver.push(PDir::ToClient, &[b'0'; 4096]);
+    }
+    driver.end(PDir::ToClient, EndReason::Fin);
+    assert!(
+        driver.peak_buffered <= limit + 4096,
+        "held {}",
+        driver.peak_buffered
+    );
+    let errors = http_errors(&driver.messages);
+    assert!(
+        errors.iter().any(|e| matches!(
+            e,
+            HttpError::ChunkLineTooLong { .. } | HttpError::InvalidChunkSize
+        )),
+        "{errors:?}"
+    );
+}
+
+/// A hundred thousand pipelined requests never answered: the pairing queue stays at its cap
+/// and the overflow is reported.
+#[test]
+fn http_unanswered_request_flood_is_capped() {
+    let config = HttpConfig::default();
+    let cap = config.max_outstanding_requests;
+    let mut driver = StreamDriver::new(HttpConnectionParser::new(config));
+    driver.max_messages = 0;
+    let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(1000);
+    let mut peak = 0;
+    for _ in 0..100 {
+        driver.push(PDir::ToServer, &request);
+        peak = peak.max(driver.parser.outstanding_requests());
+    }
+    assert!(peak <= cap, "{peak} outstanding");
+    driver.max_messages = usize::MAX;
+    driver.push(PDir::ToServer, &request[..27]);
+    driver.end(PDir::ToServer, EndReason::Fin);
+    driver.end(PDir::ToClient, EndReason::Fin);
+    assert!(driver.message_count >= 100_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// NTLM / SPNEGO
+// ---------------------------------------------------------------------------------------------
+
+fn security_buffer(len: u16, offset: u32) -> Vec<u8> {
+    let mut b = len.to_le_bytes().to_vec();
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&offset.to_le_bytes());
+    b
+}
+
+/// Type 2 and Type 3 messages whose every security buffer points outside the message still
+/// decode (flags, challenge), with one problem per bad buffer and no out-of-bounds read.
+#[test]
+fn ntlm_security_buffers_outside_the_message_are_problems() {
+    let mut challenge = b"NTLMSSP\0".to_vec();
+    challenge.extend_from_slice(&2u32.to_le_bytes());
+    challenge.extend_from_slice(&security_buffer(0xffff, 0xffff_fff0)); // target name
+    challenge.extend_from_slice(&0xa289_8205u32.to_le_bytes());
+    challenge.extend_from_slice(&[0x11; 8]); // server challenge
+    challenge.extend_from_slice(&[0; 8]);
+    challenge.extend_from_slice(&security_buffer(0x1000, 40)); // target info: overlaps the end
+    let message = parse_message(&challenge).expect("fixed header is intact");
+    assert_eq!(message.message_type(), 2);
+    assert!(message.problems().len() >= 2, "{:?}", message.problems());
+    let _ = message.summary();
+
+    let mut auth = b"NTLMSSP\0".to_vec();
+    auth.extend_from_slice(&3u32.to_le_bytes());
+    for i in 0..6u32 {
+        auth.extend_from_slice(&security_buffer(0xfff0, u32::MAX - i));
+    }
+    auth.extend_from_slice(&0xa208_8205u32.to_le_bytes());
+    let message = parse_message(&auth).expect("fixed header is intact");
+    assert_eq!(message.message_type(), 3);
+    assert!(message.problems().len() >= 6, "{:?}", message.problems());
+    let _ = serde_json::to_string(&message).expect("serialise");
+}
+
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = body.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len <= 0xffff {
+        out.push(0x82);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x83);
+        out.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// SPNEGO wrappers nested ten thousand deep: decoded without deep recursion, within the
+/// wrapping-depth cap, as an undecodable token rather than a crash.
+#[test]
+fn deep_spnego_nesting_is_cut_at_the_depth_cap() {
+    use base64::Engine as _;
+    let mut token = b"NTLMSSP\0\x01\0\0\0\x07\x82\x08\xa2".to_vec();
+    for i in 0..10_000 {
+        let tag = if i % 2 == 0 { 0xa0 } else { 0x30 };
+        token = der(tag, &token);
+    }
+    token = der(0x60, &token);
+    let value = format!(
+        "Negotiate {}",
+        base64::engine::general_purpose::STANDARD.encode(&token)
+    );
+    let decoded = decode_auth_header_value(&value).expect("a Negotiate value");
+    assert!(
+        !matches!(decoded.content, TokenContent::Ntlmssp { .. }),
+        "found the NTLM message below 10000 wrappers: {:?}",
+        decoded.content
+    );
+    let _ = decoded.summary();
+    let _ = serde_json::to_string(&decoded).expect("serialise");
+}
+
+/// A Negotiate token of megabytes is cut at the token cap before it is decoded.
+#[test]
+fn oversized_auth_token_is_capped() {
+    let value = format!("Negotiate {}", "A".repeat(4 << 20));
+    if let Some(token) = decode_auth_header_value(&value) {
+        assert!(token.token_len <= 64 * 1024);
+        let _ = token.summary();
+    }
+}
