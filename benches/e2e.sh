@@ -90,7 +90,7 @@ echo "· command under test: \`wiretale $cmd FILE\` · best of $runs"
 echo
 
 for shape in $shapes; do
-  file="$dir/$shape$( [ "$small" = 1 ] && echo -small ).pcap"
+  if [ "$small" = 1 ]; then file="$dir/$shape-small.pcap"; else file="$dir/$shape.pcap"; fi
   if [ ! -s "$file" ]; then
     echo "== generating $file" >&2
     # shellcheck disable=SC2046

@@ -20,10 +20,20 @@ pub struct History {
 }
 
 fn bit(letter: char, orig: bool) -> u32 {
-    let i = "sh adfrtgwq"
-        .chars()
-        .position(|c| c == letter)
-        .unwrap_or(10) as u32;
+    // Positions in "sh adfrtgwq" (called for every segment: a match, not a string search).
+    let i: u32 = match letter {
+        's' => 0,
+        'h' => 1,
+        ' ' => 2,
+        'a' => 3,
+        'd' => 4,
+        'f' => 5,
+        'r' => 6,
+        't' => 7,
+        'g' => 8,
+        'w' => 9,
+        _ => 10,
+    };
     1 << (i * 2 + u32::from(orig))
 }
 

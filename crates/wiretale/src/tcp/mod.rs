@@ -456,11 +456,10 @@ impl<H: StreamHandler> TcpTracker<H> {
             let Some((key, uid)) = self.closed_order.pop_front() else {
                 break;
             };
-            if self.flows.get(&key).map(|f| (f.uid, f.closed)) == Some((uid, true)) {
-                if let Some(flow) = self.flows.remove(&key) {
-                    self.stats.retired_closed += 1;
-                    self.retire(flow, handler);
-                }
+            // A closed connection may have been restarted since (see `restart`).
+            if let Some(flow) = self.flows.remove_if(key, |f| f.uid == uid && f.closed) {
+                self.stats.retired_closed += 1;
+                self.retire(flow, handler);
             }
         }
     }
