@@ -1,16 +1,18 @@
 //! The TCP layer's handler: detects each connection's protocol, runs its decoder, and turns
 //! what it reports into timeline events.
 
-use super::{AnalyzerConfig, AppProtocol, Stats};
+use super::{AnalyzerConfig, AppProtocol, Limit, LimitHits, Stats};
 use crate::capture::{Record, Timestamp};
 use crate::net::{OtherPacket, Segment, SkipReason};
-use crate::proto::http::{self, ConnectionSwitch, HttpConfig, HttpConnectionParser, HttpMessage};
+use crate::proto::http::{
+    self, Completion, ConnectionSwitch, HttpConfig, HttpConnectionParser, HttpError, HttpMessage,
+};
 use crate::proto::ntlm::{self, TokenContent};
-use crate::proto::tls::{self, TlsConnectionParser, TlsMessage};
+use crate::proto::tls::{self, TlsConnectionParser, TlsMessage, TlsParserConfig};
 use crate::proto::ConnectionParser;
 use crate::tcp::{
-    ConnEvent, ConnInfo, Dir, EndReason, Feed, FlowSummary, FrameMap, FrameSpan, Gap, SegmentInfo,
-    StreamHandler,
+    ConnEvent, ConnInfo, Dir, EndReason, Feed, FlowSummary, FrameMap, FrameSpan, Gap, GapCause,
+    SegmentInfo, StreamHandler,
 };
 use crate::timeline::{Detail, Event, EventSink, FrameSummary, NtlmEvent};
 use core::ops::Range;
@@ -119,6 +121,11 @@ pub(crate) struct Dispatcher<'s> {
     events: std::collections::BTreeMap<&'static str, u64>,
     gap_bytes: u64,
     http_config: HttpConfig,
+    tls_config: TlsParserConfig,
+    /// The frame being processed (where a flow-table eviction happens).
+    frame: u64,
+    /// Limits reached, as seen in the events.
+    limits: std::collections::BTreeMap<Limit, LimitHits>,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -132,13 +139,22 @@ impl<'s> Dispatcher<'s> {
             events: Default::default(),
             gap_bytes: 0,
             http_config: HttpConfig {
-                show_secrets: config.show_secrets,
-                ..HttpConfig::default()
+                show_secrets: config.show_secrets || config.http.show_secrets,
+                ..config.http.clone()
             },
+            tls_config: config.tls,
+            frame: 0,
+            limits: Default::default(),
         }
     }
 
+    /// A TLS decoder with the analysis' limits.
+    fn tls_parser(&self) -> Box<TlsConnectionParser> {
+        Box::new(TlsConnectionParser::with_config(self.tls_config))
+    }
+
     pub fn begin_frame(&mut self, record: &Record<'_>, first: Timestamp) {
+        self.frame = record.frame;
         if self.wants_frames {
             self.notes = FrameNotes {
                 frame: record.frame,
@@ -238,10 +254,20 @@ impl<'s> Dispatcher<'s> {
     pub fn finish(&mut self, stats: &mut Stats) {
         stats.events = std::mem::take(&mut self.events);
         stats.gap_bytes = self.gap_bytes;
+        stats.limits.append(&mut self.limits);
     }
 
     fn emit(&mut self, event: Event) {
         *self.events.entry(event.proto()).or_insert(0) += 1;
+        if let Some(limit) = limit_reached(&event.detail) {
+            // An eviction is reported at the evicted flow's last frame; the table was full
+            // when the current one arrived.
+            let frame = match limit {
+                Limit::FlowsEvicted => self.frame,
+                _ => event.frame,
+            };
+            self.limits.entry(limit).or_default().record(Some(frame));
+        }
         if self.wants_frames && event.frame == self.notes.frame {
             let proto = match &event.detail {
                 Detail::Tcp(_) => None,
@@ -287,7 +313,7 @@ impl Dispatcher<'_> {
             })
         };
         match self.forced_protocol(info) {
-            Some(AppProtocol::Tls) => return Some(App::Tls(Box::new(TlsConnectionParser::new()))),
+            Some(AppProtocol::Tls) => return Some(App::Tls(self.tls_parser())),
             Some(AppProtocol::Http) => return Some(App::Http(http_parser(&self.http_config))),
             Some(AppProtocol::Opaque) => return Some(App::Opaque),
             None => {}
@@ -314,7 +340,7 @@ impl Dispatcher<'_> {
             conn.swapped = true;
         }
         if is_tls == Some(true) {
-            return Some(App::Tls(Box::new(TlsConnectionParser::new())));
+            return Some(App::Tls(self.tls_parser()));
         }
         if is_request == Some(true) || is_response == Some(true) {
             return Some(App::Http(http_parser(&self.http_config)));
@@ -397,6 +423,39 @@ impl Dispatcher<'_> {
                 }
             }
         }
+    }
+}
+
+/// The limit an event shows was reached, if any.
+fn limit_reached(detail: &Detail) -> Option<Limit> {
+    let http_error = |e: &HttpError| match e {
+        HttpError::HeadTooLarge { .. } => Some(Limit::HeadTooLarge),
+        HttpError::TrailersTooLarge { .. } => Some(Limit::TrailersTooLarge),
+        HttpError::TooManyHeaders { .. } => Some(Limit::TooManyHeaders),
+        HttpError::TooManyOutstandingRequests { .. } => Some(Limit::TooManyOutstandingRequests),
+        HttpError::ChunkLineTooLong { .. } => Some(Limit::ChunkLineTooLong),
+        _ => None,
+    };
+    match detail {
+        Detail::Tcp(ConnEvent::Evicted) => Some(Limit::FlowsEvicted),
+        Detail::Tcp(ConnEvent::Gap {
+            cause: GapCause::BufferCap,
+            ..
+        }) => Some(Limit::BufferCap),
+        Detail::Tls(TlsMessage::HandshakeTooLarge(_)) => Some(Limit::HandshakeTooLarge),
+        Detail::Http(m) => match m.as_ref() {
+            HttpMessage::DecodeError { error, .. } => http_error(error),
+            HttpMessage::Request(r) => match &r.completion {
+                Completion::Error { error } => http_error(error),
+                _ => None,
+            },
+            HttpMessage::Response(r) => match &r.completion {
+                Completion::Error { error } => http_error(error),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -575,7 +634,7 @@ impl StreamHandler for Dispatcher<'_> {
                     }
                     Some(ConnectionSwitch::Tunnel) => {
                         // The rest of this input (and everything after) is the tunnel's.
-                        let mut tls_parser = Box::new(TlsConnectionParser::new());
+                        let mut tls_parser = self.tls_parser();
                         let rest = input.get(feed.consumed..).unwrap_or(&[]);
                         let mut more = Feed::default();
                         if !rest.is_empty() {

@@ -13,10 +13,12 @@
 mod dispatch;
 mod stats;
 
-pub use stats::Stats;
+pub use stats::{Limit, LimitHits, Stats};
 
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface, Timestamp};
 use crate::net::{DefragConfig, NetDecoder};
+use crate::proto::http::HttpConfig;
+use crate::proto::tls::TlsParserConfig;
 use crate::tcp::{TcpConfig, TcpTracker};
 use crate::timeline::EventSink;
 use dispatch::Dispatcher;
@@ -52,6 +54,12 @@ pub struct AnalyzerConfig {
     pub tcp: TcpConfig,
     /// IPv4 fragment-table limits.
     pub defrag: DefragConfig,
+    /// TLS decoder limits (largest handshake message reassembled), for every TLS connection,
+    /// including TLS inside HTTP `CONNECT` tunnels.
+    pub tls: TlsParserConfig,
+    /// HTTP decoder limits (head length, header count, outstanding requests, chunk-size line).
+    /// Secrets are kept when either `http.show_secrets` or [`Self::show_secrets`] is set.
+    pub http: HttpConfig,
     /// Protocol overrides by port.
     pub decode_as: Vec<DecodeAs>,
     /// Keep secrets (Basic passwords) instead of redacting them.
@@ -185,6 +193,7 @@ pub fn analyze(
                 dispatcher.end_other_frame(reason, packet);
             }
         }
+        stats.note_fragments_evicted(net.fragments_evicted(), record.frame);
     };
     tcp.finish(&mut dispatcher, last_time);
     stats.tcp = tcp.stats();
@@ -192,6 +201,7 @@ pub fn analyze(
     stats.first_time = first_time;
     stats.last_time = first_time.map(|_| last_time);
     dispatcher.finish(&mut stats);
+    stats.settle_limits();
     if let Some(hook) = &config.progress {
         (hook.callback)(&Progress {
             bytes_read: reader.bytes_read(),
@@ -209,6 +219,8 @@ pub fn analyze(
     }
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod progress_tests;
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub struct Stats {
     pub events: BTreeMap<&'static str, u64>,
     /// Bytes missing from TCP streams (gaps), all connections.
     pub gap_bytes: u64,
+    /// Limits of [`AnalyzerConfig`](super::AnalyzerConfig) that this capture reached: how
+    /// often each, and where first. Empty when none was (the normal case).
+    pub limits: BTreeMap<Limit, LimitHits>,
     /// Time of the first frame.
     pub first_time: Option<Timestamp>,
     /// Time of the last frame.
@@ -32,6 +35,42 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Sets the counts of the limits whose counters live in other layers (the TCP tracker,
+    /// the fragment table) once those are final in `self.tcp` and `self.fragments_evicted`;
+    /// first frames already noted are kept. `buffer_cap` was counted gap by gap; the TCP
+    /// layer's `buffer_cap_hits` counts both its buffer caps, so the rest are out-of-order ones.
+    pub(crate) fn settle_limits(&mut self) {
+        let buffer_caps = self.limits.get(&Limit::BufferCap).map_or(0, |h| h.count);
+        let counts = [
+            (Limit::FlowsEvicted, self.tcp.evicted_open),
+            (
+                Limit::OutOfOrderCap,
+                self.tcp.buffer_cap_hits.saturating_sub(buffer_caps),
+            ),
+            (Limit::FragmentsEvicted, self.fragments_evicted),
+        ];
+        for (limit, count) in counts {
+            if count > 0 {
+                self.limits.entry(limit).or_default().count = count;
+            } else {
+                self.limits.remove(&limit);
+            }
+        }
+    }
+
+    /// Notes that IPv4 datagrams were dropped from the fragment table by the time `frame` was
+    /// decoded (`evicted`: the table's running count).
+    pub(crate) fn note_fragments_evicted(&mut self, evicted: u64, frame: u64) {
+        if evicted > self.fragments_evicted {
+            self.fragments_evicted = evicted;
+            self.limits
+                .entry(Limit::FragmentsEvicted)
+                .or_default()
+                .first_frame
+                .get_or_insert(frame);
+        }
+    }
+
     /// Frames skipped for any reason.
     pub fn frames_skipped(&self) -> u64 {
         self.skipped.values().sum()
@@ -43,5 +82,109 @@ impl Stats {
             (Some(a), Some(b)) => b.seconds_since(a).max(0.0),
             _ => 0.0,
         }
+    }
+}
+
+/// A cap on memory or work that an analysis can reach. Each one is a setting of
+/// [`AnalyzerConfig`](super::AnalyzerConfig); when reached, data is dropped or not decoded, so
+/// the analysis says so (here, and as the `limits-reached` finding). Serialized in snake_case,
+/// named after what happened (the TLS and HTTP ones after the decoders' error codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// `tcp.max_flows`: the flow table was full and an open connection was dropped from it
+    /// (its `ending` is `evicted`; later packets of it start a new stream).
+    FlowsEvicted,
+    /// `tcp.half.max_buffer`: a decoder left more bytes unconsumed than the per-direction
+    /// buffer holds; they were dropped as a `buffer_cap` gap.
+    BufferCap,
+    /// `tcp.half.max_ooo_bytes`: more bytes waited out of order behind a hole than allowed; the
+    /// hole was given up as a `never_filled` gap.
+    OutOfOrderCap,
+    /// `defrag.max_datagrams` / `defrag.max_age_frames`: an incomplete IPv4 datagram was
+    /// dropped from the fragment table (its fragments stay counted as `ip_fragment`).
+    FragmentsEvicted,
+    /// `tls.max_handshake_message`: a TLS handshake message larger than the cap was skipped.
+    HandshakeTooLarge,
+    /// `http.max_head_len`: an HTTP head without its end within the cap.
+    HeadTooLarge,
+    /// `http.max_head_len`: a chunked body's trailer section longer than the cap.
+    TrailersTooLarge,
+    /// `http.max_headers`: an HTTP head with more header fields than the cap.
+    TooManyHeaders,
+    /// `http.max_outstanding_requests`: more pipelined requests awaiting responses than the
+    /// cap; later responses are not paired (reported once per connection).
+    TooManyOutstandingRequests,
+    /// `http.max_chunk_line_len`: a chunk-size line longer than the cap.
+    ChunkLineTooLong,
+}
+
+impl Limit {
+    /// Every limit, in serialization order.
+    pub const ALL: [Limit; 10] = [
+        Limit::FlowsEvicted,
+        Limit::BufferCap,
+        Limit::OutOfOrderCap,
+        Limit::FragmentsEvicted,
+        Limit::HandshakeTooLarge,
+        Limit::HeadTooLarge,
+        Limit::TrailersTooLarge,
+        Limit::TooManyHeaders,
+        Limit::TooManyOutstandingRequests,
+        Limit::ChunkLineTooLong,
+    ];
+
+    /// The [`AnalyzerConfig`](super::AnalyzerConfig) field that raises it.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Limit::FlowsEvicted => "tcp.max_flows",
+            Limit::BufferCap => "tcp.half.max_buffer",
+            Limit::OutOfOrderCap => "tcp.half.max_ooo_bytes",
+            Limit::FragmentsEvicted => "defrag.max_datagrams (or defrag.max_age_frames)",
+            Limit::HandshakeTooLarge => "tls.max_handshake_message",
+            Limit::HeadTooLarge | Limit::TrailersTooLarge => "http.max_head_len",
+            Limit::TooManyHeaders => "http.max_headers",
+            Limit::TooManyOutstandingRequests => "http.max_outstanding_requests",
+            Limit::ChunkLineTooLong => "http.max_chunk_line_len",
+        }
+    }
+
+    /// What happened each time, as a plural phrase after a count ("3 open connections ...").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Limit::FlowsEvicted => "open connections dropped from the full flow table",
+            Limit::BufferCap => {
+                "times a decoder's unconsumed bytes overflowed the stream buffer (bytes dropped)"
+            }
+            Limit::OutOfOrderCap => "holes given up because too many bytes waited behind them",
+            Limit::FragmentsEvicted => "incomplete IPv4 datagrams dropped from the fragment table",
+            Limit::HandshakeTooLarge => "TLS handshake messages too large to decode",
+            Limit::HeadTooLarge => "HTTP heads too long to decode",
+            Limit::TrailersTooLarge => "HTTP trailer sections too long to decode",
+            Limit::TooManyHeaders => "HTTP heads with too many header fields",
+            Limit::TooManyOutstandingRequests => {
+                "HTTP connections with too many unanswered requests (later responses unpaired)"
+            }
+            Limit::ChunkLineTooLong => "HTTP chunk-size lines too long to decode",
+        }
+    }
+}
+
+/// How often one [`Limit`] was reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LimitHits {
+    /// Times it was reached.
+    pub count: u64,
+    /// The first frame at which it was: the frame whose arrival filled the flow or fragment
+    /// table, or the frame of the gap or decoder error it caused. `None` when the layer that
+    /// hit it does not say (`out_of_order_cap`).
+    pub first_frame: Option<u64>,
+}
+
+impl LimitHits {
+    /// Counts one more hit, at `frame` when known.
+    pub(crate) fn record(&mut self, frame: Option<u64>) {
+        self.count = self.count.saturating_add(1);
+        self.first_frame = self.first_frame.or(frame);
     }
 }

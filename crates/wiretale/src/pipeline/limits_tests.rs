@@ -1,0 +1,212 @@
+//! The TLS and HTTP limits of `AnalyzerConfig` reach every decoder the pipeline creates, and
+//! what they cut shows in `Stats::limits`.
+
+use super::*;
+use crate::proto::http::{HttpError, HttpMessage};
+use crate::proto::tls::TlsMessage;
+use crate::timeline::{Collector, Detail};
+use std::path::PathBuf;
+use wiretale_fixtures::payloads::{certs, tls as ftls};
+use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn run_file(name: &str, config: &AnalyzerConfig) -> (Collector, Report) {
+    let mut sink = Collector::default();
+    let report = analyze_path(testdata(name), config, &mut sink).unwrap();
+    (sink, report)
+}
+
+fn run_bytes(bytes: Vec<u8>, config: &AnalyzerConfig) -> (Collector, Report) {
+    let mut reader = CaptureReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut sink = Collector::default();
+    let report = analyze(&mut reader, config, &mut sink);
+    assert!(report.error.is_none());
+    (sink, report)
+}
+
+/// `(frame, tunnel, declared length)` of every `handshake_too_large`.
+fn too_large(sink: &Collector) -> Vec<(u64, Option<String>, u32)> {
+    sink.events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Tls(TlsMessage::HandshakeTooLarge(h)) => {
+                Some((e.frame, e.tunnel.clone(), h.declared_length))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `(frame, error)` of every HTTP decoding error, inside a message or on its own.
+fn http_errors(sink: &Collector) -> Vec<(u64, HttpError)> {
+    sink.events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Http(m) => match m.as_ref() {
+                HttpMessage::DecodeError { error, .. } => Some((e.frame, error.clone())),
+                HttpMessage::Request(r) => match &r.completion {
+                    crate::proto::http::Completion::Error { error } => {
+                        Some((e.frame, error.clone()))
+                    }
+                    _ => None,
+                },
+                HttpMessage::Response(r) => match &r.completion {
+                    crate::proto::http::Completion::Error { error } => {
+                        Some((e.frame, error.clone()))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn with_tls_cap(max_handshake_message: usize) -> AnalyzerConfig {
+    AnalyzerConfig {
+        tls: crate::proto::tls::TlsParserConfig {
+            max_handshake_message,
+        },
+        ..AnalyzerConfig::default()
+    }
+}
+
+/// The certificate chain of https-connect.pcap (frame 11, inside a CONNECT tunnel) is decoded
+/// with the default cap and reported as too large with a 1 KiB one (the 258-byte ClientKeyExchange still fits).
+#[test]
+fn tls_handshake_cap_reaches_tls_inside_connect_tunnels() {
+    let (sink, report) = run_file("https-connect.pcap", &AnalyzerConfig::default());
+    assert!(too_large(&sink).is_empty());
+    assert!(report.stats.limits.is_empty(), "{:?}", report.stats.limits);
+
+    let (sink, report) = run_file("https-connect.pcap", &with_tls_cap(1024));
+    let hits = too_large(&sink);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let (frame, tunnel, declared) = &hits[0];
+    assert_eq!(*frame, 11);
+    assert_eq!(tunnel.as_deref(), Some("secure.example.com:443"));
+    assert!(*declared > 1024);
+    assert_eq!(
+        report.stats.limits.get(&Limit::HandshakeTooLarge),
+        Some(&LimitHits {
+            count: 1,
+            first_frame: Some(11)
+        })
+    );
+    assert_eq!(report.stats.limits.len(), 1, "{:?}", report.stats.limits);
+}
+
+/// A TLS server on port 8443 sending ClientHello / ServerHello / Certificate: the
+/// configured cap applies whether the protocol is found from the bytes or forced by port.
+fn tls_server_capture() -> Vec<u8> {
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "10.0.0.1:50000".parse().unwrap(),
+        "10.0.0.2:8443".parse().unwrap(),
+    );
+    s.handshake(&mut cap);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).unwrap(),
+    );
+    let mut flight = ftls::ServerHello::new(0x0303, 0x002f, 2).encode().unwrap();
+    flight.extend(ftls::certificate(&[certs::HTTPS_SERVER, certs::HTTPS_INTERMEDIATE]).unwrap());
+    flight.extend(ftls::server_hello_done());
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &ftls::records(22, 0x0303, &flight).unwrap(),
+    );
+    s.close(&mut cap);
+    cap.to_pcap(&PcapOptions::default()).unwrap()
+}
+
+#[test]
+fn tls_handshake_cap_reaches_detected_and_forced_tls() {
+    let (sink, report) = run_bytes(tls_server_capture(), &AnalyzerConfig::default());
+    assert!(too_large(&sink).is_empty());
+    assert!(report.stats.limits.is_empty());
+
+    let detected = with_tls_cap(512);
+    let forced = AnalyzerConfig {
+        decode_as: vec![DecodeAs {
+            port: 8443,
+            protocol: AppProtocol::Tls,
+        }],
+        ..with_tls_cap(512)
+    };
+    for config in [detected, forced] {
+        let (sink, report) = run_bytes(tls_server_capture(), &config);
+        let hits = too_large(&sink);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].1, None);
+        let first = report.stats.limits[&Limit::HandshakeTooLarge];
+        assert_eq!(first.count, 1);
+        assert_eq!(first.first_frame, Some(hits[0].0));
+    }
+}
+
+/// The heads of ntlm-proxy-auth-ok.pcap are longer than 64 bytes and have more than one
+/// header field.
+#[test]
+fn http_caps_reach_the_http_decoder() {
+    let (sink, report) = run_file("ntlm-proxy-auth-ok.pcap", &AnalyzerConfig::default());
+    assert!(http_errors(&sink).is_empty());
+    assert!(report.stats.limits.is_empty());
+
+    let mut config = AnalyzerConfig::default();
+    config.http.max_head_len = 64;
+    let (sink, report) = run_file("ntlm-proxy-auth-ok.pcap", &config);
+    let errors = http_errors(&sink);
+    assert!(
+        errors
+            .first()
+            .is_some_and(|(f, e)| *f == 4 && *e == HttpError::HeadTooLarge { limit: 64 }),
+        "{errors:?}"
+    );
+    let hits = report.stats.limits[&Limit::HeadTooLarge];
+    assert_eq!(hits.first_frame, Some(4));
+    let counted = errors
+        .iter()
+        .filter(|(_, e)| matches!(e, HttpError::HeadTooLarge { .. }))
+        .count() as u64;
+    assert_eq!(hits.count, counted);
+
+    let mut config = AnalyzerConfig::default();
+    config.http.max_headers = 1;
+    let (sink, report) = run_file("ntlm-proxy-auth-ok.pcap", &config);
+    let errors = http_errors(&sink);
+    assert!(
+        errors
+            .iter()
+            .all(|(_, e)| *e == HttpError::TooManyHeaders { limit: 1 }),
+        "{errors:?}"
+    );
+    assert_eq!(errors.first().map(|e| e.0), Some(4));
+    assert_eq!(
+        report.stats.limits[&Limit::TooManyHeaders],
+        LimitHits {
+            count: errors.len() as u64,
+            first_frame: Some(4)
+        }
+    );
+}
+
+/// Limits serialise under `stats.limits` by snake_case name.
+#[test]
+fn limits_serialise_by_name() {
+    let (_, report) = run_file("https-connect.pcap", &with_tls_cap(1024));
+    let json = serde_json::to_value(&report.stats).unwrap();
+    assert_eq!(
+        json["limits"]["handshake_too_large"],
+        serde_json::json!({"count": 1, "first_frame": 11})
+    );
+}
