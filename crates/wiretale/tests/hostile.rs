@@ -789,3 +789,231 @@ fn oversized_auth_token_is_capped() {
         let _ = token.summary();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every limit in one capture: counted in `stats.limits`, told as one finding
+// ---------------------------------------------------------------------------------------------
+
+/// One capture reaching every limit of `AnalyzerConfig` (set small), each in its own
+/// connection or datagram: `stats.limits` counts each kind with the frame where it was first
+/// reached, the footer numbers agree with the other counters, and the diagnosis has exactly one
+/// `limits-reached` finding listing them all.
+#[test]
+fn every_limit_reached_is_counted_and_told_as_one_finding() {
+    use wiretale::analysis::{Analysis, Severity};
+    use wiretale::pipeline::Limit;
+    use wiretale::timeline::Collector;
+    use wiretale_fixtures::payloads::{certs, tls as ftls};
+
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut port = 40_000u16;
+    let mut session = |server: &str| {
+        port += 1;
+        TcpSession::new(
+            SocketAddr::new("10.0.1.1".parse().expect("ip"), port),
+            addr(server),
+        )
+    };
+    // Frames (first, last) where each limit is expected to be reached first.
+    let mut expected: BTreeMap<Limit, (u32, u32)> = BTreeMap::new();
+    let mut http = |cap: &mut Capture, limit: Limit, to_server: &[u8], to_client: &[u8]| {
+        let mut s = session("10.0.0.2:80");
+        s.handshake(cap);
+        let first = cap.next_frame_number();
+        s.send(cap, FDir::ToServer, to_server);
+        if !to_client.is_empty() {
+            s.send(cap, FDir::ToClient, to_client);
+        }
+        expected.insert(limit, (first, cap.next_frame_number() - 1));
+        s.close(cap);
+    };
+    let pad = "p".repeat(2_000);
+    http(
+        &mut cap,
+        Limit::HeadTooLarge,
+        format!("GET / HTTP/1.1\r\nHost: a\r\nX-Pad: {pad}\r\n\r\n").as_bytes(),
+        b"",
+    );
+    http(
+        &mut cap,
+        Limit::TooManyHeaders,
+        b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+        b"",
+    );
+    http(
+        &mut cap,
+        Limit::TooManyOutstandingRequests,
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(5).as_bytes(),
+        b"",
+    );
+    let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    http(
+        &mut cap,
+        Limit::ChunkLineTooLong,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        format!("{chunked}5;ext={}\r\nhello\r\n0\r\n\r\n", "e".repeat(200)).as_bytes(),
+    );
+    http(
+        &mut cap,
+        Limit::TrailersTooLarge,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        format!("{chunked}5\r\nhello\r\n0\r\nX-Trailer: {pad}\r\n\r\n").as_bytes(),
+    );
+    // A certificate chain above the handshake cap.
+    let mut s = session("10.0.0.3:443");
+    s.handshake(&mut cap);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().expect("hello");
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).expect("records"),
+    );
+    let mut flight = ftls::ServerHello::new(0x0303, 0x002f, 2)
+        .encode()
+        .expect("hello");
+    flight.extend(ftls::certificate(&[certs::HTTPS_SERVER]).expect("certificate"));
+    let first = cap.next_frame_number();
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &ftls::records(22, 0x0303, &flight).expect("records"),
+    );
+    expected.insert(
+        Limit::HandshakeTooLarge,
+        (first, cap.next_frame_number() - 1),
+    );
+    s.close(&mut cap);
+    // One 16 000-byte handshake record in 1 000-byte segments: the TLS decoder waits for the
+    // whole record, more than the stream buffer holds.
+    let mut s = session("10.0.0.3:443");
+    s.handshake(&mut cap);
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).expect("records"),
+    );
+    let record = tls_record(22, &[0u8; 16_000]);
+    let first = cap.next_frame_number();
+    for piece in record.chunks(1_000) {
+        s.send_segment(&mut cap, FDir::ToClient, piece);
+    }
+    expected.insert(Limit::BufferCap, (first, cap.next_frame_number() - 1));
+    s.close(&mut cap);
+    // Bytes waiting behind a hole beyond the out-of-order cap.
+    let mut s = session("10.0.0.2:80");
+    s.handshake(&mut cap);
+    s.lose(FDir::ToServer, &[b'x'; 100]);
+    for _ in 0..3 {
+        s.send_segment(&mut cap, FDir::ToServer, &[b'y'; 1_000]);
+    }
+    // Two datagrams of which only the first fragment arrives: the second pushes the first out
+    // of a one-datagram fragment table.
+    for _ in 0..2 {
+        let mut s = session("10.0.0.2:80");
+        s.handshake(&mut cap);
+        let frames = s.send_fragmented(&mut cap, FDir::ToServer, &[b'f'; 600], 3, &[0]);
+        expected.insert(Limit::FragmentsEvicted, (frames[0], frames[0]));
+    }
+    // A SYN flood past the flow table.
+    let first = cap.next_frame_number();
+    for _ in 0..20 {
+        session("10.0.0.2:80").syn(&mut cap);
+    }
+    expected.insert(Limit::FlowsEvicted, (first, cap.next_frame_number() - 1));
+
+    let mut config = AnalyzerConfig::default();
+    config.http.max_head_len = 1_024;
+    config.http.max_headers = 4;
+    config.http.max_outstanding_requests = 2;
+    config.http.max_chunk_line_len = 64;
+    config.tls.max_handshake_message = 512;
+    config.tcp.half.max_buffer = 8 * 1024;
+    config.tcp.half.max_ooo_bytes = 2_048;
+    config.tcp.half.max_ooo_wait = u32::MAX;
+    config.defrag.max_datagrams = 1;
+    config.tcp.max_flows = 16;
+    let mut reader = CaptureReader::new(Cursor::new(pcap(&cap))).expect("capture");
+    let mut collector = Collector::default();
+    let report = analyze(&mut reader, &config, &mut collector);
+    assert!(report.error.is_none());
+    let stats = report.stats.clone();
+    assert_eq!(stats.frames_read, stats.frames_tcp + stats.frames_skipped());
+
+    // Every limit, each where expected, counted as the other counters say.
+    let reached: Vec<Limit> = stats.limits.keys().copied().collect();
+    assert_eq!(reached, Limit::ALL.to_vec(), "{:#?}", stats.limits);
+    for (limit, (first, last)) in &expected {
+        let at = stats.limits[limit].first_frame.expect("first frame known");
+        assert!(
+            (u64::from(*first)..=u64::from(*last)).contains(&at),
+            "{limit:?} first at {at}, expected in {first}..={last}"
+        );
+        assert_eq!(stats.limits[limit].value, limit.value_in(&config));
+    }
+    assert_eq!(stats.limits[&Limit::OutOfOrderCap].first_frame, None);
+    assert_eq!(stats.limits[&Limit::OutOfOrderCap].count, 1);
+    assert_eq!(stats.limits[&Limit::FragmentsEvicted].count, 1);
+    assert_eq!(
+        stats.limits[&Limit::FragmentsEvicted].count,
+        stats.fragments_evicted
+    );
+    assert_eq!(
+        stats.limits[&Limit::FlowsEvicted].count,
+        stats.tcp.evicted_open
+    );
+    let buffer_gaps = collector
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.detail,
+                Detail::Tcp(ConnEvent::Gap {
+                    cause: GapCause::BufferCap,
+                    ..
+                })
+            )
+        })
+        .count() as u64;
+    assert!(buffer_gaps >= 1);
+    assert_eq!(stats.limits[&Limit::BufferCap].count, buffer_gaps);
+    assert_eq!(
+        stats.limits[&Limit::BufferCap].count + stats.limits[&Limit::OutOfOrderCap].count,
+        stats.tcp.buffer_cap_hits
+    );
+    for limit in [
+        Limit::HeadTooLarge,
+        Limit::TooManyHeaders,
+        Limit::TooManyOutstandingRequests,
+        Limit::ChunkLineTooLong,
+        Limit::TrailersTooLarge,
+        Limit::HandshakeTooLarge,
+    ] {
+        assert_eq!(stats.limits[&limit].count, 1, "{limit:?}");
+    }
+
+    // One finding lists them all.
+    let analysis = Analysis::from_parts(collector.events, collector.flows, report);
+    let found: Vec<_> = analysis
+        .diagnosis
+        .findings
+        .iter()
+        .filter(|f| f.id == "limits-reached")
+        .collect();
+    assert_eq!(found.len(), 1);
+    let f = found[0];
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.evidence.len(), Limit::ALL.len());
+    for limit in Limit::ALL {
+        assert_eq!(
+            f.facts.get(limit.name()),
+            Some(&stats.limits[&limit].count.to_string())
+        );
+        assert!(f.suggestion.contains(limit.setting()), "{}", f.suggestion);
+    }
+    let firsts: Vec<u64> = expected
+        .keys()
+        .filter_map(|l| stats.limits[l].first_frame)
+        .collect();
+    assert_eq!(f.frame, firsts.iter().copied().min().expect("frames"));
+    assert!(firsts.iter().all(|n| f.frames.contains(n)));
+}

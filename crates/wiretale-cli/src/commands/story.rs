@@ -217,15 +217,27 @@ fn write_text<W: Write>(
             writeln!(out, "  {line}")?;
         }
     }
-    if s.frames_skipped() > 0 || a.report.error.is_some() || s.gap_bytes > 0 {
+    let footer = accounting(s, a.report.error.is_some());
+    if !footer.is_empty() {
         writeln!(out)?;
+        for line in footer {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The footer: how every frame was accounted for and which limits were reached, when anything
+/// was skipped, missing, damaged or cut (nothing otherwise).
+fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if s.frames_skipped() > 0 || damaged || s.gap_bytes > 0 || !s.limits.is_empty() {
         let reasons: Vec<String> = s
             .skipped
             .iter()
             .map(|(r, n)| format!("{n} {}", r.describe()))
             .collect();
-        writeln!(
-            out,
+        lines.push(format!(
             "Frames: {} read, {} analysed as TCP, {} not analysed{}{}",
             s.frames_read,
             s.frames_tcp,
@@ -240,9 +252,20 @@ fn write_text<W: Write>(
             } else {
                 String::new()
             }
-        )?;
+        ));
     }
-    Ok(())
+    if !s.limits.is_empty() {
+        let hits: Vec<String> = s
+            .limits
+            .iter()
+            .map(|(limit, hits)| format!("{} {}", hits.count, limit.name()))
+            .collect();
+        lines.push(format!(
+            "Limits reached: {} (see the limits-reached finding)",
+            hits.join(", ")
+        ));
+    }
+    lines
 }
 
 fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -338,4 +361,61 @@ fn write_mermaid<W: Write>(out: &mut W, story: &[StoryLine], a: &Analysis) -> st
     }
     writeln!(out, "```")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiretale::net::SkipReason;
+    use wiretale::pipeline::{Limit, LimitHits};
+
+    #[test]
+    fn nothing_skipped_no_footer() {
+        let s = Stats {
+            frames_read: 10,
+            frames_tcp: 10,
+            ..Stats::default()
+        };
+        assert!(accounting(&s, false).is_empty());
+    }
+
+    #[test]
+    fn footer_accounts_for_every_frame_and_names_the_limits() {
+        let mut s = Stats {
+            frames_read: 10,
+            frames_tcp: 6,
+            gap_bytes: 100,
+            ..Stats::default()
+        };
+        s.skipped.insert(SkipReason::NonTcp, 3);
+        s.skipped.insert(SkipReason::Truncated, 1);
+        s.limits.insert(
+            Limit::HeadTooLarge,
+            LimitHits {
+                count: 2,
+                first_frame: Some(4),
+                value: 65536,
+            },
+        );
+        assert_eq!(
+            accounting(&s, false),
+            vec![
+                "Frames: 10 read, 6 analysed as TCP, 4 not analysed (3 IP but not TCP, 1 headers truncated); 100 bytes missing from TCP streams",
+                "Limits reached: 2 head_too_large (see the limits-reached finding)",
+            ]
+        );
+    }
+
+    #[test]
+    fn damage_alone_shows_the_frame_count() {
+        let s = Stats {
+            frames_read: 3,
+            frames_tcp: 3,
+            ..Stats::default()
+        };
+        assert_eq!(
+            accounting(&s, true),
+            vec!["Frames: 3 read, 3 analysed as TCP, 0 not analysed"]
+        );
+    }
 }

@@ -88,7 +88,9 @@ impl Analysis {
         flows.sort_by_key(|f| f.stream);
         let diagnosis = {
             let index = Index::new(&events, &flows, report.stats.last_time);
-            diagnose(&index, &Thresholds::default())
+            let mut diagnosis = diagnose(&index, &Thresholds::default());
+            findings::add_limits_reached(&mut diagnosis.findings, &report.stats);
+            diagnosis
         };
         Analysis {
             events,

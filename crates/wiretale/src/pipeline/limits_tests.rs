@@ -96,7 +96,8 @@ fn tls_handshake_cap_reaches_tls_inside_connect_tunnels() {
         report.stats.limits.get(&Limit::HandshakeTooLarge),
         Some(&LimitHits {
             count: 1,
-            first_frame: Some(11)
+            first_frame: Some(11),
+            value: 1024,
         })
     );
     assert_eq!(report.stats.limits.len(), 1, "{:?}", report.stats.limits);
@@ -195,7 +196,8 @@ fn http_caps_reach_the_http_decoder() {
         report.stats.limits[&Limit::TooManyHeaders],
         LimitHits {
             count: errors.len() as u64,
-            first_frame: Some(4)
+            first_frame: Some(4),
+            value: 1,
         }
     );
 }
@@ -207,6 +209,17 @@ fn limits_serialise_by_name() {
     let json = serde_json::to_value(&report.stats).unwrap();
     assert_eq!(
         json["limits"]["handshake_too_large"],
-        serde_json::json!({"count": 1, "first_frame": 11})
+        serde_json::json!({"count": 1, "first_frame": 11, "value": 1024})
     );
+}
+
+/// `Limit::name` is its serialized name, for every limit.
+#[test]
+fn limit_names_are_their_serialized_names() {
+    for limit in Limit::ALL {
+        assert_eq!(
+            serde_json::to_value(limit).unwrap(),
+            serde_json::json!(limit.name())
+        );
+    }
 }

@@ -201,7 +201,7 @@ pub fn analyze(
     stats.first_time = first_time;
     stats.last_time = first_time.map(|_| last_time);
     dispatcher.finish(&mut stats);
-    stats.settle_limits();
+    stats.settle_limits(config);
     if let Some(hook) = &config.progress {
         (hook.callback)(&Progress {
             bytes_read: reader.bytes_read(),

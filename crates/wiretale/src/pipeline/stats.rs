@@ -39,7 +39,7 @@ impl Stats {
     /// the fragment table) once those are final in `self.tcp` and `self.fragments_evicted`;
     /// first frames already noted are kept. `buffer_cap` was counted gap by gap; the TCP
     /// layer's `buffer_cap_hits` counts both its buffer caps, so the rest are out-of-order ones.
-    pub(crate) fn settle_limits(&mut self) {
+    pub(crate) fn settle_limits(&mut self, config: &super::AnalyzerConfig) {
         let buffer_caps = self.limits.get(&Limit::BufferCap).map_or(0, |h| h.count);
         let counts = [
             (Limit::FlowsEvicted, self.tcp.evicted_open),
@@ -55,6 +55,9 @@ impl Stats {
             } else {
                 self.limits.remove(&limit);
             }
+        }
+        for (limit, hits) in &mut self.limits {
+            hits.value = limit.value_in(config);
         }
     }
 
@@ -149,6 +152,38 @@ impl Limit {
         }
     }
 
+    /// Its name in `stats.limits` (and in the `limits-reached` finding's facts).
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::FlowsEvicted => "flows_evicted",
+            Limit::BufferCap => "buffer_cap",
+            Limit::OutOfOrderCap => "out_of_order_cap",
+            Limit::FragmentsEvicted => "fragments_evicted",
+            Limit::HandshakeTooLarge => "handshake_too_large",
+            Limit::HeadTooLarge => "head_too_large",
+            Limit::TrailersTooLarge => "trailers_too_large",
+            Limit::TooManyHeaders => "too_many_headers",
+            Limit::TooManyOutstandingRequests => "too_many_outstanding_requests",
+            Limit::ChunkLineTooLong => "chunk_line_too_long",
+        }
+    }
+
+    /// The value of its setting in `config`, as the layer applies it (HTTP limits clamped).
+    pub fn value_in(self, config: &super::AnalyzerConfig) -> u64 {
+        let value = match self {
+            Limit::FlowsEvicted => config.tcp.max_flows.max(1),
+            Limit::BufferCap => config.tcp.half.max_buffer,
+            Limit::OutOfOrderCap => config.tcp.half.max_ooo_bytes,
+            Limit::FragmentsEvicted => config.defrag.max_datagrams.max(1),
+            Limit::HandshakeTooLarge => config.tls.max_handshake_message,
+            Limit::HeadTooLarge | Limit::TrailersTooLarge => config.http.max_head_len(),
+            Limit::TooManyHeaders => config.http.max_headers(),
+            Limit::TooManyOutstandingRequests => config.http.max_outstanding_requests(),
+            Limit::ChunkLineTooLong => config.http.max_chunk_line_len(),
+        };
+        u64::try_from(value).unwrap_or(u64::MAX)
+    }
+
     /// What happened each time, as a plural phrase after a count ("3 open connections ...").
     pub fn describe(self) -> &'static str {
         match self {
@@ -179,6 +214,9 @@ pub struct LimitHits {
     /// table, or the frame of the gap or decoder error it caused. `None` when the layer that
     /// hit it does not say (`out_of_order_cap`).
     pub first_frame: Option<u64>,
+    /// The limit in force: bytes, header fields, requests, connections or datagrams (see
+    /// [`Limit`]); HTTP limits as clamped by the decoder.
+    pub value: u64,
 }
 
 impl LimitHits {

@@ -2,6 +2,7 @@
 //! Every id is documented in `docs/findings.md`.
 
 mod auth;
+mod limits;
 mod ntlm;
 mod revocation;
 mod tcp;
@@ -47,6 +48,20 @@ pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
         f.streams.dedup();
     }
     out
+}
+
+/// Adds the `limits-reached` finding, read from the analysis counters rather than the
+/// timeline, when any limit was reached; keeps the order of [`detect`].
+pub fn add_limits_reached(findings: &mut Vec<Finding>, stats: &crate::pipeline::Stats) {
+    if let Some(f) = limits::detect(stats) {
+        let at = findings
+            .iter()
+            .position(|g| {
+                (g.severity, std::cmp::Reverse(g.frame)) < (f.severity, std::cmp::Reverse(f.frame))
+            })
+            .unwrap_or(findings.len());
+        findings.insert(at, f);
+    }
 }
 
 /// Seconds between two frames, from the events that carry them.
