@@ -1,5 +1,5 @@
 //! The TLS and HTTP limits of `AnalyzerConfig` reach every decoder the pipeline creates, and
-//! what they cut shows in `Stats::limits`.
+//! what they cut shows in `Stats::limits`; every frame is accounted for once, by reason.
 
 use super::*;
 use crate::proto::http::{HttpError, HttpMessage};
@@ -222,4 +222,108 @@ fn limit_names_are_their_serialized_names() {
             serde_json::json!(limit.name())
         );
     }
+}
+
+/// An Ethernet frame.
+fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An IPv4 packet (checksum left zero; `fragment`: flags and offset field).
+fn ipv4(protocol: u8, fragment: u16, payload: &[u8]) -> Vec<u8> {
+    let total = u16::try_from(20 + payload.len()).unwrap();
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&[0x12, 0x34]);
+    p.extend_from_slice(&fragment.to_be_bytes());
+    p.extend_from_slice(&[64, protocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// One frame of each kind the pipeline does not analyse as TCP, between the frames of a TCP
+/// connection: each is counted once under its reason, at its frame, and the counts add up.
+#[test]
+fn every_frame_is_counted_once_by_reason() {
+    use crate::net::SkipReason;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "10.0.0.1:50000".parse().unwrap(),
+        "10.0.0.2:80".parse().unwrap(),
+    );
+    s.handshake(&mut cap);
+    let mut tcp_header = vec![0u8; 20];
+    tcp_header[12] = 0x20; // data offset 2 words: below the minimum of 5
+    let udp = [0x30, 0x39, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00];
+    let odd: Vec<(Vec<u8>, SkipReason)> = vec![
+        (ethernet(0x0806, &[0u8; 28]), SkipReason::NonIp),
+        (ethernet(0x0800, &ipv4(17, 0, &udp)), SkipReason::NonTcp),
+        (
+            ethernet(0x0800, &[0x45, 0, 0, 40, 0, 0]),
+            SkipReason::Truncated,
+        ),
+        (
+            ethernet(0x0800, &ipv4(6, 0, &tcp_header)),
+            SkipReason::Malformed,
+        ),
+        // More fragments follow (MF), never sent: held.
+        (
+            ethernet(0x0800, &ipv4(6, 0x2000, &[0u8; 24])),
+            SkipReason::IpFragment,
+        ),
+    ];
+    let mut want = Vec::new();
+    for (bytes, reason) in odd {
+        let n = cap.push_link_frame(0, bytes, "odd");
+        want.push((u64::from(n), reason));
+    }
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    s.close(&mut cap);
+    let mut bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let total = cap.frames().len() as u64;
+
+    let mut reader = CaptureReader::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut sink = Collector {
+        keep_frames: true,
+        ..Collector::default()
+    };
+    let report = analyze(&mut reader, &AnalyzerConfig::default(), &mut sink);
+    let stats = &report.stats;
+    assert_eq!(stats.frames_read, total);
+    assert_eq!(stats.frames_tcp, total - want.len() as u64);
+    assert_eq!(stats.frames_read, stats.frames_tcp + stats.frames_skipped());
+    let by_reason: std::collections::BTreeMap<SkipReason, u64> =
+        want.iter().map(|&(_, r)| (r, 1)).collect();
+    assert_eq!(stats.skipped, by_reason);
+    let skipped: Vec<(u64, SkipReason)> = sink
+        .frames
+        .iter()
+        .filter_map(|f| f.skipped.map(|r| (f.frame, r)))
+        .collect();
+    assert_eq!(skipped, want);
+    assert_eq!(sink.frames.len() as u64, total);
+
+    // The same frames on a link type wiretale does not decode (802.11): all skipped as such.
+    bytes[20..24].copy_from_slice(&105u32.to_le_bytes());
+    let mut reader = CaptureReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let report = analyze(
+        &mut reader,
+        &AnalyzerConfig::default(),
+        &mut Collector::default(),
+    );
+    assert_eq!(report.stats.frames_read, total);
+    assert_eq!(report.stats.frames_tcp, 0);
+    assert_eq!(
+        report.stats.skipped,
+        [(SkipReason::UnsupportedLinkType, total)]
+            .into_iter()
+            .collect()
+    );
 }
