@@ -225,4 +225,44 @@ impl LimitHits {
         self.count = self.count.saturating_add(1);
         self.first_frame = self.first_frame.or(frame);
     }
+
+    /// Adds the hits of another part of the same capture (e.g. another shard of its flows):
+    /// counts add up, the earlier first frame wins.
+    pub fn merge(&mut self, other: &LimitHits) {
+        self.count = self.count.saturating_add(other.count);
+        self.first_frame = match (self.first_frame, other.first_frame) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.value = self.value.max(other.value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_hits_add_up_and_keep_the_earliest_frame() {
+        let mut a = LimitHits {
+            count: 2,
+            first_frame: Some(40),
+            value: 64,
+        };
+        a.merge(&LimitHits {
+            count: 3,
+            first_frame: Some(7),
+            value: 64,
+        });
+        assert_eq!((a.count, a.first_frame), (5, Some(7)));
+        a.merge(&LimitHits::default());
+        assert_eq!((a.count, a.first_frame), (5, Some(7)));
+        let mut b = LimitHits::default();
+        b.merge(&LimitHits {
+            count: 1,
+            first_frame: None,
+            value: 1,
+        });
+        assert_eq!((b.count, b.first_frame, b.value), (1, None, 1));
+    }
 }
