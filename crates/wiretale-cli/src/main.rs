@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod grid;
 mod output;
 mod progress;
 
