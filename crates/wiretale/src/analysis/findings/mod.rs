@@ -49,12 +49,12 @@ pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
     out
 }
 
-/// Seconds between two frames, from the events that carry them.
-pub(crate) fn secs_between(index: &Index<'_>, from: u64, to: u64) -> f64 {
+/// Seconds between two frames of a connection, from the connection's events that carry them.
+pub(crate) fn secs_between(index: &Index<'_>, conn: &ConnIndex, from: u64, to: u64) -> f64 {
     let time = |frame: u64| {
-        index
-            .events
+        conn.events
             .iter()
+            .filter_map(|&i| index.event(i))
             .find(|e| e.frame == frame)
             .map(|e| e.time)
     };

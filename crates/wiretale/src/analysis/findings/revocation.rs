@@ -2,7 +2,7 @@
 //! certificate's TLS connection waited.
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::{Exchange, Index, TlsProgress};
+use super::super::index::{Exchange, Index};
 
 /// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs; `earlier`
 /// are the other detectors' findings (to say how a fetch ended).
@@ -14,8 +14,10 @@ pub fn detect(index: &Index<'_>, earlier: &[Finding]) -> Vec<Finding> {
         .into_iter()
         .filter_map(|x| Some((x, normalize(x.url.as_deref()?))))
         .collect();
-    for conn in index.conns.values().filter(|c| c.tls) {
-        let p = TlsProgress::of(index, conn);
+    for conn in index.conns.values() {
+        let Some(p) = &conn.tls_progress else {
+            continue;
+        };
         let Some(cert_frame) = p.certificate else {
             continue;
         };
