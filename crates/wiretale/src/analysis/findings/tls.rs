@@ -50,7 +50,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
         if fatal || p.client_hello.is_none() {
             continue;
         }
-        stalled(index, conn, &p, t, out);
+        stalled(index, conn, p, t, out);
     }
 }
 
