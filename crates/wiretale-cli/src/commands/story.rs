@@ -99,10 +99,12 @@ fn write_text<W: Write>(
     let s = &a.report.stats;
     writeln!(
         out,
-        "{} — {} frames, {} TCP connections, {:.1} s",
+        "{} — {} frame{}, {} TCP connection{}, {:.1} s",
         paint(colour, "1", &format!("Story of {name}")),
         s.frames_read,
+        if s.frames_read == 1 { "" } else { "s" },
         a.flows.len(),
+        if a.flows.len() == 1 { "" } else { "s" },
         s.duration_secs()
     )?;
     // Who's who, from the evidence (SYN, absolute-form requests, CONNECT, 407).
