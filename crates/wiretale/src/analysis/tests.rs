@@ -168,6 +168,7 @@ fn shared_captures_raise_exactly_the_expected_findings() {
             "squid-ntlm-http10-challenge-withheld-curl.pcap",
             vec!["ntlm-challenge-missing"],
         ),
+        ("http-connect-fail.pcap", vec!["tunnel-not-tls"]),
         ("tcp-rst-refused.pcapng", vec!["tcp-refused"]),
         ("tls12-handshake-failure-alert.pcap", vec!["tls-alert"]),
     ]

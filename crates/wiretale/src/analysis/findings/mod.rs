@@ -6,6 +6,7 @@ mod ntlm;
 mod revocation;
 mod tcp;
 mod tls;
+mod tunnel;
 
 use super::finding::Finding;
 use super::index::{ConnIndex, Index};
@@ -36,6 +37,7 @@ pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
     ntlm::detect(index, &mut out);
     auth::detect(index, &mut out);
     tls::detect(index, thresholds, &mut out);
+    tunnel::detect(index, &mut out);
     tcp::detect(index, thresholds, &mut out);
     let linked = revocation::detect(index, &out);
     out.extend(linked);
