@@ -13,7 +13,7 @@ mod corpus;
 pub mod harness;
 
 #[allow(unused_imports)] // not every test binary uses both
-pub use corpus::{capture_files, shared_captures};
+pub use corpus::{capture_files, oracle_rows, shared_captures, OracleRow};
 
 use std::path::{Path, PathBuf};
 
