@@ -5,7 +5,9 @@
 mod cli;
 mod commands;
 mod exit;
+mod grid;
 mod output;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,67 +1,59 @@
-//! Helpers shared by the unit tests: locating `../shared/captures` and reading tshark's oracle
-//! TSVs.
+//! Helpers shared by the unit tests: the shared capture corpus and its tshark oracle
+//! ([`corpus`]), and the TCP segments of a capture read through the crate's own capture reader
+//! and network decoder, for tests that drive a decoder without the `tcp` reassembler.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+mod corpus;
 
-/// `../shared/captures` relative to the repository root, if present. Under `CI=true` its
-/// absence is a failure; elsewhere the caller skips with a message.
-pub fn shared_captures() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
-    let dir = root.join("shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-        panic!(
-            "../shared/captures is missing under CI=true ({})",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: ../shared/captures not found beside the repository");
-    None
+use std::net::SocketAddr;
+use std::path::Path;
+
+pub use corpus::{
+    capture_files, oracle_rows, shared_capture, shared_capture_files, shared_captures,
+};
+
+use crate::capture::CaptureReader;
+use crate::net::{Decoded, NetDecoder, TcpFlags};
+
+/// A TCP segment of a capture, with its payload copied out of the frame.
+#[derive(Debug, Clone)]
+pub struct TcpSegment {
+    /// Frame number (1-based, as in tshark).
+    pub frame: u64,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgment number (meaningful when `flags.ack()`).
+    pub ack: u32,
+    /// TCP flags.
+    pub flags: TcpFlags,
+    /// Captured payload bytes (the frame's part only when it was truncated).
+    pub payload: Vec<u8>,
 }
 
-/// Every capture file in the shared corpus, sorted by name.
-pub fn shared_capture_files() -> Vec<PathBuf> {
-    let Some(dir) = shared_captures() else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("read shared/captures")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .map(|x| x == "pcap" || x == "pcapng")
-                .unwrap_or(false)
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// One row of an oracle TSV, by column name.
-pub type OracleRow = HashMap<String, String>;
-
-/// Reads `oracle/<file name>.tsv` for a capture.
-pub fn oracle_rows(capture: &std::path::Path) -> Vec<OracleRow> {
-    let name = capture.file_name().unwrap().to_string_lossy().to_string();
-    let path = capture
-        .parent()
-        .unwrap()
-        .join("oracle")
-        .join(format!("{name}.tsv"));
-    let text = std::fs::read_to_string(&path).expect("oracle tsv");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split('\t').chain(std::iter::repeat("")))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+/// Every TCP segment of a capture file in frame order, decoded exactly as the pipeline decodes
+/// frames ([`CaptureReader`] and [`NetDecoder`]: pcap and pcapng, every supported link type,
+/// VLAN tags, IPv6, IPv4 defragmentation). Reading stops at the first damaged record, as the
+/// pipeline's does.
+pub fn tcp_segments(capture: &Path) -> Vec<TcpSegment> {
+    let mut reader =
+        CaptureReader::open(capture).unwrap_or_else(|e| panic!("open {}: {e}", capture.display()));
+    let mut net = NetDecoder::default();
+    let mut out = Vec::new();
+    while let Ok(Some(record)) = reader.next_record() {
+        if let Decoded::Tcp(seg) = net.decode(&record) {
+            out.push(TcpSegment {
+                frame: record.frame,
+                src: seg.src,
+                dst: seg.dst,
+                seq: seg.header.seq(),
+                ack: seg.header.ack(),
+                flags: seg.header.flags(),
+                payload: seg.payload.to_vec(),
+            });
+        }
+    }
+    out
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
 
-use support::{analyze, capture_files, file_name, shared_captures};
+use support::{analyze, capture_files, file_name, oracle_rows, shared_captures, OracleRow};
 use wiretale::proto::http::HttpMessage;
 use wiretale::proto::tls::TlsMessage;
 use wiretale::timeline::{Collector, Detail, Event};
@@ -284,57 +284,40 @@ fn describe(e: &Event) -> String {
 
 /// One oracle TSV: rows by frame number.
 struct Oracle {
-    columns: BTreeMap<String, usize>,
-    rows: BTreeMap<u64, Vec<String>>,
+    rows: BTreeMap<u64, OracleRow>,
 }
 
 impl Oracle {
     fn read(dir: &Path, capture: &str) -> Oracle {
-        let path = dir.join("oracle").join(format!("{capture}.tsv"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut lines = text.lines();
-        let columns: BTreeMap<String, usize> = lines
-            .next()
-            .unwrap_or_default()
-            .split('\t')
-            .enumerate()
-            .map(|(i, c)| (c.to_string(), i))
-            .collect();
+        let all = oracle_rows(&dir.join(capture));
         for f in FIELDS
             .iter()
             .chain(&["frame.number", "tcp.srcport", "tcp.dstport"])
         {
             assert!(
-                columns.contains_key(*f),
+                all.first().map_or(true, |row| row.contains_key(*f)),
                 "{capture}: oracle lacks column {f}"
             );
         }
-        let number = columns["frame.number"];
-        let rows = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let cells: Vec<String> = l.split('\t').map(str::to_string).collect();
-                let frame = cells
-                    .get(number)
+        let rows = all
+            .into_iter()
+            .map(|row| {
+                let frame = row
+                    .get("frame.number")
                     .and_then(|n| n.parse().ok())
-                    .unwrap_or_else(|| panic!("{capture}: bad oracle row {l:?}"));
-                (frame, cells)
+                    .unwrap_or_else(|| panic!("{capture}: bad oracle row {row:?}"));
+                (frame, row)
             })
             .collect();
-        Oracle { columns, rows }
+        Oracle { rows }
     }
 
-    fn cell<'r>(&self, row: &'r [String], field: &str) -> &'r str {
-        self.columns
-            .get(field)
-            .and_then(|&i| row.get(i))
-            .map(String::as_str)
-            .unwrap_or("")
+    fn cell<'r>(&self, row: &'r OracleRow, field: &str) -> &'r str {
+        row.get(field).map(String::as_str).unwrap_or("")
     }
 
     /// TCP (source, destination) ports of a row; `None` for a frame that is not TCP.
-    fn ports(&self, row: &[String]) -> Option<(u16, u16)> {
+    fn ports(&self, row: &OracleRow) -> Option<(u16, u16)> {
         let src = self.cell(row, "tcp.srcport").parse().ok()?;
         let dst = self.cell(row, "tcp.dstport").parse().ok()?;
         Some((src, dst))

@@ -52,7 +52,7 @@ pub fn analyse(args: &CaptureArgs, sink: &mut dyn EventSink) -> Result<Report, C
 /// Like [`analyse`] with a prepared configuration.
 pub fn analyse_with(
     args: &CaptureArgs,
-    config: AnalyzerConfig,
+    mut config: AnalyzerConfig,
     sink: &mut dyn EventSink,
 ) -> Result<Report, CliError> {
     let mut reader = CaptureReader::open(&args.capture).map_err(|e| {
@@ -62,6 +62,13 @@ pub fn analyse_with(
             e.kind
         ))
     })?;
+    if config.progress.is_none() {
+        let label = args
+            .capture
+            .file_name()
+            .map_or_else(|| "-".into(), |n| n.to_string_lossy().into_owned());
+        config.progress = crate::progress::stderr_hook(&label, reader.total_len());
+    }
     Ok(analyze(&mut reader, &config, sink))
 }
 

@@ -3,14 +3,15 @@
 use super::common;
 use crate::cli::{FlowsArgs, TableFormat};
 use crate::exit::{CliError, Outcome};
+use crate::grid;
 use crate::output;
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
-use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 use wiretale::pipeline::Stats;
 use wiretale::tcp::{Dir, Ending, FlowSummary};
 use wiretale::timeline::EventSink;
 
+/// Keeps the flow summaries for the text table (it needs every row to align the columns).
 #[derive(Default)]
 struct FlowSink {
     flows: Vec<FlowSummary>,
@@ -22,30 +23,93 @@ impl EventSink for FlowSink {
     }
 }
 
-#[derive(Serialize)]
-struct FlowsJson<'a> {
-    flows: &'a [FlowSummary],
-    stats: &'a Stats,
+/// Writes the JSON document's flows as the analysis retires them, in stream order: a summary
+/// waits only while an earlier stream is still open, so memory follows the connections open
+/// at a time, not the capture's size.
+struct JsonFlowWriter<W: Write> {
+    out: W,
+    waiting: BTreeMap<u64, FlowSummary>,
+    next: u64,
+    written: u64,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> JsonFlowWriter<W> {
+    fn new(mut out: W) -> Self {
+        let error = out.write_all(br#"{"flows":["#).err();
+        JsonFlowWriter {
+            out,
+            waiting: BTreeMap::new(),
+            next: 0,
+            written: 0,
+            error,
+        }
+    }
+
+    fn write(&mut self, flow: &FlowSummary) {
+        if self.error.is_some() {
+            return;
+        }
+        let result = (|| {
+            if self.written > 0 {
+                self.out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut self.out, flow).map_err(std::io::Error::from)
+        })();
+        self.written += 1;
+        self.error = result.err();
+    }
+
+    /// Writes every summary that is next in stream order.
+    fn release(&mut self) {
+        while let Some(flow) = self.waiting.remove(&self.next) {
+            self.write(&flow);
+            self.next = flow.stream.saturating_add(1);
+        }
+    }
+
+    /// Writes what is left (in order) and the rest of the document.
+    fn finish(mut self, stats: &Stats) -> std::io::Result<W> {
+        for (_, flow) in std::mem::take(&mut self.waiting) {
+            self.write(&flow);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.write_all(br#"],"stats":"#)?;
+        serde_json::to_writer(&mut self.out, stats)?;
+        self.out.write_all(b"}\n")?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> EventSink for JsonFlowWriter<W> {
+    fn flow(&mut self, flow: &FlowSummary) {
+        if flow.stream == self.next {
+            self.write(flow);
+            self.next = flow.stream.saturating_add(1);
+            self.release();
+        } else {
+            self.waiting.insert(flow.stream, flow.clone());
+        }
+    }
 }
 
 pub fn run(args: &FlowsArgs) -> Result<Outcome, CliError> {
-    let mut sink = FlowSink::default();
-    let report = common::analyse(&args.capture, &mut sink)?;
-    sink.flows.sort_by_key(|f| f.stream);
-    let mut out = output::stdout();
-    match args.format {
+    let report = match args.format {
         TableFormat::Json => {
-            output::json_line(
-                &mut out,
-                &FlowsJson {
-                    flows: &sink.flows,
-                    stats: &report.stats,
-                },
-            )?;
+            let mut sink = JsonFlowWriter::new(output::stdout());
+            let report = common::analyse(&args.capture, &mut sink)?;
+            let mut out = sink.finish(&report.stats)?;
+            out.flush()?;
+            report
         }
         TableFormat::Text => {
-            let start = report.stats.first_time;
-            writeln!(out, "{}", table(&sink.flows, start))?;
+            let mut sink = FlowSink::default();
+            let report = common::analyse(&args.capture, &mut sink)?;
+            sink.flows.sort_by_key(|f| f.stream);
+            let mut out = output::stdout();
+            table(&mut out, &sink.flows, report.stats.first_time)?;
             writeln!(
                 out,
                 "{} connections, {} frames ({} TCP, {} not analysed)",
@@ -54,55 +118,49 @@ pub fn run(args: &FlowsArgs) -> Result<Outcome, CliError> {
                 report.stats.frames_tcp,
                 report.stats.frames_skipped()
             )?;
+            out.flush()?;
+            report
         }
-    }
-    out.flush()?;
+    };
     Ok(common::finish(&args.capture, &report))
 }
 
-fn table(flows: &[FlowSummary], start: Option<wiretale::capture::Timestamp>) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "stream",
-            "client",
-            "server",
-            "start s",
-            "duration s",
-            "pkts →",
-            "pkts ←",
-            "bytes →",
-            "bytes ←",
-            "history",
-            "ended",
-        ]);
-    for f in flows {
+fn table<W: Write>(
+    out: &mut W,
+    flows: &[FlowSummary],
+    start: Option<wiretale::capture::Timestamp>,
+) -> std::io::Result<()> {
+    let header = [
+        "stream",
+        "client",
+        "server",
+        "start s",
+        "duration s",
+        "pkts →",
+        "pkts ←",
+        "bytes →",
+        "bytes ←",
+        "history",
+        "ended",
+    ];
+    grid::write_table(out, &header, &[0, 3, 4, 5, 6, 7, 8], flows, |f, c| {
         let rel = start.map(|s| f.start.seconds_since(s)).unwrap_or(0.0);
-        let mut client = f.client.to_string();
+        c.set(0, f.stream);
         if f.role_basis.is_guess() {
-            client.push_str(" (?)");
+            c.set(1, format_args!("{} (?)", f.client));
+        } else {
+            c.set(1, f.client);
         }
-        t.add_row(vec![
-            f.stream.to_string(),
-            client,
-            f.server.to_string(),
-            output::secs(rel),
-            output::secs(f.duration_secs),
-            f.to_server.packets.to_string(),
-            f.to_client.packets.to_string(),
-            output::bytes(f.to_server.payload_bytes),
-            output::bytes(f.to_client.payload_bytes),
-            f.history.clone(),
-            ending(&f.ending),
-        ]);
-    }
-    for i in [0, 3, 4, 5, 6, 7, 8] {
-        if let Some(c) = t.column_mut(i) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    t
+        c.set(2, f.server);
+        c.set(3, output::secs(rel));
+        c.set(4, output::secs(f.duration_secs));
+        c.set(5, f.to_server.packets);
+        c.set(6, f.to_client.packets);
+        c.set(7, output::bytes(f.to_server.payload_bytes));
+        c.set(8, output::bytes(f.to_client.payload_bytes));
+        c.set(9, &f.history);
+        c.set(10, ending(&f.ending));
+    })
 }
 
 fn who(dir: Dir) -> &'static str {

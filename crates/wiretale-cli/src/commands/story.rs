@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use wiretale::analysis::{
-    Analysis, Finding, LineKind, RootCause, Severity, StoryLine, StoryOptions,
+    Analysis, Finding, Index, LineKind, RootCause, Severity, StoryLine, StoryOptions,
 };
 use wiretale::pipeline::Stats;
 use wiretale::timeline::{Collector, Event, EventFilter};
@@ -34,13 +34,10 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
     let opts = StoryOptions {
         idle_secs: args.idle.max(0.0),
     };
-    let story = match filter {
-        Some(f) => {
-            let mut f = EventFilter::new(f);
-            analysis.story_filtered(|e| f.matches(e), &opts)
-        }
-        None => analysis.story(&opts),
-    };
+    let index = analysis.index();
+    let mut filter = filter.map(EventFilter::new);
+    let keep = filter.as_mut().map(|f| move |e: &Event| f.matches(e));
+    let story = analysis.story_with(&index, keep, &opts);
     let mut out = output::stdout();
     let name = args.capture.capture.display().to_string();
     match args.format {
@@ -59,7 +56,7 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
         StoryFormat::Mermaid => write_mermaid(&mut out, &story, &analysis)?,
         StoryFormat::Text => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            write_text(&mut out, &name, &story, &analysis, colour)?
+            write_text(&mut out, &name, &story, &analysis, &index, colour)?
         }
     }
     out.flush()?;
@@ -96,19 +93,21 @@ fn write_text<W: Write>(
     name: &str,
     story: &[StoryLine],
     a: &Analysis,
+    index: &Index<'_>,
     colour: bool,
 ) -> std::io::Result<()> {
     let s = &a.report.stats;
     writeln!(
         out,
-        "{} — {} frames, {} TCP connections, {:.1} s",
+        "{} — {} frame{}, {} TCP connection{}, {:.1} s",
         paint(colour, "1", &format!("Story of {name}")),
         s.frames_read,
+        if s.frames_read == 1 { "" } else { "s" },
         a.flows.len(),
+        if a.flows.len() == 1 { "" } else { "s" },
         s.duration_secs()
     )?;
     // Who's who, from the evidence (SYN, absolute-form requests, CONNECT, 407).
-    let index = a.index();
     let mut clients: Vec<String> = Vec::new();
     let mut servers: Vec<String> = Vec::new();
     let mut proxies: Vec<String> = Vec::new();

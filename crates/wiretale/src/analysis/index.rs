@@ -89,6 +89,9 @@ pub struct ConnIndex {
     pub first_close: Option<(u64, Dir, bool)>,
     /// Time of the connection's last event or frame.
     pub last_time: Option<Timestamp>,
+    /// The TLS handshake's progress, for a connection that carried TLS (computed once, when
+    /// the index is built).
+    pub tls_progress: Option<TlsProgress>,
 }
 
 impl ConnIndex {
@@ -161,6 +164,7 @@ impl<'a> Index<'a> {
                     is_proxy: false,
                     first_close: None,
                     last_time: Some(f.end),
+                    tls_progress: None,
                 },
             );
         }
@@ -178,6 +182,7 @@ impl<'a> Index<'a> {
                 is_proxy: false,
                 first_close: None,
                 last_time: None,
+                tls_progress: None,
             });
             conn.events.push(i);
             let from_client = e.src == Some(conn.client);
@@ -204,11 +209,23 @@ impl<'a> Index<'a> {
                 _ => {}
             }
         }
-        Index {
+        let mut index = Index {
             events,
             conns,
             capture_end,
+        };
+        let progress: Vec<(u64, TlsProgress)> = index
+            .conns
+            .values()
+            .filter(|c| c.tls)
+            .map(|c| (c.stream, TlsProgress::of(&index, c)))
+            .collect();
+        for (stream, p) in progress {
+            if let Some(c) = index.conns.get_mut(&stream) {
+                c.tls_progress = Some(p);
+            }
         }
+        index
     }
 
     /// The event at `i`.
@@ -373,7 +390,8 @@ pub struct TlsProgress {
 }
 
 impl TlsProgress {
-    /// Builds it from a connection's events.
+    /// Builds it from a connection's events (the index keeps it in
+    /// [`ConnIndex::tls_progress`]).
     pub fn of(index: &Index<'_>, conn: &ConnIndex) -> Self {
         let mut p = TlsProgress::default();
         for &i in &conn.events {

@@ -114,17 +114,33 @@ impl Analysis {
     /// a display filter). Roles and connections still come from every event.
     pub fn story_filtered(
         &self,
-        mut keep: impl FnMut(&Event) -> bool,
+        keep: impl FnMut(&Event) -> bool,
         opts: &StoryOptions,
     ) -> Vec<StoryLine> {
-        let selected: Vec<usize> = self
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| keep(e))
-            .map(|(i, _)| i)
-            .collect();
-        story::build(&self.index(), Some(&selected), opts)
+        self.story_with(&self.index(), Some(keep), opts)
+    }
+
+    /// Like [`Analysis::story_filtered`] (or [`Analysis::story`] when `keep` is `None`) with an
+    /// index the caller already built from this analysis (it is the costly part).
+    pub fn story_with(
+        &self,
+        index: &Index<'_>,
+        keep: Option<impl FnMut(&Event) -> bool>,
+        opts: &StoryOptions,
+    ) -> Vec<StoryLine> {
+        match keep {
+            None => story::build(index, None, opts),
+            Some(mut keep) => {
+                let selected: Vec<usize> = index
+                    .events
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| keep(e))
+                    .map(|(i, _)| i)
+                    .collect();
+                story::build(index, Some(&selected), opts)
+            }
+        }
     }
 }
 

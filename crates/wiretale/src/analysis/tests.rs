@@ -168,6 +168,7 @@ fn shared_captures_raise_exactly_the_expected_findings() {
             "squid-ntlm-http10-challenge-withheld-curl.pcap",
             vec!["ntlm-challenge-missing"],
         ),
+        ("http-connect-fail.pcap", vec!["tunnel-not-tls"]),
         ("tcp-rst-refused.pcapng", vec!["tcp-refused"]),
         // A stress trace: its 339 629-byte Certificate (over 1 000 SANs) exceeds the 256 KiB
         // handshake cap (Go's TLS stack has the same limit; OpenSSL clients refuse beyond
@@ -288,4 +289,28 @@ fn ntlm_type3_on_another_connection_is_a_connection_switch() {
         .unwrap();
     assert_eq!(f.streams, vec![0, 1]);
     assert!(f.evidence.iter().any(|e| e.contains("407")));
+}
+
+/// Every finding id a detector can raise has its section in `docs/findings.md`.
+#[test]
+fn every_finding_id_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("../../docs/findings.md")).unwrap();
+    let dir = root.join("src/analysis/findings");
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for part in text.split("id: \"").skip(1) {
+            if let Some(id) = part.split('"').next() {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    assert!(ids.len() >= 13, "found only {ids:?}");
+    for id in ids {
+        assert!(
+            docs.contains(&format!("### `{id}`")),
+            "finding {id} has no section in docs/findings.md"
+        );
+    }
 }

@@ -283,7 +283,7 @@ impl<'s> Dispatcher<'s> {
                 }
             }
         }
-        self.sink.event(&event);
+        self.sink.take_event(event);
     }
 
     fn forced_protocol(&self, info: &ConnInfo) -> Option<AppProtocol> {

@@ -12,6 +12,12 @@ pub trait EventSink {
     fn event(&mut self, event: &Event) {
         let _ = event;
     }
+    /// A timeline event handed over by value: what the pipeline calls. The default lends it
+    /// to [`EventSink::event`]; a sink that keeps events overrides this one instead and
+    /// stores the event without cloning it.
+    fn take_event(&mut self, event: Event) {
+        self.event(&event);
+    }
     /// A frame summary (only when [`EventSink::wants_frames`] says so).
     fn frame(&mut self, frame: &FrameSummary) {
         let _ = frame;
@@ -42,6 +48,9 @@ pub struct Collector {
 impl EventSink for Collector {
     fn event(&mut self, event: &Event) {
         self.events.push(event.clone());
+    }
+    fn take_event(&mut self, event: Event) {
+        self.events.push(event);
     }
     fn frame(&mut self, frame: &FrameSummary) {
         self.frames.push(frame.clone());

@@ -1,50 +1,24 @@
 //! Shared by the integration tests that run over `../shared/captures`: finding the corpus, the
 //! per-capture tshark options from its MANIFEST, and running an analysis with them.
+//!
+//! Integration tests are separate crates and cannot see the library's `#[cfg(test)]`
+//! `test_support` module, so the corpus helpers (locating `../shared/captures`, listing
+//! captures, reading oracle TSVs) are that module's own dependency-free file, compiled in here
+//! too: one rule for finding the corpus and for skipping or failing (`CI=true`) without it.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+#[path = "../../src/test_support/corpus.rs"]
+mod corpus;
 pub mod harness;
+
+#[allow(unused_imports)] // not every test binary uses both
+pub use corpus::{capture_files, oracle_rows, shared_captures, OracleRow};
 
 use std::path::{Path, PathBuf};
 
 use wiretale::pipeline::{analyze_path, AnalyzerConfig, AppProtocol, DecodeAs, Report};
 use wiretale::timeline::Collector;
-
-/// `shared/captures` beside the repository (`CARGO_MANIFEST_DIR/../../..`). Under `CI=true`
-/// its absence is a failure; elsewhere the caller skips with a message.
-pub fn shared_captures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
-    assert!(
-        !ci,
-        "CI=true but the shared capture corpus is missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "skipping: shared capture corpus not found at {} (see DEVELOPERS.md)",
-        dir.display()
-    );
-    None
-}
-
-/// Every `.pcap` / `.pcapng` in the corpus, sorted by name.
-pub fn capture_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read the capture directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

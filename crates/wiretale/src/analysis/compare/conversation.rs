@@ -8,7 +8,7 @@
 //! exchange that one capture runs on one connection and another spreads over several still
 //! lines up step for step.
 
-use crate::analysis::index::{ConnIndex, Index, TlsProgress};
+use crate::analysis::index::{ConnIndex, Index};
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
 use crate::proto::http::{HttpMessage, HttpVersion, KeepAliveReason};
@@ -146,7 +146,7 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
             })
             .unwrap_or(0);
         groups
-            .entry(identify(&index, conn))
+            .entry(identify(conn))
             .or_default()
             .push((first, conn.stream, conn));
     }
@@ -190,7 +190,7 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
 
 /// ClientHello to completed handshake, in seconds.
 fn handshake_secs(index: &Index<'_>, conn: &ConnIndex) -> Option<f64> {
-    let p = TlsProgress::of(index, conn);
+    let p = conn.tls_progress.as_ref()?;
     let time = |frame: u64| {
         conn.events
             .iter()
@@ -204,7 +204,7 @@ fn handshake_secs(index: &Index<'_>, conn: &ConnIndex) -> Option<f64> {
 }
 
 /// The identity of one connection.
-fn identify(index: &Index<'_>, conn: &ConnIndex) -> Identity {
+fn identify(conn: &ConnIndex) -> Identity {
     let role = conn.server_role();
     let service_port = conn.server.port();
     let connect = conn
@@ -214,7 +214,7 @@ fn identify(index: &Index<'_>, conn: &ConnIndex) -> Identity {
     let (protocol, name) = if let Some(x) = connect {
         ("connect", Some(x.target.to_ascii_lowercase()))
     } else if conn.tls {
-        let sni = TlsProgress::of(index, conn).sni;
+        let sni = conn.tls_progress.as_ref().and_then(|p| p.sni.clone());
         ("tls", sni.map(|s| s.to_ascii_lowercase()))
     } else if let Some(x) = conn.exchanges.first() {
         let name = x

@@ -7,6 +7,7 @@ mod ntlm;
 mod revocation;
 mod tcp;
 mod tls;
+mod tunnel;
 
 use super::finding::Finding;
 use super::index::{ConnIndex, Index};
@@ -37,6 +38,7 @@ pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
     ntlm::detect(index, &mut out);
     auth::detect(index, &mut out);
     tls::detect(index, thresholds, &mut out);
+    tunnel::detect(index, &mut out);
     tcp::detect(index, thresholds, &mut out);
     let linked = revocation::detect(index, &out);
     out.extend(linked);
@@ -64,12 +66,12 @@ pub fn add_limits_reached(findings: &mut Vec<Finding>, stats: &crate::pipeline::
     }
 }
 
-/// Seconds between two frames, from the events that carry them.
-pub(crate) fn secs_between(index: &Index<'_>, from: u64, to: u64) -> f64 {
+/// Seconds between two frames of a connection, from the connection's events that carry them.
+pub(crate) fn secs_between(index: &Index<'_>, conn: &ConnIndex, from: u64, to: u64) -> f64 {
     let time = |frame: u64| {
-        index
-            .events
+        conn.events
             .iter()
+            .filter_map(|&i| index.event(i))
             .find(|e| e.frame == frame)
             .map(|e| e.time)
     };

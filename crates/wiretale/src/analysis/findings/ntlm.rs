@@ -119,7 +119,7 @@ fn challenge_answered(
     ));
     let (frames_end, close_text) = match conn.first_close {
         Some((frame, dir, rst)) if frame >= resp.frame => {
-            let t = secs_between(index, resp.frame, frame);
+            let t = secs_between(index, conn, resp.frame, frame);
             (
                 Some(frame),
                 format!(

@@ -2,20 +2,22 @@
 //! certificate's TLS connection waited.
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::{Exchange, Index, TlsProgress};
+use super::super::index::{Exchange, Index};
 
 /// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs; `earlier`
 /// are the other detectors' findings (to say how a fetch ended).
 pub fn detect(index: &Index<'_>, earlier: &[Finding]) -> Vec<Finding> {
     let mut out = Vec::new();
-    // Fetch candidates (exchanges with a URL), in request-frame order, gathered once.
-    let candidates: Vec<&Exchange> = index
+    // Fetch candidates (exchanges with a URL, normalised once), in request-frame order.
+    let candidates: Vec<(&Exchange, String)> = index
         .exchanges()
         .into_iter()
-        .filter(|x| x.url.is_some())
+        .filter_map(|x| Some((x, normalize(x.url.as_deref()?))))
         .collect();
-    for conn in index.conns.values().filter(|c| c.tls) {
-        let p = TlsProgress::of(index, conn);
+    for conn in index.conns.values() {
+        let Some(p) = &conn.tls_progress else {
+            continue;
+        };
         let Some(cert_frame) = p.certificate else {
             continue;
         };
@@ -23,23 +25,28 @@ pub fn detect(index: &Index<'_>, earlier: &[Finding]) -> Vec<Finding> {
             continue;
         }
         let end_frame = conn.flow.as_ref().map(|f| f.last_frame).unwrap_or(u64::MAX);
-        let from = candidates.partition_point(|x| x.request_frame <= cert_frame);
-        let fetches: Vec<(&Exchange, &'static str, &str)> = candidates[from..]
+        let cert_urls: Vec<(String, &'static str, &str)> = p
+            .cert_urls
             .iter()
-            .copied()
-            .take_while(|x| x.request_frame <= end_frame)
-            .filter(|x| {
+            .map(|(u, kind)| (normalize(u), *kind, u.as_str()))
+            .collect();
+        let from = candidates.partition_point(|(x, _)| x.request_frame <= cert_frame);
+        let fetches: Vec<(&Exchange, &'static str, &str)> = candidates
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(x, _)| x.request_frame <= end_frame)
+            .filter(|(x, _)| {
                 index
                     .conn(x.stream)
                     .map(|c| c.client.ip() == conn.client.ip())
                     .unwrap_or(false)
             })
-            .filter_map(|x| {
-                let url = x.url.as_deref()?;
-                p.cert_urls
+            .filter_map(|(x, url)| {
+                cert_urls
                     .iter()
-                    .find(|(u, _)| same_url(u, url))
-                    .map(|(u, kind)| (x, *kind, u.as_str()))
+                    .find(|(u, _, _)| u == url)
+                    .map(|(_, kind, original)| (*x, *kind, *original))
             })
             .collect();
         let Some(&(first, kind, url)) = fetches.first() else {
@@ -149,11 +156,8 @@ fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], earlier: &[Finding
     }
 }
 
-/// Compares URLs ignoring scheme/host case and a default port.
-fn same_url(a: &str, b: &str) -> bool {
-    normalize(a) == normalize(b)
-}
-
+/// A URL in a form where equal URLs compare equal: scheme and host lower-cased, a default
+/// port dropped.
 fn normalize(u: &str) -> String {
     let u = u.trim();
     let (scheme, rest) = u.split_once("://").unwrap_or(("http", u));
@@ -172,15 +176,17 @@ fn normalize(u: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::normalize;
+
     #[test]
     fn urls_compare_loosely() {
-        assert!(super::same_url(
-            "http://crl.verisign.com/pca3.crl",
-            "HTTP://CRL.VeriSign.com:80/pca3.crl"
-        ));
-        assert!(!super::same_url(
-            "http://crl.verisign.com/pca3.crl",
-            "http://crl.verisign.com/other.crl"
-        ));
+        assert_eq!(
+            normalize("http://crl.verisign.com/pca3.crl"),
+            normalize("HTTP://CRL.VeriSign.com:80/pca3.crl")
+        );
+        assert_ne!(
+            normalize("http://crl.verisign.com/pca3.crl"),
+            normalize("http://crl.verisign.com/other.crl")
+        );
     }
 }

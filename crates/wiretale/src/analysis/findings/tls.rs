@@ -8,8 +8,10 @@ use crate::timeline::Detail;
 
 /// Runs the TLS detectors.
 pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
-    for conn in index.conns.values().filter(|c| c.tls) {
-        let p = TlsProgress::of(index, conn);
+    for conn in index.conns.values() {
+        let Some(p) = &conn.tls_progress else {
+            continue;
+        };
         let mut fatal = false;
         for (frame, from_client, level, desc, meaning, is_fatal) in &p.alerts {
             if desc == "close_notify" {
@@ -48,7 +50,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
         if fatal || p.client_hello.is_none() {
             continue;
         }
-        stalled(index, conn, &p, t, out);
+        stalled(index, conn, p, t, out);
     }
 }
 

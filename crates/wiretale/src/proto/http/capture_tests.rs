@@ -8,20 +8,20 @@
 use std::collections::BTreeMap;
 
 use super::message::{Completion, HttpMessage, MessagePart, TruncationCause};
-use super::test_driver::{oracle_rows, run_capture, shared_captures, CaptureConnection};
+use super::test_driver::{run_capture, CaptureConnection};
 use super::{
     AuthScheme, BodyFraming, ConnectionSwitch, HttpConfig, HttpRequest, HttpResponse,
     KeepAliveReason, NoBody, RequestTarget,
 };
 use crate::proto::Dir;
+use crate::test_support::{capture_files, oracle_rows, shared_capture, shared_captures};
 
 fn run(name: &str) -> Option<Vec<CaptureConnection>> {
     run_with(name, &HttpConfig::default())
 }
 
 fn run_with(name: &str, config: &HttpConfig) -> Option<Vec<CaptureConnection>> {
-    let dir = shared_captures()?;
-    Some(run_capture(&dir.join(name), config))
+    Some(run_capture(&shared_capture(name)?, config))
 }
 
 /// (completing frame, request) for every request in the capture.
@@ -49,8 +49,7 @@ fn responses(conns: &[CaptureConnection]) -> Vec<(u64, &HttpResponse)> {
 /// Compares requests and (complete) responses with the oracle: same frames, methods, URIs,
 /// versions, status codes, auth and Connection header values.
 fn check_against_oracle(name: &str, conns: &[CaptureConnection]) {
-    let dir = shared_captures().unwrap();
-    let rows = oracle_rows(&dir.join(name));
+    let rows = oracle_rows(&shared_capture(name).expect("checked by the caller"));
     let col = |r: &BTreeMap<String, String>, c: &str| r.get(c).cloned().unwrap_or_default();
     let rows: Vec<BTreeMap<String, String>> =
         rows.into_iter().map(|r| r.into_iter().collect()).collect();
@@ -182,7 +181,7 @@ fn squid_ntlm_proxy_auth_ok() {
     );
     assert_eq!(r407.body.len, 3108);
     assert!(r407.keep_alive);
-    let client_conn = conns.iter().find(|c| c.server.1 == 3128).unwrap();
+    let client_conn = conns.iter().find(|c| c.server.port() == 3128).unwrap();
     let e407 = client_conn
         .driver
         .emitted
@@ -408,22 +407,16 @@ fn basic_auth_and_not_modified() {
 #[test]
 fn every_capture_matches_the_oracle_frame_by_frame() {
     let Some(dir) = shared_captures() else { return };
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
-        .collect();
-    names.sort();
     let mut compared = 0;
-    for name in names {
-        let conns = run_capture(&dir.join(&name), &HttpConfig::default());
+    for path in capture_files(&dir) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let conns = run_capture(&path, &HttpConfig::default());
         for c in &conns {
             for d in [Dir::ToServer, Dir::ToClient] {
                 assert!(c.driver.accounting(d).balanced(), "{name}");
             }
         }
-        let rows = oracle_rows(&dir.join(&name));
+        let rows = oracle_rows(&path);
         let tcp_rows = || rows.iter().filter(|r| !r["tcp.stream"].is_empty());
         let per_frame = |col: &str| -> Vec<(u64, String)> {
             let mut v: Vec<_> = tcp_rows()
@@ -480,7 +473,7 @@ fn body_ending_in_a_capture_hole_completes_with_gap_then_resync() {
     let Some(conns) = run("large-http-espn-browse.pcapng") else {
         return;
     };
-    let c = conns.iter().find(|c| c.client.1 == 41835).unwrap();
+    let c = conns.iter().find(|c| c.client.port() == 41835).unwrap();
     let resps: Vec<_> = c
         .driver
         .emitted

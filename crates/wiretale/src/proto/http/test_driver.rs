@@ -1,14 +1,20 @@
 //! Test helpers: a miniature reassembler that drives the parser the way the real one will
 //! (unconsumed bytes stay buffered, `skip` is honoured, emitted ranges are mapped to frames),
-//! and a pcap reader that turns a capture into per-connection, per-direction byte streams.
+//! and [`run_capture`], which splits a capture's TCP segments (read by
+//! [`crate::test_support::tcp_segments`]) into connections and feeds each one to its own
+//! driver.
+//!
+//! The small sequence-order assembly here is deliberate: it tests the HTTP decoder in
+//! isolation from the `tcp` reassembler.
 
 use core::ops::Range;
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::Path;
 
 use super::{HttpConfig, HttpConnectionParser, HttpMessage};
 use crate::proto::{ConnectionParser, Dir, EndReason};
+use crate::test_support::tcp_segments;
 
 /// One message as the driver saw it.
 #[derive(Debug, Clone)]
@@ -266,160 +272,10 @@ pub(crate) fn run_bytewise(client: &[u8], server: &[u8]) -> Driver {
     d
 }
 
-/// `../shared/captures` beside the repository, if present (under `CI=true` its absence fails).
-pub(crate) fn shared_captures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("shared/captures missing under CI=true ({})", dir.display());
-    }
-    eprintln!("skipping: shared/captures not found beside the repository");
-    None
-}
-
-/// One row of an oracle TSV, by column name.
-pub(crate) fn oracle_rows(capture: &Path) -> Vec<HashMap<String, String>> {
-    let name = capture.file_name().unwrap().to_string_lossy().to_string();
-    let path = capture
-        .parent()
-        .unwrap()
-        .join("oracle")
-        .join(format!("{name}.tsv"));
-    let text = std::fs::read_to_string(&path).expect("oracle tsv");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split('\t').chain(std::iter::repeat("")))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-/// An address and port.
-type Endpoint = (IpAddr, u16);
-
-/// A TCP segment from a capture.
-#[derive(Debug, Clone)]
-struct Segment {
-    frame: u64,
-    src: (IpAddr, u16),
-    dst: (IpAddr, u16),
-    seq: u32,
-    syn: bool,
-    ack: bool,
-    ack_number: u32,
-    fin: bool,
-    rst: bool,
-    payload: Vec<u8>,
-}
-
-/// Reads every TCP segment of a pcap/pcapng file (Ethernet, Linux SLL, raw IP, BSD null).
-fn read_segments(path: &Path) -> Vec<Segment> {
-    use pcap_parser::{create_reader, Linktype, PcapBlockOwned, PcapError};
-
-    let file = std::fs::File::open(path).expect("open capture");
-    let mut reader = create_reader(1 << 20, file).expect("pcap reader");
-    let mut legacy_linktype = Linktype::ETHERNET;
-    let mut if_linktypes: Vec<Linktype> = Vec::new();
-    let mut frame = 0u64;
-    let mut out = Vec::new();
-    loop {
-        match reader.next() {
-            Ok((offset, block)) => {
-                let packet: Option<(Linktype, Vec<u8>)> = match block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        legacy_linktype = h.network;
-                        None
-                    }
-                    PcapBlockOwned::Legacy(b) => Some((legacy_linktype, b.data.to_vec())),
-                    PcapBlockOwned::NG(pcap_parser::Block::SectionHeader(_)) => {
-                        if_linktypes.clear();
-                        None
-                    }
-                    PcapBlockOwned::NG(pcap_parser::Block::InterfaceDescription(idb)) => {
-                        if_linktypes.push(idb.linktype);
-                        None
-                    }
-                    PcapBlockOwned::NG(pcap_parser::Block::EnhancedPacket(epb)) => {
-                        let lt = if_linktypes
-                            .get(epb.if_id as usize)
-                            .copied()
-                            .unwrap_or(Linktype::ETHERNET);
-                        Some((lt, epb.data.to_vec()))
-                    }
-                    PcapBlockOwned::NG(pcap_parser::Block::SimplePacket(spb)) => {
-                        let lt = if_linktypes.first().copied().unwrap_or(Linktype::ETHERNET);
-                        Some((lt, spb.data.to_vec()))
-                    }
-                    PcapBlockOwned::NG(_) => None,
-                };
-                if let Some((lt, data)) = packet {
-                    frame += 1;
-                    if let Some(seg) = slice_tcp(frame, lt, &data) {
-                        out.push(seg);
-                    }
-                }
-                reader.consume(offset);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => reader.refill().expect("refill"),
-            Err(e) => panic!("capture read error: {e:?}"),
-        }
-    }
-    out
-}
-
-fn slice_tcp(frame: u64, lt: pcap_parser::Linktype, data: &[u8]) -> Option<Segment> {
-    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
-    use pcap_parser::Linktype;
-    let sliced = match lt {
-        Linktype::ETHERNET => SlicedPacket::from_ethernet(data).ok()?,
-        Linktype::LINUX_SLL => SlicedPacket::from_linux_sll(data).ok()?,
-        Linktype::RAW | Linktype::IPV4 | Linktype::IPV6 => SlicedPacket::from_ip(data).ok()?,
-        Linktype::NULL | Linktype::LOOP => SlicedPacket::from_ip(data.get(4..)?).ok()?,
-        // Linux cooked v2: 20-byte header, then the network packet.
-        Linktype::LINUX_SLL2 => SlicedPacket::from_ip(data.get(20..)?).ok()?,
-        _ => return None,
-    };
-    let (src_ip, dst_ip): (IpAddr, IpAddr) = match sliced.net? {
-        NetSlice::Ipv4(v4) => (
-            v4.header().source_addr().into(),
-            v4.header().destination_addr().into(),
-        ),
-        NetSlice::Ipv6(v6) => (
-            v6.header().source_addr().into(),
-            v6.header().destination_addr().into(),
-        ),
-        _ => return None,
-    };
-    let TransportSlice::Tcp(tcp) = sliced.transport? else {
-        return None;
-    };
-    Some(Segment {
-        frame,
-        src: (src_ip, tcp.source_port()),
-        dst: (dst_ip, tcp.destination_port()),
-        seq: tcp.sequence_number(),
-        syn: tcp.syn(),
-        ack: tcp.ack(),
-        ack_number: tcp.acknowledgment_number(),
-        fin: tcp.fin(),
-        rst: tcp.rst(),
-        payload: tcp.payload().to_vec(),
-    })
-}
-
 /// One TCP connection of a capture, run through the parser.
 pub(crate) struct CaptureConnection {
-    pub client: (IpAddr, u16),
-    pub server: (IpAddr, u16),
+    pub client: SocketAddr,
+    pub server: SocketAddr,
     pub driver: Driver,
 }
 
@@ -495,10 +351,15 @@ impl DirSeq {
 /// Runs every TCP connection of `capture` through its own parser, frames in capture order.
 /// Retransmitted bytes are trimmed, out-of-order segments held until the hole fills.
 pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureConnection> {
-    let segments = read_segments(capture);
     let mut conns: Vec<(CaptureConnection, [DirSeq; 2])> = Vec::new();
-    let mut index: HashMap<(Endpoint, Endpoint), usize> = HashMap::new();
-    for seg in segments {
+    let mut index: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
+    for seg in tcp_segments(capture) {
+        let (syn, ack, fin, rst) = (
+            seg.flags.syn(),
+            seg.flags.ack(),
+            seg.flags.fin(),
+            seg.flags.rst(),
+        );
         let key = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
@@ -506,7 +367,7 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
         };
         let reused = index.get(&key).is_some_and(|&n| {
             // A new SYN on a closed 4-tuple starts a new connection.
-            seg.syn && !seg.ack && conns[n].1.iter().any(|d| d.ended)
+            syn && !ack && conns[n].1.iter().any(|d| d.ended)
         });
         if reused {
             index.remove(&key);
@@ -514,8 +375,8 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
         let n = *index.entry(key).or_insert_with(|| {
             // The SYN sender is the client; without a SYN, the sender of the first request, or
             // the receiver of the first response, or else the first sender.
-            let client_is_src = if seg.syn {
-                !seg.ack
+            let client_is_src = if syn {
+                !ack
             } else {
                 super::looks_like_http_response(&seg.payload) != Some(true)
             };
@@ -525,7 +386,7 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
                 (seg.dst, seg.src)
             };
             // Without the SYN the connection was joined mid-stream.
-            let parser = if seg.syn {
+            let parser = if syn {
                 HttpConnectionParser::new(config.clone())
             } else {
                 HttpConnectionParser::new_midstream(config.clone())
@@ -546,10 +407,10 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
         } else {
             Dir::ToClient
         };
-        if seg.ack {
+        if ack {
             // The peer acknowledges past a hole in this direction: the data was lost.
             let other = &mut seqs[idx(dir.flip())];
-            if let Some(len) = other.hole_acked(seg.ack_number) {
+            if let Some(len) = other.hole_acked(seg.ack) {
                 conn.driver.hole(dir.flip(), len);
                 for (frame, bytes) in other.skip_hole(len) {
                     conn.driver.push(dir.flip(), &bytes, frame);
@@ -557,7 +418,7 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
             }
         }
         let ds = &mut seqs[idx(dir)];
-        if seg.rst {
+        if rst {
             for d in [Dir::ToServer, Dir::ToClient] {
                 if !seqs[idx(d)].ended {
                     seqs[idx(d)].ended = true;
@@ -566,14 +427,14 @@ pub(crate) fn run_capture(capture: &Path, config: &HttpConfig) -> Vec<CaptureCon
             }
             continue;
         }
-        if seg.syn {
+        if syn {
             ds.next = Some(seg.seq.wrapping_add(1));
             continue;
         }
         for (frame, bytes) in ds.accept(seg.seq, seg.frame, &seg.payload) {
             conn.driver.push(dir, &bytes, frame);
         }
-        if seg.fin && !ds.ended {
+        if fin && !ds.ended {
             ds.ended = true;
             conn.driver.end(dir, EndReason::Fin, seg.frame);
         }

@@ -1,23 +1,23 @@
-//! Tests on real captures from /work/shared/captures, checked against tshark's oracle TSVs and,
+//! Tests on real captures from `../shared/captures`, checked against tshark's oracle TSVs and,
 //! where noted, against values other tools (Arkime, FoxIO's ja4) published for the same files.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use super::test_pcap::{
-    have_captures, read_flows, run, stream, strip_prefix, Emitted, Flow, Oracle,
-};
+use super::test_pcap::{read_flows, run, stream, strip_prefix, Delivery, Emitted, Flow};
 use super::*;
 use crate::proto::Dir;
+use crate::test_support::{oracle_rows, shared_capture};
 
 /// Parses every flow of a capture with a fresh parser each; returns messages and final states.
 fn parse_capture(
-    name: &str,
+    capture: &Path,
     config: TlsParserConfig,
     prepare: impl Fn(&Flow) -> Flow,
 ) -> (Vec<Emitted<TlsMessage>>, Vec<TlsConnectionState>) {
     let mut messages = Vec::new();
     let mut states = Vec::new();
-    for flow in read_flows(name) {
+    for flow in read_flows(capture) {
         let flow = prepare(&flow);
         let mut parser = TlsConnectionParser::with_config(config);
         messages.extend(run(&mut parser, &flow));
@@ -26,8 +26,8 @@ fn parse_capture(
     (messages, states)
 }
 
-fn plain(name: &str) -> (Vec<Emitted<TlsMessage>>, Vec<TlsConnectionState>) {
-    parse_capture(name, TlsParserConfig::default(), Flow::clone)
+fn plain(capture: &Path) -> (Vec<Emitted<TlsMessage>>, Vec<TlsConnectionState>) {
+    parse_capture(capture, TlsParserConfig::default(), Flow::clone)
 }
 
 /// Strips an HTTP CONNECT request and its response (up to the blank line) from each direction.
@@ -55,33 +55,38 @@ fn handshake_types(messages: &[Emitted<TlsMessage>]) -> BTreeMap<u32, Vec<String
     out
 }
 
-fn oracle_list(capture: &str, column: &str) -> BTreeMap<u32, Vec<String>> {
-    Oracle::read(capture)
-        .values(column)
-        .into_iter()
-        .map(|(f, v)| (f, v.split(',').map(str::to_owned).collect()))
+/// The oracle's values of `column` by frame, for the frames where it is not empty.
+fn oracle_list(capture: &Path, column: &str) -> BTreeMap<u32, Vec<String>> {
+    oracle_rows(capture)
+        .iter()
+        .filter(|r| !r[column].is_empty())
+        .map(|r| {
+            let frame = r["frame.number"].parse().expect("frame number");
+            (frame, r[column].split(',').map(str::to_owned).collect())
+        })
         .collect()
 }
 
-fn check_against_oracle(capture: &str, messages: &[Emitted<TlsMessage>]) {
+fn check_against_oracle(capture: &Path, messages: &[Emitted<TlsMessage>]) {
     check_against_oracle_except(capture, messages, &[]);
 }
 
 /// Like [`check_against_oracle`], with frames whose handshake types are known to differ from
 /// tshark's (each explained at the call site) left out of the handshake comparison.
-fn check_against_oracle_except(capture: &str, messages: &[Emitted<TlsMessage>], except: &[u32]) {
+fn check_against_oracle_except(capture: &Path, messages: &[Emitted<TlsMessage>], except: &[u32]) {
+    let name = capture.display();
     let mut ours = handshake_types(messages);
     let mut theirs = oracle_list(capture, "tls.handshake.type");
     for frame in except {
         assert_ne!(
             ours.get(frame),
             theirs.get(frame),
-            "{capture}: frame {frame} agrees now"
+            "{name}: frame {frame} agrees now"
         );
         ours.remove(frame);
         theirs.remove(frame);
     }
-    assert_eq!(ours, theirs, "{capture}: handshake types per frame");
+    assert_eq!(ours, theirs, "{name}: handshake types per frame");
     let mut alerts: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for m in messages {
         if let TlsMessage::Alert(a) = &m.message {
@@ -94,7 +99,7 @@ fn check_against_oracle_except(capture: &str, messages: &[Emitted<TlsMessage>], 
     assert_eq!(
         alerts,
         oracle_list(capture, "tls.alert_message.desc"),
-        "{capture}: plaintext alerts per frame"
+        "{name}: plaintext alerts per frame"
     );
     // URIs of every certificate in the Certificate messages of a frame (CRL distribution
     // points and authorityInfoAccess), compared as sorted lists.
@@ -133,18 +138,18 @@ fn check_against_oracle_except(capture: &str, messages: &[Emitted<TlsMessage>], 
     for v in expected.values_mut() {
         v.sort();
     }
-    assert_eq!(uris, expected, "{capture}: certificate URIs per frame");
+    assert_eq!(uris, expected, "{name}: certificate URIs per frame");
 }
 
 macro_rules! oracle_test {
     ($name:ident, $file:expr) => {
         #[test]
         fn $name() {
-            if !have_captures() {
+            let Some(capture) = shared_capture($file) else {
                 return;
-            }
-            let (messages, _) = plain($file);
-            check_against_oracle($file, &messages);
+            };
+            let (messages, _) = plain(&capture);
+            check_against_oracle(&capture, &messages);
         }
     };
 }
@@ -164,12 +169,11 @@ oracle_test!(
 /// bytes, inside frame 11) at frame 11.
 #[test]
 fn oracle_tls13_hrr() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls13-hello-retry-request.pcap") else {
         return;
-    }
-    let file = "tls13-hello-retry-request.pcap";
-    let (messages, _) = plain(file);
-    check_against_oracle_except(file, &messages, &[11]);
+    };
+    let (messages, _) = plain(&capture);
+    check_against_oracle_except(&capture, &messages, &[11]);
 }
 oracle_test!(oracle_tls13_psk, "tls13-psk-resumption.pcap");
 oracle_test!(oracle_sslv2_compat, "tls10-sslv2-compat-hello.pcap");
@@ -191,12 +195,11 @@ oracle_test!(
 
 #[test]
 fn oracle_http_connect_tunnel() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("http-connect-tls12-cert.pcap") else {
         return;
-    }
-    let file = "http-connect-tls12-cert.pcap";
-    let (messages, _) = parse_capture(file, TlsParserConfig::default(), after_connect);
-    check_against_oracle(file, &messages);
+    };
+    let (messages, _) = parse_capture(&capture, TlsParserConfig::default(), after_connect);
+    check_against_oracle(&capture, &messages);
 }
 
 fn first_client_hello(messages: &[Emitted<TlsMessage>]) -> &ClientHello {
@@ -216,14 +219,10 @@ fn first_client_hello(messages: &[Emitted<TlsMessage>]) -> &ClientHello {
 /// JA3, JA3S, JA4 and JA4_r; the certificates' serials and dates are Arkime's too.
 #[test]
 fn http_connect_fingerprints_and_certificates_match_other_tools() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("http-connect-tls12-cert.pcap") else {
         return;
-    }
-    let (messages, states) = parse_capture(
-        "http-connect-tls12-cert.pcap",
-        TlsParserConfig::default(),
-        after_connect,
-    );
+    };
+    let (messages, states) = parse_capture(&capture, TlsParserConfig::default(), after_connect);
     let hello = first_client_hello(&messages);
     let ja3 = hello.ja3.as_ref().unwrap();
     assert_eq!(ja3.hash, "b288289af2999820648eb3ca4d8304c5");
@@ -283,10 +282,10 @@ fn http_connect_fingerprints_and_certificates_match_other_tools() {
 /// Arkime's tests/pcap/openssl-tls1_2.test: JA3, serials, validity, 49 SAN names.
 #[test]
 fn tls12_openssl_matches_arkime() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls12-openssl.pcap") else {
         return;
-    }
-    let (messages, states) = plain("tls12-openssl.pcap");
+    };
+    let (messages, states) = plain(&capture);
     let hello = first_client_hello(&messages);
     // JA3 computed independently (Python over the extracted ClientHello). Arkime's test file
     // expects 609a9998ac9d232d213aee990ec5162f: that is the MD5 of the same string with the
@@ -338,10 +337,10 @@ fn tls12_openssl_matches_arkime() {
 
 #[test]
 fn tls13_hello_retry_request() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls13-hello-retry-request.pcap") else {
         return;
-    }
-    let (messages, states) = plain("tls13-hello-retry-request.pcap");
+    };
+    let (messages, states) = plain(&capture);
     let state = &states[0];
     assert!(state.hello_retry_request);
     assert_eq!(state.client_hello_count, 2);
@@ -378,20 +377,20 @@ fn tls13_hello_retry_request() {
 
 #[test]
 fn tls13_psk_resumption_is_recognised() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls13-psk-resumption.pcap") else {
         return;
-    }
-    let (_, states) = plain("tls13-psk-resumption.pcap");
+    };
+    let (_, states) = plain(&capture);
     assert_eq!(states[0].resumed, Some(Resumption::Tls13Psk));
     assert!(states[0].client_hello.as_ref().unwrap().offers_psk);
 }
 
 #[test]
 fn tls10_session_id_resumption_is_recognised() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls10-session-id-resumption.pcap") else {
         return;
-    }
-    let (_, states) = plain("tls10-session-id-resumption.pcap");
+    };
+    let (_, states) = plain(&capture);
     let state = &states[0];
     assert_eq!(state.resumed, Some(Resumption::SessionId));
     assert!(state.abbreviated_handshake);
@@ -405,10 +404,10 @@ fn tls10_session_id_resumption_is_recognised() {
 
 #[test]
 fn handshake_failure_alert() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls12-handshake-failure-alert.pcap") else {
         return;
-    }
-    let (messages, states) = plain("tls12-handshake-failure-alert.pcap");
+    };
+    let (messages, states) = plain(&capture);
     let state = &states[0];
     assert!(!state.completed);
     assert_eq!(state.alerts.len(), 1);
@@ -433,10 +432,10 @@ fn handshake_failure_alert() {
 
 #[test]
 fn sslv2_only_handshake() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("sslv2-only.pcap") else {
         return;
-    }
-    let (messages, states) = plain("sslv2-only.pcap");
+    };
+    let (messages, states) = plain(&capture);
     let state = &states[0];
     assert_eq!(state.negotiated_version, Some(0x0002));
     assert_eq!(state.server_certificates.len(), 1);
@@ -457,10 +456,10 @@ fn sslv2_only_handshake() {
 
 #[test]
 fn sslv2_compatible_hello_then_tls10() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls10-sslv2-compat-hello.pcap") else {
         return;
-    }
-    let (messages, states) = plain("tls10-sslv2-compat-hello.pcap");
+    };
+    let (messages, states) = plain(&capture);
     let state = &states[0];
     let hello = state.client_hello.as_ref().unwrap();
     assert!(hello.sslv2_format);
@@ -470,7 +469,7 @@ fn sslv2_compatible_hello_then_tls10() {
     assert!(state.completed);
     // Application data: one summary per burst, never one message per record; the totals
     // agree with a plain walk over the records of each stream.
-    let flow = &read_flows("tls10-sslv2-compat-hello.pcap")[0];
+    let flow = &read_flows(&capture)[0];
     for (dir, totals) in [
         (Dir::ToServer, state.client_application_data),
         (Dir::ToClient, state.server_application_data),
@@ -510,10 +509,10 @@ fn sslv2_compatible_hello_then_tls10() {
 
 #[test]
 fn client_certificate_requested_and_sent() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls12-client-certificate.pcap") else {
         return;
-    }
-    let (_, states) = plain("tls12-client-certificate.pcap");
+    };
+    let (_, states) = plain(&capture);
     let state = &states[0];
     assert!(state.certificate_requested);
     assert!(!state.client_certificates.is_empty());
@@ -526,10 +525,10 @@ fn client_certificate_requested_and_sent() {
 
 #[test]
 fn fragmented_certificate_over_the_cap_is_reported_and_skipped() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls-fragmented-handshake.pcap") else {
         return;
-    }
-    let (messages, _) = plain("tls-fragmented-handshake.pcap");
+    };
+    let (messages, _) = plain(&capture);
     let too_large: Vec<&HandshakeTooLarge> = messages
         .iter()
         .filter_map(|m| match &m.message {
@@ -544,13 +543,13 @@ fn fragmented_certificate_over_the_cap_is_reported_and_skipped() {
 
 #[test]
 fn fragmented_certificate_reassembled_with_a_larger_cap() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls-fragmented-handshake.pcap") else {
         return;
-    }
+    };
     let config = TlsParserConfig {
         max_handshake_message: 512 * 1024,
     };
-    let (messages, states) = parse_capture("tls-fragmented-handshake.pcap", config, Flow::clone);
+    let (messages, states) = parse_capture(&capture, config, Flow::clone);
     let cert = messages
         .iter()
         .find(|m| matches!(&m.message, TlsMessage::Handshake(h) if h.handshake_type == 11))
@@ -572,21 +571,21 @@ fn fragmented_certificate_reassembled_with_a_larger_cap() {
 /// The same server flight fed one byte per call reports the same messages as fed whole.
 #[test]
 fn real_handshake_fed_byte_by_byte() {
-    if !have_captures() {
-        return;
-    }
     for file in [
         "tls12-openssl.pcap",
         "sslv2-only.pcap",
         "tls13-hello-retry-request.pcap",
     ] {
-        let flow = &read_flows(file)[0];
+        let Some(capture) = shared_capture(file) else {
+            return;
+        };
+        let flow = &read_flows(&capture)[0];
         let mut split = flow.clone();
         split.deliveries = flow
             .deliveries
             .iter()
             .flat_map(|d| {
-                d.data.iter().map(|&b| super::test_pcap::Delivery {
+                d.data.iter().map(|&b| Delivery {
                     frame: d.frame,
                     dir: d.dir,
                     data: vec![b],
@@ -607,10 +606,10 @@ fn real_handshake_fed_byte_by_byte() {
 
 #[test]
 fn self_signed_ssl3_chain() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("null-loopback-ssl3-selfsigned.pcap") else {
         return;
-    }
-    let (_, states) = plain("null-loopback-ssl3-selfsigned.pcap");
+    };
+    let (_, states) = plain(&capture);
     let state = &states[0];
     assert_eq!(state.negotiated_version, Some(0x0300));
     assert!(state.certificate_requested);
@@ -620,10 +619,10 @@ fn self_signed_ssl3_chain() {
 
 #[test]
 fn serialized_handshake_field_names() {
-    if !have_captures() {
+    let Some(capture) = shared_capture("tls12-handshake-failure-alert.pcap") else {
         return;
-    }
-    let (messages, _) = plain("tls12-handshake-failure-alert.pcap");
+    };
+    let (messages, _) = plain(&capture);
     let json = serde_json::to_value(&messages[0].message).unwrap();
     assert_eq!(json["kind"], "handshake");
     assert_eq!(json["handshake_type"], 1);

@@ -1,14 +1,15 @@
 //! Unit and property tests of the stream parser on hand-built byte streams: record and
 //! handshake boundaries, emit ranges, application-data skipping, gaps, garbage, caps.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
 
 use proptest::prelude::*;
 
-use super::test_pcap::{have_captures, read_flows, run, Delivery, Emitted, Flow};
+use super::test_pcap::{read_flows, run, Delivery, Emitted, Flow};
 use super::*;
 use crate::proto::{ConnectionParser, Dir, EndReason, Feed};
+use crate::test_support::shared_captures;
 
 fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![content_type, 3, 3];
@@ -452,7 +453,7 @@ fn tls13_server_flight_is_encrypted_handshake_until_client_finishes() {
 }
 
 fn synthetic_flow(deliveries: Vec<(Dir, Vec<u8>)>) -> Flow {
-    let ep = (IpAddr::V4(Ipv4Addr::LOCALHOST), 1);
+    let ep = SocketAddr::from((Ipv4Addr::LOCALHOST, 1));
     Flow {
         client: ep,
         server: ep,
@@ -622,9 +623,9 @@ proptest! {
     /// Real server and client streams split at arbitrary points report the same messages.
     #[test]
     fn real_streams_any_split(cuts in proptest::collection::vec(0usize..3000, 1..10)) {
-        if have_captures() {
+        if let Some(dir) = shared_captures() {
             for file in ["tls12-client-certificate.pcap", "tls10-sslv2-compat-hello.pcap"] {
-                let flow = &read_flows(file)[0];
+                let flow = &read_flows(&dir.join(file))[0];
                 let mut a = TlsConnectionParser::new();
                 let mut b = TlsConnectionParser::new();
                 let whole = emitted_messages(run(&mut a, flow));

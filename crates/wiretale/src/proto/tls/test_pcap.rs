@@ -1,31 +1,19 @@
-//! Test-only helpers: read a shared capture (classic pcap, Ethernet or NULL link), split it into
-//! TCP connections, deliver each direction's payload in sequence order, and drive a
-//! [`ConnectionParser`] the way a reassembler would (buffering unconsumed bytes, honouring
-//! `skip`, mapping emitted ranges back to frame numbers). Also reads the tshark oracle TSVs.
+//! Test-only helpers: split a capture's TCP segments (read by
+//! [`crate::test_support::tcp_segments`]) into connections, deliver each direction's payload in
+//! sequence order, and drive a [`ConnectionParser`] the way a reassembler would (buffering
+//! unconsumed bytes, honouring `skip`, mapping emitted ranges back to frame numbers).
 //!
-//! A stand-in until the crate's own TCP reassembler exists; it handles in-order delivery,
-//! retransmitted (already delivered) bytes and out-of-order segments that later fill in.
+//! The small sequence-order assembly here is deliberate: it tests the TLS decoder in isolation
+//! from the `tcp` reassembler. It handles in-order delivery, retransmitted (already delivered)
+//! bytes and out-of-order segments that later fill in.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::ops::Range;
-use std::path::PathBuf;
-
-use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use std::path::Path;
 
 use crate::proto::{ConnectionParser, Dir, EndReason};
-
-/// Directory of the shared captures.
-pub(crate) fn captures_dir() -> PathBuf {
-    PathBuf::from("/work/shared/captures")
-}
-
-/// Whether the shared captures are present (tests that need them are skipped otherwise).
-pub(crate) fn have_captures() -> bool {
-    captures_dir().join("MANIFEST.md").exists()
-}
-
-type Endpoint = (IpAddr, u16);
+use crate::test_support::tcp_segments;
 
 /// Bytes of one direction delivered by one frame.
 #[derive(Debug, Clone)]
@@ -38,8 +26,8 @@ pub(crate) struct Delivery {
 /// One TCP connection of a capture.
 #[derive(Debug, Clone)]
 pub(crate) struct Flow {
-    pub client: Endpoint,
-    pub server: Endpoint,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
     pub deliveries: Vec<Delivery>,
 }
 
@@ -92,44 +80,20 @@ impl DirAssembly {
     }
 }
 
-/// Reads the TCP connections of a classic pcap file (Ethernet or BSD NULL link type), in the
-/// order they first appear. The client is the side that sent the SYN (else the first sender).
-pub(crate) fn read_flows(name: &str) -> Vec<Flow> {
-    let bytes = std::fs::read(captures_dir().join(name)).expect("capture readable");
-    let (_, capture) = pcap_parser::parse_pcap(&bytes).expect("classic pcap");
-    let linktype = capture.header.network.0;
+/// Reads the TCP connections of a capture, in the order they first appear. The client is the
+/// side that sent the SYN (else the first sender).
+pub(crate) fn read_flows(capture: &Path) -> Vec<Flow> {
     let mut flows: Vec<(Flow, [DirAssembly; 2])> = Vec::new();
-    for (index, block) in capture.blocks.iter().enumerate() {
-        let frame = u32::try_from(index + 1).unwrap();
-        let sliced = match linktype {
-            1 => SlicedPacket::from_ethernet(block.data),
-            0 => SlicedPacket::from_ip(block.data.get(4..).unwrap_or_default()),
-            other => panic!("link type {other} not handled by the test helper"),
-        };
-        let Ok(packet) = sliced else { continue };
-        let (src, dst) = match &packet.net {
-            Some(NetSlice::Ipv4(ip)) => (
-                IpAddr::V4(ip.header().source_addr()),
-                IpAddr::V4(ip.header().destination_addr()),
-            ),
-            Some(NetSlice::Ipv6(ip)) => (
-                IpAddr::V6(ip.header().source_addr()),
-                IpAddr::V6(ip.header().destination_addr()),
-            ),
-            _ => continue,
-        };
-        let Some(TransportSlice::Tcp(tcp)) = &packet.transport else {
-            continue;
-        };
-        let from = (src, tcp.source_port());
-        let to = (dst, tcp.destination_port());
+    for seg in tcp_segments(capture) {
+        let frame = u32::try_from(seg.frame).expect("frame number fits u32");
+        let (from, to) = (seg.src, seg.dst);
         let found = flows.iter().position(|(f, _)| {
             (f.client == from && f.server == to) || (f.client == to && f.server == from)
         });
         let slot = match found {
             Some(i) => i,
             None => {
-                let (client, server) = if tcp.syn() && tcp.ack() {
+                let (client, server) = if seg.flags.syn() && seg.flags.ack() {
                     (to, from)
                 } else {
                     (from, to)
@@ -155,14 +119,14 @@ pub(crate) fn read_flows(name: &str) -> Vec<Flow> {
             Dir::ToServer => 0,
             Dir::ToClient => 1,
         }];
-        if tcp.syn() {
-            a.next_seq = Some(tcp.sequence_number().wrapping_add(1));
+        if seg.flags.syn() {
+            a.next_seq = Some(seg.seq.wrapping_add(1));
             continue;
         }
-        if tcp.payload().is_empty() {
+        if seg.payload.is_empty() {
             continue;
         }
-        for (f, data) in a.push(frame, tcp.sequence_number(), tcp.payload()) {
+        for (f, data) in a.push(frame, seg.seq, &seg.payload) {
             flow.deliveries.push(Delivery {
                 frame: f,
                 dir,
@@ -327,49 +291,4 @@ fn feed_side<P: ConnectionParser>(
     side.buf.drain(..in_buf);
     side.base += in_buf as u64;
     side.skip = feed.skip - in_buf as u64;
-}
-
-/// One row of an oracle TSV: frame number → column values by name.
-pub(crate) struct Oracle {
-    columns: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Oracle {
-    pub(crate) fn read(capture: &str) -> Oracle {
-        let text =
-            std::fs::read_to_string(captures_dir().join("oracle").join(format!("{capture}.tsv")))
-                .expect("oracle readable");
-        let mut lines = text.lines();
-        let columns = lines
-            .next()
-            .unwrap()
-            .split('\t')
-            .map(str::to_owned)
-            .collect();
-        let rows = lines
-            .map(|l| l.split('\t').map(str::to_owned).collect())
-            .collect();
-        Oracle { columns, rows }
-    }
-
-    fn column(&self, name: &str) -> usize {
-        self.columns.iter().position(|c| c == name).unwrap()
-    }
-
-    /// (frame, value) for every row where the column is not empty.
-    pub(crate) fn values(&self, name: &str) -> Vec<(u32, String)> {
-        let frame = self.column("frame.number");
-        let col = self.column(name);
-        self.rows
-            .iter()
-            .filter_map(|r| {
-                let v = r.get(col)?;
-                if v.is_empty() {
-                    return None;
-                }
-                Some((r.get(frame)?.parse().ok()?, v.clone()))
-            })
-            .collect()
-    }
 }

@@ -1,0 +1,94 @@
+//! `tunnel-not-tls`: a CONNECT tunnel was granted, but what travelled through it is not TLS.
+
+use super::super::finding::{Finding, Severity};
+use super::super::index::Index;
+use crate::proto::tls::TlsMessage;
+use crate::timeline::Detail;
+
+/// Reports tunnels whose bytes the TLS decoder rejected (one finding per connection, at the
+/// first rejected direction).
+pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
+    for conn in index.conns.values() {
+        let Some(tunnel) = &conn.tunnel else {
+            continue;
+        };
+        let rejected = conn
+            .events
+            .iter()
+            .filter_map(|&i| index.event(i))
+            .find_map(|e| match &e.detail {
+                Detail::Tls(TlsMessage::NotTls(n)) => Some((e, n)),
+                _ => None,
+            });
+        let Some((e, not_tls)) = rejected else {
+            continue;
+        };
+        let from_client = e.src == Some(conn.client);
+        let sender = if from_client {
+            "client".to_string()
+        } else {
+            format!("far end (through the {})", conn.server_role())
+        };
+        let connect = conn
+            .exchanges
+            .iter()
+            .find(|x| x.method.eq_ignore_ascii_case("CONNECT"));
+        let mut frames = vec![e.frame];
+        let mut evidence = Vec::new();
+        if let Some(x) = connect {
+            frames.push(x.request_frame);
+            evidence.push(format!(
+                "Frame {}: client sent CONNECT {} {} to {} {}",
+                x.request_frame,
+                x.target,
+                x.version,
+                conn.server_role(),
+                conn.server
+            ));
+            if let Some(r) = &x.response {
+                frames.push(r.frame);
+                evidence.push(format!(
+                    "Frame {}: {} answered {} {}: tunnel established",
+                    r.frame,
+                    conn.server_role(),
+                    r.status,
+                    r.reason
+                ));
+            }
+        }
+        let shown = match &not_tls.text_preview {
+            Some(text) => format!("{:?}", text),
+            None => format!("bytes {}", not_tls.first_bytes),
+        };
+        evidence.push(format!(
+            "Frame {}: the {sender} sent {shown}, which is not TLS ({})",
+            e.frame,
+            not_tls.reason.replace('_', " ")
+        ));
+        out.push(Finding {
+            id: "tunnel-not-tls",
+            severity: Severity::Warning,
+            frame: e.frame,
+            frames,
+            streams: vec![conn.stream],
+            summary: format!(
+                "The CONNECT tunnel to {tunnel} through {} {} (stream {}) was established, but the {sender} then sent something that is not TLS (frame {}), so no TLS session started.",
+                conn.server_role(),
+                conn.server,
+                conn.stream,
+                e.frame
+            ),
+            evidence,
+            facts: [
+                ("tunnel", tunnel.clone()),
+                ("sender", if from_client { "client" } else { "server" }.to_string()),
+                ("first_bytes", not_tls.first_bytes.clone()),
+            ]
+            .into_iter()
+            .collect(),
+            suggestion: format!(
+                "Check that {tunnel} really serves TLS on that port, and whether the proxy or a security device answers inside the tunnel instead of relaying it (the bytes above are what came back)."
+            ),
+        });
+    }
+}
