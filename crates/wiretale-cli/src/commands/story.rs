@@ -189,15 +189,19 @@ fn write_text<W: Write>(
         };
         let frames: Vec<String> = f.frames.iter().take(12).map(|n| n.to_string()).collect();
         let streams: Vec<String> = f.streams.iter().map(|n| n.to_string()).collect();
+        let streams = match streams.len() {
+            0 => String::new(),
+            1 => format!("; stream {}", streams.join("")),
+            _ => format!("; streams {}", streams.join(", ")),
+        };
         writeln!(
             out,
-            "  {}. [{sev}] {}  (frame {}; frames {}{}; stream {})",
+            "  {}. [{sev}] {}  (frame {}; frames {}{}{streams})",
             i + 1,
             paint(colour, "1", f.id),
             f.frame,
             frames.join(", "),
             if f.frames.len() > 12 { ", …" } else { "" },
-            streams.join(", ")
         )?;
         writeln!(out, "     {}", f.summary)?;
         for e in &f.evidence {
