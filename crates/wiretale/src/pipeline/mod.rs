@@ -11,8 +11,10 @@
 //! ```
 
 mod dispatch;
+mod parallel;
 mod stats;
 
+pub use parallel::{analyze_parallel, Divergence, MAX_THREADS};
 pub use stats::Stats;
 
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface, Timestamp};
@@ -58,6 +60,10 @@ pub struct AnalyzerConfig {
     pub show_secrets: bool,
     /// Told how far the analysis is, for a progress bar.
     pub progress: Option<ProgressHook>,
+    /// Shard threads analysing connections (plus a reader thread); 0 or 1: everything on
+    /// the calling thread. The output is the same either way unless a flow-table cap is hit
+    /// (see [`analyze_parallel`]).
+    pub threads: usize,
 }
 
 /// How far an analysis is.
@@ -144,6 +150,9 @@ pub fn analyze(
     config: &AnalyzerConfig,
     sink: &mut dyn EventSink,
 ) -> Report {
+    if config.threads > 1 {
+        return analyze_parallel(reader, config, sink).0;
+    }
     let mut net = NetDecoder::new(config.defrag);
     let mut dispatcher = Dispatcher::new(config, sink);
     let mut tcp: TcpTracker<Dispatcher<'_>> = TcpTracker::new(config.tcp);
