@@ -34,7 +34,11 @@ fn assert_same_output(args: &[&str], threads: &[&str]) {
     assert!(!one.stdout.is_empty(), "{args:?} printed nothing");
     for n in threads {
         let many = run(n);
-        assert_eq!(many.status.code(), one.status.code(), "{args:?} --threads {n}");
+        assert_eq!(
+            many.status.code(),
+            one.status.code(),
+            "{args:?} --threads {n}"
+        );
         assert!(
             many.stdout == one.stdout,
             "{args:?}: stdout with --threads {n} differs from --threads 1"
@@ -50,7 +54,12 @@ fn assert_same_output(args: &[&str], threads: &[&str]) {
 #[test]
 fn timeline_jsonl_is_the_same_on_1_and_2_threads() {
     assert_same_output(
-        &["timeline", "--format", "jsonl", "testdata/case-study.pcapng"],
+        &[
+            "timeline",
+            "--format",
+            "jsonl",
+            "testdata/case-study.pcapng",
+        ],
         &["2", "3"],
     );
 }

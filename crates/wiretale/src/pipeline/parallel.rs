@@ -76,9 +76,9 @@ const ROUND_BYTES: usize = 1 << 20;
 /// Rounds a shard's input channel holds.
 const INPUT_ROUNDS: usize = 4;
 /// Items per message to the merger.
-const CHUNK_ITEMS: usize = 512;
+const CHUNK_ITEMS: usize = 256;
 /// Messages a shard's output channel holds (chunks and end-of-round marks).
-const OUTPUT_MESSAGES: usize = 16;
+const OUTPUT_MESSAGES: usize = 8;
 /// Batch buffers larger than this are dropped instead of reused (one huge record).
 const MAX_KEPT_BUFFER: usize = 4 * ROUND_BYTES;
 
@@ -121,14 +121,25 @@ pub fn analyze_parallel(
         let mut to_shards = Vec::with_capacity(shards);
         let mut sources = Vec::with_capacity(shards + 1);
         let (reader_tx, reader_rx) = sync_channel::<Msg>(2 * INPUT_ROUNDS);
-        sources.push(Source::new(reader_rx));
+        sources.push(Source::new(reader_rx, None));
         for _ in 0..shards {
             let (in_tx, in_rx) = sync_channel::<ToShard>(INPUT_ROUNDS);
             let (out_tx, out_rx) = sync_channel::<Msg>(OUTPUT_MESSAGES);
+            let (chunks_tx, chunks_rx) = channel::<Vec<Tagged>>();
             let recycle = recycle_tx.clone();
-            scope.spawn(move || run_shard(config, shard_tcp, wants_frames, in_rx, out_tx, recycle));
+            scope.spawn(move || {
+                run_shard(
+                    config,
+                    shard_tcp,
+                    wants_frames,
+                    in_rx,
+                    out_tx,
+                    chunks_rx,
+                    recycle,
+                )
+            });
             to_shards.push(in_tx);
-            sources.push(Source::new(out_rx));
+            sources.push(Source::new(out_rx, Some(chunks_tx)));
         }
         drop(recycle_tx);
         let capture = &mut *reader;
@@ -288,6 +299,8 @@ enum Item {
         summary: FlowSummary,
         late: bool,
     },
+    /// Moved out by the merger.
+    Taken,
 }
 
 /// A shard's counters, sent at the end.
@@ -485,6 +498,8 @@ struct ShardOut {
     /// During the end-of-capture flush, keys are the stream being flushed.
     flushing: bool,
     tx: SyncSender<Msg>,
+    /// Chunks the merger is done with, their items still in them (dropped here).
+    recycled: Receiver<Vec<Tagged>>,
     /// The merger is gone.
     broken: bool,
 }
@@ -504,7 +519,14 @@ impl ShardOut {
         if self.items.is_empty() {
             return;
         }
-        let items = std::mem::replace(&mut self.items, Vec::with_capacity(CHUNK_ITEMS));
+        let fresh = match self.recycled.try_recv() {
+            Ok(mut chunk) => {
+                chunk.clear();
+                chunk
+            }
+            Err(_) => Vec::with_capacity(CHUNK_ITEMS),
+        };
+        let items = std::mem::replace(&mut self.items, fresh);
         if !self.broken && self.tx.send(Msg::Items(items)).is_err() {
             self.broken = true;
         }
@@ -618,11 +640,10 @@ impl StreamHandler for ShardHandler<'_, '_> {
         self.inner.closed(conn, summary)
     }
 
-    fn lingering(&mut self, summary: &FlowSummary, late: bool) {
-        self.out.borrow_mut().push(Item::Lingering {
-            summary: summary.clone(),
-            late,
-        });
+    fn lingering(&mut self, summary: FlowSummary, late: bool) {
+        self.out
+            .borrow_mut()
+            .push(Item::Lingering { summary, late });
     }
 }
 
@@ -632,6 +653,7 @@ fn run_shard(
     wants_frames: bool,
     input: Receiver<ToShard>,
     output: SyncSender<Msg>,
+    recycled_chunks: Receiver<Vec<Tagged>>,
     recycle: Sender<Batch>,
 ) {
     let out = RefCell::new(ShardOut {
@@ -639,6 +661,7 @@ fn run_shard(
         key: 0,
         flushing: false,
         tx: output,
+        recycled: recycled_chunks,
         broken: false,
     });
     let mut sink = ShardSink {
@@ -723,43 +746,61 @@ fn run_shard(
 // ---------------------------------------------------------------------------------------------
 // Merger
 
-/// One source's messages, read as needed.
-struct Source {
-    rx: Receiver<Msg>,
-    buf: VecDeque<Tagged>,
-    /// The current round (or the flush) has no more items.
-    at_end: bool,
-    totals: Option<Box<ShardTotals>>,
-    /// The sender is gone without finishing (its thread panicked).
-    broken: bool,
+/// A shard's local stream ids and their global ones.
+#[derive(Default)]
+struct StreamIds {
     /// Local stream id → global stream id, for streams still in the shard's table.
-    streams: HashMap<u64, u64, foldhash::fast::RandomState>,
+    map: HashMap<u64, u64, foldhash::fast::RandomState>,
     /// Streams that left the shard's table while it processed frame (or flushed stream)
     /// `left_at`: the frame's summary still names them, so they are forgotten after it.
     left: Vec<u64>,
     left_at: u64,
 }
 
-impl Source {
-    fn new(rx: Receiver<Msg>) -> Self {
-        Source {
-            rx,
-            buf: VecDeque::new(),
-            at_end: false,
-            totals: None,
-            broken: false,
-            streams: HashMap::default(),
-            left: Vec::new(),
-            left_at: 0,
-        }
-    }
-
+impl StreamIds {
     /// Forgets the streams that left the table before the item keyed `key`.
     fn forget_left(&mut self, key: u64) {
         if key != self.left_at {
             for local in self.left.drain(..) {
-                self.streams.remove(&local);
+                self.map.remove(&local);
             }
+        }
+    }
+
+    fn global(&self, local: u64) -> u64 {
+        // Every stream is announced (NewStream) before anything mentions it.
+        self.map.get(&local).copied().unwrap_or(local)
+    }
+}
+
+/// One source's messages, read as needed.
+struct Source {
+    rx: Receiver<Msg>,
+    /// The chunk being merged, and where its next item is.
+    buf: Vec<Tagged>,
+    pos: usize,
+    /// Where merged chunks go back to, items and all: the thread that made the items drops
+    /// them (freeing memory in another thread's allocator arena is slow) and reuses the chunk.
+    recycle: Option<Sender<Vec<Tagged>>>,
+    /// The current round (or the flush) has no more items.
+    at_end: bool,
+    totals: Option<Box<ShardTotals>>,
+    /// The sender is gone without finishing (its thread panicked).
+    broken: bool,
+    ids: StreamIds,
+}
+
+impl Source {
+    fn new(rx: Receiver<Msg>, recycle: Option<Sender<Vec<Tagged>>>) -> Self {
+        Source {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+            recycle,
+            at_end: false,
+            totals: None,
+            broken: false,
+            ids: StreamIds::default(),
         }
     }
 
@@ -767,14 +808,20 @@ impl Source {
     /// the end of the round.
     fn peek(&mut self) -> Option<u64> {
         loop {
-            if let Some(t) = self.buf.front() {
+            if let Some(t) = self.buf.get(self.pos) {
                 return Some(t.key);
             }
             if self.at_end {
                 return None;
             }
             match self.rx.recv() {
-                Ok(Msg::Items(items)) => self.buf = items.into(),
+                Ok(Msg::Items(items)) => {
+                    let done = std::mem::replace(&mut self.buf, items);
+                    self.pos = 0;
+                    if let Some(tx) = &self.recycle {
+                        let _ = tx.send(done);
+                    }
+                }
                 Ok(Msg::EndOfRound) => self.at_end = true,
                 Ok(Msg::Finished(totals)) => {
                     self.totals = Some(totals);
@@ -792,9 +839,15 @@ impl Source {
         self.totals.is_some() || self.broken
     }
 
-    fn global(&self, local: u64) -> u64 {
-        // Every stream is announced (NewStream) before anything mentions it.
-        self.streams.get(&local).copied().unwrap_or(local)
+    /// Hands the items keyed `key` at the front of the current chunk to `mirror`.
+    fn merge_key(&mut self, key: u64, mirror: &mut Mirror, sink: &mut dyn EventSink) {
+        while let Some(tagged) = self.buf.get_mut(self.pos) {
+            if tagged.key != key {
+                break;
+            }
+            self.pos += 1;
+            mirror.handle(&mut self.ids, tagged, sink);
+        }
     }
 }
 
@@ -829,34 +882,41 @@ impl Mirror {
         }
     }
 
-    /// Handles one item of `source`, writing what the single-threaded run writes to `sink`.
-    fn handle(&mut self, source: &mut Source, tagged: Tagged, sink: &mut dyn EventSink) {
-        source.forget_left(tagged.key);
-        match tagged.item {
-            Item::Event(mut event) => {
-                event.stream = event.stream.map(|s| source.global(s));
-                sink.event(&event);
+    /// Handles one item of a shard with stream ids `ids`, writing what the single-threaded
+    /// run writes to `sink`. The item stays in its chunk (to be dropped by its shard) unless
+    /// the mirror keeps it.
+    fn handle(&mut self, ids: &mut StreamIds, tagged: &mut Tagged, sink: &mut dyn EventSink) {
+        ids.forget_left(tagged.key);
+        match &mut tagged.item {
+            Item::Event(event) => {
+                event.stream = event.stream.map(|s| ids.global(s));
+                sink.event(event);
             }
-            Item::Frame(mut frame) => {
-                frame.stream = frame.stream.map(|s| source.global(s));
-                sink.frame(&frame);
+            Item::Frame(frame) => {
+                frame.stream = frame.stream.map(|s| ids.global(s));
+                sink.frame(frame);
             }
             Item::NewStream(local) => {
                 let global = self.next_stream;
                 self.next_stream += 1;
-                source.streams.insert(local, global);
+                ids.map.insert(*local, global);
                 self.table += 1;
                 self.peak_flows = self.peak_flows.max(self.table);
             }
             Item::Reopened(local) => {
-                let global = source.global(local);
+                let global = ids.global(*local);
                 if self.retired.contains(&global) {
                     self.after_retirement += 1;
                 }
                 self.closed.remove(&global);
             }
-            Item::Lingering { mut summary, late } => {
-                let global = source.global(summary.stream);
+            Item::Lingering { .. } => {
+                let Item::Lingering { mut summary, late } =
+                    std::mem::replace(&mut tagged.item, Item::Taken)
+                else {
+                    return;
+                };
+                let global = ids.global(summary.stream);
                 summary.stream = global;
                 if !late {
                     self.closed.insert(global, summary);
@@ -870,18 +930,19 @@ impl Mirror {
                     self.closed.insert(global, summary);
                 }
             }
-            Item::Flow(mut summary) => {
-                let global = source.global(summary.stream);
-                source.left.push(summary.stream);
-                source.left_at = tagged.key;
+            Item::Flow(summary) => {
+                let global = ids.global(summary.stream);
+                ids.left.push(summary.stream);
+                ids.left_at = tagged.key;
                 summary.stream = global;
                 if self.retired.remove(&global) {
                     return;
                 }
                 self.closed.remove(&global);
                 self.table = self.table.saturating_sub(1);
-                sink.flow(&summary);
+                sink.flow(summary);
             }
+            Item::Taken => {}
         }
     }
 
@@ -931,16 +992,8 @@ fn merge(
                 }
             }
             let Some((i, key)) = best else { break };
-            let Some(source) = sources.get_mut(i) else {
-                break;
-            };
-            while let Some(t) = source.buf.front() {
-                if t.key != key {
-                    break;
-                }
-                if let Some(t) = source.buf.pop_front() {
-                    mirror.handle(source, t, sink);
-                }
+            if let Some(source) = sources.get_mut(i) {
+                source.merge_key(key, mirror, sink);
             }
         }
         if sources.iter().any(|s| s.broken) {
@@ -957,7 +1010,7 @@ fn merge(
         let mut best: Option<(usize, u64)> = None;
         for (i, s) in shards.iter_mut().enumerate() {
             if let Some(local) = s.peek() {
-                let global = s.global(local);
+                let global = s.ids.global(local);
                 if best.map_or(true, |(_, g)| global < g) {
                     best = Some((i, global));
                 }
@@ -970,9 +1023,7 @@ fn merge(
         // This stream's items, up to its summary.
         let Some(local) = source.peek() else { break };
         while source.peek() == Some(local) {
-            if let Some(t) = source.buf.pop_front() {
-                mirror.handle(source, t, sink);
-            }
+            source.merge_key(local, mirror, sink);
         }
     }
     shards

@@ -276,7 +276,7 @@ pub trait StreamHandler {
     /// (`late == true`), with the summary it would report if it left the table then. Lets a
     /// handler mirror which closed connections a single table would hold (the parallel
     /// pipeline's merger, `pipeline::parallel`).
-    fn lingering(&mut self, summary: &FlowSummary, late: bool) {
+    fn lingering(&mut self, summary: FlowSummary, late: bool) {
         let _ = (summary, late);
     }
 }
@@ -424,7 +424,7 @@ impl<H: StreamHandler> TcpTracker<H> {
                         self.next_uid += 1;
                     }
                     if flow.closed {
-                        handler.lingering(&summarize(flow, ending_of(flow)), was_closed);
+                        handler.lingering(summarize(flow, ending_of(flow)), was_closed);
                     }
                 }
                 if flow.closed && !was_closed {
@@ -471,7 +471,7 @@ impl<H: StreamHandler> TcpTracker<H> {
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
         if closed {
             if let Some(summary) = lingering {
-                handler.lingering(&summary, false);
+                handler.lingering(summary, false);
             }
             self.closed_order.push_back((key, uid));
             self.retire_lingering(handler);
