@@ -84,14 +84,20 @@ pub struct CaptureArgs {
     #[arg(long = "decode-as", value_name = "PORT=PROTO")]
     pub decode_as: Vec<String>,
     /// Threads that analyse connections, each its share (plus one that reads the capture);
-    /// 1: everything on one thread. The output is the same for any N (see docs/cli.md).
+    /// 1: everything on one thread. The output is the same for any N. Default: the cores
+    /// minus two with 4 cores or more, else 1 (see docs/cli.md).
     #[arg(long, value_name = "N", default_value_t = default_threads(), value_parser = parse_threads)]
     pub threads: usize,
 }
 
-/// The default of `--threads`: the cores available to this process.
+/// The default of `--threads`: with at least 4 cores, all but two (the reader and the merger
+/// have a thread each); with fewer, 1, because there the sharded run is slower than one thread
+/// (it does more work in total and has no spare core to do it on; docs/performance.md).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        cores if cores >= 4 => cores - 2,
+        _ => 1,
+    }
 }
 
 fn parse_threads(text: &str) -> Result<usize, String> {
@@ -223,7 +229,8 @@ pub struct CompareArgs {
     #[arg(long = "decode-as", value_name = "PORT=PROTO")]
     pub decode_as: Vec<String>,
     /// Threads that analyse connections in each capture (plus one that reads it); 1:
-    /// everything on one thread. The output is the same for any N.
+    /// everything on one thread. The output is the same for any N. Default: the cores minus
+    /// two with 4 cores or more, else 1.
     #[arg(long, value_name = "N", default_value_t = default_threads(), value_parser = parse_threads)]
     pub threads: usize,
     /// Output format.
