@@ -144,7 +144,9 @@ pub fn analyze_path(
     Ok(analyze(&mut reader, config, sink))
 }
 
-/// Analyses everything `reader` yields, streaming events into `sink`.
+/// Analyses everything `reader` yields, streaming events into `sink`. With
+/// `config.threads > 1` the work is spread over threads ([`analyze_parallel`]); the output is
+/// the same.
 pub fn analyze(
     reader: &mut CaptureReader<'_>,
     config: &AnalyzerConfig,
