@@ -35,8 +35,10 @@
 //! `max_closed_flows` each, so a shard never lets go of one the single table still holds), and
 //! reports each closing and each late packet with the connection's current summary
 //! ([`StreamHandler::lingering`]). The merger mirrors the single table's queue of closed
-//! connections and reports a summary exactly where the single table would. A shard's own
-//! report of a connection it already retired is then dropped.
+//! connections and reports a summary exactly where the single table would; the shard's own
+//! report of that connection, later, is dropped. (A connection that restarts after closing is
+//! queued afresh in its shard, so that an entry from before the restart cannot let it go
+//! earlier than the single table does.)
 //!
 //! **When the output can differ** (detected and counted in [`Divergence`]):
 //! * a packet of a closed connection arrives after the single table retired it (more than
