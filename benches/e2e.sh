@@ -3,12 +3,14 @@
 # generated captures, in the same run, page cache warm. Prints a Markdown table.
 #
 #   benches/e2e.sh [--small] [--cmd "story"] [--runs N] [--shapes "mixed bulk-tls many-conns"]
-#                  [--no-tshark] [--dir DIR]
+#                  [--threads "1 2"] [--no-tshark] [--dir DIR]
 #
 #   --small       ~64 MiB mixed, ~64 MiB bulk-tls, 50 k connections (a quick run)
 #   --cmd CMD     the wiretale command line under test, before the file (default: "flows";
 #                 e.g. "story", "timeline --format jsonl")
 #   --runs N      best of N runs for the wiretale and library rows (default 1)
+#   --threads L   one CLI row per thread count in L, run as `wiretale CMD --threads N FILE`
+#                 (default: one row with the CLI's default)
 #   --dir DIR     where the workloads go (default /tmp/wiretale-bench; never in the repo)
 #
 # Rows per capture:
@@ -26,6 +28,7 @@ cmd="flows"
 runs=1
 shapes="mixed bulk-tls many-conns"
 tshark=1
+threads=""
 dir=/tmp/wiretale-bench
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,7 +38,8 @@ while [ $# -gt 0 ]; do
     --shapes) shapes="$2"; shift ;;
     --no-tshark) tshark=0 ;;
     --dir) dir="$2"; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --threads) threads="$2"; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -108,19 +112,30 @@ for shape in $shapes; do
   measure "$runs" "$bin/read-floor" "$file"; S[floor]=$secs; R[floor]=$rss_kb
   echo "== $shape: library" >&2
   measure "$runs" "$bin/analyze-null" "$file"; S[lib]=$secs; R[lib]=$rss_kb
-  echo "== $shape: wiretale $cmd" >&2
-  # shellcheck disable=SC2086
-  measure "$runs" "$bin/wiretale" $cmd "$file"; S[cli]=$secs; R[cli]=$rss_kb
+  cli_rows=""
+  if [ -z "$threads" ]; then
+    echo "== $shape: wiretale $cmd" >&2
+    # shellcheck disable=SC2086
+    measure "$runs" "$bin/wiretale" $cmd "$file"; S[cli]=$secs; R[cli]=$rss_kb; cli_rows=cli
+  else
+    for n in $threads; do
+      echo "== $shape: wiretale $cmd --threads $n" >&2
+      # shellcheck disable=SC2086
+      measure "$runs" "$bin/wiretale" $cmd --threads "$n" "$file"
+      S[cli$n]=$secs; R[cli$n]=$rss_kb; cli_rows="$cli_rows cli$n"
+    done
+  fi
   if [ "$tshark" = 1 ]; then
     echo "== $shape: tshark (slow)" >&2
     measure 1 tshark -r "$file" -T fields "${fields[@]}"; S[tshark]=$secs; R[tshark]=$rss_kb
   fi
-  for row in floor lib cli tshark; do
+  for row in floor lib $cli_rows tshark; do
     [ -n "${S[$row]:-}" ] || continue
     case $row in
       floor) label="read floor (pcap-parser + etherparse)" ;;
       lib) label="wiretale library (analyze, events ignored)" ;;
       cli) label="\`wiretale $cmd\`" ;;
+      cli*) label="\`wiretale $cmd --threads ${row#cli}\`" ;;
       tshark) label="tshark -T fields" ;;
     esac
     awk -v label="$label" -v s="${S[$row]}" -v r="${R[$row]}" -v b="$bytes" -v p="$packets" \

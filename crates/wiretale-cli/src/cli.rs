@@ -83,6 +83,29 @@ pub struct CaptureArgs {
     /// May be repeated.
     #[arg(long = "decode-as", value_name = "PORT=PROTO")]
     pub decode_as: Vec<String>,
+    /// Threads that analyse connections, each its share (plus one that reads the capture);
+    /// 1: everything on one thread. The output is the same for any N. Default: the cores
+    /// minus two with 4 cores or more, else 1 (see docs/cli.md).
+    #[arg(long, value_name = "N", default_value_t = default_threads(), value_parser = parse_threads)]
+    pub threads: usize,
+}
+
+/// The default of `--threads`: with at least 4 cores, all but two (the reader and the merger
+/// have a thread each); with fewer, 1, because there the sharded run is slower than one thread
+/// (it does more work in total and has no spare core to do it on; docs/performance.md).
+pub fn default_threads() -> usize {
+    match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        cores if cores >= 4 => cores - 2,
+        _ => 1,
+    }
+}
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    let max = wiretale::pipeline::MAX_THREADS;
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of threads from 1 to {max}")),
+    }
 }
 
 /// The display filter option (`frames`, `timeline`, `story`).
@@ -205,6 +228,11 @@ pub struct CompareArgs {
     /// Decode a TCP port as a protocol in both captures: PORT=tls|http|none. May be repeated.
     #[arg(long = "decode-as", value_name = "PORT=PROTO")]
     pub decode_as: Vec<String>,
+    /// Threads that analyse connections in each capture (plus one that reads it); 1:
+    /// everything on one thread. The output is the same for any N. Default: the cores minus
+    /// two with 4 cores or more, else 1.
+    #[arg(long, value_name = "N", default_value_t = default_threads(), value_parser = parse_threads)]
+    pub threads: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,

@@ -4,12 +4,17 @@ use crate::cli::{CaptureArgs, FilterArgs};
 use crate::exit::{CliError, Outcome};
 use wiretale::capture::CaptureReader;
 use wiretale::filter::Filter;
-use wiretale::pipeline::{analyze, AnalyzerConfig, AppProtocol, DecodeAs, Report};
+use wiretale::pipeline::{
+    analyze, analyze_parallel, AnalyzerConfig, AppProtocol, DecodeAs, Report,
+};
 use wiretale::timeline::EventSink;
 
 /// Builds the analysis settings from the shared arguments.
 pub fn config(args: &CaptureArgs) -> Result<AnalyzerConfig, CliError> {
-    let mut config = AnalyzerConfig::default();
+    let mut config = AnalyzerConfig {
+        threads: args.threads,
+        ..AnalyzerConfig::default()
+    };
     for spec in &args.decode_as {
         config.decode_as.push(parse_decode_as(spec)?);
     }
@@ -69,7 +74,23 @@ pub fn analyse_with(
             .map_or_else(|| "-".into(), |n| n.to_string_lossy().into_owned());
         config.progress = crate::progress::stderr_hook(&label, reader.total_len());
     }
-    Ok(analyze(&mut reader, &config, sink))
+    if config.threads <= 1 {
+        return Ok(analyze(&mut reader, &config, sink));
+    }
+    let (report, divergence) = analyze_parallel(&mut reader, &config, sink);
+    if divergence.after_retirement > 0 || divergence.full_shards > 0 {
+        eprintln!(
+            "wiretale: warning: {}: with --threads {} the output may differ from --threads 1 \
+             ({} packets of connections a single flow table had already let go, {} of {} \
+             threads' flow tables full); run with --threads 1 for the single-table result",
+            args.capture.display(),
+            config.threads,
+            divergence.after_retirement,
+            divergence.full_shards,
+            config.threads
+        );
+    }
+    Ok(report)
 }
 
 /// Reports damage on stderr and picks the exit outcome.

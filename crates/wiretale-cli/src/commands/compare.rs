@@ -33,10 +33,11 @@ struct CompareJson<'a> {
     comparison: &'a Comparison,
 }
 
-fn load(path: &Path, decode_as: &[String]) -> Result<(CaptureArgs, Analysis), CliError> {
+fn load(path: &Path, compare: &CompareArgs) -> Result<(CaptureArgs, Analysis), CliError> {
     let args = CaptureArgs {
         capture: path.to_path_buf(),
-        decode_as: decode_as.to_vec(),
+        decode_as: compare.decode_as.clone(),
+        threads: compare.threads,
     };
     let mut collector = Collector::default();
     let report = common::analyse_with(&args, common::config(&args)?, &mut collector)?;
@@ -60,8 +61,8 @@ pub fn run(args: &CompareArgs) -> Result<Outcome, CliError> {
             "--slower-factor and --slower-min must be non-negative numbers".into(),
         ));
     }
-    let (w_args, working) = load(&args.working, &args.decode_as)?;
-    let (f_args, failing) = load(&args.failing, &args.decode_as)?;
+    let (w_args, working) = load(&args.working, args)?;
+    let (f_args, failing) = load(&args.failing, args)?;
     let opts = CompareOptions {
         slower_factor: args.slower_factor,
         slower_min_secs: args.slower_min,

@@ -11,8 +11,10 @@
 //! ```
 
 mod dispatch;
+mod parallel;
 mod stats;
 
+pub use parallel::{analyze_parallel, Divergence, MAX_THREADS};
 pub use stats::{Limit, LimitHits, Stats};
 
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface, Timestamp};
@@ -66,6 +68,10 @@ pub struct AnalyzerConfig {
     pub show_secrets: bool,
     /// Told how far the analysis is, for a progress bar.
     pub progress: Option<ProgressHook>,
+    /// Shard threads analysing connections (plus a reader thread); 0 or 1: everything on
+    /// the calling thread. The output is the same either way unless a flow-table cap is hit
+    /// (see [`analyze_parallel`]).
+    pub threads: usize,
 }
 
 /// How far an analysis is.
@@ -146,12 +152,17 @@ pub fn analyze_path(
     Ok(analyze(&mut reader, config, sink))
 }
 
-/// Analyses everything `reader` yields, streaming events into `sink`.
+/// Analyses everything `reader` yields, streaming events into `sink`. With
+/// `config.threads > 1` the work is spread over threads ([`analyze_parallel`]); the output is
+/// the same.
 pub fn analyze(
     reader: &mut CaptureReader<'_>,
     config: &AnalyzerConfig,
     sink: &mut dyn EventSink,
 ) -> Report {
+    if config.threads > 1 {
+        return analyze_parallel(reader, config, sink).0;
+    }
     let mut net = NetDecoder::new(config.defrag);
     let mut dispatcher = Dispatcher::new(config, sink);
     let mut tcp: TcpTracker<Dispatcher<'_>> = TcpTracker::new(config.tcp);

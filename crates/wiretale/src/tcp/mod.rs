@@ -265,6 +265,20 @@ pub trait StreamHandler {
 
     /// The connection left the table; its final summary.
     fn closed(&mut self, conn: Self::Conn, summary: &FlowSummary);
+
+    /// Whether the tracker calls [`StreamHandler::lingering`] (each call costs a summary).
+    const WANTS_LINGERING: bool = false;
+
+    /// A closed connection stays in the table for its late packets until
+    /// [`TcpConfig::max_closed_flows`] newer ones closed. Called, when
+    /// [`StreamHandler::WANTS_LINGERING`] is set, as it closes (`late == false`; before any
+    /// other connection is retired to make room for it) and after each late packet it counted
+    /// (`late == true`), with the summary it would report if it left the table then. Lets a
+    /// handler mirror which closed connections a single table would hold (the parallel
+    /// pipeline's merger, `pipeline::parallel`).
+    fn lingering(&mut self, summary: FlowSummary, late: bool) {
+        let _ = (summary, late);
+    }
 }
 
 struct Flow<C> {
@@ -401,6 +415,18 @@ impl<H: StreamHandler> TcpTracker<H> {
             if !new_conversation {
                 let was_closed = flow.closed;
                 let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
+                if H::WANTS_LINGERING {
+                    if was_closed && !flow.closed {
+                        // Restarted: for a handler mirroring the table, the place it queued
+                        // at when it closed before no longer retires it, so that this table
+                        // never lets a connection go before a single table would.
+                        flow.uid = self.next_uid;
+                        self.next_uid += 1;
+                    }
+                    if flow.closed {
+                        handler.lingering(summarize(flow, ending_of(flow)), was_closed);
+                    }
+                }
                 if flow.closed && !was_closed {
                     self.closed_order.push_back((key, flow.uid));
                     self.retire_lingering(handler);
@@ -438,11 +464,15 @@ impl<H: StreamHandler> TcpTracker<H> {
         };
         let info = process_segment(&mut flow, frame, time, seg, handler, &self.config.half);
         let closed = flow.closed;
+        let lingering = (H::WANTS_LINGERING && closed).then(|| summarize(&flow, ending_of(&flow)));
         self.flows.insert(key, flow);
         self.created_order.push_back((key, uid));
         self.stats.streams += 1;
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
         if closed {
+            if let Some(summary) = lingering {
+                handler.lingering(summary, false);
+            }
             self.closed_order.push_back((key, uid));
             self.retire_lingering(handler);
         }
