@@ -184,7 +184,7 @@ impl Limit {
         u64::try_from(value).unwrap_or(u64::MAX)
     }
 
-    /// What happened each time, as a plural phrase after a count ("3 open connections ...").
+    /// What happened each time, as a plural phrase before a count ("open connections ...: 3").
     pub fn describe(self) -> &'static str {
         match self {
             Limit::FlowsEvicted => "open connections dropped from the full flow table",

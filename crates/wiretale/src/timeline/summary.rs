@@ -115,7 +115,14 @@ fn tls_summary(m: &TlsMessage) -> String {
             "resynchronised after {} bytes ({})",
             r.skipped_bytes, r.reason
         ),
-        TlsMessage::NotTls(n) => format!("not TLS: {}", n.reason),
+        TlsMessage::NotTls(n) => match &n.text_preview {
+            Some(text) => format!("not TLS ({}): {text:?}", n.reason.replace('_', " ")),
+            None => format!(
+                "not TLS ({}): bytes {}",
+                n.reason.replace('_', " "),
+                n.first_bytes
+            ),
+        },
     }
 }
 

@@ -32,9 +32,9 @@ pub fn detect(stats: &Stats) -> Option<Finding> {
             None => "frame not known".to_string(),
         };
         evidence.push(format!(
-            "{} {} ({at}; {} = {})",
+            "{}: {} ({at}; {} = {})",
+            capitalized(limit.describe()),
             hits.count,
-            limit.describe(),
             limit.setting(),
             shown_value(*limit, hits.value)
         ));
@@ -131,9 +131,9 @@ mod tests {
         assert_eq!(
             f.evidence,
             vec![
-                "99000 open connections dropped from the full flow table (first at frame 1001; tcp.max_flows = 1000 connections)",
-                "2 holes given up because too many bytes waited behind them (frame not known; tcp.half.max_ooo_bytes = 1 MiB)",
-                "3 HTTP heads too long to decode (first at frame 40; http.max_head_len = 64 KiB)",
+                "Open connections dropped from the full flow table: 99000 (first at frame 1001; tcp.max_flows = 1000 connections)",
+                "Holes given up because too many bytes waited behind them: 2 (frame not known; tcp.half.max_ooo_bytes = 1 MiB)",
+                "HTTP heads too long to decode: 3 (first at frame 40; http.max_head_len = 64 KiB)",
             ]
         );
         assert!(
@@ -166,5 +166,14 @@ mod tests {
             "{}",
             f.evidence[0]
         );
+    }
+}
+
+/// `text` with its first letter in upper case.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
