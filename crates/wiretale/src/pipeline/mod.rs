@@ -12,18 +12,20 @@
 
 mod dispatch;
 mod parallel;
+mod reading;
 mod stats;
 
 pub use parallel::{analyze_parallel, Divergence, MAX_THREADS};
 pub use stats::{Limit, LimitHits, Stats};
 
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface, Timestamp};
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface};
 use crate::net::{DefragConfig, NetDecoder};
 use crate::proto::http::HttpConfig;
 use crate::proto::tls::TlsParserConfig;
 use crate::tcp::{TcpConfig, TcpTracker};
 use crate::timeline::EventSink;
 use dispatch::Dispatcher;
+use reading::ReadCounters;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -167,31 +169,15 @@ pub fn analyze(
     let mut dispatcher = Dispatcher::new(config, sink);
     let mut tcp: TcpTracker<Dispatcher<'_>> = TcpTracker::new(config.tcp);
     let mut stats = Stats::default();
-    let mut first_time: Option<Timestamp> = None;
-    let mut last_time = Timestamp::default();
-    let total_bytes = reader.total_len();
-    let mut next_progress = config.progress.as_ref().map_or(u64::MAX, |p| p.every_bytes);
+    let mut counters = ReadCounters::new(config);
     let error = loop {
-        if reader.bytes_read() >= next_progress {
-            if let Some(hook) = &config.progress {
-                (hook.callback)(&Progress {
-                    bytes_read: reader.bytes_read(),
-                    total_bytes,
-                    frames: reader.frames_read(),
-                    done: false,
-                });
-                next_progress = reader.bytes_read().saturating_add(hook.every_bytes);
-            }
-        }
+        counters.before_record(reader, config);
         let record = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        stats.frames_read += 1;
-        stats.bytes_captured += record.data.len() as u64;
-        let start = *first_time.get_or_insert(record.time);
-        last_time = record.time;
+        let start = counters.on_record(&mut stats, &record);
         dispatcher.begin_frame(&record, start);
         match net.decode(&record) {
             crate::net::Decoded::Tcp(seg) => {
@@ -206,21 +192,13 @@ pub fn analyze(
         }
         stats.note_fragments_evicted(net.fragments_evicted(), record.frame);
     };
-    tcp.finish(&mut dispatcher, last_time);
+    tcp.finish(&mut dispatcher, counters.last_time());
     stats.tcp = tcp.stats();
     stats.fragments_evicted = net.fragments_evicted();
-    stats.first_time = first_time;
-    stats.last_time = first_time.map(|_| last_time);
+    counters.finish(&mut stats);
     dispatcher.finish(&mut stats);
     stats.settle_limits(config);
-    if let Some(hook) = &config.progress {
-        (hook.callback)(&Progress {
-            bytes_read: reader.bytes_read(),
-            total_bytes,
-            frames: reader.frames_read(),
-            done: true,
-        });
-    }
+    ReadCounters::report_done(reader, config);
     Report {
         stats,
         error,

@@ -53,7 +53,8 @@
 //! only connections still in a shard's table.
 
 use super::dispatch::{Conn, Dispatcher};
-use super::{AnalyzerConfig, Limit, LimitHits, Progress, Report, Stats};
+use super::reading::ReadCounters;
+use super::{AnalyzerConfig, Limit, LimitHits, Report, Stats};
 use crate::capture::{CaptureError, CaptureReader, LinkType, Record, Timestamp};
 use crate::net::{Decoded, NetDecoder, Segment, TcpHeader};
 use crate::tcp::{
@@ -189,14 +190,7 @@ pub fn analyze_parallel(
     tcp.peak_flows = mirror.peak_flows;
     stats.tcp = tcp;
     stats.settle_limits(config);
-    if let Some(hook) = &config.progress {
-        (hook.callback)(&Progress {
-            bytes_read: reader.bytes_read(),
-            total_bytes: reader.total_len(),
-            frames: reader.frames_read(),
-            done: true,
-        });
-    }
+    ReadCounters::report_done(reader, config);
     let report = Report {
         stats,
         error: read.error,
@@ -380,35 +374,19 @@ fn run_reader(
     };
     let mut dispatcher = Dispatcher::new(config, &mut collector);
     let mut stats = Stats::default();
-    let mut first_time: Option<Timestamp> = None;
-    let mut last_time = Timestamp::default();
-    let total_bytes = reader.total_len();
-    let mut next_progress = config.progress.as_ref().map_or(u64::MAX, |p| p.every_bytes);
+    let mut counters = ReadCounters::new(config);
     let mut pending: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
     let mut round_frames = 0usize;
     let mut round_bytes = 0usize;
     let mut connected = true;
     let error = loop {
-        if reader.bytes_read() >= next_progress {
-            if let Some(hook) = &config.progress {
-                (hook.callback)(&Progress {
-                    bytes_read: reader.bytes_read(),
-                    total_bytes,
-                    frames: reader.frames_read(),
-                    done: false,
-                });
-                next_progress = reader.bytes_read().saturating_add(hook.every_bytes);
-            }
-        }
+        counters.before_record(reader, config);
         let record = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        stats.frames_read += 1;
-        stats.bytes_captured += record.data.len() as u64;
-        let start = *first_time.get_or_insert(record.time);
-        last_time = record.time;
+        let start = counters.on_record(&mut stats, &record);
         match net.decode(&record) {
             Decoded::Tcp(seg) => {
                 stats.frames_tcp += 1;
@@ -432,7 +410,7 @@ fn run_reader(
         if round_frames >= ROUND_FRAMES || round_bytes >= ROUND_BYTES {
             round_frames = 0;
             round_bytes = 0;
-            let first = first_time.unwrap_or_default();
+            let first = counters.first_time().unwrap_or_default();
             connected = send_round(
                 &mut pending,
                 first,
@@ -448,7 +426,7 @@ fn run_reader(
         }
     };
     if connected {
-        let first = first_time.unwrap_or_default();
+        let first = counters.first_time().unwrap_or_default();
         if send_round(
             &mut pending,
             first,
@@ -459,15 +437,14 @@ fn run_reader(
         ) {
             for tx in &to_shards {
                 let _ = tx.send(ToShard::Finish {
-                    capture_end: last_time,
+                    capture_end: counters.last_time(),
                 });
             }
             let _ = to_merger.send(Msg::Finished(Box::default()));
         }
     }
     stats.fragments_evicted = net.fragments_evicted();
-    stats.first_time = first_time;
-    stats.last_time = first_time.map(|_| last_time);
+    counters.finish(&mut stats);
     ReadTotals { stats, error }
 }
 
