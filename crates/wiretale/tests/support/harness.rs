@@ -916,7 +916,35 @@ pub fn pipeline(data: &[u8]) {
     }
     assert!(stats.tcp.peak_flows <= config.tcp.max_flows as u64);
     assert_eq!(collector.flows.len() as u64, stats.tcp.streams);
-    let _ = serde_json::to_string(&report);
-    let _ = serde_json::to_string(&collector.events);
-    let _ = serde_json::to_string(&collector.frames);
+    let single = transcript(&report, &collector);
+
+    // The same bytes on 2 shards (`--threads 2`): the same output, unless the run reports a
+    // flow-table cap that makes it differ (documented in `pipeline::parallel`).
+    let Ok(mut reader) = CaptureReader::new(Cursor::new(data)) else {
+        panic!("the capture opened once and not twice");
+    };
+    config.threads = 2;
+    let mut sharded = Collector {
+        keep_frames: true,
+        ..Collector::default()
+    };
+    let (report, divergence) =
+        wiretale::pipeline::analyze_parallel(&mut reader, &config, &mut sharded);
+    if divergence.after_retirement == 0 && divergence.full_shards == 0 {
+        assert!(
+            transcript(&report, &sharded) == single,
+            "the sharded run differs from the single-threaded one"
+        );
+    }
+}
+
+/// Everything an analysis produced, serialised.
+fn transcript(report: &wiretale::pipeline::Report, c: &Collector) -> [String; 4] {
+    let json = |v: Result<String, serde_json::Error>| v.unwrap_or_default();
+    [
+        json(serde_json::to_string(report)),
+        json(serde_json::to_string(&c.events)),
+        json(serde_json::to_string(&c.frames)),
+        json(serde_json::to_string(&c.flows)),
+    ]
 }
