@@ -1,16 +1,10 @@
 //! `-Y/--filter` on `frames` and `timeline`: the real binary on `testdata/`.
 
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 
-fn wiretale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wiretale"))
-        .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .expect("run wiretale")
-}
+use support::wiretale;
+
+use serde_json::Value;
 
 fn ok_stdout(args: &[&str]) -> String {
     let o = wiretale(args);

@@ -1,20 +1,10 @@
 //! `wiretale flows`: the real binary on `testdata/`.
 
+mod support;
+
+use support::wiretale;
+
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wiretale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wiretale"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run wiretale")
-}
 
 /// Stream 1 of the case study (the TLS connection to 5061) stays open until frame 959 while
 /// streams 2.. open and close: the JSON writer must hold their summaries back and still

@@ -1,19 +1,10 @@
 //! Runs the real `wiretale story` on the case-study fixture and checks what a user reads.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::wiretale;
 
-fn wiretale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wiretale"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run wiretale")
-}
+use std::process::Output;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

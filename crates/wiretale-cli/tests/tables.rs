@@ -1,20 +1,12 @@
 //! `wiretale tls|http|ntlm`: the real binary on `testdata/` and the shared captures.
 
+mod support;
+
+use support::{repo, wiretale};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wiretale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wiretale"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run wiretale")
-}
+use std::process::Output;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -31,7 +23,7 @@ fn json(args: &[&str]) -> Value {
 }
 
 fn shared(name: &str) -> Option<PathBuf> {
-    let p = root().join("../shared/captures").join(name);
+    let p = repo().join("../shared/captures").join(name);
     if p.is_file() {
         Some(p)
     } else {
@@ -243,7 +235,7 @@ fn exit_codes() {
     assert_eq!(o.status.code(), Some(2));
 
     // Damaged part-way: the rows before the damage are printed, exit 3.
-    let bytes = std::fs::read(root().join("testdata/case-study.pcapng")).unwrap();
+    let bytes = std::fs::read(repo().join("testdata/case-study.pcapng")).unwrap();
     let damaged = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("case-study-cut.pcapng");
     std::fs::write(&damaged, &bytes[..bytes.len() - 40]).unwrap();
     let o = wiretale(&["ntlm", damaged.to_str().unwrap()]);

@@ -1,20 +1,9 @@
 //! `--threads N` changes how fast, never what: the real binary's output with 1 and several
 //! threads, byte for byte.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wiretale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wiretale"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run wiretale")
-}
+use support::wiretale;
 
 /// Runs `args` with `--threads 1` and with each of `threads`, and compares stdout, stderr and
 /// the exit code.

@@ -1027,7 +1027,7 @@ fn merge(
 mod tests {
     use super::*;
     use crate::pipeline::analyze;
-    use crate::test_support::shared_capture_files;
+    use crate::test_support::{capture_files, shared_capture_files};
     use std::fmt::Write as _;
     use std::path::PathBuf;
     use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
@@ -1116,20 +1116,11 @@ mod tests {
     }
 
     fn testdata_files() -> Vec<PathBuf> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-            .collect();
-        files.sort();
-        files
+        capture_files(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"))
     }
 
-    #[test]
-    fn every_testdata_capture_is_identical_on_1_to_4_shards() {
-        let files = testdata_files();
-        assert!(files.len() >= 20, "{} captures in testdata", files.len());
+    /// Every capture of `files`, as a whole file, on 1 to 4 shards.
+    fn assert_all_identical(files: Vec<PathBuf>) {
         for path in files {
             let bytes = std::fs::read(&path).unwrap();
             assert_identical(
@@ -1141,15 +1132,15 @@ mod tests {
     }
 
     #[test]
+    fn every_testdata_capture_is_identical_on_1_to_4_shards() {
+        let files = testdata_files();
+        assert!(files.len() >= 20, "{} captures in testdata", files.len());
+        assert_all_identical(files);
+    }
+
+    #[test]
     fn every_shared_capture_is_identical_on_1_to_4_shards() {
-        for path in shared_capture_files() {
-            let bytes = std::fs::read(&path).unwrap();
-            assert_identical(
-                &path.display().to_string(),
-                &bytes,
-                &AnalyzerConfig::default(),
-            );
-        }
+        assert_all_identical(shared_capture_files());
     }
 
     /// `analyze` takes the sharded path when `threads > 1`.

@@ -1,0 +1,20 @@
+//! Shared by the CLI integration tests: the repository root and running the real binary there.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The repository root (relative paths like `testdata/...` resolve from there).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the `wiretale` binary built for these tests with `args`, in the repository root.
+pub fn wiretale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run wiretale")
+}
