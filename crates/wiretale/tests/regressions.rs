@@ -123,6 +123,21 @@ fn committed_fuzz_seeds_pass() {
     assert!(n > 0, "no seeds in fuzz/corpus");
 }
 
+/// The local fuzzing corpus (`fuzz/corpus-local`, git-ignored, grown by `fuzz/plateau.sh`)
+/// through the current harnesses: run after changing a harness or the code under it, e.g.
+/// `cargo test --release -p wiretale --test regressions -- --ignored local_fuzz_corpus`.
+#[test]
+#[ignore = "needs a local fuzzing corpus; minutes"]
+fn local_fuzz_corpus_passes() {
+    let dir = support::repo_root().join("fuzz/corpus-local");
+    if !dir.is_dir() {
+        eprintln!("skipping: no local corpus at {}", dir.display());
+        return;
+    }
+    let n = replay_all(&dir);
+    eprintln!("{n} inputs replayed");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seed generation
 // ---------------------------------------------------------------------------------------------

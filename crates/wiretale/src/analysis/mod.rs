@@ -21,14 +21,17 @@ mod story;
 
 pub use finding::{Finding, Severity};
 pub use findings::Thresholds;
-pub use index::{ConnIndex, Exchange, ExchangeResponse, Index, TlsProgress};
+pub use index::{
+    ConnIndex, EndSeen, Exchange, ExchangeResponse, GapFacts, GapSeen, Index, IndexBuilder,
+    NotTlsSeen, ResetSeen, TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+};
 pub use root_cause::RootCause;
-pub use story::{LineKind, Party, StoryLine, StoryOptions};
+pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions};
 
 use crate::capture::CaptureError;
-use crate::pipeline::{analyze_path, AnalyzerConfig, Report};
+use crate::pipeline::{analyze_path, AnalyzerConfig, Report, Stats};
 use crate::tcp::FlowSummary;
-use crate::timeline::{Collector, Event};
+use crate::timeline::{Collector, Event, EventSink};
 use serde::Serialize;
 use std::path::Path;
 
@@ -49,7 +52,7 @@ impl Diagnosis {
 }
 
 /// Runs every detector and chains the findings.
-pub fn diagnose(index: &Index<'_>, thresholds: &Thresholds) -> Diagnosis {
+pub fn diagnose(index: &Index, thresholds: &Thresholds) -> Diagnosis {
     let findings = findings::detect(index, thresholds);
     let root_cause = root_cause::explain(&findings);
     Diagnosis {
@@ -58,7 +61,18 @@ pub fn diagnose(index: &Index<'_>, thresholds: &Thresholds) -> Diagnosis {
     }
 }
 
-/// A whole capture analysed: events, flows, story and diagnosis.
+/// [`diagnose`] with the default thresholds, plus the `limits-reached` finding read from the
+/// capture's counters.
+fn diagnose_capture(index: &Index, stats: &Stats) -> Diagnosis {
+    let mut diagnosis = diagnose(index, &Thresholds::default());
+    findings::add_limits_reached(&mut diagnosis.findings, stats);
+    diagnosis
+}
+
+/// A whole capture analysed, keeping every event: events, flows, index and diagnosis.
+///
+/// For the story and the diagnosis alone, [`StoryRecorder`] does the same work without
+/// keeping the events (memory grows with the story, not with the capture).
 #[derive(Debug, Clone)]
 pub struct Analysis {
     /// Every event.
@@ -67,6 +81,8 @@ pub struct Analysis {
     pub flows: Vec<FlowSummary>,
     /// Counters and damage.
     pub report: Report,
+    /// The per-connection index over the events.
+    pub index: Index,
     /// The diagnosis.
     pub diagnosis: Diagnosis,
 }
@@ -86,61 +102,153 @@ impl Analysis {
     /// Builds the analysis from collected events and flows.
     pub fn from_parts(events: Vec<Event>, mut flows: Vec<FlowSummary>, report: Report) -> Self {
         flows.sort_by_key(|f| f.stream);
-        let diagnosis = {
-            let index = Index::new(&events, &flows, report.stats.last_time);
-            let mut diagnosis = diagnose(&index, &Thresholds::default());
-            findings::add_limits_reached(&mut diagnosis.findings, &report.stats);
-            diagnosis
-        };
+        let index = Index::new(&events, &flows, report.stats.last_time);
+        let diagnosis = diagnose_capture(&index, &report.stats);
         Analysis {
             events,
             flows,
             report,
+            index,
             diagnosis,
         }
     }
 
     /// The index over the events (for the story and custom analyses).
-    pub fn index(&self) -> Index<'_> {
-        Index::new(&self.events, &self.flows, self.report.stats.last_time)
+    pub fn index(&self) -> &Index {
+        &self.index
     }
 
     /// The story of the whole capture.
     pub fn story(&self, opts: &StoryOptions) -> Vec<StoryLine> {
-        story::build(&self.index(), None, opts)
+        self.story_filtered(|_| true, opts)
     }
 
     /// The story told from the events `keep` accepts (called once per event, in order — e.g.
     /// a display filter). Roles and connections still come from every event.
     pub fn story_filtered(
         &self,
-        keep: impl FnMut(&Event) -> bool,
+        mut keep: impl FnMut(&Event) -> bool,
         opts: &StoryOptions,
     ) -> Vec<StoryLine> {
-        self.story_with(&self.index(), Some(keep), opts)
+        let mut story = StoryBuilder::default();
+        for e in self.events.iter().filter(|e| keep(e)) {
+            story.event(e);
+        }
+        story.finish(&self.index, opts)
+    }
+}
+
+/// Which events the story tells.
+type EventPredicate<'a> = Box<dyn FnMut(&Event) -> bool + 'a>;
+
+/// The story and the diagnosis of a capture, recorded as the pipeline runs without keeping
+/// the events: an [`EventSink`] that folds each event into the [`Index`] and, when the
+/// optional filter accepts it, into the story's steps.
+///
+/// ```no_run
+/// use wiretale::analysis::{StoryOptions, StoryRecorder};
+/// use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+///
+/// let mut recorder = StoryRecorder::default();
+/// let report = analyze_path("case-study.pcapng", &AnalyzerConfig::default(), &mut recorder)?;
+/// let told = recorder.finish(report, &StoryOptions::default());
+/// told.for_each_line(|line| println!("frame {}: {}", line.frame, line.text));
+/// if let Some(cause) = &told.diagnosis.root_cause {
+///     println!("{}", cause.summary);
+/// }
+/// # Ok::<(), wiretale::capture::CaptureError>(())
+/// ```
+#[derive(Default)]
+pub struct StoryRecorder<'a> {
+    index: IndexBuilder,
+    story: StoryBuilder,
+    keep: Option<EventPredicate<'a>>,
+    flows: usize,
+}
+
+impl std::fmt::Debug for StoryRecorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoryRecorder")
+            .field("connections", &self.index.len())
+            .field("steps", &self.story.len())
+            .field("filtered", &self.keep.is_some())
+            .field("flows", &self.flows)
+            .finish()
+    }
+}
+
+impl<'a> StoryRecorder<'a> {
+    /// A recorder whose story tells only the events `keep` accepts (e.g. a display filter);
+    /// the index and the diagnosis still see every event.
+    pub fn filtered(keep: impl FnMut(&Event) -> bool + 'a) -> Self {
+        StoryRecorder {
+            keep: Some(Box::new(keep)),
+            ..StoryRecorder::default()
+        }
     }
 
-    /// Like [`Analysis::story_filtered`] (or [`Analysis::story`] when `keep` is `None`) with an
-    /// index the caller already built from this analysis (it is the costly part).
-    pub fn story_with(
-        &self,
-        index: &Index<'_>,
-        keep: Option<impl FnMut(&Event) -> bool>,
-        opts: &StoryOptions,
-    ) -> Vec<StoryLine> {
-        match keep {
-            None => story::build(index, None, opts),
-            Some(mut keep) => {
-                let selected: Vec<usize> = index
-                    .events
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| keep(e))
-                    .map(|(i, _)| i)
-                    .collect();
-                story::build(index, Some(&selected), opts)
-            }
+    fn told(&mut self, e: &Event) -> bool {
+        self.keep.as_mut().map_or(true, |keep| keep(e))
+    }
+
+    /// The story, the index and the diagnosis, once the pipeline has finished.
+    pub fn finish(self, report: Report, opts: &StoryOptions) -> StoryAnalysis {
+        let index = self.index.finish(report.stats.last_time);
+        let diagnosis = diagnose_capture(&index, &report.stats);
+        let story = self.story.into_story(opts);
+        StoryAnalysis {
+            story,
+            flows: self.flows,
+            index,
+            report,
+            diagnosis,
         }
+    }
+}
+
+impl EventSink for StoryRecorder<'_> {
+    fn event(&mut self, event: &Event) {
+        self.index.event(event);
+        if self.told(event) {
+            self.story.event(event);
+        }
+    }
+    fn take_event(&mut self, event: Event) {
+        self.index.event(&event);
+        if self.told(&event) {
+            self.story.take_event(event);
+        }
+    }
+    fn flow(&mut self, flow: &FlowSummary) {
+        self.flows += 1;
+        self.index.flow(flow);
+    }
+}
+
+/// What [`StoryRecorder::finish`] gives: a capture's story and diagnosis, without its events.
+#[derive(Debug, Clone)]
+pub struct StoryAnalysis {
+    /// The story's steps, in frame order; [`StoryAnalysis::for_each_line`] tells it.
+    pub story: Story,
+    /// How many TCP connections (flow summaries) the capture had.
+    pub flows: usize,
+    /// The per-connection index.
+    pub index: Index,
+    /// Counters and damage.
+    pub report: Report,
+    /// The diagnosis.
+    pub diagnosis: Diagnosis,
+}
+
+impl StoryAnalysis {
+    /// Calls `visit` with each line of the story, in order (the line is reused between calls).
+    pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) {
+        self.story.for_each_line(&self.index, visit);
+    }
+
+    /// The story's lines.
+    pub fn lines(&self) -> Vec<StoryLine> {
+        self.story.lines(&self.index)
     }
 }
 

@@ -6,6 +6,7 @@ use crate::tcp::ConnEvent;
 use crate::timeline::{Detail, Event};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 /// A party in a step: its role and address.
@@ -56,7 +57,7 @@ pub struct StoryLine {
 }
 
 /// Settings of the story.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StoryOptions {
     /// Idle periods on a connection at least this long get their own line.
     pub idle_secs: f64,
@@ -68,94 +69,238 @@ impl Default for StoryOptions {
     }
 }
 
-/// Builds the story from the indexed events (`selected`: indexes into `index.events`, e.g.
-/// after a display filter; `None` for all).
-pub fn build(index: &Index<'_>, selected: Option<&[usize]>, opts: &StoryOptions) -> Vec<StoryLine> {
-    let mut order: Vec<usize> = match selected {
-        Some(s) => s.to_vec(),
-        None => (0..index.events.len()).collect(),
-    };
-    order.sort_by_key(|&i| index.events.get(i).map(|e| e.frame).unwrap_or(0));
-    let mut lines: Vec<StoryLine> = Vec::new();
-    let mut last_on_stream: BTreeMap<u64, Timestamp> = BTreeMap::new();
-    let mut first_time: Option<Timestamp> = None;
-    for i in order {
-        let Some(e) = index.events.get(i) else {
-            continue;
-        };
-        let Some(text) = step_text(e) else { continue };
+/// One step of the story as recorded while the analysis runs: what the line needs, without
+/// the event. Roles are resolved when the story is told, from the final index.
+#[derive(Debug, Clone)]
+struct Step {
+    frame: u64,
+    frames: Vec<u64>,
+    time: Timestamp,
+    stream: Option<u64>,
+    src: Option<SocketAddr>,
+    dst: Option<SocketAddr>,
+    proto: &'static str,
+    text: String,
+    /// A run of application data that began before its reporting frame.
+    ongoing: bool,
+}
+
+impl Step {
+    /// The step an event makes, or `None` for routine noise. Its frame list is left empty
+    /// for the caller to copy or move in.
+    fn of(e: &Event) -> Option<Step> {
+        let text = step_text(e)?;
         let proto = match &e.detail {
             Detail::Tcp(_) => "TCP",
             Detail::Tls(_) => "TLS",
             Detail::Http(_) => "HTTP",
             Detail::Ntlm(_) => "NTLM",
         };
-        let (from, to) = parties(index, e);
-        let start = *first_time.get_or_insert(e.time);
-        // Merge with the previous line when it is the same frame, connection, sender and protocol.
-        if let Some(prev) = lines.last_mut() {
-            if prev.kind == LineKind::Step
-                && prev.frame == e.frame
-                && prev.stream == e.stream
-                && prev.from == from
-                && prev.proto == proto
-            {
-                prev.text.push_str(", ");
-                prev.text.push_str(&text);
-                for f in &e.frames {
-                    if !prev.frames.contains(f) {
-                        prev.frames.push(*f);
-                    }
-                }
-                continue;
-            }
-        }
         // A run of application data began at its first frame: the connection was not idle
         // up to the run's last record, where the summary is reported.
         let ongoing = matches!(
             &e.detail,
             Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
         ) && e.frames.first().is_some_and(|f| *f < e.frame);
-        if let Some(stream) = e.stream {
-            if let Some(prev) = last_on_stream.get(&stream) {
-                let idle = e.time.seconds_since(*prev);
-                if idle >= opts.idle_secs && !ongoing {
-                    lines.push(StoryLine {
-                        kind: LineKind::Idle,
-                        frame: e.frame,
-                        frames: Vec::new(),
-                        time: *prev,
-                        relative: prev.seconds_since(start),
-                        stream: Some(stream),
-                        from: None,
-                        to: None,
-                        proto: "",
-                        text: format!("… {idle:.1} s idle on stream {stream} …"),
-                        idle_secs: Some(idle),
-                    });
-                }
-            }
-            last_on_stream.insert(stream, e.time);
-        }
-        lines.push(StoryLine {
-            kind: LineKind::Step,
+        Some(Step {
             frame: e.frame,
-            frames: e.frames.clone(),
+            frames: Vec::new(),
             time: e.time,
-            relative: e.time.seconds_since(start),
             stream: e.stream,
-            from,
-            to,
+            src: e.src,
+            dst: e.dst,
             proto,
             text,
-            idle_secs: None,
-        });
+            ongoing,
+        })
     }
-    lines
 }
 
-fn parties(index: &Index<'_>, e: &Event) -> (Option<Party>, Option<Party>) {
-    let conn = e.stream.and_then(|s| index.conn(s));
+/// Records the story's steps event by event (it keeps a compact step per told event, never
+/// the event), then tells the story in frame order once the index is complete.
+///
+/// ```
+/// use wiretale::analysis::{Index, StoryBuilder, StoryOptions};
+///
+/// let story = StoryBuilder::default().finish(&Index::default(), &StoryOptions::default());
+/// assert!(story.is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct StoryBuilder {
+    steps: Vec<Step>,
+}
+
+impl StoryBuilder {
+    /// Records an event (routine noise is folded away).
+    pub fn event(&mut self, e: &Event) {
+        if let Some(step) = Step::of(e) {
+            self.steps.push(Step {
+                frames: e.frames.clone(),
+                ..step
+            });
+        }
+    }
+
+    /// Records an event handed over by value (its frame list is moved, not copied).
+    pub fn take_event(&mut self, e: Event) {
+        if let Some(mut step) = Step::of(&e) {
+            step.frames = e.frames;
+            self.steps.push(step);
+        }
+    }
+
+    /// Steps recorded so far.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Nothing recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Puts the steps in frame order (steps of one frame keep the order they were recorded
+    /// in), ready to be told.
+    pub fn into_story(self, opts: &StoryOptions) -> Story {
+        let mut steps = self.steps;
+        // Sort small keys, not the steps: most are already in order, and a step is large.
+        let mut order: Vec<(u64, usize)> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.frame, i))
+            .collect();
+        if !order.windows(2).all(|w| w[0].0 <= w[1].0) {
+            order.sort_unstable();
+            let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
+            steps = order
+                .iter()
+                .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take))
+                .collect();
+        }
+        Story { steps, opts: *opts }
+    }
+
+    /// Tells the story: steps in frame order, same-frame steps of one sender merged, idle
+    /// periods marked. Roles come from `index` (the complete one).
+    pub fn finish(self, index: &Index, opts: &StoryOptions) -> Vec<StoryLine> {
+        self.into_story(opts).lines(index)
+    }
+}
+
+/// The recorded steps in frame order ([`StoryBuilder::into_story`]): the story's lines are
+/// made on demand, one at a time, so telling a long story (or telling it twice, to measure
+/// columns first) needs no list of lines.
+#[derive(Debug, Clone, Default)]
+pub struct Story {
+    steps: Vec<Step>,
+    opts: StoryOptions,
+}
+
+impl Story {
+    /// Calls `visit` with each line in order. Roles come from `index`. The line passed is
+    /// reused between calls (clone it to keep it).
+    pub fn for_each_line(&self, index: &Index, mut visit: impl FnMut(&StoryLine)) {
+        let mut last_on_stream: BTreeMap<u64, Timestamp> = BTreeMap::new();
+        let mut first_time: Option<Timestamp> = None;
+        // The step line being built: it is told once the next step does not merge into it.
+        let mut pending: Option<StoryLine> = None;
+        let mut idle_line: Option<StoryLine> = None;
+        for step in &self.steps {
+            let (from, to) = parties(index, step);
+            let start = *first_time.get_or_insert(step.time);
+            // Merge with the previous line when it is the same frame, connection, sender and
+            // protocol.
+            if let Some(prev) = pending.as_mut() {
+                if prev.frame == step.frame
+                    && prev.stream == step.stream
+                    && prev.from == from
+                    && prev.proto == step.proto
+                {
+                    prev.text.push_str(", ");
+                    prev.text.push_str(&step.text);
+                    for f in &step.frames {
+                        if !prev.frames.contains(f) {
+                            prev.frames.push(*f);
+                        }
+                    }
+                    continue;
+                }
+                visit(prev);
+            }
+            if let Some(stream) = step.stream {
+                if let Some(prev) = last_on_stream.get(&stream) {
+                    let idle = step.time.seconds_since(*prev);
+                    if idle >= self.opts.idle_secs && !step.ongoing {
+                        let line = idle_line.get_or_insert_with(|| StoryLine {
+                            kind: LineKind::Idle,
+                            frame: 0,
+                            frames: Vec::new(),
+                            time: *prev,
+                            relative: 0.0,
+                            stream: None,
+                            from: None,
+                            to: None,
+                            proto: "",
+                            text: String::new(),
+                            idle_secs: None,
+                        });
+                        line.frame = step.frame;
+                        line.time = *prev;
+                        line.relative = prev.seconds_since(start);
+                        line.stream = Some(stream);
+                        line.text.clear();
+                        let _ = write!(line.text, "… {idle:.1} s idle on stream {stream} …");
+                        line.idle_secs = Some(idle);
+                        visit(line);
+                    }
+                }
+                last_on_stream.insert(stream, step.time);
+            }
+            let line = pending.get_or_insert_with(|| StoryLine {
+                kind: LineKind::Step,
+                frame: 0,
+                frames: Vec::new(),
+                time: step.time,
+                relative: 0.0,
+                stream: None,
+                from: None,
+                to: None,
+                proto: "",
+                text: String::new(),
+                idle_secs: None,
+            });
+            line.frame = step.frame;
+            line.frames.clear();
+            line.frames.extend_from_slice(&step.frames);
+            line.time = step.time;
+            line.relative = step.time.seconds_since(start);
+            line.stream = step.stream;
+            line.from = from;
+            line.to = to;
+            line.proto = step.proto;
+            line.text.clear();
+            line.text.push_str(&step.text);
+        }
+        if let Some(last) = &pending {
+            visit(last);
+        }
+    }
+
+    /// Every line, in order.
+    pub fn lines(&self, index: &Index) -> Vec<StoryLine> {
+        let mut lines = Vec::with_capacity(self.steps.len());
+        self.for_each_line(index, |l| lines.push(l.clone()));
+        lines
+    }
+
+    /// No step to tell.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+fn parties(index: &Index, step: &Step) -> (Option<Party>, Option<Party>) {
+    let conn = step.stream.and_then(|s| index.conn(s));
     let party = |addr: Option<SocketAddr>| {
         let addr = addr?;
         let role = match conn {
@@ -165,7 +310,7 @@ fn parties(index: &Index<'_>, e: &Event) -> (Option<Party>, Option<Party>) {
         };
         Some(Party { role, addr })
     };
-    (party(e.src), party(e.dst))
+    (party(step.src), party(step.dst))
 }
 
 /// The text of an event in the story, or `None` for routine noise that is folded away.

@@ -917,6 +917,7 @@ pub fn pipeline(data: &[u8]) {
     assert!(stats.tcp.peak_flows <= config.tcp.max_flows as u64);
     assert_eq!(collector.flows.len() as u64, stats.tcp.streams);
     let single = transcript(&report, &collector);
+    story_and_diagnosis(&report, &collector);
 
     // The same bytes on 2 shards (`--threads 2`): the same output, unless the run reports a
     // flow-table cap that makes it differ (documented in `pipeline::parallel`).
@@ -936,6 +937,35 @@ pub fn pipeline(data: &[u8]) {
             "the sharded run differs from the single-threaded one"
         );
     }
+}
+
+/// The analyses on top: the diagnosis and the story from the collected events, and the same
+/// from a [`StoryRecorder`] fed the events first and the flow summaries last (the order the
+/// index must not depend on).
+fn story_and_diagnosis(report: &wiretale::pipeline::Report, c: &Collector) {
+    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder};
+    use wiretale::timeline::EventSink;
+    let opts = StoryOptions::default();
+    let analysis = Analysis::from_parts(c.events.clone(), c.flows.clone(), report.clone());
+    let story = analysis.story(&opts);
+    let mut recorder = StoryRecorder::default();
+    for e in &c.events {
+        recorder.event(e);
+    }
+    for f in &c.flows {
+        recorder.flow(f);
+    }
+    let told = recorder.finish(report.clone(), &opts);
+    let json = |v: Result<String, serde_json::Error>| v.unwrap_or_default();
+    assert!(
+        json(serde_json::to_string(&told.lines())) == json(serde_json::to_string(&story)),
+        "the recorder's story differs from the collected analysis's"
+    );
+    assert!(
+        json(serde_json::to_string(&told.diagnosis))
+            == json(serde_json::to_string(&analysis.diagnosis)),
+        "the recorder's diagnosis differs from the collected analysis's"
+    );
 }
 
 /// Everything an analysis produced, serialised.

@@ -8,7 +8,7 @@
 //! exchange that one capture runs on one connection and another spreads over several still
 //! lines up step for step.
 
-use crate::analysis::index::{ConnIndex, Index};
+use crate::analysis::index::ConnIndex;
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
 use crate::proto::http::{HttpMessage, HttpVersion, KeepAliveReason};
@@ -132,18 +132,20 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
         .first_time
         .or_else(|| analysis.events.first().map(|e| e.time))
         .unwrap_or_default();
+    // Each connection's events, in production order.
+    let mut events_of: BTreeMap<u64, Vec<&Event>> = BTreeMap::new();
+    for e in &analysis.events {
+        if let Some(stream) = e.stream {
+            events_of.entry(stream).or_default().push(e);
+        }
+    }
     let mut groups: BTreeMap<Identity, Vec<(u64, u64, &ConnIndex)>> = BTreeMap::new();
     for conn in index.conns.values() {
         let first = conn
             .flow
             .as_ref()
             .map(|f| f.first_frame)
-            .or_else(|| {
-                conn.events
-                    .first()
-                    .and_then(|&i| index.event(i))
-                    .map(|e| e.frame)
-            })
+            .or(conn.first_event_frame)
             .unwrap_or(0);
         groups
             .entry(identify(conn))
@@ -166,7 +168,8 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
             for &(first, _, conn) in &conns {
                 let last = conn.flow.as_ref().map(|f| f.last_frame).unwrap_or(first);
                 conv.last_frame = conv.last_frame.max(last);
-                let steps = conn_steps(&index, conn, &conv.identity, start);
+                let events = events_of.remove(&conn.stream).unwrap_or_default();
+                let steps = conn_steps(conn, events, &conv.identity, start);
                 conv.last_frame = conv
                     .last_frame
                     .max(steps.iter().map(|s| s.frame).max().unwrap_or(0));
@@ -178,7 +181,8 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
                     conv.steps.push(s);
                 }
                 if conv.tls_handshake_secs.is_none() && conn.tls {
-                    conv.tls_handshake_secs = handshake_secs(&index, conn);
+                    conv.tls_handshake_secs =
+                        conn.tls_progress.as_ref().and_then(|p| p.handshake_secs());
                 }
             }
             conv
@@ -186,21 +190,6 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
         .collect();
     out.sort_by(|a, b| (a.first_frame, &a.identity).cmp(&(b.first_frame, &b.identity)));
     out
-}
-
-/// ClientHello to completed handshake, in seconds.
-fn handshake_secs(index: &Index<'_>, conn: &ConnIndex) -> Option<f64> {
-    let p = conn.tls_progress.as_ref()?;
-    let time = |frame: u64| {
-        conn.events
-            .iter()
-            .filter_map(|&i| index.event(i))
-            .find(|e| e.frame == frame)
-            .map(|e| e.time)
-    };
-    let hello = time(p.client_hello?)?;
-    let done = time(p.completed_frame()?)?;
-    Some(done.seconds_since(hello).max(0.0))
 }
 
 /// The identity of one connection.
@@ -605,12 +594,11 @@ impl StepBuilder<'_> {
 
 /// The steps of one connection, in frame order.
 fn conn_steps(
-    index: &Index<'_>,
     conn: &ConnIndex,
+    mut events: Vec<&Event>,
     identity: &Identity,
     start: Timestamp,
 ) -> Vec<Step> {
-    let mut events: Vec<&Event> = conn.events.iter().filter_map(|&i| index.event(i)).collect();
     // Stable: events of one frame keep their production order (HTTP before its NTLM token).
     events.sort_by_key(|e| e.frame);
     let mut b = StepBuilder {

@@ -5,7 +5,7 @@ use super::super::index::Index;
 use std::collections::BTreeMap;
 
 /// Groups rejections by client address, server, scheme and user.
-pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
+pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     type Key = (
         std::net::IpAddr,
         std::net::SocketAddr,

@@ -33,7 +33,7 @@ impl Default for Thresholds {
 }
 
 /// Runs every detector; findings come out sorted by severity (worst first), then frame.
-pub fn detect(index: &Index<'_>, thresholds: &Thresholds) -> Vec<Finding> {
+pub fn detect(index: &Index, thresholds: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     ntlm::detect(index, &mut out);
     auth::detect(index, &mut out);
@@ -63,21 +63,6 @@ pub fn add_limits_reached(findings: &mut Vec<Finding>, stats: &crate::pipeline::
             })
             .unwrap_or(findings.len());
         findings.insert(at, f);
-    }
-}
-
-/// Seconds between two frames of a connection, from the connection's events that carry them.
-pub(crate) fn secs_between(index: &Index<'_>, conn: &ConnIndex, from: u64, to: u64) -> f64 {
-    let time = |frame: u64| {
-        conn.events
-            .iter()
-            .filter_map(|&i| index.event(i))
-            .find(|e| e.frame == frame)
-            .map(|e| e.time)
-    };
-    match (time(from), time(to)) {
-        (Some(a), Some(b)) => b.seconds_since(a),
-        _ => 0.0,
     }
 }
 

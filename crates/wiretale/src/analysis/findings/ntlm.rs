@@ -5,8 +5,8 @@
 //! (HTTP/1.1, or HTTP/1.0 with keep-alive).
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::{ConnIndex, Exchange, Index};
-use super::{closing_words, secs_between};
+use super::super::index::{ConnIndex, EndSeen, Exchange, Index};
+use super::closing_words;
 
 const FIX_KEEP_ALIVE: &str = "NTLM authenticates a connection, not a request: Type 1, Type 2 and \
 Type 3 must travel on one connection that stays open. Let the client speak HTTP/1.1 (or HTTP/1.0 \
@@ -15,7 +15,7 @@ through proxy connections\" — or exempt this URL from proxy authentication, or
 authentication scheme that works per request.";
 
 /// Runs the NTLM detectors.
-pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
+pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     for conn in index.conns.values() {
         for (i, ex) in conn.exchanges.iter().enumerate() {
             let Some(resp) = &ex.response else { continue };
@@ -34,7 +34,7 @@ fn who(conn: &ConnIndex) -> String {
 
 /// A Type 2 arrived in exchange `i`: find its Type 3.
 fn challenge_answered(
-    index: &Index<'_>,
+    index: &Index,
     conn: &ConnIndex,
     i: usize,
     ex: &Exchange,
@@ -117,9 +117,14 @@ fn challenge_answered(
         },
         resp.keep_alive_reason
     ));
-    let (frames_end, close_text) = match conn.first_close {
-        Some((frame, dir, rst)) if frame >= resp.frame => {
-            let t = secs_between(index, conn, resp.frame, frame);
+    let (frames_end, close_text) = match conn.first_close() {
+        Some(&EndSeen {
+            frame,
+            by: dir,
+            rst,
+            time,
+        }) if frame >= resp.frame => {
+            let t = time.seconds_since(resp.time);
             (
                 Some(frame),
                 format!(
@@ -147,9 +152,9 @@ fn challenge_answered(
             "The client received an NTLM challenge from {} (frame {}) and {} instead of answering with NTLM Type 3, so authentication never completed.",
             who(conn),
             resp.frame,
-            match conn.first_close {
-                Some((f, super::Dir::ToServer, _)) if f >= resp.frame => "closed the connection",
-                Some((f, _, _)) if f >= resp.frame => "the connection was closed",
+            match conn.first_close() {
+                Some(c) if c.frame >= resp.frame && c.by == super::Dir::ToServer => "closed the connection",
+                Some(c) if c.frame >= resp.frame => "the connection was closed",
                 _ => "stopped",
             }
         ),
@@ -167,7 +172,7 @@ fn challenge_answered(
 }
 
 /// The client offered NTLM (Type 1) and got 401/407 without a Type 2.
-fn challenge_missing(index: &Index<'_>, conn: &ConnIndex, ex: &Exchange, out: &mut Vec<Finding>) {
+fn challenge_missing(index: &Index, conn: &ConnIndex, ex: &Exchange, out: &mut Vec<Finding>) {
     let Some(resp) = &ex.response else { return };
     let _ = index;
     let offers = if resp.challenges.is_empty() {

@@ -6,7 +6,7 @@ use super::super::index::{Exchange, Index};
 
 /// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs; `earlier`
 /// are the other detectors' findings (to say how a fetch ended).
-pub fn detect(index: &Index<'_>, earlier: &[Finding]) -> Vec<Finding> {
+pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
     let mut out = Vec::new();
     // Fetch candidates (exchanges with a URL, normalised once), in request-frame order.
     let candidates: Vec<(&Exchange, String)> = index

@@ -3,94 +3,83 @@
 use super::super::finding::{Finding, Severity};
 use super::super::index::Index;
 use super::{closing_words, Thresholds};
-use crate::tcp::{ConnEvent, Dir, Ending, GapCause};
-use crate::timeline::Detail;
+use crate::tcp::{Dir, Ending};
 
 /// Runs the TCP detectors.
-pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
+pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
     for conn in index.conns.values() {
-        let mut previous: Option<u64> = None;
-        let mut gaps: Vec<(u64, Dir, u64, GapCause)> = Vec::new();
-        for &i in &conn.events {
-            let Some(e) = index.event(i) else { continue };
-            match &e.detail {
-                Detail::Tcp(ConnEvent::Rst { dir, idle_secs })
-                    if *idle_secs >= t.idle_reset_secs =>
-                {
-                    let who = closing_words(*dir, conn);
-                    let mut frames = vec![e.frame];
-                    frames.extend(previous);
-                    out.push(Finding {
-                        id: "tcp-reset-after-idle",
-                        severity: Severity::Warning,
-                        frame: e.frame,
-                        frames,
-                        streams: vec![conn.stream],
-                        summary: format!(
-                            "The {who} reset stream {} ({} → {}) after {idle_secs:.1} s without traffic: the signature of a timeout.",
-                            conn.stream, conn.client, conn.server
-                        ),
-                        evidence: vec![
-                            match previous {
-                                Some(p) => format!("Last activity before it: frame {p}"),
-                                None => "No earlier application activity on the connection".to_string(),
-                            },
-                            format!("Frame {}: RST from the {who} after {idle_secs:.1} s idle", e.frame),
-                        ],
-                        facts: Default::default(),
-                        suggestion: format!(
-                            "Find out why nothing was sent for {idle_secs:.0} s: which side was expected to speak (see the other findings on stream {}), and what timeout the {who} applies.",
-                            conn.stream
-                        ),
-                    });
-                    if let Some(f) = out.last_mut() {
-                        f.facts.insert("idle_secs", format!("{idle_secs:.1}"));
-                        f.facts.insert("by", who.to_string());
-                    }
-                }
-                Detail::Tcp(ConnEvent::Gap {
-                    dir, len, cause, ..
-                }) => {
-                    gaps.push((e.frame, *dir, *len, *cause));
-                }
-                Detail::Tcp(_) => {}
-                _ => previous = Some(e.frame),
+        for reset in &conn.tcp.resets {
+            let idle_secs = reset.idle_secs;
+            if idle_secs < t.idle_reset_secs {
+                continue;
             }
+            let who = closing_words(reset.by, conn);
+            let mut frames = vec![reset.frame];
+            frames.extend(reset.previous);
+            let mut finding = Finding {
+                id: "tcp-reset-after-idle",
+                severity: Severity::Warning,
+                frame: reset.frame,
+                frames,
+                streams: vec![conn.stream],
+                summary: format!(
+                    "The {who} reset stream {} ({} → {}) after {idle_secs:.1} s without traffic: the signature of a timeout.",
+                    conn.stream, conn.client, conn.server
+                ),
+                evidence: vec![
+                    match reset.previous {
+                        Some(p) => format!("Last activity before it: frame {p}"),
+                        None => "No earlier application activity on the connection".to_string(),
+                    },
+                    format!("Frame {}: RST from the {who} after {idle_secs:.1} s idle", reset.frame),
+                ],
+                facts: Default::default(),
+                suggestion: format!(
+                    "Find out why nothing was sent for {idle_secs:.0} s: which side was expected to speak (see the other findings on stream {}), and what timeout the {who} applies.",
+                    conn.stream
+                ),
+            };
+            finding.facts.insert("idle_secs", format!("{idle_secs:.1}"));
+            finding.facts.insert("by", who.to_string());
+            out.push(finding);
         }
-        if !gaps.is_empty() {
-            let total: u64 = gaps.iter().map(|g| g.2).sum();
-            let snaplen = gaps.iter().all(|g| g.3 == GapCause::Snaplen);
+        let gaps = &conn.tcp.gaps;
+        if let Some(first) = gaps.first.first() {
             let mut evidence: Vec<String> = gaps
+                .first
                 .iter()
                 .take(10)
-                .map(|(f, d, len, cause)| {
+                .map(|g| {
                     format!(
-                        "Frame {f}: {len} bytes from the {} missing ({})",
-                        closing_words(*d, conn),
-                        serde_json::to_value(cause)
+                        "Frame {}: {} bytes from the {} missing ({})",
+                        g.frame,
+                        g.len,
+                        closing_words(g.dir, conn),
+                        serde_json::to_value(g.cause)
                             .ok()
                             .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
                             .unwrap_or_default()
                     )
                 })
                 .collect();
-            if gaps.len() > 10 {
-                evidence.push(format!("… and {} more gaps", gaps.len() - 10));
+            if gaps.count > 10 {
+                evidence.push(format!("… and {} more gaps", gaps.count - 10));
             }
             out.push(Finding {
                 id: "tcp-gap",
                 severity: Severity::Info,
-                frame: gaps[0].0,
-                frames: gaps.iter().map(|g| g.0).take(1024).collect(),
+                frame: first.frame,
+                frames: gaps.first.iter().map(|g| g.frame).collect(),
                 streams: vec![conn.stream],
                 summary: format!(
-                    "{total} bytes of stream {} are missing from the capture{}; conclusions about this connection are weaker.",
+                    "{} bytes of stream {} are missing from the capture{}; conclusions about this connection are weaker.",
+                    gaps.bytes,
                     conn.stream,
-                    if snaplen { " (cut by the snapshot length)" } else { "" }
+                    if gaps.all_snaplen { " (cut by the snapshot length)" } else { "" }
                 ),
                 evidence,
                 facts: Default::default(),
-                suggestion: if snaplen {
+                suggestion: if gaps.all_snaplen {
                     "Capture again without a snapshot length limit (tcpdump -s 0)."
                 } else {
                     "Capture closer to one endpoint, or with a larger buffer, so no segment is lost."

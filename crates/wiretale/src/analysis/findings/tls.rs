@@ -3,11 +3,10 @@
 use super::super::finding::{Finding, Severity};
 use super::super::index::{Index, TlsProgress};
 use super::Thresholds;
-use crate::tcp::{ConnEvent, Dir};
-use crate::timeline::Detail;
+use crate::tcp::Dir;
 
 /// Runs the TLS detectors.
-pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
+pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
     for conn in index.conns.values() {
         let Some(p) = &conn.tls_progress else {
             continue;
@@ -55,7 +54,7 @@ pub fn detect(index: &Index<'_>, t: &Thresholds, out: &mut Vec<Finding>) {
 }
 
 fn stalled(
-    index: &Index<'_>,
+    index: &Index,
     conn: &super::super::index::ConnIndex,
     p: &TlsProgress,
     t: &Thresholds,
@@ -69,36 +68,23 @@ fn stalled(
         return;
     };
     // How the connection ended after the last TLS message.
-    let mut end: Option<(u64, String, crate::capture::Timestamp)> = None;
-    for &i in &conn.events {
-        let Some(e) = index.event(i) else { continue };
-        if e.frame < last_frame {
-            continue;
-        }
-        let sender = |dir: &Dir| match dir {
-            Dir::ToServer => "client",
-            Dir::ToClient => "server",
-        };
-        match &e.detail {
-            Detail::Tcp(ConnEvent::Rst { dir, .. }) => {
-                end = Some((
-                    e.frame,
-                    format!("the {} reset the connection", sender(dir)),
-                    e.time,
-                ));
-                break;
-            }
-            Detail::Tcp(ConnEvent::Fin { dir }) => {
-                end = Some((
-                    e.frame,
-                    format!("the {} closed the connection", sender(dir)),
-                    e.time,
-                ));
-                break;
-            }
-            _ => {}
-        }
-    }
+    let end: Option<(u64, String, crate::capture::Timestamp)> = conn
+        .tcp
+        .ends
+        .iter()
+        .find(|e| e.frame >= last_frame)
+        .map(|e| {
+            let sender = match e.by {
+                Dir::ToServer => "client",
+                Dir::ToClient => "server",
+            };
+            let what = if e.rst { "reset" } else { "closed" };
+            (
+                e.frame,
+                format!("the {sender} {what} the connection"),
+                e.time,
+            )
+        });
     let (end_desc, idle) = match &end {
         Some((frame, what, time)) => (
             format!("Frame {frame}: {what}"),

@@ -2,29 +2,19 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::Index;
-use crate::proto::tls::TlsMessage;
-use crate::timeline::Detail;
 
 /// Reports tunnels whose bytes the TLS decoder rejected (one finding per connection, at the
 /// first rejected direction).
-pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
+pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     for conn in index.conns.values() {
         let Some(tunnel) = &conn.tunnel else {
             continue;
         };
-        let rejected = conn
-            .events
-            .iter()
-            .filter_map(|&i| index.event(i))
-            .find_map(|e| match &e.detail {
-                Detail::Tls(TlsMessage::NotTls(n)) => Some((e, n)),
-                _ => None,
-            });
-        let Some((e, not_tls)) = rejected else {
+        let Some(rejected) = &conn.not_tls else {
             continue;
         };
-        let from_client = e.src == Some(conn.client);
-        let sender = if from_client {
+        let not_tls = &rejected.not_tls;
+        let sender = if rejected.from_client {
             "client".to_string()
         } else {
             format!("far end (through the {})", conn.server_role())
@@ -33,7 +23,7 @@ pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
             .exchanges
             .iter()
             .find(|x| x.method.eq_ignore_ascii_case("CONNECT"));
-        let mut frames = vec![e.frame];
+        let mut frames = vec![rejected.frame];
         let mut evidence = Vec::new();
         if let Some(x) = connect {
             frames.push(x.request_frame);
@@ -62,13 +52,13 @@ pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
         };
         evidence.push(format!(
             "Frame {}: the {sender} sent {shown}, which is not TLS ({})",
-            e.frame,
+            rejected.frame,
             not_tls.reason.replace('_', " ")
         ));
         out.push(Finding {
             id: "tunnel-not-tls",
             severity: Severity::Warning,
-            frame: e.frame,
+            frame: rejected.frame,
             frames,
             streams: vec![conn.stream],
             summary: format!(
@@ -76,12 +66,12 @@ pub fn detect(index: &Index<'_>, out: &mut Vec<Finding>) {
                 conn.server_role(),
                 conn.server,
                 conn.stream,
-                e.frame
+                rejected.frame
             ),
             evidence,
             facts: [
                 ("tunnel", tunnel.clone()),
-                ("sender", if from_client { "client" } else { "server" }.to_string()),
+                ("sender", if rejected.from_client { "client" } else { "server" }.to_string()),
                 ("first_bytes", not_tls.first_bytes.clone()),
             ]
             .into_iter()

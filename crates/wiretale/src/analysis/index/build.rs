@@ -1,0 +1,370 @@
+//! Folding events into the index, one at a time.
+
+use super::tls_progress::TlsFold;
+use super::{
+    ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, ResetSeen,
+    MAX_ENDS, MAX_GAPS, MAX_RESETS,
+};
+use crate::capture::Timestamp;
+use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion, KeepAliveReason};
+use crate::proto::tls::TlsMessage;
+use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
+use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// Builds an [`Index`] event by event, without keeping the events: feed it every event and
+/// flow summary of a capture (in any interleaving the pipeline produces), then
+/// [`IndexBuilder::finish`].
+///
+/// It is an [`EventSink`], so it can be handed to the pipeline directly:
+///
+/// ```no_run
+/// use wiretale::analysis::IndexBuilder;
+/// use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+///
+/// let mut builder = IndexBuilder::default();
+/// let report = analyze_path("capture.pcapng", &AnalyzerConfig::default(), &mut builder)?;
+/// let index = builder.finish(report.stats.last_time);
+/// for conn in index.conns.values() {
+///     println!("stream {}: {} HTTP exchanges", conn.stream, conn.exchanges.len());
+/// }
+/// # Ok::<(), wiretale::capture::CaptureError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct IndexBuilder {
+    conns: BTreeMap<u64, ConnFold>,
+}
+
+/// One connection while it is being folded.
+#[derive(Debug)]
+struct ConnFold {
+    conn: ConnIndex,
+    /// Boxed: most connections of a large capture carry no TLS, and the fold is large.
+    tls: Option<Box<TlsFold>>,
+    /// Frame of the last TLS message other than application data.
+    last_tls_frame: Option<u64>,
+    /// Frame of the last non-TCP event.
+    last_activity: Option<u64>,
+    /// FINs and RSTs in order, with their sender's address: resolved into client or server
+    /// when the roles are final.
+    closes: Vec<(EndSeen, Option<SocketAddr>)>,
+    first_close: Option<(EndSeen, Option<SocketAddr>)>,
+    resets: Vec<(ResetSeen, Option<SocketAddr>)>,
+    not_tls: Option<Box<(u64, Option<SocketAddr>, crate::proto::tls::NotTls)>>,
+}
+
+impl ConnFold {
+    fn new(stream: u64, client: SocketAddr, server: SocketAddr) -> Self {
+        ConnFold {
+            conn: ConnIndex {
+                stream,
+                client,
+                server,
+                flow: None,
+                first_event_frame: None,
+                exchanges: Vec::new(),
+                tls: false,
+                tunnel: None,
+                is_proxy: false,
+                last_time: None,
+                tls_progress: None,
+                tcp: Default::default(),
+                not_tls: None,
+            },
+            tls: None,
+            last_tls_frame: None,
+            last_activity: None,
+            closes: Vec::new(),
+            first_close: None,
+            resets: Vec::new(),
+            not_tls: None,
+        }
+    }
+
+    fn finish(mut self) -> ConnIndex {
+        let client = self.conn.client;
+        let by = |src: Option<SocketAddr>| {
+            if src == Some(client) {
+                Dir::ToServer
+            } else {
+                Dir::ToClient
+            }
+        };
+        let tcp = &mut self.conn.tcp;
+        tcp.first_close = self
+            .first_close
+            .map(|(e, src)| EndSeen { by: by(src), ..e });
+        tcp.ends = (self.closes.into_iter())
+            .map(|(e, src)| EndSeen { by: by(src), ..e })
+            .collect();
+        tcp.resets = (self.resets.into_iter())
+            .map(|(r, src)| ResetSeen { by: by(src), ..r })
+            .collect();
+        self.conn.not_tls = self.not_tls.map(|seen| {
+            let (frame, src, not_tls) = *seen;
+            Box::new(NotTlsSeen {
+                frame,
+                from_client: src == Some(client),
+                not_tls,
+            })
+        });
+        self.conn.tls_progress = self.tls.map(|fold| Box::new((*fold).finish(client)));
+        self.conn
+    }
+
+    fn tcp(&mut self, e: &Event, c: &ConnEvent) {
+        let tcp = &mut self.conn.tcp;
+        match c {
+            ConnEvent::Fin { .. } | ConnEvent::Rst { .. } => {
+                let rst = matches!(c, ConnEvent::Rst { .. });
+                // `by` is resolved from the sender's address in `finish`.
+                let end = EndSeen {
+                    frame: e.frame,
+                    time: e.time,
+                    by: Dir::ToServer,
+                    rst,
+                };
+                if self.first_close.is_none() {
+                    self.first_close = Some((end, e.src));
+                }
+                let after_tls = !matches!(self.last_tls_frame, Some(f) if e.frame < f);
+                if after_tls && self.closes.len() < MAX_ENDS {
+                    self.closes.push((end, e.src));
+                }
+                if let ConnEvent::Rst { idle_secs, .. } = c {
+                    if self.resets.len() < MAX_RESETS {
+                        let reset = ResetSeen {
+                            frame: e.frame,
+                            by: Dir::ToServer,
+                            idle_secs: *idle_secs,
+                            previous: self.last_activity,
+                        };
+                        self.resets.push((reset, e.src));
+                    } else {
+                        tcp.resets_not_kept += 1;
+                    }
+                }
+            }
+            ConnEvent::Gap {
+                dir, len, cause, ..
+            } => {
+                let gaps = &mut tcp.gaps;
+                gaps.all_snaplen =
+                    (gaps.count == 0 || gaps.all_snaplen) && *cause == GapCause::Snaplen;
+                gaps.count += 1;
+                gaps.bytes = gaps.bytes.saturating_add(*len);
+                if gaps.first.len() < MAX_GAPS {
+                    gaps.first.push(GapSeen {
+                        frame: e.frame,
+                        dir: *dir,
+                        len: *len,
+                        cause: *cause,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn tls(&mut self, e: &Event, m: &TlsMessage) {
+        self.conn.tls = true;
+        if e.tunnel.is_some() {
+            self.conn.tunnel.clone_from(&e.tunnel);
+        }
+        if let TlsMessage::NotTls(n) = m {
+            if self.not_tls.is_none() {
+                self.not_tls = Some(Box::new((e.frame, e.src, n.clone())));
+            }
+        }
+        if !matches!(m, TlsMessage::ApplicationData(_)) {
+            self.last_tls_frame = Some(e.frame);
+            // Only closes at or after the last TLS message matter (see `TcpFacts::ends`).
+            self.closes.retain(|(end, _)| end.frame >= e.frame);
+        }
+        self.tls.get_or_insert_with(Default::default).add(e, m);
+    }
+}
+
+impl IndexBuilder {
+    /// Folds one event.
+    pub fn event(&mut self, e: &Event) {
+        let Some(stream) = e.stream else { return };
+        let fold = self.conns.entry(stream).or_insert_with(|| {
+            ConnFold::new(
+                stream,
+                e.src.unwrap_or_else(unspecified),
+                e.dst.unwrap_or_else(unspecified),
+            )
+        });
+        fold.conn.first_event_frame.get_or_insert(e.frame);
+        if !matches!(e.detail, Detail::Tcp(_)) {
+            fold.last_activity = Some(e.frame);
+        }
+        match &e.detail {
+            Detail::Tcp(c) => fold.tcp(e, c),
+            Detail::Tls(m) => fold.tls(e, m),
+            Detail::Http(m) => index_http(&mut fold.conn, e, m),
+            Detail::Ntlm(n) => index_ntlm(&mut fold.conn, n),
+        }
+    }
+
+    /// Folds a connection's summary: its final client and server, counters and ending.
+    pub fn flow(&mut self, f: &FlowSummary) {
+        let fold = self
+            .conns
+            .entry(f.stream)
+            .or_insert_with(|| ConnFold::new(f.stream, f.client, f.server));
+        fold.conn.client = f.client;
+        fold.conn.server = f.server;
+        fold.conn.last_time = Some(f.end);
+        fold.conn.flow = Some(f.clone());
+    }
+
+    /// Connections folded so far.
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// No connection folded yet.
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// The index, given the time of the capture's last frame.
+    pub fn finish(self, capture_end: Option<Timestamp>) -> Index {
+        Index {
+            conns: (self.conns.into_iter())
+                .map(|(stream, fold)| (stream, fold.finish()))
+                .collect(),
+            capture_end,
+        }
+    }
+}
+
+impl EventSink for IndexBuilder {
+    fn event(&mut self, event: &Event) {
+        IndexBuilder::event(self, event);
+    }
+    fn flow(&mut self, flow: &FlowSummary) {
+        IndexBuilder::flow(self, flow);
+    }
+}
+
+fn unspecified() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}
+
+fn version_str(v: HttpVersion) -> &'static str {
+    match v {
+        HttpVersion::Http10 => "HTTP/1.0",
+        HttpVersion::Http11 => "HTTP/1.1",
+    }
+}
+
+fn keep_alive_reason(r: &KeepAliveReason) -> String {
+    match r {
+        KeepAliveReason::Http11Default => "HTTP/1.1 keeps connections open by default",
+        KeepAliveReason::ConnectionClose => "Connection: close",
+        KeepAliveReason::ProxyConnectionClose => "Proxy-Connection: close",
+        KeepAliveReason::Http10ConnectionKeepAlive => "HTTP/1.0 with Connection: keep-alive",
+        KeepAliveReason::Http10ProxyConnectionKeepAlive => {
+            "HTTP/1.0 with Proxy-Connection: keep-alive"
+        }
+        KeepAliveReason::Http10Default => {
+            "HTTP/1.0 without a keep-alive header closes after one response"
+        }
+        KeepAliveReason::CloseDelimitedBody => "the body ends when the connection closes",
+    }
+    .to_string()
+}
+
+fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
+    match m {
+        HttpMessage::Request(r) => {
+            let method = r.head.method.clone();
+            let absolute = r.head.target.contains("://");
+            if absolute || method.eq_ignore_ascii_case("CONNECT") {
+                conn.is_proxy = true;
+            }
+            let url = if absolute {
+                Some(r.head.target.clone())
+            } else {
+                r.head
+                    .headers
+                    .get("host")
+                    .filter(|_| r.head.target.starts_with('/'))
+                    .map(|h| format!("http://{h}{}", r.head.target))
+            };
+            let cred = r.head.headers.credentials.first();
+            conn.exchanges.push(Exchange {
+                stream: conn.stream,
+                exchange: r.exchange,
+                request_frame: e.frame,
+                request_time: e.time,
+                method,
+                target: r.head.target.clone(),
+                url,
+                version: version_str(r.head.version),
+                request_keep_alive: r.keep_alive,
+                request_keep_alive_reason: keep_alive_reason(&r.keep_alive_reason),
+                credentials: cred.map(|c| c.scheme.clone()),
+                basic_user: cred
+                    .filter(|c| c.kind == HttpAuthScheme::Basic)
+                    .and_then(|c| c.basic.as_ref())
+                    .map(|b| b.user.clone()),
+                ntlm_request: None,
+                response: None,
+            });
+        }
+        HttpMessage::Response(r) => {
+            if r.head.status == 407 {
+                conn.is_proxy = true;
+            }
+            if r.interim {
+                return;
+            }
+            let resp = ExchangeResponse {
+                frame: e.frame,
+                time: e.time,
+                status: r.head.status,
+                reason: r.head.reason.clone(),
+                version: version_str(r.head.version),
+                keep_alive: r.keep_alive,
+                keep_alive_reason: keep_alive_reason(&r.keep_alive_reason),
+                challenges: r
+                    .head
+                    .headers
+                    .challenges
+                    .iter()
+                    .map(|c| c.scheme.clone())
+                    .collect(),
+                ntlm_response: None,
+            };
+            let target = r.exchange.and_then(|x| {
+                conn.exchanges
+                    .iter_mut()
+                    .rev()
+                    .find(|ex| ex.exchange == x && ex.response.is_none())
+            });
+            if let Some(ex) = target {
+                ex.response = Some(resp);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn index_ntlm(conn: &mut ConnIndex, n: &NtlmEvent) {
+    let Some(t) = n.message_type else { return };
+    let Some(x) = n.exchange else { return };
+    if let Some(ex) = conn.exchanges.iter_mut().rev().find(|ex| ex.exchange == x) {
+        if t == 2 {
+            if let Some(r) = ex.response.as_mut() {
+                r.ntlm_response = Some(2);
+            }
+        } else {
+            ex.ntlm_request = Some(t);
+        }
+    }
+}

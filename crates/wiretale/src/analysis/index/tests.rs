@@ -1,0 +1,232 @@
+//! The folded index against what the events say, on every capture we have: the streaming
+//! recorder (flow summaries after their events, one or two shards) tells the same story and
+//! finds the same things as the analysis that keeps every event.
+
+use super::*;
+use crate::analysis::{Analysis, StoryOptions, StoryRecorder};
+use crate::pipeline::{analyze_path, AnalyzerConfig};
+use crate::proto::tls::TlsMessage;
+use crate::tcp::ConnEvent;
+use crate::test_support::{capture_files, shared_capture_files};
+use crate::timeline::{Detail, Event};
+use std::path::{Path, PathBuf};
+
+fn every_capture() -> Vec<PathBuf> {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let mut all = capture_files(&testdata);
+    all.extend(shared_capture_files());
+    assert!(!all.is_empty());
+    all
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap()
+}
+
+#[test]
+fn the_recorder_tells_what_the_collected_analysis_tells() {
+    for path in every_capture() {
+        let collected = Analysis::of_path(&path, &AnalyzerConfig::default()).unwrap();
+        let story = collected.story(&StoryOptions::default());
+        for threads in [1, 2] {
+            let config = AnalyzerConfig {
+                threads,
+                ..AnalyzerConfig::default()
+            };
+            let mut recorder = StoryRecorder::default();
+            let report = analyze_path(&path, &config, &mut recorder).unwrap();
+            let told = recorder.finish(report, &StoryOptions::default());
+            let what = format!("{} with {threads} thread(s)", path.display());
+            assert_eq!(json(&told.lines()), json(&story), "story of {what}");
+            assert_eq!(
+                json(&told.diagnosis),
+                json(&collected.diagnosis),
+                "diagnosis of {what}"
+            );
+            assert_eq!(told.flows, collected.flows.len(), "{what}");
+            assert_eq!(
+                format!("{:?}", told.index.conns),
+                format!("{:?}", collected.index.conns),
+                "index of {what}"
+            );
+        }
+    }
+}
+
+/// The directional facts of a connection's TLS, computed the plain way: from each event's
+/// sender compared with the final client.
+fn directional_reference(conn: &ConnIndex, events: &[&Event]) -> String {
+    let mut ccs = [None; 2];
+    let mut finished = [None; 2];
+    let mut app = [None; 2];
+    let mut alerts = Vec::new();
+    let mut last = None;
+    let mut certificate = None;
+    for e in events {
+        let Detail::Tls(m) = &e.detail else { continue };
+        let from_client = e.src == Some(conn.client);
+        let side = usize::from(!from_client);
+        match m {
+            TlsMessage::ChangeCipherSpec { .. } => {
+                ccs[side].get_or_insert(e.frame);
+            }
+            TlsMessage::EncryptedHandshake(_) => {
+                finished[side].get_or_insert(e.frame);
+            }
+            TlsMessage::ApplicationData(_) => {
+                app[side].get_or_insert(e.frame);
+            }
+            TlsMessage::Alert(_) => alerts.push((e.frame, from_client)),
+            TlsMessage::Handshake(h) if h.handshake_type == 11 && !from_client => {
+                certificate = Some(e.frame)
+            }
+            _ => {}
+        }
+        if !matches!(m, TlsMessage::ApplicationData(_)) {
+            last = Some((e.frame, from_client));
+        }
+    }
+    format!("{ccs:?} {finished:?} {app:?} {alerts:?} {last:?} {certificate:?}")
+}
+
+fn directional_folded(p: &TlsProgress) -> String {
+    let app = p.app_data.map(|a| a.map(|(first, _, _)| first));
+    let alerts: Vec<(u64, bool)> = p.alerts.iter().map(|a| (a.0, a.1)).collect();
+    let last = p.last.as_ref().map(|l| (l.0, l.1));
+    format!(
+        "{:?} {:?} {app:?} {alerts:?} {last:?} {:?}",
+        p.ccs, p.finished, p.certificate
+    )
+}
+
+#[test]
+fn tls_sides_are_named_by_the_final_client_whoever_spoke_first() {
+    let mut checked = 0;
+    for path in every_capture() {
+        let a = Analysis::of_path(&path, &AnalyzerConfig::default()).unwrap();
+        for conn in a.index.conns.values() {
+            let Some(progress) = &conn.tls_progress else {
+                continue;
+            };
+            let events: Vec<&Event> = (a.events.iter())
+                .filter(|e| e.stream == Some(conn.stream))
+                .collect();
+            assert_eq!(
+                directional_folded(progress),
+                directional_reference(conn, &events),
+                "stream {} of {}",
+                conn.stream,
+                path.display()
+            );
+            // Start the connection at the server's first TLS message: the fold's first sender
+            // is then the server.
+            let Some(server_first) = events
+                .iter()
+                .position(|e| matches!(e.detail, Detail::Tls(_)) && e.src == Some(conn.server))
+            else {
+                continue;
+            };
+            let late = &events[server_first..];
+            let mut builder = IndexBuilder::default();
+            if let Some(flow) = &conn.flow {
+                builder.flow(flow);
+            }
+            for e in late {
+                builder.event(e);
+            }
+            let index = builder.finish(None);
+            let folded = index
+                .conn(conn.stream)
+                .and_then(|c| c.tls_progress.as_ref());
+            assert_eq!(
+                folded.map(|p| directional_folded(p)),
+                Some(directional_reference(conn, late)),
+                "stream {} of {} picked up at the server",
+                conn.stream,
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} TLS connections checked");
+}
+
+fn tcp_event(frame: u64, src: SocketAddr, dst: SocketAddr, c: ConnEvent) -> Event {
+    Event {
+        frame,
+        frames: vec![frame],
+        time: Timestamp {
+            secs: frame as i64,
+            nanos: 0,
+        },
+        stream: Some(0),
+        src: Some(src),
+        dst: Some(dst),
+        tunnel: None,
+        detail: Detail::Tcp(c),
+    }
+}
+
+#[test]
+fn tcp_facts_are_capped_and_named_by_sender() {
+    let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let mut b = IndexBuilder::default();
+    let rst = |dir| ConnEvent::Rst {
+        dir,
+        idle_secs: 7.0,
+    };
+    b.event(&tcp_event(1, client, server, ConnEvent::Syn));
+    for frame in 2..2 + MAX_RESETS as u64 + 10 {
+        b.event(&tcp_event(frame, server, client, rst(Dir::ToClient)));
+    }
+    for frame in 1000..1000 + MAX_GAPS as u64 + 5 {
+        let gap = ConnEvent::Gap {
+            dir: Dir::ToServer,
+            offset: 0,
+            len: 10,
+            cause: GapCause::Snaplen,
+        };
+        b.event(&tcp_event(frame, client, server, gap));
+    }
+    let index = b.finish(None);
+    let tcp = &index.conn(0).unwrap().tcp;
+    assert_eq!(tcp.resets.len(), MAX_RESETS);
+    assert_eq!(tcp.resets_not_kept, 10);
+    assert!(tcp.resets.iter().all(|r| r.by == Dir::ToClient));
+    assert_eq!(tcp.ends.len(), MAX_ENDS);
+    assert_eq!(
+        tcp.first_close.map(|c| (c.frame, c.by, c.rst)),
+        Some((2, Dir::ToClient, true))
+    );
+    assert_eq!(tcp.gaps.count, MAX_GAPS as u64 + 5);
+    assert_eq!(tcp.gaps.first.len(), MAX_GAPS);
+    assert_eq!(tcp.gaps.bytes, 10 * (MAX_GAPS as u64 + 5));
+    assert!(tcp.gaps.all_snaplen);
+}
+
+#[test]
+fn the_sender_is_resolved_when_the_flow_summary_names_the_client() {
+    // The first event comes from the side the flow summary later calls the server (e.g. a
+    // capture picked up mid-connection): closes are named from the final roles.
+    let a: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let b_addr: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let mut b = IndexBuilder::default();
+    b.event(&tcp_event(
+        5,
+        b_addr,
+        a,
+        ConnEvent::Fin { dir: Dir::ToServer },
+    ));
+    b.event(&tcp_event(
+        6,
+        a,
+        b_addr,
+        ConnEvent::Fin { dir: Dir::ToClient },
+    ));
+    let index = b.finish(None);
+    let conn = index.conn(0).unwrap();
+    // Without a summary the first sender is taken as the client.
+    assert_eq!(conn.client, b_addr);
+    assert_eq!(conn.first_close().map(|c| c.by), Some(Dir::ToServer));
+}

@@ -1,0 +1,208 @@
+//! The TLS handshake's progress on one connection, folded from its TLS events.
+
+use crate::capture::Timestamp;
+use crate::proto::tls::{HandshakeBody, TlsMessage};
+use crate::timeline::Event;
+use std::net::SocketAddr;
+
+/// The TLS handshake as seen on one connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsProgress {
+    /// Frame of the first ClientHello.
+    pub client_hello: Option<u64>,
+    /// Time of that frame.
+    pub client_hello_time: Option<Timestamp>,
+    /// SNI offered.
+    pub sni: Option<String>,
+    /// Frame of the ServerHello.
+    pub server_hello: Option<u64>,
+    /// Frame of the server's Certificate.
+    pub certificate: Option<u64>,
+    /// URLs the server's certificates name for revocation or issuers: (url, kind).
+    pub cert_urls: Vec<(String, &'static str)>,
+    /// Leaf certificate subject CN.
+    pub leaf: Option<String>,
+    /// ChangeCipherSpec frames: client, server.
+    pub ccs: [Option<u64>; 2],
+    /// Encrypted handshake frames (Finished): client, server.
+    pub finished: [Option<u64>; 2],
+    /// Times of those frames.
+    pub finished_time: [Option<Timestamp>; 2],
+    /// Application data seen: (first frame, records, bytes) per direction.
+    pub app_data: [Option<(u64, u64, u64)>; 2],
+    /// Alerts: (frame, from client, level name, description name, meaning, fatal).
+    pub alerts: Vec<(u64, bool, String, String, String, bool)>,
+    /// Last TLS event other than application data: (frame, from client, description, time).
+    pub last: Option<(u64, bool, String, Timestamp)>,
+    /// TLS 1.3 negotiated.
+    pub tls13: bool,
+}
+
+impl TlsProgress {
+    /// Both sides finished the handshake (TLS ≤ 1.2: CCS and encrypted Finished each way;
+    /// TLS 1.3: encrypted handshake both ways).
+    pub fn completed(&self) -> bool {
+        let both = |x: &[Option<u64>; 2]| x[0].is_some() && x[1].is_some();
+        if self.tls13 {
+            both(&self.finished) || self.app_data[0].is_some()
+        } else {
+            both(&self.ccs) && both(&self.finished)
+        }
+    }
+
+    /// Frame at which the handshake completed (the later Finished).
+    pub fn completed_frame(&self) -> Option<u64> {
+        if !self.completed() {
+            return None;
+        }
+        match (self.finished[0], self.finished[1]) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Seconds from the first ClientHello to the completed handshake.
+    pub fn handshake_secs(&self) -> Option<f64> {
+        let hello = self.client_hello_time?;
+        let done = self.completed_frame()?;
+        let side = if self.finished[0] == Some(done) { 0 } else { 1 };
+        let done_time = self.finished_time[side]?;
+        Some(done_time.seconds_since(hello).max(0.0))
+    }
+
+    /// Whether any application data flowed.
+    pub fn has_app_data(&self) -> bool {
+        self.app_data.iter().any(|a| a.is_some())
+    }
+}
+
+/// The server's certificate as one side sent it.
+#[derive(Debug, Clone, Default)]
+struct CertificateSeen {
+    frame: u64,
+    leaf: Option<String>,
+    urls: Vec<(String, &'static str)>,
+}
+
+/// [`TlsProgress`] while the connection's roles may still change: sides are told apart by
+/// sender address (side 0 is the first sender of a TLS message) and turned into client and
+/// server once the connection's client is known.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TlsFold {
+    anchor: Option<Option<SocketAddr>>,
+    progress: TlsProgress,
+    certificates: [Option<CertificateSeen>; 2],
+    alert_sides: Vec<usize>,
+    last_side: usize,
+}
+
+impl TlsFold {
+    fn side(&mut self, src: Option<SocketAddr>) -> usize {
+        let anchor = *self.anchor.get_or_insert(src);
+        usize::from(src != anchor)
+    }
+
+    /// Folds one TLS event.
+    pub(super) fn add(&mut self, e: &Event, m: &TlsMessage) {
+        let side = self.side(e.src);
+        let p = &mut self.progress;
+        match m {
+            TlsMessage::Handshake(h) => match &h.body {
+                HandshakeBody::ClientHello(ch) => {
+                    if p.client_hello.is_none() {
+                        p.client_hello = Some(e.frame);
+                        p.client_hello_time = Some(e.time);
+                    }
+                    if p.sni.is_none() {
+                        p.sni = ch.server_name.clone();
+                    }
+                }
+                HandshakeBody::ServerHello(sh) if !sh.hello_retry_request => {
+                    p.server_hello = Some(e.frame);
+                    p.tls13 = sh.selected_version == 0x0304;
+                }
+                HandshakeBody::Certificate(chain) => {
+                    let seen = self.certificates[side].get_or_insert_with(Default::default);
+                    seen.frame = e.frame;
+                    seen.leaf = chain
+                        .certificates
+                        .first()
+                        .map(|c| c.subject_common_name.clone().unwrap_or(c.subject.clone()));
+                    for c in &chain.certificates {
+                        let urls = c
+                            .crl_urls
+                            .iter()
+                            .map(|u| (u, "CRL distribution point"))
+                            .chain(c.ocsp_urls.iter().map(|u| (u, "OCSP responder")))
+                            .chain(c.ca_issuers_urls.iter().map(|u| (u, "CA issuers (AIA)")));
+                        seen.urls.extend(urls.map(|(u, kind)| (u.clone(), kind)));
+                    }
+                }
+                HandshakeBody::Sslv2ServerHello(_) => {
+                    p.server_hello = Some(e.frame);
+                }
+                _ => {}
+            },
+            TlsMessage::ChangeCipherSpec { .. } => {
+                p.ccs[side].get_or_insert(e.frame);
+            }
+            TlsMessage::EncryptedHandshake(_) if p.finished[side].is_none() => {
+                p.finished[side] = Some(e.frame);
+                p.finished_time[side] = Some(e.time);
+            }
+            TlsMessage::ApplicationData(a) => {
+                let slot = &mut p.app_data[side];
+                let (first, records, bytes) = slot.unwrap_or((e.frame, 0, 0));
+                *slot = Some((first, records + a.records, bytes + a.bytes));
+            }
+            TlsMessage::Alert(a) => {
+                p.alerts.push((
+                    e.frame,
+                    side == 0,
+                    a.level_name.to_string(),
+                    a.description_name.to_string(),
+                    a.meaning.to_string(),
+                    a.level == 2,
+                ));
+                self.alert_sides.push(side);
+            }
+            _ => {}
+        }
+        if !matches!(m, TlsMessage::ApplicationData(_)) {
+            p.last = Some((e.frame, side == 0, e.summary(), e.time));
+            self.last_side = side;
+        }
+    }
+
+    /// The progress with sides named, given the connection's client.
+    pub(super) fn finish(self, client: SocketAddr) -> TlsProgress {
+        let TlsFold {
+            anchor,
+            mut progress,
+            mut certificates,
+            alert_sides,
+            last_side,
+        } = self;
+        // Side 0 is the anchor; the client is side 0 of the result.
+        let client_side = usize::from(anchor.flatten() != Some(client));
+        let is_client = |side: usize| side == client_side;
+        if client_side == 1 {
+            progress.ccs.swap(0, 1);
+            progress.finished.swap(0, 1);
+            progress.finished_time.swap(0, 1);
+            progress.app_data.swap(0, 1);
+        }
+        for (alert, side) in progress.alerts.iter_mut().zip(alert_sides) {
+            alert.1 = is_client(side);
+        }
+        if let Some(last) = progress.last.as_mut() {
+            last.1 = is_client(last_side);
+        }
+        if let Some(cert) = certificates[1 - client_side].take() {
+            progress.certificate = Some(cert.frame);
+            progress.leaf = cert.leaf;
+            progress.cert_urls = cert.urls;
+        }
+        progress
+    }
+}
