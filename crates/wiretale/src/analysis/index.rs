@@ -46,7 +46,7 @@ pub struct Exchange {
     /// The request asks to keep the connection open.
     pub request_keep_alive: bool,
     /// Why (header or version default), as serialized by the HTTP decoder.
-    pub request_keep_alive_reason: String,
+    pub request_keep_alive_reason: &'static str,
     /// Scheme of the credentials sent (`NTLM`, `Basic`, ...), if any.
     pub credentials: Option<String>,
     /// User name of Basic credentials.
@@ -73,7 +73,7 @@ pub struct ExchangeResponse {
     /// The response keeps the connection open.
     pub keep_alive: bool,
     /// Why, as serialized by the HTTP decoder.
-    pub keep_alive_reason: String,
+    pub keep_alive_reason: &'static str,
     /// Authentication schemes offered (`WWW-`/`Proxy-Authenticate`).
     pub challenges: Vec<String>,
     /// The NTLM message type carried (2).

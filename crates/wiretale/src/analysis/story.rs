@@ -71,23 +71,27 @@ impl Default for StoryOptions {
 
 /// One step of the story as recorded while the analysis runs: what the line needs, without
 /// the event. Roles are resolved when the story is told, from the final index.
+///
+/// A story can have millions of steps, so a step is kept small: its text is boxed to its
+/// length, and the usual frame list of one frame, the step's own, is not stored.
 #[derive(Debug, Clone)]
 struct Step {
     frame: u64,
-    frames: Vec<u64>,
+    /// Every frame the step rests on, when that is not just `[frame]`.
+    frames: Option<Box<[u64]>>,
     time: Timestamp,
     stream: Option<u64>,
     src: Option<SocketAddr>,
     dst: Option<SocketAddr>,
     proto: &'static str,
-    text: String,
+    text: Box<str>,
     /// A run of application data that began before its reporting frame.
     ongoing: bool,
 }
 
 impl Step {
-    /// The step an event makes, or `None` for routine noise. Its frame list is left empty
-    /// for the caller to copy or move in.
+    /// The step an event makes, or `None` for routine noise. Its frame list is left for the
+    /// caller to copy or move in ([`Step::set_frames`]).
     fn of(e: &Event) -> Option<Step> {
         let text = step_text(e)?;
         let proto = match &e.detail {
@@ -104,15 +108,27 @@ impl Step {
         ) && e.frames.first().is_some_and(|f| *f < e.frame);
         Some(Step {
             frame: e.frame,
-            frames: Vec::new(),
+            frames: None,
             time: e.time,
             stream: e.stream,
             src: e.src,
             dst: e.dst,
             proto,
-            text,
+            text: text.into_boxed_str(),
             ongoing,
         })
+    }
+
+    fn set_frames(&mut self, frames: Vec<u64>) {
+        self.frames = (frames.as_slice() != [self.frame]).then(|| frames.into_boxed_slice());
+    }
+
+    /// Every frame the step rests on.
+    fn frames(&self) -> &[u64] {
+        match &self.frames {
+            Some(list) => list,
+            None => std::slice::from_ref(&self.frame),
+        }
     }
 }
 
@@ -133,18 +149,18 @@ pub struct StoryBuilder {
 impl StoryBuilder {
     /// Records an event (routine noise is folded away).
     pub fn event(&mut self, e: &Event) {
-        if let Some(step) = Step::of(e) {
-            self.steps.push(Step {
-                frames: e.frames.clone(),
-                ..step
-            });
+        if let Some(mut step) = Step::of(e) {
+            if e.frames.as_slice() != [e.frame] {
+                step.frames = Some(e.frames.as_slice().into());
+            }
+            self.steps.push(step);
         }
     }
 
     /// Records an event handed over by value (its frame list is moved, not copied).
     pub fn take_event(&mut self, e: Event) {
         if let Some(mut step) = Step::of(&e) {
-            step.frames = e.frames;
+            step.set_frames(e.frames);
             self.steps.push(step);
         }
     }
@@ -218,7 +234,7 @@ impl Story {
                 {
                     prev.text.push_str(", ");
                     prev.text.push_str(&step.text);
-                    for f in &step.frames {
+                    for f in step.frames() {
                         if !prev.frames.contains(f) {
                             prev.frames.push(*f);
                         }
@@ -271,7 +287,7 @@ impl Story {
             });
             line.frame = step.frame;
             line.frames.clear();
-            line.frames.extend_from_slice(&step.frames);
+            line.frames.extend_from_slice(step.frames());
             line.time = step.time;
             line.relative = step.time.seconds_since(start);
             line.stream = step.stream;

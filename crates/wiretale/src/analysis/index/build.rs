@@ -10,7 +10,7 @@ use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion,
 use crate::proto::tls::TlsMessage;
 use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// Builds an [`Index`] event by event, without keeping the events: feed it every event and
@@ -33,7 +33,11 @@ use std::net::SocketAddr;
 /// ```
 #[derive(Debug, Default)]
 pub struct IndexBuilder {
-    conns: BTreeMap<u64, ConnFold>,
+    /// Connections in order of their first event or summary. A vector rather than an ordered
+    /// map: the pipeline numbers streams in order, so a map's nodes would be split half-full
+    /// (twice the memory for a million connections); `slot` finds a stream's place.
+    conns: Vec<ConnFold>,
+    slot: HashMap<u64, usize>,
 }
 
 /// One connection while it is being folded.
@@ -190,7 +194,7 @@ impl IndexBuilder {
     /// Folds one event.
     pub fn event(&mut self, e: &Event) {
         let Some(stream) = e.stream else { return };
-        let fold = self.conns.entry(stream).or_insert_with(|| {
+        let fold = self.fold(stream, || {
             ConnFold::new(
                 stream,
                 e.src.unwrap_or_else(unspecified),
@@ -211,14 +215,21 @@ impl IndexBuilder {
 
     /// Folds a connection's summary: its final client and server, counters and ending.
     pub fn flow(&mut self, f: &FlowSummary) {
-        let fold = self
-            .conns
-            .entry(f.stream)
-            .or_insert_with(|| ConnFold::new(f.stream, f.client, f.server));
+        let fold = self.fold(f.stream, || ConnFold::new(f.stream, f.client, f.server));
         fold.conn.client = f.client;
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.clone());
+    }
+
+    /// The fold of `stream`, made by `new` on its first event or summary.
+    fn fold(&mut self, stream: u64, new: impl FnOnce() -> ConnFold) -> &mut ConnFold {
+        let next = self.conns.len();
+        let at = *self.slot.entry(stream).or_insert(next);
+        if at == next {
+            self.conns.push(new());
+        }
+        &mut self.conns[at]
     }
 
     /// Connections folded so far.
@@ -235,7 +246,7 @@ impl IndexBuilder {
     pub fn finish(self, capture_end: Option<Timestamp>) -> Index {
         Index {
             conns: (self.conns.into_iter())
-                .map(|(stream, fold)| (stream, fold.finish()))
+                .map(|fold| (fold.conn.stream, fold.finish()))
                 .collect(),
             capture_end,
         }
@@ -262,7 +273,7 @@ fn version_str(v: HttpVersion) -> &'static str {
     }
 }
 
-fn keep_alive_reason(r: &KeepAliveReason) -> String {
+fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
     match r {
         KeepAliveReason::Http11Default => "HTTP/1.1 keeps connections open by default",
         KeepAliveReason::ConnectionClose => "Connection: close",
@@ -276,7 +287,6 @@ fn keep_alive_reason(r: &KeepAliveReason) -> String {
         }
         KeepAliveReason::CloseDelimitedBody => "the body ends when the connection closes",
     }
-    .to_string()
 }
 
 fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
