@@ -222,14 +222,10 @@ fn write_text<W: Write>(
     let mut clients = FirstSeen::default();
     let mut servers = FirstSeen::default();
     let mut proxies = FirstSeen::default();
-    for c in index.conns.values() {
-        clients.add(c.client.ip().to_string());
-        let list = if c.is_proxy {
-            &mut proxies
-        } else {
-            &mut servers
-        };
-        list.add(c.server.to_string());
+    for (_, client, server, is_proxy) in index.endpoints() {
+        clients.add(client.ip().to_string());
+        let list = if is_proxy { &mut proxies } else { &mut servers };
+        list.add(server.to_string());
     }
     for (role, list) in [
         ("clients", &clients.order),

@@ -212,6 +212,31 @@ impl ConnIndex {
     }
 }
 
+/// A connection the index keeps only the endpoints and roles of
+/// ([`IndexBuilder::retiring_quiet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietConn {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// Client.
+    pub client: SocketAddr,
+    /// Server.
+    pub server: SocketAddr,
+    /// The server side is a proxy.
+    pub is_proxy: bool,
+}
+
+impl QuietConn {
+    /// Role name of the server side: `proxy` or `server`.
+    pub fn server_role(&self) -> &'static str {
+        if self.is_proxy {
+            "proxy"
+        } else {
+            "server"
+        }
+    }
+}
+
 /// The whole capture, indexed by connection.
 ///
 /// ```
@@ -225,6 +250,9 @@ impl ConnIndex {
 pub struct Index {
     /// Connections by stream.
     pub conns: BTreeMap<u64, ConnIndex>,
+    /// Connections retired to their endpoints because no detector reads them (only with
+    /// [`IndexBuilder::retiring_quiet`]; empty otherwise), by stream.
+    pub quiet: BTreeMap<u64, QuietConn>,
     /// Time of the capture's last frame.
     pub capture_end: Option<Timestamp>,
 }
@@ -255,15 +283,47 @@ impl Index {
     /// connection), from what every connection says about it.
     pub fn role_of(&self, addr: SocketAddr) -> &'static str {
         let mut role = "client";
-        for c in self.conns.values() {
-            if c.server == addr {
-                if c.is_proxy {
+        for (_, _, server, is_proxy) in self.endpoints() {
+            if server == addr {
+                if is_proxy {
                     return "proxy";
                 }
                 role = "server";
             }
         }
         role
+    }
+
+    /// Every connection's endpoints, in stream order, including the quiet ones:
+    /// `(stream, client, server, server is a proxy)`.
+    pub fn endpoints(&self) -> impl Iterator<Item = (u64, SocketAddr, SocketAddr, bool)> + '_ {
+        let mut full = self.conns.values().peekable();
+        let mut quiet = self.quiet.values().peekable();
+        std::iter::from_fn(move || {
+            let take_full = match (full.peek(), quiet.peek()) {
+                (Some(f), Some(q)) => f.stream <= q.stream,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return None,
+            };
+            if take_full {
+                full.next()
+                    .map(|c| (c.stream, c.client, c.server, c.is_proxy))
+            } else {
+                quiet
+                    .next()
+                    .map(|q| (q.stream, q.client, q.server, q.is_proxy))
+            }
+        })
+    }
+
+    /// The client, the server and the server's role (`server` or `proxy`) of stream
+    /// `stream`, whether its connection is kept whole or quiet.
+    pub fn roles(&self, stream: u64) -> Option<(SocketAddr, SocketAddr, &'static str)> {
+        match self.conns.get(&stream) {
+            Some(c) => Some((c.client, c.server, c.server_role())),
+            None => (self.quiet.get(&stream)).map(|q| (q.client, q.server, q.server_role())),
+        }
     }
 
     /// Every HTTP exchange of the capture, in request-frame order.

@@ -23,7 +23,7 @@ pub use finding::{Finding, Severity};
 pub use findings::Thresholds;
 pub use index::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, GapFacts, GapSeen, Index, IndexBuilder,
-    NotTlsSeen, ResetSeen, TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    NotTlsSeen, QuietConn, ResetSeen, TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 pub use root_cause::RootCause;
 pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions};
@@ -158,7 +158,6 @@ type EventPredicate<'a> = Box<dyn FnMut(&Event) -> bool + 'a>;
 /// }
 /// # Ok::<(), wiretale::capture::CaptureError>(())
 /// ```
-#[derive(Default)]
 pub struct StoryRecorder<'a> {
     index: IndexBuilder,
     story: StoryBuilder,
@@ -174,6 +173,18 @@ impl std::fmt::Debug for StoryRecorder<'_> {
             .field("filtered", &self.keep.is_some())
             .field("flows", &self.flows)
             .finish()
+    }
+}
+
+impl Default for StoryRecorder<'_> {
+    fn default() -> Self {
+        StoryRecorder {
+            // Connections no detector reads keep only their endpoints (for the story's roles).
+            index: IndexBuilder::retiring_quiet(),
+            story: StoryBuilder::default(),
+            keep: None,
+            flows: 0,
+        }
     }
 }
 

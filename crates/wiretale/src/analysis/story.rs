@@ -316,12 +316,12 @@ impl Story {
 }
 
 fn parties(index: &Index, step: &Step) -> (Option<Party>, Option<Party>) {
-    let conn = step.stream.and_then(|s| index.conn(s));
+    let roles = step.stream.and_then(|s| index.roles(s));
     let party = |addr: Option<SocketAddr>| {
         let addr = addr?;
-        let role = match conn {
-            Some(c) if c.client == addr => "client",
-            Some(c) if c.server == addr => c.server_role(),
+        let role = match roles {
+            Some((client, _, _)) if client == addr => "client",
+            Some((_, server, role)) if server == addr => role,
             _ => index.role_of(addr),
         };
         Some(Party { role, addr })

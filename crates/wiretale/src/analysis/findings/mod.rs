@@ -12,6 +12,7 @@ mod tunnel;
 use super::finding::Finding;
 use super::index::{ConnIndex, Index};
 pub(crate) use crate::tcp::Dir;
+pub(crate) use revocation::normalize as normalize_url;
 
 /// Limits the detectors use.
 #[derive(Debug, Clone, Copy)]

@@ -158,7 +158,7 @@ fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], earlier: &[Finding
 
 /// A URL in a form where equal URLs compare equal: scheme and host lower-cased, a default
 /// port dropped.
-fn normalize(u: &str) -> String {
+pub(crate) fn normalize(u: &str) -> String {
     let u = u.trim();
     let (scheme, rest) = u.split_once("://").unwrap_or(("http", u));
     let (host, path) = match rest.find('/') {

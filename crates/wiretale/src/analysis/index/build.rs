@@ -2,15 +2,16 @@
 
 use super::tls_progress::TlsFold;
 use super::{
-    ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, ResetSeen,
-    MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
+    ResetSeen, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
+use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
 use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion, KeepAliveReason};
-use crate::proto::tls::TlsMessage;
+use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 /// Builds an [`Index`] event by event, without keeping the events: feed it every event and
@@ -37,8 +38,24 @@ pub struct IndexBuilder {
     /// map: the pipeline numbers streams in order, so a map's nodes would be split half-full
     /// (twice the memory for a million connections); `slot` finds a stream's place.
     conns: Vec<ConnFold>,
-    slot: HashMap<u64, usize>,
+    slot: HashMap<u64, Slot>,
+    /// Retired connections no detector reads ([`IndexBuilder::retiring_quiet`]).
+    quiet: Vec<QuietConn>,
+    retire_quiet: bool,
+    /// Every certificate URL seen so far, normalised: an HTTP fetch of one is never quiet.
+    cert_urls: HashSet<String>,
 }
+
+/// Where a stream's connection is.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Full(usize),
+    Quiet(usize),
+}
+
+/// Distinct certificate URLs remembered for [`IndexBuilder::retiring_quiet`]; past this,
+/// retiring stops (each fetch would have to be checked against too many).
+const MAX_CERT_URLS: usize = 65_536;
 
 /// One connection while it is being folded.
 #[derive(Debug)]
@@ -115,6 +132,31 @@ impl ConnFold {
         });
         self.conn.tls_progress = self.tls.map(|fold| Box::new((*fold).finish(client)));
         self.conn
+    }
+
+    /// No detector would read this retired connection (see [`IndexBuilder::retiring_quiet`]).
+    fn is_quiet(&self, cert_urls: &HashSet<String>) -> bool {
+        let c = &self.conn;
+        let Some(flow) = &c.flow else { return false };
+        let plain_exchange = |x: &Exchange| {
+            x.credentials.is_none()
+                && x.ntlm_request.is_none()
+                && x.response.as_ref().map_or(true, |r| {
+                    r.ntlm_response.is_none() && !matches!(r.status, 401 | 407)
+                })
+                && x.url
+                    .as_deref()
+                    .map_or(true, |u| !cert_urls.contains(&normalize_url(u)))
+        };
+        self.tls.is_none()
+            && !c.tls
+            && c.tunnel.is_none()
+            && self.not_tls.is_none()
+            && self.resets.is_empty()
+            && c.tcp.resets_not_kept == 0
+            && c.tcp.gaps.count == 0
+            && !(flow.syns > 0 && !flow.syn_ack)
+            && c.exchanges.iter().all(plain_exchange)
     }
 
     fn tcp(&mut self, e: &Event, c: &ConnEvent) {
@@ -194,6 +236,11 @@ impl IndexBuilder {
     /// Folds one event.
     pub fn event(&mut self, e: &Event) {
         let Some(stream) = e.stream else { return };
+        if self.retire_quiet {
+            if let Detail::Tls(m) = &e.detail {
+                self.note_cert_urls(m);
+            }
+        }
         let fold = self.fold(stream, || {
             ConnFold::new(
                 stream,
@@ -220,16 +267,103 @@ impl IndexBuilder {
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.clone());
+        if self.retire_quiet {
+            if let Some(Slot::Full(at)) = self.slot.get(&f.stream).copied() {
+                self.retire_if_quiet(at);
+            }
+        }
+    }
+
+    /// A builder that, when a connection's summary arrives (the connection left the flow
+    /// table: all its events were seen), keeps only its endpoints and roles
+    /// ([`Index::quiet`]) if no detector would read it: no TLS, no RST, no gap, no
+    /// unanswered SYN, no HTTP authentication, no fetch of a certificate URL seen earlier.
+    /// The diagnosis and the story are the same; the index of a capture of a million short
+    /// connections shrinks about twentyfold. For the story and the diagnosis only: other
+    /// analyses of the index (every exchange, every flow) want [`IndexBuilder::default`].
+    pub fn retiring_quiet() -> Self {
+        IndexBuilder {
+            retire_quiet: true,
+            ..IndexBuilder::default()
+        }
     }
 
     /// The fold of `stream`, made by `new` on its first event or summary.
     fn fold(&mut self, stream: u64, new: impl FnOnce() -> ConnFold) -> &mut ConnFold {
-        let next = self.conns.len();
-        let at = *self.slot.entry(stream).or_insert(next);
-        if at == next {
-            self.conns.push(new());
-        }
+        let at = match self.slot.get(&stream).copied() {
+            Some(Slot::Full(at)) => at,
+            Some(Slot::Quiet(q)) => {
+                // Something more about a retired connection (the pipeline does not do
+                // that): fold it again from its endpoints.
+                let quiet = self.take_quiet(q);
+                let mut fold = ConnFold::new(stream, quiet.client, quiet.server);
+                fold.conn.is_proxy = quiet.is_proxy;
+                self.push_fold(stream, fold)
+            }
+            None => {
+                let fold = new();
+                self.push_fold(stream, fold)
+            }
+        };
         &mut self.conns[at]
+    }
+
+    fn push_fold(&mut self, stream: u64, fold: ConnFold) -> usize {
+        let at = self.conns.len();
+        self.conns.push(fold);
+        self.slot.insert(stream, Slot::Full(at));
+        at
+    }
+
+    fn take_quiet(&mut self, q: usize) -> QuietConn {
+        let quiet = self.quiet.swap_remove(q);
+        if let Some(moved) = self.quiet.get(q) {
+            self.slot.insert(moved.stream, Slot::Quiet(q));
+        }
+        quiet
+    }
+
+    /// Retires the connection at `at` to its endpoints if no detector reads it.
+    fn retire_if_quiet(&mut self, at: usize) {
+        let Some(fold) = self.conns.get(at) else {
+            return;
+        };
+        if !fold.is_quiet(&self.cert_urls) {
+            return;
+        }
+        let fold = self.conns.swap_remove(at);
+        if let Some(moved) = self.conns.get(at) {
+            self.slot.insert(moved.conn.stream, Slot::Full(at));
+        }
+        let c = fold.conn;
+        self.slot.insert(c.stream, Slot::Quiet(self.quiet.len()));
+        self.quiet.push(QuietConn {
+            stream: c.stream,
+            client: c.client,
+            server: c.server,
+            is_proxy: c.is_proxy,
+        });
+    }
+
+    fn note_cert_urls(&mut self, m: &TlsMessage) {
+        let TlsMessage::Handshake(h) = m else { return };
+        let HandshakeBody::Certificate(chain) = &h.body else {
+            return;
+        };
+        for c in &chain.certificates {
+            for u in c
+                .crl_urls
+                .iter()
+                .chain(&c.ocsp_urls)
+                .chain(&c.ca_issuers_urls)
+            {
+                if self.cert_urls.len() >= MAX_CERT_URLS {
+                    self.retire_quiet = false;
+                    return;
+                }
+                self.cert_urls.insert(normalize_url(u));
+            }
+        }
     }
 
     /// Connections folded so far.
@@ -248,6 +382,7 @@ impl IndexBuilder {
             conns: (self.conns.into_iter())
                 .map(|fold| (fold.conn.stream, fold.finish()))
                 .collect(),
+            quiet: (self.quiet.into_iter()).map(|q| (q.stream, q)).collect(),
             capture_end,
         }
     }

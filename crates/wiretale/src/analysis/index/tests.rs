@@ -25,6 +25,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 
 #[test]
 fn the_recorder_tells_what_the_collected_analysis_tells() {
+    let mut quiet = 0;
     for path in every_capture() {
         let collected = Analysis::of_path(&path, &AnalyzerConfig::default()).unwrap();
         let story = collected.story(&StoryOptions::default());
@@ -44,13 +45,35 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
                 "diagnosis of {what}"
             );
             assert_eq!(told.flows, collected.flows.len(), "{what}");
+            // Connections are kept whole, as in the collected index, or retired to their
+            // endpoints.
+            for (stream, conn) in &collected.index.conns {
+                match (told.index.conns.get(stream), told.index.quiet.get(stream)) {
+                    (Some(kept), None) => assert_eq!(
+                        format!("{kept:?}"),
+                        format!("{conn:?}"),
+                        "stream {stream} of {what}"
+                    ),
+                    (None, Some(q)) => {
+                        assert_eq!(
+                            (q.client, q.server, q.is_proxy),
+                            (conn.client, conn.server, conn.is_proxy),
+                            "quiet stream {stream} of {what}"
+                        );
+                        quiet += 1;
+                    }
+                    other => panic!("stream {stream} of {what}: {other:?}"),
+                }
+            }
             assert_eq!(
-                format!("{:?}", told.index.conns),
-                format!("{:?}", collected.index.conns),
-                "index of {what}"
+                told.index.conns.len() + told.index.quiet.len(),
+                collected.index.conns.len(),
+                "{what}"
             );
         }
     }
+    // The retirement is exercised (plain HTTP connections of the corpus).
+    assert!(quiet > 10, "only {quiet} connections retired");
 }
 
 /// The directional facts of a connection's TLS, computed the plain way: from each event's
