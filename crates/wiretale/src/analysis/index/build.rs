@@ -155,7 +155,7 @@ impl ConnFold {
             && self.resets.is_empty()
             && c.tcp.resets_not_kept == 0
             && c.tcp.gaps.count == 0
-            && !(flow.syns > 0 && !flow.syn_ack)
+            && (flow.syns == 0 || flow.syn_ack)
             && c.exchanges.iter().all(plain_exchange)
     }
 
