@@ -7,8 +7,10 @@ use crate::output;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use wiretale::analysis::{
-    Finding, LineKind, RootCause, Severity, StoryAnalysis, StoryOptions, StoryRecorder,
+    Finding, LineKind, Party, RootCause, Severity, StoryAnalysis, StoryLine, StoryOptions,
+    StoryRecorder,
 };
 use wiretale::pipeline::Stats;
 use wiretale::tcp::FlowSummary;
@@ -161,13 +163,48 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
     Ok(outcome)
 }
 
-/// Writes `role address` (or nothing) into `buf`, replacing what it held.
-fn party_into(buf: &mut String, p: &Option<wiretale::analysis::Party>) {
-    use std::fmt::Write as _;
-    buf.clear();
+/// `Frame N  +S.SSS s  FROM → TO  PROTO  TEXT`, columns padded to the given widths.
+fn write_step<W: Write>(
+    out: &mut W,
+    l: &StoryLine,
+    frame_w: usize,
+    from_w: usize,
+    to_w: usize,
+) -> std::io::Result<()> {
+    write!(out, "Frame {:<frame_w$}  {:>+9.3} s  ", l.frame, l.relative)?;
+    write_party(out, &l.from, from_w)?;
+    out.write_all(" → ".as_bytes())?;
+    write_party(out, &l.to, to_w)?;
+    writeln!(out, "  {:<4}  {}", l.proto, l.text)
+}
+
+/// `role address`, padded with spaces to `width`.
+fn write_party<W: Write>(out: &mut W, p: &Option<Party>, width: usize) -> std::io::Result<()> {
     if let Some(p) = p {
-        let _ = write!(buf, "{} {}", p.role, p.addr);
+        write!(out, "{} {}", p.role, p.addr)?;
     }
+    const SPACES: &[u8] = &[b' '; 64];
+    let mut pad = width.saturating_sub(party_width(p));
+    while pad > 0 {
+        let n = pad.min(SPACES.len());
+        out.write_all(&SPACES[..n])?;
+        pad -= n;
+    }
+    Ok(())
+}
+
+/// The width of `role address` (0 for no party), counted rather than formatted.
+fn party_width(p: &Option<Party>) -> usize {
+    let Some(p) = p else { return 0 };
+    let addr = match p.addr {
+        SocketAddr::V4(a) => {
+            let octets: usize = a.ip().octets().iter().map(|&o| digits(u64::from(o))).sum();
+            octets + 3 + 1 + digits(u64::from(a.port()))
+        }
+        // Rare enough to format (`[addr%scope]:port`).
+        SocketAddr::V6(a) => a.to_string().len(),
+    };
+    p.role.len() + 1 + addr
 }
 
 /// Decimal digits of `n`.
@@ -243,43 +280,29 @@ fn write_text<W: Write>(
         }
     }
     writeln!(out)?;
-    // Two passes over the story: column widths, then the lines (none is kept).
+    // Two passes over the story: column widths, then the lines (none is kept). A story can
+    // have millions of lines: widths are counted, not formatted, and lines are written
+    // piece by piece into the buffered output.
     let (mut from_w, mut to_w, mut frame_w) = (0, 0, 1);
-    let (mut from, mut to) = (String::new(), String::new());
     a.for_each_line(|l| {
-        party_into(&mut from, &l.from);
-        party_into(&mut to, &l.to);
-        from_w = from_w.max(from.chars().count());
-        to_w = to_w.max(to.chars().count());
+        from_w = from_w.max(party_width(&l.from));
+        to_w = to_w.max(party_width(&l.to));
         frame_w = frame_w.max(digits(l.frame));
     });
     let mut written = Ok(());
     a.for_each_line(|l| {
-        if written.is_err() {
-            return;
-        }
-        written = match l.kind {
-            LineKind::Idle => writeln!(
-                out,
-                "{:>w$}  {}",
-                "",
-                paint(colour, "2", &l.text),
-                w = frame_w + 6 + 12
-            ),
-            LineKind::Step => {
-                party_into(&mut from, &l.from);
-                party_into(&mut to, &l.to);
-                writeln!(
+        if written.is_ok() {
+            written = match l.kind {
+                LineKind::Idle => writeln!(
                     out,
-                    "Frame {:<fw$}  {:>+9.3} s  {from:<from_w$} → {to:<to_w$}  {:<4}  {}",
-                    l.frame,
-                    l.relative,
-                    l.proto,
-                    l.text,
-                    fw = frame_w
-                )
-            }
-        };
+                    "{:>w$}  {}",
+                    "",
+                    paint(colour, "2", &l.text),
+                    w = frame_w + 6 + 12
+                ),
+                LineKind::Step => write_step(out, l, frame_w, from_w, to_w),
+            };
+        }
     });
     written?;
     writeln!(out)?;
@@ -483,6 +506,29 @@ mod tests {
     use super::*;
     use wiretale::net::SkipReason;
     use wiretale::pipeline::{Limit, LimitHits};
+
+    #[test]
+    fn party_width_is_the_formatted_width() {
+        for addr in [
+            "0.0.0.0:0",
+            "10.1.1.7:1210",
+            "255.255.255.255:65535",
+            "192.168.100.9:80",
+            "[::1]:443",
+            "[fe80::1%3]:8080",
+            "[2001:db8:85a3::8a2e:370:7334]:5061",
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            for role in ["client", "server", "proxy"] {
+                let p = Some(Party { role, addr });
+                assert_eq!(party_width(&p), format!("{role} {addr}").len(), "{addr}");
+                let mut out = Vec::new();
+                write_party(&mut out, &p, 40).unwrap();
+                assert_eq!(out.len(), party_width(&p).max(40), "{addr}");
+            }
+        }
+        assert_eq!(party_width(&None), 0);
+    }
 
     #[test]
     fn nothing_skipped_no_footer() {

@@ -206,7 +206,7 @@ impl<'a> StoryRecorder<'a> {
     pub fn finish(self, report: Report, opts: &StoryOptions) -> StoryAnalysis {
         let index = self.index.finish(report.stats.last_time);
         let diagnosis = diagnose_capture(&index, &report.stats);
-        let story = self.story.into_story(opts);
+        let story = self.story.into_story(&index, opts);
         StoryAnalysis {
             story,
             flows: self.flows,
@@ -254,12 +254,12 @@ pub struct StoryAnalysis {
 impl StoryAnalysis {
     /// Calls `visit` with each line of the story, in order (the line is reused between calls).
     pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) {
-        self.story.for_each_line(&self.index, visit);
+        self.story.for_each_line(visit);
     }
 
     /// The story's lines.
     pub fn lines(&self) -> Vec<StoryLine> {
-        self.story.lines(&self.index)
+        self.story.lines()
     }
 }
 

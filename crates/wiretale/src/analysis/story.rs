@@ -5,7 +5,7 @@ use crate::capture::Timestamp;
 use crate::tcp::ConnEvent;
 use crate::timeline::{Detail, Event};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
@@ -70,7 +70,7 @@ impl Default for StoryOptions {
 }
 
 /// One step of the story as recorded while the analysis runs: what the line needs, without
-/// the event. Roles are resolved when the story is told, from the final index.
+/// the event. Roles are resolved once the index is complete ([`StoryBuilder::into_story`]).
 ///
 /// A story can have millions of steps, so a step is kept small: its text is boxed to its
 /// length, and the usual frame list of one frame, the step's own, is not stored.
@@ -83,6 +83,9 @@ struct Step {
     stream: Option<u64>,
     src: Option<SocketAddr>,
     dst: Option<SocketAddr>,
+    /// Roles of `src` and `dst`, once resolved (an index into [`ROLES`], to keep steps
+    /// small).
+    roles: [u8; 2],
     proto: &'static str,
     text: Box<str>,
     /// A run of application data that began before its reporting frame.
@@ -113,6 +116,7 @@ impl Step {
             stream: e.stream,
             src: e.src,
             dst: e.dst,
+            roles: [0, 0],
             proto,
             text: text.into_boxed_str(),
             ongoing,
@@ -176,9 +180,13 @@ impl StoryBuilder {
     }
 
     /// Puts the steps in frame order (steps of one frame keep the order they were recorded
-    /// in), ready to be told.
-    pub fn into_story(self, opts: &StoryOptions) -> Story {
+    /// in) and names the parties' roles from `index` (the complete one), ready to be told.
+    pub fn into_story(self, index: &Index, opts: &StoryOptions) -> Story {
         let mut steps = self.steps;
+        let mut roles = RoleResolver::new(index);
+        for step in &mut steps {
+            step.roles = roles.of(step);
+        }
         // Sort small keys, not the steps: most are already in order, and a step is large.
         let mut order: Vec<(u64, usize)> = steps
             .iter()
@@ -199,7 +207,7 @@ impl StoryBuilder {
     /// Tells the story: steps in frame order, same-frame steps of one sender merged, idle
     /// periods marked. Roles come from `index` (the complete one).
     pub fn finish(self, index: &Index, opts: &StoryOptions) -> Vec<StoryLine> {
-        self.into_story(opts).lines(index)
+        self.into_story(index, opts).lines()
     }
 }
 
@@ -213,16 +221,16 @@ pub struct Story {
 }
 
 impl Story {
-    /// Calls `visit` with each line in order. Roles come from `index`. The line passed is
-    /// reused between calls (clone it to keep it).
-    pub fn for_each_line(&self, index: &Index, mut visit: impl FnMut(&StoryLine)) {
+    /// Calls `visit` with each line in order. The line passed is reused between calls (clone
+    /// it to keep it).
+    pub fn for_each_line(&self, mut visit: impl FnMut(&StoryLine)) {
         let mut last_on_stream: BTreeMap<u64, Timestamp> = BTreeMap::new();
         let mut first_time: Option<Timestamp> = None;
         // The step line being built: it is told once the next step does not merge into it.
         let mut pending: Option<StoryLine> = None;
         let mut idle_line: Option<StoryLine> = None;
         for step in &self.steps {
-            let (from, to) = parties(index, step);
+            let (from, to) = step.parties();
             let start = *first_time.get_or_insert(step.time);
             // Merge with the previous line when it is the same frame, connection, sender and
             // protocol.
@@ -303,9 +311,9 @@ impl Story {
     }
 
     /// Every line, in order.
-    pub fn lines(&self, index: &Index) -> Vec<StoryLine> {
+    pub fn lines(&self) -> Vec<StoryLine> {
         let mut lines = Vec::with_capacity(self.steps.len());
-        self.for_each_line(index, |l| lines.push(l.clone()));
+        self.for_each_line(|l| lines.push(l.clone()));
         lines
     }
 
@@ -315,18 +323,72 @@ impl Story {
     }
 }
 
-fn parties(index: &Index, step: &Step) -> (Option<Party>, Option<Party>) {
-    let roles = step.stream.and_then(|s| index.roles(s));
-    let party = |addr: Option<SocketAddr>| {
-        let addr = addr?;
-        let role = match roles {
-            Some((client, _, _)) if client == addr => "client",
-            Some((_, server, role)) if server == addr => role,
-            _ => index.role_of(addr),
+/// The roles a party can have; [`Step::roles`] holds indexes into it.
+const ROLES: [&str; 3] = ["client", "server", "proxy"];
+
+fn role_index(role: &str) -> u8 {
+    ROLES.iter().position(|r| *r == role).unwrap_or(0) as u8
+}
+
+impl Step {
+    fn parties(&self) -> (Option<Party>, Option<Party>) {
+        let party = |addr: Option<SocketAddr>, role: u8| {
+            Some(Party {
+                role: ROLES.get(usize::from(role)).copied().unwrap_or("client"),
+                addr: addr?,
+            })
         };
-        Some(Party { role, addr })
-    };
-    (party(step.src), party(step.dst))
+        (
+            party(self.src, self.roles[0]),
+            party(self.dst, self.roles[1]),
+        )
+    }
+}
+
+/// Names the roles of a step's parties: from its connection when the address is one of its
+/// endpoints, otherwise from every connection ([`Index::role_of`], computed once for all
+/// addresses the first time one is needed, so a story of many such steps stays linear).
+struct RoleResolver<'i> {
+    index: &'i Index,
+    servers: Option<HashMap<SocketAddr, &'static str>>,
+}
+
+impl<'i> RoleResolver<'i> {
+    fn new(index: &'i Index) -> Self {
+        RoleResolver {
+            index,
+            servers: None,
+        }
+    }
+
+    fn of(&mut self, step: &Step) -> [u8; 2] {
+        let conn = step.stream.and_then(|s| self.index.roles(s));
+        let mut role = |addr: Option<SocketAddr>| {
+            let Some(addr) = addr else { return "" };
+            match conn {
+                Some((client, _, _)) if client == addr => "client",
+                Some((_, server, role)) if server == addr => role,
+                _ => self.role_of(addr),
+            }
+        };
+        [role_index(role(step.src)), role_index(role(step.dst))]
+    }
+
+    /// [`Index::role_of`], from a map built once.
+    fn role_of(&mut self, addr: SocketAddr) -> &'static str {
+        let index = self.index;
+        let servers = self.servers.get_or_insert_with(|| {
+            let mut servers: HashMap<SocketAddr, &'static str> = HashMap::new();
+            for (_, _, server, is_proxy) in index.endpoints() {
+                let role = servers.entry(server).or_insert("server");
+                if is_proxy {
+                    *role = "proxy";
+                }
+            }
+            servers
+        });
+        servers.get(&addr).copied().unwrap_or("client")
+    }
 }
 
 /// The text of an event in the story, or `None` for routine noise that is folded away.
