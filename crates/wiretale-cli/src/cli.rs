@@ -88,6 +88,11 @@ pub struct CaptureArgs {
     /// minus two with 4 cores or more, else 1 (see docs/cli.md).
     #[arg(long, value_name = "N", default_value_t = default_threads(), value_parser = parse_threads)]
     pub threads: usize,
+    /// Raise (or lower) one of the analysis limits, e.g. `tls.max_handshake_message=1M`
+    /// when a `limits-reached` finding names it. VALUE is a count or a size (K, M, G: KiB,
+    /// MiB, GiB). May be repeated; the settings and defaults are listed in docs/cli.md.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// The default of `--threads`: with at least 4 cores, all but two (the reader and the merger
@@ -233,6 +238,10 @@ pub struct CompareArgs {
     /// two with 4 cores or more, else 1.
     #[arg(long, value_name = "N", default_value_t = default_threads(), value_parser = parse_threads)]
     pub threads: usize,
+    /// Set one of the analysis limits in both captures: NAME=VALUE (see `--set` of the other
+    /// commands). May be repeated.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,

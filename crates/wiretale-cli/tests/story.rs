@@ -109,3 +109,41 @@ fn not_a_capture_is_exit_two_with_one_line() {
         err.starts_with("wiretale: cannot read Cargo.toml: not a pcap or pcapng file (magic 0x")
     );
 }
+
+#[test]
+fn set_raises_the_limit_a_finding_names() {
+    let Some(capture) = support::shared("tls-fragmented-handshake.pcap") else {
+        return;
+    };
+    let capture = capture.to_string_lossy().into_owned();
+    // A 339 KB Certificate message, above the 256 KiB default.
+    let o = wiretale(&["story", "--format", "json", &capture]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let limits = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "limits-reached")
+        .expect("limits-reached by default");
+    let suggestion = limits["suggestion"].as_str().unwrap();
+    assert!(
+        suggestion.contains("wiretale --set tls.max_handshake_message="),
+        "{suggestion}"
+    );
+    let o = wiretale(&["story", "--set", "tls.max_handshake_message=1M", &capture]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(!text.contains("limits-reached"), "{text}");
+    assert!(text.contains("Certificate (1 in chain"), "{text}");
+}
+
+#[test]
+fn bad_set_is_a_usage_error() {
+    for spec in ["tls.max_cats=1", "tcp.max_flows=0", "http.max_headers=many"] {
+        let o = wiretale(&["story", "--set", spec, "testdata/case-study.pcapng"]);
+        assert_eq!(o.status.code(), Some(2), "{spec}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with("wiretale: bad --set"), "{err}");
+        assert!(o.stdout.is_empty());
+    }
+}

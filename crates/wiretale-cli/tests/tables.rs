@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{repo, wiretale};
+use support::{repo, shared, wiretale};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,16 +20,6 @@ fn json(args: &[&str]) -> Value {
     let o = wiretale(args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).expect("one JSON document")
-}
-
-fn shared(name: &str) -> Option<PathBuf> {
-    let p = repo().join("../shared/captures").join(name);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
 }
 
 #[test]

@@ -18,6 +18,11 @@ pub fn config(args: &CaptureArgs) -> Result<AnalyzerConfig, CliError> {
     for spec in &args.decode_as {
         config.decode_as.push(parse_decode_as(spec)?);
     }
+    for spec in &args.set {
+        config
+            .set_from_str(spec)
+            .map_err(|e| CliError(format!("bad --set {spec:?}: {e}")))?;
+    }
     Ok(config)
 }
 

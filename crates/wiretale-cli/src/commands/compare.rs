@@ -38,6 +38,7 @@ fn load(path: &Path, compare: &CompareArgs) -> Result<(CaptureArgs, Analysis), C
         capture: path.to_path_buf(),
         decode_as: compare.decode_as.clone(),
         threads: compare.threads,
+        set: compare.set.clone(),
     };
     let mut collector = Collector::default();
     let report = common::analyse_with(&args, common::config(&args)?, &mut collector)?;

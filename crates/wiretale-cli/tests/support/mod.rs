@@ -18,3 +18,16 @@ pub fn wiretale(args: &[&str]) -> Output {
         .output()
         .expect("run wiretale")
 }
+
+/// The capture `name` of the shared corpus (`../shared/captures` beside the repository). Its
+/// absence fails under `CI=true`; elsewhere it prints a skip message and gives `None`.
+pub fn shared(name: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared/captures").join(name);
+    if p.is_file() {
+        return Some(p);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(!ci, "CI=true but {} is missing", p.display());
+    eprintln!("skipping: {} not found", p.display());
+    None
+}

@@ -13,9 +13,11 @@
 mod dispatch;
 mod parallel;
 mod reading;
+mod settings;
 mod stats;
 
 pub use parallel::{analyze_parallel, Divergence, MAX_THREADS};
+pub use settings::{SettingError, SETTINGS};
 pub use stats::{Limit, LimitHits, Stats};
 
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface};

@@ -58,8 +58,12 @@ pub fn detect(stats: &Stats) -> Option<Finding> {
         evidence,
         facts,
         suggestion: format!(
-            "If the traffic is legitimate, raise {} in the library's AnalyzerConfig (memory grows accordingly; see docs/robustness.md); otherwise the capture holds hostile or broken traffic worth a look at the frames listed.",
-            settings.join(", ")
+            "If the traffic is legitimate, raise {} (e.g. `wiretale --set {}=VALUE`, or the library's AnalyzerConfig; memory grows accordingly, see docs/robustness.md); otherwise the capture holds hostile or broken traffic worth a look at the frames listed.",
+            settings.join(", "),
+            settings
+                .first()
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or("SETTING"),
         ),
     })
 }
