@@ -123,6 +123,16 @@ fn committed_fuzz_seeds_pass() {
     assert!(n > 0, "no seeds in fuzz/corpus");
 }
 
+/// pipeline (LeakSanitizer): after a sharded run (`--threads 2`) a shard thread's TLS
+/// certificate cache (a thread-local) was still allocated when `analyze_parallel` returned:
+/// `std::thread::scope`'s implicit join does not wait for thread-local destructors. The
+/// shards are now joined explicitly. This replay has no leak checker (the fuzz target has);
+/// it keeps the input running through the sharded path.
+#[test]
+fn shard_thread_local_outlives_analysis() {
+    replay("pipeline", "shard-thread-local-outlives-analysis");
+}
+
 /// The local fuzzing corpus (`fuzz/corpus-local`, git-ignored, grown by `fuzz/plateau.sh`)
 /// through the current harnesses: run after changing a harness or the code under it, e.g.
 /// `cargo test --release -p wiretale --test regressions -- --ignored local_fuzz_corpus`.
