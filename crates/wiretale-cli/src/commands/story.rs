@@ -80,7 +80,7 @@ impl<W: Write> JsonEvents<'_, W> {
                 })();
                 lines += 1;
             }
-        });
+        })?;
         written?;
         // The tail serializes as `{"findings":…}`: drop its `{` and close the array first.
         let tail = serde_json::to_vec(&StoryJsonTail {
@@ -288,7 +288,7 @@ fn write_text<W: Write>(
         from_w = from_w.max(party_width(&l.from));
         to_w = to_w.max(party_width(&l.to));
         frame_w = frame_w.max(digits(l.frame));
-    });
+    })?;
     let mut written = Ok(());
     a.for_each_line(|l| {
         if written.is_ok() {
@@ -303,7 +303,7 @@ fn write_text<W: Write>(
                 LineKind::Step => write_step(out, l, frame_w, from_w, to_w),
             };
         }
-    });
+    })?;
     written?;
     writeln!(out)?;
     let findings = &a.diagnosis.findings;
@@ -446,7 +446,7 @@ fn write_mermaid<W: Write>(out: &mut W, a: &StoryAnalysis) -> std::io::Result<()
                 order.push(name);
             }
         }
-    });
+    })?;
     writeln!(out, "```mermaid")?;
     writeln!(out, "sequenceDiagram")?;
     for name in &order {
@@ -485,7 +485,7 @@ fn write_mermaid<W: Write>(out: &mut W, a: &StoryAnalysis) -> std::io::Result<()
                 None => Ok(()),
             },
         };
-    });
+    })?;
     written?;
     if let Some(rc) = &a.diagnosis.root_cause {
         if let Some(first) = order.first() {

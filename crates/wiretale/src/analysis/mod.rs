@@ -26,7 +26,7 @@ pub use index::{
     NotTlsSeen, QuietConn, ResetSeen, TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 pub use root_cause::RootCause;
-pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions};
+pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions, MEMORY_STEPS};
 
 use crate::capture::CaptureError;
 use crate::pipeline::{analyze_path, AnalyzerConfig, Report, Stats};
@@ -152,11 +152,11 @@ type EventPredicate<'a> = Box<dyn FnMut(&Event) -> bool + 'a>;
 /// let mut recorder = StoryRecorder::default();
 /// let report = analyze_path("case-study.pcapng", &AnalyzerConfig::default(), &mut recorder)?;
 /// let told = recorder.finish(report, &StoryOptions::default());
-/// told.for_each_line(|line| println!("frame {}: {}", line.frame, line.text));
+/// told.for_each_line(|line| println!("frame {}: {}", line.frame, line.text))?;
 /// if let Some(cause) = &told.diagnosis.root_cause {
 ///     println!("{}", cause.summary);
 /// }
-/// # Ok::<(), wiretale::capture::CaptureError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct StoryRecorder<'a> {
     index: IndexBuilder,
@@ -181,7 +181,8 @@ impl Default for StoryRecorder<'_> {
         StoryRecorder {
             // Connections no detector reads keep only their endpoints (for the story's roles).
             index: IndexBuilder::retiring_quiet(),
-            story: StoryBuilder::default(),
+            // Steps beyond memory go to a temporary file: memory does not grow with the story.
+            story: StoryBuilder::spilling(MEMORY_STEPS),
             keep: None,
             flows: 0,
         }
@@ -196,6 +197,13 @@ impl<'a> StoryRecorder<'a> {
             keep: Some(Box::new(keep)),
             ..StoryRecorder::default()
         }
+    }
+
+    /// Keeps at most `steps` story steps in memory (default [`MEMORY_STEPS`]); the others
+    /// wait in a temporary file.
+    pub fn memory_steps(mut self, steps: usize) -> Self {
+        self.story = StoryBuilder::spilling(steps);
+        self
     }
 
     fn told(&mut self, e: &Event) -> bool {
@@ -237,7 +245,7 @@ impl EventSink for StoryRecorder<'_> {
 }
 
 /// What [`StoryRecorder::finish`] gives: a capture's story and diagnosis, without its events.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StoryAnalysis {
     /// The story's steps, in frame order; [`StoryAnalysis::for_each_line`] tells it.
     pub story: Story,
@@ -252,9 +260,11 @@ pub struct StoryAnalysis {
 }
 
 impl StoryAnalysis {
-    /// Calls `visit` with each line of the story, in order (the line is reused between calls).
-    pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) {
-        self.story.for_each_line(visit);
+    /// Calls `visit` with each line of the story, in order (the line is reused between
+    /// calls). Fails only when the story's steps, spilled to a temporary file, cannot be
+    /// read back.
+    pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
+        self.story.for_each_line(visit)
     }
 
     /// The story's lines.

@@ -5,9 +5,11 @@ use crate::capture::Timestamp;
 use crate::tcp::ConnEvent;
 use crate::timeline::{Detail, Event};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+
+mod spill;
 
 /// A party in a step: its role and address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,6 +138,10 @@ impl Step {
     }
 }
 
+/// Steps kept in memory before a spilling builder writes them to disk
+/// ([`StoryBuilder::spilling`]): about 10 MiB.
+pub const MEMORY_STEPS: usize = 1 << 16;
+
 /// Records the story's steps event by event (it keeps a compact step per told event, never
 /// the event), then tells the story in frame order once the index is complete.
 ///
@@ -145,19 +151,46 @@ impl Step {
 /// let story = StoryBuilder::default().finish(&Index::default(), &StoryOptions::default());
 /// assert!(story.is_empty());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct StoryBuilder {
-    steps: Vec<Step>,
+    /// Steps in memory, with their recording sequence numbers.
+    steps: Vec<(u64, Step)>,
+    recorded: u64,
+    spill: Option<SpillState>,
+}
+
+/// Where a spilling builder's steps go once memory holds [`SpillState::memory_steps`].
+#[derive(Debug)]
+struct SpillState {
+    memory_steps: usize,
+    runs: Option<spill::Runs>,
+    /// Writing failed: the rest stays in memory.
+    failed: bool,
 }
 
 impl StoryBuilder {
+    /// A builder that keeps at most `memory_steps` steps in memory and writes the others to
+    /// an anonymous temporary file, in sorted runs, so the story's memory does not grow with
+    /// the capture ([`MEMORY_STEPS`] is a good size). If the file cannot be written, the
+    /// steps stay in memory.
+    pub fn spilling(memory_steps: usize) -> Self {
+        StoryBuilder {
+            spill: Some(SpillState {
+                memory_steps: memory_steps.max(1),
+                runs: None,
+                failed: false,
+            }),
+            ..StoryBuilder::default()
+        }
+    }
+
     /// Records an event (routine noise is folded away).
     pub fn event(&mut self, e: &Event) {
         if let Some(mut step) = Step::of(e) {
             if e.frames.as_slice() != [e.frame] {
                 step.frames = Some(e.frames.as_slice().into());
             }
-            self.steps.push(step);
+            self.push(step);
         }
     }
 
@@ -165,43 +198,65 @@ impl StoryBuilder {
     pub fn take_event(&mut self, e: Event) {
         if let Some(mut step) = Step::of(&e) {
             step.set_frames(e.frames);
-            self.steps.push(step);
+            self.push(step);
+        }
+    }
+
+    fn push(&mut self, step: Step) {
+        self.steps.push((self.recorded, step));
+        self.recorded += 1;
+        let Some(spill) = self.spill.as_mut() else {
+            return;
+        };
+        if spill.failed || self.steps.len() < spill.memory_steps {
+            return;
+        }
+        sort_steps(&mut self.steps);
+        let written = match spill.runs.as_mut() {
+            Some(runs) => runs.write_run(&self.steps),
+            None => spill::Runs::new().and_then(|mut runs| {
+                runs.write_run(&self.steps)?;
+                spill.runs = Some(runs);
+                Ok(())
+            }),
+        };
+        match written {
+            Ok(()) => self.steps.clear(),
+            Err(_) => spill.failed = true,
         }
     }
 
     /// Steps recorded so far.
     pub fn len(&self) -> usize {
-        self.steps.len()
+        usize::try_from(self.recorded).unwrap_or(usize::MAX)
     }
 
     /// Nothing recorded yet.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.recorded == 0
     }
 
     /// Puts the steps in frame order (steps of one frame keep the order they were recorded
     /// in) and names the parties' roles from `index` (the complete one), ready to be told.
     pub fn into_story(self, index: &Index, opts: &StoryOptions) -> Story {
         let mut steps = self.steps;
+        sort_steps(&mut steps);
         let mut roles = RoleResolver::new(index);
-        for step in &mut steps {
-            step.roles = roles.of(step);
-        }
-        // Sort small keys, not the steps: most are already in order, and a step is large.
-        let mut order: Vec<(u64, usize)> = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.frame, i))
-            .collect();
-        if !order.windows(2).all(|w| w[0].0 <= w[1].0) {
-            order.sort_unstable();
-            let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
-            steps = order
-                .iter()
-                .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take))
-                .collect();
-        }
-        Story { steps, opts: *opts }
+        let runs = self.spill.and_then(|s| s.runs);
+        let store = match runs {
+            None => {
+                let mut steps: Vec<Step> = steps.into_iter().map(|(_, s)| s).collect();
+                for step in &mut steps {
+                    step.roles = roles.of(step);
+                }
+                Store::Memory(steps)
+            }
+            Some(runs) => match runs.merge(steps, |step| step.roles = roles.of(step)) {
+                Ok(sorted) => Store::Disk(sorted),
+                Err(e) => Store::Failed(e.to_string()),
+            },
+        };
+        Story { store, opts: *opts }
     }
 
     /// Tells the story: steps in frame order, same-frame steps of one sender merged, idle
@@ -211,115 +266,187 @@ impl StoryBuilder {
     }
 }
 
+/// Sorts steps by frame, then recording order (most are already in order: sorting small
+/// keys, not the large steps).
+fn sort_steps(steps: &mut Vec<(u64, Step)>) {
+    let key = |(seq, s): &(u64, Step)| (s.frame, *seq);
+    if steps.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return;
+    }
+    let mut order: Vec<((u64, u64), usize)> =
+        steps.iter().enumerate().map(|(i, s)| (key(s), i)).collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<(u64, Step)>> = std::mem::take(steps).into_iter().map(Some).collect();
+    *steps = order
+        .iter()
+        .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take))
+        .collect();
+}
+
+/// Where a told story's steps are.
+#[derive(Debug)]
+enum Store {
+    Memory(Vec<Step>),
+    Disk(spill::Sorted),
+    /// The spilled steps could not be merged back.
+    Failed(String),
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Memory(Vec::new())
+    }
+}
+
 /// The recorded steps in frame order ([`StoryBuilder::into_story`]): the story's lines are
 /// made on demand, one at a time, so telling a long story (or telling it twice, to measure
 /// columns first) needs no list of lines.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Story {
-    steps: Vec<Step>,
+    store: Store,
     opts: StoryOptions,
 }
 
 impl Story {
     /// Calls `visit` with each line in order. The line passed is reused between calls (clone
-    /// it to keep it).
-    pub fn for_each_line(&self, mut visit: impl FnMut(&StoryLine)) {
-        let mut last_on_stream: BTreeMap<u64, Timestamp> = BTreeMap::new();
-        let mut first_time: Option<Timestamp> = None;
-        // The step line being built: it is told once the next step does not merge into it.
-        let mut pending: Option<StoryLine> = None;
-        let mut idle_line: Option<StoryLine> = None;
-        for step in &self.steps {
-            let (from, to) = step.parties();
-            let start = *first_time.get_or_insert(step.time);
-            // Merge with the previous line when it is the same frame, connection, sender and
-            // protocol.
-            if let Some(prev) = pending.as_mut() {
-                if prev.frame == step.frame
-                    && prev.stream == step.stream
-                    && prev.from == from
-                    && prev.proto == step.proto
-                {
-                    prev.text.push_str(", ");
-                    prev.text.push_str(&step.text);
-                    for f in step.frames() {
-                        if !prev.frames.contains(f) {
-                            prev.frames.push(*f);
-                        }
-                    }
-                    continue;
+    /// it to keep it). Fails only for a story spilled to disk that cannot be read back (the
+    /// lines told before the error were visited).
+    pub fn for_each_line(&self, mut visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
+        let mut teller = Teller::new(self.opts);
+        match &self.store {
+            Store::Memory(steps) => {
+                for step in steps {
+                    teller.step(step, &mut visit);
                 }
-                visit(prev);
             }
-            if let Some(stream) = step.stream {
-                if let Some(prev) = last_on_stream.get(&stream) {
-                    let idle = step.time.seconds_since(*prev);
-                    if idle >= self.opts.idle_secs && !step.ongoing {
-                        let line = idle_line.get_or_insert_with(|| StoryLine {
-                            kind: LineKind::Idle,
-                            frame: 0,
-                            frames: Vec::new(),
-                            time: *prev,
-                            relative: 0.0,
-                            stream: None,
-                            from: None,
-                            to: None,
-                            proto: "",
-                            text: String::new(),
-                            idle_secs: None,
-                        });
-                        line.frame = step.frame;
-                        line.time = *prev;
-                        line.relative = prev.seconds_since(start);
-                        line.stream = Some(stream);
-                        line.text.clear();
-                        let _ = write!(line.text, "… {idle:.1} s idle on stream {stream} …");
-                        line.idle_secs = Some(idle);
-                        visit(line);
-                    }
-                }
-                last_on_stream.insert(stream, step.time);
+            Store::Disk(sorted) => sorted.for_each(|step| teller.step(step, &mut visit))?,
+            Store::Failed(e) => {
+                return Err(std::io::Error::other(format!(
+                    "the story's steps on disk: {e}"
+                )))
             }
-            let line = pending.get_or_insert_with(|| StoryLine {
-                kind: LineKind::Step,
-                frame: 0,
-                frames: Vec::new(),
-                time: step.time,
-                relative: 0.0,
-                stream: None,
-                from: None,
-                to: None,
-                proto: "",
-                text: String::new(),
-                idle_secs: None,
-            });
-            line.frame = step.frame;
-            line.frames.clear();
-            line.frames.extend_from_slice(step.frames());
-            line.time = step.time;
-            line.relative = step.time.seconds_since(start);
-            line.stream = step.stream;
-            line.from = from;
-            line.to = to;
-            line.proto = step.proto;
-            line.text.clear();
-            line.text.push_str(&step.text);
         }
-        if let Some(last) = &pending {
-            visit(last);
-        }
+        teller.finish(&mut visit);
+        Ok(())
     }
 
-    /// Every line, in order.
+    /// Every line, in order (those told before an error, for a spilled story that cannot be
+    /// read back; [`Story::for_each_line`] reports it).
     pub fn lines(&self) -> Vec<StoryLine> {
-        let mut lines = Vec::with_capacity(self.steps.len());
-        self.for_each_line(|l| lines.push(l.clone()));
+        let mut lines = Vec::new();
+        let _ = self.for_each_line(|l| lines.push(l.clone()));
         lines
     }
 
     /// No step to tell.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        match &self.store {
+            Store::Memory(steps) => steps.is_empty(),
+            Store::Disk(sorted) => sorted.len() == 0,
+            Store::Failed(_) => false,
+        }
+    }
+}
+
+/// Turns steps (in frame order) into lines: merges same-frame steps of one sender, marks
+/// idle periods.
+struct Teller {
+    opts: StoryOptions,
+    last_on_stream: HashMap<u64, Timestamp>,
+    first_time: Option<Timestamp>,
+    /// The step line being built: it is told once the next step does not merge into it.
+    pending: Option<StoryLine>,
+    idle_line: Option<StoryLine>,
+}
+
+impl Teller {
+    fn new(opts: StoryOptions) -> Self {
+        Teller {
+            opts,
+            last_on_stream: HashMap::new(),
+            first_time: None,
+            pending: None,
+            idle_line: None,
+        }
+    }
+
+    fn step(&mut self, step: &Step, visit: &mut impl FnMut(&StoryLine)) {
+        let (from, to) = step.parties();
+        let start = *self.first_time.get_or_insert(step.time);
+        // Merge with the previous line when it is the same frame, connection, sender and
+        // protocol.
+        if let Some(prev) = self.pending.as_mut() {
+            if prev.frame == step.frame
+                && prev.stream == step.stream
+                && prev.from == from
+                && prev.proto == step.proto
+            {
+                prev.text.push_str(", ");
+                prev.text.push_str(&step.text);
+                for f in step.frames() {
+                    if !prev.frames.contains(f) {
+                        prev.frames.push(*f);
+                    }
+                }
+                return;
+            }
+            visit(prev);
+        }
+        if let Some(stream) = step.stream {
+            if let Some(prev) = self.last_on_stream.get(&stream) {
+                let idle = step.time.seconds_since(*prev);
+                if idle >= self.opts.idle_secs && !step.ongoing {
+                    let line = self
+                        .idle_line
+                        .get_or_insert_with(|| empty_line(LineKind::Idle, *prev));
+                    line.frame = step.frame;
+                    line.time = *prev;
+                    line.relative = prev.seconds_since(start);
+                    line.stream = Some(stream);
+                    line.text.clear();
+                    let _ = write!(line.text, "… {idle:.1} s idle on stream {stream} …");
+                    line.idle_secs = Some(idle);
+                    visit(line);
+                }
+            }
+            self.last_on_stream.insert(stream, step.time);
+        }
+        let line = self
+            .pending
+            .get_or_insert_with(|| empty_line(LineKind::Step, step.time));
+        line.frame = step.frame;
+        line.frames.clear();
+        line.frames.extend_from_slice(step.frames());
+        line.time = step.time;
+        line.relative = step.time.seconds_since(start);
+        line.stream = step.stream;
+        line.from = from;
+        line.to = to;
+        line.proto = step.proto;
+        line.text.clear();
+        line.text.push_str(&step.text);
+    }
+
+    fn finish(self, visit: &mut impl FnMut(&StoryLine)) {
+        if let Some(last) = &self.pending {
+            visit(last);
+        }
+    }
+}
+
+fn empty_line(kind: LineKind, time: Timestamp) -> StoryLine {
+    StoryLine {
+        kind,
+        frame: 0,
+        frames: Vec::new(),
+        time,
+        relative: 0.0,
+        stream: None,
+        from: None,
+        to: None,
+        proto: "",
+        text: String::new(),
+        idle_secs: None,
     }
 }
 

@@ -253,3 +253,24 @@ fn the_sender_is_resolved_when_the_flow_summary_names_the_client() {
     assert_eq!(conn.client, b_addr);
     assert_eq!(conn.first_close().map(|c| c.by), Some(Dir::ToServer));
 }
+
+#[test]
+fn a_story_spilled_to_disk_is_told_the_same() {
+    for path in every_capture() {
+        let collected = Analysis::of_path(&path, &AnalyzerConfig::default()).unwrap();
+        let story = json(&collected.story(&StoryOptions::default()));
+        for memory_steps in [1, 7, 1000] {
+            let mut recorder = StoryRecorder::default().memory_steps(memory_steps);
+            let report = analyze_path(&path, &AnalyzerConfig::default(), &mut recorder).unwrap();
+            let told = recorder.finish(report, &StoryOptions::default());
+            let mut lines = Vec::new();
+            told.for_each_line(|l| lines.push(l.clone())).unwrap();
+            assert_eq!(
+                json(&lines),
+                story,
+                "{} with {memory_steps} steps in memory",
+                path.display()
+            );
+        }
+    }
+}

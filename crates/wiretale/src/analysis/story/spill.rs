@@ -1,0 +1,477 @@
+//! Story steps on disk, so a story's memory does not grow with the capture: the steps are
+//! written in sorted runs of [`super::MEMORY_STEPS`] to an anonymous temporary file, merged
+//! once into frame order when the story is complete, and read back sequentially each time it
+//! is told.
+
+use super::Step;
+use crate::capture::Timestamp;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+
+/// Protocol names a step can carry, by their code on disk.
+const PROTOS: [&str; 4] = ["TCP", "TLS", "HTTP", "NTLM"];
+
+/// Sorted runs of steps in a temporary file.
+#[derive(Debug)]
+pub(super) struct Runs {
+    file: BufWriter<File>,
+    /// Each run: where it starts, and how many steps it holds.
+    runs: Vec<(u64, u64)>,
+    written: u64,
+}
+
+impl Runs {
+    pub(super) fn new() -> io::Result<Self> {
+        Ok(Runs {
+            file: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            runs: Vec::new(),
+            written: 0,
+        })
+    }
+
+    /// Writes `steps` (with their recording sequence numbers, sorted by frame then sequence)
+    /// as one run.
+    pub(super) fn write_run(&mut self, steps: &[(u64, Step)]) -> io::Result<()> {
+        let start = self.written;
+        let mut counting = Counting {
+            inner: &mut self.file,
+            count: 0,
+        };
+        for (seq, step) in steps {
+            encode(&mut counting, *seq, step)?;
+        }
+        self.written += counting.count;
+        self.runs.push((start, steps.len() as u64));
+        Ok(())
+    }
+
+    /// Merges the runs and `tail` (sorted like a run) into one sequence in frame order,
+    /// written to a new temporary file; `resolve` completes each step on the way (roles).
+    pub(super) fn merge(
+        self,
+        mut tail: Vec<(u64, Step)>,
+        mut resolve: impl FnMut(&mut Step),
+    ) -> io::Result<Sorted> {
+        let file = self.file.into_inner().map_err(|e| e.into_error())?;
+        let mut readers = Vec::with_capacity(self.runs.len());
+        for &(start, count) in &self.runs {
+            // Each run is read through its own handle: clones of one share its offset.
+            let mut handle = file.try_clone()?;
+            handle.seek(SeekFrom::Start(start))?;
+            readers.push(RunReader {
+                file: handle,
+                at: start,
+                buffer: Vec::new(),
+                used: 0,
+                left: count,
+                scratch: Vec::new(),
+            });
+        }
+        let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+        // Heads of each source: (frame, sequence) keys, smallest first. Source `runs.len()`
+        // is the tail in memory.
+        let mut heads: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
+        let mut pending: Vec<Option<(u64, Step)>> = Vec::with_capacity(readers.len());
+        for (i, r) in readers.iter_mut().enumerate() {
+            let next = r.next()?;
+            if let Some((seq, step)) = &next {
+                heads.push(Reverse((step.frame, *seq, i)));
+            }
+            pending.push(next);
+        }
+        let tail_source = readers.len();
+        let mut tail_at = 0;
+        if let Some((seq, step)) = tail.first() {
+            heads.push(Reverse((step.frame, *seq, tail_source)));
+        }
+        let mut count = 0u64;
+        while let Some(Reverse((_, _, source))) = heads.pop() {
+            if source == tail_source {
+                if let Some((seq, step)) = tail.get_mut(tail_at) {
+                    resolve(step);
+                    encode(&mut out, *seq, step)?;
+                }
+                tail_at += 1;
+                if let Some((seq, step)) = tail.get(tail_at) {
+                    heads.push(Reverse((step.frame, *seq, source)));
+                }
+            } else {
+                if let Some((seq, mut step)) = pending.get_mut(source).and_then(Option::take) {
+                    resolve(&mut step);
+                    encode(&mut out, seq, &step)?;
+                }
+                let next = match readers.get_mut(source) {
+                    Some(r) => r.next()?,
+                    None => None,
+                };
+                if let Some((seq, step)) = &next {
+                    heads.push(Reverse((step.frame, *seq, source)));
+                }
+                if let Some(slot) = pending.get_mut(source) {
+                    *slot = next;
+                }
+            }
+            count += 1;
+        }
+        let mut file = out.into_inner().map_err(|e| e.into_error())?;
+        file.flush()?;
+        Ok(Sorted { file, count })
+    }
+}
+
+/// All the steps in frame order, on disk.
+#[derive(Debug)]
+pub(super) struct Sorted {
+    file: File,
+    count: u64,
+}
+
+impl Sorted {
+    /// How many steps.
+    pub(super) fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Calls `each` with every step in order.
+    pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
+        let mut handle = self.file.try_clone()?;
+        handle.seek(SeekFrom::Start(0))?;
+        let mut reader = BufReader::with_capacity(1 << 16, handle);
+        let mut scratch = Vec::new();
+        for _ in 0..self.count {
+            let (_, step) = decode(&mut reader, &mut scratch)?;
+            each(&step);
+        }
+        Ok(())
+    }
+}
+
+/// Reads one run, from its own position in the file.
+struct RunReader {
+    file: File,
+    at: u64,
+    buffer: Vec<u8>,
+    used: usize,
+    left: u64,
+    scratch: Vec<u8>,
+}
+
+impl RunReader {
+    fn next(&mut self) -> io::Result<Option<(u64, Step)>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let decoded = decode(&mut RefillReader { run: self }, &mut scratch);
+        self.scratch = scratch;
+        decoded.map(Some)
+    }
+
+    /// Refills the buffer from the run's position (the handle's offset is shared with the
+    /// other runs' handles, so every read seeks first).
+    fn refill(&mut self) -> io::Result<()> {
+        self.buffer.resize(1 << 14, 0);
+        self.file.seek(SeekFrom::Start(self.at))?;
+        let n = self.file.read(&mut self.buffer)?;
+        self.buffer.truncate(n);
+        self.at += n as u64;
+        self.used = 0;
+        Ok(())
+    }
+}
+
+struct RefillReader<'r> {
+    run: &'r mut RunReader,
+}
+
+impl Read for RefillReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.run.used >= self.run.buffer.len() {
+            self.run.refill()?;
+        }
+        let available = self.run.buffer.get(self.run.used..).unwrap_or_default();
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.run.used += n;
+        Ok(n)
+    }
+}
+
+/// Counts what goes through.
+struct Counting<'w, W: Write> {
+    inner: &'w mut W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes one step as a record: its length (u32), then the fields. A record is built in a
+/// buffer and written at once (a write per field costs more than the fields).
+fn encode(out: &mut impl Write, seq: u64, s: &Step) -> io::Result<()> {
+    let mut r = Vec::with_capacity(96 + s.text.len());
+    r.extend_from_slice(&[0; 4]);
+    r.extend_from_slice(&seq.to_le_bytes());
+    r.extend_from_slice(&s.frame.to_le_bytes());
+    match &s.frames {
+        None => r.extend_from_slice(&u32::MAX.to_le_bytes()),
+        Some(frames) => {
+            let n = u32::try_from(frames.len()).unwrap_or(u32::MAX - 1);
+            r.extend_from_slice(&n.to_le_bytes());
+            for f in frames.iter().take(n as usize) {
+                r.extend_from_slice(&f.to_le_bytes());
+            }
+        }
+    }
+    r.extend_from_slice(&s.time.secs.to_le_bytes());
+    r.extend_from_slice(&s.time.nanos.to_le_bytes());
+    match s.stream {
+        None => r.push(0),
+        Some(n) => {
+            r.push(1);
+            r.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+    encode_addr(&mut r, s.src);
+    encode_addr(&mut r, s.dst);
+    r.extend_from_slice(&s.roles);
+    let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
+    r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
+    r.extend_from_slice(&(s.text.len() as u64).to_le_bytes());
+    r.extend_from_slice(s.text.as_bytes());
+    let len = u32::try_from(r.len() - 4).map_err(|_| bad("step too large"))?;
+    r[..4].copy_from_slice(&len.to_le_bytes());
+    out.write_all(&r)
+}
+
+fn encode_addr(r: &mut Vec<u8>, addr: Option<SocketAddr>) {
+    match addr {
+        None => r.push(0),
+        Some(SocketAddr::V4(a)) => {
+            r.push(4);
+            r.extend_from_slice(&a.ip().octets());
+            r.extend_from_slice(&a.port().to_le_bytes());
+        }
+        Some(SocketAddr::V6(a)) => {
+            r.push(6);
+            r.extend_from_slice(&a.ip().octets());
+            r.extend_from_slice(&a.port().to_le_bytes());
+            r.extend_from_slice(&a.flowinfo().to_le_bytes());
+            r.extend_from_slice(&a.scope_id().to_le_bytes());
+        }
+    }
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("story spill file: {what}"),
+    )
+}
+
+/// Largest record accepted back (a step's text is a line of the story; its frame list is
+/// capped when events are made).
+const MAX_RECORD: u32 = 1 << 24;
+
+/// Reads one record written by [`encode`] (through `scratch`, reused between records).
+fn decode(r: &mut impl Read, scratch: &mut Vec<u8>) -> io::Result<(u64, Step)> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let len = u32::from_le_bytes(len);
+    if len > MAX_RECORD {
+        return Err(bad("record too long"));
+    }
+    scratch.clear();
+    scratch.resize(len as usize, 0);
+    r.read_exact(scratch)?;
+    parse(scratch).ok_or_else(|| bad("damaged record"))
+}
+
+/// The fields of a record, read front to back.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.array::<1>()?[0])
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.array()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.array()?))
+    }
+    fn addr(&mut self) -> Option<Option<SocketAddr>> {
+        Some(match self.u8()? {
+            0 => None,
+            4 => {
+                let ip = Ipv4Addr::from(self.array::<4>()?);
+                Some(SocketAddr::new(IpAddr::V4(ip), self.u16()?))
+            }
+            6 => {
+                let ip = Ipv6Addr::from(self.array::<16>()?);
+                let port = self.u16()?;
+                let flowinfo = self.u32()?;
+                let scope = self.u32()?;
+                Some(SocketAddr::V6(SocketAddrV6::new(ip, port, flowinfo, scope)))
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn parse(record: &[u8]) -> Option<(u64, Step)> {
+    let mut f = Fields(record);
+    let seq = f.u64()?;
+    let frame = f.u64()?;
+    let frames = match f.u32()? {
+        u32::MAX => None,
+        n => {
+            let bytes = f.take(usize::try_from(n).ok()?.checked_mul(8)?)?;
+            let list: Vec<u64> = bytes
+                .chunks_exact(8)
+                .filter_map(|c| c.try_into().ok().map(u64::from_le_bytes))
+                .collect();
+            Some(list.into_boxed_slice())
+        }
+    };
+    let time = Timestamp {
+        secs: i64::from_le_bytes(f.array()?),
+        nanos: f.u32()?,
+    };
+    let stream = match f.u8()? {
+        0 => None,
+        _ => Some(f.u64()?),
+    };
+    let src = f.addr()?;
+    let dst = f.addr()?;
+    let roles = f.array::<2>()?;
+    let [proto, ongoing] = f.array::<2>()?;
+    let len = usize::try_from(f.u64()?).ok()?;
+    let text = std::str::from_utf8(f.take(len)?).ok()?;
+    Some((
+        seq,
+        Step {
+            frame,
+            frames,
+            time,
+            stream,
+            src,
+            dst,
+            roles,
+            proto: PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP"),
+            text: text.into(),
+            ongoing: ongoing != 0,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(frame: u64, frames: Option<Vec<u64>>, src: Option<&str>, text: &str) -> Step {
+        Step {
+            frame,
+            frames: frames.map(Vec::into_boxed_slice),
+            time: Timestamp {
+                secs: -5,
+                nanos: 999_999_999,
+            },
+            stream: (frame % 2 == 0).then(|| frame.wrapping_mul(1000)),
+            src: src.map(|s| s.parse().unwrap()),
+            dst: Some("[fe80::1%7]:443".parse().unwrap()),
+            roles: [1, 2],
+            proto: PROTOS[(frame % 4) as usize],
+            text: text.into(),
+            ongoing: frame % 3 == 0,
+        }
+    }
+
+    #[test]
+    fn steps_survive_the_round_trip() {
+        let steps = [
+            step(1, None, Some("10.0.0.1:5"), "starts 3-way handshake"),
+            step(2, Some(vec![]), None, ""),
+            step(
+                3,
+                Some(vec![1, 2, 3]),
+                Some("[::1]:80"),
+                "Application Data … ✓",
+            ),
+            step(u64::MAX, None, Some("255.255.255.255:65535"), "x"),
+        ];
+        for (i, s) in steps.iter().enumerate() {
+            let mut bytes = Vec::new();
+            encode(&mut bytes, i as u64, s).unwrap();
+            let (seq, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
+            assert_eq!(seq, i as u64);
+            assert_eq!(format!("{back:?}"), format!("{s:?}"));
+        }
+    }
+
+    #[test]
+    fn damaged_bytes_are_an_error_not_a_panic() {
+        let mut bytes = Vec::new();
+        encode(
+            &mut bytes,
+            0,
+            &step(3, Some(vec![1]), Some("10.0.0.1:5"), "text"),
+        )
+        .unwrap();
+        for cut in 0..bytes.len() {
+            assert!(
+                decode(&mut &bytes[..cut], &mut Vec::new()).is_err(),
+                "cut at {cut}"
+            );
+        }
+        for i in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0xff;
+            let _ = decode(&mut damaged.as_slice(), &mut Vec::new());
+        }
+    }
+
+    #[test]
+    fn runs_merge_in_frame_then_recording_order() {
+        let mut runs = Runs::new().unwrap();
+        runs.write_run(&[(0, step(5, None, None, "a")), (2, step(9, None, None, "c"))])
+            .unwrap();
+        runs.write_run(&[(1, step(5, None, None, "b")), (3, step(7, None, None, "d"))])
+            .unwrap();
+        let tail = vec![(4, step(1, None, None, "e")), (5, step(9, None, None, "f"))];
+        let mut resolved = 0;
+        let sorted = runs.merge(tail, |_| resolved += 1).unwrap();
+        assert_eq!(sorted.len(), 6);
+        assert_eq!(resolved, 6);
+        let mut texts = String::new();
+        sorted.for_each(|s| texts.push_str(&s.text)).unwrap();
+        assert_eq!(texts, "eabdcf");
+        // Told twice, the same.
+        let mut again = String::new();
+        sorted.for_each(|s| again.push_str(&s.text)).unwrap();
+        assert_eq!(again, texts);
+    }
+}
