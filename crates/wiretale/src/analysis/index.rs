@@ -251,8 +251,9 @@ pub struct Index {
     /// Connections by stream.
     pub conns: BTreeMap<u64, ConnIndex>,
     /// Connections retired to their endpoints because no detector reads them (only with
-    /// [`IndexBuilder::retiring_quiet`]; empty otherwise), by stream.
-    pub quiet: BTreeMap<u64, QuietConn>,
+    /// [`IndexBuilder::retiring_quiet`]; empty otherwise), sorted by stream (a vector: there
+    /// can be millions; [`Index::quiet_conn`] finds one).
+    pub quiet: Vec<QuietConn>,
     /// Time of the capture's last frame.
     pub capture_end: Option<Timestamp>,
 }
@@ -298,7 +299,7 @@ impl Index {
     /// `(stream, client, server, server is a proxy)`.
     pub fn endpoints(&self) -> impl Iterator<Item = (u64, SocketAddr, SocketAddr, bool)> + '_ {
         let mut full = self.conns.values().peekable();
-        let mut quiet = self.quiet.values().peekable();
+        let mut quiet = self.quiet.iter().peekable();
         std::iter::from_fn(move || {
             let take_full = match (full.peek(), quiet.peek()) {
                 (Some(f), Some(q)) => f.stream <= q.stream,
@@ -322,8 +323,17 @@ impl Index {
     pub fn roles(&self, stream: u64) -> Option<(SocketAddr, SocketAddr, &'static str)> {
         match self.conns.get(&stream) {
             Some(c) => Some((c.client, c.server, c.server_role())),
-            None => (self.quiet.get(&stream)).map(|q| (q.client, q.server, q.server_role())),
+            None => (self.quiet_conn(stream)).map(|q| (q.client, q.server, q.server_role())),
         }
+    }
+
+    /// The quiet connection of stream `stream`, if it was retired.
+    pub fn quiet_conn(&self, stream: u64) -> Option<&QuietConn> {
+        let at = self
+            .quiet
+            .binary_search_by_key(&stream, |q| q.stream)
+            .ok()?;
+        self.quiet.get(at)
     }
 
     /// Every HTTP exchange of the capture, in request-frame order.

@@ -11,7 +11,7 @@ use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion,
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 
 /// Builds an [`Index`] event by event, without keeping the events: feed it every event and
@@ -38,19 +38,12 @@ pub struct IndexBuilder {
     /// map: the pipeline numbers streams in order, so a map's nodes would be split half-full
     /// (twice the memory for a million connections); `slot` finds a stream's place.
     conns: Vec<ConnFold>,
-    slot: HashMap<u64, Slot>,
+    slot: HashMap<u64, usize>,
     /// Retired connections no detector reads ([`IndexBuilder::retiring_quiet`]).
     quiet: Vec<QuietConn>,
     retire_quiet: bool,
     /// Every certificate URL seen so far, normalised: an HTTP fetch of one is never quiet.
     cert_urls: HashSet<String>,
-}
-
-/// Where a stream's connection is.
-#[derive(Debug, Clone, Copy)]
-enum Slot {
-    Full(usize),
-    Quiet(usize),
 }
 
 /// Distinct certificate URLs remembered for [`IndexBuilder::retiring_quiet`]; past this,
@@ -268,7 +261,7 @@ impl IndexBuilder {
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.clone());
         if self.retire_quiet {
-            if let Some(Slot::Full(at)) = self.slot.get(&f.stream).copied() {
+            if let Some(at) = self.slot.get(&f.stream).copied() {
                 self.retire_if_quiet(at);
             }
         }
@@ -291,39 +284,21 @@ impl IndexBuilder {
     /// The fold of `stream`, made by `new` on its first event or summary.
     fn fold(&mut self, stream: u64, new: impl FnOnce() -> ConnFold) -> &mut ConnFold {
         let at = match self.slot.get(&stream).copied() {
-            Some(Slot::Full(at)) => at,
-            Some(Slot::Quiet(q)) => {
-                // Something more about a retired connection (the pipeline does not do
-                // that): fold it again from its endpoints.
-                let quiet = self.take_quiet(q);
-                let mut fold = ConnFold::new(stream, quiet.client, quiet.server);
-                fold.conn.is_proxy = quiet.is_proxy;
-                self.push_fold(stream, fold)
-            }
+            Some(at) => at,
             None => {
-                let fold = new();
-                self.push_fold(stream, fold)
+                let at = self.conns.len();
+                self.conns.push(new());
+                self.slot.insert(stream, at);
+                at
             }
         };
         &mut self.conns[at]
     }
 
-    fn push_fold(&mut self, stream: u64, fold: ConnFold) -> usize {
-        let at = self.conns.len();
-        self.conns.push(fold);
-        self.slot.insert(stream, Slot::Full(at));
-        at
-    }
-
-    fn take_quiet(&mut self, q: usize) -> QuietConn {
-        let quiet = self.quiet.swap_remove(q);
-        if let Some(moved) = self.quiet.get(q) {
-            self.slot.insert(moved.stream, Slot::Quiet(q));
-        }
-        quiet
-    }
-
-    /// Retires the connection at `at` to its endpoints if no detector reads it.
+    /// Retires the connection at `at` to its endpoints if no detector reads it. Its slot
+    /// goes too (a million retired connections would keep a million slots): something more
+    /// about it would start a new fold, which [`IndexBuilder::finish`] prefers (the pipeline
+    /// reports nothing about a connection after its summary).
     fn retire_if_quiet(&mut self, at: usize) {
         let Some(fold) = self.conns.get(at) else {
             return;
@@ -333,10 +308,10 @@ impl IndexBuilder {
         }
         let fold = self.conns.swap_remove(at);
         if let Some(moved) = self.conns.get(at) {
-            self.slot.insert(moved.conn.stream, Slot::Full(at));
+            self.slot.insert(moved.conn.stream, at);
         }
         let c = fold.conn;
-        self.slot.insert(c.stream, Slot::Quiet(self.quiet.len()));
+        self.slot.remove(&c.stream);
         self.quiet.push(QuietConn {
             stream: c.stream,
             client: c.client,
@@ -378,11 +353,16 @@ impl IndexBuilder {
 
     /// The index, given the time of the capture's last frame.
     pub fn finish(self, capture_end: Option<Timestamp>) -> Index {
+        let conns: BTreeMap<u64, ConnIndex> = (self.conns.into_iter())
+            .map(|fold| (fold.conn.stream, fold.finish()))
+            .collect();
+        let mut quiet = self.quiet;
+        quiet.retain(|q| !conns.contains_key(&q.stream));
+        quiet.sort_unstable_by_key(|q| q.stream);
+        quiet.dedup_by_key(|q| q.stream);
         Index {
-            conns: (self.conns.into_iter())
-                .map(|fold| (fold.conn.stream, fold.finish()))
-                .collect(),
-            quiet: (self.quiet.into_iter()).map(|q| (q.stream, q)).collect(),
+            conns,
+            quiet,
             capture_end,
         }
     }

@@ -48,7 +48,7 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
             // Connections are kept whole, as in the collected index, or retired to their
             // endpoints.
             for (stream, conn) in &collected.index.conns {
-                match (told.index.conns.get(stream), told.index.quiet.get(stream)) {
+                match (told.index.conns.get(stream), told.index.quiet_conn(*stream)) {
                     (Some(kept), None) => assert_eq!(
                         format!("{kept:?}"),
                         format!("{conn:?}"),
