@@ -1,10 +1,9 @@
 //! A table writer for tables with very many rows (one per connection of a capture).
 //!
 //! comfy-table keeps every cell as a `String` until it prints: on a capture with a million
-//! connections that is gigabytes. This writer formats each row twice instead — once to
-//! measure the columns, once to print — into one reused set of buffers, so the memory is the
-//! rows' source data only. The drawing matches comfy-table's `UTF8_FULL_CONDENSED` preset that
-//! the other tables use.
+//! connections that is gigabytes. Here a [`Layout`] measures each row as it is made (the
+//! caller keeps or spills the rows) and then draws the header, the rows and the footer,
+//! matching comfy-table's `UTF8_FULL_CONDENSED` preset that the other tables use.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -29,8 +28,70 @@ impl Cells {
     }
 }
 
+/// Column widths and alignment, measured from the rows before any is printed.
+pub struct Layout {
+    widths: Vec<usize>,
+    right: Vec<usize>,
+}
+
+impl Layout {
+    /// A layout as wide as the `header`; `right` lists the columns aligned right (numbers).
+    pub fn new(header: &[&str], right: &[usize]) -> Self {
+        Layout {
+            widths: header.iter().map(|h| h.chars().count()).collect(),
+            right: right.to_vec(),
+        }
+    }
+
+    /// Widens the columns to fit `cells`.
+    pub fn measure(&mut self, cells: &Cells) {
+        for (w, c) in self.widths.iter_mut().zip(&cells.0) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+
+    /// Widens column `i` to `width` characters.
+    pub fn widen(&mut self, i: usize, width: usize) {
+        if let Some(w) = self.widths.get_mut(i) {
+            *w = (*w).max(width);
+        }
+    }
+
+    /// The top rule, the header and the rule under it.
+    pub fn write_header<W: Write>(&self, out: &mut W, header: &[&str]) -> io::Result<()> {
+        rule(out, &self.widths, '┌', '─', '┬', '┐')?;
+        let header_cells: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+        line(out, &self.widths, &self.right, &header_cells)?;
+        rule(out, &self.widths, '╞', '═', '╪', '╡')
+    }
+
+    /// One row.
+    pub fn write_row<W: Write>(&self, out: &mut W, cells: &Cells) -> io::Result<()> {
+        line(out, &self.widths, &self.right, &cells.0)
+    }
+
+    /// The bottom rule.
+    pub fn write_footer<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        rule(out, &self.widths, '└', '─', '┴', '┘')
+    }
+}
+
+impl Cells {
+    /// `columns` empty cells.
+    pub fn new(columns: usize) -> Self {
+        Cells(vec![String::new(); columns])
+    }
+
+    /// The cells.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
 /// Writes `rows` as an aligned table: `header` names the columns, `right` lists the columns
-/// aligned right (numbers), and `fill` writes one row's cells.
+/// aligned right (numbers), and `fill` writes one row's cells (rows in memory; `flows` spills
+/// its rows instead, with the same [`Layout`]).
+#[cfg(test)]
 pub fn write_table<W: Write, R>(
     out: &mut W,
     header: &[&str],
@@ -38,24 +99,18 @@ pub fn write_table<W: Write, R>(
     rows: &[R],
     mut fill: impl FnMut(&R, &mut Cells),
 ) -> io::Result<()> {
-    let columns = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    let mut cells = Cells(vec![String::new(); columns]);
+    let mut layout = Layout::new(header, right);
+    let mut cells = Cells::new(header.len());
     for row in rows {
         fill(row, &mut cells);
-        for (w, c) in widths.iter_mut().zip(&cells.0) {
-            *w = (*w).max(c.chars().count());
-        }
+        layout.measure(&cells);
     }
-    rule(out, &widths, '┌', '─', '┬', '┐')?;
-    let header_cells: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    line(out, &widths, right, &header_cells)?;
-    rule(out, &widths, '╞', '═', '╪', '╡')?;
+    layout.write_header(out, header)?;
     for row in rows {
         fill(row, &mut cells);
-        line(out, &widths, right, &cells.0)?;
+        layout.write_row(out, &cells)?;
     }
-    rule(out, &widths, '└', '─', '┴', '┘')
+    layout.write_footer(out)
 }
 
 fn rule<W: Write>(
