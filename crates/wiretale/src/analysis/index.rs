@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 
 /// Resets kept per connection ([`TcpFacts::resets`]); later ones are counted only.
 pub const MAX_RESETS: usize = 256;
-/// FINs and RSTs kept per connection after its last TLS message ([`TcpFacts::ends`]).
+/// FINs and RSTs kept per connection for [`TcpFacts::ends`].
 pub const MAX_ENDS: usize = 64;
 /// Gaps kept per connection ([`GapFacts::first`]); all are counted.
 pub const MAX_GAPS: usize = 1024;
@@ -142,7 +142,8 @@ pub struct TcpFacts {
     /// The first FIN or RST of the connection.
     pub first_close: Option<EndSeen>,
     /// FINs and RSTs at or after the frame of the last TLS message (other than application
-    /// data), in order; the first [`MAX_ENDS`].
+    /// data), each with a frame above every earlier one's, in order: the first is the first
+    /// FIN or RST after that message (of the last [`MAX_ENDS`] such).
     pub ends: Vec<EndSeen>,
     /// Missing bytes.
     pub gaps: GapFacts,

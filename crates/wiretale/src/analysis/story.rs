@@ -76,7 +76,7 @@ impl Default for StoryOptions {
 ///
 /// A story can have millions of steps, so a step is kept small: its text is boxed to its
 /// length, and the usual frame list of one frame, the step's own, is not stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Step {
     frame: u64,
     /// Every frame the step rests on, when that is not just `[frame]`.
@@ -252,7 +252,8 @@ impl StoryBuilder {
                 Store::Memory(steps)
             }
             Some(runs) => match runs.merge(steps, |step| step.roles = roles.of(step)) {
-                Ok(sorted) => Store::Disk(sorted),
+                Ok(spill::Merged::Disk(sorted)) => Store::Disk(sorted),
+                Ok(spill::Merged::Memory(steps)) => Store::Memory(steps),
                 Err(e) => Store::Failed(e.to_string()),
             },
         };

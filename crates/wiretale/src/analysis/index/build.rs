@@ -60,8 +60,11 @@ struct ConnFold {
     last_tls_frame: Option<u64>,
     /// Frame of the last non-TCP event.
     last_activity: Option<u64>,
-    /// FINs and RSTs in order, with their sender's address: resolved into client or server
-    /// when the roles are final.
+    /// FINs and RSTs, with their sender's address (resolved into client or server when the
+    /// roles are final): those whose frame is above every earlier one's, in order (the last
+    /// [`MAX_ENDS`]). The first FIN or RST at or after a frame F, in event order, is always
+    /// one of them, whatever F turns out to be (TLS messages held behind a hole arrive late
+    /// with early frames).
     closes: Vec<(EndSeen, Option<SocketAddr>)>,
     first_close: Option<(EndSeen, Option<SocketAddr>)>,
     resets: Vec<(ResetSeen, Option<SocketAddr>)>,
@@ -109,7 +112,10 @@ impl ConnFold {
         tcp.first_close = self
             .first_close
             .map(|(e, src)| EndSeen { by: by(src), ..e });
+        // Those at or after the last TLS message (see `TcpFacts::ends`).
+        let after = self.last_tls_frame.unwrap_or(0);
         tcp.ends = (self.closes.into_iter())
+            .filter(|(e, _)| e.frame >= after)
             .map(|(e, src)| EndSeen { by: by(src), ..e })
             .collect();
         tcp.resets = (self.resets.into_iter())
@@ -167,8 +173,11 @@ impl ConnFold {
                 if self.first_close.is_none() {
                     self.first_close = Some((end, e.src));
                 }
-                let after_tls = !matches!(self.last_tls_frame, Some(f) if e.frame < f);
-                if after_tls && self.closes.len() < MAX_ENDS {
+                let above = !matches!(self.closes.last(), Some((c, _)) if e.frame <= c.frame);
+                if above {
+                    if self.closes.len() >= MAX_ENDS {
+                        self.closes.remove(0);
+                    }
                     self.closes.push((end, e.src));
                 }
                 if let ConnEvent::Rst { idle_secs, .. } = c {
@@ -218,8 +227,6 @@ impl ConnFold {
         }
         if !matches!(m, TlsMessage::ApplicationData(_)) {
             self.last_tls_frame = Some(e.frame);
-            // Only closes at or after the last TLS message matter (see `TcpFacts::ends`).
-            self.closes.retain(|(end, _)| end.frame >= e.frame);
         }
         self.tls.get_or_insert_with(Default::default).add(e, m);
     }
@@ -353,13 +360,24 @@ impl IndexBuilder {
 
     /// The index, given the time of the capture's last frame.
     pub fn finish(self, capture_end: Option<Timestamp>) -> Index {
-        let conns: BTreeMap<u64, ConnIndex> = (self.conns.into_iter())
-            .map(|fold| (fold.conn.stream, fold.finish()))
-            .collect();
         let mut quiet = self.quiet;
-        quiet.retain(|q| !conns.contains_key(&q.stream));
         quiet.sort_unstable_by_key(|q| q.stream);
         quiet.dedup_by_key(|q| q.stream);
+        let conns: BTreeMap<u64, ConnIndex> = (self.conns.into_iter())
+            .map(|mut fold| {
+                // Something came after a retired connection's summary: its roles are the
+                // summary's, not a guess from the late event.
+                let retired = quiet.binary_search_by_key(&fold.conn.stream, |q| q.stream);
+                if let (None, Some(q)) = (&fold.conn.flow, retired.ok().and_then(|i| quiet.get(i)))
+                {
+                    fold.conn.client = q.client;
+                    fold.conn.server = q.server;
+                    fold.conn.is_proxy |= q.is_proxy;
+                }
+                (fold.conn.stream, fold.finish())
+            })
+            .collect();
+        quiet.retain(|q| !conns.contains_key(&q.stream));
         Index {
             conns,
             quiet,

@@ -274,3 +274,37 @@ fn a_story_spilled_to_disk_is_told_the_same() {
         }
     }
 }
+
+#[test]
+fn the_close_after_the_last_tls_message_is_found_whatever_the_order() {
+    // A server message held behind a hole is released last with an early frame: the close
+    // that counts is the first one, in event order, at or after that message's frame.
+    let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let tls = |frame, src, dst| Event {
+        detail: Detail::Tls(TlsMessage::ChangeCipherSpec {
+            record_version: 0x0303,
+        }),
+        ..tcp_event(frame, src, dst, ConnEvent::Syn)
+    };
+    let mut b = IndexBuilder::default();
+    b.event(&tcp_event(1, client, server, ConnEvent::Syn));
+    b.event(&tcp_event(
+        30,
+        server,
+        client,
+        ConnEvent::Fin { dir: Dir::ToClient },
+    ));
+    b.event(&tls(35, client, server));
+    b.event(&tcp_event(
+        36,
+        client,
+        server,
+        ConnEvent::Fin { dir: Dir::ToServer },
+    ));
+    b.event(&tls(15, server, client));
+    let index = b.finish(None);
+    let conn = index.conn(0).unwrap();
+    let first = conn.tcp.ends.first().map(|e| (e.frame, e.by));
+    assert_eq!(first, Some((30, Dir::ToClient)));
+}

@@ -9,6 +9,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 /// Protocol names a step can carry, by their code on disk.
@@ -48,84 +49,118 @@ impl Runs {
         Ok(())
     }
 
-    /// Merges the runs and `tail` (sorted like a run) into one sequence in frame order,
-    /// written to a new temporary file; `resolve` completes each step on the way (roles).
+    /// Merges the runs and `tail` (sorted like a run) into frame order, completing each step
+    /// with `resolve` (roles) on the way: into a second temporary file, or, if that cannot be
+    /// written (a full disk), into memory.
     pub(super) fn merge(
         self,
         mut tail: Vec<(u64, Step)>,
         mut resolve: impl FnMut(&mut Step),
-    ) -> io::Result<Sorted> {
-        let file = self.file.into_inner().map_err(|e| e.into_error())?;
-        let mut readers = Vec::with_capacity(self.runs.len());
-        for &(start, count) in &self.runs {
-            // Each run is read through its own handle: clones of one share its offset.
-            let mut handle = file.try_clone()?;
-            handle.seek(SeekFrom::Start(start))?;
-            readers.push(RunReader {
-                file: handle,
-                at: start,
-                buffer: Vec::new(),
-                used: 0,
-                left: count,
-                scratch: Vec::new(),
-            });
-        }
-        let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
-        // Heads of each source: (frame, sequence) keys, smallest first. Source `runs.len()`
-        // is the tail in memory.
-        let mut heads: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
-        let mut pending: Vec<Option<(u64, Step)>> = Vec::with_capacity(readers.len());
-        for (i, r) in readers.iter_mut().enumerate() {
-            let next = r.next()?;
-            if let Some((seq, step)) = &next {
-                heads.push(Reverse((step.frame, *seq, i)));
-            }
-            pending.push(next);
-        }
-        let tail_source = readers.len();
-        let mut tail_at = 0;
-        if let Some((seq, step)) = tail.first() {
-            heads.push(Reverse((step.frame, *seq, tail_source)));
-        }
-        let mut count = 0u64;
-        while let Some(Reverse((_, _, source))) = heads.pop() {
-            if source == tail_source {
-                if let Some((seq, step)) = tail.get_mut(tail_at) {
-                    resolve(step);
-                    encode(&mut out, *seq, step)?;
-                }
-                tail_at += 1;
-                if let Some((seq, step)) = tail.get(tail_at) {
-                    heads.push(Reverse((step.frame, *seq, source)));
-                }
-            } else {
-                if let Some((seq, mut step)) = pending.get_mut(source).and_then(Option::take) {
-                    resolve(&mut step);
-                    encode(&mut out, seq, &step)?;
-                }
-                let next = match readers.get_mut(source) {
-                    Some(r) => r.next()?,
-                    None => None,
-                };
-                if let Some((seq, step)) = &next {
-                    heads.push(Reverse((step.frame, *seq, source)));
-                }
-                if let Some(slot) = pending.get_mut(source) {
-                    *slot = next;
-                }
-            }
-            count += 1;
-        }
-        let mut file = out.into_inner().map_err(|e| e.into_error())?;
+    ) -> io::Result<Merged> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.flush()?;
-        Ok(Sorted { file, count })
+        let to_file = (|| {
+            let named = tempfile::NamedTempFile::new()?;
+            let mut out = BufWriter::with_capacity(1 << 16, named.reopen()?);
+            let count = merge_into(&file, &self.runs, &mut tail, &mut resolve, |seq, step| {
+                encode(&mut out, seq, &step)
+            })?;
+            out.flush()?;
+            Ok::<_, io::Error>(Sorted { file: named, count })
+        })();
+        match to_file {
+            Ok(sorted) => Ok(Merged::Disk(sorted)),
+            Err(_) => {
+                let mut steps = Vec::new();
+                merge_into(&file, &self.runs, &mut tail, &mut resolve, |_, step| {
+                    steps.push(step);
+                    Ok(())
+                })?;
+                Ok(Merged::Memory(steps))
+            }
+        }
     }
 }
 
-/// All the steps in frame order, on disk.
+/// Where the merged steps went.
+pub(super) enum Merged {
+    Disk(Sorted),
+    Memory(Vec<Step>),
+}
+
+/// The k-way merge of the runs in `file` and `tail`, by (frame, recording order), handing
+/// each step to `out`. One file handle serves every run: each run keeps its own position and
+/// seeks before it reads (a handle per run would run out of descriptors on a huge story).
+fn merge_into(
+    file: &File,
+    runs: &[(u64, u64)],
+    tail: &mut [(u64, Step)],
+    resolve: &mut impl FnMut(&mut Step),
+    mut out: impl FnMut(u64, Step) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut readers: Vec<RunReader> = runs
+        .iter()
+        .map(|&(start, count)| RunReader {
+            at: start,
+            buffer: Vec::new(),
+            used: 0,
+            left: count,
+            scratch: Vec::new(),
+        })
+        .collect();
+    // Heads of each source: (frame, sequence) keys, smallest first. Source `runs.len()` is the
+    // tail in memory.
+    let mut heads: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
+    let mut pending: Vec<Option<(u64, Step)>> = Vec::with_capacity(readers.len());
+    for (i, r) in readers.iter_mut().enumerate() {
+        let next = r.next(file)?;
+        if let Some((seq, step)) = &next {
+            heads.push(Reverse((step.frame, *seq, i)));
+        }
+        pending.push(next);
+    }
+    let tail_source = readers.len();
+    let mut tail_at = 0;
+    if let Some((seq, step)) = tail.first() {
+        heads.push(Reverse((step.frame, *seq, tail_source)));
+    }
+    let mut count = 0u64;
+    while let Some(Reverse((_, _, source))) = heads.pop() {
+        if source == tail_source {
+            if let Some((seq, step)) = tail.get_mut(tail_at) {
+                let mut step = std::mem::take(step);
+                resolve(&mut step);
+                out(*seq, step)?;
+            }
+            tail_at += 1;
+            if let Some((seq, step)) = tail.get(tail_at) {
+                heads.push(Reverse((step.frame, *seq, source)));
+            }
+        } else {
+            if let Some((seq, mut step)) = pending.get_mut(source).and_then(Option::take) {
+                resolve(&mut step);
+                out(seq, step)?;
+            }
+            let next = match readers.get_mut(source) {
+                Some(r) => r.next(file)?,
+                None => None,
+            };
+            if let Some((seq, step)) = &next {
+                heads.push(Reverse((step.frame, *seq, source)));
+            }
+            if let Some(slot) = pending.get_mut(source) {
+                *slot = next;
+            }
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// All the steps in frame order, in a temporary file.
 #[derive(Debug)]
 pub(super) struct Sorted {
-    file: File,
+    file: tempfile::NamedTempFile,
     count: u64,
 }
 
@@ -135,11 +170,10 @@ impl Sorted {
         self.count
     }
 
-    /// Calls `each` with every step in order.
+    /// Calls `each` with every step in order. Each call reads through a handle of its own, so
+    /// tellings may overlap (from two threads, or one inside another).
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
-        let mut handle = self.file.try_clone()?;
-        handle.seek(SeekFrom::Start(0))?;
-        let mut reader = BufReader::with_capacity(1 << 16, handle);
+        let mut reader = BufReader::with_capacity(1 << 16, self.file.reopen()?);
         let mut scratch = Vec::new();
         for _ in 0..self.count {
             let (_, step) = decode(&mut reader, &mut scratch)?;
@@ -149,9 +183,8 @@ impl Sorted {
     }
 }
 
-/// Reads one run, from its own position in the file.
+/// Reads one run from its own position in the shared file.
 struct RunReader {
-    file: File,
     at: u64,
     buffer: Vec<u8>,
     used: usize,
@@ -160,23 +193,23 @@ struct RunReader {
 }
 
 impl RunReader {
-    fn next(&mut self) -> io::Result<Option<(u64, Step)>> {
+    fn next(&mut self, file: &File) -> io::Result<Option<(u64, Step)>> {
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let decoded = decode(&mut RefillReader { run: self }, &mut scratch);
+        let decoded = decode(&mut RefillReader { run: self, file }, &mut scratch);
         self.scratch = scratch;
         decoded.map(Some)
     }
 
-    /// Refills the buffer from the run's position (the handle's offset is shared with the
-    /// other runs' handles, so every read seeks first).
-    fn refill(&mut self) -> io::Result<()> {
+    /// Refills the buffer from the run's position (the handle's offset is shared by every
+    /// run, so each read seeks first).
+    fn refill(&mut self, mut file: &File) -> io::Result<()> {
         self.buffer.resize(1 << 14, 0);
-        self.file.seek(SeekFrom::Start(self.at))?;
-        let n = self.file.read(&mut self.buffer)?;
+        file.seek(SeekFrom::Start(self.at))?;
+        let n = file.read(&mut self.buffer)?;
         self.buffer.truncate(n);
         self.at += n as u64;
         self.used = 0;
@@ -186,12 +219,13 @@ impl RunReader {
 
 struct RefillReader<'r> {
     run: &'r mut RunReader,
+    file: &'r File,
 }
 
 impl Read for RefillReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.run.used >= self.run.buffer.len() {
-            self.run.refill()?;
+            self.run.refill(self.file)?;
         }
         let available = self.run.buffer.get(self.run.used..).unwrap_or_default();
         let n = available.len().min(out.len());
@@ -249,8 +283,17 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step) -> io::Result<()> {
     r.extend_from_slice(&s.roles);
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
     r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
-    r.extend_from_slice(&(s.text.len() as u64).to_le_bytes());
-    r.extend_from_slice(s.text.as_bytes());
+    // A record must come back: a text beyond what decode accepts is cut (at a character).
+    let mut text: &str = &s.text;
+    if text.len() > MAX_TEXT {
+        let mut cut = MAX_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text = &text[..cut];
+    }
+    r.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    r.extend_from_slice(text.as_bytes());
     let len = u32::try_from(r.len() - 4).map_err(|_| bad("step too large"))?;
     r[..4].copy_from_slice(&len.to_le_bytes());
     out.write_all(&r)
@@ -284,6 +327,9 @@ fn bad(what: &str) -> io::Error {
 /// Largest record accepted back (a step's text is a line of the story; its frame list is
 /// capped when events are made).
 const MAX_RECORD: u32 = 1 << 24;
+/// Longest text a record carries: what fits a record beside the other fields and a frame
+/// list of any length events carry.
+const MAX_TEXT: usize = (1 << 24) - 64 * 1024;
 
 /// Reads one record written by [`encode`] (through `scratch`, reused between records).
 fn decode(r: &mut impl Read, scratch: &mut Vec<u8>) -> io::Result<(u64, Step)> {
@@ -463,15 +509,34 @@ mod tests {
             .unwrap();
         let tail = vec![(4, step(1, None, None, "e")), (5, step(9, None, None, "f"))];
         let mut resolved = 0;
-        let sorted = runs.merge(tail, |_| resolved += 1).unwrap();
+        let Merged::Disk(sorted) = runs.merge(tail, |_| resolved += 1).unwrap() else {
+            panic!("merged into memory");
+        };
         assert_eq!(sorted.len(), 6);
         assert_eq!(resolved, 6);
         let mut texts = String::new();
         sorted.for_each(|s| texts.push_str(&s.text)).unwrap();
         assert_eq!(texts, "eabdcf");
-        // Told twice, the same.
+        // Told twice, the same; and one telling inside another does not disturb it.
         let mut again = String::new();
-        sorted.for_each(|s| again.push_str(&s.text)).unwrap();
+        let mut nested = 0;
+        sorted
+            .for_each(|s| {
+                again.push_str(&s.text);
+                sorted.for_each(|_| nested += 1).unwrap();
+            })
+            .unwrap();
         assert_eq!(again, texts);
+        assert_eq!(nested, 36);
+    }
+
+    #[test]
+    fn an_overlong_text_is_cut_so_that_it_comes_back() {
+        let long = "é".repeat(MAX_TEXT);
+        let mut bytes = Vec::new();
+        encode(&mut bytes, 9, &step(1, None, None, &long)).unwrap();
+        let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
+        assert!(back.text.len() <= MAX_TEXT && back.text.len() > MAX_TEXT - 4);
+        assert!(long.starts_with(&*back.text));
     }
 }
