@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod exit;
 mod grid;
+mod ordered;
 mod output;
 mod progress;
 

@@ -4,44 +4,13 @@ use super::common;
 use crate::cli::{FlowsArgs, TableFormat};
 use crate::exit::{CliError, Outcome};
 use crate::grid;
+use crate::ordered;
 use crate::output;
-use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::io::Write;
 use wiretale::capture::Timestamp;
 use wiretale::pipeline::Stats;
 use wiretale::tcp::{Dir, Ending, FlowSummary};
 use wiretale::timeline::EventSink;
-
-/// Hands flow summaries on in stream order as the analysis retires them: a summary waits only
-/// while an earlier stream is still open, so memory follows the connections open at a time,
-/// not the capture's size.
-#[derive(Default)]
-struct StreamOrder {
-    waiting: BTreeMap<u64, FlowSummary>,
-    next: u64,
-}
-
-impl StreamOrder {
-    fn offer(&mut self, flow: &FlowSummary, mut write: impl FnMut(&FlowSummary)) {
-        if flow.stream != self.next {
-            self.waiting.insert(flow.stream, flow.clone());
-            return;
-        }
-        write(flow);
-        self.next = flow.stream.saturating_add(1);
-        while let Some(flow) = self.waiting.remove(&self.next) {
-            write(&flow);
-            self.next = flow.stream.saturating_add(1);
-        }
-    }
-
-    /// What is left, in order.
-    fn drain(&mut self, mut write: impl FnMut(&FlowSummary)) {
-        for (_, flow) in std::mem::take(&mut self.waiting) {
-            write(&flow);
-        }
-    }
-}
 
 /// The text table's columns.
 const HEADER: [&str; 11] = [
@@ -63,178 +32,125 @@ const RIGHT: [usize; 7] = [0, 3, 4, 5, 6, 7, 8];
 const START: usize = 3;
 
 /// The text table of a capture with any number of connections: each row is formatted once
-/// as its connection retires (in stream order), measured, and written to an anonymous
-/// temporary file; once the analysis is over (and the capture's start is known) the file is
-/// read back and printed with the columns aligned. Memory: the start time of each row (16
-/// bytes) and the connections open at a time.
+/// as its connection retires, measured, and kept on disk ([`ordered::ByStream`]); once the
+/// analysis is over (and the capture's start is known) the rows are printed in stream order
+/// with the columns aligned. Memory: a few dozen bytes per row (its place and start time).
 struct TextRows {
-    rows: Spill,
-    starts: Vec<Timestamp>,
+    rows: ordered::ByStream<Timestamp>,
     layout: grid::Layout,
     cells: grid::Cells,
-    order: StreamOrder,
-    error: Option<std::io::Error>,
-}
-
-/// Where the formatted rows wait: a temporary file, or memory if none can be made.
-enum Spill {
-    File(std::io::BufWriter<std::fs::File>),
-    Memory(Vec<u8>),
+    record: Vec<u8>,
 }
 
 impl TextRows {
     fn new() -> Self {
-        let rows = match tempfile::tempfile() {
-            Ok(f) => Spill::File(std::io::BufWriter::with_capacity(1 << 16, f)),
-            Err(_) => Spill::Memory(Vec::new()),
-        };
         TextRows {
-            rows,
-            starts: Vec::new(),
+            rows: ordered::ByStream::new(),
             layout: grid::Layout::new(&HEADER, &RIGHT),
             cells: grid::Cells::new(HEADER.len()),
-            order: StreamOrder::default(),
-            error: None,
+            record: Vec::new(),
         }
     }
 
-    fn add(&mut self, f: &FlowSummary) {
-        fill(f, None, &mut self.cells);
-        self.layout.measure(&self.cells);
-        self.starts.push(f.start);
-        let mut record = Vec::new();
-        for (i, cell) in self.cells.as_slice().iter().enumerate() {
-            if i != START {
-                record.extend_from_slice(&(cell.len() as u32).to_le_bytes());
-                record.extend_from_slice(cell.as_bytes());
-            }
-        }
-        let written = match &mut self.rows {
-            Spill::File(w) => w.write_all(&record),
-            Spill::Memory(v) => {
-                v.extend_from_slice(&record);
-                Ok(())
-            }
-        };
-        if let Err(e) = written {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    /// Prints the table; `start` is the capture's first frame time.
+    /// Prints the table; `start` is the capture's first frame time. Gives the row count.
     fn finish<W: Write>(mut self, out: &mut W, start: Option<Timestamp>) -> std::io::Result<u64> {
-        let mut order = std::mem::take(&mut self.order);
-        order.drain(|f| self.add(f));
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
         let relative =
             |t: Timestamp| output::secs(start.map(|s| t.seconds_since(s)).unwrap_or(0.0));
-        for t in &self.starts {
-            self.layout.widen(START, relative(*t).chars().count());
+        for t in self.rows.extras() {
+            self.layout.widen(START, relative(t).chars().count());
         }
-        let mut reader: Box<dyn std::io::Read> = match self.rows {
-            Spill::File(w) => {
-                let mut file = w.into_inner().map_err(|e| e.into_error())?;
-                file.seek(std::io::SeekFrom::Start(0))?;
-                Box::new(std::io::BufReader::with_capacity(1 << 16, file))
-            }
-            Spill::Memory(v) => Box::new(std::io::Cursor::new(v)),
-        };
+        let count = self.rows.len() as u64;
         self.layout.write_header(out, &HEADER)?;
         let mut cells = grid::Cells::new(HEADER.len());
-        for t in &self.starts {
+        let layout = &self.layout;
+        self.rows.for_each(|mut record, t| {
             for i in 0..HEADER.len() {
                 if i == START {
-                    cells.set(i, relative(*t));
+                    cells.set(i, relative(t));
                     continue;
                 }
-                let mut len = [0u8; 4];
-                reader.read_exact(&mut len)?;
-                let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
-                reader.read_exact(&mut bytes)?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| std::io::Error::other("flows table spill file damaged"))?;
-                *cells.cell(i) = text;
+                let damaged = || std::io::Error::other("flows table spill file damaged");
+                let (len, rest) = record.split_first_chunk::<4>().ok_or_else(damaged)?;
+                let len = u32::from_le_bytes(*len) as usize;
+                let text = rest.get(..len).ok_or_else(damaged)?;
+                let cell = cells.cell(i);
+                cell.push_str(std::str::from_utf8(text).map_err(|_| damaged())?);
+                record = rest.get(len..).unwrap_or_default();
             }
-            self.layout.write_row(out, &cells)?;
-        }
+            layout.write_row(out, &cells)
+        })?;
         self.layout.write_footer(out)?;
-        Ok(self.starts.len() as u64)
+        Ok(count)
     }
 }
 
 impl EventSink for TextRows {
-    fn flow(&mut self, flow: &FlowSummary) {
-        let mut order = std::mem::take(&mut self.order);
-        order.offer(flow, |f| self.add(f));
-        self.order = order;
-    }
-}
-
-/// Writes the JSON document's flows as the analysis retires them, in stream order: a summary
-/// waits only while an earlier stream is still open, so memory follows the connections open
-/// at a time, not the capture's size.
-struct JsonFlowWriter<W: Write> {
-    out: W,
-    order: StreamOrder,
-    written: u64,
-    error: Option<std::io::Error>,
-}
-
-impl<W: Write> JsonFlowWriter<W> {
-    fn new(mut out: W) -> Self {
-        let error = out.write_all(br#"{"flows":["#).err();
-        JsonFlowWriter {
-            out,
-            order: StreamOrder::default(),
-            written: 0,
-            error,
-        }
-    }
-
-    fn write(&mut self, flow: &FlowSummary) {
-        if self.error.is_some() {
-            return;
-        }
-        let result = (|| {
-            if self.written > 0 {
-                self.out.write_all(b",")?;
+    fn flow(&mut self, f: &FlowSummary) {
+        fill(f, None, &mut self.cells);
+        self.layout.measure(&self.cells);
+        self.record.clear();
+        for (i, cell) in self.cells.as_slice().iter().enumerate() {
+            if i != START {
+                self.record
+                    .extend_from_slice(&(cell.len() as u32).to_le_bytes());
+                self.record.extend_from_slice(cell.as_bytes());
             }
-            serde_json::to_writer(&mut self.out, flow).map_err(std::io::Error::from)
-        })();
-        self.written += 1;
-        self.error = result.err();
-    }
-
-    /// Writes what is left (in order) and the rest of the document.
-    fn finish(mut self, stats: &Stats) -> std::io::Result<W> {
-        let mut order = std::mem::take(&mut self.order);
-        order.drain(|f| self.write(f));
-        if let Some(e) = self.error.take() {
-            return Err(e);
         }
-        self.out.write_all(br#"],"stats":"#)?;
-        serde_json::to_writer(&mut self.out, stats)?;
-        self.out.write_all(b"}\n")?;
-        Ok(self.out)
+        self.rows.push(f.stream, &self.record, f.start);
     }
 }
 
-impl<W: Write> EventSink for JsonFlowWriter<W> {
+/// The JSON document: each flow serialised as its connection retires and kept on disk
+/// ([`ordered::ByStream`]), written in stream order once the analysis is over, so memory
+/// does not follow the connections open at a time either (a stream that stays open to the end
+/// would have held back every later one).
+struct JsonFlows {
+    flows: ordered::ByStream<()>,
+    record: Vec<u8>,
+}
+
+impl JsonFlows {
+    fn new() -> Self {
+        JsonFlows {
+            flows: ordered::ByStream::new(),
+            record: Vec::new(),
+        }
+    }
+
+    /// Writes the document.
+    fn finish<W: Write>(self, out: &mut W, stats: &Stats) -> std::io::Result<()> {
+        out.write_all(br#"{"flows":["#)?;
+        let mut first = true;
+        self.flows.for_each(|record, ()| {
+            if !first {
+                out.write_all(b",")?;
+            }
+            first = false;
+            out.write_all(record)
+        })?;
+        out.write_all(br#"],"stats":"#)?;
+        serde_json::to_writer(&mut *out, stats)?;
+        out.write_all(b"}\n")
+    }
+}
+
+impl EventSink for JsonFlows {
     fn flow(&mut self, flow: &FlowSummary) {
-        let mut order = std::mem::take(&mut self.order);
-        order.offer(flow, |f| self.write(f));
-        self.order = order;
+        self.record.clear();
+        // Serialising a summary into a vector cannot fail (no map with non-string keys).
+        if serde_json::to_writer(&mut self.record, flow).is_ok() {
+            self.flows.push(flow.stream, &self.record, ());
+        }
     }
 }
 
 pub fn run(args: &FlowsArgs) -> Result<Outcome, CliError> {
     let report = match args.format {
         TableFormat::Json => {
-            let mut sink = JsonFlowWriter::new(output::stdout());
+            let mut sink = JsonFlows::new();
             let report = common::analyse(&args.capture, &mut sink)?;
-            let mut out = sink.finish(&report.stats)?;
+            let mut out = output::stdout();
+            sink.finish(&mut out, &report.stats)?;
             out.flush()?;
             report
         }
@@ -325,7 +241,7 @@ mod tests {
         let report = analyze_path(capture, &AnalyzerConfig::default(), &mut collector).unwrap();
         let mut rows = TextRows::new();
         if in_memory {
-            rows.rows = Spill::Memory(Vec::new());
+            rows.rows = ordered::ByStream::in_memory();
         }
         for &i in order {
             rows.flow(&collector.flows[i]);
