@@ -941,14 +941,15 @@ pub fn pipeline(data: &[u8]) {
 
 /// The analyses on top: the diagnosis and the story from the collected events, and the same
 /// from a [`StoryRecorder`] fed the events first and the flow summaries last (the order the
-/// index must not depend on).
+/// index must not depend on), its story spilled to a temporary file.
 fn story_and_diagnosis(report: &wiretale::pipeline::Report, c: &Collector) {
     use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder};
     use wiretale::timeline::EventSink;
     let opts = StoryOptions::default();
     let analysis = Analysis::from_parts(c.events.clone(), c.flows.clone(), report.clone());
     let story = analysis.story(&opts);
-    let mut recorder = StoryRecorder::default();
+    // Few steps in memory, so the spill file path (sorted runs, merge, read back) runs too.
+    let mut recorder = StoryRecorder::default().memory_steps(3);
     for e in &c.events {
         recorder.event(e);
     }

@@ -8,9 +8,9 @@ use crate::capture::Timestamp;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::sync::Mutex;
 
 /// Protocol names a step can carry, by their code on disk.
 const PROTOS: [&str; 4] = ["TCP", "TLS", "HTTP", "NTLM"];
@@ -60,13 +60,15 @@ impl Runs {
         let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.flush()?;
         let to_file = (|| {
-            let named = tempfile::NamedTempFile::new()?;
-            let mut out = BufWriter::with_capacity(1 << 16, named.reopen()?);
+            let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
             let count = merge_into(&file, &self.runs, &mut tail, &mut resolve, |seq, step| {
                 encode(&mut out, seq, &step)
             })?;
-            out.flush()?;
-            Ok::<_, io::Error>(Sorted { file: named, count })
+            let sorted = out.into_inner().map_err(|e| e.into_error())?;
+            Ok::<_, io::Error>(Sorted {
+                file: Mutex::new(sorted),
+                count,
+            })
         })();
         match to_file {
             Ok(sorted) => Ok(Merged::Disk(sorted)),
@@ -157,10 +159,13 @@ fn merge_into(
     Ok(count)
 }
 
-/// All the steps in frame order, in a temporary file.
+/// All the steps in frame order, in an anonymous temporary file (gone when the process ends,
+/// however it ends).
 #[derive(Debug)]
 pub(super) struct Sorted {
-    file: tempfile::NamedTempFile,
+    /// Each telling reads from its own position; the lock is held only to seek and fill a
+    /// buffer, so tellings may overlap (from two threads, or one inside another).
+    file: Mutex<File>,
     count: u64,
 }
 
@@ -170,16 +175,50 @@ impl Sorted {
         self.count
     }
 
-    /// Calls `each` with every step in order. Each call reads through a handle of its own, so
-    /// tellings may overlap (from two threads, or one inside another).
+    /// Calls `each` with every step in order.
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
-        let mut reader = BufReader::with_capacity(1 << 16, self.file.reopen()?);
+        let mut reader = SharedReader {
+            file: &self.file,
+            at: 0,
+            buffer: Vec::new(),
+            used: 0,
+        };
         let mut scratch = Vec::new();
         for _ in 0..self.count {
             let (_, step) = decode(&mut reader, &mut scratch)?;
             each(&step);
         }
         Ok(())
+    }
+}
+
+/// Reads a file shared under a lock from its own position, a buffer at a time.
+struct SharedReader<'f> {
+    file: &'f Mutex<File>,
+    at: u64,
+    buffer: Vec<u8>,
+    used: usize,
+}
+
+impl Read for SharedReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.used >= self.buffer.len() {
+            let mut file = self
+                .file
+                .lock()
+                .map_err(|_| io::Error::other("story spill file: a telling panicked"))?;
+            self.buffer.resize(1 << 16, 0);
+            file.seek(SeekFrom::Start(self.at))?;
+            let n = file.read(&mut self.buffer)?;
+            self.buffer.truncate(n);
+            self.at += n as u64;
+            self.used = 0;
+        }
+        let available = self.buffer.get(self.used..).unwrap_or_default();
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.used += n;
+        Ok(n)
     }
 }
 
