@@ -59,6 +59,7 @@ impl Runs {
     ) -> io::Result<Merged> {
         let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.flush()?;
+        let file = Mutex::new(file);
         let to_file = (|| {
             let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
             let count = merge_into(&file, &self.runs, &mut tail, &mut resolve, |seq, step| {
@@ -91,10 +92,10 @@ pub(super) enum Merged {
 }
 
 /// The k-way merge of the runs in `file` and `tail`, by (frame, recording order), handing
-/// each step to `out`. One file handle serves every run: each run keeps its own position and
-/// seeks before it reads (a handle per run would run out of descriptors on a huge story).
+/// each step to `out`. One file handle serves every run: each run reads from its own position
+/// ([`SharedReader`]; a handle per run would run out of descriptors on a huge story).
 fn merge_into(
-    file: &File,
+    file: &Mutex<File>,
     runs: &[(u64, u64)],
     tail: &mut [(u64, Step)],
     resolve: &mut impl FnMut(&mut Step),
@@ -103,9 +104,7 @@ fn merge_into(
     let mut readers: Vec<RunReader> = runs
         .iter()
         .map(|&(start, count)| RunReader {
-            at: start,
-            buffer: Vec::new(),
-            used: 0,
+            reader: SharedReader::new(file, start, 1 << 14),
             left: count,
             scratch: Vec::new(),
         })
@@ -115,7 +114,7 @@ fn merge_into(
     let mut heads: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
     let mut pending: Vec<Option<(u64, Step)>> = Vec::with_capacity(readers.len());
     for (i, r) in readers.iter_mut().enumerate() {
-        let next = r.next(file)?;
+        let next = r.next()?;
         if let Some((seq, step)) = &next {
             heads.push(Reverse((step.frame, *seq, i)));
         }
@@ -144,7 +143,7 @@ fn merge_into(
                 out(seq, step)?;
             }
             let next = match readers.get_mut(source) {
-                Some(r) => r.next(file)?,
+                Some(r) => r.next()?,
                 None => None,
             };
             if let Some((seq, step)) = &next {
@@ -177,12 +176,7 @@ impl Sorted {
 
     /// Calls `each` with every step in order.
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
-        let mut reader = SharedReader {
-            file: &self.file,
-            at: 0,
-            buffer: Vec::new(),
-            used: 0,
-        };
+        let mut reader = SharedReader::new(&self.file, 0, 1 << 16);
         let mut scratch = Vec::new();
         for _ in 0..self.count {
             let (_, step) = decode(&mut reader, &mut scratch)?;
@@ -192,12 +186,26 @@ impl Sorted {
     }
 }
 
-/// Reads a file shared under a lock from its own position, a buffer at a time.
+/// Reads a file shared under a lock from its own position, a buffer at a time: the lock is
+/// held only to seek and fill the buffer, so several readers may interleave.
 struct SharedReader<'f> {
     file: &'f Mutex<File>,
     at: u64,
     buffer: Vec<u8>,
     used: usize,
+    size: usize,
+}
+
+impl<'f> SharedReader<'f> {
+    fn new(file: &'f Mutex<File>, at: u64, size: usize) -> Self {
+        SharedReader {
+            file,
+            at,
+            buffer: Vec::new(),
+            used: 0,
+            size,
+        }
+    }
 }
 
 impl Read for SharedReader<'_> {
@@ -206,8 +214,8 @@ impl Read for SharedReader<'_> {
             let mut file = self
                 .file
                 .lock()
-                .map_err(|_| io::Error::other("story spill file: a telling panicked"))?;
-            self.buffer.resize(1 << 16, 0);
+                .map_err(|_| io::Error::other("story spill file: a reader panicked"))?;
+            self.buffer.resize(self.size, 0);
             file.seek(SeekFrom::Start(self.at))?;
             let n = file.read(&mut self.buffer)?;
             self.buffer.truncate(n);
@@ -222,55 +230,20 @@ impl Read for SharedReader<'_> {
     }
 }
 
-/// Reads one run from its own position in the shared file.
-struct RunReader {
-    at: u64,
-    buffer: Vec<u8>,
-    used: usize,
+/// Reads the steps of one run.
+struct RunReader<'f> {
+    reader: SharedReader<'f>,
     left: u64,
     scratch: Vec<u8>,
 }
 
-impl RunReader {
-    fn next(&mut self, file: &File) -> io::Result<Option<(u64, Step)>> {
+impl RunReader<'_> {
+    fn next(&mut self) -> io::Result<Option<(u64, Step)>> {
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let decoded = decode(&mut RefillReader { run: self, file }, &mut scratch);
-        self.scratch = scratch;
-        decoded.map(Some)
-    }
-
-    /// Refills the buffer from the run's position (the handle's offset is shared by every
-    /// run, so each read seeks first).
-    fn refill(&mut self, mut file: &File) -> io::Result<()> {
-        self.buffer.resize(1 << 14, 0);
-        file.seek(SeekFrom::Start(self.at))?;
-        let n = file.read(&mut self.buffer)?;
-        self.buffer.truncate(n);
-        self.at += n as u64;
-        self.used = 0;
-        Ok(())
-    }
-}
-
-struct RefillReader<'r> {
-    run: &'r mut RunReader,
-    file: &'r File,
-}
-
-impl Read for RefillReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.run.used >= self.run.buffer.len() {
-            self.run.refill(self.file)?;
-        }
-        let available = self.run.buffer.get(self.run.used..).unwrap_or_default();
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.run.used += n;
-        Ok(n)
+        decode(&mut self.reader, &mut self.scratch).map(Some)
     }
 }
 
