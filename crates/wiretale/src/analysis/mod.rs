@@ -145,6 +145,11 @@ type EventPredicate<'a> = Box<dyn FnMut(&Event) -> bool + 'a>;
 /// the events: an [`EventSink`] that folds each event into the [`Index`] and, when the
 /// optional filter accepts it, into the story's steps.
 ///
+/// Memory: connections no detector reads keep only their endpoints once closed
+/// ([`IndexBuilder::retiring_quiet`]), and story steps beyond [`MEMORY_STEPS`] wait in an
+/// anonymous temporary file (`StoryRecorder::memory_steps` to change how many stay in
+/// memory). The story and the diagnosis are those [`Analysis`] gives for the same capture.
+///
 /// ```no_run
 /// use wiretale::analysis::{StoryOptions, StoryRecorder};
 /// use wiretale::pipeline::{analyze_path, AnalyzerConfig};
