@@ -1055,7 +1055,7 @@ pub struct Feed {
     pub skip: u64,
 }
 
-/// Why a direction ended, as told to [`ConnectionParser::end`].
+/// Why a direction ended, as told to [`ConnectionParser::end`](crate::proto::ConnectionParser::end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
