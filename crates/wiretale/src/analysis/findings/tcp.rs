@@ -43,6 +43,20 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             finding.facts.insert("by", who.to_string());
             out.push(finding);
         }
+        // RSTs beyond the index's cap were counted, not kept: say so on the last one told.
+        let not_kept = conn.tcp.resets_not_kept;
+        if not_kept > 0 {
+            let last = out.iter_mut().rev().find(|f| {
+                f.id == "tcp-reset-after-idle" && f.streams.first() == Some(&conn.stream)
+            });
+            if let Some(f) = last {
+                f.evidence.push(format!(
+                    "… and {not_kept} later RSTs on stream {} were not examined (more than {})",
+                    conn.stream,
+                    super::super::index::MAX_RESETS
+                ));
+            }
+        }
         let gaps = &conn.tcp.gaps;
         if let Some(first) = gaps.first.first() {
             let mut evidence: Vec<String> = gaps

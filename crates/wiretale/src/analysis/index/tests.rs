@@ -226,6 +226,18 @@ fn tcp_facts_are_capped_and_named_by_sender() {
     assert_eq!(tcp.gaps.first.len(), MAX_GAPS);
     assert_eq!(tcp.gaps.bytes, 10 * (MAX_GAPS as u64 + 5));
     assert!(tcp.gaps.all_snaplen);
+    // The detector tells the first MAX_RESETS and says how many more there were.
+    let findings = crate::analysis::findings::detect(&index, &Default::default());
+    let resets: Vec<_> = findings
+        .iter()
+        .filter(|f| f.id == "tcp-reset-after-idle")
+        .collect();
+    assert_eq!(resets.len(), MAX_RESETS);
+    let noted: Vec<_> = resets
+        .iter()
+        .filter(|f| f.evidence.iter().any(|e| e.contains("10 later RSTs")))
+        .collect();
+    assert_eq!(noted.len(), 1);
 }
 
 #[test]
