@@ -195,11 +195,7 @@ pub struct ConnIndex {
 impl ConnIndex {
     /// Role name of the server side: `proxy` or `server`.
     pub fn server_role(&self) -> &'static str {
-        if self.is_proxy {
-            "proxy"
-        } else {
-            "server"
-        }
+        server_role(self.is_proxy)
     }
 
     /// How the connection ended, if known.
@@ -210,6 +206,15 @@ impl ConnIndex {
     /// The connection's first FIN or RST.
     pub fn first_close(&self) -> Option<&EndSeen> {
         self.tcp.first_close.as_ref()
+    }
+}
+
+/// `proxy` or `server`: the role of a connection's server side.
+fn server_role(is_proxy: bool) -> &'static str {
+    if is_proxy {
+        "proxy"
+    } else {
+        "server"
     }
 }
 
@@ -230,11 +235,7 @@ pub struct QuietConn {
 impl QuietConn {
     /// Role name of the server side: `proxy` or `server`.
     pub fn server_role(&self) -> &'static str {
-        if self.is_proxy {
-            "proxy"
-        } else {
-            "server"
-        }
+        server_role(self.is_proxy)
     }
 }
 
