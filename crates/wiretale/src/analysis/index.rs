@@ -16,6 +16,7 @@ use crate::proto::tls::NotTls;
 use crate::tcp::{Dir, Ending, FlowSummary, GapCause};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// Resets kept per connection ([`TcpFacts::resets`]); later ones are counted only.
 pub const MAX_RESETS: usize = 256;
@@ -160,6 +161,47 @@ pub struct NotTlsSeen {
     pub not_tls: NotTls,
 }
 
+/// The part of a connection's [`FlowSummary`] the detectors read: a fraction of its size
+/// (the summary's counters and history are the `flows` command's business), since the index
+/// keeps one per connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlowFacts {
+    /// First frame.
+    pub first_frame: u64,
+    /// Last frame.
+    pub last_frame: u64,
+    /// Time of the first frame.
+    pub start: Timestamp,
+    /// Time of the last frame.
+    pub end: Timestamp,
+    /// Seconds from first to last frame.
+    pub duration_secs: f64,
+    /// SYNs sent by the client.
+    pub syns: u32,
+    /// A SYN-ACK was seen.
+    pub syn_ack: bool,
+    /// The three-way handshake completed.
+    pub established: bool,
+    /// How it ended.
+    pub ending: Ending,
+}
+
+impl From<&FlowSummary> for FlowFacts {
+    fn from(f: &FlowSummary) -> Self {
+        FlowFacts {
+            first_frame: f.first_frame,
+            last_frame: f.last_frame,
+            start: f.start,
+            end: f.end,
+            duration_secs: f.duration_secs,
+            syns: f.syns,
+            syn_ack: f.syn_ack,
+            established: f.established,
+            ending: f.ending,
+        }
+    }
+}
+
 /// What is known of one TCP connection.
 #[derive(Debug, Clone)]
 pub struct ConnIndex {
@@ -169,8 +211,8 @@ pub struct ConnIndex {
     pub client: SocketAddr,
     /// Server.
     pub server: SocketAddr,
-    /// The flow summary (counters, ending), when the connection left the table.
-    pub flow: Option<FlowSummary>,
+    /// What the detectors read of the flow summary, when the connection left the table.
+    pub flow: Option<FlowFacts>,
     /// Frame of the connection's first event.
     pub first_event_frame: Option<u64>,
     /// HTTP exchanges.
@@ -239,6 +281,27 @@ impl QuietConn {
     }
 }
 
+/// What the revocation detector needs of a retired TLS connection whose server sent a
+/// certificate naming URLs ([`IndexBuilder::retiring_quiet`]): its handshake completed and
+/// carried data, so no other detector reads it, but an HTTP fetch of one of those URLs by
+/// its client while it was open is still a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredCertificate {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// Client.
+    pub client: SocketAddr,
+    /// Server.
+    pub server: SocketAddr,
+    /// Frame of the server's Certificate ([`TlsProgress::certificate`]).
+    pub frame: u64,
+    /// Last frame of the connection.
+    pub last_frame: u64,
+    /// The URLs its certificates name ([`TlsProgress::cert_urls`]), shared between
+    /// connections that received the same ones.
+    pub urls: Arc<[(String, &'static str)]>,
+}
+
 /// The whole capture, indexed by connection.
 ///
 /// ```
@@ -256,6 +319,9 @@ pub struct Index {
     /// [`IndexBuilder::retiring_quiet`]; empty otherwise), sorted by stream (a vector: there
     /// can be millions; [`Index::quiet_conn`] finds one).
     pub quiet: Vec<QuietConn>,
+    /// For quiet TLS connections whose certificates name URLs, what the revocation detector
+    /// reads, sorted by stream (only with [`IndexBuilder::retiring_quiet`]).
+    pub certificates: Vec<RetiredCertificate>,
     /// Time of the capture's last frame.
     pub capture_end: Option<Timestamp>,
 }

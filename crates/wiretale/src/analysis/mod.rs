@@ -22,8 +22,9 @@ mod story;
 pub use finding::{Finding, Severity};
 pub use findings::Thresholds;
 pub use index::{
-    ConnIndex, EndSeen, Exchange, ExchangeResponse, GapFacts, GapSeen, Index, IndexBuilder,
-    NotTlsSeen, QuietConn, ResetSeen, TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    ConnIndex, EndSeen, Exchange, ExchangeResponse, FlowFacts, GapFacts, GapSeen, Index,
+    IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, TcpFacts, TlsProgress,
+    MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 pub use root_cause::RootCause;
 pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions, MEMORY_STEPS};

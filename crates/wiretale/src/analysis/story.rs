@@ -139,8 +139,8 @@ impl Step {
 }
 
 /// Steps kept in memory before a spilling builder writes them to disk
-/// ([`StoryBuilder::spilling`]): about 10 MiB.
-pub const MEMORY_STEPS: usize = 1 << 16;
+/// ([`StoryBuilder::spilling`]): about 3 MiB.
+pub const MEMORY_STEPS: usize = 1 << 14;
 
 /// Records the story's steps event by event (it keeps a compact step per told event, never
 /// the event), then tells the story in frame order once the index is complete.
@@ -267,21 +267,15 @@ impl StoryBuilder {
     }
 }
 
-/// Sorts steps by frame, then recording order (most are already in order: sorting small
-/// keys, not the large steps).
-fn sort_steps(steps: &mut Vec<(u64, Step)>) {
+/// Sorts steps by frame, then recording order, in place: the steps are most of a spilling
+/// story's memory, and a sorted copy would double it. Most are already in order.
+fn sort_steps(steps: &mut [(u64, Step)]) {
     let key = |(seq, s): &(u64, Step)| (s.frame, *seq);
     if steps.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
         return;
     }
-    let mut order: Vec<((u64, u64), usize)> =
-        steps.iter().enumerate().map(|(i, s)| (key(s), i)).collect();
-    order.sort_unstable();
-    let mut slots: Vec<Option<(u64, Step)>> = std::mem::take(steps).into_iter().map(Some).collect();
-    *steps = order
-        .iter()
-        .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take))
-        .collect();
+    // Keys are unique (recording order), so an unstable sort is deterministic.
+    steps.sort_unstable_by_key(key);
 }
 
 /// Where a told story's steps are.

@@ -3,6 +3,47 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::{Exchange, Index};
+use std::net::SocketAddr;
+
+/// A TLS connection whose server's certificate names URLs.
+struct CertificateHolder<'i> {
+    stream: u64,
+    client: SocketAddr,
+    server: SocketAddr,
+    /// Frame of the server's Certificate.
+    cert_frame: u64,
+    /// Last frame of the connection (`u64::MAX` while it is open).
+    end_frame: u64,
+    urls: &'i [(String, &'static str)],
+}
+
+/// Every connection whose server's certificate names URLs, kept whole or retired, in stream
+/// order.
+fn certificate_holders(index: &Index) -> Vec<CertificateHolder<'_>> {
+    let kept = index.conns.values().filter_map(|conn| {
+        let p = conn.tls_progress.as_ref()?;
+        Some(CertificateHolder {
+            stream: conn.stream,
+            client: conn.client,
+            server: conn.server,
+            cert_frame: p.certificate?,
+            end_frame: conn.flow.as_ref().map_or(u64::MAX, |f| f.last_frame),
+            urls: &p.cert_urls,
+        })
+    });
+    let retired = index.certificates.iter().map(|c| CertificateHolder {
+        stream: c.stream,
+        client: c.client,
+        server: c.server,
+        cert_frame: c.frame,
+        end_frame: c.last_frame,
+        urls: &c.urls,
+    });
+    let mut all: Vec<CertificateHolder<'_>> =
+        kept.chain(retired).filter(|h| !h.urls.is_empty()).collect();
+    all.sort_by_key(|h| h.stream);
+    all
+}
 
 /// Links TLS connections to HTTP fetches of their certificates' CRL/OCSP/AIA URLs; `earlier`
 /// are the other detectors' findings (to say how a fetch ended).
@@ -14,19 +55,11 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
         .into_iter()
         .filter_map(|x| Some((x, normalize(x.url.as_deref()?))))
         .collect();
-    for conn in index.conns.values() {
-        let Some(p) = &conn.tls_progress else {
-            continue;
-        };
-        let Some(cert_frame) = p.certificate else {
-            continue;
-        };
-        if p.cert_urls.is_empty() {
-            continue;
-        }
-        let end_frame = conn.flow.as_ref().map(|f| f.last_frame).unwrap_or(u64::MAX);
-        let cert_urls: Vec<(String, &'static str, &str)> = p
-            .cert_urls
+    for conn in certificate_holders(index) {
+        let cert_frame = conn.cert_frame;
+        let end_frame = conn.end_frame;
+        let cert_urls: Vec<(String, &'static str, &str)> = conn
+            .urls
             .iter()
             .map(|(u, kind)| (normalize(u), *kind, u.as_str()))
             .collect();

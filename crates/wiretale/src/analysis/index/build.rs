@@ -1,9 +1,9 @@
 //! Folding events into the index, one at a time.
 
-use super::tls_progress::TlsFold;
+use super::tls_progress::{QuietTls, TlsFold};
 use super::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
-    ResetSeen, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    ResetSeen, RetiredCertificate, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -13,6 +13,7 @@ use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Builds an [`Index`] event by event, without keeping the events: feed it every event and
 /// flow summary of a capture (in any interleaving the pipeline produces), then
@@ -37,18 +38,29 @@ pub struct IndexBuilder {
     /// Connections in order of their first event or summary. A vector rather than an ordered
     /// map: the pipeline numbers streams in order, so a map's nodes would be split half-full
     /// (twice the memory for a million connections); `slot` finds a stream's place.
-    conns: Vec<ConnFold>,
+    /// Boxed: a fold is several hundred bytes, and a growing vector of them would keep up
+    /// to as much again in spare capacity (measured: 8 MiB on a 1 GB capture).
+    #[allow(clippy::vec_box)]
+    conns: Vec<Box<ConnFold>>,
     slot: HashMap<u64, usize>,
     /// Retired connections no detector reads ([`IndexBuilder::retiring_quiet`]).
     quiet: Vec<QuietConn>,
     retire_quiet: bool,
     /// Every certificate URL seen so far, normalised: an HTTP fetch of one is never quiet.
     cert_urls: HashSet<String>,
+    /// Retired TLS connections' certificates ([`Index::certificates`]).
+    certificates: Vec<RetiredCertificate>,
+    /// Distinct URL lists of retired certificates, shared (a server sends the same chain to
+    /// every client).
+    url_lists: HashSet<Arc<[(String, &'static str)]>>,
 }
 
 /// Distinct certificate URLs remembered for [`IndexBuilder::retiring_quiet`]; past this,
 /// retiring stops (each fetch would have to be checked against too many).
 const MAX_CERT_URLS: usize = 65_536;
+
+/// Distinct URL lists shared between retired certificates; past this, lists are not shared.
+const MAX_URL_LISTS: usize = 4096;
 
 /// One connection while it is being folded.
 #[derive(Debug)]
@@ -133,10 +145,30 @@ impl ConnFold {
         self.conn
     }
 
-    /// No detector would read this retired connection (see [`IndexBuilder::retiring_quiet`]).
-    fn is_quiet(&self, cert_urls: &HashSet<String>) -> bool {
+    /// Gives back the spare capacity of a connection whose events have all been seen (its
+    /// summary arrived): kept connections are most of what a long analysis holds.
+    fn compact(&mut self) {
+        let c = &mut self.conn;
+        c.exchanges.shrink_to_fit();
+        for x in &mut c.exchanges {
+            if let Some(r) = x.response.as_mut() {
+                r.challenges.shrink_to_fit();
+            }
+        }
+        c.tcp.gaps.first.shrink_to_fit();
+        self.closes.shrink_to_fit();
+        self.resets.shrink_to_fit();
+        if let Some(tls) = self.tls.as_mut() {
+            tls.compact();
+        }
+    }
+
+    /// Whether no detector would read this connection, its summary having arrived (see
+    /// [`IndexBuilder::retiring_quiet`]): `None` if one would, otherwise what the revocation
+    /// detector still needs of a TLS connection (its server's certificate frame and URLs).
+    fn quiet(&self, cert_urls: &HashSet<String>) -> Option<QuietTls<'_>> {
         let c = &self.conn;
-        let Some(flow) = &c.flow else { return false };
+        let flow = c.flow.as_ref()?;
         let plain_exchange = |x: &Exchange| {
             x.credentials.is_none()
                 && x.ntlm_request.is_none()
@@ -147,15 +179,20 @@ impl ConnFold {
                     .as_deref()
                     .map_or(true, |u| !cert_urls.contains(&normalize_url(u)))
         };
-        self.tls.is_none()
-            && !c.tls
-            && c.tunnel.is_none()
-            && self.not_tls.is_none()
+        let tcp_quiet = self.not_tls.is_none()
             && self.resets.is_empty()
             && c.tcp.resets_not_kept == 0
             && c.tcp.gaps.count == 0
             && (flow.syns == 0 || flow.syn_ack)
-            && c.exchanges.iter().all(plain_exchange)
+            && c.exchanges.iter().all(plain_exchange);
+        if !tcp_quiet {
+            return None;
+        }
+        match &self.tls {
+            Some(tls) => tls.quiet(c.client),
+            None if c.tls => None,
+            None => Some(QuietTls { certificate: None }),
+        }
     }
 
     fn tcp(&mut self, e: &Event, c: &ConnEvent) {
@@ -266,18 +303,26 @@ impl IndexBuilder {
         fold.conn.client = f.client;
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
-        fold.conn.flow = Some(f.clone());
+        fold.conn.flow = Some(f.into());
         if self.retire_quiet {
             if let Some(at) = self.slot.get(&f.stream).copied() {
                 self.retire_if_quiet(at);
             }
         }
+        if let Some(fold) =
+            (self.slot.get(&f.stream).copied()).and_then(|at| self.conns.get_mut(at))
+        {
+            fold.compact();
+        }
     }
 
     /// A builder that, when a connection's summary arrives (the connection left the flow
     /// table: all its events were seen), keeps only its endpoints and roles
-    /// ([`Index::quiet`]) if no detector would read it: no TLS, no RST, no gap, no
-    /// unanswered SYN, no HTTP authentication, no fetch of a certificate URL seen earlier.
+    /// ([`Index::quiet`]) if no detector would read it: no RST, no gap, no unanswered SYN,
+    /// no HTTP authentication, no fetch of a certificate URL seen earlier, and either no TLS
+    /// or a TLS handshake that completed and carried data without an alert (for those, what
+    /// the revocation detector reads of the server's certificate stays:
+    /// [`Index::certificates`]).
     /// The diagnosis and the story are the same; the index of a capture of a million short
     /// connections shrinks about twentyfold. For the story and the diagnosis only: other
     /// analyses of the index (every exchange, every flow) want [`IndexBuilder::default`].
@@ -294,7 +339,7 @@ impl IndexBuilder {
             Some(at) => at,
             None => {
                 let at = self.conns.len();
-                self.conns.push(new());
+                self.conns.push(Box::new(new()));
                 self.slot.insert(stream, at);
                 at
             }
@@ -310,15 +355,39 @@ impl IndexBuilder {
         let Some(fold) = self.conns.get(at) else {
             return;
         };
-        if !fold.is_quiet(&self.cert_urls) {
+        let Some(quiet) = fold.quiet(&self.cert_urls) else {
             return;
-        }
+        };
+        let last_frame = fold.conn.flow.as_ref().map_or(0, |f| f.last_frame);
+        let certificate = quiet.certificate.map(|(frame, urls)| {
+            let shared = match self.url_lists.get(urls) {
+                Some(shared) => Arc::clone(shared),
+                None => {
+                    let shared: Arc<[(String, &'static str)]> = urls.into();
+                    if self.url_lists.len() < MAX_URL_LISTS {
+                        self.url_lists.insert(Arc::clone(&shared));
+                    }
+                    shared
+                }
+            };
+            (frame, shared)
+        });
         let fold = self.conns.swap_remove(at);
         if let Some(moved) = self.conns.get(at) {
             self.slot.insert(moved.conn.stream, at);
         }
         let c = fold.conn;
         self.slot.remove(&c.stream);
+        if let Some((frame, urls)) = certificate {
+            self.certificates.push(RetiredCertificate {
+                stream: c.stream,
+                client: c.client,
+                server: c.server,
+                frame,
+                last_frame,
+                urls,
+            });
+        }
         self.quiet.push(QuietConn {
             stream: c.stream,
             client: c.client,
@@ -364,7 +433,8 @@ impl IndexBuilder {
         quiet.sort_unstable_by_key(|q| q.stream);
         quiet.dedup_by_key(|q| q.stream);
         let conns: BTreeMap<u64, ConnIndex> = (self.conns.into_iter())
-            .map(|mut fold| {
+            .map(|fold| {
+                let mut fold = *fold;
                 // Something came after a retired connection's summary: its roles are the
                 // summary's, not a guess from the late event.
                 let retired = quiet.binary_search_by_key(&fold.conn.stream, |q| q.stream);
@@ -378,9 +448,14 @@ impl IndexBuilder {
             })
             .collect();
         quiet.retain(|q| !conns.contains_key(&q.stream));
+        let mut certificates = self.certificates;
+        certificates.sort_unstable_by_key(|c| c.stream);
+        certificates.dedup_by_key(|c| c.stream);
+        certificates.retain(|c| !conns.contains_key(&c.stream));
         Index {
             conns,
             quiet,
+            certificates,
             capture_end,
         }
     }

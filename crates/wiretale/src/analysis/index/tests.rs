@@ -26,6 +26,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 #[test]
 fn the_recorder_tells_what_the_collected_analysis_tells() {
     let mut quiet = 0;
+    let mut quiet_tls = 0;
     for path in every_capture() {
         let collected = Analysis::of_path(&path, &AnalyzerConfig::default()).unwrap();
         let story = collected.story(&StoryOptions::default());
@@ -61,6 +62,17 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
                             "quiet stream {stream} of {what}"
                         );
                         quiet += 1;
+                        // A retired TLS connection keeps what the revocation detector reads.
+                        let certificate = (conn.tls_progress.as_ref())
+                            .and_then(|p| Some((p.certificate?, p.cert_urls.clone())))
+                            .filter(|(_, urls)| !urls.is_empty());
+                        let retired = (told.index.certificates.iter())
+                            .find(|c| c.stream == *stream)
+                            .map(|c| (c.frame, c.urls.to_vec()));
+                        assert_eq!(retired, certificate, "certificate of {stream} of {what}");
+                        if conn.tls {
+                            quiet_tls += 1;
+                        }
                     }
                     other => panic!("stream {stream} of {what}: {other:?}"),
                 }
@@ -74,6 +86,7 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
     }
     // The retirement is exercised (plain HTTP connections of the corpus).
     assert!(quiet > 10, "only {quiet} connections retired");
+    assert!(quiet_tls > 4, "only {quiet_tls} TLS connections retired");
 }
 
 /// The directional facts of a connection's TLS, computed the plain way: from each event's
@@ -151,7 +164,7 @@ fn tls_sides_are_named_by_the_final_client_whoever_spoke_first() {
             };
             let late = &events[server_first..];
             let mut builder = IndexBuilder::default();
-            if let Some(flow) = &conn.flow {
+            if let Some(flow) = a.flows.iter().find(|f| f.stream == conn.stream) {
                 builder.flow(flow);
             }
             for e in late {

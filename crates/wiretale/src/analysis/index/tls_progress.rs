@@ -42,12 +42,7 @@ impl TlsProgress {
     /// Both sides finished the handshake (TLS ≤ 1.2: CCS and encrypted Finished each way;
     /// TLS 1.3: encrypted handshake both ways).
     pub fn completed(&self) -> bool {
-        let both = |x: &[Option<u64>; 2]| x[0].is_some() && x[1].is_some();
-        if self.tls13 {
-            both(&self.finished) || self.app_data[0].is_some()
-        } else {
-            both(&self.ccs) && both(&self.finished)
-        }
+        completed(self, 0)
     }
 
     /// Frame at which the handshake completed (the later Finished).
@@ -74,6 +69,23 @@ impl TlsProgress {
     pub fn has_app_data(&self) -> bool {
         self.app_data.iter().any(|a| a.is_some())
     }
+}
+
+/// Whether `p`'s handshake completed, `client_side` being the index of the client in its
+/// per-direction arrays.
+fn completed(p: &TlsProgress, client_side: usize) -> bool {
+    let both = |x: &[Option<u64>; 2]| x[0].is_some() && x[1].is_some();
+    if p.tls13 {
+        both(&p.finished) || p.app_data.get(client_side).is_some_and(Option::is_some)
+    } else {
+        both(&p.ccs) && both(&p.finished)
+    }
+}
+
+/// A TLS connection no TLS detector reads ([`TlsFold::quiet`]), with the server's
+/// certificate frame and the URLs it names, if any (the revocation detector reads those).
+pub(super) struct QuietTls<'f> {
+    pub(super) certificate: Option<(u64, &'f [(String, &'static str)])>,
 }
 
 /// The server's certificate as one side sent it.
@@ -172,6 +184,35 @@ impl TlsFold {
             p.last = Some((e.frame, side == 0, e.summary(), e.time));
             self.last_side = side;
         }
+    }
+
+    /// Gives back spare capacity (the connection's events have all been seen).
+    pub(super) fn compact(&mut self) {
+        self.progress.alerts.shrink_to_fit();
+        self.alert_sides.shrink_to_fit();
+        for seen in self.certificates.iter_mut().flatten() {
+            seen.urls.shrink_to_fit();
+        }
+    }
+
+    /// Whether the TLS detectors would say nothing of this connection, given its client:
+    /// no alert but close_notify, and either no ClientHello or a completed handshake that
+    /// carried application data (the conditions of `findings::tls`).
+    pub(super) fn quiet(&self, client: SocketAddr) -> Option<QuietTls<'_>> {
+        let p = &self.progress;
+        if p.alerts.iter().any(|a| a.3 != "close_notify") {
+            return None;
+        }
+        let client_side = usize::from(self.anchor.flatten() != Some(client));
+        let used = completed(p, client_side) && p.app_data.iter().any(Option::is_some);
+        if p.client_hello.is_some() && !used {
+            return None;
+        }
+        let certificate = (self.certificates.get(1 - client_side))
+            .and_then(Option::as_ref)
+            .filter(|c| !c.urls.is_empty())
+            .map(|c| (c.frame, c.urls.as_slice()));
+        Some(QuietTls { certificate })
     }
 
     /// The progress with sides named, given the connection's client.
