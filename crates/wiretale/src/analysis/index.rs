@@ -6,9 +6,11 @@
 //! HTTP exchanges and certificate URLs grow with what the connection carried.
 
 mod build;
+mod quiet;
 mod tls_progress;
 
 pub use build::IndexBuilder;
+pub use quiet::QuietConns;
 pub use tls_progress::TlsProgress;
 
 use crate::capture::Timestamp;
@@ -272,6 +274,8 @@ pub struct QuietConn {
     pub server: SocketAddr,
     /// The server side is a proxy.
     pub is_proxy: bool,
+    /// Last frame of the connection.
+    pub last_frame: u64,
 }
 
 impl QuietConn {
@@ -316,9 +320,8 @@ pub struct Index {
     /// Connections by stream.
     pub conns: BTreeMap<u64, ConnIndex>,
     /// Connections retired to their endpoints because no detector reads them (only with
-    /// [`IndexBuilder::retiring_quiet`]; empty otherwise), sorted by stream (a vector: there
-    /// can be millions; [`Index::quiet_conn`] finds one).
-    pub quiet: Vec<QuietConn>,
+    /// [`IndexBuilder::retiring_quiet`]; empty otherwise), by stream.
+    pub quiet: QuietConns,
     /// For quiet TLS connections whose certificates name URLs, what the revocation detector
     /// reads, sorted by stream (only with [`IndexBuilder::retiring_quiet`]).
     pub certificates: Vec<RetiredCertificate>,
@@ -396,12 +399,16 @@ impl Index {
     }
 
     /// The quiet connection of stream `stream`, if it was retired.
-    pub fn quiet_conn(&self, stream: u64) -> Option<&QuietConn> {
-        let at = self
-            .quiet
-            .binary_search_by_key(&stream, |q| q.stream)
-            .ok()?;
-        self.quiet.get(at)
+    pub fn quiet_conn(&self, stream: u64) -> Option<QuietConn> {
+        self.quiet.get(stream)
+    }
+
+    /// The last frame of stream `stream`, once its summary is known.
+    pub(crate) fn stream_last_frame(&self, stream: u64) -> Option<u64> {
+        match self.conns.get(&stream) {
+            Some(c) => c.flow.map(|f| f.last_frame),
+            None => self.quiet.get(stream).map(|q| q.last_frame),
+        }
     }
 
     /// Every HTTP exchange of the capture, in request-frame order.

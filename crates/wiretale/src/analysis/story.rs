@@ -5,7 +5,8 @@ use crate::capture::Timestamp;
 use crate::tcp::ConnEvent;
 use crate::timeline::{Detail, Event};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
@@ -92,6 +93,11 @@ struct Step {
     text: Box<str>,
     /// A run of application data that began before its reporting frame.
     ongoing: bool,
+    /// The last frame of the step's connection (`u64::MAX` if unknown): no step of the
+    /// connection comes after it, so the teller forgets the stream's idle clock once it is
+    /// past it (a million connections would otherwise keep a million clocks). Set with the
+    /// roles.
+    stream_last_frame: u64,
 }
 
 impl Step {
@@ -122,6 +128,7 @@ impl Step {
             proto,
             text: text.into_boxed_str(),
             ongoing,
+            stream_last_frame: u64::MAX,
         })
     }
 
@@ -247,11 +254,11 @@ impl StoryBuilder {
             None => {
                 let mut steps: Vec<Step> = steps.into_iter().map(|(_, s)| s).collect();
                 for step in &mut steps {
-                    step.roles = roles.of(step);
+                    roles.resolve(step);
                 }
                 Store::Memory(steps)
             }
-            Some(runs) => match runs.merge(steps, |step| step.roles = roles.of(step)) {
+            Some(runs) => match runs.merge(steps, |step| roles.resolve(step)) {
                 Ok(spill::Merged::Disk(sorted)) => Store::Disk(sorted),
                 Ok(spill::Merged::Memory(steps)) => Store::Memory(steps),
                 Err(e) => Store::Failed(e.to_string()),
@@ -306,8 +313,22 @@ impl Story {
     /// Calls `visit` with each line in order. The line passed is reused between calls (clone
     /// it to keep it). Fails only for a story spilled to disk that cannot be read back (the
     /// lines told before the error were visited).
-    pub fn for_each_line(&self, mut visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
+    pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
+        self.tell(true, visit)
+    }
+
+    /// [`Story::for_each_line`], remembering every stream's idle clock to the end (to test
+    /// that forgetting closed streams' clocks changes nothing).
+    #[cfg(test)]
+    pub(crate) fn lines_remembering_every_stream(&self) -> Vec<StoryLine> {
+        let mut lines = Vec::new();
+        let _ = self.tell(false, |l| lines.push(l.clone()));
+        lines
+    }
+
+    fn tell(&self, forget_closed: bool, mut visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
         let mut teller = Teller::new(self.opts);
+        teller.forget_closed = forget_closed;
         match &self.store {
             Store::Memory(steps) => {
                 for step in steps {
@@ -348,6 +369,11 @@ impl Story {
 struct Teller {
     opts: StoryOptions,
     last_on_stream: HashMap<u64, Timestamp>,
+    /// Streams with a clock, by their last frame, soonest first.
+    ending: BinaryHeap<Reverse<(u64, u64)>>,
+    /// Forget a stream's clock once past its last frame (off only to test that this changes
+    /// nothing).
+    forget_closed: bool,
     first_time: Option<Timestamp>,
     /// The step line being built: it is told once the next step does not merge into it.
     pending: Option<StoryLine>,
@@ -359,6 +385,8 @@ impl Teller {
         Teller {
             opts,
             last_on_stream: HashMap::new(),
+            ending: BinaryHeap::new(),
+            forget_closed: true,
             first_time: None,
             pending: None,
             idle_line: None,
@@ -366,6 +394,14 @@ impl Teller {
     }
 
     fn step(&mut self, step: &Step, visit: &mut impl FnMut(&StoryLine)) {
+        // Streams whose last frame is behind this step will not speak again.
+        while let Some(&Reverse((last_frame, stream))) = self.ending.peek() {
+            if last_frame >= step.frame {
+                break;
+            }
+            self.ending.pop();
+            self.last_on_stream.remove(&stream);
+        }
         let (from, to) = step.parties();
         let start = *self.first_time.get_or_insert(step.time);
         // Merge with the previous line when it is the same frame, connection, sender and
@@ -404,7 +440,10 @@ impl Teller {
                     visit(line);
                 }
             }
-            self.last_on_stream.insert(stream, step.time);
+            let new_clock = self.last_on_stream.insert(stream, step.time).is_none();
+            if new_clock && step.stream_last_frame != u64::MAX && self.forget_closed {
+                self.ending.push(Reverse((step.stream_last_frame, stream)));
+            }
         }
         let line = self
             .pending
@@ -481,6 +520,14 @@ impl<'i> RoleResolver<'i> {
             index,
             servers: None,
         }
+    }
+
+    /// Names the roles of `step`'s parties and notes its connection's last frame.
+    fn resolve(&mut self, step: &mut Step) {
+        step.roles = self.of(step);
+        step.stream_last_frame = (step.stream)
+            .and_then(|s| self.index.stream_last_frame(s))
+            .unwrap_or(u64::MAX);
     }
 
     fn of(&mut self, step: &Step) -> [u8; 2] {

@@ -1,5 +1,6 @@
 //! Folding events into the index, one at a time.
 
+use super::quiet::QuietConns;
 use super::tls_progress::{QuietTls, TlsFold};
 use super::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
@@ -44,7 +45,7 @@ pub struct IndexBuilder {
     conns: Vec<Box<ConnFold>>,
     slot: HashMap<u64, usize>,
     /// Retired connections no detector reads ([`IndexBuilder::retiring_quiet`]).
-    quiet: Vec<QuietConn>,
+    quiet: QuietConns,
     retire_quiet: bool,
     /// Every certificate URL seen so far, normalised: an HTTP fetch of one is never quiet.
     cert_urls: HashSet<String>,
@@ -393,6 +394,7 @@ impl IndexBuilder {
             client: c.client,
             server: c.server,
             is_proxy: c.is_proxy,
+            last_frame,
         });
     }
 
@@ -430,16 +432,13 @@ impl IndexBuilder {
     /// The index, given the time of the capture's last frame.
     pub fn finish(self, capture_end: Option<Timestamp>) -> Index {
         let mut quiet = self.quiet;
-        quiet.sort_unstable_by_key(|q| q.stream);
-        quiet.dedup_by_key(|q| q.stream);
+        quiet.finish(|_| true);
         let conns: BTreeMap<u64, ConnIndex> = (self.conns.into_iter())
             .map(|fold| {
                 let mut fold = *fold;
                 // Something came after a retired connection's summary: its roles are the
                 // summary's, not a guess from the late event.
-                let retired = quiet.binary_search_by_key(&fold.conn.stream, |q| q.stream);
-                if let (None, Some(q)) = (&fold.conn.flow, retired.ok().and_then(|i| quiet.get(i)))
-                {
+                if let (None, Some(q)) = (&fold.conn.flow, quiet.get(fold.conn.stream)) {
                     fold.conn.client = q.client;
                     fold.conn.server = q.server;
                     fold.conn.is_proxy |= q.is_proxy;
@@ -447,7 +446,7 @@ impl IndexBuilder {
                 (fold.conn.stream, fold.finish())
             })
             .collect();
-        quiet.retain(|q| !conns.contains_key(&q.stream));
+        quiet.finish(|stream| !conns.contains_key(&stream));
         let mut certificates = self.certificates;
         certificates.sort_unstable_by_key(|c| c.stream);
         certificates.dedup_by_key(|c| c.stream);

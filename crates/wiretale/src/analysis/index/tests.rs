@@ -89,6 +89,30 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
     assert!(quiet_tls > 4, "only {quiet_tls} TLS connections retired");
 }
 
+#[test]
+fn forgetting_closed_streams_idle_clocks_changes_no_line() {
+    let mut idle_lines = 0;
+    for path in every_capture() {
+        for idle_secs in [5.0, 0.5, 0.0] {
+            let opts = StoryOptions { idle_secs };
+            let mut recorder = StoryRecorder::default().memory_steps(7);
+            let report = analyze_path(&path, &AnalyzerConfig::default(), &mut recorder).unwrap();
+            let told = recorder.finish(report, &opts);
+            let remembering = told.story.lines_remembering_every_stream();
+            assert_eq!(
+                json(&told.lines()),
+                json(&remembering),
+                "{} idle {idle_secs}",
+                path.display()
+            );
+            idle_lines += (remembering.iter())
+                .filter(|l| l.kind == crate::analysis::LineKind::Idle)
+                .count();
+        }
+    }
+    assert!(idle_lines > 10, "only {idle_lines} idle lines");
+}
+
 /// The directional facts of a connection's TLS, computed the plain way: from each event's
 /// sender compared with the final client.
 fn directional_reference(conn: &ConnIndex, events: &[&Event]) -> String {
@@ -332,4 +356,46 @@ fn the_close_after_the_last_tls_message_is_found_whatever_the_order() {
     let conn = index.conn(0).unwrap();
     let first = conn.tcp.ends.first().map(|e| (e.frame, e.by));
     assert_eq!(first, Some((30, Dir::ToClient)));
+}
+
+/// A connection still open at the end of the capture: its last frame carries a step, and the
+/// note that it is still open comes at that frame too but at the capture's end time, so the
+/// idle period before the note must still be told although the stream's last frame was
+/// passed.
+#[test]
+fn an_open_connection_keeps_its_idle_clock_past_its_last_frame() {
+    use crate::capture::CaptureReader;
+    use wiretale_fixtures::{AckPolicy, Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut open = TcpSession::new(([10, 0, 0, 1], 40_000).into(), ([10, 0, 0, 2], 80).into())
+        .ack_policy(AckPolicy::Never);
+    open.handshake(&mut cap);
+    open.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    cap.advance(std::time::Duration::from_secs(30));
+    let mut later = TcpSession::new(([10, 0, 0, 1], 40_001).into(), ([10, 0, 0, 2], 80).into());
+    later.handshake(&mut cap);
+    let file = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    let mut recorder = StoryRecorder::default();
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
+    let told = recorder.finish(report, &StoryOptions::default());
+    let lines = told.lines();
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    let request = texts.iter().position(|t| t.starts_with("GET /"));
+    let idle = texts.iter().position(|t| t.contains("idle on stream 0"));
+    let note = texts
+        .iter()
+        .position(|t| t.starts_with("connection still open"));
+    assert!(
+        matches!((request, idle, note), (Some(r), Some(i), Some(n)) if r < i && i < n),
+        "{texts:#?}"
+    );
+    assert_eq!(
+        json(&lines),
+        json(&told.story.lines_remembering_every_stream())
+    );
 }

@@ -295,6 +295,7 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step) -> io::Result<()> {
     r.extend_from_slice(&s.roles);
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
     r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
+    r.extend_from_slice(&s.stream_last_frame.to_le_bytes());
     // A record must come back: a text beyond what decode accepts is cut (at a character).
     let mut text: &str = &s.text;
     if text.len() > MAX_TEXT {
@@ -427,6 +428,7 @@ fn parse(record: &[u8]) -> Option<(u64, Step)> {
     let dst = f.addr()?;
     let roles = f.array::<2>()?;
     let [proto, ongoing] = f.array::<2>()?;
+    let stream_last_frame = f.u64()?;
     let len = usize::try_from(f.u64()?).ok()?;
     let text = std::str::from_utf8(f.take(len)?).ok()?;
     Some((
@@ -442,6 +444,7 @@ fn parse(record: &[u8]) -> Option<(u64, Step)> {
             proto: PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP"),
             text: text.into(),
             ongoing: ongoing != 0,
+            stream_last_frame,
         },
     ))
 }
@@ -465,6 +468,7 @@ mod tests {
             proto: PROTOS[(frame % 4) as usize],
             text: text.into(),
             ongoing: frame % 3 == 0,
+            stream_last_frame: frame.wrapping_mul(7),
         }
     }
 
