@@ -1,11 +1,23 @@
 //! The retired connections ([`super::IndexBuilder::retiring_quiet`]), stored compactly: a
-//! capture of a million short connections retires nearly all of them, so each costs 32
+//! capture of a million short connections retires nearly all of them, so each costs 24
 //! bytes here, its addresses shared with every other connection of the same client host or
 //! server.
+//!
+//! The pipeline numbers streams densely from 0, so connections are stored by stream number
+//! in fixed-size chunks: no sorting, no search, and no vector doubling (and copying) its way
+//! through a million entries. A stream number far beyond those seen (only an embedder
+//! feeding its own numbers can make one) goes to a sorted side list instead, so memory
+//! follows the number of connections, never the size of a number.
 
 use super::QuietConn;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Connections per chunk.
+const CHUNK: usize = 4096;
+
+/// How far past the chunks a stream number may land and still get chunks of its own.
+const MAX_SKIP_CHUNKS: usize = 16;
 
 /// The connections an index keeps only the endpoints of, by stream ([`super::Index::quiet`]).
 ///
@@ -18,22 +30,32 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct QuietConns {
-    /// Sorted by stream once the index is finished.
-    conns: Vec<Packed>,
+    /// Stream `s` is slot `s % CHUNK` of chunk `s / CHUNK`.
+    chunks: Vec<Box<[Slot]>>,
+    /// Streams beyond the chunks, sorted by stream once the index is finished.
+    sparse: Vec<(u64, Slot)>,
+    len: usize,
     /// Client hosts and servers, each stored once.
     hosts: Table<IpAddr>,
     servers: Table<SocketAddr>,
 }
 
-/// One quiet connection, its addresses as indexes into the tables.
-#[derive(Debug, Clone, Copy)]
-struct Packed {
-    stream: u64,
+/// One connection's place, its addresses as numbers into the tables.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
     last_frame: u64,
     client_host: u32,
     server: u32,
     client_port: u16,
-    is_proxy: bool,
+    state: SlotState,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum SlotState {
+    #[default]
+    Empty,
+    Server,
+    Proxy,
 }
 
 /// Distinct values, each numbered once.
@@ -70,71 +92,128 @@ impl<T: Copy + Eq + std::hash::Hash> Table<T> {
     }
 }
 
+/// The chunk and slot of stream `stream`.
+fn place(stream: u64) -> Option<(usize, usize)> {
+    let stream = usize::try_from(stream).ok()?;
+    Some((stream / CHUNK, stream % CHUNK))
+}
+
 impl QuietConns {
     /// How many connections.
     pub fn len(&self) -> usize {
-        self.conns.len()
+        self.len
     }
 
     /// None.
     pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
+        self.len == 0
     }
 
     /// The connection of stream `stream`, if it was retired.
     pub fn get(&self, stream: u64) -> Option<QuietConn> {
-        let at = self
-            .conns
-            .binary_search_by_key(&stream, |q| q.stream)
-            .ok()?;
-        self.conns.get(at).map(|p| self.unpack(p))
+        self.slot(stream).map(|slot| self.unpack(stream, slot))
     }
 
     /// Every connection, in stream order.
     pub fn iter(&self) -> impl Iterator<Item = QuietConn> + '_ {
-        self.conns.iter().map(|p| self.unpack(p))
+        let dense = (self.chunks.iter().enumerate()).flat_map(|(c, chunk)| {
+            (chunk.iter().enumerate()).map(move |(i, slot)| ((c * CHUNK + i) as u64, *slot))
+        });
+        dense
+            .chain(self.sparse.iter().copied())
+            .filter(|(_, slot)| slot.state != SlotState::Empty)
+            .map(|(stream, slot)| self.unpack(stream, &slot))
     }
 
-    fn unpack(&self, p: &Packed) -> QuietConn {
+    fn slot(&self, stream: u64) -> Option<&Slot> {
+        let dense = place(stream).and_then(|(c, i)| self.chunks.get(c)?.get(i));
+        let slot = match dense {
+            Some(slot) => slot,
+            None => {
+                let at = (self.sparse)
+                    .binary_search_by_key(&stream, |(s, _)| *s)
+                    .ok()?;
+                &self.sparse.get(at)?.1
+            }
+        };
+        (slot.state != SlotState::Empty).then_some(slot)
+    }
+
+    fn unpack(&self, stream: u64, slot: &Slot) -> QuietConn {
         let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         QuietConn {
-            stream: p.stream,
+            stream,
             client: SocketAddr::new(
-                self.hosts.get(p.client_host).unwrap_or(unspecified),
-                p.client_port,
+                self.hosts.get(slot.client_host).unwrap_or(unspecified),
+                slot.client_port,
             ),
-            server: (self.servers.get(p.server)).unwrap_or(SocketAddr::new(unspecified, 0)),
-            is_proxy: p.is_proxy,
-            last_frame: p.last_frame,
+            server: (self.servers.get(slot.server)).unwrap_or(SocketAddr::new(unspecified, 0)),
+            is_proxy: slot.state == SlotState::Proxy,
+            last_frame: slot.last_frame,
         }
     }
 
+    /// Adds a connection. A stream retired twice (a refused connection retried with the same
+    /// SYN keeps its stream) keeps its first endpoints and its last frame.
     pub(super) fn push(&mut self, q: QuietConn) {
-        let packed = Packed {
-            stream: q.stream,
+        let new = Slot {
             last_frame: q.last_frame,
             client_host: self.hosts.number(q.client.ip()),
             server: self.servers.number(q.server),
             client_port: q.client.port(),
-            is_proxy: q.is_proxy,
+            state: if q.is_proxy {
+                SlotState::Proxy
+            } else {
+                SlotState::Server
+            },
         };
-        self.conns.push(packed);
+        let slot = match place(q.stream) {
+            Some((c, i)) if c < self.chunks.len() + MAX_SKIP_CHUNKS => {
+                while self.chunks.len() <= c {
+                    self.chunks
+                        .push(vec![Slot::default(); CHUNK].into_boxed_slice());
+                }
+                self.chunks.get_mut(c).and_then(|chunk| chunk.get_mut(i))
+            }
+            _ => {
+                self.sparse.push((q.stream, Slot::default()));
+                self.sparse.last_mut().map(|(_, slot)| slot)
+            }
+        };
+        let Some(slot) = slot else { return };
+        if slot.state == SlotState::Empty {
+            *slot = new;
+            self.len += 1;
+        } else {
+            slot.last_frame = slot.last_frame.max(new.last_frame);
+        }
     }
 
-    /// Sorts by stream, keeping those `keep` accepts. A stream retired twice (a refused
-    /// connection retried with the same SYN keeps its stream) keeps its first endpoints and
-    /// its last frame.
+    /// Keeps only the connections `keep` accepts.
     pub(super) fn finish(&mut self, keep: impl Fn(u64) -> bool) {
-        self.conns.sort_by_key(|q| q.stream);
-        self.conns.dedup_by(|later, first| {
-            let same = later.stream == first.stream;
-            if same {
-                first.last_frame = first.last_frame.max(later.last_frame);
+        // The side list is in arrival order: sort it (stable, so a stream's first entry
+        // stays first) and fold repeated streams as `push` does.
+        self.sparse.sort_by_key(|(stream, _)| *stream);
+        self.sparse
+            .dedup_by(|(later_stream, later), (first_stream, first)| {
+                let same = later_stream == first_stream;
+                if same {
+                    first.last_frame = first.last_frame.max(later.last_frame);
+                }
+                same
+            });
+        for (c, chunk) in self.chunks.iter_mut().enumerate() {
+            for (i, slot) in chunk.iter_mut().enumerate() {
+                if slot.state != SlotState::Empty && !keep((c * CHUNK + i) as u64) {
+                    *slot = Slot::default();
+                }
             }
-            same
-        });
-        self.conns.retain(|q| keep(q.stream));
-        self.conns.shrink_to_fit();
+        }
+        self.sparse.retain(|(stream, _)| keep(*stream));
+        self.len = (self.chunks.iter().flat_map(|c| c.iter()))
+            .chain(self.sparse.iter().map(|(_, slot)| slot))
+            .filter(|slot| slot.state != SlotState::Empty)
+            .count();
     }
 }
 
@@ -154,13 +233,20 @@ mod tests {
 
     #[test]
     fn connections_come_back_as_they_went_in_sorted_by_stream() {
+        let far = 1 << 40;
         let all = [
             conn(3, "10.0.0.1:5000", "10.9.9.9:443"),
+            conn(far, "10.0.0.1:5002", "10.9.9.9:443"),
             conn(1, "10.0.0.1:5001", "10.9.9.9:443"),
             conn(2, "[2001:db8::1]:6000", "[2001:db8::2]:80"),
             QuietConn {
                 last_frame: 99,
                 ..conn(1, "10.0.0.2:1", "10.9.9.9:80")
+            },
+            conn(5000, "10.0.0.1:5003", "10.9.9.9:443"),
+            QuietConn {
+                last_frame: 7,
+                ..conn(far, "10.0.0.3:1", "10.9.9.9:443")
             },
         ];
         let mut quiet = QuietConns::default();
@@ -168,20 +254,25 @@ mod tests {
             quiet.push(q);
         }
         quiet.finish(|stream| stream != 2);
-        let back: Vec<QuietConn> = quiet.iter().collect();
         // Stream 1 was retired twice: its first endpoints, its last frame.
         let retried = QuietConn {
             last_frame: 99,
-            ..all[1]
+            ..all[2]
         };
-        assert_eq!(back, vec![retried, all[0]]);
+        let back: Vec<QuietConn> = quiet.iter().collect();
+        assert_eq!(back, vec![retried, all[0], all[5], all[1]]);
         assert_eq!(quiet.get(3), Some(all[0]));
+        assert_eq!(quiet.get(far), Some(all[1]));
         assert_eq!(quiet.get(2), None);
-        assert_eq!(quiet.len(), 2);
-        // Each client host and server stored once (10.0.0.1 and 10.9.9.9:443 serve two).
+        assert_eq!(quiet.get(4), None);
+        assert_eq!(quiet.get(u64::MAX), None);
+        assert_eq!(quiet.len(), 4);
+        // The far stream went to the side list, not to 2^28 chunks.
+        assert_eq!((quiet.chunks.len(), quiet.sparse.len()), (2, 1));
+        // Each client host and server stored once (10.0.0.1 and 10.9.9.9:443 serve several).
         assert_eq!(
             (quiet.hosts.values.len(), quiet.servers.values.len()),
-            (3, 3)
+            (4, 3)
         );
     }
 }
