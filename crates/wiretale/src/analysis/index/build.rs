@@ -176,9 +176,8 @@ impl ConnFold {
                 && x.response.as_ref().map_or(true, |r| {
                     r.ntlm_response.is_none() && !matches!(r.status, 401 | 407)
                 })
-                && x.url
-                    .as_deref()
-                    .map_or(true, |u| !cert_urls.contains(&normalize_url(u)))
+                && (cert_urls.is_empty()
+                    || (x.url.as_deref()).map_or(true, |u| !cert_urls.contains(&normalize_url(u))))
         };
         let tcp_quiet = self.not_tls.is_none()
             && self.resets.is_empty()
