@@ -306,6 +306,24 @@ pub struct RetiredCertificate {
     pub urls: Arc<[(String, &'static str)]>,
 }
 
+/// An NTLM Type 3 sent on a retired connection ([`IndexBuilder::retiring_quiet`]): the
+/// connection authenticated (each challenge answered on it), so no detector reads it, but a
+/// challenge left unanswered on another connection may have been answered by this message
+/// (`ntlm-connection-switch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredNtlmAnswer {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// Client.
+    pub client: SocketAddr,
+    /// Server.
+    pub server: SocketAddr,
+    /// Frame completing the request that carried the Type 3.
+    pub request_frame: u64,
+    /// Its response, when seen: frame, status and reason phrase.
+    pub response: Option<(u64, u16, Box<str>)>,
+}
+
 /// The whole capture, indexed by connection.
 ///
 /// ```
@@ -325,6 +343,9 @@ pub struct Index {
     /// For quiet TLS connections whose certificates name URLs, what the revocation detector
     /// reads, sorted by stream (only with [`IndexBuilder::retiring_quiet`]).
     pub certificates: Vec<RetiredCertificate>,
+    /// For quiet connections that authenticated with NTLM, their Type 3 messages, by stream
+    /// (only with [`IndexBuilder::retiring_quiet`]).
+    pub ntlm_answers: Vec<RetiredNtlmAnswer>,
     /// Time of the capture's last frame.
     pub capture_end: Option<Timestamp>,
 }

@@ -23,8 +23,8 @@ pub use finding::{Finding, Severity};
 pub use findings::Thresholds;
 pub use index::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, FlowFacts, GapFacts, GapSeen, Index,
-    IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, TcpFacts, TlsProgress,
-    MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, RetiredNtlmAnswer,
+    TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 pub use root_cause::RootCause;
 pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions, MEMORY_STEPS};

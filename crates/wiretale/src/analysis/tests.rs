@@ -204,9 +204,17 @@ fn shared_captures_raise_exactly_the_expected_findings() {
 }
 
 /// A client that answers the challenge of one connection on another: the proxy has no
-/// challenge there and rejects it (built inline with the fixture library).
+/// challenge there and rejects it — or, a proxy that does not check, accepts it (then the
+/// second connection looks authenticated, and the story's recorder retires it: the switch
+/// must still be found). Built inline with the fixture library.
 #[test]
 fn ntlm_type3_on_another_connection_is_a_connection_switch() {
+    for accepted in [false, true] {
+        connection_switch(accepted);
+    }
+}
+
+fn connection_switch(accepted: bool) {
     use std::net::SocketAddr;
     use wiretale_fixtures::payloads::{http, ntlm};
     use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
@@ -271,10 +279,18 @@ fn ntlm_type3_on_another_connection_is_a_connection_switch() {
         Dir::ToServer,
         &get(&format!("NTLM {}", ntlm::base64_encode(&t3)), "HTTP/1.0"),
     );
-    b.send(&mut cap, Dir::ToClient, &reply("NTLM", "close"));
+    let ok = http::response(
+        "HTTP/1.1",
+        200,
+        "OK",
+        &[("Connection", "close"), ("Content-Length", "0")],
+        b"",
+    );
+    let answer = if accepted { ok } else { reply("NTLM", "close") };
+    b.send(&mut cap, Dir::ToClient, &answer);
     b.close(&mut cap);
     let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
-    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
     let mut collector = crate::timeline::Collector::default();
     let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
     let a = Analysis::from_parts(collector.events, collector.flows, report);
@@ -288,7 +304,22 @@ fn ntlm_type3_on_another_connection_is_a_connection_switch() {
         .find(|f| f.id == "ntlm-connection-switch")
         .unwrap();
     assert_eq!(f.streams, vec![0, 1]);
-    assert!(f.evidence.iter().any(|e| e.contains("407")));
+    let outcome = if accepted { "answered 200 OK" } else { "407" };
+    assert!(
+        f.evidence.iter().any(|e| e.contains(outcome)),
+        "{:?}",
+        f.evidence
+    );
+    // The story's recorder, which retires quiet connections, finds the same.
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+    let mut recorder = super::StoryRecorder::default();
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
+    let told = recorder.finish(report, &super::StoryOptions::default());
+    assert_eq!(
+        serde_json::to_string(&told.diagnosis).unwrap(),
+        serde_json::to_string(&a.diagnosis).unwrap()
+    );
+    assert_eq!(told.index.quiet_conn(1).is_some(), accepted);
 }
 
 /// Every finding id a detector can raise has its section in `docs/findings.md`.

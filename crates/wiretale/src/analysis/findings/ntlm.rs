@@ -7,6 +7,8 @@
 use super::super::finding::{Finding, Severity};
 use super::super::index::{ConnIndex, EndSeen, Exchange, Index};
 use super::closing_words;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
 const FIX_KEEP_ALIVE: &str = "NTLM authenticates a connection, not a request: Type 1, Type 2 and \
 Type 3 must travel on one connection that stays open. Let the client speak HTTP/1.1 (or HTTP/1.0 \
@@ -14,13 +16,62 @@ with keep-alive) to the proxy — for WinINet clients: Internet Options › Adva
 through proxy connections\" — or exempt this URL from proxy authentication, or offer an \
 authentication scheme that works per request.";
 
+/// An NTLM Type 3, on a connection kept whole or retired.
+struct Answer<'i> {
+    stream: u64,
+    client: SocketAddr,
+    request_frame: u64,
+    /// Frame, status and reason of its response.
+    response: Option<(u64, u16, &'i str)>,
+}
+
+/// Every Type 3 of the capture by client host and server, in stream then exchange order.
+type Answers<'i> = HashMap<(IpAddr, SocketAddr), Vec<Answer<'i>>>;
+
+fn answers(index: &Index) -> Answers<'_> {
+    let kept = index.conns.values().flat_map(|c| {
+        (c.exchanges.iter())
+            .filter(|x| x.ntlm_request == Some(3))
+            .map(move |x| {
+                let answer = Answer {
+                    stream: c.stream,
+                    client: c.client,
+                    request_frame: x.request_frame,
+                    response: (x.response.as_ref()).map(|r| (r.frame, r.status, r.reason.as_str())),
+                };
+                (c.server, answer)
+            })
+    });
+    let retired = index.ntlm_answers.iter().map(|a| {
+        let answer = Answer {
+            stream: a.stream,
+            client: a.client,
+            request_frame: a.request_frame,
+            response: (a.response.as_ref())
+                .map(|(frame, status, reason)| (*frame, *status, &**reason)),
+        };
+        (a.server, answer)
+    });
+    let mut all: Answers<'_> = HashMap::new();
+    for (server, answer) in kept.chain(retired) {
+        all.entry((answer.client.ip(), server))
+            .or_default()
+            .push(answer);
+    }
+    for list in all.values_mut() {
+        list.sort_by_key(|a| a.stream);
+    }
+    all
+}
+
 /// Runs the NTLM detectors.
 pub fn detect(index: &Index, out: &mut Vec<Finding>) {
+    let answers = answers(index);
     for conn in index.conns.values() {
         for (i, ex) in conn.exchanges.iter().enumerate() {
             let Some(resp) = &ex.response else { continue };
             if resp.ntlm_response == Some(2) {
-                challenge_answered(index, conn, i, ex, out);
+                challenge_answered(&answers, conn, i, ex, out);
             } else if ex.ntlm_request == Some(1) && matches!(resp.status, 401 | 407) {
                 challenge_missing(index, conn, ex, out);
             }
@@ -34,7 +85,7 @@ fn who(conn: &ConnIndex) -> String {
 
 /// A Type 2 arrived in exchange `i`: find its Type 3.
 fn challenge_answered(
-    index: &Index,
+    answers: &Answers<'_>,
     conn: &ConnIndex,
     i: usize,
     ex: &Exchange,
@@ -50,16 +101,16 @@ fn challenge_answered(
     {
         return;
     }
-    // On another connection of the same client to the same server.
-    let elsewhere = index
-        .conns_of_client(conn.client.ip())
-        .filter(|c| c.stream != conn.stream && c.server == conn.server)
-        .flat_map(|c| c.exchanges.iter().map(move |x| (c, x)))
-        .filter(|(_, x)| x.ntlm_request == Some(3) && x.request_frame > resp.frame)
-        .min_by_key(|(_, x)| x.request_frame);
-    if let Some((other, x3)) = elsewhere {
+    // On another connection of the same client to the same server: the first sent after the
+    // challenge.
+    let elsewhere = (answers.get(&(conn.client.ip(), conn.server)))
+        .into_iter()
+        .flatten()
+        .filter(|a| a.stream != conn.stream && a.request_frame > resp.frame)
+        .min_by_key(|a| a.request_frame);
+    if let Some(x3) = elsewhere {
         let outcome = match &x3.response {
-            Some(r) => format!("answered {} {} (frame {})", r.status, r.reason, r.frame),
+            Some((frame, status, reason)) => format!("answered {status} {reason} (frame {frame})"),
             None => "never answered".to_string(),
         };
         out.push(Finding {
@@ -67,15 +118,15 @@ fn challenge_answered(
             severity: Severity::Error,
             frame: x3.request_frame,
             frames: vec![ex.request_frame, resp.frame, x3.request_frame],
-            streams: vec![conn.stream, other.stream],
+            streams: vec![conn.stream, x3.stream],
             summary: format!(
                 "The client answered the NTLM challenge from {} (stream {}, frame {}) on a different connection (stream {}, frame {}), so the challenge it answers does not exist there.",
-                who(conn), conn.stream, resp.frame, other.stream, x3.request_frame
+                who(conn), conn.stream, resp.frame, x3.stream, x3.request_frame
             ),
             evidence: vec![
                 format!("Frame {}: {} {} {} with NTLM Type 1 on stream {}", ex.request_frame, ex.method, ex.target, ex.version, conn.stream),
                 format!("Frame {}: {} {} {} with the NTLM Type 2 challenge", resp.frame, resp.version, resp.status, resp.reason),
-                format!("Frame {}: NTLM Type 3 sent on stream {} ({}:{}), {outcome}", x3.request_frame, other.stream, other.client.ip(), other.client.port()),
+                format!("Frame {}: NTLM Type 3 sent on stream {} ({}:{}), {outcome}", x3.request_frame, x3.stream, x3.client.ip(), x3.client.port()),
                 format!("Request keep-alive: {} ({}); response keep-alive: {} ({})", yes(ex.request_keep_alive), ex.request_keep_alive_reason, yes(resp.keep_alive), resp.keep_alive_reason),
             ],
             facts: Default::default(),

@@ -4,7 +4,7 @@ use super::quiet::QuietConns;
 use super::tls_progress::{QuietTls, TlsFold};
 use super::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
-    ResetSeen, RetiredCertificate, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    ResetSeen, RetiredCertificate, RetiredNtlmAnswer, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -51,6 +51,8 @@ pub struct IndexBuilder {
     cert_urls: HashSet<String>,
     /// Retired TLS connections' certificates ([`Index::certificates`]).
     certificates: Vec<RetiredCertificate>,
+    /// Retired connections' NTLM Type 3 messages ([`Index::ntlm_answers`]).
+    ntlm_answers: Vec<RetiredNtlmAnswer>,
     /// Distinct URL lists of retired certificates, shared (a server sends the same chain to
     /// every client).
     url_lists: HashSet<Arc<[(String, &'static str)]>>,
@@ -170,21 +172,35 @@ impl ConnFold {
     fn quiet(&self, cert_urls: &HashSet<String>) -> Option<QuietTls<'_>> {
         let c = &self.conn;
         let flow = c.flow.as_ref()?;
-        let plain_exchange = |x: &Exchange| {
-            x.credentials.is_none()
-                && x.ntlm_request.is_none()
-                && x.response.as_ref().map_or(true, |r| {
-                    r.ntlm_response.is_none() && !matches!(r.status, 401 | 407)
-                })
-                && (cert_urls.is_empty()
-                    || (x.url.as_deref()).map_or(true, |u| !cert_urls.contains(&normalize_url(u))))
+        // A fetch of a certificate URL is the revocation detector's business.
+        let fetch = |x: &Exchange| {
+            !cert_urls.is_empty()
+                && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)))
+        };
+        // What the HTTP authentication detectors (`findings::ntlm`, `findings::auth`) would
+        // report about this connection's own exchanges.
+        let xs = &c.exchanges;
+        let exchange_quiet = |(i, x): (usize, &Exchange)| {
+            if fetch(x) {
+                return false;
+            }
+            let Some(r) = &x.response else { return true };
+            let refused = matches!(r.status, 401 | 407);
+            if r.ntlm_response == Some(2) {
+                // A challenge answered on this connection.
+                return xs.iter().skip(i + 1).any(|y| y.ntlm_request == Some(3));
+            }
+            if x.ntlm_request == Some(1) {
+                return !refused; // otherwise the challenge is missing
+            }
+            !(x.credentials.is_some() && refused) // otherwise credentials were rejected
         };
         let tcp_quiet = self.not_tls.is_none()
             && self.resets.is_empty()
             && c.tcp.resets_not_kept == 0
             && c.tcp.gaps.count == 0
             && (flow.syns == 0 || flow.syn_ack)
-            && c.exchanges.iter().all(plain_exchange);
+            && xs.iter().enumerate().all(exchange_quiet);
         if !tcp_quiet {
             return None;
         }
@@ -378,6 +394,17 @@ impl IndexBuilder {
         }
         let c = fold.conn;
         self.slot.remove(&c.stream);
+        let answers = (c.exchanges.iter())
+            .filter(|x| x.ntlm_request == Some(3))
+            .map(|x| RetiredNtlmAnswer {
+                stream: c.stream,
+                client: c.client,
+                server: c.server,
+                request_frame: x.request_frame,
+                response: (x.response.as_ref())
+                    .map(|r| (r.frame, r.status, r.reason.as_str().into())),
+            });
+        self.ntlm_answers.extend(answers);
         if let Some((frame, urls)) = certificate {
             self.certificates.push(RetiredCertificate {
                 stream: c.stream,
@@ -450,10 +477,15 @@ impl IndexBuilder {
         certificates.sort_unstable_by_key(|c| c.stream);
         certificates.dedup_by_key(|c| c.stream);
         certificates.retain(|c| !conns.contains_key(&c.stream));
+        // Stable: a connection's answers stay in exchange order.
+        let mut ntlm_answers = self.ntlm_answers;
+        ntlm_answers.sort_by_key(|a| a.stream);
+        ntlm_answers.retain(|a| quiet.get(a.stream).is_some());
         Index {
             conns,
             quiet,
             certificates,
+            ntlm_answers,
             capture_end,
         }
     }

@@ -23,10 +23,14 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap()
 }
 
+/// An NTLM Type 3: request frame, response frame, status and reason.
+type Type3 = (u64, Option<(u64, u16, String)>);
+
 #[test]
 fn the_recorder_tells_what_the_collected_analysis_tells() {
     let mut quiet = 0;
     let mut quiet_tls = 0;
+    let mut quiet_ntlm = 0;
     for path in every_capture() {
         let collected = Analysis::of_path(&path, &AnalyzerConfig::default()).unwrap();
         let story = collected.story(&StoryOptions::default());
@@ -73,6 +77,31 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
                         if conn.tls {
                             quiet_tls += 1;
                         }
+                        // An authenticated one keeps its Type 3 messages.
+                        let type3: Vec<Type3> = (conn.exchanges.iter())
+                            .filter(|x| x.ntlm_request == Some(3))
+                            .map(|x| {
+                                let r = x.response.as_ref();
+                                (
+                                    x.request_frame,
+                                    r.map(|r| (r.frame, r.status, r.reason.clone())),
+                                )
+                            })
+                            .collect();
+                        let retired: Vec<Type3> = (told.index.ntlm_answers.iter())
+                            .filter(|a| a.stream == *stream)
+                            .map(|a| {
+                                let r = a.response.as_ref();
+                                (
+                                    a.request_frame,
+                                    r.map(|(f, s, why)| (*f, *s, why.to_string())),
+                                )
+                            })
+                            .collect();
+                        assert_eq!(retired, type3, "NTLM answers of {stream} of {what}");
+                        if !type3.is_empty() {
+                            quiet_ntlm += 1;
+                        }
                     }
                     other => panic!("stream {stream} of {what}: {other:?}"),
                 }
@@ -87,6 +116,10 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
     // The retirement is exercised (plain HTTP connections of the corpus).
     assert!(quiet > 10, "only {quiet} connections retired");
     assert!(quiet_tls > 4, "only {quiet_tls} TLS connections retired");
+    assert!(
+        quiet_ntlm > 2,
+        "only {quiet_ntlm} NTLM-authenticated connections retired"
+    );
 }
 
 #[test]
