@@ -75,13 +75,15 @@ impl Default for StoryOptions {
 /// One step of the story as recorded while the analysis runs: what the line needs, without
 /// the event. Roles are resolved once the index is complete ([`StoryBuilder::into_story`]).
 ///
-/// A story can have millions of steps, so a step is kept small: its text is boxed to its
-/// length, and the usual frame list of one frame, the step's own, is not stored.
+/// A story can have millions of steps (beyond [`MEMORY_STEPS`] they wait on disk), so a step
+/// is kept small: the usual frame list of one frame, the step's own, is not stored. Text and
+/// frame list are a `String` and a `Vec` so that a step read back from disk can be refilled
+/// in place, one allocation for the whole telling.
 #[derive(Debug, Clone, Default)]
 struct Step {
     frame: u64,
     /// Every frame the step rests on, when that is not just `[frame]`.
-    frames: Option<Box<[u64]>>,
+    frames: Option<Vec<u64>>,
     time: Timestamp,
     stream: Option<u64>,
     src: Option<SocketAddr>,
@@ -90,7 +92,7 @@ struct Step {
     /// small).
     roles: [u8; 2],
     proto: &'static str,
-    text: Box<str>,
+    text: String,
     /// A run of application data that began before its reporting frame.
     ongoing: bool,
     /// The last frame of the step's connection (`u64::MAX` if unknown): no step of the
@@ -126,14 +128,14 @@ impl Step {
             dst: e.dst,
             roles: [0, 0],
             proto,
-            text: text.into_boxed_str(),
+            text,
             ongoing,
             stream_last_frame: u64::MAX,
         })
     }
 
     fn set_frames(&mut self, frames: Vec<u64>) {
-        self.frames = (frames.as_slice() != [self.frame]).then(|| frames.into_boxed_slice());
+        self.frames = (frames.as_slice() != [self.frame]).then_some(frames);
     }
 
     /// Every frame the step rests on.
@@ -195,7 +197,7 @@ impl StoryBuilder {
     pub fn event(&mut self, e: &Event) {
         if let Some(mut step) = Step::of(e) {
             if e.frames.as_slice() != [e.frame] {
-                step.frames = Some(e.frames.as_slice().into());
+                step.frames = Some(e.frames.clone());
             }
             self.push(step);
         }

@@ -41,8 +41,9 @@ impl Runs {
             inner: &mut self.file,
             count: 0,
         };
+        let mut record = Vec::new();
         for (seq, step) in steps {
-            encode(&mut counting, *seq, step)?;
+            encode(&mut counting, *seq, step, &mut record)?;
         }
         self.written += counting.count;
         self.runs.push((start, steps.len() as u64));
@@ -62,8 +63,9 @@ impl Runs {
         let file = Mutex::new(file);
         let to_file = (|| {
             let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+            let mut record = Vec::new();
             let count = merge_into(&file, &self.runs, &mut tail, &mut resolve, |seq, step| {
-                encode(&mut out, seq, &step)
+                encode(&mut out, seq, &step, &mut record)
             })?;
             let sorted = out.into_inner().map_err(|e| e.into_error())?;
             Ok::<_, io::Error>(Sorted {
@@ -178,8 +180,10 @@ impl Sorted {
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
         let mut reader = SharedReader::new(&self.file, 0, 1 << 16);
         let mut scratch = Vec::new();
+        // One step, refilled for each record.
+        let mut step = Step::default();
         for _ in 0..self.count {
-            let (_, step) = decode(&mut reader, &mut scratch)?;
+            decode_into(&mut reader, &mut scratch, &mut step)?;
             each(&step);
         }
         Ok(())
@@ -266,8 +270,8 @@ impl<W: Write> Write for Counting<'_, W> {
 
 /// Writes one step as a record: its length (u32), then the fields. A record is built in a
 /// buffer and written at once (a write per field costs more than the fields).
-fn encode(out: &mut impl Write, seq: u64, s: &Step) -> io::Result<()> {
-    let mut r = Vec::with_capacity(96 + s.text.len());
+fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Result<()> {
+    r.clear();
     r.extend_from_slice(&[0; 4]);
     r.extend_from_slice(&seq.to_le_bytes());
     r.extend_from_slice(&s.frame.to_le_bytes());
@@ -290,8 +294,8 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step) -> io::Result<()> {
             r.extend_from_slice(&n.to_le_bytes());
         }
     }
-    encode_addr(&mut r, s.src);
-    encode_addr(&mut r, s.dst);
+    encode_addr(r, s.src);
+    encode_addr(r, s.dst);
     r.extend_from_slice(&s.roles);
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
     r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
@@ -309,7 +313,7 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step) -> io::Result<()> {
     r.extend_from_slice(text.as_bytes());
     let len = u32::try_from(r.len() - 4).map_err(|_| bad("step too large"))?;
     r[..4].copy_from_slice(&len.to_le_bytes());
-    out.write_all(&r)
+    out.write_all(r)
 }
 
 fn encode_addr(r: &mut Vec<u8>, addr: Option<SocketAddr>) {
@@ -344,8 +348,16 @@ const MAX_RECORD: u32 = 1 << 24;
 /// list of any length events carry.
 const MAX_TEXT: usize = (1 << 24) - 64 * 1024;
 
-/// Reads one record written by [`encode`] (through `scratch`, reused between records).
+/// Reads one record written by [`encode`] as a new step, with its sequence number.
 fn decode(r: &mut impl Read, scratch: &mut Vec<u8>) -> io::Result<(u64, Step)> {
+    let mut step = Step::default();
+    let seq = decode_into(r, scratch, &mut step)?;
+    Ok((seq, step))
+}
+
+/// Reads one record written by [`encode`] (through `scratch`, reused between records) into
+/// `step`, reusing its text and frame list; gives its sequence number.
+fn decode_into(r: &mut impl Read, scratch: &mut Vec<u8>, step: &mut Step) -> io::Result<u64> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len)?;
     let len = u32::from_le_bytes(len);
@@ -355,7 +367,7 @@ fn decode(r: &mut impl Read, scratch: &mut Vec<u8>) -> io::Result<(u64, Step)> {
     scratch.clear();
     scratch.resize(len as usize, 0);
     r.read_exact(scratch)?;
-    parse(scratch).ok_or_else(|| bad("damaged record"))
+    parse_into(scratch, step).ok_or_else(|| bad("damaged record"))
 }
 
 /// The fields of a record, read front to back.
@@ -401,52 +413,41 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn parse(record: &[u8]) -> Option<(u64, Step)> {
+fn parse_into(record: &[u8], step: &mut Step) -> Option<u64> {
     let mut f = Fields(record);
     let seq = f.u64()?;
-    let frame = f.u64()?;
-    let frames = match f.u32()? {
-        u32::MAX => None,
+    step.frame = f.u64()?;
+    match f.u32()? {
+        u32::MAX => step.frames = None,
         n => {
             let bytes = f.take(usize::try_from(n).ok()?.checked_mul(8)?)?;
-            let list: Vec<u64> = bytes
-                .chunks_exact(8)
-                .filter_map(|c| c.try_into().ok().map(u64::from_le_bytes))
-                .collect();
-            Some(list.into_boxed_slice())
+            let list = step.frames.get_or_insert_with(Vec::new);
+            list.clear();
+            list.extend(
+                (bytes.chunks_exact(8)).filter_map(|c| c.try_into().ok().map(u64::from_le_bytes)),
+            );
         }
-    };
-    let time = Timestamp {
+    }
+    step.time = Timestamp {
         secs: i64::from_le_bytes(f.array()?),
         nanos: f.u32()?,
     };
-    let stream = match f.u8()? {
+    step.stream = match f.u8()? {
         0 => None,
         _ => Some(f.u64()?),
     };
-    let src = f.addr()?;
-    let dst = f.addr()?;
-    let roles = f.array::<2>()?;
+    step.src = f.addr()?;
+    step.dst = f.addr()?;
+    step.roles = f.array::<2>()?;
     let [proto, ongoing] = f.array::<2>()?;
-    let stream_last_frame = f.u64()?;
+    step.proto = PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP");
+    step.ongoing = ongoing != 0;
+    step.stream_last_frame = f.u64()?;
     let len = usize::try_from(f.u64()?).ok()?;
     let text = std::str::from_utf8(f.take(len)?).ok()?;
-    Some((
-        seq,
-        Step {
-            frame,
-            frames,
-            time,
-            stream,
-            src,
-            dst,
-            roles,
-            proto: PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP"),
-            text: text.into(),
-            ongoing: ongoing != 0,
-            stream_last_frame,
-        },
-    ))
+    step.text.clear();
+    step.text.push_str(text);
+    Some(seq)
 }
 
 #[cfg(test)]
@@ -456,7 +457,7 @@ mod tests {
     fn step(frame: u64, frames: Option<Vec<u64>>, src: Option<&str>, text: &str) -> Step {
         Step {
             frame,
-            frames: frames.map(Vec::into_boxed_slice),
+            frames,
             time: Timestamp {
                 secs: -5,
                 nanos: 999_999_999,
@@ -485,12 +486,18 @@ mod tests {
             ),
             step(u64::MAX, None, Some("255.255.255.255:65535"), "x"),
         ];
-        for (i, s) in steps.iter().enumerate() {
+        // One record buffer and one step refilled for all: nothing of a record stays behind
+        // in the next.
+        let (mut record, mut reused) = (Vec::new(), Step::default());
+        for (i, s) in steps.iter().chain(steps.iter().rev()).enumerate() {
             let mut bytes = Vec::new();
-            encode(&mut bytes, i as u64, s).unwrap();
+            encode(&mut bytes, i as u64, s, &mut record).unwrap();
             let (seq, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
             assert_eq!(seq, i as u64);
             assert_eq!(format!("{back:?}"), format!("{s:?}"));
+            let seq = decode_into(&mut bytes.as_slice(), &mut Vec::new(), &mut reused).unwrap();
+            assert_eq!(seq, i as u64);
+            assert_eq!(format!("{reused:?}"), format!("{s:?}"));
         }
     }
 
@@ -501,6 +508,7 @@ mod tests {
             &mut bytes,
             0,
             &step(3, Some(vec![1]), Some("10.0.0.1:5"), "text"),
+            &mut Vec::new(),
         )
         .unwrap();
         for cut in 0..bytes.len() {
@@ -550,7 +558,7 @@ mod tests {
     fn an_overlong_text_is_cut_so_that_it_comes_back() {
         let long = "é".repeat(MAX_TEXT);
         let mut bytes = Vec::new();
-        encode(&mut bytes, 9, &step(1, None, None, &long)).unwrap();
+        encode(&mut bytes, 9, &step(1, None, None, &long), &mut Vec::new()).unwrap();
         let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
         assert!(back.text.len() <= MAX_TEXT && back.text.len() > MAX_TEXT - 4);
         assert!(long.starts_with(&*back.text));
