@@ -1,16 +1,17 @@
 //! `wiretale story`: the narrative, the findings and the root cause.
 
+mod line;
+
 use super::common;
 use crate::cli::{FailOn, StoryArgs, StoryFormat};
 use crate::exit::{CliError, Outcome};
 use crate::output;
+use line::{digits, party_width, StepWriter};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use wiretale::analysis::{
-    Finding, LineKind, Party, RootCause, Severity, StoryAnalysis, StoryLine, StoryOptions,
-    StoryRecorder,
+    Finding, LineKind, RootCause, Severity, StoryAnalysis, StoryOptions, StoryRecorder,
 };
 use wiretale::pipeline::Stats;
 use wiretale::tcp::FlowSummary;
@@ -163,55 +164,6 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
     Ok(outcome)
 }
 
-/// `Frame N  +S.SSS s  FROM → TO  PROTO  TEXT`, columns padded to the given widths.
-fn write_step<W: Write>(
-    out: &mut W,
-    l: &StoryLine,
-    frame_w: usize,
-    from_w: usize,
-    to_w: usize,
-) -> std::io::Result<()> {
-    write!(out, "Frame {:<frame_w$}  {:>+9.3} s  ", l.frame, l.relative)?;
-    write_party(out, &l.from, from_w)?;
-    out.write_all(" → ".as_bytes())?;
-    write_party(out, &l.to, to_w)?;
-    writeln!(out, "  {:<4}  {}", l.proto, l.text)
-}
-
-/// `role address`, padded with spaces to `width`.
-fn write_party<W: Write>(out: &mut W, p: &Option<Party>, width: usize) -> std::io::Result<()> {
-    if let Some(p) = p {
-        write!(out, "{} {}", p.role, p.addr)?;
-    }
-    const SPACES: &[u8] = &[b' '; 64];
-    let mut pad = width.saturating_sub(party_width(p));
-    while pad > 0 {
-        let n = pad.min(SPACES.len());
-        out.write_all(&SPACES[..n])?;
-        pad -= n;
-    }
-    Ok(())
-}
-
-/// The width of `role address` (0 for no party), counted rather than formatted.
-fn party_width(p: &Option<Party>) -> usize {
-    let Some(p) = p else { return 0 };
-    let addr = match p.addr {
-        SocketAddr::V4(a) => {
-            let octets: usize = a.ip().octets().iter().map(|&o| digits(u64::from(o))).sum();
-            octets + 3 + 1 + digits(u64::from(a.port()))
-        }
-        // Rare enough to format (`[addr%scope]:port`).
-        SocketAddr::V6(a) => a.to_string().len(),
-    };
-    p.role.len() + 1 + addr
-}
-
-/// Decimal digits of `n`.
-fn digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
-}
-
 /// Distinct names in order of first appearance.
 #[derive(Default)]
 struct FirstSeen {
@@ -290,6 +242,7 @@ fn write_text<W: Write>(
         frame_w = frame_w.max(digits(l.frame));
     })?;
     let mut written = Ok(());
+    let mut steps = StepWriter::default();
     a.for_each_line(|l| {
         if written.is_ok() {
             written = match l.kind {
@@ -300,7 +253,7 @@ fn write_text<W: Write>(
                     paint(colour, "2", &l.text),
                     w = frame_w + 6 + 12
                 ),
-                LineKind::Step => write_step(out, l, frame_w, from_w, to_w),
+                LineKind::Step => steps.write(out, l, frame_w, from_w, to_w),
             };
         }
     })?;
@@ -506,29 +459,6 @@ mod tests {
     use super::*;
     use wiretale::net::SkipReason;
     use wiretale::pipeline::{Limit, LimitHits};
-
-    #[test]
-    fn party_width_is_the_formatted_width() {
-        for addr in [
-            "0.0.0.0:0",
-            "10.1.1.7:1210",
-            "255.255.255.255:65535",
-            "192.168.100.9:80",
-            "[::1]:443",
-            "[fe80::1%3]:8080",
-            "[2001:db8:85a3::8a2e:370:7334]:5061",
-        ] {
-            let addr: SocketAddr = addr.parse().unwrap();
-            for role in ["client", "server", "proxy"] {
-                let p = Some(Party { role, addr });
-                assert_eq!(party_width(&p), format!("{role} {addr}").len(), "{addr}");
-                let mut out = Vec::new();
-                write_party(&mut out, &p, 40).unwrap();
-                assert_eq!(out.len(), party_width(&p).max(40), "{addr}");
-            }
-        }
-        assert_eq!(party_width(&None), 0);
-    }
 
     #[test]
     fn nothing_skipped_no_footer() {
