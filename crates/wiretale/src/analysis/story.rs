@@ -370,7 +370,8 @@ impl Story {
 /// idle periods.
 struct Teller {
     opts: StoryOptions,
-    last_on_stream: HashMap<u64, Timestamp>,
+    /// foldhash: updated for every step.
+    last_on_stream: foldhash::HashMap<u64, Timestamp>,
     /// Streams with a clock, by their last frame, soonest first.
     ending: BinaryHeap<Reverse<(u64, u64)>>,
     /// Forget a stream's clock once past its last frame (off only to test that this changes
@@ -386,7 +387,7 @@ impl Teller {
     fn new(opts: StoryOptions) -> Self {
         Teller {
             opts,
-            last_on_stream: HashMap::new(),
+            last_on_stream: Default::default(),
             ending: BinaryHeap::new(),
             forget_closed: true,
             first_time: None,

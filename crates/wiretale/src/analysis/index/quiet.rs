@@ -10,7 +10,6 @@
 //! follows the number of connections, never the size of a number.
 
 use super::QuietConn;
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Connections per chunk.
@@ -62,14 +61,14 @@ enum SlotState {
 #[derive(Debug, Clone)]
 struct Table<T> {
     values: Vec<T>,
-    numbers: HashMap<T, u32>,
+    numbers: foldhash::HashMap<T, u32>,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
             values: Vec::new(),
-            numbers: HashMap::new(),
+            numbers: Default::default(),
         }
     }
 }
