@@ -45,6 +45,8 @@ pub struct IndexBuilder {
     conns: Vec<Box<ConnFold>>,
     /// foldhash: looked up for every event (stream numbers are ours, not an attacker's).
     slot: foldhash::HashMap<u64, usize>,
+    /// Folds made so far (how many connections the index has seen, about).
+    folds_made: u64,
     /// Retired connections no detector reads ([`IndexBuilder::retiring_quiet`]).
     quiet: QuietConns,
     retire_quiet: bool,
@@ -357,6 +359,7 @@ impl IndexBuilder {
             None => {
                 let at = self.conns.len();
                 self.conns.push(Box::new(new()));
+                self.folds_made += 1;
                 self.slot.insert(stream, at);
                 at
             }
@@ -416,13 +419,14 @@ impl IndexBuilder {
                 urls,
             });
         }
-        self.quiet.push(QuietConn {
+        let quiet = QuietConn {
             stream: c.stream,
             client: c.client,
             server: c.server,
             is_proxy: c.is_proxy,
             last_frame,
-        });
+        };
+        self.quiet.push(quiet, self.folds_made);
     }
 
     fn note_cert_urls(&mut self, m: &TlsMessage) {

@@ -5,9 +5,11 @@
 //!
 //! The pipeline numbers streams densely from 0, so connections are stored by stream number
 //! in fixed-size chunks: no sorting, no search, and no vector doubling (and copying) its way
-//! through a million entries. A stream number far beyond those seen (only an embedder
-//! feeding its own numbers can make one) goes to a sorted side list instead, so memory
-//! follows the number of connections, never the size of a number.
+//! through a million entries. Chunks are made only up to a little beyond the number of
+//! connections the index has seen; a stream number beyond that (an embedder's own numbering,
+//! or connections retired before many earlier ones were even seen) goes to a side list,
+//! sorted and merged into the chunks it falls in at the end, so memory follows the number of
+//! connections, never the size of a number.
 
 use super::QuietConn;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -15,8 +17,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Connections per chunk.
 const CHUNK: usize = 4096;
 
-/// How far past the chunks a stream number may land and still get chunks of its own.
-const MAX_SKIP_CHUNKS: usize = 16;
+/// How many chunks beyond the connections seen a stream number may need and still get them.
+const SPARE_CHUNKS: usize = 16;
 
 /// The connections an index keeps only the endpoints of, by stream ([`super::Index::quiet`]).
 ///
@@ -31,7 +33,8 @@ const MAX_SKIP_CHUNKS: usize = 16;
 pub struct QuietConns {
     /// Stream `s` is slot `s % CHUNK` of chunk `s / CHUNK`.
     chunks: Vec<Box<[Slot]>>,
-    /// Streams beyond the chunks, sorted by stream once the index is finished.
+    /// Streams beyond the chunks, in arrival order; sorted by stream (and those the chunks
+    /// grew to cover moved into them) once the index is finished.
     sparse: Vec<(u64, Slot)>,
     len: usize,
     /// Client hosts and servers, each stored once.
@@ -126,16 +129,16 @@ impl QuietConns {
 
     fn slot(&self, stream: u64) -> Option<&Slot> {
         let dense = place(stream).and_then(|(c, i)| self.chunks.get(c)?.get(i));
-        let slot = match dense {
-            Some(slot) => slot,
-            None => {
+        match dense {
+            Some(slot) if slot.state != SlotState::Empty => Some(slot),
+            _ => {
                 let at = (self.sparse)
                     .binary_search_by_key(&stream, |(s, _)| *s)
                     .ok()?;
-                &self.sparse.get(at)?.1
+                let slot = &self.sparse.get(at)?.1;
+                (slot.state != SlotState::Empty).then_some(slot)
             }
-        };
-        (slot.state != SlotState::Empty).then_some(slot)
+        }
     }
 
     fn unpack(&self, stream: u64, slot: &Slot) -> QuietConn {
@@ -152,9 +155,10 @@ impl QuietConns {
         }
     }
 
-    /// Adds a connection. A stream retired twice (a refused connection retried with the same
-    /// SYN keeps its stream) keeps its first endpoints and its last frame.
-    pub(super) fn push(&mut self, q: QuietConn) {
+    /// Adds a connection, the index having seen `streams_seen` connections so far. A stream
+    /// retired twice (a refused connection retried with the same SYN keeps its stream) keeps
+    /// its first endpoints and its last frame.
+    pub(super) fn push(&mut self, q: QuietConn, streams_seen: u64) {
         let new = Slot {
             last_frame: q.last_frame,
             client_host: self.hosts.number(q.client.ip()),
@@ -166,41 +170,45 @@ impl QuietConns {
                 SlotState::Server
             },
         };
-        let slot = match place(q.stream) {
-            Some((c, i)) if c < self.chunks.len() + MAX_SKIP_CHUNKS => {
+        let reach = place(streams_seen).map_or(0, |(c, _)| c.saturating_add(SPARE_CHUNKS));
+        match place(q.stream) {
+            Some((c, i)) if c <= reach => {
                 while self.chunks.len() <= c {
                     self.chunks
                         .push(vec![Slot::default(); CHUNK].into_boxed_slice());
                 }
-                self.chunks.get_mut(c).and_then(|chunk| chunk.get_mut(i))
+                if let Some(slot) = self.chunks.get_mut(c).and_then(|chunk| chunk.get_mut(i)) {
+                    fill(slot, new);
+                }
             }
-            _ => {
-                self.sparse.push((q.stream, Slot::default()));
-                self.sparse.last_mut().map(|(_, slot)| slot)
-            }
-        };
-        let Some(slot) = slot else { return };
-        if slot.state == SlotState::Empty {
-            *slot = new;
-            self.len += 1;
-        } else {
-            slot.last_frame = slot.last_frame.max(new.last_frame);
+            _ => self.sparse.push((q.stream, new)),
         }
     }
 
-    /// Keeps only the connections `keep` accepts.
+    /// Keeps only the connections `keep` accepts. Lookups, counts and iteration in stream
+    /// order are exact once this has run.
     pub(super) fn finish(&mut self, keep: impl Fn(u64) -> bool) {
-        // The side list is in arrival order: sort it (stable, so a stream's first entry
-        // stays first) and fold repeated streams as `push` does.
-        self.sparse.sort_by_key(|(stream, _)| *stream);
-        self.sparse
-            .dedup_by(|(later_stream, later), (first_stream, first)| {
-                let same = later_stream == first_stream;
-                if same {
-                    first.last_frame = first.last_frame.max(later.last_frame);
-                }
-                same
-            });
+        // Side-list entries the chunks grew to cover move into them; the rest is sorted
+        // (stable, so a stream's first entry stays first), repeated streams folded as in
+        // `push`.
+        let mut beyond = Vec::new();
+        for (stream, slot) in std::mem::take(&mut self.sparse) {
+            let dense = place(stream).and_then(|(c, i)| self.chunks.get_mut(c)?.get_mut(i));
+            match dense {
+                Some(dense) => fill(dense, slot),
+                None => beyond.push((stream, slot)),
+            }
+        }
+        beyond.sort_by_key(|(stream, _)| *stream);
+        beyond.dedup_by(|(later_stream, later), (first_stream, first)| {
+            let same = later_stream == first_stream;
+            if same {
+                fill(first, *later);
+            }
+            same
+        });
+        beyond.retain(|(stream, _)| keep(*stream));
+        self.sparse = beyond;
         for (c, chunk) in self.chunks.iter_mut().enumerate() {
             for (i, slot) in chunk.iter_mut().enumerate() {
                 if slot.state != SlotState::Empty && !keep((c * CHUNK + i) as u64) {
@@ -208,11 +216,20 @@ impl QuietConns {
                 }
             }
         }
-        self.sparse.retain(|(stream, _)| keep(*stream));
         self.len = (self.chunks.iter().flat_map(|c| c.iter()))
             .chain(self.sparse.iter().map(|(_, slot)| slot))
             .filter(|slot| slot.state != SlotState::Empty)
             .count();
+    }
+}
+
+/// Puts `new` in `slot`, or, if the stream is already there, keeps the first endpoints and
+/// the later last frame.
+fn fill(slot: &mut Slot, new: Slot) {
+    if slot.state == SlotState::Empty {
+        *slot = new;
+    } else {
+        slot.last_frame = slot.last_frame.max(new.last_frame);
     }
 }
 
@@ -250,7 +267,7 @@ mod tests {
         ];
         let mut quiet = QuietConns::default();
         for q in all {
-            quiet.push(q);
+            quiet.push(q, 6);
         }
         quiet.finish(|stream| stream != 2);
         // Stream 1 was retired twice: its first endpoints, its last frame.
@@ -272,6 +289,32 @@ mod tests {
         assert_eq!(
             (quiet.hosts.values.len(), quiet.servers.values.len()),
             (4, 3)
+        );
+    }
+
+    /// A stream number beyond the chunks when it was retired (many connections before it
+    /// were not retired), which the chunks grew to cover later, is still found, in order.
+    #[test]
+    fn a_stream_on_the_side_list_is_found_after_the_chunks_grow_past_it() {
+        let beyond = (CHUNK * (SPARE_CHUNKS + 2)) as u64;
+        let mut quiet = QuietConns::default();
+        quiet.push(conn(beyond, "10.0.0.1:1", "10.9.9.9:80"), 2);
+        assert_eq!(quiet.sparse.len(), 1);
+        quiet.push(conn(0, "10.0.0.1:2", "10.9.9.9:80"), beyond);
+        quiet.push(conn(beyond + 1, "10.0.0.1:3", "10.9.9.9:80"), beyond);
+        quiet.push(conn(beyond + 5000, "10.0.0.1:4", "10.9.9.9:80"), beyond);
+        quiet.finish(|_| true);
+        assert!(quiet.sparse.is_empty());
+        let streams: Vec<u64> = quiet.iter().map(|q| q.stream).collect();
+        assert_eq!(streams, [0, beyond, beyond + 1, beyond + 5000]);
+        assert_eq!(
+            quiet.get(beyond),
+            Some(conn(beyond, "10.0.0.1:1", "10.9.9.9:80"))
+        );
+        assert_eq!(quiet.len(), 4);
+        assert_eq!(
+            (quiet.hosts.values.len(), quiet.servers.values.len()),
+            (1, 1)
         );
     }
 }
