@@ -55,16 +55,28 @@ impl Runs {
     /// written (a full disk), into memory.
     pub(super) fn merge(
         self,
+        tail: Vec<(u64, Step)>,
+        resolve: impl FnMut(&mut Step),
+    ) -> io::Result<Merged> {
+        self.merge_with_fan_in(MAX_FAN_IN, tail, resolve)
+    }
+
+    /// [`Runs::merge`], merging at most `fan_in` runs at a time.
+    fn merge_with_fan_in(
+        self,
+        fan_in: usize,
         mut tail: Vec<(u64, Step)>,
         mut resolve: impl FnMut(&mut Step),
     ) -> io::Result<Merged> {
         let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.flush()?;
+        let (file, runs) = reduce(file, self.runs, fan_in.max(2))?;
         let file = Mutex::new(file);
+        let runs = &runs;
         let to_file = (|| {
             let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
             let mut record = Vec::new();
-            let count = merge_into(&file, &self.runs, &mut tail, &mut resolve, |seq, step| {
+            let count = merge_into(&file, runs, &mut tail, &mut resolve, |seq, step| {
                 encode(&mut out, seq, &step, &mut record)
             })?;
             let sorted = out.into_inner().map_err(|e| e.into_error())?;
@@ -77,7 +89,7 @@ impl Runs {
             Ok(sorted) => Ok(Merged::Disk(sorted)),
             Err(_) => {
                 let mut steps = Vec::new();
-                merge_into(&file, &self.runs, &mut tail, &mut resolve, |_, step| {
+                merge_into(&file, runs, &mut tail, &mut resolve, |_, step| {
                     steps.push(step);
                     Ok(())
                 })?;
@@ -85,6 +97,42 @@ impl Runs {
             }
         }
     }
+}
+
+/// Runs merged at once: each has a read buffer ([`RUN_BUFFER`]), so this bounds the merge's
+/// memory (8 MiB); a story of more runs (over 8 M steps) is merged in rounds.
+const MAX_FAN_IN: usize = 512;
+
+/// Read buffer of each run during a merge.
+const RUN_BUFFER: usize = 1 << 14;
+
+/// Merges groups of `fan_in` runs into single runs, in a new file, until at most `fan_in`
+/// remain (a round re-reads and re-writes every step).
+fn reduce(
+    mut file: File,
+    mut runs: Vec<(u64, u64)>,
+    fan_in: usize,
+) -> io::Result<(File, Vec<(u64, u64)>)> {
+    while runs.len() > fan_in {
+        let source = Mutex::new(file);
+        let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+        let (mut merged, mut written, mut record) = (Vec::new(), 0u64, Vec::new());
+        for group in runs.chunks(fan_in) {
+            let mut counting = Counting {
+                inner: &mut out,
+                count: 0,
+            };
+            let steps = merge_into(&source, group, &mut [], &mut |_| {}, |seq, step| {
+                encode(&mut counting, seq, &step, &mut record)
+            })?;
+            merged.push((written, steps));
+            written += counting.count;
+        }
+        file = out.into_inner().map_err(|e| e.into_error())?;
+        file.flush()?;
+        runs = merged;
+    }
+    Ok((file, runs))
 }
 
 /// Where the merged steps went.
@@ -106,7 +154,7 @@ fn merge_into(
     let mut readers: Vec<RunReader> = runs
         .iter()
         .map(|&(start, count)| RunReader {
-            reader: SharedReader::new(file, start, 1 << 14),
+            reader: SharedReader::new(file, start, RUN_BUFFER),
             left: count,
             scratch: Vec::new(),
         })
@@ -552,6 +600,45 @@ mod tests {
             .unwrap();
         assert_eq!(again, texts);
         assert_eq!(nested, 36);
+    }
+
+    /// More runs than are merged at once: merged in rounds, same order.
+    #[test]
+    fn many_runs_merge_in_rounds() {
+        for fan_in in [2, 3, 7, 100] {
+            let mut runs = Runs::new().unwrap();
+            let mut seq = 0;
+            let mut expected = Vec::new();
+            for run in 0..20u64 {
+                // Frames interleave across runs; equal frames keep recording order.
+                let steps: Vec<(u64, Step)> = (0..5u64)
+                    .map(|i| {
+                        seq += 1;
+                        let frame = (i * 7 + run * 3) % 11;
+                        expected.push((frame, seq));
+                        (seq, step(frame, None, None, &format!("{seq};")))
+                    })
+                    .collect();
+                let mut steps = steps;
+                steps.sort_by_key(|(q, s)| (s.frame, *q));
+                runs.write_run(&steps).unwrap();
+            }
+            let tail = vec![(seq + 1, step(4, None, None, "tail;"))];
+            expected.push((4, seq + 1));
+            expected.sort();
+            let Merged::Disk(sorted) = runs.merge_with_fan_in(fan_in, tail, |_| {}).unwrap() else {
+                panic!("merged into memory");
+            };
+            let mut texts = String::new();
+            sorted.for_each(|s| texts.push_str(&s.text)).unwrap();
+            let want: String = (expected.iter())
+                .map(|(_, q)| match *q {
+                    q if q == seq + 1 => "tail;".to_string(),
+                    q => format!("{q};"),
+                })
+                .collect();
+            assert_eq!(texts, want, "fan-in {fan_in}");
+        }
     }
 
     #[test]
