@@ -182,8 +182,6 @@ pub struct FlowFacts {
     pub syns: u32,
     /// A SYN-ACK was seen.
     pub syn_ack: bool,
-    /// The three-way handshake completed.
-    pub established: bool,
     /// How it ended.
     pub ending: Ending,
 }
@@ -198,7 +196,6 @@ impl From<&FlowSummary> for FlowFacts {
             duration_secs: f.duration_secs,
             syns: f.syns,
             syn_ack: f.syn_ack,
-            established: f.established,
             ending: f.ending,
         }
     }

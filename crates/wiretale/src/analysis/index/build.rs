@@ -338,10 +338,11 @@ impl IndexBuilder {
     /// A builder that, when a connection's summary arrives (the connection left the flow
     /// table: all its events were seen), keeps only its endpoints and roles
     /// ([`Index::quiet`]) if no detector would read it: no RST, no gap, no unanswered SYN,
-    /// no HTTP authentication, no fetch of a certificate URL seen earlier, and either no TLS
-    /// or a TLS handshake that completed and carried data without an alert (for those, what
-    /// the revocation detector reads of the server's certificate stays:
-    /// [`Index::certificates`]).
+    /// no refused, missing or unanswered HTTP authentication, no fetch of a certificate URL
+    /// seen earlier, and either no TLS or a TLS handshake that completed and carried data
+    /// without an alert. What other connections' detectors may still read of it stays: its
+    /// server's certificate URLs ([`Index::certificates`]) and its NTLM Type 3 messages
+    /// ([`Index::ntlm_answers`]).
     /// The diagnosis and the story are the same; the index of a capture of a million short
     /// connections shrinks about twentyfold. For the story and the diagnosis only: other
     /// analyses of the index (every exchange, every flow) want [`IndexBuilder::default`].
@@ -478,14 +479,16 @@ impl IndexBuilder {
             })
             .collect();
         quiet.finish(|stream| !conns.contains_key(&stream));
+        // Stable sorts: a stream's first certificate and its answers in exchange order stay
+        // first. What belongs to a stream that came back to life is dropped with its entry
+        // in `quiet`.
         let mut certificates = self.certificates;
-        certificates.sort_unstable_by_key(|c| c.stream);
+        certificates.sort_by_key(|c| c.stream);
         certificates.dedup_by_key(|c| c.stream);
         certificates.retain(|c| !conns.contains_key(&c.stream));
-        // Stable: a connection's answers stay in exchange order.
         let mut ntlm_answers = self.ntlm_answers;
         ntlm_answers.sort_by_key(|a| a.stream);
-        ntlm_answers.retain(|a| quiet.get(a.stream).is_some());
+        ntlm_answers.retain(|a| !conns.contains_key(&a.stream));
         Index {
             conns,
             quiet,
