@@ -6,7 +6,7 @@ use super::common;
 use crate::cli::{FailOn, StoryArgs, StoryFormat};
 use crate::exit::{CliError, Outcome};
 use crate::output;
-use line::{digits, party_width, StepWriter};
+use line::{digits, StepWriter};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -232,15 +232,10 @@ fn write_text<W: Write>(
         }
     }
     writeln!(out)?;
-    // Two passes over the story: column widths, then the lines (none is kept). A story can
-    // have millions of lines: widths are counted, not formatted, and lines are written
-    // piece by piece into the buffered output.
-    let (mut from_w, mut to_w, mut frame_w) = (0, 0, 1);
-    a.for_each_line(|l| {
-        from_w = from_w.max(party_width(&l.from));
-        to_w = to_w.max(party_width(&l.to));
-        frame_w = frame_w.max(digits(l.frame));
-    })?;
+    // The column widths were measured as the steps were put in order: the story (millions of
+    // lines, perhaps on disk) is told once, each line built in a reused buffer.
+    let columns = a.columns();
+    let (from_w, to_w, frame_w) = (columns.from, columns.to, digits(columns.last_frame));
     let mut written = Ok(());
     let mut steps = StepWriter::default();
     a.for_each_line(|l| {

@@ -27,7 +27,9 @@ pub use index::{
     TcpFacts, TlsProgress, MAX_ENDS, MAX_GAPS, MAX_RESETS,
 };
 pub use root_cause::RootCause;
-pub use story::{LineKind, Party, Story, StoryBuilder, StoryLine, StoryOptions, MEMORY_STEPS};
+pub use story::{
+    LineKind, Party, Story, StoryBuilder, StoryColumns, StoryLine, StoryOptions, MEMORY_STEPS,
+};
 
 use crate::capture::CaptureError;
 use crate::pipeline::{analyze_path, AnalyzerConfig, Report, Stats};
@@ -276,6 +278,11 @@ impl StoryAnalysis {
     /// The story's lines.
     pub fn lines(&self) -> Vec<StoryLine> {
         self.story.lines()
+    }
+
+    /// The widths of the story's columns ([`Story::columns`]).
+    pub fn columns(&self) -> StoryColumns {
+        self.story.columns()
     }
 }
 

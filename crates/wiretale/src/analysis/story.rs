@@ -7,7 +7,7 @@ use crate::timeline::{Detail, Event};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 
 mod spill;
@@ -19,6 +19,97 @@ pub struct Party {
     pub role: &'static str,
     /// Address.
     pub addr: SocketAddr,
+}
+
+impl Party {
+    /// The length of the party's text (`role address`, as [`fmt::Display`] writes it),
+    /// counted rather than formatted: renderers align columns on it.
+    ///
+    /// ```
+    /// use wiretale::analysis::Party;
+    ///
+    /// let p = Party { role: "proxy", addr: "10.0.0.2:8080".parse().unwrap() };
+    /// assert_eq!(p.text_len(), p.to_string().len());
+    /// ```
+    pub fn text_len(&self) -> usize {
+        let addr = match self.addr {
+            SocketAddr::V4(a) => {
+                let octets: usize = a
+                    .ip()
+                    .octets()
+                    .iter()
+                    .map(|&o| decimal_digits(o.into()))
+                    .sum();
+                octets + 3 + 1 + decimal_digits(a.port().into())
+            }
+            // Rare: `[addr%scope]:port` with `::` compression is not worth counting by hand.
+            SocketAddr::V6(a) => a.to_string().len(),
+        };
+        self.role.len() + 1 + addr
+    }
+}
+
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.role, self.addr)
+    }
+}
+
+/// Decimal digits of `n`.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// What a renderer needs to align a story's columns, known before the story is told (a story
+/// of millions of lines need not be told twice to measure it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoryColumns {
+    /// The longest sender of a step line ([`Party::text_len`]; 0 if none).
+    pub from: usize,
+    /// The longest receiver of a step line.
+    pub to: usize,
+    /// The largest frame number of any line.
+    pub last_frame: u64,
+}
+
+impl StoryColumns {
+    /// The columns of `lines` (what [`Story::columns`] gives for a story told as `lines`).
+    pub fn of_lines(lines: &[StoryLine]) -> Self {
+        let mut columns = StoryColumns::default();
+        for l in lines {
+            columns.last_frame = columns.last_frame.max(l.frame);
+            if l.kind == LineKind::Step {
+                columns.widen(&l.from, &l.to);
+            }
+        }
+        columns
+    }
+
+    fn widen(&mut self, from: &Option<Party>, to: &Option<Party>) {
+        self.from = self.from.max(from.as_ref().map_or(0, Party::text_len));
+        self.to = self.to.max(to.as_ref().map_or(0, Party::text_len));
+    }
+}
+
+/// Measures [`StoryColumns`] from the steps in told order: a step opens a line unless it
+/// merges into the one before (the rule of [`Teller::step`]).
+#[derive(Default)]
+struct ColumnsMeter {
+    columns: StoryColumns,
+    /// Frame, stream, sender and protocol of the line being measured.
+    line: Option<(u64, Option<u64>, Option<Party>, &'static str)>,
+}
+
+impl ColumnsMeter {
+    fn step(&mut self, step: &Step) {
+        let (from, to) = step.parties();
+        self.columns.last_frame = self.columns.last_frame.max(step.frame);
+        let key = (step.frame, step.stream, from, step.proto);
+        if self.line.as_ref() != Some(&key) {
+            self.columns.widen(&key.2, &to);
+            self.line = Some(key);
+        }
+    }
 }
 
 /// What a story line is.
@@ -251,22 +342,31 @@ impl StoryBuilder {
         let mut steps = self.steps;
         sort_steps(&mut steps);
         let mut roles = RoleResolver::new(index);
+        let mut meter = ColumnsMeter::default();
+        let mut resolve = |step: &mut Step| {
+            roles.resolve(step);
+            meter.step(step);
+        };
         let runs = self.spill.and_then(|s| s.runs);
         let store = match runs {
             None => {
                 let mut steps: Vec<Step> = steps.into_iter().map(|(_, s)| s).collect();
                 for step in &mut steps {
-                    roles.resolve(step);
+                    resolve(step);
                 }
                 Store::Memory(steps)
             }
-            Some(runs) => match runs.merge(steps, |step| roles.resolve(step)) {
+            Some(runs) => match runs.merge(steps, &mut resolve) {
                 Ok(spill::Merged::Disk(sorted)) => Store::Disk(sorted),
                 Ok(spill::Merged::Memory(steps)) => Store::Memory(steps),
                 Err(e) => Store::Failed(e.to_string()),
             },
         };
-        Story { store, opts: *opts }
+        Story {
+            store,
+            opts: *opts,
+            columns: meter.columns,
+        }
     }
 
     /// Tells the story: steps in frame order, same-frame steps of one sender merged, idle
@@ -309,9 +409,16 @@ impl Default for Store {
 pub struct Story {
     store: Store,
     opts: StoryOptions,
+    columns: StoryColumns,
 }
 
 impl Story {
+    /// The widths a renderer aligns the story's columns on, measured as the steps were put
+    /// in order (equal to [`StoryColumns::of_lines`] of the told lines).
+    pub fn columns(&self) -> StoryColumns {
+        self.columns
+    }
+
     /// Calls `visit` with each line in order. The line passed is reused between calls (clone
     /// it to keep it). Fails only for a story spilled to disk that cannot be read back (the
     /// lines told before the error were visited).

@@ -28,8 +28,7 @@ impl StepWriter {
         push_u64(b, l.frame);
         pad(b, frame_w.saturating_sub(digits(l.frame)));
         b.extend_from_slice(b"  ");
-        // Floats keep the standard library's formatting (its rounding is exact).
-        write!(b, "{:>+9.3}", l.relative)?;
+        push_seconds(b, l.relative)?;
         b.extend_from_slice(b" s  ");
         push_party(b, &l.from, from_w);
         b.extend_from_slice(" → ".as_bytes());
@@ -42,6 +41,40 @@ impl StepWriter {
         b.push(b'\n');
         out.write_all(b)
     }
+}
+
+/// Seconds as `{:>+9.3}` writes them. The standard library's exact decimal rounding costs
+/// over a thousand instructions per line; whole milliseconds from one multiplication give
+/// the same digits except next to a rounding tie, where the standard library decides.
+fn push_seconds(b: &mut Vec<u8>, secs: f64) -> io::Result<()> {
+    // Below 2^31 ms the product is off by far less than the 0.001 ms kept from a tie.
+    const LIMIT_MS: f64 = 2_147_483_648.0;
+    let ms = (secs * 1000.0).abs();
+    let whole = ms.floor();
+    if ms.is_nan() || ms >= LIMIT_MS || (ms - whole - 0.5).abs() < 1e-3 {
+        return write!(b, "{secs:>+9.3}");
+    }
+    let ms = whole as u64 + u64::from(ms - whole > 0.5);
+    let mut text = [0u8; 16];
+    let mut at = text.len();
+    let mut rest = ms;
+    for place in 0.. {
+        if place == 3 {
+            at -= 1;
+            text[at] = b'.';
+        }
+        at -= 1;
+        text[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 && place >= 3 {
+            break;
+        }
+    }
+    at -= 1;
+    text[at] = if secs.is_sign_negative() { b'-' } else { b'+' };
+    pad(b, 9usize.saturating_sub(text.len() - at));
+    b.extend_from_slice(&text[at..]);
+    Ok(())
 }
 
 /// `role address`, padded with spaces to `width`.
@@ -69,17 +102,9 @@ pub(super) fn push_party(b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
     pad(b, width.saturating_sub(party_width(p)));
 }
 
-/// The width of `role address` (0 for no party), counted rather than formatted.
-pub(super) fn party_width(p: &Option<Party>) -> usize {
-    let Some(p) = p else { return 0 };
-    let addr = match p.addr {
-        SocketAddr::V4(a) => {
-            let octets: usize = a.ip().octets().iter().map(|&o| digits(u64::from(o))).sum();
-            octets + 3 + 1 + digits(u64::from(a.port()))
-        }
-        SocketAddr::V6(a) => a.to_string().len(),
-    };
-    p.role.len() + 1 + addr
+/// The width of `role address` (0 for no party).
+fn party_width(p: &Option<Party>) -> usize {
+    p.as_ref().map_or(0, Party::text_len)
 }
 
 /// Decimal digits of `n`.
@@ -134,6 +159,58 @@ mod tests {
         let mut out = Vec::new();
         push_party(&mut out, &None, 3);
         assert_eq!(out, b"   ");
+    }
+
+    #[test]
+    fn seconds_are_written_like_the_standard_library() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.0004,
+            0.0005,
+            0.0015,
+            0.0025,
+            -0.0005,
+            0.9995,
+            1.0,
+            9.9995,
+            12345.6785,
+            99999.9994,
+            99999.9996,
+            1e-9,
+            -1e-9,
+            30.0004999,
+            2147483.6475,
+            2147483.648,
+            1e12,
+            -1e12,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        // Deterministic spread over magnitudes: xorshift bits as mantissas and exponents.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let scale = 10f64.powi((x % 13) as i32 - 4);
+            let v = (x >> 11) as f64 / (1u64 << 53) as f64 * scale;
+            values.push(if x & 1 == 0 { v } else { -v });
+            // Exact milliseconds and ties, as timestamps in microseconds make them.
+            values.push((x % 100_000_000) as f64 / 1e6);
+        }
+        for v in values {
+            let mut out = Vec::new();
+            push_seconds(&mut out, v).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{v:>+9.3}"),
+                "{v:e}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! finds the same things as the analysis that keeps every event.
 
 use super::*;
-use crate::analysis::{Analysis, StoryOptions, StoryRecorder};
+use crate::analysis::{Analysis, StoryColumns, StoryOptions, StoryRecorder};
 use crate::pipeline::{analyze_path, AnalyzerConfig};
 use crate::proto::tls::TlsMessage;
 use crate::tcp::ConnEvent;
@@ -132,6 +132,7 @@ fn forgetting_closed_streams_idle_clocks_changes_no_line() {
             let report = analyze_path(&path, &AnalyzerConfig::default(), &mut recorder).unwrap();
             let told = recorder.finish(report, &opts);
             let remembering = told.story.lines_remembering_every_stream();
+            assert_eq!(told.columns(), StoryColumns::of_lines(&remembering));
             assert_eq!(
                 json(&told.lines()),
                 json(&remembering),
@@ -353,6 +354,13 @@ fn a_story_spilled_to_disk_is_told_the_same() {
                 "{} with {memory_steps} steps in memory",
                 path.display()
             );
+            // Measured while the steps were put in order, as the told lines measure.
+            assert_eq!(
+                told.columns(),
+                StoryColumns::of_lines(&lines),
+                "{} with {memory_steps} steps in memory",
+                path.display()
+            );
         }
     }
 }
@@ -431,4 +439,33 @@ fn an_open_connection_keeps_its_idle_clock_past_its_last_frame() {
         json(&lines),
         json(&told.story.lines_remembering_every_stream())
     );
+}
+
+#[test]
+fn a_step_merged_into_a_line_does_not_widen_the_columns() {
+    // Two steps of one frame, stream, sender and protocol make one line: the second's receiver
+    // (longer than the first's) is not shown, so it must not widen the receiver column.
+    let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let far: SocketAddr = "192.168.200.200:44443".parse().unwrap();
+    let mut b = IndexBuilder::default();
+    let mut story = crate::analysis::StoryBuilder::default();
+    let events = [
+        tcp_event(1, client, server, ConnEvent::Syn),
+        tcp_event(2, client, server, ConnEvent::Fin { dir: Dir::ToServer }),
+        tcp_event(2, client, far, ConnEvent::Fin { dir: Dir::ToServer }),
+    ];
+    for e in &events {
+        b.event(e);
+        story.event(e);
+    }
+    let index = b.finish(None);
+    let told = story.into_story(&index, &StoryOptions::default());
+    let lines = told.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let columns = told.columns();
+    assert_eq!(columns, StoryColumns::of_lines(&lines));
+    assert_eq!(columns.last_frame, 2);
+    assert_eq!(columns.to, "server 10.0.0.2:443".len());
+    assert_eq!(columns.from, "client 10.0.0.1:5000".len());
 }
