@@ -100,11 +100,11 @@ impl Runs {
 }
 
 /// Runs merged at once: each has a read buffer ([`RUN_BUFFER`]), so this bounds the merge's
-/// memory (8 MiB); a story of more runs (over 8 M steps) is merged in rounds.
+/// memory (4 MiB); a story of more runs (over 8 M steps) is merged in rounds.
 const MAX_FAN_IN: usize = 512;
 
 /// Read buffer of each run during a merge.
-const RUN_BUFFER: usize = 1 << 14;
+const RUN_BUFFER: usize = 1 << 13;
 
 /// Merges groups of `fan_in` runs into single runs, in a new file, until at most `fan_in`
 /// remain (a round re-reads and re-writes every step).
