@@ -178,7 +178,7 @@ pub(crate) fn parse(message: &[u8]) -> Result<AuthenticateMessage, NtlmError> {
         buffer
             .resolve(message, field, &mut problems)
             .filter(|bytes| !bytes.is_empty())
-            .map(|bytes| decode_text(bytes, encoding, field, &mut problems))
+            .map(|bytes| decode_text(bytes, encoding, &field, &mut problems))
     };
     let domain = text(&domain_buffer, "domain");
     let user = text(&user_buffer, "user");

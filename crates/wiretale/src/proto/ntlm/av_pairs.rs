@@ -131,7 +131,12 @@ fn decode_value(id: u16, value: &[u8], field: &str, problems: &mut Problems) -> 
             }
             AvValue::Eol
         }
-        1..=5 | 9 => AvValue::Text(decode_text(value, Encoding::Utf16Le, &context(), problems)),
+        1..=5 | 9 => AvValue::Text(decode_text(
+            value,
+            Encoding::Utf16Le,
+            &format_args!("{field} {}", av_id_name(id)),
+            problems,
+        )),
         MSV_AV_FLAGS => match le_u32::<_, nom::error::Error<&[u8]>>(value) {
             Ok((&[], raw)) => AvValue::Flags {
                 raw,

@@ -78,7 +78,7 @@ pub(crate) fn parse(message: &[u8]) -> Result<ChallengeMessage, NtlmError> {
     let target_name = target_name_buffer
         .resolve(message, "target name", &mut problems)
         .filter(|bytes| !bytes.is_empty())
-        .map(|bytes| decode_text(bytes, encoding, "target name", &mut problems));
+        .map(|bytes| decode_text(bytes, encoding, &"target name", &mut problems));
 
     let context = layout
         .fits(CONTEXT_END)

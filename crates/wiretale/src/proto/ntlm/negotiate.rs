@@ -103,7 +103,7 @@ fn oem_field(
     problems: &mut Problems,
 ) -> Option<String> {
     let bytes = buffer.resolve(message, field, problems)?;
-    (!bytes.is_empty()).then(|| decode_text(bytes, Encoding::Oem, field, problems))
+    (!bytes.is_empty()).then(|| decode_text(bytes, Encoding::Oem, &field, problems))
 }
 
 #[cfg(test)]

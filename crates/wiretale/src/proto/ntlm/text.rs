@@ -1,6 +1,7 @@
 //! Length-capped decoding of the strings and byte fields in NTLMSSP messages.
 
 use super::problems::Problems;
+use std::fmt;
 
 /// Longest string kept from any field, in characters; longer ones are cut and noted.
 pub const MAX_TEXT_CHARS: usize = 256;
@@ -18,11 +19,12 @@ pub(crate) enum Encoding {
     Oem,
 }
 
-/// Decodes a string field, capped at [`MAX_TEXT_CHARS`]; damage is noted under `field`.
+/// Decodes a string field, capped at [`MAX_TEXT_CHARS`]; damage is noted under `field`
+/// (formatted only then: most fields are fine, and an AV pair's name is built from parts).
 pub(crate) fn decode_text(
     bytes: &[u8],
     encoding: Encoding,
-    field: &str,
+    field: &dyn fmt::Display,
     problems: &mut Problems,
 ) -> String {
     match encoding {
@@ -31,7 +33,7 @@ pub(crate) fn decode_text(
     }
 }
 
-fn decode_utf16le(bytes: &[u8], field: &str, problems: &mut Problems) -> String {
+fn decode_utf16le(bytes: &[u8], field: &dyn fmt::Display, problems: &mut Problems) -> String {
     if bytes.len() % 2 != 0 {
         problems.push(format!(
             "{field}: odd length {} for a UTF-16 string (last byte ignored)",
@@ -59,7 +61,7 @@ fn decode_utf16le(bytes: &[u8], field: &str, problems: &mut Problems) -> String 
     text
 }
 
-fn decode_oem(bytes: &[u8], field: &str, problems: &mut Problems) -> String {
+fn decode_oem(bytes: &[u8], field: &dyn fmt::Display, problems: &mut Problems) -> String {
     let kept = bytes.get(..MAX_TEXT_CHARS).unwrap_or(bytes);
     if kept.len() < bytes.len() {
         note_truncated(field, problems);
@@ -70,7 +72,7 @@ fn decode_oem(bytes: &[u8], field: &str, problems: &mut Problems) -> String {
     }
 }
 
-fn note_truncated(field: &str, problems: &mut Problems) {
+fn note_truncated(field: &dyn fmt::Display, problems: &mut Problems) {
     problems.push(format!(
         "{field}: longer than {MAX_TEXT_CHARS} characters, truncated"
     ));
@@ -78,8 +80,13 @@ fn note_truncated(field: &str, problems: &mut Problems) {
 
 /// Lowercase hex of `bytes`, at most [`MAX_HEX_BYTES`] of them, then `…` if cut.
 pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let kept = bytes.get(..MAX_HEX_BYTES).unwrap_or(bytes);
-    let mut out: String = kept.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = String::with_capacity(kept.len() * 2 + '…'.len_utf8());
+    for &b in kept {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
     if kept.len() < bytes.len() {
         out.push('…');
     }
@@ -94,11 +101,11 @@ mod tests {
     fn utf16_decodes_and_caps_long_strings() {
         let mut problems = Problems::default();
         assert_eq!(
-            decode_text(b"F\0G\0", Encoding::Utf16Le, "target", &mut problems),
+            decode_text(b"F\0G\0", Encoding::Utf16Le, &"target", &mut problems),
             "FG"
         );
         let long = [b'A', 0].repeat(MAX_TEXT_CHARS + 10);
-        let text = decode_text(&long, Encoding::Utf16Le, "user", &mut problems);
+        let text = decode_text(&long, Encoding::Utf16Le, &"user", &mut problems);
         assert_eq!(text.chars().count(), MAX_TEXT_CHARS);
         assert_eq!(
             problems.into_vec(),
@@ -113,7 +120,7 @@ mod tests {
         let text = decode_text(
             &[0x41, 0, 0x00, 0xd8, 0x42],
             Encoding::Utf16Le,
-            "x",
+            &"x",
             &mut problems,
         );
         assert_eq!(text, "A\u{fffd}");
@@ -124,11 +131,11 @@ mod tests {
     fn oem_keeps_non_utf8_bytes_as_latin1() {
         let mut problems = Problems::default();
         assert_eq!(
-            decode_text(b"MAPLE", Encoding::Oem, "d", &mut problems),
+            decode_text(b"MAPLE", Encoding::Oem, &"d", &mut problems),
             "MAPLE"
         );
         assert_eq!(
-            decode_text(&[0x4d, 0xfc], Encoding::Oem, "d", &mut problems),
+            decode_text(&[0x4d, 0xfc], Encoding::Oem, &"d", &mut problems),
             "Mü"
         );
         assert!(problems.into_vec().is_empty());
@@ -137,6 +144,11 @@ mod tests {
     #[test]
     fn hex_is_capped() {
         assert_eq!(hex(&[0xd1, 0xcb, 0x00]), "d1cb00");
+        let every: Vec<u8> = (0..=255).collect();
+        for chunk in every.chunks(MAX_HEX_BYTES) {
+            let want: String = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex(chunk), want);
+        }
         let long = hex(&[0xab; MAX_HEX_BYTES + 1]);
         assert_eq!(long.len(), MAX_HEX_BYTES * 2 + '…'.len_utf8());
         assert!(long.ends_with('…'));
