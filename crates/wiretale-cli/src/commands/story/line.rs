@@ -79,6 +79,7 @@ fn push_seconds(b: &mut Vec<u8>, secs: f64) -> io::Result<()> {
 
 /// `role address`, padded with spaces to `width`.
 pub(super) fn push_party(b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
+    let start = b.len();
     if let Some(p) = p {
         b.extend_from_slice(p.role.as_bytes());
         b.push(b' ');
@@ -99,12 +100,8 @@ pub(super) fn push_party(b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
             }
         }
     }
-    pad(b, width.saturating_sub(party_width(p)));
-}
-
-/// The width of `role address` (0 for no party).
-fn party_width(p: &Option<Party>) -> usize {
-    p.as_ref().map_or(0, Party::text_len)
+    // The text is ASCII: its width is the bytes just written.
+    pad(b, width.saturating_sub(b.len() - start));
 }
 
 /// Decimal digits of `n`.
@@ -112,18 +109,20 @@ pub(super) fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
+/// `n` in decimal. Digits are pushed one by one, least significant first, then put in
+/// order: most numbers here are 1-5 digits, where a copy from a scratch array costs more.
 fn push_u64(b: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    let start = b.len();
     loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        b.push(b'0' + (n % 10) as u8);
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    b.extend_from_slice(&digits[at..]);
+    if let Some(digits) = b.get_mut(start..) {
+        digits.reverse();
+    }
 }
 
 fn pad(b: &mut Vec<u8>, n: usize) {
@@ -148,17 +147,39 @@ mod tests {
         ] {
             let addr: SocketAddr = addr.parse().unwrap();
             for role in ["client", "server", "proxy"] {
-                let p = Some(Party { role, addr });
-                assert_eq!(party_width(&p), format!("{role} {addr}").len(), "{addr}");
+                let party = Party { role, addr };
+                assert_eq!(party.text_len(), format!("{role} {addr}").len(), "{addr}");
+                let p = Some(party);
                 let mut out = Vec::new();
                 push_party(&mut out, &p, 40);
                 assert_eq!(out, format!("{:<40}", format!("{role} {addr}")).as_bytes());
             }
         }
-        assert_eq!(party_width(&None), 0);
         let mut out = Vec::new();
         push_party(&mut out, &None, 3);
         assert_eq!(out, b"   ");
+    }
+
+    #[test]
+    fn numbers_are_written_like_the_standard_library() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            255,
+            1000,
+            65535,
+            1 << 32,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = b"x".to_vec();
+            push_u64(&mut out, n);
+            assert_eq!(out, format!("x{n}").as_bytes());
+        }
     }
 
     #[test]
