@@ -125,12 +125,9 @@ fn transfer_encoding(headers: &HeaderBlock) -> Option<bool> {
 /// non-numeric values are errors.
 fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, HttpError> {
     let mut found: Option<u64> = None;
-    let mut all: Vec<String> = Vec::new();
-    for raw in headers.values("Content-Length").flat_map(|v| v.split(',')) {
+    let values = || headers.values("Content-Length").flat_map(|v| v.split(','));
+    for (at, raw) in values().enumerate() {
         let v = raw.trim();
-        if all.len() < 8 {
-            all.push(clip(v, 64));
-        }
         let n = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
             v.parse::<u64>().ok()
         } else {
@@ -141,8 +138,13 @@ fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, HttpError> {
         };
         match found {
             Some(prev) if prev != n => {
-                // Collect the rest for the report.
-                for rest in headers.values("Content-Length").flat_map(|v| v.split(',')) {
+                // The report (built only now: most heads have one good length): the values
+                // up to this one as they came, then the others not already listed; 8 at most.
+                let mut all: Vec<String> = Vec::new();
+                for v in values().take(at + 1).take(8) {
+                    all.push(clip(v.trim(), 64));
+                }
+                for rest in values() {
                     let rest = clip(rest.trim(), 64);
                     if all.len() < 8 && !all.contains(&rest) {
                         all.push(rest);
@@ -248,6 +250,17 @@ mod tests {
             ])),
             Err(HttpError::ConflictingContentLength {
                 values: vec!["42".into(), "43".into()]
+            })
+        );
+        // The values up to the conflict as they came, then the others not yet listed.
+        assert_eq!(
+            request_framing(&block(&[
+                ("Content-Length", "42, 42"),
+                ("Content-Length", "43, 42"),
+                ("Content-Length", "44")
+            ])),
+            Err(HttpError::ConflictingContentLength {
+                values: vec!["42".into(), "42".into(), "43".into(), "44".into()]
             })
         );
         for bad in ["-1", "+5", "0x10", "", "1 2", "99999999999999999999999"] {

@@ -566,9 +566,12 @@ impl HttpConnectionParser {
         len: usize,
     ) -> (HttpResponse, Result<BodyFraming, HttpError>) {
         let interim = (100..200).contains(&head.status) && head.status != 101;
-        let front = self.outstanding.front().cloned();
         let pairing_uncertain = self.pairing_uncertain;
-        if !interim {
+        // The request answered: taken from the queue by a final response, copied for an
+        // interim one (the final response still answers it).
+        let front = if interim {
+            self.outstanding.front().cloned()
+        } else {
             let popped = self.outstanding.pop_front();
             if popped.is_some() && popped.as_ref().map(|o| o.exchange) == self.client_blocked_by {
                 self.client_blocked_by = None;
@@ -576,9 +579,10 @@ impl HttpConnectionParser {
             if self.outstanding.is_empty() {
                 self.pairing_uncertain = false;
             }
-        }
-        let method = front.as_ref().map(|o| o.method.clone());
-        let framing = response_framing(head.status, method.as_deref(), &head.headers);
+            popped
+        };
+        let method = front.as_ref().map(|o| o.method.as_str());
+        let framing = response_framing(head.status, method, &head.headers);
         let (mut keep, mut reason) = keep_alive(head.version, &head.headers);
         if keep && framing == Ok(BodyFraming::UntilClose) {
             (keep, reason) = (false, KeepAliveReason::CloseDelimitedBody);
