@@ -1,12 +1,17 @@
 //! `wiretale::pipeline::analyze` with a sink that ignores every event: the library's full
 //! analysis cost without any output (benches/e2e.sh).
 //!
-//! `analyze-null FILE` prints the frame counters so the run can be checked.
+//! `analyze-null FILE` prints the frame counters so the run can be checked. It allocates
+//! with mimalloc, as the `wiretale` binary does.
 
 use std::process::ExitCode;
 
 use wiretale::pipeline::{analyze_path, AnalyzerConfig};
 use wiretale::timeline::EventSink;
+
+/// The `wiretale` binary's allocator (crates/wiretale-cli/src/main.rs says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Receives everything, keeps nothing.
 struct Discard;
