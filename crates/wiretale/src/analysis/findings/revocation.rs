@@ -198,18 +198,69 @@ pub(crate) fn normalize(u: &str) -> String {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let scheme = scheme.to_ascii_lowercase();
-    let host = host.to_ascii_lowercase();
-    let host = match (scheme.as_str(), host.rsplit_once(':')) {
-        ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_string(),
+    let default_port = if scheme.eq_ignore_ascii_case("http") {
+        ":80"
+    } else if scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ""
+    };
+    let host = match host.strip_suffix(default_port) {
+        Some(bare) if !default_port.is_empty() => bare,
         _ => host,
     };
-    format!("{scheme}://{host}{path}")
+    // One string, lowercased in place (every certificate's URLs are normalised once).
+    let mut out = String::with_capacity(scheme.len() + 3 + host.len() + path.len());
+    out.push_str(scheme);
+    out.push_str("://");
+    out.push_str(host);
+    out.make_ascii_lowercase();
+    out.push_str(path);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::normalize;
+
+    /// The normalisation as first written: lowercase scheme and host, default port dropped.
+    fn reference(u: &str) -> String {
+        let u = u.trim();
+        let (scheme, rest) = u.split_once("://").unwrap_or(("http", u));
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let host = host.to_ascii_lowercase();
+        let host = match (scheme.as_str(), host.rsplit_once(':')) {
+            ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_string(),
+            _ => host,
+        };
+        format!("{scheme}://{host}{path}")
+    }
+
+    #[test]
+    fn normalisation_matches_its_definition() {
+        for u in [
+            "http://crl.verisign.com/pca3.crl",
+            "HTTP://CRL.VeriSign.com:80/pca3.crl",
+            "HTTPS://Ocsp.Example:443",
+            "https://ocsp.example:80/x",
+            "http://h:180/a",
+            "http://h:8080/A/B",
+            "ldap://DIR.example:389/CN=Ca",
+            "  crl.example.com/Path ",
+            "http://:80/",
+            "http://[2001:DB8::1]:80/crl",
+            "http://[2001:db8::80]/x",
+            "Http://ÄÖ.example:80/ü",
+            "://x",
+            "",
+        ] {
+            assert_eq!(normalize(u), reference(u), "{u:?}");
+        }
+    }
 
     #[test]
     fn urls_compare_loosely() {
