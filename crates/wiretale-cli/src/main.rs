@@ -14,9 +14,9 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// mimalloc instead of glibc's allocator: the analysis makes a few small allocations per
-/// event (messages, frame lists, story texts), and on a capture of a million connections
-/// glibc spends a third of the run in `malloc`/`free` (measured: `story` 26-31 s → 21-24 s
-/// on 1 M connections, 8 MB mixed 61.7 → 55.9 M instructions; docs/performance.md).
+/// event (messages, frame lists, story texts), and glibc's `malloc`/`free` were ~17 % of the
+/// instructions of `story` on a mixed capture (measured: 8 MB mixed 61.7 → 55.9 M
+/// instructions; `story` on 1 M connections 26-31 s → 21-24 s; docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -358,7 +358,14 @@ impl StoryBuilder {
             }
             Some(runs) => match runs.merge(steps, &mut resolve) {
                 Ok(spill::Merged::Disk(sorted)) => Store::Disk(sorted),
-                Ok(spill::Merged::Memory(steps)) => Store::Memory(steps),
+                Ok(spill::Merged::Memory(steps)) => {
+                    // Measured again: a failed attempt on disk saw some of the steps first.
+                    meter = ColumnsMeter::default();
+                    for step in &steps {
+                        meter.step(step);
+                    }
+                    Store::Memory(steps)
+                }
                 Err(e) => Store::Failed(e.to_string()),
             },
         };
@@ -403,8 +410,8 @@ impl Default for Store {
 }
 
 /// The recorded steps in frame order ([`StoryBuilder::into_story`]): the story's lines are
-/// made on demand, one at a time, so telling a long story (or telling it twice, to measure
-/// columns first) needs no list of lines.
+/// made on demand, one at a time, so telling a long story needs no list of lines (and its
+/// column widths, [`Story::columns`], were measured when the steps were put in order).
 #[derive(Debug, Default)]
 pub struct Story {
     store: Store,

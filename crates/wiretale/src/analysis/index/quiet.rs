@@ -55,9 +55,9 @@ struct Slot {
     state: SlotState,
 }
 
-/// The largest frame number a slot holds; it also stands for every larger one, read back as
-/// unknown (`u64::MAX`: the story then keeps the stream's clock to the end). 2^48 frames
-/// are petabytes of capture.
+/// Stands for an unknown frame: 2^48 − 1 and every larger frame number are stored as it and
+/// read back as `u64::MAX` (the story then keeps the stream's clock to the end); frames up to
+/// 2^48 − 2 are kept exactly. 2^48 frames are petabytes of capture.
 const FRAME_UNKNOWN: u64 = (1 << 48) - 1;
 
 impl Slot {

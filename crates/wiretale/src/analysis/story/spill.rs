@@ -65,19 +65,32 @@ impl Runs {
     fn merge_with_fan_in(
         self,
         fan_in: usize,
+        tail: Vec<(u64, Step)>,
+        resolve: impl FnMut(&mut Step),
+    ) -> io::Result<Merged> {
+        self.merge_into_file_or_memory(fan_in, tail, resolve, tempfile::tempfile)
+    }
+
+    /// [`Runs::merge_with_fan_in`], the merged steps written to what `merged_file` makes.
+    fn merge_into_file_or_memory(
+        self,
+        fan_in: usize,
         mut tail: Vec<(u64, Step)>,
         mut resolve: impl FnMut(&mut Step),
+        merged_file: impl FnOnce() -> io::Result<File>,
     ) -> io::Result<Merged> {
         let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.flush()?;
         let (file, runs) = reduce(file, self.runs, fan_in.max(2))?;
         let file = Mutex::new(file);
         let runs = &runs;
+        // The tail is only borrowed here, so a failed attempt leaves it whole for the
+        // attempt in memory.
         let to_file = (|| {
-            let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+            let mut out = BufWriter::with_capacity(1 << 16, merged_file()?);
             let mut record = Vec::new();
             let count = merge_into(&file, runs, &mut tail, &mut resolve, |seq, step| {
-                encode(&mut out, seq, &step, &mut record)
+                encode(&mut out, seq, step, &mut record)
             })?;
             let sorted = out.into_inner().map_err(|e| e.into_error())?;
             Ok::<_, io::Error>(Sorted {
@@ -90,7 +103,7 @@ impl Runs {
             Err(_) => {
                 let mut steps = Vec::new();
                 merge_into(&file, runs, &mut tail, &mut resolve, |_, step| {
-                    steps.push(step);
+                    steps.push(std::mem::take(step));
                     Ok(())
                 })?;
                 Ok(Merged::Memory(steps))
@@ -123,7 +136,7 @@ fn reduce(
                 count: 0,
             };
             let steps = merge_into(&source, group, &mut [], &mut |_| {}, |seq, step| {
-                encode(&mut counting, seq, &step, &mut record)
+                encode(&mut counting, seq, step, &mut record)
             })?;
             merged.push((written, steps));
             written += counting.count;
@@ -142,14 +155,16 @@ pub(super) enum Merged {
 }
 
 /// The k-way merge of the runs in `file` and `tail`, by (frame, recording order), handing
-/// each step to `out`. One file handle serves every run: each run reads from its own position
-/// ([`SharedReader`]; a handle per run would run out of descriptors on a huge story).
+/// each step, resolved, to `out` (which may take it; a tail step not taken stays in `tail`,
+/// resolved, so the merge can be run again). One file handle serves every run: each run reads
+/// from its own position ([`SharedReader`]; a handle per run would run out of descriptors on a
+/// huge story).
 fn merge_into(
     file: &Mutex<File>,
     runs: &[(u64, u64)],
     tail: &mut [(u64, Step)],
     resolve: &mut impl FnMut(&mut Step),
-    mut out: impl FnMut(u64, Step) -> io::Result<()>,
+    mut out: impl FnMut(u64, &mut Step) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut readers: Vec<RunReader> = runs
         .iter()
@@ -179,8 +194,7 @@ fn merge_into(
     while let Some(Reverse((_, _, source))) = heads.pop() {
         if source == tail_source {
             if let Some((seq, step)) = tail.get_mut(tail_at) {
-                let mut step = std::mem::take(step);
-                resolve(&mut step);
+                resolve(step);
                 out(*seq, step)?;
             }
             tail_at += 1;
@@ -190,7 +204,7 @@ fn merge_into(
         } else {
             if let Some((seq, mut step)) = pending.get_mut(source).and_then(Option::take) {
                 resolve(&mut step);
-                out(seq, step)?;
+                out(seq, &mut step)?;
             }
             let next = match readers.get_mut(source) {
                 Some(r) => r.next()?,
@@ -600,6 +614,59 @@ mod tests {
             .unwrap();
         assert_eq!(again, texts);
         assert_eq!(nested, 36);
+    }
+
+    /// A merged file that cannot be written (a full disk: `/dev/full`) leaves the story in
+    /// memory, whole: the attempt on disk must not use up the steps still in memory, whether
+    /// it fails at the first write or only when its buffer is flushed at the end.
+    #[test]
+    fn a_merge_that_cannot_be_written_is_kept_in_memory_whole() {
+        for steps_per_run in [3u64, 400] {
+            let mut runs = Runs::new().unwrap();
+            let mut seq = 0;
+            let mut expected = String::new();
+            for run in 0..3u64 {
+                let steps: Vec<(u64, Step)> = (0..steps_per_run)
+                    .map(|i| {
+                        seq += 1;
+                        (seq, step(i * 4 + run, None, None, &format!("{seq};")))
+                    })
+                    .collect();
+                runs.write_run(&steps).unwrap();
+            }
+            let tail: Vec<(u64, Step)> = (0..steps_per_run)
+                .map(|i| {
+                    seq += 1;
+                    (seq, step(i * 4 + 3, None, None, &format!("{seq};")))
+                })
+                .collect();
+            // Frames i*4 + run (run 3: the tail) are distinct, so frame order is the order.
+            let mut all: Vec<(u64, u64, String)> = Vec::new();
+            for i in 0..steps_per_run {
+                for run in 0..4u64 {
+                    let seq = if run < 3 {
+                        run * steps_per_run + i + 1
+                    } else {
+                        3 * steps_per_run + i + 1
+                    };
+                    all.push((i * 4 + run, seq, format!("{seq};")));
+                }
+            }
+            all.sort();
+            for (_, _, text) in &all {
+                expected.push_str(text);
+            }
+            let full = || std::fs::OpenOptions::new().write(true).open("/dev/full");
+            let merged = runs
+                .merge_into_file_or_memory(MAX_FAN_IN, tail, |_| {}, full)
+                .unwrap();
+            let Merged::Memory(steps) = merged else {
+                panic!("a merge into /dev/full went to disk");
+            };
+            let texts: String = steps.iter().map(|s| s.text.as_str()).collect();
+            assert_eq!(texts, expected, "{steps_per_run} steps a run");
+            assert!(steps.iter().all(|s| !s.proto.is_empty()));
+        }
     }
 
     /// More runs than are merged at once: merged in rounds, same order.
