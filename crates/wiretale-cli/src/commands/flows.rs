@@ -34,12 +34,16 @@ const START: usize = 3;
 /// The text table of a capture with any number of connections: each row is formatted once
 /// as its connection retires, measured, and kept on disk ([`ordered::ByStream`]); once the
 /// analysis is over (and the capture's start is known) the rows are printed in stream order
-/// with the columns aligned. Memory: a few dozen bytes per row (its place and start time).
+/// with the columns aligned. Memory: 24 bytes per row (its place); the start time is in the
+/// record, and the start column's width follows from the earliest and latest start alone
+/// (relative seconds grow with the time, and their text's width with their magnitude).
 struct TextRows {
-    rows: ordered::ByStream<Timestamp>,
+    rows: ordered::ByStream<()>,
     layout: grid::Layout,
     cells: grid::Cells,
     record: Vec<u8>,
+    /// Earliest and latest connection start.
+    starts: Option<(Timestamp, Timestamp)>,
 }
 
 impl TextRows {
@@ -49,6 +53,7 @@ impl TextRows {
             layout: grid::Layout::new(&HEADER, &RIGHT),
             cells: grid::Cells::new(HEADER.len()),
             record: Vec::new(),
+            starts: None,
         }
     }
 
@@ -56,20 +61,28 @@ impl TextRows {
     fn finish<W: Write>(mut self, out: &mut W, start: Option<Timestamp>) -> std::io::Result<u64> {
         let relative =
             |t: Timestamp| output::secs(start.map(|s| t.seconds_since(s)).unwrap_or(0.0));
-        for t in self.rows.extras() {
-            self.layout.widen(START, relative(t).chars().count());
+        if let Some((earliest, latest)) = self.starts {
+            for t in [earliest, latest] {
+                self.layout.widen(START, relative(t).chars().count());
+            }
         }
         let count = self.rows.len() as u64;
         self.layout.write_header(out, &HEADER)?;
         let mut cells = grid::Cells::new(HEADER.len());
         let layout = &self.layout;
-        self.rows.for_each(|mut record, t| {
+        self.rows.for_each(|record, ()| {
+            let damaged = || std::io::Error::other("flows table spill file damaged");
+            let (secs, record) = record.split_first_chunk::<8>().ok_or_else(damaged)?;
+            let (nanos, mut record) = record.split_first_chunk::<4>().ok_or_else(damaged)?;
+            let t = Timestamp {
+                secs: i64::from_le_bytes(*secs),
+                nanos: u32::from_le_bytes(*nanos),
+            };
             for i in 0..HEADER.len() {
                 if i == START {
                     cells.set(i, relative(t));
                     continue;
                 }
-                let damaged = || std::io::Error::other("flows table spill file damaged");
                 let (len, rest) = record.split_first_chunk::<4>().ok_or_else(damaged)?;
                 let len = u32::from_le_bytes(*len) as usize;
                 let text = rest.get(..len).ok_or_else(damaged)?;
@@ -88,7 +101,13 @@ impl EventSink for TextRows {
     fn flow(&mut self, f: &FlowSummary) {
         fill(f, None, &mut self.cells);
         self.layout.measure(&self.cells);
+        self.starts = Some(match self.starts {
+            None => (f.start, f.start),
+            Some((earliest, latest)) => (earliest.min(f.start), latest.max(f.start)),
+        });
         self.record.clear();
+        self.record.extend_from_slice(&f.start.secs.to_le_bytes());
+        self.record.extend_from_slice(&f.start.nanos.to_le_bytes());
         for (i, cell) in self.cells.as_slice().iter().enumerate() {
             if i != START {
                 self.record
@@ -96,7 +115,7 @@ impl EventSink for TextRows {
                 self.record.extend_from_slice(cell.as_bytes());
             }
         }
-        self.rows.push(f.stream, &self.record, f.start);
+        self.rows.push(f.stream, &self.record, ());
     }
 }
 
@@ -250,6 +269,48 @@ mod tests {
         let n = rows.finish(&mut out, report.stats.first_time).unwrap();
         assert_eq!(n, collector.flows.len() as u64);
         String::from_utf8(out).unwrap()
+    }
+
+    /// The start column is as wide as its widest value, which the earliest and latest start
+    /// give: before the capture's first frame (negative), a tie-rounded one, and far after.
+    #[test]
+    fn the_start_column_fits_every_start() {
+        let capture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/case-study.pcapng"
+        );
+        let mut collector = Collector::default();
+        let report = analyze_path(capture, &AnalyzerConfig::default(), &mut collector).unwrap();
+        let first = report.stats.first_time.unwrap();
+        for offsets in [
+            [(0, 400_000), (-5, 0), (12_345, 500_000_000)],
+            [(0, 0), (0, 999_500_000), (9, 999_600_000)],
+            [(-123_456, 0), (0, 0), (1, 0)],
+        ] {
+            let mut rows = TextRows::new();
+            let mut widest = "start s".chars().count();
+            for (i, (secs, nanos)) in offsets.into_iter().enumerate() {
+                let mut f = collector.flows[0].clone();
+                f.stream = i as u64;
+                f.start = Timestamp {
+                    secs: first.secs + secs,
+                    nanos,
+                };
+                widest = widest.max(output::secs(f.start.seconds_since(first)).chars().count());
+                rows.flow(&f);
+            }
+            let mut out = Vec::new();
+            rows.finish(&mut out, Some(first)).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            // The top rule: one run of `─` per column, two more than the column's width.
+            let top = text.lines().next().unwrap();
+            let runs: Vec<usize> = top
+                .trim_matches(|c| c == '┌' || c == '┐')
+                .split('┬')
+                .map(|r| r.chars().count())
+                .collect();
+            assert_eq!(runs[START], widest + 2, "{offsets:?}\n{text}");
+        }
     }
 
     #[test]
