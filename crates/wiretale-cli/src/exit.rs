@@ -31,25 +31,51 @@ impl From<Outcome> for ExitCode {
     }
 }
 
-/// A command that could not run. Always exit code 2.
+/// A command that could not run: exit code 2, except when the reader of the output went
+/// away ([`CliError::output_closed`]).
 #[derive(Debug)]
-pub struct CliError(pub String);
+pub struct CliError {
+    message: String,
+    output_closed: bool,
+}
 
 impl CliError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            output_closed: false,
+        }
+    }
+
+    /// The output's reader closed it (`wiretale story x | head`): not a failure of the
+    /// command, so nothing is reported and the exit code is 0, as for a complete run (what
+    /// `grep` and `ripgrep` do, short of dying by `SIGPIPE`).
+    pub fn output_closed(&self) -> bool {
+        self.output_closed
+    }
+
     /// The exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(2)
+        if self.output_closed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        }
     }
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        CliError(format!("cannot write output: {e}"))
+        CliError {
+            message: format!("cannot write output: {e}"),
+            output_closed: e.kind() == std::io::ErrorKind::BrokenPipe,
+        }
     }
 }

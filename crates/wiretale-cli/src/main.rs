@@ -25,7 +25,9 @@ fn main() -> ExitCode {
     match commands::run(args) {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("wiretale: {e}");
+            if !e.output_closed() {
+                eprintln!("wiretale: {e}");
+            }
             e.exit_code()
         }
     }

@@ -9,7 +9,7 @@ pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
 
 /// Writes one value as a JSON line.
 pub fn json_line<W: Write, T: serde::Serialize>(out: &mut W, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 

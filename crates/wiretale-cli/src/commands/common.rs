@@ -21,14 +21,14 @@ pub fn config(args: &CaptureArgs) -> Result<AnalyzerConfig, CliError> {
     for spec in &args.set {
         config
             .set_from_str(spec)
-            .map_err(|e| CliError(format!("bad --set {spec:?}: {e}")))?;
+            .map_err(|e| CliError::new(format!("bad --set {spec:?}: {e}")))?;
     }
     Ok(config)
 }
 
 fn parse_decode_as(spec: &str) -> Result<DecodeAs, CliError> {
     let bad = || {
-        CliError(format!(
+        CliError::new(format!(
             "bad --decode-as {spec:?}: expected PORT=tls, PORT=http or PORT=none"
         ))
     };
@@ -51,7 +51,7 @@ pub fn filter(args: &FilterArgs) -> Result<Option<Filter>, CliError> {
     };
     wiretale::filter::parse(text)
         .map(Some)
-        .map_err(|e| CliError(format!("bad filter:\n{}", e.render(text))))
+        .map_err(|e| CliError::new(format!("bad filter:\n{}", e.render(text))))
 }
 
 /// Opens the capture and runs the analysis into `sink`.
@@ -66,7 +66,7 @@ pub fn analyse_with(
     sink: &mut dyn EventSink,
 ) -> Result<Report, CliError> {
     let mut reader = CaptureReader::open(&args.capture).map_err(|e| {
-        CliError(format!(
+        CliError::new(format!(
             "cannot read {}: {}",
             args.capture.display(),
             e.kind

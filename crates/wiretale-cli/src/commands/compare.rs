@@ -52,14 +52,14 @@ fn load(path: &Path, compare: &CompareArgs) -> Result<(CaptureArgs, Analysis), C
 
 pub fn run(args: &CompareArgs) -> Result<Outcome, CliError> {
     if args.working.as_os_str() == "-" && args.failing.as_os_str() == "-" {
-        return Err(CliError(
-            "only one of WORKING and FAILING can be `-` (standard input)".into(),
+        return Err(CliError::new(
+            "only one of WORKING and FAILING can be `-` (standard input)",
         ));
     }
     let positive = |x: f64| x.is_finite() && x >= 0.0;
     if !positive(args.slower_factor) || !positive(args.slower_min) {
-        return Err(CliError(
-            "--slower-factor and --slower-min must be non-negative numbers".into(),
+        return Err(CliError::new(
+            "--slower-factor and --slower-min must be non-negative numbers",
         ));
     }
     let (w_args, working) = load(&args.working, args)?;

@@ -39,7 +39,7 @@ struct JsonEvents<'w, W: Write> {
 impl<W: Write> JsonEvents<'_, W> {
     fn head(&mut self) -> std::io::Result<()> {
         self.out.write_all(b"{\"capture\":")?;
-        serde_json::to_writer(&mut *self.out, self.capture).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut *self.out, self.capture).map_err(std::io::Error::from)?;
         self.out.write_all(b",\"events\":[")
     }
 
@@ -53,7 +53,7 @@ impl<W: Write> JsonEvents<'_, W> {
             } else {
                 self.out.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *self.out, event).map_err(std::io::Error::other)
+            serde_json::to_writer(&mut *self.out, event).map_err(std::io::Error::from)
         })();
         self.events += 1;
         if let Err(e) = result {
@@ -77,7 +77,7 @@ impl<W: Write> JsonEvents<'_, W> {
                     if lines > 0 {
                         self.out.write_all(b",")?;
                     }
-                    serde_json::to_writer(&mut *self.out, line).map_err(std::io::Error::other)
+                    serde_json::to_writer(&mut *self.out, line).map_err(std::io::Error::from)
                 })();
                 lines += 1;
             }
@@ -90,7 +90,7 @@ impl<W: Write> JsonEvents<'_, W> {
             stats: &told.report.stats,
             error: told.report.error.as_ref().map(|e| e.to_string()),
         })
-        .map_err(std::io::Error::other)?;
+        .map_err(std::io::Error::from)?;
         self.out.write_all(b"],")?;
         self.out.write_all(tail.get(1..).unwrap_or_default())?;
         self.out.write_all(b"\n")
