@@ -164,19 +164,44 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
     Ok(outcome)
 }
 
-/// Distinct names in order of first appearance.
-#[derive(Default)]
-struct FirstSeen {
-    seen: std::collections::HashSet<String>,
-    order: Vec<String>,
+/// Distinct addresses in order of first appearance: the first [`FirstSeen::SHOWN`] of them,
+/// and how many there are. Addresses, not their text, so that a million connections format
+/// only the few shown.
+struct FirstSeen<T> {
+    seen: std::collections::HashSet<T>,
+    first: Vec<T>,
 }
 
-impl FirstSeen {
-    fn add(&mut self, name: String) {
-        if !self.seen.contains(&name) {
-            self.seen.insert(name.clone());
-            self.order.push(name);
+impl<T> Default for FirstSeen<T> {
+    fn default() -> Self {
+        FirstSeen {
+            seen: Default::default(),
+            first: Vec::new(),
         }
+    }
+}
+
+impl<T: std::hash::Hash + Eq + Copy + std::fmt::Display> FirstSeen<T> {
+    /// How many addresses the header names.
+    const SHOWN: usize = 8;
+
+    fn add(&mut self, addr: T) {
+        if self.seen.insert(addr) && self.first.len() < Self::SHOWN {
+            self.first.push(addr);
+        }
+    }
+
+    /// `a, b, c` (and `and N more` past [`FirstSeen::SHOWN`]), or `None` if there are none.
+    fn describe(&self) -> Option<String> {
+        if self.first.is_empty() {
+            return None;
+        }
+        let shown: Vec<String> = self.first.iter().map(T::to_string).collect();
+        let mut text = shown.join(", ");
+        if self.seen.len() > self.first.len() {
+            text.push_str(&format!(" and {} more", self.seen.len() - self.first.len()));
+        }
+        Some(text)
     }
 }
 
@@ -212,23 +237,17 @@ fn write_text<W: Write>(
     let mut servers = FirstSeen::default();
     let mut proxies = FirstSeen::default();
     for (_, client, server, is_proxy) in index.endpoints() {
-        clients.add(client.ip().to_string());
+        clients.add(client.ip());
         let list = if is_proxy { &mut proxies } else { &mut servers };
-        list.add(server.to_string());
+        list.add(server);
     }
     for (role, list) in [
-        ("clients", &clients.order),
-        ("servers", &servers.order),
-        ("proxies", &proxies.order),
+        ("clients", clients.describe()),
+        ("servers", servers.describe()),
+        ("proxies", proxies.describe()),
     ] {
-        if !list.is_empty() {
-            let shown: Vec<&str> = list.iter().take(8).map(String::as_str).collect();
-            let more = if list.len() > 8 {
-                format!(" and {} more", list.len() - 8)
-            } else {
-                String::new()
-            };
-            writeln!(out, "  {role:<8} {}{more}", shown.join(", "))?;
+        if let Some(list) = list {
+            writeln!(out, "  {role:<8} {list}")?;
         }
     }
     writeln!(out)?;
@@ -454,6 +473,26 @@ mod tests {
     use super::*;
     use wiretale::net::SkipReason;
     use wiretale::pipeline::{Limit, LimitHits};
+
+    #[test]
+    fn header_lists_the_first_eight_addresses_in_order_and_counts_the_others() {
+        let mut servers = FirstSeen::default();
+        assert_eq!(servers.describe(), None);
+        let addr = |n: u8| std::net::SocketAddr::from(([192, 0, 2, n], 80));
+        for n in [3, 1, 3, 2, 1] {
+            servers.add(addr(n));
+        }
+        assert_eq!(
+            servers.describe().as_deref(),
+            Some("192.0.2.3:80, 192.0.2.1:80, 192.0.2.2:80")
+        );
+        for n in (10..30).chain(10..30) {
+            servers.add(addr(n));
+        }
+        let text = servers.describe().unwrap();
+        assert!(text.starts_with("192.0.2.3:80, 192.0.2.1:80, 192.0.2.2:80, 192.0.2.10:80,"));
+        assert!(text.ends_with("192.0.2.14:80 and 15 more"), "{text}");
+    }
 
     #[test]
     fn nothing_skipped_no_footer() {
