@@ -147,32 +147,54 @@ fn version(v: HttpVersion) -> &'static str {
     }
 }
 
+/// `n` in decimal (what `{}` writes).
+fn push_decimal(s: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
+}
+
 fn http_summary(m: &HttpMessage) -> String {
     match m {
+        // The commonest summaries of a capture, built without `format!`: its machinery
+        // costs more than the copying (a request and a response per exchange).
         HttpMessage::Request(r) => {
-            format!(
-                "{} {} {}",
-                r.head.method,
-                r.head.target,
-                version(r.head.version)
-            )
+            let version = version(r.head.version);
+            let mut s = String::with_capacity(
+                r.head.method.len() + r.head.target.len() + version.len() + 2,
+            );
+            for (i, part) in [&r.head.method, &r.head.target, version].iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.push_str(part);
+            }
+            s
         }
         HttpMessage::Response(r) => {
-            let mut s = format!(
-                "{} {} {}",
-                version(r.head.version),
-                r.head.status,
-                r.head.reason
-            );
-            let schemes: Vec<&str> = r
-                .head
-                .headers
-                .challenges
-                .iter()
-                .map(|c| c.scheme.as_str())
-                .collect();
-            if !schemes.is_empty() {
-                s.push_str(&format!(" (offers {})", schemes.join(", ")));
+            let mut s = String::with_capacity(64);
+            s.push_str(version(r.head.version));
+            s.push(' ');
+            push_decimal(&mut s, r.head.status);
+            s.push(' ');
+            s.push_str(&r.head.reason);
+            for (i, c) in r.head.headers.challenges.iter().enumerate() {
+                s.push_str(if i == 0 { " (offers " } else { ", " });
+                s.push_str(&c.scheme);
+            }
+            if !r.head.headers.challenges.is_empty() {
+                s.push(')');
             }
             s
         }
@@ -201,6 +223,15 @@ fn http_summary(m: &HttpMessage) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decimals_are_written_like_the_standard_library() {
+        for n in [0u16, 7, 10, 99, 100, 407, 999, 1000, 65535] {
+            let mut s = String::from("x");
+            super::push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+    }
+
     #[test]
     fn titles() {
         assert_eq!(super::title("client_hello"), "Client Hello");

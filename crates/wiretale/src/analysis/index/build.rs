@@ -550,7 +550,7 @@ fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
                     .headers
                     .get("host")
                     .filter(|_| r.head.target.starts_with('/'))
-                    .map(|h| format!("http://{h}{}", r.head.target))
+                    .map(|h| ["http://", h, &r.head.target].concat())
             };
             let cred = r.head.headers.credentials.first();
             conn.exchanges.push(Exchange {
