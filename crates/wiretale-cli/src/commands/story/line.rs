@@ -85,14 +85,21 @@ pub(super) fn push_party(b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
         b.push(b' ');
         match p.addr {
             SocketAddr::V4(a) => {
-                for (i, octet) in a.ip().octets().into_iter().enumerate() {
+                // Written backwards into the longest form, `255.255.255.255:65535`, then
+                // copied at once (a push per byte cost twice as much).
+                let mut text = [0u8; 21];
+                let mut at = text.len();
+                put_decimal_before(&mut text, &mut at, u64::from(a.port()));
+                at -= 1;
+                text[at] = b':';
+                for (i, octet) in a.ip().octets().into_iter().rev().enumerate() {
                     if i > 0 {
-                        b.push(b'.');
+                        at -= 1;
+                        text[at] = b'.';
                     }
-                    push_u64(b, u64::from(octet));
+                    put_decimal_before(&mut text, &mut at, u64::from(octet));
                 }
-                b.push(b':');
-                push_u64(b, u64::from(a.port()));
+                b.extend_from_slice(&text[at..]);
             }
             // Rare enough to format (`[addr%scope]:port`, with `::` compression).
             SocketAddr::V6(a) => {
@@ -109,19 +116,24 @@ pub(super) fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
-/// `n` in decimal. Digits are pushed one by one, least significant first, then put in
-/// order: most numbers here are 1-5 digits, where a copy from a scratch array costs more.
-fn push_u64(b: &mut Vec<u8>, mut n: u64) {
-    let start = b.len();
+/// `n` in decimal.
+fn push_u64(b: &mut Vec<u8>, n: u64) {
+    let mut text = [0u8; 20];
+    let mut at = text.len();
+    put_decimal_before(&mut text, &mut at, n);
+    b.extend_from_slice(&text[at..]);
+}
+
+/// Writes `n` in decimal into `text` just before `at`, least significant digit first, and
+/// moves `at` to its first digit. `text[..at]` must have room (20 bytes hold any `u64`).
+fn put_decimal_before(text: &mut [u8], at: &mut usize, mut n: u64) {
     loop {
-        b.push(b'0' + (n % 10) as u8);
+        *at -= 1;
+        text[*at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
-    }
-    if let Some(digits) = b.get_mut(start..) {
-        digits.reverse();
     }
 }
 
