@@ -343,31 +343,26 @@ impl StoryBuilder {
         sort_steps(&mut steps);
         let mut roles = RoleResolver::new(index);
         let mut meter = ColumnsMeter::default();
-        let mut resolve = |step: &mut Step| {
-            roles.resolve(step);
-            meter.step(step);
-        };
         let runs = self.spill.and_then(|s| s.runs);
         let store = match runs {
             None => {
                 let mut steps: Vec<Step> = steps.into_iter().map(|(_, s)| s).collect();
                 for step in &mut steps {
-                    resolve(step);
+                    roles.resolve(step);
+                    meter.step(step);
                 }
                 Store::Memory(steps)
             }
-            Some(runs) => match runs.merge(steps, &mut resolve) {
-                Ok(spill::Merged::Disk(sorted)) => Store::Disk(sorted),
-                Ok(spill::Merged::Memory(steps)) => {
-                    // Measured again: a failed attempt on disk saw some of the steps first.
-                    meter = ColumnsMeter::default();
-                    for step in &steps {
-                        meter.step(step);
-                    }
-                    Store::Memory(steps)
+            Some(runs) => {
+                // The steps come to `measure` in frame order; after a failed attempt to keep
+                // the roles on disk, from the start again, which changes nothing: the
+                // columns are maximums, and the first step opens a line either way.
+                let measure = |step: &Step| meter.step(step);
+                match runs.settle(steps, |step| roles.resolve(step), measure) {
+                    Ok(sorted) => Store::Disk(sorted),
+                    Err(e) => Store::Failed(e.to_string()),
                 }
-                Err(e) => Store::Failed(e.to_string()),
-            },
+            }
         };
         Story {
             store,

@@ -1,7 +1,9 @@
 //! Story steps on disk, so a story's memory does not grow with the capture: the steps are
-//! written in sorted runs of [`super::MEMORY_STEPS`] to an anonymous temporary file, merged
-//! once into frame order when the story is complete, and read back sequentially each time it
-//! is told.
+//! written in sorted runs of [`super::MEMORY_STEPS`] to an anonymous temporary file. When the
+//! story is complete, the runs are merged once into frame order to name each step's roles
+//! (kept in merged order, 10 bytes a step) and measure the columns; each telling merges the
+//! runs again rather than reading a merged copy (writing and reading every step once more
+//! cost more than the merge).
 
 use super::Step;
 use crate::capture::Timestamp;
@@ -50,70 +52,92 @@ impl Runs {
         Ok(())
     }
 
-    /// Merges the runs and `tail` (sorted like a run) into frame order, completing each step
-    /// with `resolve` (roles) on the way: into a second temporary file, or, if that cannot be
-    /// written (a full disk), into memory.
-    pub(super) fn merge(
+    /// Readies the runs and `tail` (sorted like a run) to be told in frame order: merges the
+    /// runs down to at most [`MAX_FAN_IN`], names each step's roles with `resolve` (the tail's
+    /// in place) and calls `measure` with every step in frame order. The merged order is not
+    /// written out: each telling merges the runs again ([`Sorted::for_each`]), which costs
+    /// less than writing and reading back every step once more. Only what `resolve` filled
+    /// in is kept for the run steps, in merged order: in a second temporary file or, if that
+    /// cannot be written (a full disk), in memory (10 bytes a step); `measure` then sees the
+    /// steps again from the start.
+    pub(super) fn settle(
         self,
         tail: Vec<(u64, Step)>,
         resolve: impl FnMut(&mut Step),
-    ) -> io::Result<Merged> {
-        self.merge_with_fan_in(MAX_FAN_IN, tail, resolve)
+        measure: impl FnMut(&Step),
+    ) -> io::Result<Sorted> {
+        self.settle_with(MAX_FAN_IN, tail, resolve, measure, tempfile::tempfile)
     }
 
-    /// [`Runs::merge`], merging at most `fan_in` runs at a time.
-    fn merge_with_fan_in(
-        self,
-        fan_in: usize,
-        tail: Vec<(u64, Step)>,
-        resolve: impl FnMut(&mut Step),
-    ) -> io::Result<Merged> {
-        self.merge_into_file_or_memory(fan_in, tail, resolve, tempfile::tempfile)
-    }
-
-    /// [`Runs::merge_with_fan_in`], the merged steps written to what `merged_file` makes.
-    fn merge_into_file_or_memory(
+    /// [`Runs::settle`], merging at most `fan_in` runs at a time, the roles written to what
+    /// `roles_file` makes.
+    fn settle_with(
         self,
         fan_in: usize,
         mut tail: Vec<(u64, Step)>,
         mut resolve: impl FnMut(&mut Step),
-        merged_file: impl FnOnce() -> io::Result<File>,
-    ) -> io::Result<Merged> {
+        mut measure: impl FnMut(&Step),
+        roles_file: impl FnOnce() -> io::Result<File>,
+    ) -> io::Result<Sorted> {
         let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.flush()?;
         let (file, runs) = reduce(file, self.runs, fan_in.max(2))?;
         let file = Mutex::new(file);
-        let runs = &runs;
-        // The tail is only borrowed here, so a failed attempt leaves it whole for the
-        // attempt in memory.
-        let to_file = (|| {
-            let mut out = BufWriter::with_capacity(1 << 16, merged_file()?);
-            let mut record = Vec::new();
-            let count = merge_into(&file, runs, &mut tail, &mut resolve, |seq, step| {
-                encode(&mut out, seq, step, &mut record)
-            })?;
-            let sorted = out.into_inner().map_err(|e| e.into_error())?;
-            Ok::<_, io::Error>(Sorted {
-                file: Mutex::new(sorted),
-                count,
-            })
-        })();
-        match to_file {
-            Ok(sorted) => Ok(Merged::Disk(sorted)),
-            Err(_) => {
-                let mut steps = Vec::new();
-                merge_into(&file, runs, &mut tail, &mut resolve, |_, step| {
-                    steps.push(std::mem::take(step));
-                    Ok(())
-                })?;
-                Ok(Merged::Memory(steps))
-            }
+        for (_, step) in &mut tail {
+            resolve(step);
         }
+        let to_file = (|| {
+            let mut out = BufWriter::with_capacity(1 << 16, roles_file()?);
+            let count = merge_into(
+                &file,
+                &runs,
+                &tail,
+                |step| {
+                    resolve(step);
+                    out.write_all(&Resolution::of(step).0)
+                },
+                |_, step| {
+                    measure(step);
+                    Ok(())
+                },
+            )?;
+            let roles = out.into_inner().map_err(|e| e.into_error())?;
+            Ok::<_, io::Error>((Resolutions::File(Mutex::new(roles)), count))
+        })();
+        let (resolutions, count) = match to_file {
+            Ok(done) => done,
+            Err(_) => {
+                let mut kept = Vec::new();
+                let count = merge_into(
+                    &file,
+                    &runs,
+                    &tail,
+                    |step| {
+                        resolve(step);
+                        kept.push(Resolution::of(step));
+                        Ok(())
+                    },
+                    |_, step| {
+                        measure(step);
+                        Ok(())
+                    },
+                )?;
+                (Resolutions::Memory(kept), count)
+            }
+        };
+        Ok(Sorted {
+            file,
+            runs,
+            tail,
+            resolutions,
+            count,
+        })
     }
 }
 
-/// Runs merged at once: each has a read buffer ([`RUN_BUFFER`]), so this bounds the merge's
-/// memory (4 MiB); a story of more runs (over 8 M steps) is merged in rounds.
+/// Runs merged at once: each has a read buffer ([`RUN_BUFFER`]), so this bounds the memory
+/// of a merge and of each telling (4 MiB); a story of more runs (over 8 M steps) is first
+/// merged in rounds.
 const MAX_FAN_IN: usize = 512;
 
 /// Read buffer of each run during a merge.
@@ -135,9 +159,13 @@ fn reduce(
                 inner: &mut out,
                 count: 0,
             };
-            let steps = merge_into(&source, group, &mut [], &mut |_| {}, |seq, step| {
-                encode(&mut counting, seq, step, &mut record)
-            })?;
+            let steps = merge_into(
+                &source,
+                group,
+                &[],
+                |_| Ok(()),
+                |seq, step| encode(&mut counting, seq, step, &mut record),
+            )?;
             merged.push((written, steps));
             written += counting.count;
         }
@@ -148,23 +176,47 @@ fn reduce(
     Ok((file, runs))
 }
 
-/// Where the merged steps went.
-pub(super) enum Merged {
-    Disk(Sorted),
-    Memory(Vec<Step>),
+/// What [`Runs::settle`]'s `resolve` fills in for a step: its roles and its connection's
+/// last frame.
+#[derive(Debug, Clone, Copy)]
+struct Resolution([u8; 10]);
+
+impl Resolution {
+    fn of(step: &Step) -> Self {
+        let mut bytes = [0u8; 10];
+        let (roles, last) = bytes.split_at_mut(2);
+        roles.copy_from_slice(&step.roles);
+        last.copy_from_slice(&step.stream_last_frame.to_le_bytes());
+        Resolution(bytes)
+    }
+
+    fn apply(&self, step: &mut Step) {
+        let (roles, last) = self.0.split_at(2);
+        if let (Ok(roles), Ok(last)) = (roles.try_into(), last.try_into()) {
+            step.roles = roles;
+            step.stream_last_frame = u64::from_le_bytes(last);
+        }
+    }
 }
 
-/// The k-way merge of the runs in `file` and `tail`, by (frame, recording order), handing
-/// each step, resolved, to `out` (which may take it; a tail step not taken stays in `tail`,
-/// resolved, so the merge can be run again). One file handle serves every run: each run reads
-/// from its own position ([`SharedReader`]; a handle per run would run out of descriptors on a
-/// huge story).
+/// The run steps' [`Resolution`]s in merged order.
+#[derive(Debug)]
+enum Resolutions {
+    File(Mutex<File>),
+    Memory(Vec<Resolution>),
+}
+
+/// The k-way merge of the runs in `file` and `tail`, by (frame, recording order): each run
+/// step is first completed by `complete`, then every step goes to `out` in order. One file
+/// handle serves every run: each run reads from its own position ([`SharedReader`]; a handle
+/// per run would run out of descriptors on a huge story). Each run's current step is
+/// refilled in place, so a merge allocates per run, not per step.
 fn merge_into(
     file: &Mutex<File>,
     runs: &[(u64, u64)],
-    tail: &mut [(u64, Step)],
-    resolve: &mut impl FnMut(&mut Step),
-    mut out: impl FnMut(u64, &mut Step) -> io::Result<()>,
+    tail: &[(u64, Step)],
+    mut complete: impl FnMut(&mut Step) -> io::Result<()>,
+    mut out: impl FnMut(u64, &Step) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut readers: Vec<RunReader> = runs
         .iter()
@@ -172,18 +224,16 @@ fn merge_into(
             reader: SharedReader::new(file, start, RUN_BUFFER),
             left: count,
             scratch: Vec::new(),
+            current: (0, Step::default()),
         })
         .collect();
     // Heads of each source: (frame, sequence) keys, smallest first. Source `runs.len()` is the
     // tail in memory.
     let mut heads: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
-    let mut pending: Vec<Option<(u64, Step)>> = Vec::with_capacity(readers.len());
     for (i, r) in readers.iter_mut().enumerate() {
-        let next = r.next()?;
-        if let Some((seq, step)) = &next {
-            heads.push(Reverse((step.frame, *seq, i)));
+        if r.advance()? {
+            heads.push(Reverse((r.current.1.frame, r.current.0, i)));
         }
-        pending.push(next);
     }
     let tail_source = readers.len();
     let mut tail_at = 0;
@@ -193,28 +243,18 @@ fn merge_into(
     let mut count = 0u64;
     while let Some(Reverse((_, _, source))) = heads.pop() {
         if source == tail_source {
-            if let Some((seq, step)) = tail.get_mut(tail_at) {
-                resolve(step);
+            if let Some((seq, step)) = tail.get(tail_at) {
                 out(*seq, step)?;
             }
             tail_at += 1;
             if let Some((seq, step)) = tail.get(tail_at) {
                 heads.push(Reverse((step.frame, *seq, source)));
             }
-        } else {
-            if let Some((seq, mut step)) = pending.get_mut(source).and_then(Option::take) {
-                resolve(&mut step);
-                out(seq, &mut step)?;
-            }
-            let next = match readers.get_mut(source) {
-                Some(r) => r.next()?,
-                None => None,
-            };
-            if let Some((seq, step)) = &next {
-                heads.push(Reverse((step.frame, *seq, source)));
-            }
-            if let Some(slot) = pending.get_mut(source) {
-                *slot = next;
+        } else if let Some(r) = readers.get_mut(source) {
+            complete(&mut r.current.1)?;
+            out(r.current.0, &r.current.1)?;
+            if r.advance()? {
+                heads.push(Reverse((r.current.1.frame, r.current.0, source)));
             }
         }
         count += 1;
@@ -222,13 +262,17 @@ fn merge_into(
     Ok(count)
 }
 
-/// All the steps in frame order, in an anonymous temporary file (gone when the process ends,
-/// however it ends).
+/// All the steps, ready to be told in frame order ([`Runs::settle`]): sorted runs in an
+/// anonymous temporary file (gone when the process ends, however it ends), the tail in
+/// memory, and the run steps' roles.
 #[derive(Debug)]
 pub(super) struct Sorted {
-    /// Each telling reads from its own position; the lock is held only to seek and fill a
+    /// Each telling reads from its own positions; the lock is held only to seek and fill a
     /// buffer, so tellings may overlap (from two threads, or one inside another).
     file: Mutex<File>,
+    runs: Vec<(u64, u64)>,
+    tail: Vec<(u64, Step)>,
+    resolutions: Resolutions,
     count: u64,
 }
 
@@ -240,14 +284,36 @@ impl Sorted {
 
     /// Calls `each` with every step in order.
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
-        let mut reader = SharedReader::new(&self.file, 0, 1 << 16);
-        let mut scratch = Vec::new();
-        // One step, refilled for each record.
-        let mut step = Step::default();
-        for _ in 0..self.count {
-            decode_into(&mut reader, &mut scratch, &mut step)?;
-            each(&step);
-        }
+        let mut from_file = match &self.resolutions {
+            Resolutions::File(file) => Some(SharedReader::new(file, 0, 1 << 13)),
+            Resolutions::Memory(_) => None,
+        };
+        let mut next = 0usize;
+        merge_into(
+            &self.file,
+            &self.runs,
+            &self.tail,
+            |step| {
+                let resolution = match (&mut from_file, &self.resolutions) {
+                    (Some(reader), _) => {
+                        let mut bytes = [0u8; 10];
+                        reader.read_exact(&mut bytes)?;
+                        Resolution(bytes)
+                    }
+                    (None, Resolutions::Memory(kept)) => *kept
+                        .get(next)
+                        .ok_or_else(|| bad("roles missing for a step"))?,
+                    (None, Resolutions::File(_)) => return Err(bad("roles file not read")),
+                };
+                next += 1;
+                resolution.apply(step);
+                Ok(())
+            },
+            |_, step| {
+                each(step);
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 }
@@ -296,20 +362,24 @@ impl Read for SharedReader<'_> {
     }
 }
 
-/// Reads the steps of one run.
+/// Reads the steps of one run, one at a time into `current` (refilled in place).
 struct RunReader<'f> {
     reader: SharedReader<'f>,
     left: u64,
     scratch: Vec<u8>,
+    /// The step last read, with its sequence number.
+    current: (u64, Step),
 }
 
 impl RunReader<'_> {
-    fn next(&mut self) -> io::Result<Option<(u64, Step)>> {
+    /// Reads the run's next step into `current`; false at the end of the run.
+    fn advance(&mut self) -> io::Result<bool> {
         if self.left == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         self.left -= 1;
-        decode(&mut self.reader, &mut self.scratch).map(Some)
+        self.current.0 = decode_into(&mut self.reader, &mut self.scratch, &mut self.current.1)?;
+        Ok(true)
     }
 }
 
@@ -411,6 +481,7 @@ const MAX_RECORD: u32 = 1 << 24;
 const MAX_TEXT: usize = (1 << 24) - 64 * 1024;
 
 /// Reads one record written by [`encode`] as a new step, with its sequence number.
+#[cfg(test)]
 fn decode(r: &mut impl Read, scratch: &mut Vec<u8>) -> io::Result<(u64, Step)> {
     let mut step = Step::default();
     let seq = decode_into(r, scratch, &mut step)?;
@@ -594,14 +665,28 @@ mod tests {
         runs.write_run(&[(1, step(5, None, None, "b")), (3, step(7, None, None, "d"))])
             .unwrap();
         let tail = vec![(4, step(1, None, None, "e")), (5, step(9, None, None, "f"))];
-        let mut resolved = 0;
-        let Merged::Disk(sorted) = runs.merge(tail, |_| resolved += 1).unwrap() else {
-            panic!("merged into memory");
-        };
+        let (mut resolved, mut measured) = (0, String::new());
+        let sorted = runs
+            .settle(
+                tail,
+                |s| {
+                    resolved += 1;
+                    s.roles = [1, 2];
+                    s.stream_last_frame = s.frame * 10;
+                },
+                |s| measured.push_str(&s.text),
+            )
+            .unwrap();
         assert_eq!(sorted.len(), 6);
         assert_eq!(resolved, 6);
+        assert_eq!(measured, "eabdcf");
         let mut texts = String::new();
-        sorted.for_each(|s| texts.push_str(&s.text)).unwrap();
+        sorted
+            .for_each(|s| {
+                assert_eq!((s.roles, s.stream_last_frame), ([1, 2], s.frame * 10));
+                texts.push_str(&s.text);
+            })
+            .unwrap();
         assert_eq!(texts, "eabdcf");
         // Told twice, the same; and one telling inside another does not disturb it.
         let mut again = String::new();
@@ -616,15 +701,14 @@ mod tests {
         assert_eq!(nested, 36);
     }
 
-    /// A merged file that cannot be written (a full disk: `/dev/full`) leaves the story in
-    /// memory, whole: the attempt on disk must not use up the steps still in memory, whether
-    /// it fails at the first write or only when its buffer is flushed at the end.
+    /// Roles that cannot be written (a full disk: `/dev/full`) are kept in memory; the story
+    /// is whole and in order, with the roles resolved, whether the write fails at once or
+    /// only when its buffer is flushed at the end.
     #[test]
-    fn a_merge_that_cannot_be_written_is_kept_in_memory_whole() {
-        for steps_per_run in [3u64, 400] {
+    fn roles_that_cannot_be_written_are_kept_in_memory() {
+        for steps_per_run in [3u64, 10_000] {
             let mut runs = Runs::new().unwrap();
             let mut seq = 0;
-            let mut expected = String::new();
             for run in 0..3u64 {
                 let steps: Vec<(u64, Step)> = (0..steps_per_run)
                     .map(|i| {
@@ -641,7 +725,7 @@ mod tests {
                 })
                 .collect();
             // Frames i*4 + run (run 3: the tail) are distinct, so frame order is the order.
-            let mut all: Vec<(u64, u64, String)> = Vec::new();
+            let mut all: Vec<(u64, String)> = Vec::new();
             for i in 0..steps_per_run {
                 for run in 0..4u64 {
                     let seq = if run < 3 {
@@ -649,23 +733,30 @@ mod tests {
                     } else {
                         3 * steps_per_run + i + 1
                     };
-                    all.push((i * 4 + run, seq, format!("{seq};")));
+                    all.push((i * 4 + run, format!("{seq};")));
                 }
             }
             all.sort();
-            for (_, _, text) in &all {
-                expected.push_str(text);
-            }
+            let expected: String = all.iter().map(|(_, t)| t.as_str()).collect();
             let full = || std::fs::OpenOptions::new().write(true).open("/dev/full");
-            let merged = runs
-                .merge_into_file_or_memory(MAX_FAN_IN, tail, |_| {}, full)
-                .unwrap();
-            let Merged::Memory(steps) = merged else {
-                panic!("a merge into /dev/full went to disk");
+            let resolve = |s: &mut Step| {
+                s.roles = [2, 1];
+                s.stream_last_frame = s.frame + 1;
             };
-            let texts: String = steps.iter().map(|s| s.text.as_str()).collect();
+            let mut measured = 0u64;
+            let sorted = runs
+                .settle_with(MAX_FAN_IN, tail, resolve, |_| measured += 1, full)
+                .unwrap();
+            assert!(matches!(sorted.resolutions, Resolutions::Memory(_)));
+            assert!(measured >= 4 * steps_per_run);
+            let mut texts = String::new();
+            sorted
+                .for_each(|s| {
+                    assert_eq!((s.roles, s.stream_last_frame), ([2, 1], s.frame + 1));
+                    texts.push_str(&s.text);
+                })
+                .unwrap();
             assert_eq!(texts, expected, "{steps_per_run} steps a run");
-            assert!(steps.iter().all(|s| !s.proto.is_empty()));
         }
     }
 
@@ -693,9 +784,9 @@ mod tests {
             let tail = vec![(seq + 1, step(4, None, None, "tail;"))];
             expected.push((4, seq + 1));
             expected.sort();
-            let Merged::Disk(sorted) = runs.merge_with_fan_in(fan_in, tail, |_| {}).unwrap() else {
-                panic!("merged into memory");
-            };
+            let sorted = runs
+                .settle_with(fan_in, tail, |_| {}, |_| {}, tempfile::tempfile)
+                .unwrap();
             let mut texts = String::new();
             sorted.for_each(|s| texts.push_str(&s.text)).unwrap();
             let want: String = (expected.iter())
