@@ -361,7 +361,7 @@ impl HeadScan {
         let end = buf.len().min(limit);
         let from = self.searched.min(end);
         let window = buf.get(from..end).unwrap_or(&[]);
-        for (rel, _) in window.iter().enumerate().filter(|(_, &b)| b == b'\n') {
+        for rel in memchr::memchr_iter(b'\n', window) {
             let i = from + rel;
             match self.last_lf {
                 None => {
