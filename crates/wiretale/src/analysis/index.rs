@@ -422,11 +422,19 @@ impl Index {
         self.quiet.get(stream)
     }
 
-    /// The last frame of stream `stream`, once its summary is known.
-    pub(crate) fn stream_last_frame(&self, stream: u64) -> Option<u64> {
+    /// [`Index::roles`] of `stream` and its last frame (once its summary is known), in one
+    /// lookup: the story asks both for every step.
+    pub(crate) fn roles_and_last_frame(
+        &self,
+        stream: u64,
+    ) -> Option<((SocketAddr, SocketAddr, &'static str), Option<u64>)> {
         match self.conns.get(&stream) {
-            Some(c) => c.flow.map(|f| f.last_frame),
-            None => self.quiet.get(stream).map(|q| q.last_frame),
+            Some(c) => Some((
+                (c.client, c.server, c.server_role()),
+                c.flow.map(|f| f.last_frame),
+            )),
+            None => (self.quiet_conn(stream))
+                .map(|q| ((q.client, q.server, q.server_role()), Some(q.last_frame))),
         }
     }
 

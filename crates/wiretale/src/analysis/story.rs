@@ -636,14 +636,8 @@ impl<'i> RoleResolver<'i> {
 
     /// Names the roles of `step`'s parties and notes its connection's last frame.
     fn resolve(&mut self, step: &mut Step) {
-        step.roles = self.of(step);
-        step.stream_last_frame = (step.stream)
-            .and_then(|s| self.index.stream_last_frame(s))
-            .unwrap_or(u64::MAX);
-    }
-
-    fn of(&mut self, step: &Step) -> [u8; 2] {
-        let conn = step.stream.and_then(|s| self.index.roles(s));
+        let found = step.stream.and_then(|s| self.index.roles_and_last_frame(s));
+        let conn = found.map(|(roles, _)| roles);
         let mut role = |addr: Option<SocketAddr>| {
             let Some(addr) = addr else { return "" };
             match conn {
@@ -652,7 +646,8 @@ impl<'i> RoleResolver<'i> {
                 _ => self.role_of(addr),
             }
         };
-        [role_index(role(step.src)), role_index(role(step.dst))]
+        step.roles = [role_index(role(step.src)), role_index(role(step.dst))];
+        step.stream_last_frame = found.and_then(|(_, last)| last).unwrap_or(u64::MAX);
     }
 
     /// [`Index::role_of`], from a map built once.
