@@ -251,6 +251,9 @@ impl ConnIndex {
 }
 
 /// `proxy` or `server`: the role of a connection's server side.
+/// A connection's client, server and the server's role (`server` or `proxy`).
+pub(crate) type ConnRoles = (SocketAddr, SocketAddr, &'static str);
+
 fn server_role(is_proxy: bool) -> &'static str {
     if is_proxy {
         "proxy"
@@ -427,7 +430,7 @@ impl Index {
     pub(crate) fn roles_and_last_frame(
         &self,
         stream: u64,
-    ) -> Option<((SocketAddr, SocketAddr, &'static str), Option<u64>)> {
+    ) -> Option<(ConnRoles, Option<u64>)> {
         match self.conns.get(&stream) {
             Some(c) => Some((
                 (c.client, c.server, c.server_role()),
