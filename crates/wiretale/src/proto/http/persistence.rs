@@ -26,22 +26,54 @@ pub enum KeepAliveReason {
 
 /// Decides persistence from the version and the `Connection`/`Proxy-Connection` headers.
 pub fn keep_alive(version: HttpVersion, headers: &HeaderBlock) -> (bool, KeepAliveReason) {
-    if headers.has_token("Connection", "close") {
+    // One pass over the header lines for the four tokens that matter (every request and
+    // response of a capture comes through here).
+    let mut tokens = Tokens::default();
+    for line in &headers.lines {
+        let Some(value) = line.value.as_deref() else {
+            continue;
+        };
+        let proxy = if line.name.eq_ignore_ascii_case("Connection") {
+            false
+        } else if line.name.eq_ignore_ascii_case("Proxy-Connection") {
+            true
+        } else {
+            continue;
+        };
+        for token in value.split(',').map(str::trim) {
+            let (close, keep) = match proxy {
+                false => (&mut tokens.close, &mut tokens.keep_alive),
+                true => (&mut tokens.proxy_close, &mut tokens.proxy_keep_alive),
+            };
+            *close |= token.eq_ignore_ascii_case("close");
+            *keep |= token.eq_ignore_ascii_case("keep-alive");
+        }
+    }
+    if tokens.close {
         return (false, KeepAliveReason::ConnectionClose);
     }
-    if headers.has_token("Proxy-Connection", "close") {
+    if tokens.proxy_close {
         return (false, KeepAliveReason::ProxyConnectionClose);
     }
     if version >= HttpVersion::Http11 {
         return (true, KeepAliveReason::Http11Default);
     }
-    if headers.has_token("Connection", "keep-alive") {
+    if tokens.keep_alive {
         return (true, KeepAliveReason::Http10ConnectionKeepAlive);
     }
-    if headers.has_token("Proxy-Connection", "keep-alive") {
+    if tokens.proxy_keep_alive {
         return (true, KeepAliveReason::Http10ProxyConnectionKeepAlive);
     }
     (false, KeepAliveReason::Http10Default)
+}
+
+/// Which persistence tokens the `Connection` and `Proxy-Connection` headers carry.
+#[derive(Default)]
+struct Tokens {
+    close: bool,
+    keep_alive: bool,
+    proxy_close: bool,
+    proxy_keep_alive: bool,
 }
 
 #[cfg(test)]
@@ -60,6 +92,50 @@ mod tests {
                 .collect(),
             ..HeaderBlock::default()
         }
+    }
+
+    /// The rules as written in RFC order, one header query per token: `keep_alive` must
+    /// agree with it on every combination of these headers.
+    fn keep_alive_by_queries(version: HttpVersion, h: &HeaderBlock) -> (bool, KeepAliveReason) {
+        use KeepAliveReason::*;
+        if h.has_token("Connection", "close") {
+            (false, ConnectionClose)
+        } else if h.has_token("Proxy-Connection", "close") {
+            (false, ProxyConnectionClose)
+        } else if version >= HttpVersion::Http11 {
+            (true, Http11Default)
+        } else if h.has_token("Connection", "keep-alive") {
+            (true, Http10ConnectionKeepAlive)
+        } else if h.has_token("Proxy-Connection", "keep-alive") {
+            (true, Http10ProxyConnectionKeepAlive)
+        } else {
+            (false, Http10Default)
+        }
+    }
+
+    #[test]
+    fn one_pass_agrees_with_one_query_per_token() {
+        let names = ["Connection", "proxy-connection", "Keep-Alive", "CONNECTION"];
+        let values = ["close", " Keep-Alive ", "Upgrade, close", "", ",,keep-alive,", "closed"];
+        let fields: Vec<(&str, &str)> = names
+            .iter()
+            .flat_map(|n| values.iter().map(move |v| (*n, *v)))
+            .collect();
+        let mut checked = 0;
+        for a in &fields {
+            for b in &fields {
+                for version in [HttpVersion::Http10, HttpVersion::Http11] {
+                    let h = block(&[*a, *b]);
+                    assert_eq!(
+                        keep_alive(version, &h),
+                        keep_alive_by_queries(version, &h),
+                        "{version:?} {a:?} {b:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 24 * 24);
     }
 
     #[test]
