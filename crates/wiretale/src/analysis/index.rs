@@ -250,10 +250,10 @@ impl ConnIndex {
     }
 }
 
-/// `proxy` or `server`: the role of a connection's server side.
 /// A connection's client, server and the server's role (`server` or `proxy`).
 pub(crate) type ConnRoles = (SocketAddr, SocketAddr, &'static str);
 
+/// `proxy` or `server`: the role of a connection's server side.
 fn server_role(is_proxy: bool) -> &'static str {
     if is_proxy {
         "proxy"
@@ -427,10 +427,7 @@ impl Index {
 
     /// [`Index::roles`] of `stream` and its last frame (once its summary is known), in one
     /// lookup: the story asks both for every step.
-    pub(crate) fn roles_and_last_frame(
-        &self,
-        stream: u64,
-    ) -> Option<(ConnRoles, Option<u64>)> {
+    pub(crate) fn roles_and_last_frame(&self, stream: u64) -> Option<(ConnRoles, Option<u64>)> {
         match self.conns.get(&stream) {
             Some(c) => Some((
                 (c.client, c.server, c.server_role()),

@@ -356,7 +356,8 @@ impl StoryBuilder {
             Some(runs) => {
                 // The steps come to `measure` in frame order; after a failed attempt to keep
                 // the roles on disk, from the start again, which changes nothing: the
-                // columns are maximums, and the first step opens a line either way.
+                // columns are maximums, and every step measured again was measured in its
+                // right place by the first attempt (which started clean).
                 let measure = |step: &Step| meter.step(step);
                 match runs.settle(steps, |step| roles.resolve(step), measure) {
                     Ok(sorted) => Store::Disk(sorted),

@@ -107,7 +107,15 @@ impl Runs {
         let (resolutions, count) = match to_file {
             Ok(done) => done,
             Err(_) => {
+                // Reserved up front: exactly one resolution per run step (doubling would
+                // need up to twice that), and a story too large for memory fails here, as
+                // an error, rather than aborting the process.
+                let run_steps = runs.iter().map(|&(_, count)| count).sum::<u64>();
                 let mut kept = Vec::new();
+                usize::try_from(run_steps)
+                    .ok()
+                    .and_then(|n| kept.try_reserve_exact(n).ok())
+                    .ok_or_else(|| bad("no room in memory for the roles of the steps"))?;
                 let count = merge_into(
                     &file,
                     &runs,
@@ -284,29 +292,16 @@ impl Sorted {
 
     /// Calls `each` with every step in order.
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
-        let mut from_file = match &self.resolutions {
-            Resolutions::File(file) => Some(SharedReader::new(file, 0, 1 << 13)),
-            Resolutions::Memory(_) => None,
-        };
-        let mut next = 0usize;
-        merge_into(
+        // Each run step takes the next resolution; the file (or list) must hold exactly one
+        // per run step, and the merge must give back every step: a damaged file is an
+        // error, never roles silently given to the wrong steps' neighbours.
+        let mut next = Resolutions::reader(&self.resolutions);
+        let told = merge_into(
             &self.file,
             &self.runs,
             &self.tail,
             |step| {
-                let resolution = match (&mut from_file, &self.resolutions) {
-                    (Some(reader), _) => {
-                        let mut bytes = [0u8; 10];
-                        reader.read_exact(&mut bytes)?;
-                        Resolution(bytes)
-                    }
-                    (None, Resolutions::Memory(kept)) => *kept
-                        .get(next)
-                        .ok_or_else(|| bad("roles missing for a step"))?,
-                    (None, Resolutions::File(_)) => return Err(bad("roles file not read")),
-                };
-                next += 1;
-                resolution.apply(step);
+                next.next()?.apply(step);
                 Ok(())
             },
             |_, step| {
@@ -314,7 +309,50 @@ impl Sorted {
                 Ok(())
             },
         )?;
+        if told != self.count || !next.at_end()? {
+            return Err(bad("roles file does not match the steps"));
+        }
         Ok(())
+    }
+}
+
+impl Resolutions {
+    fn reader(&self) -> ResolutionReader<'_> {
+        match self {
+            Resolutions::File(file) => ResolutionReader::File(SharedReader::new(file, 0, 1 << 13)),
+            Resolutions::Memory(kept) => ResolutionReader::Memory(kept.iter()),
+        }
+    }
+}
+
+/// Reads the [`Resolutions`] in order, for one telling.
+enum ResolutionReader<'r> {
+    File(SharedReader<'r>),
+    Memory(std::slice::Iter<'r, Resolution>),
+}
+
+impl ResolutionReader<'_> {
+    fn next(&mut self) -> io::Result<Resolution> {
+        match self {
+            ResolutionReader::File(reader) => {
+                let mut bytes = [0u8; 10];
+                reader
+                    .read_exact(&mut bytes)
+                    .map_err(|_| bad("roles file ends before the steps"))?;
+                Ok(Resolution(bytes))
+            }
+            ResolutionReader::Memory(kept) => {
+                (kept.next().copied()).ok_or_else(|| bad("roles missing for a step"))
+            }
+        }
+    }
+
+    /// True when every resolution was read.
+    fn at_end(&mut self) -> io::Result<bool> {
+        Ok(match self {
+            ResolutionReader::File(reader) => reader.read(&mut [0u8; 1])? == 0,
+            ResolutionReader::Memory(kept) => kept.len() == 0,
+        })
     }
 }
 
@@ -702,8 +740,9 @@ mod tests {
     }
 
     /// Roles that cannot be written (a full disk: `/dev/full`) are kept in memory; the story
-    /// is whole and in order, with the roles resolved, whether the write fails at once or
-    /// only when its buffer is flushed at the end.
+    /// is whole and in order, with the roles resolved, whether the write fails only when the
+    /// buffer is flushed at the end (3 steps a run) or part-way, when the 64 KiB buffer first
+    /// fills (10 000 steps a run), after some steps were measured.
     #[test]
     fn roles_that_cannot_be_written_are_kept_in_memory() {
         for steps_per_run in [3u64, 10_000] {
@@ -796,6 +835,146 @@ mod tests {
                 })
                 .collect();
             assert_eq!(texts, want, "fan-in {fan_in}");
+        }
+    }
+
+    /// The step's number, from its text (`"17;"`).
+    fn id(s: &Step) -> u64 {
+        s.text.trim_end_matches(';').parse().unwrap()
+    }
+
+    /// Roles and last frame derived from the step's number, so a misplaced one shows.
+    fn resolve_by_id(s: &mut Step) {
+        let q = id(s);
+        s.roles = [(q % 3) as u8, ((q / 3) % 3) as u8];
+        s.stream_last_frame = q * 1000 + 7;
+    }
+
+    fn check_by_id(s: &Step) {
+        let q = id(s);
+        assert_eq!(
+            s.roles,
+            [(q % 3) as u8, ((q / 3) % 3) as u8],
+            "roles of {q}"
+        );
+        assert_eq!(s.stream_last_frame, q * 1000 + 7, "last frame of {q}");
+    }
+
+    /// `runs` runs of `per_run` steps on five frames, and a tail on the same frames; with
+    /// `equal_keys`, runs repeat each other's (frame, sequence) keys.
+    fn crowded(runs_n: u64, per_run: u64, equal_keys: bool) -> (Runs, Vec<(u64, Step)>) {
+        let mut runs = Runs::new().unwrap();
+        let mut n = 0u64;
+        let mut make = |i: u64, frame: u64| {
+            n += 1;
+            let seq = if equal_keys { i } else { n };
+            (seq, step(frame, None, None, &format!("{n};")))
+        };
+        for run in 0..runs_n {
+            let mut steps: Vec<(u64, Step)> = (0..per_run)
+                .map(|i| make(i, (i * 13 + run * 7) % 5))
+                .collect();
+            steps.sort_by_key(|(q, s)| (s.frame, *q));
+            runs.write_run(&steps).unwrap();
+        }
+        let mut tail: Vec<(u64, Step)> = (0..per_run).map(|i| make(i, i % 5)).collect();
+        tail.sort_by_key(|(q, s)| (s.frame, *q));
+        (runs, tail)
+    }
+
+    /// Every telling merges in the order of the first merge, so each step gets its own
+    /// roles: with equal keys, merges in rounds, roles on disk or in memory, tellings one
+    /// after another, nested and from several threads at once.
+    #[test]
+    fn each_step_gets_its_own_roles_in_every_telling() {
+        let full = || std::fs::OpenOptions::new().write(true).open("/dev/full");
+        for equal_keys in [false, true] {
+            for (runs_n, per_run) in [(7u64, 5u64), (9, 1000)] {
+                for fan_in in [2usize, 3, MAX_FAN_IN] {
+                    for on_disk in [true, false] {
+                        let (runs, tail) = crowded(runs_n, per_run, equal_keys);
+                        let mut measured = Vec::new();
+                        let measure = |s: &Step| measured.push(id(s));
+                        let sorted = if on_disk {
+                            runs.settle_with(
+                                fan_in,
+                                tail,
+                                resolve_by_id,
+                                measure,
+                                tempfile::tempfile,
+                            )
+                        } else {
+                            runs.settle_with(fan_in, tail, resolve_by_id, measure, full)
+                        }
+                        .unwrap();
+                        let mut told = Vec::new();
+                        sorted
+                            .for_each(|s| {
+                                check_by_id(s);
+                                told.push(id(s));
+                            })
+                            .unwrap();
+                        assert_eq!(told.len() as u64, (runs_n + 1) * per_run);
+                        assert!(measured.ends_with(&told));
+                        let mut outer = 0;
+                        sorted
+                            .for_each(|s| {
+                                check_by_id(s);
+                                outer += 1;
+                                if outer % 997 == 1 {
+                                    let mut inner = Vec::new();
+                                    sorted.for_each(|s| inner.push(id(s))).unwrap();
+                                    assert_eq!(inner, told);
+                                }
+                            })
+                            .unwrap();
+                        std::thread::scope(|scope| {
+                            let tellings: Vec<_> = (0..3)
+                                .map(|_| {
+                                    scope.spawn(|| {
+                                        let mut ids = Vec::new();
+                                        sorted
+                                            .for_each(|s| {
+                                                check_by_id(s);
+                                                ids.push(id(s));
+                                            })
+                                            .unwrap();
+                                        ids
+                                    })
+                                })
+                                .collect();
+                            for t in tellings {
+                                assert_eq!(t.join().unwrap(), told);
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// A roles file shorter or longer than the steps need is an error, not roles given to
+    /// the wrong steps.
+    #[test]
+    fn a_roles_file_of_the_wrong_length_is_an_error() {
+        for change in [-5i64, -10, 10, 1] {
+            let (runs, tail) = crowded(3, 100, false);
+            let sorted = runs
+                .settle_with(MAX_FAN_IN, tail, resolve_by_id, |_| {}, tempfile::tempfile)
+                .unwrap();
+            let Resolutions::File(file) = &sorted.resolutions else {
+                panic!("roles kept in memory");
+            };
+            {
+                let file = file.lock().unwrap();
+                let len = file.metadata().unwrap().len();
+                assert_eq!(len, 300 * 10);
+                file.set_len(len.checked_add_signed(change).unwrap())
+                    .unwrap();
+            }
+            let err = sorted.for_each(|_| {}).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{change}: {err}");
+            assert!(err.to_string().starts_with("story spill file: "), "{err}");
         }
     }
 

@@ -116,7 +116,14 @@ mod tests {
     #[test]
     fn one_pass_agrees_with_one_query_per_token() {
         let names = ["Connection", "proxy-connection", "Keep-Alive", "CONNECTION"];
-        let values = ["close", " Keep-Alive ", "Upgrade, close", "", ",,keep-alive,", "closed"];
+        let values = [
+            "close",
+            " Keep-Alive ",
+            "Upgrade, close",
+            "",
+            ",,keep-alive,",
+            "closed",
+        ];
         let fields: Vec<(&str, &str)> = names
             .iter()
             .flat_map(|n| values.iter().map(move |v| (*n, *v)))
