@@ -552,6 +552,34 @@ impl Tally {
     }
 }
 
+/// `ipv4-fragmented-tcp.pcap` holds five fragments of one datagram whose last fragment was
+/// not captured (tshark does not reassemble it either): the totals must say they were never
+/// reassembled, and by the one thread and the sharded pipeline alike.
+#[test]
+fn fragments_of_a_datagram_never_completed_are_counted_as_such() {
+    use wiretale::net::SkipReason;
+    use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+    use wiretale::timeline::Collector;
+    let Some(dir) = shared_captures() else { return };
+    let capture = dir.join("ipv4-fragmented-tcp.pcap");
+    for threads in [1, 2] {
+        let config = AnalyzerConfig {
+            threads,
+            ..AnalyzerConfig::default()
+        };
+        let report = analyze_path(&capture, &config, &mut Collector::default()).unwrap();
+        let stats = &report.stats;
+        assert_eq!(stats.frames_read, 5, "{threads} threads");
+        assert_eq!(
+            stats.skipped,
+            [(SkipReason::IpFragmentUnassembled, 5)]
+                .into_iter()
+                .collect(),
+            "{threads} threads"
+        );
+    }
+}
+
 #[test]
 fn allow_list_table_is_parsed_with_selectors_and_wildcards() {
     let doc = "text\n\n| capture | frame | field | tshark | wiretale | reason |\n\

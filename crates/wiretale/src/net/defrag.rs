@@ -39,6 +39,8 @@ struct Key {
 struct InProgress {
     buf: IpDefragBuf,
     first_frame: u64,
+    /// Fragments held (each one frame), to count them if the datagram never completes.
+    frames: u64,
 }
 
 /// Outcome of offering one fragment.
@@ -59,6 +61,8 @@ pub struct Defragmenter {
     completed: Vec<u8>,
     /// Datagrams dropped because the table was full or they grew too old.
     pub evicted: u64,
+    /// Held fragments of datagrams dropped since (evicted, or after a conflicting fragment).
+    abandoned_frames: u64,
 }
 
 impl std::fmt::Debug for Defragmenter {
@@ -66,6 +70,7 @@ impl std::fmt::Debug for Defragmenter {
         f.debug_struct("Defragmenter")
             .field("in_progress", &self.table.len())
             .field("evicted", &self.evicted)
+            .field("abandoned_frames", &self.abandoned_frames)
             .finish()
     }
 }
@@ -78,7 +83,16 @@ impl Defragmenter {
             table: HashMap::new(),
             completed: Vec::new(),
             evicted: 0,
+            abandoned_frames: 0,
         }
+    }
+
+    /// Frames held as fragments ([`FragmentOutcome::Held`]) whose datagram has not been
+    /// reassembled: dropped from the table (evicted, or after a conflicting fragment) or
+    /// still incomplete now. At the end of a capture, the fragments never reassembled.
+    pub fn unassembled_frames(&self) -> u64 {
+        let waiting: u64 = self.table.values().map(|v| v.frames).sum();
+        self.abandoned_frames.saturating_add(waiting)
     }
 
     /// The payload of the datagram completed by the last [`FragmentOutcome::Completed`].
@@ -112,18 +126,22 @@ impl Defragmenter {
                 InProgress {
                     buf: IpDefragBuf::new(IpNumber(proto), Vec::new(), Vec::new()),
                     first_frame: frame,
+                    frames: 0,
                 },
             );
         }
         let Some(entry) = self.table.get_mut(&key) else {
             return FragmentOutcome::Dropped;
         };
-        let Ok(offset) = IpFragOffset::try_new(offset_units & 0x1fff) else {
-            self.table.remove(&key);
-            return FragmentOutcome::Dropped;
-        };
-        if entry.buf.add(offset, more_fragments, payload).is_err() {
-            self.table.remove(&key);
+        let added = IpFragOffset::try_new(offset_units & 0x1fff)
+            .ok()
+            .is_some_and(|offset| entry.buf.add(offset, more_fragments, payload).is_ok());
+        if !added {
+            // This fragment counts as dropped; the ones held before it will not be
+            // reassembled either.
+            if let Some(dropped) = self.table.remove(&key) {
+                self.abandoned_frames = self.abandoned_frames.saturating_add(dropped.frames);
+            }
             return FragmentOutcome::Dropped;
         }
         if entry.buf.is_complete() {
@@ -133,14 +151,22 @@ impl Defragmenter {
             }
             return FragmentOutcome::Completed;
         }
+        entry.frames += 1;
         FragmentOutcome::Held
     }
 
     fn make_room(&mut self, frame: u64) {
         let max_age = self.config.max_age_frames;
         let before = self.table.len();
-        self.table
-            .retain(|_, v| frame.saturating_sub(v.first_frame) <= max_age);
+        let mut abandoned = 0u64;
+        self.table.retain(|_, v| {
+            let keep = frame.saturating_sub(v.first_frame) <= max_age;
+            if !keep {
+                abandoned = abandoned.saturating_add(v.frames);
+            }
+            keep
+        });
+        self.abandoned_frames = self.abandoned_frames.saturating_add(abandoned);
         self.evicted += (before - self.table.len()) as u64;
         while self.table.len() >= self.config.max_datagrams.max(1) {
             let oldest = self
@@ -150,7 +176,10 @@ impl Defragmenter {
                 .map(|(k, _)| *k);
             match oldest {
                 Some(k) => {
-                    self.table.remove(&k);
+                    if let Some(dropped) = self.table.remove(&k) {
+                        self.abandoned_frames =
+                            self.abandoned_frames.saturating_add(dropped.frames);
+                    }
                     self.evicted += 1;
                 }
                 None => break,
@@ -162,6 +191,72 @@ impl Defragmenter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Held fragments are counted as never reassembled when their datagram is dropped
+    /// (table full, too old, a conflicting fragment) or left incomplete; not when it
+    /// completes.
+    #[test]
+    fn held_fragments_of_datagrams_never_completed_are_counted() {
+        let config = DefragConfig {
+            max_datagrams: 2,
+            max_age_frames: 10,
+        };
+        let mut d = Defragmenter::new(config);
+        let (a, b) = (Ipv4Addr::new(1, 1, 1, 1), Ipv4Addr::new(2, 2, 2, 2));
+        let part = [7u8; 16];
+        // Datagram 1 completes from two held fragments and the last one: nothing counted.
+        assert_eq!(
+            d.offer(1, a, b, 1, 6, 0, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(
+            d.offer(2, a, b, 1, 6, 2, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(
+            d.offer(3, a, b, 1, 6, 4, false, &part),
+            FragmentOutcome::Completed
+        );
+        assert_eq!(d.unassembled_frames(), 0);
+        // Datagram 2: two held, then a conflicting copy of its end (different length).
+        assert_eq!(
+            d.offer(4, a, b, 2, 6, 0, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(
+            d.offer(5, a, b, 2, 6, 4, false, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(d.unassembled_frames(), 2, "incomplete so far");
+        assert_eq!(
+            d.offer(6, a, b, 2, 6, 6, false, &part),
+            FragmentOutcome::Dropped
+        );
+        assert_eq!(d.unassembled_frames(), 2, "dropped: its two held fragments");
+        // Datagrams 3, 4, 5 of one fragment each: the table holds two, so 3 is evicted.
+        assert_eq!(
+            d.offer(7, a, b, 3, 6, 0, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(
+            d.offer(8, a, b, 4, 6, 0, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(
+            d.offer(9, a, b, 5, 6, 0, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(d.evicted, 1);
+        assert_eq!(d.unassembled_frames(), 5);
+        // Much later: 4 and 5 are too old and dropped when a new datagram starts; the
+        // count stays the same (they were already waiting), plus the new one.
+        assert_eq!(
+            d.offer(100, a, b, 6, 6, 0, true, &part),
+            FragmentOutcome::Held
+        );
+        assert_eq!(d.evicted, 3);
+        assert_eq!(d.unassembled_frames(), 6);
+    }
 
     #[test]
     fn out_of_order_fragments_complete() {

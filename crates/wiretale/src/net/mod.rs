@@ -34,8 +34,13 @@ pub enum SkipReason {
     Malformed,
     /// An IP fragment held until its datagram completes (counted at the completing frame).
     IpFragment,
-    /// An IP fragment whose datagram was dropped (conflict or table cap).
+    /// An IP fragment refused on arrival (it conflicts with its datagram's others, or does
+    /// not fit): its datagram is dropped.
     IpFragmentDropped,
+    /// An IP fragment held for a datagram that was never reassembled: dropped from the
+    /// table (full, too old, or a later fragment conflicted) or still incomplete at the end.
+    /// Counted when the analysis ends (while it runs, such frames are `IpFragment`).
+    IpFragmentUnassembled,
     /// An IPv6 fragment (not reassembled).
     Ipv6Fragment,
 }
@@ -49,8 +54,9 @@ impl SkipReason {
             SkipReason::NonTcp => "IP but not TCP",
             SkipReason::Truncated => "headers truncated",
             SkipReason::Malformed => "malformed headers",
-            SkipReason::IpFragment => "IPv4 fragment (reassembled at a later frame)",
+            SkipReason::IpFragment => "IPv4 fragment (held for reassembly)",
             SkipReason::IpFragmentDropped => "IPv4 fragment dropped (conflict or cap)",
+            SkipReason::IpFragmentUnassembled => "IPv4 fragment never reassembled",
             SkipReason::Ipv6Fragment => "IPv6 fragment (not reassembled)",
         }
     }
@@ -122,6 +128,12 @@ impl NetDecoder {
     /// IPv4 datagrams dropped from the fragment table (cap or age).
     pub fn fragments_evicted(&self) -> u64 {
         self.defrag.evicted
+    }
+
+    /// Frames skipped as [`SkipReason::IpFragment`] whose datagram has not been reassembled
+    /// (dropped, or still incomplete now): at the end of a capture, those never reassembled.
+    pub fn unassembled_fragment_frames(&self) -> u64 {
+        self.defrag.unassembled_frames()
     }
 
     /// Decodes one record.

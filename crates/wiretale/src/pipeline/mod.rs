@@ -197,6 +197,7 @@ pub fn analyze(
     tcp.finish(&mut dispatcher, counters.last_time());
     stats.tcp = tcp.stats();
     stats.fragments_evicted = net.fragments_evicted();
+    stats.settle_fragments(net.unassembled_fragment_frames());
     counters.finish(&mut stats);
     dispatcher.finish(&mut stats);
     stats.settle_limits(config);

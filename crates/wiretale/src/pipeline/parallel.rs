@@ -454,6 +454,7 @@ fn run_reader(
         }
     }
     stats.fragments_evicted = net.fragments_evicted();
+    stats.settle_fragments(net.unassembled_fragment_frames());
     counters.finish(&mut stats);
     ReadTotals { stats, error }
 }

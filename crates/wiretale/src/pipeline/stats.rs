@@ -35,6 +35,30 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Moves the frames held as IPv4 fragments whose datagram was never reassembled from
+    /// `ip_fragment` to `ip_fragment_unassembled`, once the analysis is over (the total of
+    /// the skipped frames does not change).
+    pub(crate) fn settle_fragments(&mut self, unassembled: u64) {
+        let held = self
+            .skipped
+            .get(&SkipReason::IpFragment)
+            .copied()
+            .unwrap_or(0);
+        let moved = unassembled.min(held);
+        if moved == 0 {
+            return;
+        }
+        if held == moved {
+            self.skipped.remove(&SkipReason::IpFragment);
+        } else {
+            self.skipped.insert(SkipReason::IpFragment, held - moved);
+        }
+        *self
+            .skipped
+            .entry(SkipReason::IpFragmentUnassembled)
+            .or_insert(0) += moved;
+    }
+
     /// Sets the counts of the limits whose counters live in other layers (the TCP tracker,
     /// the fragment table) once those are final in `self.tcp` and `self.fragments_evicted`;
     /// first frames already noted are kept. `buffer_cap` was counted gap by gap; the TCP
@@ -105,7 +129,8 @@ pub enum Limit {
     /// hole was given up as a `never_filled` gap.
     OutOfOrderCap,
     /// `defrag.max_datagrams` / `defrag.max_age_frames`: an incomplete IPv4 datagram was
-    /// dropped from the fragment table (its fragments stay counted as `ip_fragment`).
+    /// dropped from the fragment table (its held fragments are counted as
+    /// `ip_fragment_unassembled`).
     FragmentsEvicted,
     /// `tls.max_handshake_message`: a TLS handshake message larger than the cap was skipped.
     HandshakeTooLarge,
