@@ -335,7 +335,7 @@ fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
         let reasons: Vec<String> = s
             .skipped
             .iter()
-            .map(|(r, n)| format!("{n} {}", r.describe()))
+            .map(|(r, n)| format!("{n} {}", r.describe_in_totals()))
             .collect();
         lines.push(format!(
             "Frames: {} read, {} analysed as TCP, {} not analysed{}{}",

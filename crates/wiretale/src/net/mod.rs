@@ -46,7 +46,7 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// A short human phrase.
+    /// A short human phrase for one frame, as it is read.
     pub fn describe(self) -> &'static str {
         match self {
             SkipReason::UnsupportedLinkType => "unsupported link type",
@@ -58,6 +58,28 @@ impl SkipReason {
             SkipReason::IpFragmentDropped => "IPv4 fragment dropped (conflict or cap)",
             SkipReason::IpFragmentUnassembled => "IPv4 fragment never reassembled",
             SkipReason::Ipv6Fragment => "IPv6 fragment (not reassembled)",
+        }
+    }
+
+    /// The phrase for frames counted under this reason in the totals of a finished analysis
+    /// ([`crate::pipeline::Stats::skipped`]): [`SkipReason::describe`], except that a held
+    /// fragment's datagram is known by then to have been reassembled (the others are
+    /// [`SkipReason::IpFragmentUnassembled`]).
+    ///
+    /// ```
+    /// use wiretale::net::SkipReason;
+    ///
+    /// assert_eq!(SkipReason::IpFragment.describe(), "IPv4 fragment (held for reassembly)");
+    /// assert_eq!(
+    ///     SkipReason::IpFragment.describe_in_totals(),
+    ///     "IPv4 fragment (reassembled at a later frame)"
+    /// );
+    /// assert_eq!(SkipReason::NonTcp.describe_in_totals(), SkipReason::NonTcp.describe());
+    /// ```
+    pub fn describe_in_totals(self) -> &'static str {
+        match self {
+            SkipReason::IpFragment => "IPv4 fragment (reassembled at a later frame)",
+            other => other.describe(),
         }
     }
 }
