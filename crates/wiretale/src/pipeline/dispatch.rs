@@ -442,6 +442,10 @@ fn limit_reached(detail: &Detail) -> Option<Limit> {
             cause: GapCause::BufferCap,
             ..
         }) => Some(Limit::BufferCap),
+        Detail::Tcp(ConnEvent::Gap {
+            cause: GapCause::OutOfOrderCap,
+            ..
+        }) => Some(Limit::OutOfOrderCap),
         Detail::Tls(TlsMessage::HandshakeTooLarge(_)) => Some(Limit::HandshakeTooLarge),
         Detail::Http(m) => match m.as_ref() {
             HttpMessage::DecodeError { error, .. } => http_error(error),

@@ -61,8 +61,10 @@ impl Stats {
 
     /// Sets the counts of the limits whose counters live in other layers (the TCP tracker,
     /// the fragment table) once those are final in `self.tcp` and `self.fragments_evicted`;
-    /// first frames already noted are kept. `buffer_cap` was counted gap by gap; the TCP
-    /// layer's `buffer_cap_hits` counts both its buffer caps, so the rest are out-of-order ones.
+    /// first frames already noted are kept. `buffer_cap` and `out_of_order_cap` were noted gap
+    /// by gap (with their first frames); the TCP layer's `buffer_cap_hits` counts both its
+    /// buffer caps, so the out-of-order count is the rest (a cap hit with nothing to give up
+    /// makes no gap).
     pub(crate) fn settle_limits(&mut self, config: &super::AnalyzerConfig) {
         let buffer_caps = self.limits.get(&Limit::BufferCap).map_or(0, |h| h.count);
         let counts = [
@@ -126,7 +128,7 @@ pub enum Limit {
     /// buffer holds; they were dropped as a `buffer_cap` gap.
     BufferCap,
     /// `tcp.half.max_ooo_bytes`: more bytes waited out of order behind a hole than allowed; the
-    /// hole was given up as a `never_filled` gap.
+    /// hole was given up as an `out_of_order_cap` gap.
     OutOfOrderCap,
     /// `defrag.max_datagrams` / `defrag.max_age_frames`: an incomplete IPv4 datagram was
     /// dropped from the fragment table (its held fragments are counted as

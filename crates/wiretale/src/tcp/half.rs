@@ -52,7 +52,8 @@ impl Default for HalfConfig {
 pub enum GapCause {
     /// The peer acknowledged bytes the capture never saw.
     AckedUnseen,
-    /// The hole stayed open too long (segments or held bytes).
+    /// The hole stayed open while `max_ooo_wait` segments arrived (how a lost segment is
+    /// recognised).
     NeverFilled,
     /// The direction ended with a hole before its end.
     AtEnd,
@@ -60,6 +61,9 @@ pub enum GapCause {
     Snaplen,
     /// A parser left more unconsumed bytes than the buffer cap; they were dropped.
     BufferCap,
+    /// More bytes waited behind the hole than the out-of-order cap (`max_ooo_bytes`)
+    /// allows: the hole was given up and the bytes behind it delivered.
+    OutOfOrderCap,
 }
 
 /// Bytes missing from a direction's stream.
@@ -424,10 +428,10 @@ impl HalfStream {
             // Too much waiting on a hole: give up on it and deliver what is held.
             self.stats.cap_hits += 1;
             if let Some((&first, _)) = self.held.first_key_value() {
-                self.fill_hole(first.min(off), GapCause::NeverFilled, frame, sink);
+                self.fill_hole(first.min(off), GapCause::OutOfOrderCap, frame, sink);
                 self.drain_held(sink, cfg);
             } else {
-                self.fill_hole(off, GapCause::NeverFilled, frame, sink);
+                self.fill_hole(off, GapCause::OutOfOrderCap, frame, sink);
             }
             if off < self.next {
                 return;

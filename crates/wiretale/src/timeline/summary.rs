@@ -45,6 +45,7 @@ fn tcp_summary(e: &ConnEvent) -> String {
                 GapCause::AtEnd => "missing at the end",
                 GapCause::Snaplen => "cut by the snapshot length",
                 GapCause::BufferCap => "dropped at the buffer cap",
+                GapCause::OutOfOrderCap => "given up at the out-of-order cap",
             };
             format!("{len} bytes from {} {why}", side(*dir))
         }
