@@ -378,6 +378,29 @@ impl<'f> SharedReader<'f> {
     }
 }
 
+impl SharedReader<'_> {
+    /// The next record written by [`encode`] (its length, then that many bytes): borrowed
+    /// from the buffer when it lies there whole (most do), else gathered in `scratch`.
+    fn next_record<'s>(&'s mut self, scratch: &'s mut Vec<u8>) -> io::Result<&'s [u8]> {
+        let mut len = [0u8; 4];
+        self.read_exact(&mut len)?;
+        let len = u32::from_le_bytes(len);
+        if len > MAX_RECORD {
+            return Err(bad("record too long"));
+        }
+        let len = len as usize;
+        let (start, end) = (self.used, self.used.saturating_add(len));
+        if end <= self.buffer.len() {
+            self.used = end;
+            return Ok(self.buffer.get(start..end).unwrap_or_default());
+        }
+        scratch.clear();
+        scratch.resize(len, 0);
+        self.read_exact(scratch)?;
+        Ok(scratch)
+    }
+}
+
 impl Read for SharedReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.used >= self.buffer.len() {
@@ -416,7 +439,9 @@ impl RunReader<'_> {
             return Ok(false);
         }
         self.left -= 1;
-        self.current.0 = decode_into(&mut self.reader, &mut self.scratch, &mut self.current.1)?;
+        let record = self.reader.next_record(&mut self.scratch)?;
+        self.current.0 =
+            parse_into(record, &mut self.current.1).ok_or_else(|| bad("damaged record"))?;
         Ok(true)
     }
 }
@@ -528,6 +553,7 @@ fn decode(r: &mut impl Read, scratch: &mut Vec<u8>) -> io::Result<(u64, Step)> {
 
 /// Reads one record written by [`encode`] (through `scratch`, reused between records) into
 /// `step`, reusing its text and frame list; gives its sequence number.
+#[cfg(test)]
 fn decode_into(r: &mut impl Read, scratch: &mut Vec<u8>, step: &mut Step) -> io::Result<u64> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len)?;
@@ -835,6 +861,42 @@ mod tests {
                 })
                 .collect();
             assert_eq!(texts, want, "fan-in {fan_in}");
+        }
+    }
+
+    /// Records read through buffers of every small size: whole in the buffer (borrowed) or
+    /// across a refill (gathered), the same steps come back, and a cut file is an error.
+    #[test]
+    fn records_come_back_whole_or_across_buffer_refills() {
+        let steps: Vec<Step> = (0..40u64)
+            .map(|i| {
+                step(
+                    i,
+                    (i % 3 == 0).then(|| vec![i, i + 1]),
+                    None,
+                    &"t".repeat(i as usize * 7),
+                )
+            })
+            .collect();
+        let (mut bytes, mut record) = (Vec::new(), Vec::new());
+        for (i, s) in steps.iter().enumerate() {
+            encode(&mut bytes, i as u64, s, &mut record).unwrap();
+        }
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&bytes).unwrap();
+        let file = Mutex::new(file);
+        for size in [1, 3, 7, 64, 300, 1 << 16] {
+            let mut reader = SharedReader::new(&file, 0, size);
+            let (mut scratch, mut back) = (Vec::new(), Step::default());
+            for (i, s) in steps.iter().enumerate() {
+                let record = reader.next_record(&mut scratch).unwrap();
+                assert_eq!(parse_into(record, &mut back), Some(i as u64), "size {size}");
+                assert_eq!(format!("{back:?}"), format!("{s:?}"), "size {size}");
+            }
+            assert!(
+                reader.next_record(&mut scratch).is_err(),
+                "size {size}: past the end"
+            );
         }
     }
 
