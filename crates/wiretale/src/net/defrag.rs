@@ -139,9 +139,7 @@ impl Defragmenter {
         if !added {
             // This fragment counts as dropped; the ones held before it will not be
             // reassembled either.
-            if let Some(dropped) = self.table.remove(&key) {
-                self.abandoned_frames = self.abandoned_frames.saturating_add(dropped.frames);
-            }
+            self.abandon(&key);
             return FragmentOutcome::Dropped;
         }
         if entry.buf.is_complete() {
@@ -153,6 +151,13 @@ impl Defragmenter {
         }
         entry.frames += 1;
         FragmentOutcome::Held
+    }
+
+    /// Drops datagram `key` unfinished, counting the fragments it held.
+    fn abandon(&mut self, key: &Key) {
+        if let Some(dropped) = self.table.remove(key) {
+            self.abandoned_frames = self.abandoned_frames.saturating_add(dropped.frames);
+        }
     }
 
     fn make_room(&mut self, frame: u64) {
@@ -176,10 +181,7 @@ impl Defragmenter {
                 .map(|(k, _)| *k);
             match oldest {
                 Some(k) => {
-                    if let Some(dropped) = self.table.remove(&k) {
-                        self.abandoned_frames =
-                            self.abandoned_frames.saturating_add(dropped.frames);
-                    }
+                    self.abandon(&k);
                     self.evicted += 1;
                 }
                 None => break,

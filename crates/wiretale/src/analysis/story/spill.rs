@@ -86,21 +86,26 @@ impl Runs {
         for (_, step) in &mut tail {
             resolve(step);
         }
-        let to_file = (|| {
-            let mut out = BufWriter::with_capacity(1 << 16, roles_file()?);
-            let count = merge_into(
+        // One merge in frame order that resolves each run step and hands its resolution to
+        // `keep`: into the roles file, or, if that cannot be written, into memory.
+        let mut resolve_in_order = |keep: &mut dyn FnMut(Resolution) -> io::Result<()>| {
+            merge_into(
                 &file,
                 &runs,
                 &tail,
                 |step| {
                     resolve(step);
-                    out.write_all(&Resolution::of(step).0)
+                    keep(Resolution::of(step))
                 },
                 |_, step| {
                     measure(step);
                     Ok(())
                 },
-            )?;
+            )
+        };
+        let to_file = (|| {
+            let mut out = BufWriter::with_capacity(1 << 16, roles_file()?);
+            let count = resolve_in_order(&mut |r| out.write_all(&r.0))?;
             let roles = out.into_inner().map_err(|e| e.into_error())?;
             Ok::<_, io::Error>((Resolutions::File(Mutex::new(roles)), count))
         })();
@@ -116,20 +121,10 @@ impl Runs {
                     .ok()
                     .and_then(|n| kept.try_reserve_exact(n).ok())
                     .ok_or_else(|| bad("no room in memory for the roles of the steps"))?;
-                let count = merge_into(
-                    &file,
-                    &runs,
-                    &tail,
-                    |step| {
-                        resolve(step);
-                        kept.push(Resolution::of(step));
-                        Ok(())
-                    },
-                    |_, step| {
-                        measure(step);
-                        Ok(())
-                    },
-                )?;
+                let count = resolve_in_order(&mut |r| {
+                    kept.push(r);
+                    Ok(())
+                })?;
                 (Resolutions::Memory(kept), count)
             }
         };

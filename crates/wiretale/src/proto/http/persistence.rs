@@ -33,18 +33,14 @@ pub fn keep_alive(version: HttpVersion, headers: &HeaderBlock) -> (bool, KeepAli
         let Some(value) = line.value.as_deref() else {
             continue;
         };
-        let proxy = if line.name.eq_ignore_ascii_case("Connection") {
-            false
+        let (close, keep) = if line.name.eq_ignore_ascii_case("Connection") {
+            (&mut tokens.close, &mut tokens.keep_alive)
         } else if line.name.eq_ignore_ascii_case("Proxy-Connection") {
-            true
+            (&mut tokens.proxy_close, &mut tokens.proxy_keep_alive)
         } else {
             continue;
         };
         for token in value.split(',').map(str::trim) {
-            let (close, keep) = match proxy {
-                false => (&mut tokens.close, &mut tokens.keep_alive),
-                true => (&mut tokens.proxy_close, &mut tokens.proxy_keep_alive),
-            };
             *close |= token.eq_ignore_ascii_case("close");
             *keep |= token.eq_ignore_ascii_case("keep-alive");
         }
