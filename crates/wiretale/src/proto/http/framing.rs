@@ -161,19 +161,13 @@ fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::http::head::HeaderLine;
 
     fn block(fields: &[(&str, &str)]) -> HeaderBlock {
-        HeaderBlock {
-            lines: fields
-                .iter()
-                .map(|(n, v)| HeaderLine {
-                    name: n.to_string(),
-                    value: Some(v.to_string()),
-                })
-                .collect(),
-            ..HeaderBlock::default()
+        let mut block = HeaderBlock::default();
+        for (name, value) in fields {
+            block.push(name, Some(value));
         }
+        block
     }
 
     #[test]

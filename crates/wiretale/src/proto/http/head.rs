@@ -4,6 +4,8 @@
 //! [`KEPT_HEADERS`] and the authentication headers, which are also parsed into challenges and
 //! credentials. The head size is capped (`max_head_len` of [`HttpConfig`]).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::auth::{
@@ -62,59 +64,190 @@ impl HttpVersion {
 }
 
 /// One header field: its name as sent, and its value when it is one of the kept headers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HeaderLine {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HeaderLine<'a> {
     /// Field name, as sent.
-    pub name: String,
+    pub name: &'a str,
     /// Field value (trimmed, lossy UTF-8) for kept headers; credentials of secret-bearing
     /// schemes are shown as `Basic [redacted]` unless `show_secrets`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<&'a str>,
+}
+
+/// Where one field's name and kept value lie in [`HeaderBlock`]'s text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FieldSpan {
+    start: usize,
+    name_end: usize,
+    /// End of the kept value (which starts at `name_end`).
+    value_end: Option<usize>,
 }
 
 /// The header block of a head.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// Names and kept values are stored back to back in one string (a head costs two allocations,
+/// not one or two per field: every request and response of a capture is parsed into one).
+/// Serialized as `headers: [{name, value?}]`, plus `challenges` and `credentials` when there
+/// are any.
+///
+/// ```
+/// use wiretale::proto::http::HeaderBlock;
+///
+/// let mut block = HeaderBlock::default();
+/// block.push("Host", Some("example.com"));
+/// block.push("Accept", None);
+/// block.push("Connection", Some("keep-alive, Upgrade"));
+/// assert_eq!(block.get("host"), Some("example.com"));
+/// assert!(block.contains("accept"));
+/// assert!(block.has_token("Connection", "upgrade"));
+/// assert_eq!(block.names().collect::<Vec<_>>(), ["Host", "Accept", "Connection"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderBlock {
-    /// Every field in order (values only for kept headers).
-    #[serde(rename = "headers")]
-    pub lines: Vec<HeaderLine>,
+    text: String,
+    fields: Vec<FieldSpan>,
+    /// Bit `len % 64` is set for the length of every field name: most queries are for
+    /// headers a head does not have, and this answers them without a look at the fields.
+    name_lengths: u64,
     /// Challenges from `WWW-Authenticate` / `Proxy-Authenticate`, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<Challenge>,
     /// Credentials from `Authorization` / `Proxy-Authorization`, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credentials>,
 }
 
+/// `name`'s bit in [`HeaderBlock`]'s `name_lengths`.
+fn length_bit(name: &str) -> u64 {
+    1 << (name.len() % 64)
+}
+
+impl Serialize for HeaderBlock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            headers: Lines<'a>,
+            #[serde(skip_serializing_if = "<[Challenge]>::is_empty")]
+            challenges: &'a [Challenge],
+            #[serde(skip_serializing_if = "<[Credentials]>::is_empty")]
+            credentials: &'a [Credentials],
+        }
+        struct Lines<'a>(&'a HeaderBlock);
+        impl Serialize for Lines<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.lines())
+            }
+        }
+        View {
+            headers: Lines(self),
+            challenges: &self.challenges,
+            credentials: &self.credentials,
+        }
+        .serialize(serializer)
+    }
+}
+
 impl HeaderBlock {
+    /// An empty block with room for `fields` fields and `text` bytes of names and values.
+    fn with_capacity(fields: usize, text: usize) -> HeaderBlock {
+        HeaderBlock {
+            text: String::with_capacity(text),
+            fields: Vec::with_capacity(fields),
+            ..HeaderBlock::default()
+        }
+    }
+
+    /// Appends a field (`value`: `None` for a header whose value is not kept).
+    pub fn push(&mut self, name: &str, value: Option<&str>) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        self.name_lengths |= length_bit(name);
+        let value_end = value.map(|v| {
+            self.text.push_str(v);
+            self.text.len()
+        });
+        self.fields.push(FieldSpan {
+            start,
+            name_end,
+            value_end,
+        });
+    }
+
+    fn line(&self, f: &FieldSpan) -> HeaderLine<'_> {
+        HeaderLine {
+            name: self.text.get(f.start..f.name_end).unwrap_or(""),
+            value: f.value_end.and_then(|end| self.text.get(f.name_end..end)),
+        }
+    }
+
+    /// Every field, in order.
+    pub fn lines(&self) -> impl Iterator<Item = HeaderLine<'_>> + '_ {
+        self.fields.iter().map(|f| self.line(f))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when the head has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The fields named `name` (case-insensitive). Lengths are compared first: most
+    /// queries are ruled out without looking at any bytes, which matters because every head
+    /// is queried several times (framing, persistence, upgrades).
+    #[inline]
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FieldSpan> + 'a {
+        let text = self.text.as_bytes();
+        let fields: &[FieldSpan] = if self.name_lengths & length_bit(name) == 0 {
+            &[]
+        } else {
+            &self.fields
+        };
+        fields.iter().filter(move |f| {
+            f.name_end - f.start == name.len()
+                && text
+                    .get(f.start..f.name_end)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        })
+    }
+
+    #[inline]
+    fn value(&self, f: &FieldSpan) -> Option<&str> {
+        f.value_end.and_then(|end| self.text.get(f.name_end..end))
+    }
+
     /// Kept values of the fields named `name` (case-insensitive), in order.
+    #[inline]
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.lines
-            .iter()
-            .filter(move |l| l.name.eq_ignore_ascii_case(name))
-            .filter_map(|l| l.value.as_deref())
+        self.named(name).filter_map(|f| self.value(f))
     }
 
     /// The first kept value of `name`.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.lines
-            .iter()
-            .filter(|l| l.name.eq_ignore_ascii_case(name))
-            .find_map(|l| l.value.as_deref())
+        let mut kept = self
+            .named(name)
+            .filter_map(|f| f.value_end.map(|end| (f.name_end, end)));
+        let (start, end) = kept.next()?;
+        self.text.get(start..end)
     }
 
     /// True when a field named `name` is present (kept or not).
+    #[inline]
     pub fn contains(&self, name: &str) -> bool {
-        self.lines.iter().any(|l| l.name.eq_ignore_ascii_case(name))
+        self.named(name).next().is_some()
     }
 
     /// Every field name, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.lines.iter().map(|l| l.name.as_str())
+        self.lines().map(|l| l.name)
     }
 
     /// The comma-separated elements of every kept field named `name`, trimmed, empty ones
     /// dropped (for list headers such as `Connection` or `Transfer-Encoding`).
+    #[inline]
     pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.values(name)
             .flat_map(|v| v.split(','))
@@ -123,6 +256,7 @@ impl HeaderBlock {
     }
 
     /// True when the list header `name` has the element `token` (case-insensitive).
+    #[inline]
     pub fn has_token(&self, name: &str, token: &str) -> bool {
         self.list(name).any(|e| e.eq_ignore_ascii_case(token))
     }
@@ -280,40 +414,45 @@ pub fn parse_response_head(
 }
 
 fn header_block(fields: &[httparse::Header<'_>], config: &HttpConfig) -> HeaderBlock {
-    let mut block = HeaderBlock {
-        lines: Vec::with_capacity(fields.len()),
-        ..HeaderBlock::default()
-    };
+    // Room for every name and value: kept values are usually most of the bytes, and growing
+    // the text once or twice costs more than the few bytes of unkept values it reserves.
+    let text_len = fields.iter().map(|f| f.name.len() + f.value.len()).sum();
+    let mut block = HeaderBlock::with_capacity(fields.len(), text_len);
     for field in fields {
         let auth = AuthHeaderName::from_header(field.name);
         let kept = auth.is_some()
             || KEPT_HEADERS
                 .iter()
                 .any(|k| field.name.eq_ignore_ascii_case(k));
-        let value = kept.then(|| String::from_utf8_lossy(field.value).trim().to_string());
+        if !kept {
+            block.push(field.name, None);
+            continue;
+        }
+        let value = match std::str::from_utf8(field.value) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(field.value),
+        };
+        let value = value.trim();
         let room = MAX_AUTH_ITEMS_PER_HEAD
             .saturating_sub(block.challenges.len() + block.credentials.len());
-        let shown = match (auth, value) {
-            (Some(h), Some(v)) if h.carries_credentials() => {
+        match auth {
+            Some(h) if h.carries_credentials() => {
                 if room > 0 {
                     block
                         .credentials
-                        .extend(parse_credentials(h, &v, config.show_secrets));
+                        .extend(parse_credentials(h, value, config.show_secrets));
                 }
-                Some(displayable_credentials_value(&v, config.show_secrets))
+                let shown = displayable_credentials_value(value, config.show_secrets);
+                block.push(field.name, Some(&shown));
             }
-            (Some(h), Some(v)) => {
+            Some(h) => {
                 block
                     .challenges
-                    .extend(parse_challenges(h, &v).into_iter().take(room));
-                Some(v)
+                    .extend(parse_challenges(h, value).into_iter().take(room));
+                block.push(field.name, Some(value));
             }
-            (_, v) => v,
-        };
-        block.lines.push(HeaderLine {
-            name: field.name.to_string(),
-            value: shown,
-        });
+            None => block.push(field.name, Some(value)),
+        }
     }
     block
 }
@@ -477,6 +616,42 @@ Connection: keep-alive\r\n\r\nbody";
     }
 
     #[test]
+    fn header_block_queries_and_json() {
+        // Invalid UTF-8 in a kept value is replaced, not dropped; `Accept` and `Expect` have
+        // the same length, so the length filter alone cannot tell them apart.
+        let raw =
+            b"GET / HTTP/1.1\r\nAccept: */*\r\nHost: a\xffb \r\nConnection: close, TE\r\n\r\n";
+        let (head, _) = parse_request_head(raw, &cfg()).unwrap().unwrap();
+        let h = &head.headers;
+        assert_eq!((h.len(), h.is_empty()), (3, false));
+        assert_eq!(h.get("HOST"), Some("a\u{fffd}b"));
+        assert!(h.contains("accept"));
+        assert!(!h.contains("expect"));
+        assert_eq!(h.get("Accept"), None, "present but not kept");
+        assert!(h.has_token("connection", "te"));
+        assert_eq!(h.list("Connection").collect::<Vec<_>>(), ["close", "TE"]);
+        assert_eq!(h.values("Upgrade").count(), 0);
+        let json = serde_json::to_value(&head).unwrap();
+        assert_eq!(
+            json["headers"],
+            serde_json::json!([
+                {"name": "Accept"},
+                {"name": "Host", "value": "a\u{fffd}b"},
+                {"name": "Connection", "value": "close, TE"},
+            ])
+        );
+        assert!(json.get("challenges").is_none() && json.get("credentials").is_none());
+        let lines: Vec<_> = h.lines().collect();
+        assert_eq!(
+            lines[1],
+            HeaderLine {
+                name: "Host",
+                value: Some("a\u{fffd}b")
+            }
+        );
+    }
+
+    #[test]
     fn partial_and_oversized_heads() {
         assert_eq!(
             parse_request_head(b"GET / HTTP/1.1\r\nHost: a\r\n", &cfg()),
@@ -510,13 +685,16 @@ Connection: keep-alive\r\n\r\nbody";
         let raw = format!("GET / HTTP/1.1\r\n{}\r\n", lines(n));
         let (head, len) = parse_request_head(raw.as_bytes(), &cfg()).unwrap().unwrap();
         assert_eq!(len, raw.len());
-        assert_eq!(head.headers.lines.len(), n);
-        assert_eq!(head.headers.lines[n - 1].name, format!("X{}", n - 1));
+        assert_eq!(head.headers.len(), n);
+        assert_eq!(
+            head.headers.names().last(),
+            Some(format!("X{}", n - 1).as_str())
+        );
         let raw = format!("HTTP/1.1 204 No Content\r\n{}\r\n", lines(n));
         let (head, _) = parse_response_head(raw.as_bytes(), &cfg())
             .unwrap()
             .unwrap();
-        assert_eq!(head.headers.lines.len(), n);
+        assert_eq!(head.headers.len(), n);
         let config = HttpConfig {
             max_headers: STACK_HEADER_SLOTS + 4,
             ..HttpConfig::default()

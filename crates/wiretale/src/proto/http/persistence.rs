@@ -29,8 +29,8 @@ pub fn keep_alive(version: HttpVersion, headers: &HeaderBlock) -> (bool, KeepAli
     // One pass over the header lines for the four tokens that matter (every request and
     // response of a capture comes through here).
     let mut tokens = Tokens::default();
-    for line in &headers.lines {
-        let Some(value) = line.value.as_deref() else {
+    for line in headers.lines() {
+        let Some(value) = line.value else {
             continue;
         };
         let (close, keep) = if line.name.eq_ignore_ascii_case("Connection") {
@@ -75,19 +75,13 @@ struct Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::http::head::HeaderLine;
 
     fn block(fields: &[(&str, &str)]) -> HeaderBlock {
-        HeaderBlock {
-            lines: fields
-                .iter()
-                .map(|(n, v)| HeaderLine {
-                    name: n.to_string(),
-                    value: Some(v.to_string()),
-                })
-                .collect(),
-            ..HeaderBlock::default()
+        let mut block = HeaderBlock::default();
+        for (name, value) in fields {
+            block.push(name, Some(value));
         }
+        block
     }
 
     /// The rules as written in RFC order, one header query per token: `keep_alive` must
