@@ -8,15 +8,29 @@
 
 use std::fmt;
 
-/// Letters recorded at most this many times (bounds the string).
+/// Letters recorded at most this many times (bounds the string; fits the `u8` length).
 const MAX_LEN: usize = 64;
 
 /// The history of one connection.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct History {
-    letters: String,
+    /// ASCII letters, inline: a heap string here cost an allocation and a regrowth for
+    /// every connection.
+    letters: [u8; MAX_LEN],
+    len: u8,
     seen: u32,
     counts: [u32; 6],
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            letters: [0; MAX_LEN],
+            len: 0,
+            seen: 0,
+            counts: [0; 6],
+        }
+    }
 }
 
 fn bit(letter: char, orig: bool) -> u32 {
@@ -63,13 +77,27 @@ impl History {
     }
 
     fn push(&mut self, orig: bool, letter: char) {
-        if self.letters.len() < MAX_LEN {
-            self.letters.push(if orig {
-                letter.to_ascii_uppercase()
+        // Letters are ASCII (`bit` and `note_counted` name them all); anything else would be
+        // a bug, recorded as `?` rather than breaking the string.
+        let byte = u8::try_from(letter)
+            .ok()
+            .filter(u8::is_ascii)
+            .unwrap_or(b'?');
+        if let Some(slot) = self.letters.get_mut(usize::from(self.len)) {
+            *slot = if orig {
+                byte.to_ascii_uppercase()
             } else {
-                letter
-            });
+                byte
+            };
+            self.len += 1;
         }
+    }
+
+    /// The letters so far.
+    pub fn as_str(&self) -> &str {
+        let letters = self.letters.get(..usize::from(self.len)).unwrap_or(&[]);
+        // Only ASCII is ever stored (see `push`).
+        std::str::from_utf8(letters).unwrap_or("")
     }
 }
 
@@ -82,7 +110,7 @@ fn power_of_ten(mut n: u32) -> bool {
 
 impl fmt::Display for History {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.letters)
+        f.write_str(self.as_str())
     }
 }
 
@@ -106,5 +134,24 @@ mod tests {
             h.note_counted(true, 't');
         }
         assert_eq!(h.to_string(), "ShADdFfTTT");
+        assert_eq!(h.as_str(), "ShADdFfTTT");
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut h = History::default();
+        for _ in 0..1000 {
+            h.note_counted(false, 'g');
+        }
+        assert_eq!(h.as_str(), "gggg", "1st, 10th, 100th, 1000th");
+        for i in 0..100 {
+            h.push(i % 2 == 0, 't');
+        }
+        assert_eq!(
+            h.as_str().len(),
+            MAX_LEN,
+            "letters past the cap are dropped"
+        );
+        assert!(h.as_str().starts_with("ggggTtTt"));
     }
 }

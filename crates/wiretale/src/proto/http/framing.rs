@@ -126,36 +126,51 @@ fn transfer_encoding(headers: &HeaderBlock) -> Option<bool> {
 fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, HttpError> {
     let mut found: Option<u64> = None;
     let values = || headers.values("Content-Length").flat_map(|v| v.split(','));
-    for (at, raw) in values().enumerate() {
-        let v = raw.trim();
-        let n = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-            v.parse::<u64>().ok()
-        } else {
-            None
-        };
-        let Some(n) = n else {
-            return Err(HttpError::InvalidContentLength { value: clip(v, 64) });
-        };
-        match found {
-            Some(prev) if prev != n => {
-                // The report (built only now: most heads have one good length): the values
-                // up to this one as they came, then the others not already listed; 8 at most.
-                let mut all: Vec<String> = Vec::new();
-                for v in values().take(at + 1).take(8) {
-                    all.push(clip(v.trim(), 64));
-                }
-                for rest in values() {
-                    let rest = clip(rest.trim(), 64);
-                    if all.len() < 8 && !all.contains(&rest) {
-                        all.push(rest);
-                    }
-                }
-                return Err(HttpError::ConflictingContentLength { values: all });
+    let mut at = 0usize;
+    // Loops rather than one flattened iterator: every response with a body comes here, and
+    // the usual single value should not pay for the adapters.
+    for value in headers.values("Content-Length") {
+        for raw in value.split(',') {
+            let v = raw.trim();
+            let Some(n) = decimal_u64(v) else {
+                return Err(HttpError::InvalidContentLength { value: clip(v, 64) });
+            };
+            match found {
+                Some(prev) if prev != n => return Err(conflicting(values, at)),
+                _ => found = Some(n),
             }
-            _ => found = Some(n),
+            at += 1;
         }
     }
     Ok(found)
+}
+
+/// `v` as a decimal number: digits only (no sign, no spaces), at most `u64::MAX`.
+fn decimal_u64(v: &str) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.bytes().try_fold(0u64, |n, b| {
+        let digit = b.is_ascii_digit().then(|| u64::from(b - b'0'))?;
+        n.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+/// The error for differing lengths, the `at`-th value (from 0) being the first to differ.
+fn conflicting<'a, I: Iterator<Item = &'a str>>(values: impl Fn() -> I, at: usize) -> HttpError {
+    // Built only now (most heads have one good length): the values up to this one as they
+    // came, then the others not already listed; 8 at most.
+    let mut all: Vec<String> = Vec::new();
+    for v in values().take(at + 1).take(8) {
+        all.push(clip(v.trim(), 64));
+    }
+    for rest in values() {
+        let rest = clip(rest.trim(), 64);
+        if all.len() < 8 && !all.contains(&rest) {
+            all.push(rest);
+        }
+    }
+    HttpError::ConflictingContentLength { values: all }
 }
 
 #[cfg(test)]
@@ -257,7 +272,19 @@ mod tests {
                 values: vec!["42".into(), "42".into(), "43".into(), "44".into()]
             })
         );
-        for bad in ["-1", "+5", "0x10", "", "1 2", "99999999999999999999999"] {
+        assert_eq!(
+            request_framing(&block(&[("Content-Length", "18446744073709551615")])),
+            Ok(BodyFraming::ContentLength { length: u64::MAX })
+        );
+        for bad in [
+            "-1",
+            "+5",
+            "0x10",
+            "",
+            "1 2",
+            "99999999999999999999999",
+            "18446744073709551616",
+        ] {
             assert!(
                 matches!(
                     request_framing(&block(&[("Content-Length", bad)])),
