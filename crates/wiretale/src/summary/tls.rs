@@ -10,6 +10,7 @@ use crate::proto::tls::{
     TlsMessage,
 };
 use crate::tcp::FlowSummary;
+use crate::timeline::summary::title;
 use crate::timeline::{Detail, Event, EventSink};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -324,20 +325,6 @@ impl EventSink for TlsSummary {
             conn.flow_client = Some(flow.client);
         }
     }
-}
-
-/// `client_hello` → `Client Hello`.
-fn title(name: &str) -> String {
-    name.split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Whether a handshake message of this type is the last of its sender's flight, so the other

@@ -9,7 +9,7 @@ mod event;
 mod fields;
 mod frame;
 mod sink;
-mod summary;
+pub(crate) mod summary;
 
 pub use event::{Detail, Event, NtlmEvent};
 pub use fields::{EventFields, EventFilter, FrameFields, FrameFilter, MAX_EVENTS_PER_FRAME};

@@ -127,18 +127,21 @@ fn tls_summary(m: &TlsMessage) -> String {
     }
 }
 
-/// `client_hello` → `Client Hello`.
-fn title(name: &str) -> String {
-    name.split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// `client_hello` → `Client Hello` (written into one string: every TLS message's summary
+/// has one).
+pub(crate) fn title(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, word) in name.split('_').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
 }
 
 fn version(v: HttpVersion) -> &'static str {
@@ -237,5 +240,7 @@ mod tests {
     fn titles() {
         assert_eq!(super::title("client_hello"), "Client Hello");
         assert_eq!(super::title("server_hello_done"), "Server Hello Done");
+        assert_eq!(super::title("a__b_"), "A  B ");
+        assert_eq!(super::title(""), "");
     }
 }
