@@ -62,34 +62,39 @@ fn tcp_summary(e: &ConnEvent) -> String {
 
 fn tls_summary(m: &TlsMessage) -> String {
     match m {
+        // The commonest TLS summaries, built without `format!` (see `http_summary`).
         TlsMessage::Handshake(h) => {
-            let name = title(h.handshake_name);
+            let mut s = title(h.handshake_name);
             match &h.body {
                 HandshakeBody::ClientHello(ch) => {
-                    let mut s = format!("{name} ({}", ch.highest_version_name);
+                    s.push_str(" (");
+                    s.push_str(ch.highest_version_name);
                     if let Some(sni) = &ch.server_name {
-                        s.push_str(&format!(", SNI {sni}"));
+                        s.push_str(", SNI ");
+                        s.push_str(sni);
                     }
                     s.push(')');
-                    s
                 }
-                HandshakeBody::ServerHello(sh) => format!(
-                    "{name} ({}, {})",
-                    sh.selected_version_name,
-                    sh.cipher_suite.name.unwrap_or("unknown cipher")
-                ),
+                HandshakeBody::ServerHello(sh) => {
+                    s.push_str(" (");
+                    s.push_str(sh.selected_version_name);
+                    s.push_str(", ");
+                    s.push_str(sh.cipher_suite.name.unwrap_or("unknown cipher"));
+                    s.push(')');
+                }
                 HandshakeBody::Certificate(chain) => {
-                    let leaf = chain
-                        .certificates
-                        .first()
-                        .map(|c| c.subject_common_name.clone().unwrap_or(c.subject.clone()));
-                    match leaf {
-                        Some(cn) => format!("{name} ({} in chain, {cn})", chain.count),
-                        None => format!("{name} ({} in chain)", chain.count),
+                    s.push_str(" (");
+                    push_decimal(&mut s, chain.count as u64);
+                    s.push_str(" in chain");
+                    if let Some(leaf) = chain.certificates.first() {
+                        s.push_str(", ");
+                        s.push_str(leaf.subject_common_name.as_ref().unwrap_or(&leaf.subject));
                     }
+                    s.push(')');
                 }
-                _ => name,
+                _ => {}
             }
+            s
         }
         TlsMessage::EncryptedHandshake(_) => "Encrypted Handshake Message".into(),
         TlsMessage::ChangeCipherSpec { .. } => "Change Cipher Spec".into(),
@@ -99,7 +104,12 @@ fn tls_summary(m: &TlsMessage) -> String {
         ),
         TlsMessage::EncryptedAlert(_) => "Encrypted Alert".into(),
         TlsMessage::ApplicationData(a) => {
-            format!("Application Data: {} records, {} bytes", a.records, a.bytes)
+            let mut s = String::from("Application Data: ");
+            push_decimal(&mut s, a.records);
+            s.push_str(" records, ");
+            push_decimal(&mut s, a.bytes);
+            s.push_str(" bytes");
+            s
         }
         TlsMessage::Heartbeat(_) => "Heartbeat".into(),
         TlsMessage::HandshakeTooLarge(h) => format!(
@@ -152,10 +162,10 @@ fn version(v: HttpVersion) -> &'static str {
 }
 
 /// `n` in decimal (what `{}` writes).
-fn push_decimal(s: &mut String, n: u16) {
-    let mut digits = [0u8; 5];
+fn push_decimal(s: &mut String, n: impl Into<u64>) {
+    let mut digits = [0u8; 20];
     let mut at = digits.len();
-    let mut rest = n;
+    let mut rest: u64 = n.into();
     loop {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
@@ -234,6 +244,9 @@ mod tests {
             super::push_decimal(&mut s, n);
             assert_eq!(s, format!("x{n}"));
         }
+        let mut s = String::new();
+        super::push_decimal(&mut s, u64::MAX);
+        assert_eq!(s, u64::MAX.to_string());
     }
 
     #[test]
