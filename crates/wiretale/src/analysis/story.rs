@@ -713,3 +713,27 @@ fn step_text(e: &Event) -> Option<String> {
         _ => Some(e.summary()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn party_text_len_matches_display() {
+        for n in 0..=255u8 {
+            for port in [0u16, 9, 10, 99, 100, 65535] {
+                let addr = SocketAddr::from(([n, 255 - n, n / 7, 1], port));
+                let p = Party {
+                    role: "client",
+                    addr,
+                };
+                assert_eq!(p.text_len(), p.to_string().len(), "{addr}");
+            }
+        }
+        let p = Party {
+            role: "server",
+            addr: "[2001:db8::1%2]:443".parse().unwrap(),
+        };
+        assert_eq!(p.text_len(), p.to_string().len());
+    }
+}
