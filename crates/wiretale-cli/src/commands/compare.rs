@@ -9,11 +9,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use wiretale::analysis::compare::{
-    compare, AttributeDifference, CompareOptions, Comparison, ConversationDiff,
-    ConversationSummary, Departure, FindingRef, MatchBasis,
+    compare_described, AttributeDifference, CaptureDescription, CompareOptions, Comparison,
+    ConversationDiff, ConversationRecorder, ConversationSummary, Departure, FindingRef, MatchBasis,
 };
-use wiretale::analysis::Analysis;
-use wiretale::timeline::Collector;
 
 /// One side of the comparison, for the JSON output.
 #[derive(Serialize)]
@@ -33,21 +31,19 @@ struct CompareJson<'a> {
     comparison: &'a Comparison,
 }
 
-fn load(path: &Path, compare: &CompareArgs) -> Result<(CaptureArgs, Analysis), CliError> {
+/// Describes one capture as conversations while it is read (its events are not kept).
+fn load(path: &Path, compare: &CompareArgs) -> Result<(CaptureArgs, CaptureDescription), CliError> {
     let args = CaptureArgs {
         capture: path.to_path_buf(),
         decode_as: compare.decode_as.clone(),
         threads: compare.threads,
         set: compare.set.clone(),
     };
-    let mut collector = Collector::default();
-    let report = common::analyse_with(&args, common::config(&args)?, &mut collector)?;
+    let mut recorder = ConversationRecorder::new(CompareOptions::default().max_steps);
+    let report = common::analyse_with(&args, common::config(&args)?, &mut recorder)?;
     // Damage is reported on stderr; what was read before it is still compared.
     common::finish(&args, &report);
-    Ok((
-        args,
-        Analysis::from_parts(collector.events, collector.flows, report),
-    ))
+    Ok((args, recorder.finish(report)))
 }
 
 pub fn run(args: &CompareArgs) -> Result<Outcome, CliError> {
@@ -69,8 +65,8 @@ pub fn run(args: &CompareArgs) -> Result<Outcome, CliError> {
         slower_min_secs: args.slower_min,
         ..CompareOptions::default()
     };
-    let diff = compare(&working, &failing, &opts);
-    let side = |a: &CaptureArgs, an: &Analysis, count: usize| CaptureJson {
+    let diff = compare_described(&working, &failing, &opts);
+    let side = |a: &CaptureArgs, an: &CaptureDescription, count: usize| CaptureJson {
         capture: a.capture.display().to_string(),
         frames: an.report.stats.frames_read,
         conversations: count,

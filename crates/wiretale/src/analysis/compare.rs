@@ -28,13 +28,15 @@ pub mod align;
 pub mod conversation;
 mod findings;
 mod pair;
+mod recorder;
 
 pub use align::{MatchBasis, MAX_ALIGNED_STEPS};
 pub use conversation::{conversations, Conversation, Identity, Step, StepKind};
+pub use recorder::{CaptureDescription, ConversationRecorder};
 
-use super::{Analysis, Severity};
+use super::{Analysis, Finding, Severity};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Settings of a comparison.
 #[derive(Debug, Clone, Copy)]
@@ -281,28 +283,66 @@ pub struct Comparison {
 /// Compares two analysed captures.
 pub fn compare(working: &Analysis, failing: &Analysis, opts: &CompareOptions) -> Comparison {
     let max_steps = opts.max_steps.clamp(1, MAX_ALIGNED_STEPS);
-    let w = conversations(working, max_steps);
-    let f = conversations(failing, max_steps);
-    let pairing = align::pair(&w, &f);
+    compare_conversations(
+        &conversations(working, max_steps),
+        &working.diagnosis.findings,
+        &conversations(failing, max_steps),
+        &failing.diagnosis.findings,
+        opts,
+    )
+}
 
-    // Every conversation's name in the comparison: paired ones go by the working label.
+/// Compares two captures described by [`ConversationRecorder`] (memory bounded by their
+/// conversations; the same result as [`compare`] on their [`Analysis`]). The recorders'
+/// `max_steps` applies, not `opts.max_steps`.
+pub fn compare_described(
+    working: &CaptureDescription,
+    failing: &CaptureDescription,
+    opts: &CompareOptions,
+) -> Comparison {
+    compare_conversations(
+        &working.conversations,
+        &working.diagnosis.findings,
+        &failing.conversations,
+        &failing.diagnosis.findings,
+        opts,
+    )
+}
+
+fn compare_conversations(
+    w: &[Conversation],
+    w_findings: &[Finding],
+    f: &[Conversation],
+    f_findings: &[Finding],
+    opts: &CompareOptions,
+) -> Comparison {
+    let pairing = align::pair(w, f);
+    // The conversation names of the streams findings mention (only those: a capture can
+    // have millions of streams): paired conversations go by the working label.
+    let mentioned = |findings: &[Finding]| -> HashSet<u64> {
+        findings
+            .iter()
+            .flat_map(|x| x.streams.iter().copied())
+            .collect()
+    };
+    let (w_mentioned, f_mentioned) = (mentioned(w_findings), mentioned(f_findings));
     let mut w_names: BTreeMap<u64, String> = BTreeMap::new();
     let mut f_names: BTreeMap<u64, String> = BTreeMap::new();
-    for c in &w {
-        for s in &c.streams {
+    for c in w {
+        for s in c.streams.iter().filter(|s| w_mentioned.contains(s)) {
             w_names.insert(*s, c.identity.label());
         }
     }
+    let mut partner: Vec<Option<usize>> = vec![None; f.len()];
+    for &(i, j, _) in &pairing.pairs {
+        if let Some(slot @ None) = partner.get_mut(j) {
+            *slot = Some(i);
+        }
+    }
     for (j, c) in f.iter().enumerate() {
-        let label = pairing
-            .pairs
-            .iter()
-            .find(|p| p.1 == j)
-            .and_then(|p| w.get(p.0))
-            .unwrap_or(c)
-            .identity
-            .label();
-        for s in &c.streams {
+        let named = partner.get(j).copied().flatten().and_then(|i| w.get(i));
+        let label = named.unwrap_or(c).identity.label();
+        for s in c.streams.iter().filter(|s| f_mentioned.contains(s)) {
             f_names.insert(*s, label.clone());
         }
     }
@@ -326,12 +366,8 @@ pub fn compare(working: &Analysis, failing: &Analysis, opts: &CompareOptions) ->
         })
         .min_by_key(|(at, _)| *at)
         .map(|(_, d)| d.clone());
-    let (findings_only_in_working, findings_only_in_failing) = findings::only_in_one(
-        &working.diagnosis.findings,
-        &w_names,
-        &failing.diagnosis.findings,
-        &f_names,
-    );
+    let (findings_only_in_working, findings_only_in_failing) =
+        findings::only_in_one(w_findings, &w_names, f_findings, &f_names);
     let only_in_working: Vec<ConversationSummary> = pairing
         .only_working
         .iter()

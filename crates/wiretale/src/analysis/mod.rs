@@ -66,7 +66,7 @@ pub fn diagnose(index: &Index, thresholds: &Thresholds) -> Diagnosis {
 
 /// [`diagnose`] with the default thresholds, plus the `limits-reached` finding read from the
 /// capture's counters.
-fn diagnose_capture(index: &Index, stats: &Stats) -> Diagnosis {
+pub(crate) fn diagnose_capture(index: &Index, stats: &Stats) -> Diagnosis {
     let mut diagnosis = diagnose(index, &Thresholds::default());
     findings::add_limits_reached(&mut diagnosis.findings, stats);
     diagnosis

@@ -193,7 +193,7 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
 }
 
 /// The identity of one connection.
-fn identify(conn: &ConnIndex) -> Identity {
+pub(super) fn identify(conn: &ConnIndex) -> Identity {
     let role = conn.server_role();
     let service_port = conn.server.port();
     let connect = conn
@@ -593,7 +593,7 @@ impl StepBuilder<'_> {
 }
 
 /// The steps of one connection, in frame order.
-fn conn_steps(
+pub(super) fn conn_steps(
     conn: &ConnIndex,
     mut events: Vec<&Event>,
     identity: &Identity,

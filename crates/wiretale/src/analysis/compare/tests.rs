@@ -486,3 +486,78 @@ fn options_bound_the_steps() {
     assert!(!CompareOptions::default().is_slower(0.1, 1.0));
     assert!(!CompareOptions::default().is_slower(2.0, 5.5));
 }
+
+/// What `compare` reads of a capture, through the streaming recorder.
+fn describe(path: &Path, max_steps: usize, threads: usize) -> CaptureDescription {
+    let config = AnalyzerConfig {
+        threads,
+        ..AnalyzerConfig::default()
+    };
+    let mut recorder = ConversationRecorder::new(max_steps);
+    let report = crate::pipeline::analyze_path(path, &config, &mut recorder)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    assert_eq!(recorder.open_connections(), 0, "{}", path.display());
+    recorder.finish(report)
+}
+
+/// The recorder's conversations and diagnosis are the `Analysis`'s, with one thread and two,
+/// with the default cap and a cap small enough to cut conversations; and so is a comparison.
+#[test]
+fn recorded_conversations_equal_those_of_the_analysis() {
+    let mut files: Vec<PathBuf> = crate::test_support::capture_files(&testdata(""));
+    files.extend(crate::test_support::shared_capture_files());
+    let json = |v: &dyn erased::Json| v.to_json();
+    let working = testdata("case-study-working.pcapng");
+    let working_analysis = analyse(&working);
+    let mut compared = 0;
+    for path in &files {
+        let Ok(analysis) = Analysis::of_path(path, &AnalyzerConfig::default()) else {
+            continue;
+        };
+        compared += 1;
+        for (max_steps, threads) in [(1000, 1), (3, 1), (1000, 2)] {
+            let described = describe(path, max_steps, threads);
+            assert_eq!(
+                json(&described.conversations),
+                json(&conversations(&analysis, max_steps)),
+                "{} (max_steps {max_steps}, {threads} threads)",
+                path.display()
+            );
+            assert_eq!(
+                json(&described.diagnosis.findings),
+                json(&analysis.diagnosis.findings),
+                "{}",
+                path.display()
+            );
+        }
+        let opts = CompareOptions::default();
+        let streamed = compare_described(
+            &describe(&working, opts.max_steps, 1),
+            &describe(path, opts.max_steps, 1),
+            &opts,
+        );
+        assert_eq!(
+            json(&streamed),
+            json(&compare(&working_analysis, &analysis, &opts)),
+            "{}",
+            path.display()
+        );
+    }
+    let shared = crate::test_support::shared_captures().is_some();
+    assert!(
+        compared >= if shared { 40 } else { 4 },
+        "{compared} captures"
+    );
+}
+
+mod erased {
+    /// Serialises anything the comparison returns, for equality checks.
+    pub trait Json {
+        fn to_json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).expect("serialisable")
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! A capture described as conversations while it is analysed, without keeping its events.
+//!
+//! [`conversations`](super::conversations) reads a whole [`Analysis`](crate::analysis::Analysis):
+//! every event of the capture in memory. [`ConversationRecorder`] is an [`EventSink`] that
+//! holds the events of the connections still open, and when a connection's summary arrives
+//! (the pipeline reports nothing about a connection after it) turns them into that
+//! connection's steps and folds them into its conversation, of which at most `max_steps` are
+//! kept. Memory grows with the open connections and the conversations, not with the capture:
+//! a capture of a million short connections to a handful of services is a handful of
+//! conversations of capped steps, plus a stream number per connection.
+//!
+//! The conversations and the diagnosis are those of the [`Analysis`](crate::analysis::Analysis)
+//! of the same capture (tests compare the two on every capture they have).
+
+use super::conversation::{conn_steps, identify, Conversation, Identity, Step};
+use crate::analysis::{diagnose_capture, ConnIndex, Diagnosis, IndexBuilder};
+use crate::capture::Timestamp;
+use crate::pipeline::Report;
+use crate::tcp::FlowSummary;
+use crate::timeline::{Event, EventSink};
+use std::collections::{BTreeMap, HashMap};
+
+/// Folds a capture's connections into conversations as the pipeline runs (see the module
+/// docs).
+///
+/// ```no_run
+/// use wiretale::analysis::compare::{compare_described, CompareOptions, ConversationRecorder};
+/// use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+///
+/// let opts = CompareOptions::default();
+/// let config = AnalyzerConfig::default();
+/// let mut describe = |path: &str| -> Result<_, wiretale::capture::CaptureError> {
+///     let mut recorder = ConversationRecorder::new(opts.max_steps);
+///     let report = analyze_path(path, &config, &mut recorder)?;
+///     Ok(recorder.finish(report))
+/// };
+/// let working = describe("case-study-working.pcapng")?;
+/// let failing = describe("case-study.pcapng")?;
+/// let diff = compare_described(&working, &failing, &opts);
+/// println!("different: {}", diff.different);
+/// # Ok::<(), wiretale::capture::CaptureError>(())
+/// ```
+#[derive(Debug)]
+pub struct ConversationRecorder {
+    /// For the diagnosis, as [`StoryRecorder`](crate::analysis::StoryRecorder) builds it.
+    index: IndexBuilder,
+    /// Connections whose summary has not arrived: their events and their own index.
+    open: HashMap<u64, OpenConn>,
+    /// Conversations by identity.
+    groups: BTreeMap<Identity, Group>,
+    max_steps: usize,
+    /// Time of the first event, for a capture whose counters have no first frame time.
+    first_event_time: Option<Timestamp>,
+}
+
+#[derive(Debug, Default)]
+struct OpenConn {
+    events: Vec<Event>,
+    index: IndexBuilder,
+}
+
+/// One conversation being folded.
+#[derive(Debug, Default)]
+struct Group {
+    /// Every connection's first frame and stream.
+    conns: Vec<(u64, u64)>,
+    /// The first `max_steps` steps in connection order, by (first frame, stream).
+    kept: BTreeMap<(u64, u64), Vec<Step>>,
+    kept_len: usize,
+    /// Steps of every connection, kept or not.
+    seen_steps: usize,
+    last_frame: u64,
+    /// The handshake time of the first TLS connection (by first frame and stream) that has one.
+    tls_handshake: Option<((u64, u64), f64)>,
+}
+
+impl Group {
+    /// Adds one connection's steps, keeping only the first `max_steps` in connection order.
+    fn add(&mut self, key: (u64, u64), steps: Vec<Step>, max_steps: usize) {
+        self.conns.push(key);
+        self.seen_steps = self.seen_steps.saturating_add(steps.len());
+        if steps.is_empty() {
+            return;
+        }
+        // Steps of connections that start after the last kept one are dropped at once when
+        // the cap is full; otherwise they go in and the latest ones give way.
+        if self.kept_len >= max_steps && self.kept.last_key_value().is_some_and(|(k, _)| *k < key) {
+            return;
+        }
+        self.kept_len += steps.len();
+        self.kept.entry(key).or_default().extend(steps);
+        while self.kept_len > max_steps {
+            let Some(mut last) = self.kept.last_entry() else {
+                break;
+            };
+            let excess = self.kept_len - max_steps;
+            let steps = last.get_mut();
+            if steps.len() <= excess {
+                self.kept_len -= steps.len();
+                last.remove();
+            } else {
+                steps.truncate(steps.len() - excess);
+                self.kept_len = max_steps;
+            }
+        }
+    }
+
+    fn into_conversation(
+        mut self,
+        identity: Identity,
+        max_steps: usize,
+        start: Timestamp,
+    ) -> Conversation {
+        self.conns.sort_unstable();
+        let mut steps: Vec<Step> = self.kept.into_values().flatten().collect();
+        for s in &mut steps {
+            s.offset_secs = s.time.seconds_since(start);
+        }
+        Conversation {
+            streams: self.conns.iter().map(|&(_, stream)| stream).collect(),
+            first_frame: self.conns.first().map_or(0, |&(first, _)| first),
+            last_frame: self.last_frame,
+            steps,
+            truncated: self.seen_steps > max_steps,
+            tls_handshake_secs: self.tls_handshake.map(|(_, secs)| secs),
+            identity,
+        }
+    }
+}
+
+/// A capture as [`compare_described`](super::compare_described) reads it.
+#[derive(Debug, Clone)]
+pub struct CaptureDescription {
+    /// Its conversations, in order of their first frame.
+    pub conversations: Vec<Conversation>,
+    /// Its diagnosis.
+    pub diagnosis: Diagnosis,
+    /// Counters and damage.
+    pub report: Report,
+}
+
+impl ConversationRecorder {
+    /// A recorder keeping at most `max_steps` steps per conversation (clamped to 1 ..=
+    /// [`MAX_ALIGNED_STEPS`](super::MAX_ALIGNED_STEPS), as [`compare`](super::compare) does).
+    pub fn new(max_steps: usize) -> Self {
+        ConversationRecorder {
+            index: IndexBuilder::retiring_quiet(),
+            open: HashMap::new(),
+            groups: BTreeMap::new(),
+            max_steps: max_steps.clamp(1, super::MAX_ALIGNED_STEPS),
+            first_event_time: None,
+        }
+    }
+
+    /// Connections whose summary has not arrived yet.
+    pub fn open_connections(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Turns a finished connection into steps and folds them into its conversation.
+    fn fold(&mut self, stream: u64, open: OpenConn) {
+        let Some(conn) = open.index.finish(None).conns.remove(&stream) else {
+            return;
+        };
+        let events: Vec<&Event> = open.events.iter().collect();
+        self.fold_conn(&conn, events);
+    }
+
+    fn fold_conn(&mut self, conn: &ConnIndex, events: Vec<&Event>) {
+        let first = conn
+            .flow
+            .as_ref()
+            .map(|f| f.first_frame)
+            .or(conn.first_event_frame)
+            .unwrap_or(0);
+        let identity = identify(conn);
+        // Offsets are measured from the capture's start once it is known (`finish`).
+        let steps = conn_steps(conn, events, &identity, Timestamp::default());
+        let last = conn.flow.as_ref().map_or(first, |f| f.last_frame);
+        let last = steps.iter().map(|s| s.frame).fold(last, u64::max);
+        let key = (first, conn.stream);
+        let tls_secs = conn
+            .tls
+            .then(|| conn.tls_progress.as_ref().and_then(|p| p.handshake_secs()))
+            .flatten();
+        let max_steps = self.max_steps;
+        let group = self.groups.entry(identity).or_default();
+        group.last_frame = group.last_frame.max(last);
+        if let Some(secs) = tls_secs {
+            if group
+                .tls_handshake
+                .map_or(true, |(earliest, _)| key < earliest)
+            {
+                group.tls_handshake = Some((key, secs));
+            }
+        }
+        group.add(key, steps, max_steps);
+    }
+
+    /// The conversations and the diagnosis, once the pipeline has finished.
+    pub fn finish(mut self, report: Report) -> CaptureDescription {
+        // The pipeline summarises every connection by the end; anything left (a connection
+        // reported only through events) is folded the same way.
+        let mut left: Vec<(u64, OpenConn)> = self.open.drain().collect();
+        left.sort_unstable_by_key(|(stream, _)| *stream);
+        for (stream, open) in left {
+            self.fold(stream, open);
+        }
+        let index = self.index.finish(report.stats.last_time);
+        let diagnosis = diagnose_capture(&index, &report.stats);
+        let start = report
+            .stats
+            .first_time
+            .or(self.first_event_time)
+            .unwrap_or_default();
+        let max_steps = self.max_steps;
+        let mut conversations: Vec<Conversation> = (self.groups.into_iter())
+            .map(|(identity, group)| group.into_conversation(identity, max_steps, start))
+            .collect();
+        conversations
+            .sort_by(|a, b| (a.first_frame, &a.identity).cmp(&(b.first_frame, &b.identity)));
+        CaptureDescription {
+            conversations,
+            diagnosis,
+            report,
+        }
+    }
+}
+
+impl EventSink for ConversationRecorder {
+    fn event(&mut self, event: &Event) {
+        self.take_event(event.clone());
+    }
+
+    fn take_event(&mut self, event: Event) {
+        self.first_event_time.get_or_insert(event.time);
+        self.index.event(&event);
+        if let Some(stream) = event.stream {
+            let open = self.open.entry(stream).or_default();
+            open.index.event(&event);
+            open.events.push(event);
+        }
+    }
+
+    fn flow(&mut self, flow: &FlowSummary) {
+        self.index.flow(flow);
+        let mut open = self.open.remove(&flow.stream).unwrap_or_default();
+        open.index.flow(flow);
+        self.fold(flow.stream, open);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::compare::StepKind;
+
+    fn step(stream: u64, n: u64) -> Step {
+        Step {
+            frame: n,
+            time: Timestamp::default(),
+            offset_secs: 0.0,
+            stream,
+            actor: "client",
+            proto: "tcp",
+            kind: StepKind::Message,
+            key: format!("{stream}/{n}"),
+            text: String::new(),
+            attrs: BTreeMap::new(),
+            idle_secs: None,
+        }
+    }
+
+    /// Connections finish in any order; what is kept is always the first `max` steps of the
+    /// connections in order of their first frame, as if they had been added in that order.
+    #[test]
+    fn the_cap_keeps_the_first_steps_in_connection_order() {
+        let conns: Vec<((u64, u64), u64)> = (0..40u64)
+            .map(|i| ((i * 7 % 13, i), i % 5)) // (first frame, stream), number of steps
+            .collect();
+        for max in [1usize, 2, 3, 7, 20, 1000] {
+            for rotation in 0..conns.len() {
+                let mut order = conns.clone();
+                order.rotate_left(rotation);
+                if rotation % 2 == 1 {
+                    order.reverse();
+                }
+                let mut group = Group::default();
+                for &(key, n) in &order {
+                    group.add(key, (0..n).map(|k| step(key.1, k)).collect(), max);
+                }
+                let mut sorted = conns.clone();
+                sorted.sort_unstable();
+                let expected: Vec<String> = sorted
+                    .iter()
+                    .flat_map(|&(key, n)| (0..n).map(move |k| format!("{}/{k}", key.1)))
+                    .take(max)
+                    .collect();
+                let total: u64 = conns.iter().map(|c| c.1).sum();
+                let conv = group.into_conversation(
+                    Identity {
+                        role: "server",
+                        service_port: 80,
+                        protocol: "tcp",
+                        name: None,
+                    },
+                    max,
+                    Timestamp::default(),
+                );
+                let kept: Vec<String> = conv.steps.iter().map(|s| s.key.clone()).collect();
+                assert_eq!(kept, expected, "max {max}, rotation {rotation}");
+                assert_eq!(conv.truncated, total > max as u64);
+                assert_eq!(conv.streams.len(), conns.len());
+                assert_eq!(conv.first_frame, 0);
+            }
+        }
+    }
+}
