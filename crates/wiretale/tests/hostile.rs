@@ -700,6 +700,91 @@ fn http_unanswered_request_flood_is_capped() {
     assert!(driver.message_count >= 100_000);
 }
 
+/// A keep-alive connection carrying thousands of plain requests: the index keeps the first
+/// `FIRST_EXCHANGES_KEPT` exchanges and, after them, only those a detector reads (here a
+/// Basic login rejected with 401 far into the connection), counting the others; the story's
+/// findings are still those of the analysis that keeps every event.
+#[test]
+fn keep_alive_connection_of_thousands_of_requests_keeps_only_what_detectors_read() {
+    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder, FIRST_EXCHANGES_KEPT};
+    use wiretale::timeline::Collector;
+
+    const PLAIN: usize = 3_000;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for i in 0..PLAIN {
+        let request = format!("GET /item/{i} HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+        s.send(&mut cap, FDir::ToServer, request.as_bytes());
+        s.send(
+            &mut cap,
+            FDir::ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+        if i == 2_000 {
+            // user:wrong, rejected: `auth-rejected` reads this exchange.
+            s.send(
+                &mut cap,
+                FDir::ToServer,
+                b"GET /account HTTP/1.1\r\nHost: shop.example\r\nAuthorization: Basic dXNlcjp3cm9uZw==\r\n\r\n",
+            );
+            s.send(
+                &mut cap,
+                FDir::ToClient,
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"shop\"\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+    }
+    s.close(&mut cap);
+    let bytes = pcap(&cap);
+
+    let config = AnalyzerConfig::default();
+    let mut recorder = StoryRecorder::default();
+    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut recorder);
+    let told = recorder.finish(report, &StoryOptions::default());
+    let conn = told
+        .index
+        .conns
+        .get(&0)
+        .expect("the connection is kept (a finding reads it)");
+    assert_eq!(conn.exchanges.len(), FIRST_EXCHANGES_KEPT + 1);
+    assert_eq!(
+        conn.exchanges_not_kept,
+        (PLAIN - FIRST_EXCHANGES_KEPT) as u64
+    );
+    let login = conn.exchanges.last().expect("the login");
+    assert_eq!(login.target, "/account");
+    assert_eq!(login.response.as_ref().map(|r| r.status), Some(401));
+    let ids: Vec<&str> = told.diagnosis.findings.iter().map(|f| f.id).collect();
+    assert!(ids.contains(&"auth-rejected"), "{ids:?}");
+
+    let mut collector = Collector::default();
+    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut collector);
+    let analysis = Analysis::from_parts(collector.events, collector.flows, report);
+    let json = |v: &dyn erased_json::Json| v.to_json();
+    assert_eq!(
+        json(&told.diagnosis.findings),
+        json(&analysis.diagnosis.findings)
+    );
+    assert_eq!(
+        analysis.index.conns.get(&0).map(|c| c.exchanges.len()),
+        Some(FIRST_EXCHANGES_KEPT + 1)
+    );
+}
+
+mod erased_json {
+    pub trait Json {
+        fn to_json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).expect("serialisable")
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // NTLM / SPNEGO
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 //! The digest is folded event by event ([`IndexBuilder`]), so an analysis never has to keep
 //! the events themselves: `wiretale story` keeps only this index and its compact story lines.
 //! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`]);
-//! HTTP exchanges and certificate URLs grow with what the connection carried.
+//! HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only when a detector
+//! reads them (credentials, CONNECT, certificate fetches), so they grow with the
+//! authentication a connection carried, not with its requests.
 
 mod build;
 mod quiet;
@@ -26,6 +28,8 @@ pub const MAX_RESETS: usize = 256;
 pub const MAX_ENDS: usize = 64;
 /// Gaps kept per connection ([`GapFacts::first`]); all are counted.
 pub const MAX_GAPS: usize = 1024;
+/// The first HTTP exchanges of a connection, always kept in [`ConnIndex::exchanges`].
+pub const FIRST_EXCHANGES_KEPT: usize = 64;
 
 /// One HTTP exchange (request and, when seen, its response) on a connection.
 #[derive(Debug, Clone)]
@@ -214,8 +218,12 @@ pub struct ConnIndex {
     pub flow: Option<FlowFacts>,
     /// Frame of the connection's first event.
     pub first_event_frame: Option<u64>,
-    /// HTTP exchanges.
+    /// HTTP exchanges: the first [`FIRST_EXCHANGES_KEPT`], then only those a detector reads
+    /// (with credentials, CONNECT, or a fetch of a certificate URL seen earlier).
     pub exchanges: Vec<Exchange>,
+    /// Exchanges after the first [`FIRST_EXCHANGES_KEPT`] that no detector reads, counted
+    /// instead of kept (a keep-alive connection can carry millions).
+    pub exchanges_not_kept: u64,
     /// The connection carried TLS.
     pub tls: bool,
     /// For TLS inside CONNECT: the tunnel.

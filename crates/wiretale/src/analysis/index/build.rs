@@ -4,7 +4,8 @@ use super::quiet::QuietConns;
 use super::tls_progress::{QuietTls, TlsFold};
 use super::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
-    ResetSeen, RetiredCertificate, RetiredNtlmAnswer, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    ResetSeen, RetiredCertificate, RetiredNtlmAnswer, FIRST_EXCHANGES_KEPT, MAX_ENDS, MAX_GAPS,
+    MAX_RESETS,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -52,6 +53,8 @@ pub struct IndexBuilder {
     retire_quiet: bool,
     /// Every certificate URL seen so far, normalised: an HTTP fetch of one is never quiet.
     cert_urls: HashSet<String>,
+    /// More certificate URLs came than `cert_urls` holds ([`MAX_CERT_URLS`]).
+    cert_urls_overflowed: bool,
     /// Retired TLS connections' certificates ([`Index::certificates`]).
     certificates: Vec<RetiredCertificate>,
     /// Retired connections' NTLM Type 3 messages ([`Index::ntlm_answers`]).
@@ -61,8 +64,8 @@ pub struct IndexBuilder {
     url_lists: HashSet<Arc<[(String, &'static str)]>>,
 }
 
-/// Distinct certificate URLs remembered for [`IndexBuilder::retiring_quiet`]; past this,
-/// retiring stops (each fetch would have to be checked against too many).
+/// Distinct certificate URLs remembered; past this, retiring stops and every exchange is kept
+/// (each fetch would have to be checked against too many).
 const MAX_CERT_URLS: usize = 65_536;
 
 /// Distinct URL lists shared between retired certificates; past this, lists are not shared.
@@ -99,6 +102,7 @@ impl ConnFold {
                 flow: None,
                 first_event_frame: None,
                 exchanges: Vec::new(),
+                exchanges_not_kept: 0,
                 tls: false,
                 tunnel: None,
                 is_proxy: false,
@@ -292,10 +296,8 @@ impl IndexBuilder {
     /// Folds one event.
     pub fn event(&mut self, e: &Event) {
         let Some(stream) = e.stream else { return };
-        if self.retire_quiet {
-            if let Detail::Tls(m) = &e.detail {
-                self.note_cert_urls(m);
-            }
+        if let Detail::Tls(m) = &e.detail {
+            self.note_cert_urls(m);
         }
         let fold = self.fold(stream, || {
             ConnFold::new(
@@ -313,6 +315,15 @@ impl IndexBuilder {
             Detail::Tls(m) => fold.tls(e, m),
             Detail::Http(m) => index_http(&mut fold.conn, e, m),
             Detail::Ntlm(n) => index_ntlm(&mut fold.conn, n),
+        }
+        let request =
+            matches!(&e.detail, Detail::Http(m) if matches!(**m, HttpMessage::Request(_)));
+        // Without every certificate URL an unread exchange cannot be told from a fetch.
+        if request && !self.cert_urls_overflowed {
+            let at = self.slot.get(&stream).copied();
+            if let Some(fold) = at.and_then(|at| self.conns.get_mut(at)) {
+                forget_unread_request(&mut fold.conn, &self.cert_urls);
+            }
         }
     }
 
@@ -443,7 +454,10 @@ impl IndexBuilder {
                 .chain(&c.ca_issuers_urls)
             {
                 if self.cert_urls.len() >= MAX_CERT_URLS {
+                    // Without every URL, neither a quiet connection nor an unread exchange
+                    // can be told from a certificate fetch: keep them all.
                     self.retire_quiet = false;
+                    self.cert_urls_overflowed = true;
                     return;
                 }
                 self.cert_urls.insert(normalize_url(u));
@@ -532,6 +546,26 @@ fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
             "HTTP/1.0 without a keep-alive header closes after one response"
         }
         KeepAliveReason::CloseDelimitedBody => "the body ends when the connection closes",
+    }
+}
+
+/// Drops the request just indexed if the connection already has
+/// [`FIRST_EXCHANGES_KEPT`] exchanges and no detector reads it: no credentials (so no
+/// authentication detector, and no NTLM message will be attached to it), not CONNECT (the
+/// tunnel detector), not a fetch of a certificate URL seen earlier (the revocation
+/// detector). Its response, if one comes, finds no exchange and is not indexed either.
+fn forget_unread_request(conn: &mut ConnIndex, cert_urls: &HashSet<String>) {
+    if conn.exchanges.len() <= FIRST_EXCHANGES_KEPT {
+        return;
+    }
+    let Some(last) = conn.exchanges.last() else {
+        return;
+    };
+    let fetch = !cert_urls.is_empty()
+        && (last.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
+    if last.credentials.is_none() && !last.method.eq_ignore_ascii_case("CONNECT") && !fetch {
+        conn.exchanges.pop();
+        conn.exchanges_not_kept += 1;
     }
 }
 
