@@ -293,8 +293,10 @@ pub fn compare(working: &Analysis, failing: &Analysis, opts: &CompareOptions) ->
 }
 
 /// Compares two captures described by [`ConversationRecorder`] (memory bounded by their
-/// conversations; the same result as [`compare`] on their [`Analysis`]). The recorders'
-/// `max_steps` applies, not `opts.max_steps`.
+/// open connections and conversations, not by the captures). The conversations are those
+/// [`compare`] aligns on the captures' [`Analysis`]; the findings are `wiretale story`'s (see
+/// [`ConversationRecorder`]). Each description keeps the steps its recorder's `max_steps`
+/// allowed ([`CaptureDescription::max_steps`]); `opts.max_steps` is not read.
 pub fn compare_described(
     working: &CaptureDescription,
     failing: &CaptureDescription,

@@ -5,12 +5,18 @@
 //! holds the events of the connections still open, and when a connection's summary arrives
 //! (the pipeline reports nothing about a connection after it) turns them into that
 //! connection's steps and folds them into its conversation, of which at most `max_steps` are
-//! kept. Memory grows with the open connections and the conversations, not with the capture:
-//! a capture of a million short connections to a handful of services is a handful of
-//! conversations of capped steps, plus a stream number per connection.
+//! kept. Memory grows with the open connections (each holds its events until it closes),
+//! the conversations and the diagnosis's index, not with the capture: a capture of a million
+//! short connections to a handful of services is a handful of conversations of capped steps,
+//! 16 bytes per connection (its first frame and stream) and the retiring index `story` keeps.
 //!
-//! The conversations and the diagnosis are those of the [`Analysis`](crate::analysis::Analysis)
-//! of the same capture (tests compare the two on every capture they have).
+//! The conversations are those [`conversations`](super::conversations) finds in the
+//! [`Analysis`](crate::analysis::Analysis) of the same capture (tests compare the two on every
+//! capture they have). The diagnosis is the one `wiretale story` gives (built by a retiring
+//! [`IndexBuilder`], as [`StoryRecorder`](crate::analysis::StoryRecorder) does): the same as
+//! the `Analysis`'s except in the rare cases `docs/robustness.md` lists under "Known limits".
+//! Events of a stream that arrive after its summary (only in a sharded run that already
+//! differs from the single-threaded one) are counted and not folded.
 
 use super::conversation::{conn_steps, identify, Conversation, Identity, Step};
 use crate::analysis::{diagnose_capture, ConnIndex, Diagnosis, IndexBuilder};
@@ -29,7 +35,7 @@ use std::collections::{BTreeMap, HashMap};
 ///
 /// let opts = CompareOptions::default();
 /// let config = AnalyzerConfig::default();
-/// let mut describe = |path: &str| -> Result<_, wiretale::capture::CaptureError> {
+/// let describe = |path: &str| -> Result<_, wiretale::capture::CaptureError> {
 ///     let mut recorder = ConversationRecorder::new(opts.max_steps);
 ///     let report = analyze_path(path, &config, &mut recorder)?;
 ///     Ok(recorder.finish(report))
@@ -51,6 +57,10 @@ pub struct ConversationRecorder {
     max_steps: usize,
     /// Time of the first event, for a capture whose counters have no first frame time.
     first_event_time: Option<Timestamp>,
+    /// Streams already folded, one bit each (the pipeline numbers streams from 0).
+    folded: Vec<u64>,
+    /// Events of a stream that came after its summary, not folded.
+    late_events: u64,
 }
 
 #[derive(Debug, Default)]
@@ -87,8 +97,12 @@ impl Group {
         if self.kept_len >= max_steps && self.kept.last_key_value().is_some_and(|(k, _)| *k < key) {
             return;
         }
-        self.kept_len += steps.len();
-        self.kept.entry(key).or_default().extend(steps);
+        // More than `max_steps` of one connection can never be kept.
+        let steps = steps.into_iter().take(max_steps);
+        let before = self.kept.get(&key).map_or(0, Vec::len);
+        let list = self.kept.entry(key).or_default();
+        list.extend(steps);
+        self.kept_len += list.len() - before;
         while self.kept_len > max_steps {
             let Some(mut last) = self.kept.last_entry() else {
                 break;
@@ -137,6 +151,10 @@ pub struct CaptureDescription {
     pub diagnosis: Diagnosis,
     /// Counters and damage.
     pub report: Report,
+    /// Steps kept per conversation.
+    pub max_steps: usize,
+    /// Events of a stream that arrived after its summary and were not folded.
+    pub late_events: u64,
 }
 
 impl ConversationRecorder {
@@ -149,6 +167,29 @@ impl ConversationRecorder {
             groups: BTreeMap::new(),
             max_steps: max_steps.clamp(1, super::MAX_ALIGNED_STEPS),
             first_event_time: None,
+            folded: Vec::new(),
+            late_events: 0,
+        }
+    }
+
+    fn is_folded(&self, stream: u64) -> bool {
+        let (word, bit) = ((stream / 64) as usize, stream % 64);
+        self.folded.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    fn mark_folded(&mut self, stream: u64) {
+        let (word, bit) = ((stream / 64) as usize, stream % 64);
+        // Stream numbers are dense (one per connection seen), so this grows by one bit per
+        // connection; a number far beyond that would be a bug, not input, but stays cheap to
+        // refuse rather than allocate for.
+        if word > self.folded.len().saturating_add(1 << 20) {
+            return;
+        }
+        if self.folded.len() <= word {
+            self.folded.resize(word + 1, 0);
+        }
+        if let Some(w) = self.folded.get_mut(word) {
+            *w |= 1 << bit;
         }
     }
 
@@ -159,6 +200,7 @@ impl ConversationRecorder {
 
     /// Turns a finished connection into steps and folds them into its conversation.
     fn fold(&mut self, stream: u64, open: OpenConn) {
+        self.mark_folded(stream);
         let Some(conn) = open.index.finish(None).conns.remove(&stream) else {
             return;
         };
@@ -223,6 +265,8 @@ impl ConversationRecorder {
             conversations,
             diagnosis,
             report,
+            max_steps,
+            late_events: self.late_events,
         }
     }
 }
@@ -236,6 +280,10 @@ impl EventSink for ConversationRecorder {
         self.first_event_time.get_or_insert(event.time);
         self.index.event(&event);
         if let Some(stream) = event.stream {
+            if self.is_folded(stream) {
+                self.late_events += 1;
+                return;
+            }
             let open = self.open.entry(stream).or_default();
             open.index.event(&event);
             open.events.push(event);
@@ -244,6 +292,9 @@ impl EventSink for ConversationRecorder {
 
     fn flow(&mut self, flow: &FlowSummary) {
         self.index.flow(flow);
+        if self.is_folded(flow.stream) {
+            return;
+        }
         let mut open = self.open.remove(&flow.stream).unwrap_or_default();
         open.index.flow(flow);
         self.fold(flow.stream, open);

@@ -561,3 +561,82 @@ mod erased {
         }
     }
 }
+
+/// The recorder fed by hand from a collected capture: connections finishing in the reverse of
+/// their start order (so the cap and the TLS handshake time must be decided by first frame,
+/// not by arrival), a stream whose summary never comes (folded at the end), and an event
+/// that comes after its stream's summary (counted, not folded).
+#[test]
+fn recorder_folds_by_first_frame_whatever_order_connections_finish_in() {
+    use crate::timeline::{Collector, EventSink};
+    let mut tested = 0;
+    for name in [
+        "case-study.pcapng",
+        "case-study-working.pcapng",
+        "port-reuse.pcap",
+        "ntlm-proxy-abandoned.pcap",
+    ] {
+        let path = testdata(name);
+        let mut collector = Collector::default();
+        let report =
+            crate::pipeline::analyze_path(&path, &AnalyzerConfig::default(), &mut collector)
+                .unwrap();
+        let analysis = Analysis::from_parts(
+            collector.events.clone(),
+            collector.flows.clone(),
+            report.clone(),
+        );
+        let mut streams: Vec<u64> = collector.flows.iter().map(|f| f.stream).collect();
+        streams.sort_unstable();
+        if streams.len() < 2 {
+            continue;
+        }
+        tested += 1;
+        for max_steps in [1000, 4] {
+            let expected = serde_json::to_value(conversations(&analysis, max_steps)).unwrap();
+            // Last-started connection first.
+            let mut recorder = ConversationRecorder::new(max_steps);
+            for &stream in streams.iter().rev() {
+                for e in collector.events.iter().filter(|e| e.stream == Some(stream)) {
+                    recorder.take_event(e.clone());
+                }
+                let flow = collector.flows.iter().find(|f| f.stream == stream).unwrap();
+                recorder.flow(flow);
+            }
+            // One more event of a stream already folded.
+            let late = collector
+                .events
+                .iter()
+                .find(|e| e.stream.is_some())
+                .unwrap();
+            recorder.take_event(late.clone());
+            assert_eq!(recorder.open_connections(), 0);
+            let described = recorder.finish(report.clone());
+            assert_eq!(described.late_events, 1, "{name}");
+            assert_eq!(described.max_steps, max_steps);
+            assert_eq!(
+                serde_json::to_value(&described.conversations).unwrap(),
+                expected,
+                "{name}, max_steps {max_steps}"
+            );
+        }
+        // The first stream's summary never comes: it is folded when the recorder finishes.
+        let mut recorder = ConversationRecorder::new(1000);
+        for e in &collector.events {
+            recorder.take_event(e.clone());
+        }
+        for f in collector.flows.iter().filter(|f| f.stream != streams[0]) {
+            recorder.flow(f);
+        }
+        assert_eq!(recorder.open_connections(), 1, "{name}");
+        let described = recorder.finish(report.clone());
+        let listed: Vec<u64> = described
+            .conversations
+            .iter()
+            .flat_map(|c| c.streams.iter().copied())
+            .collect();
+        assert!(listed.contains(&streams[0]), "{name}: {listed:?}");
+        assert_eq!(listed.len(), streams.len(), "{name}: each stream once");
+    }
+    assert!(tested >= 2, "{tested} captures with several connections");
+}
