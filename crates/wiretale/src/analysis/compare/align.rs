@@ -1,8 +1,9 @@
 //! Alignment: which conversations of the two captures are the same conversation, and which of
 //! their steps are the same step.
 
-use super::conversation::Conversation;
+use super::conversation::{Conversation, Identity};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The most steps of one conversation that are aligned (the alignment table is quadratic).
 pub const MAX_ALIGNED_STEPS: usize = 2000;
@@ -35,89 +36,140 @@ pub struct Pairing {
 /// Pairs conversations: equal identities first, then equal names on other ports (in order of
 /// first frame), then a conversation that is the only unpaired one of its role, port and
 /// protocol in both captures.
+///
+/// The failing conversations are indexed by each key, so pairing takes time proportional to
+/// the conversations, not to their product (a crawl can make every connection a conversation).
 pub fn pair(working: &[Conversation], failing: &[Conversation]) -> Pairing {
-    let mut partner_of_w: Vec<Option<(usize, MatchBasis)>> = vec![None; working.len()];
-    let mut taken_f: Vec<bool> = vec![false; failing.len()];
-    let link = |pw: &mut Vec<Option<(usize, MatchBasis)>>,
-                tf: &mut Vec<bool>,
-                i: usize,
-                j: usize,
-                basis: MatchBasis| {
-        if let (Some(slot), Some(t)) = (pw.get_mut(i), tf.get_mut(j)) {
-            *slot = Some((j, basis));
-            *t = true;
-        }
+    let mut links = Links {
+        partner_of_w: vec![None; working.len()],
+        taken_f: vec![false; failing.len()],
     };
+
+    // Equal identities (unique within a capture made by `conversations`; the first free one
+    // otherwise).
+    let mut by_identity: BTreeMap<&Identity, Candidates> = BTreeMap::new();
+    for (j, f) in failing.iter().enumerate() {
+        by_identity.entry(&f.identity).or_default().list.push(j);
+    }
     for (i, w) in working.iter().enumerate() {
-        let found = failing
-            .iter()
-            .enumerate()
-            .find(|(j, f)| !taken(&taken_f, *j) && f.identity == w.identity);
-        if let Some((j, _)) = found {
-            link(&mut partner_of_w, &mut taken_f, i, j, MatchBasis::Identity);
+        let free = by_identity.get_mut(&w.identity);
+        if let Some(j) = free.and_then(|c| c.first_free(&links.taken_f)) {
+            links.link(i, j, MatchBasis::Identity);
+        }
+    }
+
+    // The same name on another port: the first failing one not yet taken, in failing order.
+    let mut by_name: BTreeMap<NameKey<'_>, Candidates> = BTreeMap::new();
+    for (j, f) in failing.iter().enumerate() {
+        if let Some(key) = name_key(&f.identity) {
+            by_name.entry(key).or_default().list.push(j);
         }
     }
     for (i, w) in working.iter().enumerate() {
-        if partner_of_w.get(i).copied().flatten().is_some() || w.identity.name.is_none() {
+        if links.paired(i) {
             continue;
         }
-        let found = failing.iter().enumerate().find(|(j, f)| {
-            !taken(&taken_f, *j)
-                && f.identity.role == w.identity.role
-                && f.identity.protocol == w.identity.protocol
-                && f.identity.name == w.identity.name
-        });
-        if let Some((j, _)) = found {
-            link(
-                &mut partner_of_w,
-                &mut taken_f,
-                i,
-                j,
-                MatchBasis::NameOnOtherPort,
-            );
-        }
-    }
-    for (i, w) in working.iter().enumerate() {
-        if partner_of_w.get(i).copied().flatten().is_some() {
+        let Some(key) = name_key(&w.identity) else {
             continue;
-        }
-        let same_slot = |c: &Conversation| {
-            c.identity.role == w.identity.role
-                && c.identity.service_port == w.identity.service_port
-                && c.identity.protocol == w.identity.protocol
         };
-        let w_count = working
-            .iter()
-            .enumerate()
-            .filter(|(k, c)| partner_of_w.get(*k).copied().flatten().is_none() && same_slot(c))
-            .count();
-        let f_free: Vec<usize> = failing
-            .iter()
-            .enumerate()
-            .filter(|(j, c)| !taken(&taken_f, *j) && same_slot(c))
-            .map(|(j, _)| j)
-            .collect();
-        if let ([j], 1) = (f_free.as_slice(), w_count) {
-            link(
-                &mut partner_of_w,
-                &mut taken_f,
-                i,
-                *j,
-                MatchBasis::OnlyOneOnPort,
-            );
+        if let Some(j) = by_name
+            .get_mut(&key)
+            .and_then(|c| c.first_free(&links.taken_f))
+        {
+            links.link(i, j, MatchBasis::NameOnOtherPort);
         }
     }
+
+    // The only unpaired conversation of its role, port and protocol on both sides. A link
+    // leaves that slot with none on either side, so counting once is enough.
+    let mut slots: BTreeMap<SlotKey<'_>, (usize, Vec<usize>)> = BTreeMap::new();
+    for (i, w) in working.iter().enumerate() {
+        if !links.paired(i) {
+            slots.entry(slot_key(&w.identity)).or_default().0 += 1;
+        }
+    }
+    for (j, f) in failing.iter().enumerate() {
+        if !links.taken(j) {
+            slots.entry(slot_key(&f.identity)).or_default().1.push(j);
+        }
+    }
+    for (i, w) in working.iter().enumerate() {
+        if links.paired(i) {
+            continue;
+        }
+        if let Some((1, free)) = slots.get(&slot_key(&w.identity)) {
+            if let [j] = free.as_slice() {
+                links.link(i, *j, MatchBasis::OnlyOneOnPort);
+            }
+        }
+    }
+
     let mut out = Pairing::default();
-    for (i, p) in partner_of_w.iter().enumerate() {
+    for (i, p) in links.partner_of_w.iter().enumerate() {
         match p {
             Some((j, basis)) => out.pairs.push((i, *j, *basis)),
             None => out.only_working.push(i),
         }
     }
-    out.only_failing = (0..failing.len())
-        .filter(|&j| !taken(&taken_f, j))
-        .collect();
+    out.only_failing = (0..failing.len()).filter(|&j| !links.taken(j)).collect();
     out
+}
+
+/// Who is paired with whom so far.
+struct Links {
+    partner_of_w: Vec<Option<(usize, MatchBasis)>>,
+    taken_f: Vec<bool>,
+}
+
+impl Links {
+    fn link(&mut self, i: usize, j: usize, basis: MatchBasis) {
+        if let (Some(slot), Some(t)) = (self.partner_of_w.get_mut(i), self.taken_f.get_mut(j)) {
+            *slot = Some((j, basis));
+            *t = true;
+        }
+    }
+
+    fn paired(&self, i: usize) -> bool {
+        self.partner_of_w.get(i).copied().flatten().is_some()
+    }
+
+    fn taken(&self, j: usize) -> bool {
+        taken(&self.taken_f, j)
+    }
+}
+
+/// Role, protocol and name: conversations that are the same on another port.
+type NameKey<'a> = (&'static str, &'static str, &'a str);
+
+fn name_key(id: &Identity) -> Option<NameKey<'_>> {
+    Some((id.role, id.protocol, id.name.as_deref()?))
+}
+
+/// Role, service port and protocol.
+type SlotKey<'a> = (&'static str, u16, &'static str);
+
+fn slot_key(id: &Identity) -> SlotKey<'_> {
+    (id.role, id.service_port, id.protocol)
+}
+
+/// Failing conversations with one key, in order; `next` skips those already taken (they
+/// are never given back).
+#[derive(Default)]
+struct Candidates {
+    list: Vec<usize>,
+    next: usize,
+}
+
+impl Candidates {
+    fn first_free(&mut self, taken_f: &[bool]) -> Option<usize> {
+        while let Some(&j) = self.list.get(self.next) {
+            if !taken(taken_f, j) {
+                return Some(j);
+            }
+            self.next += 1;
+        }
+        None
+    }
 }
 
 fn taken(taken_f: &[bool], j: usize) -> bool {
@@ -206,6 +258,109 @@ fn lcs_table(a: &[&str], b: &[&str]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The pairing rules written as scans (how `pair` was first written), to check the
+    /// indexed version against.
+    fn pair_by_scanning(working: &[Conversation], failing: &[Conversation]) -> Pairing {
+        let mut pw: Vec<Option<(usize, MatchBasis)>> = vec![None; working.len()];
+        let mut tf: Vec<bool> = vec![false; failing.len()];
+        for (i, w) in working.iter().enumerate() {
+            if let Some(j) =
+                (0..failing.len()).find(|&j| !tf[j] && failing[j].identity == w.identity)
+            {
+                pw[i] = Some((j, MatchBasis::Identity));
+                tf[j] = true;
+            }
+        }
+        for (i, w) in working.iter().enumerate() {
+            if pw[i].is_some() || w.identity.name.is_none() {
+                continue;
+            }
+            let found = (0..failing.len()).find(|&j| {
+                let f = &failing[j].identity;
+                !tf[j]
+                    && f.role == w.identity.role
+                    && f.protocol == w.identity.protocol
+                    && f.name == w.identity.name
+            });
+            if let Some(j) = found {
+                pw[i] = Some((j, MatchBasis::NameOnOtherPort));
+                tf[j] = true;
+            }
+        }
+        for i in 0..working.len() {
+            if pw[i].is_some() {
+                continue;
+            }
+            let w = &working[i].identity;
+            let same = |c: &Identity| {
+                c.role == w.role && c.service_port == w.service_port && c.protocol == w.protocol
+            };
+            let w_count = (0..working.len())
+                .filter(|&k| pw[k].is_none() && same(&working[k].identity))
+                .count();
+            let free: Vec<usize> = (0..failing.len())
+                .filter(|&j| !tf[j] && same(&failing[j].identity))
+                .collect();
+            if let ([j], 1) = (free.as_slice(), w_count) {
+                pw[i] = Some((*j, MatchBasis::OnlyOneOnPort));
+                tf[*j] = true;
+            }
+        }
+        let mut out = Pairing::default();
+        for (i, p) in pw.iter().enumerate() {
+            match p {
+                Some((j, b)) => out.pairs.push((i, *j, *b)),
+                None => out.only_working.push(i),
+            }
+        }
+        out.only_failing = (0..failing.len()).filter(|&j| !tf[j]).collect();
+        out
+    }
+
+    fn conversation((role, port, protocol, name): (u8, u8, u8, Option<u8>)) -> Conversation {
+        Conversation {
+            identity: Identity {
+                role: ["server", "proxy"][usize::from(role % 2)],
+                service_port: [80, 443, 8080][usize::from(port % 3)],
+                protocol: ["http", "tls", "tcp"][usize::from(protocol % 3)],
+                name: name.map(|n| format!("host{}", n % 4)),
+            },
+            streams: Vec::new(),
+            first_frame: 0,
+            last_frame: 0,
+            steps: Vec::new(),
+            truncated: false,
+            tls_handshake_secs: None,
+        }
+    }
+
+    fn conversations() -> impl Strategy<Value = Vec<Conversation>> {
+        proptest::collection::vec(
+            (
+                any::<u8>(),
+                any::<u8>(),
+                any::<u8>(),
+                proptest::option::of(any::<u8>()),
+            )
+                .prop_map(conversation),
+            0..24,
+        )
+    }
+
+    proptest! {
+        /// Small alphabets of roles, ports, protocols and names make every rule fire,
+        /// duplicates included.
+        #[test]
+        fn indexed_pairing_equals_the_scans(w in conversations(), f in conversations()) {
+            let indexed = pair(&w, &f);
+            let scanned = pair_by_scanning(&w, &f);
+            prop_assert_eq!(indexed.pairs, scanned.pairs);
+            prop_assert_eq!(indexed.only_working, scanned.only_working);
+            prop_assert_eq!(indexed.only_failing, scanned.only_failing);
+        }
+    }
 
     #[test]
     fn lcs_matches_common_steps_in_order() {
