@@ -5,8 +5,9 @@
 //! holds the events of the connections still open, and when a connection's summary arrives
 //! (the pipeline reports nothing about a connection after it) turns them into that
 //! connection's steps and folds them into its conversation, of which at most `max_steps` are
-//! kept. Memory grows with the open connections (each holds its events until it closes),
-//! the conversations and the diagnosis's index, not with the capture: a capture of a million
+//! kept. A connection holds its events until it closes, but no more of them than can make
+//! its first `max_steps + 1` steps (see `OpenConn::hold`). Memory grows with the open
+//! connections, the conversations and the diagnosis's index, not with the capture: a capture of a million
 //! short connections to a handful of services is a handful of conversations of capped steps,
 //! 16 bytes per connection (its first frame and stream) and the retiring index `story` keeps.
 //!
@@ -22,9 +23,12 @@ use super::conversation::{conn_steps, identify, Conversation, Identity, Step};
 use crate::analysis::{diagnose_capture, ConnIndex, Diagnosis, IndexBuilder};
 use crate::capture::Timestamp;
 use crate::pipeline::Report;
+use crate::proto::http::HttpMessage;
+use crate::proto::tls::TlsMessage;
+use crate::tcp::ConnEvent;
 use crate::tcp::FlowSummary;
-use crate::timeline::{Event, EventSink};
-use std::collections::{BTreeMap, HashMap};
+use crate::timeline::{Detail, Event, EventSink};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 /// Folds a capture's connections into conversations as the pipeline runs (see the module
 /// docs).
@@ -61,12 +65,75 @@ pub struct ConversationRecorder {
     folded: Vec<u64>,
     /// Events of a stream that came after its summary, not folded.
     late_events: u64,
+    /// Events not held because every step they could make is past the cap.
+    events_past_cap: u64,
 }
 
 #[derive(Debug, Default)]
 struct OpenConn {
     events: Vec<Event>,
     index: IndexBuilder,
+    /// The frames of the earliest events that surely start a step of their own, at most
+    /// `max_steps + 1` of them (a max-heap: the top is the latest of those kept).
+    step_frames: BinaryHeap<u64>,
+    /// Events not held because they come after the connection's `max_steps + 1`-th step.
+    skipped: u64,
+}
+
+impl OpenConn {
+    /// Holds `event` unless no step it could make would be kept: once the connection has
+    /// `max_steps + 1` events that each start a step, a later event (by frame; steps are
+    /// told in frame order) can only touch steps past the cap, which are dropped anyway.
+    /// Events of the same or an earlier frame are still held (they may merge into a kept
+    /// step). This bounds a long connection (a keep-alive connection of a million
+    /// requests) by `max_steps`, exactly: the steps kept are those of every event.
+    fn hold(&mut self, event: Event, max_steps: usize) {
+        let full = self.step_frames.len() > max_steps;
+        if full
+            && self
+                .step_frames
+                .peek()
+                .is_some_and(|&last| event.frame > last)
+        {
+            self.skipped += 1;
+            return;
+        }
+        if starts_a_step(&event.detail) {
+            self.step_frames.push(event.frame);
+            if self.step_frames.len() > max_steps + 1 {
+                self.step_frames.pop();
+            }
+        }
+        self.events.push(event);
+    }
+}
+
+/// Whether `conn_steps` always makes a new step of this event (never merges it into the one
+/// before or drops it). Events that may merge or be dropped answer `false`, which can only
+/// make `OpenConn::hold` keep more than it needs.
+fn starts_a_step(detail: &Detail) -> bool {
+    match detail {
+        Detail::Tcp(c) => matches!(
+            c,
+            ConnEvent::Syn
+                | ConnEvent::SynAck
+                | ConnEvent::Fin { .. }
+                | ConnEvent::Rst { .. }
+                | ConnEvent::OpenAtEnd { .. }
+        ),
+        Detail::Http(m) => match m.as_ref() {
+            HttpMessage::Request(_)
+            | HttpMessage::TunnelEstablished { .. }
+            | HttpMessage::ProtocolSwitched { .. }
+            | HttpMessage::ConnectionClosedWithOutstandingRequest { .. } => true,
+            HttpMessage::Response(r) => !r.interim,
+            _ => false,
+        },
+        // Alerts are never merged; other records may be (runs of application data, a
+        // handshake message of the same kind as the one before).
+        Detail::Tls(m) => matches!(m, TlsMessage::Alert(_) | TlsMessage::EncryptedAlert(_)),
+        Detail::Ntlm(_) => false,
+    }
 }
 
 /// One conversation being folded.
@@ -155,6 +222,9 @@ pub struct CaptureDescription {
     pub max_steps: usize,
     /// Events of a stream that arrived after its summary and were not folded.
     pub late_events: u64,
+    /// Events of long connections not held because every step they could make was past the
+    /// cap (their conversations say `truncated`).
+    pub events_past_cap: u64,
 }
 
 impl ConversationRecorder {
@@ -169,6 +239,7 @@ impl ConversationRecorder {
             first_event_time: None,
             folded: Vec::new(),
             late_events: 0,
+            events_past_cap: 0,
         }
     }
 
@@ -201,6 +272,7 @@ impl ConversationRecorder {
     /// Turns a finished connection into steps and folds them into its conversation.
     fn fold(&mut self, stream: u64, open: OpenConn) {
         self.mark_folded(stream);
+        self.events_past_cap = self.events_past_cap.saturating_add(open.skipped);
         let Some(conn) = open.index.finish(None).conns.remove(&stream) else {
             return;
         };
@@ -267,6 +339,7 @@ impl ConversationRecorder {
             report,
             max_steps,
             late_events: self.late_events,
+            events_past_cap: self.events_past_cap,
         }
     }
 }
@@ -284,9 +357,10 @@ impl EventSink for ConversationRecorder {
                 self.late_events += 1;
                 return;
             }
+            let max_steps = self.max_steps;
             let open = self.open.entry(stream).or_default();
             open.index.event(&event);
-            open.events.push(event);
+            open.hold(event, max_steps);
         }
     }
 
