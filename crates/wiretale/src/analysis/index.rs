@@ -3,9 +3,9 @@
 //! The digest is folded event by event ([`IndexBuilder`]), so an analysis never has to keep
 //! the events themselves: `wiretale story` keeps only this index and its compact story lines.
 //! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`]);
-//! HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only when a detector
-//! reads them (credentials, CONNECT, certificate fetches), so they grow with the
-//! authentication a connection carried, not with its requests.
+//! In a retiring index, HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only
+//! when a detector reads them (credentials, NTLM tokens, CONNECT, certificate fetches), so
+//! they grow with the authentication a connection carried, not with its requests.
 
 mod build;
 mod quiet;
@@ -28,7 +28,8 @@ pub const MAX_RESETS: usize = 256;
 pub const MAX_ENDS: usize = 64;
 /// Gaps kept per connection ([`GapFacts::first`]); all are counted.
 pub const MAX_GAPS: usize = 1024;
-/// The first HTTP exchanges of a connection, always kept in [`ConnIndex::exchanges`].
+/// The first HTTP exchanges of a connection, always kept in [`ConnIndex::exchanges`] (a
+/// retiring index forgets later ones no detector reads).
 pub const FIRST_EXCHANGES_KEPT: usize = 64;
 
 /// One HTTP exchange (request and, when seen, its response) on a connection.
@@ -218,11 +219,12 @@ pub struct ConnIndex {
     pub flow: Option<FlowFacts>,
     /// Frame of the connection's first event.
     pub first_event_frame: Option<u64>,
-    /// HTTP exchanges: the first [`FIRST_EXCHANGES_KEPT`], then only those a detector reads
-    /// (with credentials, CONNECT, or a fetch of a certificate URL seen earlier).
+    /// HTTP exchanges. Every one, except in an index built by
+    /// [`IndexBuilder::retiring_quiet`]: there, past the first [`FIRST_EXCHANGES_KEPT`], those
+    /// no detector reads (no credentials, NTLM token, CONNECT or certificate fetch) are
+    /// forgotten once a few dozen newer requests have come.
     pub exchanges: Vec<Exchange>,
-    /// Exchanges after the first [`FIRST_EXCHANGES_KEPT`] that no detector reads, counted
-    /// instead of kept (a keep-alive connection can carry millions).
+    /// Exchanges forgotten that way, counted (a keep-alive connection can carry millions).
     pub exchanges_not_kept: u64,
     /// The connection carried TLS.
     pub tls: bool,

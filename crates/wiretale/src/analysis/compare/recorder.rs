@@ -69,7 +69,7 @@ pub struct ConversationRecorder {
     events_past_cap: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct OpenConn {
     events: Vec<Event>,
     index: IndexBuilder,
@@ -78,6 +78,18 @@ struct OpenConn {
     step_frames: BinaryHeap<u64>,
     /// Events not held because they come after the connection's `max_steps + 1`-th step.
     skipped: u64,
+}
+
+impl Default for OpenConn {
+    fn default() -> Self {
+        OpenConn {
+            events: Vec::new(),
+            // A long keep-alive connection's plain requests are not kept here either.
+            index: IndexBuilder::forgetting_unread(),
+            step_frames: BinaryHeap::new(),
+            skipped: 0,
+        }
+    }
 }
 
 impl OpenConn {

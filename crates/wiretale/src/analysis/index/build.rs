@@ -55,6 +55,8 @@ pub struct IndexBuilder {
     cert_urls: HashSet<String>,
     /// More certificate URLs came than `cert_urls` holds ([`MAX_CERT_URLS`]).
     cert_urls_overflowed: bool,
+    /// Forget the exchanges no detector reads ([`ConnFold::forget_unread_exchanges`]).
+    forget_unread: bool,
     /// Retired TLS connections' certificates ([`Index::certificates`]).
     certificates: Vec<RetiredCertificate>,
     /// Retired connections' NTLM Type 3 messages ([`Index::ntlm_answers`]).
@@ -90,7 +92,15 @@ struct ConnFold {
     first_close: Option<(EndSeen, Option<SocketAddr>)>,
     resets: Vec<(ResetSeen, Option<SocketAddr>)>,
     not_tls: Option<Box<(u64, Option<SocketAddr>, crate::proto::tls::NotTls)>>,
+    /// How many exchanges the connection may hold before unread ones are next forgotten
+    /// ([`ConnFold::forget_unread_exchanges`]).
+    next_review: usize,
 }
+
+/// Exchanges reviewed for forgetting are at least this many requests old: by then their
+/// responses and NTLM tokens have been indexed, and a certificate held back by a hole for a
+/// while has been seen.
+const RECENT_EXCHANGES: usize = 64;
 
 impl ConnFold {
     fn new(stream: u64, client: SocketAddr, server: SocketAddr) -> Self {
@@ -118,7 +128,33 @@ impl ConnFold {
             first_close: None,
             resets: Vec::new(),
             not_tls: None,
+            next_review: FIRST_EXCHANGES_KEPT + 2 * RECENT_EXCHANGES,
         }
+    }
+
+    /// Forgets the exchanges no detector reads, past the connection's first
+    /// [`FIRST_EXCHANGES_KEPT`] and except the last [`RECENT_EXCHANGES`]: those without
+    /// credentials, NTLM token, CONNECT or a fetch of a certificate URL seen so far (see
+    /// `is_read`). Runs when the connection holds twice what it kept at the last review, so
+    /// the work stays linear in its requests and a keep-alive connection of plain requests
+    /// holds at most a few hundred exchanges.
+    fn forget_unread_exchanges(&mut self, cert_urls: &HashSet<String>) {
+        let held = self.conn.exchanges.len();
+        if held < self.next_review {
+            return;
+        }
+        let recent = held.saturating_sub(RECENT_EXCHANGES);
+        let mut at = 0usize;
+        let mut forgotten = 0u64;
+        self.conn.exchanges.retain(|x| {
+            let keep = at < FIRST_EXCHANGES_KEPT || at >= recent || is_read(x, cert_urls);
+            at += 1;
+            forgotten += u64::from(!keep);
+            keep
+        });
+        self.conn.exchanges_not_kept = self.conn.exchanges_not_kept.saturating_add(forgotten);
+        let kept = self.conn.exchanges.len();
+        self.next_review = kept.saturating_mul(2).max(kept + RECENT_EXCHANGES);
     }
 
     fn finish(mut self) -> ConnIndex {
@@ -296,8 +332,11 @@ impl IndexBuilder {
     /// Folds one event.
     pub fn event(&mut self, e: &Event) {
         let Some(stream) = e.stream else { return };
-        if let Detail::Tls(m) = &e.detail {
-            self.note_cert_urls(m);
+        // Only a builder that retires or forgets needs to tell certificate fetches apart.
+        if self.retire_quiet || self.forget_unread {
+            if let Detail::Tls(m) = &e.detail {
+                self.note_cert_urls(m);
+            }
         }
         let fold = self.fold(stream, || {
             ConnFold::new(
@@ -319,10 +358,11 @@ impl IndexBuilder {
         let request =
             matches!(&e.detail, Detail::Http(m) if matches!(**m, HttpMessage::Request(_)));
         // Without every certificate URL an unread exchange cannot be told from a fetch.
-        if request && !self.cert_urls_overflowed {
+        // Not for `Analysis`, which keeps every exchange.
+        if request && self.forget_unread && !self.cert_urls_overflowed {
             let at = self.slot.get(&stream).copied();
             if let Some(fold) = at.and_then(|at| self.conns.get_mut(at)) {
-                forget_unread_request(&mut fold.conn, &self.cert_urls);
+                fold.forget_unread_exchanges(&self.cert_urls);
             }
         }
     }
@@ -360,6 +400,18 @@ impl IndexBuilder {
     pub fn retiring_quiet() -> Self {
         IndexBuilder {
             retire_quiet: true,
+            forget_unread: true,
+            ..IndexBuilder::default()
+        }
+    }
+
+    /// A builder that keeps every connection but forgets, past a connection's first
+    /// [`FIRST_EXCHANGES_KEPT`], the HTTP exchanges no detector reads (as
+    /// [`IndexBuilder::retiring_quiet`] does): for a connection's own digest while it is
+    /// open (`compare`'s recorder), whose steps read only its first exchange and CONNECT.
+    pub(crate) fn forgetting_unread() -> Self {
+        IndexBuilder {
+            forget_unread: true,
             ..IndexBuilder::default()
         }
     }
@@ -549,24 +601,17 @@ fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
     }
 }
 
-/// Drops the request just indexed if the connection already has
-/// [`FIRST_EXCHANGES_KEPT`] exchanges and no detector reads it: no credentials (so no
-/// authentication detector, and no NTLM message will be attached to it), not CONNECT (the
-/// tunnel detector), not a fetch of a certificate URL seen earlier (the revocation
-/// detector). Its response, if one comes, finds no exchange and is not indexed either.
-fn forget_unread_request(conn: &mut ConnIndex, cert_urls: &HashSet<String>) {
-    if conn.exchanges.len() <= FIRST_EXCHANGES_KEPT {
-        return;
-    }
-    let Some(last) = conn.exchanges.last() else {
-        return;
-    };
+/// Whether a detector reads exchange `x`: it carries credentials or an NTLM token (the
+/// authentication detectors), it is CONNECT (the tunnel detector) or it fetched a
+/// certificate URL seen so far (the revocation detector).
+fn is_read(x: &Exchange, cert_urls: &HashSet<String>) -> bool {
     let fetch = !cert_urls.is_empty()
-        && (last.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
-    if last.credentials.is_none() && !last.method.eq_ignore_ascii_case("CONNECT") && !fetch {
-        conn.exchanges.pop();
-        conn.exchanges_not_kept += 1;
-    }
+        && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
+    x.credentials.is_some()
+        || x.ntlm_request.is_some()
+        || (x.response.as_ref()).is_some_and(|r| r.ntlm_response.is_some())
+        || x.method.eq_ignore_ascii_case("CONNECT")
+        || fetch
 }
 
 fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
