@@ -785,6 +785,83 @@ fn keep_alive_connection_of_thousands_of_requests_keeps_only_what_detectors_read
     );
 }
 
+/// A brute-force attack on one keep-alive connection: thousands of rejected Basic logins.
+/// The story's retiring index keeps the first `REJECTIONS_KEPT` of each user (what the
+/// `auth-rejected` finding lists) and counts the rest; the finding says the full number and
+/// is the one the analysis that keeps every event gives.
+#[test]
+fn brute_force_logins_on_one_connection_are_counted_not_kept() {
+    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder, REJECTIONS_KEPT};
+    use wiretale::timeline::Collector;
+
+    const TRIES: usize = 2_000;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    // user:wrong (2 000 times), then admin:wrong (300 times).
+    for (token, n) in [("dXNlcjp3cm9uZw==", TRIES), ("YWRtaW46d3Jvbmc=", 300)] {
+        for i in 0..n {
+            let request = format!(
+                "GET /login/{i} HTTP/1.1\r\nHost: shop.example\r\nAuthorization: Basic {token}\r\n\r\n"
+            );
+            s.send(&mut cap, FDir::ToServer, request.as_bytes());
+            s.send(
+                &mut cap,
+                FDir::ToClient,
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"shop\"\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+    }
+    s.close(&mut cap);
+    let bytes = pcap(&cap);
+    let config = AnalyzerConfig::default();
+
+    let mut recorder = StoryRecorder::default();
+    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut recorder);
+    let told = recorder.finish(report, &StoryOptions::default());
+    let conn = told.index.conns.get(&0).expect("kept: a finding reads it");
+    let kept = conn.exchanges.len();
+    assert!(
+        kept <= 64 + 2 * REJECTIONS_KEPT + 3 * 64,
+        "{kept} exchanges kept"
+    );
+    let counted: u64 = conn.rejections_not_kept.values().sum();
+    assert_eq!(kept as u64 + counted, (TRIES + 300) as u64);
+    // The first `REJECTIONS_KEPT` of a user are kept, and the latest ones until the next
+    // review; the rest are counted.
+    let user = (conn.rejections_not_kept)
+        .get(&("Basic".to_string(), Some("user".to_string())))
+        .copied()
+        .unwrap_or(0);
+    let most = (TRIES - REJECTIONS_KEPT) as u64;
+    assert!(
+        user <= most && user + 3 * 64 >= most,
+        "{user} of user's logins counted"
+    );
+
+    let mut collector = Collector::default();
+    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut collector);
+    let analysis = Analysis::from_parts(collector.events, collector.flows, report);
+    let json = |v: &dyn erased_json::Json| v.to_json();
+    assert_eq!(
+        json(&told.diagnosis.findings),
+        json(&analysis.diagnosis.findings)
+    );
+    let summaries: Vec<&str> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "auth-rejected")
+        .map(|f| f.summary.as_str())
+        .collect();
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains(&format!("user \"user\" from 10.0.0.1 {TRIES} times"))),
+        "{summaries:?}"
+    );
+}
+
 mod erased_json {
     pub trait Json {
         fn to_json(&self) -> serde_json::Value;

@@ -31,6 +31,9 @@ pub const MAX_GAPS: usize = 1024;
 /// The first HTTP exchanges of a connection, always kept in [`ConnIndex::exchanges`] (a
 /// retiring index forgets later ones no detector reads).
 pub const FIRST_EXCHANGES_KEPT: usize = 64;
+/// Rejected logins of one scheme and user kept per connection by a retiring index (the
+/// `auth-rejected` finding lists at most 512 of them).
+pub const REJECTIONS_KEPT: usize = 512;
 
 /// One HTTP exchange (request and, when seen, its response) on a connection.
 #[derive(Debug, Clone)]
@@ -226,6 +229,11 @@ pub struct ConnIndex {
     pub exchanges: Vec<Exchange>,
     /// Exchanges forgotten that way, counted (a keep-alive connection can carry millions).
     pub exchanges_not_kept: u64,
+    /// Rejected logins forgotten by a retiring index, by scheme and user: past the first
+    /// [`REJECTIONS_KEPT`] of each on a connection (credentials other than NTLM answered by
+    /// 401 or 407), only their number is kept, for `auth-rejected` (a brute-force attack on
+    /// one keep-alive connection can try millions).
+    pub rejections_not_kept: BTreeMap<(String, Option<String>), u64>,
     /// The connection carried TLS.
     pub tls: bool,
     /// For TLS inside CONNECT: the tunnel.

@@ -14,6 +14,7 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     );
     let mut groups: BTreeMap<Key, Vec<(u64, u64, u64, String)>> = BTreeMap::new();
     let mut roles: BTreeMap<std::net::SocketAddr, &'static str> = BTreeMap::new();
+    let mut counted: BTreeMap<Key, u64> = BTreeMap::new();
     for conn in index.conns.values() {
         for ex in &conn.exchanges {
             let Some(scheme) = &ex.credentials else {
@@ -47,8 +48,16 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
                     format!("{} {}", resp.status, resp.reason),
                 ));
         }
+        // Rejections a retiring index only counted (past the first `REJECTIONS_KEPT` of a
+        // scheme and user on this connection, whose kept ones are in `groups` already).
+        for ((scheme, user), n) in &conn.rejections_not_kept {
+            let key = (conn.client.ip(), conn.server, scheme.clone(), user.clone());
+            *counted.entry(key).or_insert(0) += n;
+        }
     }
-    for ((client, server, scheme, user), hits) in groups {
+    for (key, hits) in groups {
+        let total = (hits.len() as u64).saturating_add(counted.get(&key).copied().unwrap_or(0));
+        let (client, server, scheme, user) = key;
         let role = roles.get(&server).copied().unwrap_or("server");
         let who = match &user {
             Some(u) => format!("{scheme} credentials for user {u:?}"),
@@ -61,8 +70,8 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
             })
             .collect();
         evidence.truncate(20);
-        if hits.len() > 20 {
-            evidence.push(format!("… and {} more", hits.len() - 20));
+        if total > 20 {
+            evidence.push(format!("… and {} more", total - 20));
         }
         let first = hits.first().map(|h| h.1).unwrap_or(0);
         out.push(Finding {
@@ -72,9 +81,8 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
             frames: hits.iter().flat_map(|h| [h.0, h.1]).take(1024).collect(),
             streams: hits.iter().map(|h| h.2).collect(),
             summary: format!(
-                "{role} {server} rejected {who} from {client} {} time{}.",
-                hits.len(),
-                if hits.len() == 1 { "" } else { "s" }
+                "{role} {server} rejected {who} from {client} {total} time{}.",
+                if total == 1 { "" } else { "s" }
             ),
             evidence,
             facts: Default::default(),

@@ -5,7 +5,7 @@ use super::tls_progress::{QuietTls, TlsFold};
 use super::{
     ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
     ResetSeen, RetiredCertificate, RetiredNtlmAnswer, FIRST_EXCHANGES_KEPT, MAX_ENDS, MAX_GAPS,
-    MAX_RESETS,
+    MAX_RESETS, REJECTIONS_KEPT,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -113,6 +113,7 @@ impl ConnFold {
                 first_event_frame: None,
                 exchanges: Vec::new(),
                 exchanges_not_kept: 0,
+                rejections_not_kept: BTreeMap::new(),
                 tls: false,
                 tunnel: None,
                 is_proxy: false,
@@ -144,14 +145,34 @@ impl ConnFold {
             return;
         }
         let recent = held.saturating_sub(RECENT_EXCHANGES);
-        let mut at = 0usize;
-        let mut forgotten = 0u64;
-        self.conn.exchanges.retain(|x| {
-            let keep = at < FIRST_EXCHANGES_KEPT || at >= recent || is_read(x, cert_urls);
-            at += 1;
-            forgotten += u64::from(!keep);
-            keep
-        });
+        let exchanges = &self.conn.exchanges;
+        // Which to keep: rejected logins up to `REJECTIONS_KEPT` per scheme and user, and
+        // whatever else a detector reads. Borrowed keys, so decided before anything moves.
+        let mut rejections: BTreeMap<(&str, Option<&str>), (usize, u64)> = BTreeMap::new();
+        let keep: Vec<bool> = (exchanges.iter().enumerate())
+            .map(|(at, x)| {
+                let reviewed = at >= FIRST_EXCHANGES_KEPT && at < recent;
+                match rejection(x, cert_urls) {
+                    Some(key) => {
+                        let (seen, forgotten) = rejections.entry(key).or_insert((0, 0));
+                        *seen += 1;
+                        let keep = !reviewed || *seen <= REJECTIONS_KEPT;
+                        *forgotten += u64::from(!keep);
+                        keep
+                    }
+                    None => !reviewed || is_read(x, cert_urls),
+                }
+            })
+            .collect();
+        for ((scheme, user), (_, n)) in rejections {
+            if n > 0 {
+                let key = (scheme.to_string(), user.map(str::to_string));
+                *self.conn.rejections_not_kept.entry(key).or_insert(0) += n;
+            }
+        }
+        let forgotten = keep.iter().filter(|k| !**k).count() as u64;
+        let mut flags = keep.into_iter();
+        self.conn.exchanges.retain(|_| flags.next().unwrap_or(true));
         self.conn.exchanges_not_kept = self.conn.exchanges_not_kept.saturating_add(forgotten);
         let kept = self.conn.exchanges.len();
         self.next_review = kept.saturating_mul(2).max(kept + RECENT_EXCHANGES);
@@ -599,6 +620,23 @@ fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
         }
         KeepAliveReason::CloseDelimitedBody => "the body ends when the connection closes",
     }
+}
+
+/// For a rejected login that only `auth-rejected` reads (credentials other than NTLM answered
+/// by 401 or 407, not CONNECT, not a certificate fetch): its scheme and user, the way that
+/// detector groups them.
+fn rejection<'x>(
+    x: &'x Exchange,
+    cert_urls: &HashSet<String>,
+) -> Option<(&'x str, Option<&'x str>)> {
+    let scheme = x.credentials.as_deref()?;
+    let response = x.response.as_ref()?;
+    let only_counted = x.ntlm_request.is_none()
+        && response.ntlm_response.is_none()
+        && matches!(response.status, 401 | 407)
+        && !x.method.eq_ignore_ascii_case("CONNECT")
+        && !(x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
+    only_counted.then_some((scheme, x.basic_user.as_deref()))
 }
 
 /// Whether a detector reads exchange `x`: it carries credentials or an NTLM token (the
