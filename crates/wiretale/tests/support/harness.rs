@@ -967,6 +967,58 @@ fn story_and_diagnosis(report: &wiretale::pipeline::Report, c: &Collector) {
             == json(serde_json::to_string(&analysis.diagnosis)),
         "the recorder's diagnosis differs from the collected analysis's"
     );
+    conversations(report, c, &analysis);
+}
+
+/// `compare`'s streaming description of the capture, fed as the pipeline feeds it (each
+/// connection's summary after its last event): the conversations `compare` builds from the
+/// collected analysis, with a large and a small step cap; and the capture equals itself.
+fn conversations(
+    report: &wiretale::pipeline::Report,
+    c: &Collector,
+    analysis: &wiretale::analysis::Analysis,
+) {
+    use wiretale::analysis::compare::{
+        compare_described, conversations, CompareOptions, ConversationRecorder,
+    };
+    use wiretale::timeline::EventSink;
+    let json = |v: Result<String, serde_json::Error>| v.unwrap_or_default();
+    let mut last_event: HashMap<u64, usize> = HashMap::new();
+    for (i, e) in c.events.iter().enumerate() {
+        if let Some(stream) = e.stream {
+            last_event.insert(stream, i);
+        }
+    }
+    let mut flows_after: std::collections::BTreeMap<Option<usize>, Vec<&FlowSummary>> =
+        Default::default();
+    for f in &c.flows {
+        flows_after
+            .entry(last_event.get(&f.stream).copied())
+            .or_default()
+            .push(f);
+    }
+    for max_steps in [1000, 3] {
+        let mut recorder = ConversationRecorder::new(max_steps);
+        for f in flows_after.get(&None).into_iter().flatten() {
+            recorder.flow(f);
+        }
+        for (i, e) in c.events.iter().enumerate() {
+            recorder.event(e);
+            for f in flows_after.get(&Some(i)).into_iter().flatten() {
+                recorder.flow(f);
+            }
+        }
+        let described = recorder.finish(report.clone());
+        assert!(
+            json(serde_json::to_string(&described.conversations))
+                == json(serde_json::to_string(&conversations(analysis, max_steps))),
+            "the recorded conversations differ from the collected analysis's"
+        );
+        if max_steps == 1000 {
+            let same = compare_described(&described, &described, &CompareOptions::default());
+            assert!(!same.different, "a capture differs from itself");
+        }
+    }
 }
 
 /// Everything an analysis produced, serialised.
