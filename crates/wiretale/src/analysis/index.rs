@@ -293,7 +293,7 @@ pub struct QuietConn {
     /// The server side is a proxy.
     pub is_proxy: bool,
     /// Last frame of the connection; `u64::MAX` (unknown) for a frame number of 2^48 − 1 or
-    /// more, beyond what [`QuietConns`] stores.
+    /// more, beyond what `QuietConns` stores.
     pub last_frame: u64,
 }
 

@@ -593,6 +593,10 @@ impl StepBuilder<'_> {
 }
 
 /// The steps of one connection, in frame order.
+///
+/// `recorder::starts_a_step` lists the events this always turns into a step of their own
+/// (never merged into the one before, never dropped); a change to the merging rules here
+/// must keep that list true (the recorder's equivalence tests with small caps catch it).
 pub(super) fn conn_steps(
     conn: &ConnIndex,
     mut events: Vec<&Event>,

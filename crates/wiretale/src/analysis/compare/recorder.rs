@@ -7,9 +7,10 @@
 //! connection's steps and folds them into its conversation, of which at most `max_steps` are
 //! kept. A connection holds its events until it closes, but no more of them than can make
 //! its first `max_steps + 1` steps (see `OpenConn::hold`). Memory grows with the open
-//! connections, the conversations and the diagnosis's index, not with the capture: a capture of a million
-//! short connections to a handful of services is a handful of conversations of capped steps,
-//! 16 bytes per connection (its first frame and stream) and the retiring index `story` keeps.
+//! connections, the conversations and the diagnosis's index, not with the capture: a capture
+//! of a million short connections to a handful of services is a handful of conversations of
+//! capped steps, 16 bytes per connection (its first frame and stream) and the retiring index
+//! `story` keeps.
 //!
 //! The conversations are those [`conversations`](super::conversations) finds in the
 //! [`Analysis`](crate::analysis::Analysis) of the same capture (tests compare the two on every
@@ -25,8 +26,7 @@ use crate::capture::Timestamp;
 use crate::pipeline::Report;
 use crate::proto::http::HttpMessage;
 use crate::proto::tls::TlsMessage;
-use crate::tcp::ConnEvent;
-use crate::tcp::FlowSummary;
+use crate::tcp::{ConnEvent, FlowSummary};
 use crate::timeline::{Detail, Event, EventSink};
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
