@@ -706,8 +706,7 @@ fn http_unanswered_request_flood_is_capped() {
 /// the others; its findings are still those of the analysis that keeps every event.
 #[test]
 fn keep_alive_connection_of_thousands_of_requests_keeps_only_what_detectors_read() {
-    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder, FIRST_EXCHANGES_KEPT};
-    use wiretale::timeline::Collector;
+    use wiretale::analysis::FIRST_EXCHANGES_KEPT;
 
     const PLAIN: usize = 3_000;
     let mut cap = Capture::new(LinkType::Ethernet);
@@ -738,11 +737,7 @@ fn keep_alive_connection_of_thousands_of_requests_keeps_only_what_detectors_read
     s.close(&mut cap);
     let bytes = pcap(&cap);
 
-    let config = AnalyzerConfig::default();
-    let mut recorder = StoryRecorder::default();
-    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
-    let report = analyze(&mut reader, &config, &mut recorder);
-    let told = recorder.finish(report, &StoryOptions::default());
+    let (told, analysis) = told_and_collected(&bytes);
     let conn = told
         .index
         .conns
@@ -769,15 +764,6 @@ fn keep_alive_connection_of_thousands_of_requests_keeps_only_what_detectors_read
     let ids: Vec<&str> = told.diagnosis.findings.iter().map(|f| f.id).collect();
     assert!(ids.contains(&"auth-rejected"), "{ids:?}");
 
-    let mut collector = Collector::default();
-    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
-    let report = analyze(&mut reader, &config, &mut collector);
-    let analysis = Analysis::from_parts(collector.events, collector.flows, report);
-    let json = |v: &dyn erased_json::Json| v.to_json();
-    assert_eq!(
-        json(&told.diagnosis.findings),
-        json(&analysis.diagnosis.findings)
-    );
     // The analysis that keeps every event keeps every exchange too.
     assert_eq!(
         analysis.index.conns.get(&0).map(|c| c.exchanges.len()),
@@ -791,8 +777,7 @@ fn keep_alive_connection_of_thousands_of_requests_keeps_only_what_detectors_read
 /// is the one the analysis that keeps every event gives.
 #[test]
 fn brute_force_logins_on_one_connection_are_counted_not_kept() {
-    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder, REJECTIONS_KEPT};
-    use wiretale::timeline::Collector;
+    use wiretale::analysis::REJECTIONS_KEPT;
 
     const TRIES: usize = 2_000;
     let mut cap = Capture::new(LinkType::Ethernet);
@@ -814,12 +799,7 @@ fn brute_force_logins_on_one_connection_are_counted_not_kept() {
     }
     s.close(&mut cap);
     let bytes = pcap(&cap);
-    let config = AnalyzerConfig::default();
-
-    let mut recorder = StoryRecorder::default();
-    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
-    let report = analyze(&mut reader, &config, &mut recorder);
-    let told = recorder.finish(report, &StoryOptions::default());
+    let (told, _) = told_and_collected(&bytes);
     let conn = told.index.conns.get(&0).expect("kept: a finding reads it");
     let kept = conn.exchanges.len();
     assert!(
@@ -839,16 +819,6 @@ fn brute_force_logins_on_one_connection_are_counted_not_kept() {
         user <= most && user + 3 * 64 >= most,
         "{user} of user's logins counted"
     );
-
-    let mut collector = Collector::default();
-    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
-    let report = analyze(&mut reader, &config, &mut collector);
-    let analysis = Analysis::from_parts(collector.events, collector.flows, report);
-    let json = |v: &dyn erased_json::Json| v.to_json();
-    assert_eq!(
-        json(&told.diagnosis.findings),
-        json(&analysis.diagnosis.findings)
-    );
     let summaries: Vec<&str> = (told.diagnosis.findings.iter())
         .filter(|f| f.id == "auth-rejected")
         .map(|f| f.summary.as_str())
@@ -860,6 +830,34 @@ fn brute_force_logins_on_one_connection_are_counted_not_kept() {
             .any(|s| s.contains(&format!("user \"user\" from 10.0.0.1 {TRIES} times"))),
         "{summaries:?}"
     );
+}
+
+/// The story's analysis (its retiring index) and the analysis that keeps every event, of the
+/// same capture; their findings must be the same.
+fn told_and_collected(
+    bytes: &[u8],
+) -> (
+    wiretale::analysis::StoryAnalysis,
+    wiretale::analysis::Analysis,
+) {
+    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder};
+    use wiretale::timeline::Collector;
+    let config = AnalyzerConfig::default();
+    let mut recorder = StoryRecorder::default();
+    let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut recorder);
+    let told = recorder.finish(report, &StoryOptions::default());
+    let mut collector = Collector::default();
+    let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut collector);
+    let analysis = Analysis::from_parts(collector.events, collector.flows, report);
+    let json = |v: &dyn erased_json::Json| v.to_json();
+    assert_eq!(
+        json(&told.diagnosis.findings),
+        json(&analysis.diagnosis.findings),
+        "the story's findings are the collecting analysis's"
+    );
+    (told, analysis)
 }
 
 mod erased_json {

@@ -161,8 +161,8 @@ fn version(v: HttpVersion) -> &'static str {
     }
 }
 
-/// `n` in decimal (what `{}` writes).
-fn push_decimal(s: &mut String, n: impl Into<u64>) {
+/// `n` in decimal (what `{}` writes), without the formatting machinery.
+pub(crate) fn push_decimal(s: &mut String, n: impl Into<u64>) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest: u64 = n.into();

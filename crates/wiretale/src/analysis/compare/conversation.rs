@@ -141,12 +141,7 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
     }
     let mut groups: BTreeMap<Identity, Vec<(u64, u64, &ConnIndex)>> = BTreeMap::new();
     for conn in index.conns.values() {
-        let first = conn
-            .flow
-            .as_ref()
-            .map(|f| f.first_frame)
-            .or(conn.first_event_frame)
-            .unwrap_or(0);
+        let first = first_frame(conn);
         groups
             .entry(identify(conn))
             .or_default()
@@ -190,6 +185,13 @@ pub fn conversations(analysis: &Analysis, max_steps: usize) -> Vec<Conversation>
         .collect();
     out.sort_by(|a, b| (a.first_frame, &a.identity).cmp(&(b.first_frame, &b.identity)));
     out
+}
+
+/// A connection's first frame: its flow's, or its first event's without a flow summary.
+pub(super) fn first_frame(conn: &ConnIndex) -> u64 {
+    (conn.flow.as_ref().map(|f| f.first_frame))
+        .or(conn.first_event_frame)
+        .unwrap_or(0)
 }
 
 /// The identity of one connection.

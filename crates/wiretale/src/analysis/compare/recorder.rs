@@ -20,7 +20,7 @@
 //! Events of a stream that arrive after its summary (only in a sharded run that already
 //! differs from the single-threaded one) are counted and not folded.
 
-use super::conversation::{conn_steps, identify, Conversation, Identity, Step};
+use super::conversation::{conn_steps, first_frame, identify, Conversation, Identity, Step};
 use crate::analysis::{diagnose_capture, ConnIndex, Diagnosis, IndexBuilder};
 use crate::capture::Timestamp;
 use crate::pipeline::Report;
@@ -293,12 +293,7 @@ impl ConversationRecorder {
     }
 
     fn fold_conn(&mut self, conn: &ConnIndex, events: Vec<&Event>) {
-        let first = conn
-            .flow
-            .as_ref()
-            .map(|f| f.first_frame)
-            .or(conn.first_event_frame)
-            .unwrap_or(0);
+        let first = first_frame(conn);
         let identity = identify(conn);
         // Offsets are measured from the capture's start once it is known (`finish`).
         let steps = conn_steps(conn, events, &identity, Timestamp::default());

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::message::Ja3;
 use super::names::is_grease;
 use super::reader::hex;
+use crate::timeline::summary::push_decimal;
 
 /// What the fingerprints are computed from: the ClientHello's lists in wire order.
 #[derive(Debug, Clone, Copy)]
@@ -33,22 +34,6 @@ pub struct ClientHelloFields<'a> {
 
 // The lists are written digit by digit rather than with `write!`: a ClientHello carries
 // dozens of values and its fingerprints were over a tenth of decoding a TLS connection.
-
-/// `v` in decimal (what `{}` writes).
-fn push_decimal(out: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut rest = v;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend(digits.iter().skip(at).map(|&d| char::from(d)));
-}
 
 /// `v` as four lower-case hex digits (what `{:04x}` writes).
 fn push_hex4(out: &mut String, v: u16) {
