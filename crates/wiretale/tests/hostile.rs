@@ -851,7 +851,6 @@ fn told_and_collected(
     let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture");
     let report = analyze(&mut reader, &config, &mut collector);
     let analysis = Analysis::from_parts(collector.events, collector.flows, report);
-    let json = |v: &dyn erased_json::Json| v.to_json();
     assert_eq!(
         json(&told.diagnosis.findings),
         json(&analysis.diagnosis.findings),
@@ -860,15 +859,9 @@ fn told_and_collected(
     (told, analysis)
 }
 
-mod erased_json {
-    pub trait Json {
-        fn to_json(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> serde_json::Value {
-            serde_json::to_value(self).expect("serialisable")
-        }
-    }
+/// A value as JSON, for equality checks.
+fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("serialisable")
 }
 
 // ---------------------------------------------------------------------------------------------

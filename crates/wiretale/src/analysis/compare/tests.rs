@@ -506,7 +506,6 @@ fn describe(path: &Path, max_steps: usize, threads: usize) -> CaptureDescription
 fn recorded_conversations_equal_those_of_the_analysis() {
     let mut files: Vec<PathBuf> = crate::test_support::capture_files(&testdata(""));
     files.extend(crate::test_support::shared_capture_files());
-    let json = |v: &dyn erased::Json| v.to_json();
     let working = testdata("case-study-working.pcapng");
     let working_analysis = analyse(&working);
     let mut compared = 0;
@@ -554,16 +553,9 @@ fn recorded_conversations_equal_those_of_the_analysis() {
     assert!(past_cap > 100, "{past_cap} events past the cap");
 }
 
-mod erased {
-    /// Serialises anything the comparison returns, for equality checks.
-    pub trait Json {
-        fn to_json(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> serde_json::Value {
-            serde_json::to_value(self).expect("serialisable")
-        }
-    }
+/// A value as JSON, for equality checks.
+fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("serialisable")
 }
 
 /// The recorder fed by hand from a collected capture: connections finishing in the reverse of
