@@ -497,9 +497,7 @@ impl<H: StreamHandler> TcpTracker<H> {
     /// Ends every connection still in the table (end of capture) and reports their summaries.
     /// `capture_end` is the time of the capture's last frame.
     pub fn finish(&mut self, handler: &mut H, capture_end: Timestamp) {
-        let mut flows: Vec<Flow<H::Conn>> = self.flows.drain();
-        flows.sort_by_key(|f| f.info.stream);
-        for flow in flows {
+        for flow in self.flows.drain_by_key(|f| f.info.stream) {
             let ending = ending_of(&flow);
             self.retire_with(flow, handler, ending, Some(capture_end));
         }

@@ -339,6 +339,12 @@ impl TlsConnectionParser {
         let d = &mut self.dirs[idx(dir)];
         if d.encrypted.is_none() {
             d.encrypted = Some(reason);
+            // No plaintext handshake message follows in this direction, so the buffer's
+            // capacity (a certificate chain's worth) is given back rather than held for the
+            // rest of a long connection.
+            if d.hs.is_empty() {
+                d.hs = Vec::new();
+            }
         }
     }
 
