@@ -60,11 +60,17 @@ fn tcp_summary(e: &ConnEvent) -> String {
     }
 }
 
+/// Bytes reserved after a handshake message's title for its details.
+const HANDSHAKE_DETAIL_ROOM: usize = 48;
+
 fn tls_summary(m: &TlsMessage) -> String {
     match m {
         // The commonest TLS summaries, built without `format!` (see `http_summary`).
         TlsMessage::Handshake(h) => {
-            let mut s = title(h.handshake_name);
+            // Room for what the commonest bodies append (` (TLS 1.2, SNI host)`), so the
+            // summary is allocated once rather than grown twice.
+            let mut s = String::with_capacity(h.handshake_name.len() + HANDSHAKE_DETAIL_ROOM);
+            push_title(&mut s, h.handshake_name);
             match &h.body {
                 HandshakeBody::ClientHello(ch) => {
                     s.push_str(" (");
@@ -104,7 +110,8 @@ fn tls_summary(m: &TlsMessage) -> String {
         ),
         TlsMessage::EncryptedAlert(_) => "Encrypted Alert".into(),
         TlsMessage::ApplicationData(a) => {
-            let mut s = String::from("Application Data: ");
+            let mut s = String::with_capacity(64);
+            s.push_str("Application Data: ");
             push_decimal(&mut s, a.records);
             s.push_str(" records, ");
             push_decimal(&mut s, a.bytes);
@@ -141,6 +148,12 @@ fn tls_summary(m: &TlsMessage) -> String {
 /// has one).
 pub(crate) fn title(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
+    push_title(&mut out, name);
+    out
+}
+
+/// [`title`], appended to `out`.
+fn push_title(out: &mut String, name: &str) {
     for (i, word) in name.split('_').enumerate() {
         if i > 0 {
             out.push(' ');
@@ -151,7 +164,6 @@ pub(crate) fn title(name: &str) -> String {
             out.push_str(chars.as_str());
         }
     }
-    out
 }
 
 fn version(v: HttpVersion) -> &'static str {

@@ -43,7 +43,8 @@ fn decode_utf16le(bytes: &[u8], field: &dyn fmt::Display, problems: &mut Problem
     let units = bytes
         .chunks_exact(2)
         .map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
-    let mut text = String::new();
+    // Names are mostly ASCII: one byte of text per code unit.
+    let mut text = String::with_capacity((bytes.len() / 2).min(MAX_TEXT_CHARS));
     let mut replaced = false;
     for (count, decoded) in char::decode_utf16(units).enumerate() {
         if count >= MAX_TEXT_CHARS {
