@@ -832,6 +832,135 @@ fn brute_force_logins_on_one_connection_are_counted_not_kept() {
     );
 }
 
+/// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
+/// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
+/// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it
+/// stays a few hundred exchanges; the findings are those of the analysis that keeps every
+/// event, and the last handshake, left unanswered, is still reported.
+#[test]
+fn ntlm_handshake_flood_on_one_connection_keeps_only_what_detectors_read() {
+    use wiretale_fixtures::payloads::ntlm::{
+        authenticate_ntlmv2, base64_decode, base64_encode, Challenge, Credentials,
+        CASE_STUDY_TYPE1, CASE_STUDY_TYPE2,
+    };
+
+    const HANDSHAKES: usize = 1_500;
+    let challenge =
+        Challenge::parse(&base64_decode(CASE_STUDY_TYPE2).expect("base64")).expect("challenge");
+    let creds = Credentials {
+        user: "alice",
+        domain: "CORP",
+        workstation: "WS1",
+        password: "secret",
+        client_challenge: [7; 8],
+        timestamp: 0,
+    };
+    let type3 = base64_encode(&authenticate_ntlmv2(&challenge, &creds).expect("type 3"));
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    let mut requests = 0;
+    for i in 0..HANDSHAKES {
+        let type1 = format!(
+            "GET http://crl.example/{i}.crl HTTP/1.1\r\nHost: crl.example\r\nProxy-Authorization: NTLM {CASE_STUDY_TYPE1}\r\n\r\n"
+        );
+        s.send(&mut cap, FDir::ToServer, type1.as_bytes());
+        let challenge = format!(
+            "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM {CASE_STUDY_TYPE2}\r\nContent-Length: 0\r\n\r\n"
+        );
+        s.send(&mut cap, FDir::ToClient, challenge.as_bytes());
+        requests += 1;
+        if i == HANDSHAKES - 1 {
+            // The last challenge is never answered: the client closes instead.
+            break;
+        }
+        let answer = format!(
+            "GET http://crl.example/{i}.crl HTTP/1.1\r\nHost: crl.example\r\nProxy-Authorization: NTLM {type3}\r\n\r\n"
+        );
+        s.send(&mut cap, FDir::ToServer, answer.as_bytes());
+        s.send(
+            &mut cap,
+            FDir::ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+        requests += 1;
+    }
+    s.close(&mut cap);
+    let bytes = pcap(&cap);
+    let (told, collected) = told_and_collected(&bytes);
+    let all = collected
+        .index
+        .conns
+        .get(&0)
+        .expect("collected")
+        .exchanges
+        .len();
+    assert_eq!(all, requests);
+    let conn = told.index.conns.get(&0).expect("kept: a finding reads it");
+    let kept = conn.exchanges.len();
+    assert!(kept <= 64 + 4 * 64, "{kept} exchanges kept of {requests}");
+    assert_eq!(kept as u64 + conn.exchanges_not_kept, requests as u64);
+    let abandoned: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id.starts_with("ntlm-"))
+        .collect();
+    assert_eq!(abandoned.len(), 1, "{abandoned:?}");
+}
+
+/// A challenge among a keep-alive connection's first exchanges (always kept) answered by a
+/// Type 3 only much later, among the exchanges the retiring index reviews: that Type 3 is the
+/// connection's last, so it is kept, and the challenge is not mistaken for an abandoned one.
+#[test]
+fn a_late_type3_answering_an_early_challenge_is_kept() {
+    use wiretale_fixtures::payloads::ntlm::{CASE_STUDY_TYPE1, CASE_STUDY_TYPE2};
+
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    let plain = |s: &mut TcpSession, cap: &mut Capture, i: usize| {
+        let request = format!("GET /page/{i} HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+        s.send(cap, FDir::ToServer, request.as_bytes());
+        s.send(
+            cap,
+            FDir::ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        );
+    };
+    for i in 0..400 {
+        match i {
+            10 => {
+                let type1 = format!(
+                    "GET /secret HTTP/1.1\r\nHost: shop.example\r\nAuthorization: NTLM {CASE_STUDY_TYPE1}\r\n\r\n"
+                );
+                s.send(&mut cap, FDir::ToServer, type1.as_bytes());
+                let challenge = format!(
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM {CASE_STUDY_TYPE2}\r\nContent-Length: 0\r\n\r\n"
+                );
+                s.send(&mut cap, FDir::ToClient, challenge.as_bytes());
+            }
+            100 => {
+                // Any Type 3 will do: the index matches legs by position, not by content.
+                let type3 = "TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAAAAABwAAAAAAAAAHAAAAAAAAAAcAAAAAAAAABwAAAABYKIogAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+                let answer = format!(
+                    "GET /secret HTTP/1.1\r\nHost: shop.example\r\nAuthorization: NTLM {type3}\r\n\r\n"
+                );
+                s.send(&mut cap, FDir::ToServer, answer.as_bytes());
+                s.send(
+                    &mut cap,
+                    FDir::ToClient,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                );
+            }
+            _ => plain(&mut s, &mut cap, i),
+        }
+    }
+    s.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let ntlm: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id.starts_with("ntlm-"))
+        .collect();
+    assert!(ntlm.is_empty(), "{ntlm:?}");
+}
+
 /// The story's analysis (its retiring index) and the analysis that keeps every event, of the
 /// same capture; their findings must be the same.
 fn told_and_collected(

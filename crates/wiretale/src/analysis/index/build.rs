@@ -146,6 +146,7 @@ impl ConnFold {
         }
         let recent = held.saturating_sub(RECENT_EXCHANGES);
         let exchanges = &self.conn.exchanges;
+        let last_type3 = exchanges.iter().rposition(|x| x.ntlm_request == Some(3));
         // Which to keep: rejected logins up to `REJECTIONS_KEPT` per scheme and user, and
         // whatever else a detector reads. Borrowed keys, so decided before anything moves.
         let mut rejections: BTreeMap<(&str, Option<&str>), (usize, u64)> = BTreeMap::new();
@@ -160,7 +161,11 @@ impl ConnFold {
                         *forgotten += u64::from(!keep);
                         keep
                     }
-                    None => !reviewed || is_read(x, cert_urls),
+                    None => {
+                        !reviewed
+                            || (is_read(x, cert_urls)
+                                && !settled_ntlm_leg(at, x, last_type3, cert_urls))
+                    }
                 }
             })
             .collect();
@@ -637,6 +642,36 @@ fn rejection<'x>(
         && !x.method.eq_ignore_ascii_case("CONNECT")
         && !(x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
     only_counted.then_some((scheme, x.basic_user.as_deref()))
+}
+
+/// Whether exchange `x` (at position `at` on its connection, whose last NTLM Type 3 is at
+/// `last_type3`) is a leg of an NTLM handshake settled on its own connection, which no
+/// detector reports: a Type 1 whose challenge is answered by a later Type 3 on the connection
+/// (`ntlm-connection-switch` and the abandoned-handshake check look no further; `auth-rejected`
+/// skips Type 1s), or an accepted Type 3 with another Type 3 after it (so every earlier
+/// challenge still finds a later answer here). Not a CONNECT or a certificate fetch: other
+/// detectors read those. Forgetting these bounds a handshake flood on one connection; the cost
+/// is that such a Type 3 is no longer a candidate answer to a challenge left open on another
+/// connection of the same client (docs/robustness.md, "Known limits").
+fn settled_ntlm_leg(
+    at: usize,
+    x: &Exchange,
+    last_type3: Option<usize>,
+    cert_urls: &HashSet<String>,
+) -> bool {
+    let Some(response) = &x.response else {
+        return false;
+    };
+    let answered_later = last_type3.is_some_and(|last| last > at);
+    let fetch = (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
+    if !answered_later || fetch || x.method.eq_ignore_ascii_case("CONNECT") {
+        return false;
+    }
+    match x.ntlm_request {
+        Some(1) => response.ntlm_response == Some(2),
+        Some(3) => response.ntlm_response.is_none() && !matches!(response.status, 401 | 407),
+        _ => false,
+    }
 }
 
 /// Whether a detector reads exchange `x`: it carries credentials or an NTLM token (the
