@@ -322,6 +322,83 @@ fn connection_switch(accepted: bool) {
     assert_eq!(told.index.quiet_conn(1).is_some(), accepted);
 }
 
+/// A tunnel granted on the second CONNECT (the first answered 407 and the client retried
+/// with credentials on the same connection): `tunnel-not-tls` cites the CONNECT that opened
+/// the tunnel and its 200, not the refused one.
+#[test]
+fn tunnel_evidence_names_the_connect_that_opened_it() {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::http;
+    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        SocketAddr::from(([10, 1, 1, 5], 50500)),
+        SocketAddr::from(([10, 3, 3, 3], 8080)),
+    );
+    s.handshake(&mut cap);
+    let connect = |auth: Option<&str>| {
+        let mut headers = vec![("Host", "intranet.example:443")];
+        headers.extend(auth.map(|a| ("Proxy-Authorization", a)));
+        http::request("CONNECT", "intranet.example:443", "HTTP/1.1", &headers, b"")
+    };
+    s.send(&mut cap, Dir::ToServer, &connect(None));
+    let refused = http::response(
+        "HTTP/1.1",
+        407,
+        "Proxy Authentication Required",
+        &[
+            ("Proxy-Authenticate", "Basic realm=\"proxy\""),
+            ("Content-Length", "0"),
+        ],
+        b"",
+    );
+    s.send(&mut cap, Dir::ToClient, &refused);
+    s.send(
+        &mut cap,
+        Dir::ToServer,
+        &connect(Some("Basic dXNlcjpwdw==")),
+    );
+    let granted = http::response("HTTP/1.1", 200, "Connection established", &[], b"");
+    s.send(&mut cap, Dir::ToClient, &granted);
+    s.send(&mut cap, Dir::ToClient, b"SSH-2.0-OpenSSH_9.6\r\n");
+    s.close(&mut cap);
+    let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+    let mut collector = crate::timeline::Collector::default();
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
+    let a = Analysis::from_parts(collector.events, collector.flows, report);
+    let f = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "tunnel-not-tls")
+        .unwrap_or_else(|| panic!("{:?}", ids(&a)));
+    let granted_frame = a.index.conns[&0].exchanges[1]
+        .response
+        .as_ref()
+        .unwrap()
+        .frame;
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("200 Connection established: tunnel established")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        !f.evidence.iter().any(|e| e.contains("407")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(f.frames.contains(&granted_frame), "{:?}", f.frames);
+    // The story's retiring index finds the same.
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+    let mut recorder = super::StoryRecorder::default();
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
+    let told = recorder.finish(report, &super::StoryOptions::default());
+    assert_eq!(
+        serde_json::to_string(&told.diagnosis).unwrap(),
+        serde_json::to_string(&a.diagnosis).unwrap()
+    );
+}
+
 /// Every finding id a detector can raise has its section in `docs/findings.md`.
 #[test]
 fn every_finding_id_is_documented() {

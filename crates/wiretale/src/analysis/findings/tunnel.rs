@@ -1,7 +1,7 @@
 //! `tunnel-not-tls`: a CONNECT tunnel was granted, but what travelled through it is not TLS.
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::Index;
+use super::super::index::{Exchange, Index};
 
 /// Reports tunnels whose bytes the TLS decoder rejected (one finding per connection, at the
 /// first rejected direction).
@@ -19,10 +19,12 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
         } else {
             format!("far end (through the {})", conn.server_role())
         };
-        let connect = conn
-            .exchanges
-            .iter()
-            .find(|x| x.method.eq_ignore_ascii_case("CONNECT"));
+        // The CONNECT that opened the tunnel: the one answered 2xx (a client refused with 407
+        // retries with credentials on the same connection), else the last one seen.
+        let connects =
+            || (conn.exchanges.iter()).filter(|x| x.method.eq_ignore_ascii_case("CONNECT"));
+        let granted = |x: &&Exchange| x.response.as_ref().is_some_and(|r| r.status / 100 == 2);
+        let connect = connects().find(granted).or_else(|| connects().next_back());
         let mut frames = vec![rejected.frame];
         let mut evidence = Vec::new();
         if let Some(x) = connect {
