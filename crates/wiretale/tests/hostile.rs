@@ -832,6 +832,63 @@ fn brute_force_logins_on_one_connection_are_counted_not_kept() {
     );
 }
 
+/// A proxy brute-forced through CONNECT on one keep-alive connection: 1 000 CONNECTs with
+/// Basic credentials and 500 without, each refused with 407. Refused CONNECTs open no tunnel,
+/// so the story's index treats them as the logins (or plain requests) they are: it keeps a
+/// bounded number, counts the rest, and `auth-rejected` still says "1000 times".
+#[test]
+fn refused_connects_on_one_connection_are_counted_not_kept() {
+    use wiretale::analysis::REJECTIONS_KEPT;
+
+    const WITH_CREDENTIALS: usize = 1_000;
+    const WITHOUT: usize = 500;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for i in 0..WITH_CREDENTIALS + WITHOUT {
+        let auth = if i < WITH_CREDENTIALS {
+            "Proxy-Authorization: Basic dXNlcjp3cm9uZw==\r\n"
+        } else {
+            ""
+        };
+        let request = format!(
+            "CONNECT host{i}.example:443 HTTP/1.1\r\nHost: host{i}.example:443\r\n{auth}\r\n"
+        );
+        s.send(&mut cap, FDir::ToServer, request.as_bytes());
+        s.send(
+            &mut cap,
+            FDir::ToClient,
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n",
+        );
+    }
+    s.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let conn = told.index.conns.get(&0).expect("kept: a finding reads it");
+    let kept = conn.exchanges.len() as u64;
+    let counted: u64 = conn.rejections_not_kept.values().sum();
+    assert!(
+        kept <= (64 + REJECTIONS_KEPT + 3 * 64) as u64,
+        "{kept} exchanges kept"
+    );
+    // Forgotten exchanges include the rejections only counted.
+    assert_eq!(
+        kept + conn.exchanges_not_kept,
+        (WITH_CREDENTIALS + WITHOUT) as u64
+    );
+    assert!(
+        counted > 0 && counted < conn.exchanges_not_kept,
+        "{counted} logins counted"
+    );
+    let rejected: Vec<&str> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "auth-rejected")
+        .map(|f| f.summary.as_str())
+        .collect();
+    assert!(
+        rejected.len() == 1 && rejected[0].contains(&format!("{WITH_CREDENTIALS} times")),
+        "{rejected:?}"
+    );
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it

@@ -4,8 +4,8 @@
 //! the events themselves: `wiretale story` keeps only this index and its compact story lines.
 //! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`]);
 //! In a retiring index, HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only
-//! when a detector reads them (credentials, NTLM tokens, CONNECT, certificate fetches; not
-//! the legs of NTLM handshakes settled on the connection), so they grow with the failed or
+//! when a detector reads them (credentials, NTLM tokens, a CONNECT that opened a tunnel,
+//! certificate fetches; not the legs of NTLM handshakes settled on the connection), so they grow with the failed or
 //! unfinished authentication a connection carried, not with its requests.
 
 mod build;
@@ -225,7 +225,7 @@ pub struct ConnIndex {
     pub first_event_frame: Option<u64>,
     /// HTTP exchanges. Every one, except in an index built by
     /// [`IndexBuilder::retiring_quiet`]: there, past the first [`FIRST_EXCHANGES_KEPT`], those
-    /// no detector reads (no credentials, NTLM token, CONNECT or certificate fetch; or legs
+    /// no detector reads (no credentials, NTLM token, granted CONNECT or certificate fetch; or legs
     /// of an NTLM handshake settled on the connection) are forgotten once a few dozen newer
     /// requests have come.
     pub exchanges: Vec<Exchange>,
@@ -233,7 +233,7 @@ pub struct ConnIndex {
     pub exchanges_not_kept: u64,
     /// Rejected logins forgotten by a retiring index, by scheme and user: past the first
     /// [`REJECTIONS_KEPT`] of each on a connection (credentials other than NTLM answered by
-    /// 401 or 407), only their number is kept, for `auth-rejected` (a brute-force attack on
+    /// 401 or 407, refused CONNECTs included), only their number is kept, for `auth-rejected` (a brute-force attack on
     /// one keep-alive connection can try millions).
     pub rejections_not_kept: BTreeMap<(String, Option<String>), u64>,
     /// The connection carried TLS.

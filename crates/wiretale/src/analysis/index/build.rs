@@ -628,8 +628,8 @@ fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
 }
 
 /// For a rejected login that only `auth-rejected` reads (credentials other than NTLM answered
-/// by 401 or 407, not CONNECT, not a certificate fetch): its scheme and user, the way that
-/// detector groups them.
+/// by 401 or 407, a refused CONNECT included, not a certificate fetch): its scheme and user,
+/// the way that detector groups them.
 fn rejection<'x>(
     x: &'x Exchange,
     cert_urls: &HashSet<String>,
@@ -639,7 +639,6 @@ fn rejection<'x>(
     let only_counted = x.ntlm_request.is_none()
         && response.ntlm_response.is_none()
         && matches!(response.status, 401 | 407)
-        && !x.method.eq_ignore_ascii_case("CONNECT")
         && !(x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
     only_counted.then_some((scheme, x.basic_user.as_deref()))
 }
@@ -649,8 +648,8 @@ fn rejection<'x>(
 /// detector reports: a Type 1 whose challenge is answered by a later Type 3 on the connection
 /// (`ntlm-connection-switch` and the abandoned-handshake check look no further; `auth-rejected`
 /// skips Type 1s), or an accepted Type 3 with another Type 3 after it (so every earlier
-/// challenge still finds a later answer here). Not a CONNECT or a certificate fetch: other
-/// detectors read those. Forgetting these bounds a handshake flood on one connection; the cost
+/// challenge still finds a later answer here). Not a CONNECT that opened (or may still open)
+/// a tunnel, nor a certificate fetch: other detectors read those. Forgetting these bounds a handshake flood on one connection; the cost
 /// is that such a Type 3 is no longer a candidate answer to a challenge left open on another
 /// connection of the same client (docs/robustness.md, "Known limits").
 fn settled_ntlm_leg(
@@ -664,7 +663,7 @@ fn settled_ntlm_leg(
     };
     let answered_later = last_type3.is_some_and(|last| last > at);
     let fetch = (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
-    if !answered_later || fetch || x.method.eq_ignore_ascii_case("CONNECT") {
+    if !answered_later || fetch || opens_tunnel(x) {
         return false;
     }
     match x.ntlm_request {
@@ -675,16 +674,25 @@ fn settled_ntlm_leg(
 }
 
 /// Whether a detector reads exchange `x`: it carries credentials or an NTLM token (the
-/// authentication detectors), it is CONNECT (the tunnel detector) or it fetched a
-/// certificate URL seen so far (the revocation detector).
+/// authentication detectors), it is a CONNECT that opened a tunnel or is still unanswered
+/// (the tunnel detector) or it fetched a certificate URL seen so far (the revocation
+/// detector).
 fn is_read(x: &Exchange, cert_urls: &HashSet<String>) -> bool {
     let fetch = !cert_urls.is_empty()
         && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
     x.credentials.is_some()
         || x.ntlm_request.is_some()
         || (x.response.as_ref()).is_some_and(|r| r.ntlm_response.is_some())
-        || x.method.eq_ignore_ascii_case("CONNECT")
+        || opens_tunnel(x)
         || fetch
+}
+
+/// Whether `x` is a CONNECT the tunnel detector may cite: answered 2xx, or not answered yet.
+/// A refused CONNECT (a proxy's 407 before the client retries with credentials) is read only
+/// as a login, like any other request.
+fn opens_tunnel(x: &Exchange) -> bool {
+    x.method.eq_ignore_ascii_case("CONNECT")
+        && (x.response.as_ref()).map_or(true, |r| r.status / 100 == 2)
 }
 
 fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
