@@ -889,6 +889,87 @@ fn refused_connects_on_one_connection_are_counted_not_kept() {
     );
 }
 
+/// A client that fetches its server certificate's CRL hundreds of times (each refused by the
+/// proxy) while the TLS handshake waits: `revocation-check-during-handshake` counts every
+/// attempt but lists a bounded number (the first and the last ten), so a finding stays
+/// readable and its size does not grow with the capture.
+#[test]
+fn a_revocation_fetch_flood_is_counted_in_a_bounded_finding() {
+    use wiretale_fixtures::payloads::{certs, tls as ftls};
+
+    const FETCHES: usize = 300;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut tls = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.3:443"));
+    tls.handshake(&mut cap);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().expect("hello");
+    tls.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).expect("records"),
+    );
+    let mut flight = ftls::ServerHello::new(0x0303, 0x002f, 2)
+        .encode()
+        .expect("hello");
+    flight.extend(ftls::certificate(&[certs::HTTPS_SERVER]).expect("certificate"));
+    flight.extend(ftls::server_hello_done());
+    tls.send(
+        &mut cap,
+        FDir::ToClient,
+        &ftls::records(22, 0x0303, &flight).expect("records"),
+    );
+    let mut proxy = TcpSession::new(addr("10.0.0.1:50001"), addr("10.0.0.9:8080"));
+    proxy.handshake(&mut cap);
+    let mut fetch_frames = Vec::new();
+    for _ in 0..FETCHES {
+        fetch_frames.push(cap.next_frame_number());
+        proxy.send(
+            &mut cap,
+            FDir::ToServer,
+            b"GET http://crl.example.net/fixture-intermediate.crl HTTP/1.1\r\nHost: crl.example.net\r\n\r\n",
+        );
+        proxy.send(
+            &mut cap,
+            FDir::ToClient,
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+        );
+    }
+    proxy.close(&mut cap);
+    tls.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let f = (told.diagnosis.findings.iter())
+        .find(|f| f.id == "revocation-check-during-handshake")
+        .expect("revocation finding");
+    assert!(
+        f.summary.contains(&format!("({FETCHES} attempts)")),
+        "{}",
+        f.summary
+    );
+    let listed = f
+        .evidence
+        .iter()
+        .filter(|e| e.contains("client sent GET"))
+        .count();
+    assert_eq!(listed, 20, "{:?}", f.evidence);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e == &format!("… and {} more fetches", FETCHES - 20)),
+        "{:?}",
+        f.evidence
+    );
+    let last = *fetch_frames.last().expect("fetches") as u64;
+    assert!(
+        f.frames.contains(&last),
+        "the last fetch, which tells the outcome, is listed"
+    );
+    assert!(f.frames.len() <= 1 + 2 * 20, "{} frames", f.frames.len());
+    assert!(
+        f.evidence.len() <= 23,
+        "{} evidence lines",
+        f.evidence.len()
+    );
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it

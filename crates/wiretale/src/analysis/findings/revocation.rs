@@ -5,6 +5,9 @@ use super::super::finding::{Finding, Severity};
 use super::super::index::{Exchange, Index};
 use std::net::SocketAddr;
 
+/// Fetches a finding lists one by one (the first and the last half); the others are counted.
+const SHOWN_FETCHES: usize = 20;
+
 /// A TLS connection whose server's certificate names URLs.
 struct CertificateHolder<'i> {
     stream: u64,
@@ -94,7 +97,18 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
         )];
         let mut frames = vec![cert_frame];
         let mut streams = vec![conn.stream];
-        for (x, _, _) in &fetches {
+        // Every fetch counts in the summary, but a client retrying in a loop must not make a
+        // finding of thousands of lines: the first and the last ones are listed (the last
+        // tells the outcome), the middle counted.
+        let hidden = fetches.len().saturating_sub(SHOWN_FETCHES);
+        let head = SHOWN_FETCHES / 2;
+        for (at, (x, _, _)) in fetches.iter().enumerate() {
+            if hidden > 0 && at >= head && at < head + hidden {
+                if at == head {
+                    evidence.push(format!("… and {hidden} more fetches"));
+                }
+                continue;
+            }
             let via = index
                 .conn(x.stream)
                 .map(|c| format!("{} {}", c.server_role(), c.server))
