@@ -970,6 +970,68 @@ fn a_revocation_fetch_flood_is_counted_in_a_bounded_finding() {
     );
 }
 
+/// A server answering a ClientHello with thousands of plaintext warning alerts, then a fatal
+/// one: the index keeps the first `MAX_ALERTS` (and the fatal one) and counts the rest, so the
+/// diagnosis is a bounded list of `tls-alert` findings that says how many were not listed,
+/// and the handshake is not called stalled (it ended with a fatal alert).
+#[test]
+fn a_flood_of_tls_alerts_makes_a_bounded_diagnosis() {
+    use wiretale::analysis::MAX_ALERTS;
+    use wiretale_fixtures::payloads::tls as ftls;
+
+    const WARNINGS: usize = 5_000;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.3:443"));
+    s.handshake(&mut cap);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().expect("hello");
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).expect("records"),
+    );
+    // Warning no_renegotiation (100), then fatal handshake_failure (40).
+    let warnings = ftls::records(21, 0x0303, &[1, 100])
+        .expect("alert")
+        .repeat(WARNINGS);
+    s.send(&mut cap, FDir::ToClient, &warnings);
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &ftls::records(21, 0x0303, &[2, 40]).expect("alert"),
+    );
+    s.close(&mut cap);
+    let (told, collected) = told_and_collected(&pcap(&cap));
+    let progress = (collected.index.conns.get(&0))
+        .and_then(|c| c.tls_progress.as_ref())
+        .expect("tls progress");
+    assert_eq!(
+        progress.alerts.len(),
+        MAX_ALERTS + 1,
+        "the first ones and the fatal one"
+    );
+    assert_eq!(progress.alerts_not_kept, (WARNINGS - MAX_ALERTS) as u64);
+    let alerts: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "tls-alert")
+        .collect();
+    assert_eq!(alerts.len(), MAX_ALERTS + 1);
+    let more = format!("… and {} more alerts on stream 0", WARNINGS - MAX_ALERTS);
+    assert!(
+        alerts
+            .iter()
+            .any(|f| f.evidence.iter().any(|e| e.starts_with(&more))),
+        "{:?}",
+        alerts.last()
+    );
+    assert!(
+        !told
+            .diagnosis
+            .findings
+            .iter()
+            .any(|f| f.id == "tls-stalled"),
+        "a fatal alert ended the handshake"
+    );
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it

@@ -2,7 +2,8 @@
 //!
 //! The digest is folded event by event ([`IndexBuilder`]), so an analysis never has to keep
 //! the events themselves: `wiretale story` keeps only this index and its compact story lines.
-//! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`]);
+//! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`],
+//! [`MAX_ALERTS`]);
 //! In a retiring index, HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only
 //! when a detector reads them (credentials, NTLM tokens, a CONNECT that opened a tunnel,
 //! certificate fetches; not the legs of NTLM handshakes settled on the connection), so they grow with the failed or
@@ -27,6 +28,9 @@ use std::sync::Arc;
 pub const MAX_RESETS: usize = 256;
 /// FINs and RSTs kept per connection for [`TcpFacts::ends`].
 pub const MAX_ENDS: usize = 64;
+/// TLS alerts kept per connection ([`TlsProgress::alerts`]), plus the first fatal one if it
+/// comes later; the others are counted ([`TlsProgress::alerts_not_kept`]).
+pub const MAX_ALERTS: usize = 16;
 /// Gaps kept per connection ([`GapFacts::first`]); all are counted.
 pub const MAX_GAPS: usize = 1024;
 /// The first HTTP exchanges of a connection, always kept in [`ConnIndex::exchanges`] (a

@@ -12,6 +12,7 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             continue;
         };
         let mut fatal = false;
+        let first_alert_finding = out.len();
         for (frame, from_client, level, desc, meaning, is_fatal) in &p.alerts {
             if desc == "close_notify" {
                 continue;
@@ -45,6 +46,16 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                 facts: Default::default(),
                 suggestion: alert_advice(desc).to_string(),
             });
+        }
+        if p.alerts_not_kept > 0 {
+            if let Some(last) = out.get_mut(first_alert_finding..).and_then(<[_]>::last_mut) {
+                last.evidence.push(format!(
+                    "… and {} more alerts on stream {}, not listed (the first {} and the first fatal one are)",
+                    p.alerts_not_kept,
+                    conn.stream,
+                    super::super::index::MAX_ALERTS
+                ));
+            }
         }
         if fatal || p.client_hello.is_none() {
             continue;

@@ -30,8 +30,11 @@ pub struct TlsProgress {
     pub finished_time: [Option<Timestamp>; 2],
     /// Application data seen: (first frame, records, bytes) per direction.
     pub app_data: [Option<(u64, u64, u64)>; 2],
-    /// Alerts: (frame, from client, level name, description name, meaning, fatal).
+    /// Alerts: (frame, from client, level name, description name, meaning, fatal); the first
+    /// [`MAX_ALERTS`](super::MAX_ALERTS), and the first fatal one if it came later.
     pub alerts: Vec<(u64, bool, String, String, String, bool)>,
+    /// Alerts past those, counted only.
+    pub alerts_not_kept: u64,
     /// Last TLS event other than application data: (frame, from client, description, time).
     pub last: Option<(u64, bool, String, Timestamp)>,
     /// TLS 1.3 negotiated.
@@ -168,15 +171,23 @@ impl TlsFold {
                 *slot = Some((first, records + a.records, bytes + a.bytes));
             }
             TlsMessage::Alert(a) => {
-                p.alerts.push((
-                    e.frame,
-                    side == 0,
-                    a.level_name.to_string(),
-                    a.description_name.to_string(),
-                    a.meaning.to_string(),
-                    a.level == 2,
-                ));
-                self.alert_sides.push(side);
+                // A peer can send thousands of plaintext alerts: past the cap they are
+                // counted, except the first fatal one, which decides whether the handshake
+                // ended or stalled.
+                let first_fatal = a.level == 2 && !p.alerts.iter().any(|x| x.5);
+                if p.alerts.len() < super::MAX_ALERTS || first_fatal {
+                    p.alerts.push((
+                        e.frame,
+                        side == 0,
+                        a.level_name.to_string(),
+                        a.description_name.to_string(),
+                        a.meaning.to_string(),
+                        a.level == 2,
+                    ));
+                    self.alert_sides.push(side);
+                } else {
+                    p.alerts_not_kept = p.alerts_not_kept.saturating_add(1);
+                }
             }
             _ => {}
         }
@@ -200,7 +211,7 @@ impl TlsFold {
     /// carried application data (the conditions of `findings::tls`).
     pub(super) fn quiet(&self, client: SocketAddr) -> Option<QuietTls<'_>> {
         let p = &self.progress;
-        if p.alerts.iter().any(|a| a.3 != "close_notify") {
+        if p.alerts_not_kept > 0 || p.alerts.iter().any(|a| a.3 != "close_notify") {
             return None;
         }
         let client_side = usize::from(self.anchor.flatten() != Some(client));
