@@ -1032,6 +1032,161 @@ fn a_flood_of_tls_alerts_makes_a_bounded_diagnosis() {
     );
 }
 
+/// A fatal close_notify (which `tls-alert` never reports) does not take the place of the
+/// first real fatal alert kept past the cap.
+#[test]
+fn a_fatal_close_notify_does_not_hide_the_fatal_alert_past_the_cap() {
+    use wiretale_fixtures::payloads::tls as ftls;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.3:443"));
+    s.handshake(&mut cap);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().expect("hello");
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).expect("records"),
+    );
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &ftls::records(21, 0x0303, &[2, 0]).expect("alert"),
+    );
+    let warnings = ftls::records(21, 0x0303, &[1, 100])
+        .expect("alert")
+        .repeat(20);
+    s.send(&mut cap, FDir::ToClient, &warnings);
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &ftls::records(21, 0x0303, &[2, 40]).expect("alert"),
+    );
+    s.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let fatal = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "tls-alert" && f.summary.contains("handshake_failure"))
+        .count();
+    assert_eq!(fatal, 1);
+    assert!(!told
+        .diagnosis
+        .findings
+        .iter()
+        .any(|f| f.id == "tls-stalled"));
+}
+
+/// close_notify alerts do not fill the cap: the warnings after sixteen of them are reported
+/// (they were counted and told nowhere when close_notify took the room).
+#[test]
+fn alerts_after_many_close_notify_are_still_reported() {
+    use wiretale::analysis::MAX_ALERTS;
+    use wiretale_fixtures::payloads::tls as ftls;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.3:443"));
+    s.handshake(&mut cap);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().expect("hello");
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &ftls::records(22, 0x0301, &hello).expect("records"),
+    );
+    let closes = ftls::records(21, 0x0303, &[1, 0])
+        .expect("alert")
+        .repeat(16);
+    s.send(&mut cap, FDir::ToClient, &closes);
+    let warnings = ftls::records(21, 0x0303, &[1, 100])
+        .expect("alert")
+        .repeat(100);
+    s.send(&mut cap, FDir::ToClient, &warnings);
+    s.close(&mut cap);
+    let (told, collected) = told_and_collected(&pcap(&cap));
+    let p = (collected.index.conns.get(&0))
+        .and_then(|c| c.tls_progress.as_ref())
+        .expect("tls progress");
+    assert_eq!(p.alerts.len(), 16 + MAX_ALERTS);
+    assert_eq!(p.alerts_not_kept, (100 - MAX_ALERTS) as u64);
+    let alerts: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "tls-alert")
+        .collect();
+    assert_eq!(alerts.len(), MAX_ALERTS);
+    let more = format!("… and {} more alerts on stream 0", 100 - MAX_ALERTS);
+    assert!(alerts
+        .iter()
+        .any(|f| f.evidence.iter().any(|e| e.starts_with(&more))));
+}
+
+/// A keep-alive connection whose every request carries accepted Basic credentials (what a
+/// browser does once logged in): no detector reads accepted credentials, so the retiring
+/// index forgets them like plain requests; a login refused among them is kept and reported.
+#[test]
+fn accepted_credentials_on_every_request_are_not_kept() {
+    const REQUESTS: usize = 2_000;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for i in 0..REQUESTS {
+        let (token, answer): (&str, &[u8]) = if i == 1_000 {
+            ("dXNlcjp3cm9uZw==", b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"shop\"\r\nContent-Length: 0\r\n\r\n")
+        } else {
+            (
+                "dXNlcjpyaWdodA==",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            )
+        };
+        let request = format!(
+            "GET /page/{i} HTTP/1.1\r\nHost: shop.example\r\nAuthorization: Basic {token}\r\n\r\n"
+        );
+        s.send(&mut cap, FDir::ToServer, request.as_bytes());
+        s.send(&mut cap, FDir::ToClient, answer);
+    }
+    s.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let conn = told.index.conns.get(&0).expect("kept: a finding reads it");
+    assert!(
+        conn.exchanges.len() <= 64 + 1 + 3 * 64,
+        "{} kept",
+        conn.exchanges.len()
+    );
+    assert_eq!(
+        conn.exchanges.len() as u64 + conn.exchanges_not_kept,
+        REQUESTS as u64
+    );
+    assert!(conn.exchanges.iter().any(|x| x.target == "/page/1000"));
+    assert!(told
+        .diagnosis
+        .findings
+        .iter()
+        .any(|f| f.id == "auth-rejected"));
+}
+
+/// A refused CONNECT among a long proxy connection's reviewed exchanges: `compare` names the
+/// connection after its first CONNECT, so that one is kept (the recorder called the
+/// connection by its first GET when the refused CONNECT was forgotten).
+#[test]
+fn a_refused_connect_among_many_requests_keeps_the_connection_named_after_it() {
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(addr("10.1.1.5:50500"), addr("10.3.3.3:8080"));
+    s.handshake(&mut cap);
+    for i in 0..300 {
+        let request = if i == 70 {
+            "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n".to_string()
+        } else {
+            format!("GET http://www.example/{i} HTTP/1.1\r\nHost: www.example\r\n\r\n")
+        };
+        s.send(&mut cap, FDir::ToServer, request.as_bytes());
+        let answer: &[u8] = if i == 70 {
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n"
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        };
+        s.send(&mut cap, FDir::ToClient, answer);
+    }
+    s.close(&mut cap);
+    // told_and_collected compares compare's conversations (their names) with the analysis's.
+    let (_, collected) = told_and_collected(&pcap(&cap));
+    let named = wiretale::analysis::compare::conversations(&collected, 1000);
+    let identity = json(&named.first().expect("a conversation").identity).to_string();
+    assert!(identity.contains("a.example:443"), "{identity}");
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it
@@ -1169,6 +1324,7 @@ fn told_and_collected(
     wiretale::analysis::StoryAnalysis,
     wiretale::analysis::Analysis,
 ) {
+    use wiretale::analysis::compare::{conversations, ConversationRecorder};
     use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder};
     use wiretale::timeline::Collector;
     let config = AnalyzerConfig::default();
@@ -1184,6 +1340,21 @@ fn told_and_collected(
         json(&told.diagnosis.findings),
         json(&analysis.diagnosis.findings),
         "the story's findings are the collecting analysis's"
+    );
+    // `compare`'s recorder, which forgets exchanges the same way per open connection.
+    let mut recorder = ConversationRecorder::new(1000);
+    let mut reader = CaptureReader::new(Cursor::new(bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut recorder);
+    let described = recorder.finish(report);
+    assert_eq!(
+        json(&described.conversations),
+        json(&conversations(&analysis, 1000)),
+        "compare's conversations are the collecting analysis's"
+    );
+    assert_eq!(
+        json(&described.diagnosis.findings),
+        json(&analysis.diagnosis.findings),
+        "compare's findings are the collecting analysis's"
     );
     (told, analysis)
 }

@@ -5,8 +5,8 @@
 //! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`],
 //! [`MAX_ALERTS`]);
 //! In a retiring index, HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only
-//! when a detector reads them (credentials, NTLM tokens, a CONNECT that opened a tunnel,
-//! certificate fetches; not the legs of NTLM handshakes settled on the connection), so they grow with the failed or
+//! when a detector reads them (refused credentials, NTLM tokens, a CONNECT that opened a
+//! tunnel, certificate fetches; not the legs of NTLM handshakes settled on the connection), so they grow with the failed or
 //! unfinished authentication a connection carried, not with its requests.
 
 mod build;
@@ -229,9 +229,9 @@ pub struct ConnIndex {
     pub first_event_frame: Option<u64>,
     /// HTTP exchanges. Every one, except in an index built by
     /// [`IndexBuilder::retiring_quiet`]: there, past the first [`FIRST_EXCHANGES_KEPT`], those
-    /// no detector reads (no credentials, NTLM token, granted CONNECT or certificate fetch; or legs
-    /// of an NTLM handshake settled on the connection) are forgotten once a few dozen newer
-    /// requests have come.
+    /// no detector reads (no refused credentials, NTLM token, granted CONNECT or certificate
+    /// fetch; or legs of an NTLM handshake settled on the connection) are forgotten once a few
+    /// dozen newer requests have come.
     pub exchanges: Vec<Exchange>,
     /// Exchanges forgotten that way, counted (a keep-alive connection can carry millions).
     pub exchanges_not_kept: u64,

@@ -107,6 +107,11 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
                 if at == head {
                     evidence.push(format!("… and {hidden} more fetches"));
                 }
+                // Their connections still belong to the finding (`compare` links findings to
+                // conversations by stream).
+                if !streams.contains(&x.stream) {
+                    streams.push(x.stream);
+                }
                 continue;
             }
             let via = index

@@ -134,9 +134,12 @@ impl ConnFold {
     }
 
     /// Forgets the exchanges no detector reads, past the connection's first
-    /// [`FIRST_EXCHANGES_KEPT`] and except the last [`RECENT_EXCHANGES`]: those without
-    /// credentials, NTLM token, CONNECT or a fetch of a certificate URL seen so far (see
-    /// `is_read`). Runs when the connection holds twice what it kept at the last review, so
+    /// [`FIRST_EXCHANGES_KEPT`] and except the last [`RECENT_EXCHANGES`] and the first
+    /// CONNECT (`compare` names a connection after it): those without refused or pending
+    /// credentials, an NTLM token (legs of handshakes settled on the connection aside), a
+    /// granted or pending CONNECT, or a fetch of a certificate URL seen so far (see `is_read`
+    /// and `settled_ntlm_leg`); rejected logins past [`REJECTIONS_KEPT`] per scheme and user
+    /// are counted. Runs when the connection holds twice what it kept at the last review, so
     /// the work stays linear in its requests and a keep-alive connection of plain requests
     /// holds at most a few hundred exchanges.
     fn forget_unread_exchanges(&mut self, cert_urls: &HashSet<String>) {
@@ -147,12 +150,15 @@ impl ConnFold {
         let recent = held.saturating_sub(RECENT_EXCHANGES);
         let exchanges = &self.conn.exchanges;
         let last_type3 = exchanges.iter().rposition(|x| x.ntlm_request == Some(3));
+        let first_connect =
+            (exchanges.iter()).position(|x| x.method.eq_ignore_ascii_case("CONNECT"));
         // Which to keep: rejected logins up to `REJECTIONS_KEPT` per scheme and user, and
         // whatever else a detector reads. Borrowed keys, so decided before anything moves.
         let mut rejections: BTreeMap<(&str, Option<&str>), (usize, u64)> = BTreeMap::new();
         let keep: Vec<bool> = (exchanges.iter().enumerate())
             .map(|(at, x)| {
-                let reviewed = at >= FIRST_EXCHANGES_KEPT && at < recent;
+                let reviewed =
+                    at >= FIRST_EXCHANGES_KEPT && at < recent && Some(at) != first_connect;
                 match rejection(x, cert_urls) {
                     Some(key) => {
                         let (seen, forgotten) = rejections.entry(key).or_insert((0, 0));
@@ -647,7 +653,8 @@ fn rejection<'x>(
 /// `last_type3`) is a leg of an NTLM handshake settled on its own connection, which no
 /// detector reports: a Type 1 whose challenge is answered by a later Type 3 on the connection
 /// (`ntlm-connection-switch` and the abandoned-handshake check look no further; `auth-rejected`
-/// skips Type 1s), or an accepted Type 3 with another Type 3 after it (so every earlier
+/// skips Type 1s), a Type 1 answered without a challenge and without 401/407, or an accepted
+/// Type 3 with another Type 3 after it (so every earlier
 /// challenge still finds a later answer here). Not a CONNECT that opened (or may still open)
 /// a tunnel, nor a certificate fetch: other detectors read those. Forgetting these bounds a handshake flood on one connection; the cost
 /// is that such a Type 3 is no longer a candidate answer to a challenge left open on another
@@ -662,25 +669,34 @@ fn settled_ntlm_leg(
         return false;
     };
     let answered_later = last_type3.is_some_and(|last| last > at);
-    let fetch = (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
-    if !answered_later || fetch || opens_tunnel(x) {
+    let fetch = !cert_urls.is_empty()
+        && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
+    if fetch || opens_tunnel(x) {
         return false;
     }
+    let refused = matches!(response.status, 401 | 407);
     match x.ntlm_request {
-        Some(1) => response.ntlm_response == Some(2),
-        Some(3) => response.ntlm_response.is_none() && !matches!(response.status, 401 | 407),
+        // Challenged, and the challenge answered here.
+        Some(1) if response.ntlm_response == Some(2) => answered_later,
+        // Neither challenged nor refused: no detector looks at it (`ntlm-challenge-missing`
+        // wants a 401/407).
+        Some(1) => !refused && response.ntlm_response.is_none(),
+        Some(3) => answered_later && response.ntlm_response.is_none() && !refused,
         _ => false,
     }
 }
 
-/// Whether a detector reads exchange `x`: it carries credentials or an NTLM token (the
-/// authentication detectors), it is a CONNECT that opened a tunnel or is still unanswered
+/// Whether a detector reads exchange `x`: it carries credentials refused or not answered
+/// yet, or an NTLM token (the authentication detectors), it is a CONNECT that opened a tunnel or is still unanswered
 /// (the tunnel detector) or it fetched a certificate URL seen so far (the revocation
 /// detector).
 fn is_read(x: &Exchange, cert_urls: &HashSet<String>) -> bool {
     let fetch = !cert_urls.is_empty()
         && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
-    x.credentials.is_some()
+    // Credentials matter to `auth-rejected` only when refused (or not answered yet): a
+    // browser sends Basic credentials with every request of a keep-alive connection.
+    let refused_or_pending = (x.response.as_ref()).map_or(true, |r| matches!(r.status, 401 | 407));
+    (x.credentials.is_some() && refused_or_pending)
         || x.ntlm_request.is_some()
         || (x.response.as_ref()).is_some_and(|r| r.ntlm_response.is_some())
         || opens_tunnel(x)

@@ -30,8 +30,9 @@ pub struct TlsProgress {
     pub finished_time: [Option<Timestamp>; 2],
     /// Application data seen: (first frame, records, bytes) per direction.
     pub app_data: [Option<(u64, u64, u64)>; 2],
-    /// Alerts: (frame, from client, level name, description name, meaning, fatal); the first
-    /// [`MAX_ALERTS`](super::MAX_ALERTS), and the first fatal one if it came later.
+    /// Alerts: (frame, from client, level name, description name, meaning, fatal): the first
+    /// [`MAX_ALERTS`](super::MAX_ALERTS) other than `close_notify` and the first fatal one
+    /// among those even later, and `close_notify` alerts while the list is shorter than that.
     pub alerts: Vec<(u64, bool, String, String, String, bool)>,
     /// Alerts past those, counted only.
     pub alerts_not_kept: u64,
@@ -173,9 +174,20 @@ impl TlsFold {
             TlsMessage::Alert(a) => {
                 // A peer can send thousands of plaintext alerts: past the cap they are
                 // counted, except the first fatal one, which decides whether the handshake
-                // ended or stalled.
-                let first_fatal = a.level == 2 && !p.alerts.iter().any(|x| x.5);
-                if p.alerts.len() < super::MAX_ALERTS || first_fatal {
+                // ended or stalled. close_notify is never reported (`findings::tls`), so it
+                // takes no room from the alerts that are: it is kept only while the list is
+                // short.
+                let close = a.description_name == "close_notify";
+                let reported =
+                    |x: &&(u64, bool, String, String, String, bool)| x.3 != "close_notify";
+                let keep = if close {
+                    p.alerts.len() < super::MAX_ALERTS
+                } else {
+                    let first_fatal =
+                        a.level == 2 && !p.alerts.iter().filter(reported).any(|x| x.5);
+                    first_fatal || p.alerts.iter().filter(reported).count() < super::MAX_ALERTS
+                };
+                if keep {
                     p.alerts.push((
                         e.frame,
                         side == 0,
