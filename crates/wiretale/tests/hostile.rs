@@ -1187,6 +1187,79 @@ fn a_refused_connect_among_many_requests_keeps_the_connection_named_after_it() {
     assert!(identity.contains("a.example:443"), "{identity}");
 }
 
+/// The documented price of forgetting settled NTLM legs (docs/robustness.md, "Known
+/// limits"): a challenge left open on connection B while connection A of the same client
+/// carries a flood of handshakes. The collecting analysis cites A's first Type 3 after B's
+/// challenge as the answer sent on the wrong connection; the story's index has forgotten that
+/// one (settled on A, reviewed), so it cites a later Type 3 of A. Both report
+/// `ntlm-connection-switch`; only the cited frame differs.
+#[test]
+fn a_challenge_answered_inside_another_connections_flood_is_cited_later_by_the_story() {
+    use wiretale::analysis::{Analysis, StoryOptions, StoryRecorder};
+    use wiretale::timeline::Collector;
+    use wiretale_fixtures::payloads::ntlm::{CASE_STUDY_TYPE1, CASE_STUDY_TYPE2};
+
+    // Any Type 3 will do: the detectors match legs by position, not by content.
+    let type3 = "TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAAAAABwAAAAAAAAAHAAAAAAAAAAcAAAAAAAAABwAAAABYKIogAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let request = |token: &str| {
+        format!("GET http://crl.example/a.crl HTTP/1.1\r\nHost: crl.example\r\nProxy-Authorization: NTLM {token}\r\n\r\n")
+    };
+    let challenge = format!(
+        "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM {CASE_STUDY_TYPE2}\r\nContent-Length: 0\r\n\r\n"
+    );
+    let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut a = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.9:8080"));
+    let mut b = TcpSession::new(addr("10.0.0.1:50001"), addr("10.0.0.9:8080"));
+    a.handshake(&mut cap);
+    b.handshake(&mut cap);
+    for i in 0..300 {
+        if i == 100 {
+            // B: a handshake abandoned after its challenge.
+            b.send(
+                &mut cap,
+                FDir::ToServer,
+                request(CASE_STUDY_TYPE1).as_bytes(),
+            );
+            b.send(&mut cap, FDir::ToClient, challenge.as_bytes());
+            b.close(&mut cap);
+        }
+        a.send(
+            &mut cap,
+            FDir::ToServer,
+            request(CASE_STUDY_TYPE1).as_bytes(),
+        );
+        a.send(&mut cap, FDir::ToClient, challenge.as_bytes());
+        a.send(&mut cap, FDir::ToServer, request(type3).as_bytes());
+        a.send(&mut cap, FDir::ToClient, ok);
+    }
+    a.close(&mut cap);
+    let bytes = pcap(&cap);
+    let config = AnalyzerConfig::default();
+    let mut recorder = StoryRecorder::default();
+    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut recorder);
+    let told = recorder.finish(report, &StoryOptions::default());
+    let mut collector = Collector::default();
+    let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
+    let report = analyze(&mut reader, &config, &mut collector);
+    let collected = Analysis::from_parts(collector.events, collector.flows, report);
+    let switch = |findings: &[wiretale::analysis::Finding]| {
+        (findings.iter())
+            .find(|f| f.id == "ntlm-connection-switch")
+            .map(|f| f.frame)
+            .expect("ntlm-connection-switch")
+    };
+    let (story_frame, collected_frame) = (
+        switch(&told.diagnosis.findings),
+        switch(&collected.diagnosis.findings),
+    );
+    assert!(
+        story_frame > collected_frame,
+        "story cites frame {story_frame}, the collecting analysis {collected_frame}"
+    );
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it
