@@ -154,6 +154,7 @@ fn directional_reference(conn: &ConnIndex, events: &[&Event]) -> String {
     let mut finished = [None; 2];
     let mut app = [None; 2];
     let mut alerts = Vec::new();
+    let mut kept_alerts: Vec<(bool, bool)> = Vec::new();
     let mut last = None;
     let mut certificate = None;
     for e in events {
@@ -170,7 +171,23 @@ fn directional_reference(conn: &ConnIndex, events: &[&Event]) -> String {
             TlsMessage::ApplicationData(_) => {
                 app[side].get_or_insert(e.frame);
             }
-            TlsMessage::Alert(_) => alerts.push((e.frame, from_client)),
+            TlsMessage::Alert(a) => {
+                // The cap, spelled out: close_notify while fewer than MAX_ALERTS are kept;
+                // other alerts while fewer than MAX_ALERTS of them are kept, or the first
+                // fatal one.
+                let close = a.description_name == "close_notify";
+                let reported = kept_alerts.iter().filter(|(c, _)| !c).count();
+                let fatal_kept = kept_alerts.iter().any(|(c, fatal)| !c && *fatal);
+                let keep = if close {
+                    kept_alerts.len() < MAX_ALERTS
+                } else {
+                    reported < MAX_ALERTS || (a.level == 2 && !fatal_kept)
+                };
+                if keep {
+                    kept_alerts.push((close, a.level == 2));
+                    alerts.push((e.frame, from_client));
+                }
+            }
             TlsMessage::Handshake(h) if h.handshake_type == 11 && !from_client => {
                 certificate = Some(e.frame)
             }
