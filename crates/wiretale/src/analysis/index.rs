@@ -3,11 +3,11 @@
 //! The digest is folded event by event ([`IndexBuilder`]), so an analysis never has to keep
 //! the events themselves: `wiretale story` keeps only this index and its compact story lines.
 //! Each connection's facts are bounded by caps ([`MAX_RESETS`], [`MAX_ENDS`], [`MAX_GAPS`],
-//! [`MAX_ALERTS`]);
-//! In a retiring index, HTTP exchanges after the first [`FIRST_EXCHANGES_KEPT`] are kept only
-//! when a detector reads them (refused credentials, NTLM tokens, a CONNECT that opened a
-//! tunnel, certificate fetches; not the legs of NTLM handshakes settled on the connection), so they grow with the failed or
-//! unfinished authentication a connection carried, not with its requests.
+//! [`MAX_ALERTS`]). In a retiring index, HTTP exchanges after the first
+//! [`FIRST_EXCHANGES_KEPT`] are kept only when a detector reads them (refused credentials,
+//! NTLM tokens, a CONNECT that opened a tunnel, certificate fetches; not the legs of NTLM
+//! handshakes settled on the connection), so they grow with the failed or unfinished
+//! authentication a connection carried, not with its requests.
 
 mod build;
 mod quiet;
@@ -237,8 +237,8 @@ pub struct ConnIndex {
     pub exchanges_not_kept: u64,
     /// Rejected logins forgotten by a retiring index, by scheme and user: past the first
     /// [`REJECTIONS_KEPT`] of each on a connection (credentials other than NTLM answered by
-    /// 401 or 407, refused CONNECTs included), only their number is kept, for `auth-rejected` (a brute-force attack on
-    /// one keep-alive connection can try millions).
+    /// 401 or 407, refused CONNECTs included), only their number is kept, for
+    /// `auth-rejected` (a brute-force attack on one keep-alive connection can try millions).
     pub rejections_not_kept: BTreeMap<(String, Option<String>), u64>,
     /// The connection carried TLS.
     pub tls: bool,

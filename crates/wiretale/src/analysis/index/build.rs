@@ -651,14 +651,15 @@ fn rejection<'x>(
 
 /// Whether exchange `x` (at position `at` on its connection, whose last NTLM Type 3 is at
 /// `last_type3`) is a leg of an NTLM handshake settled on its own connection, which no
-/// detector reports: a Type 1 whose challenge is answered by a later Type 3 on the connection
-/// (`ntlm-connection-switch` and the abandoned-handshake check look no further; `auth-rejected`
-/// skips Type 1s), a Type 1 answered without a challenge and without 401/407, or an accepted
-/// Type 3 with another Type 3 after it (so every earlier
-/// challenge still finds a later answer here). Not a CONNECT that opened (or may still open)
-/// a tunnel, nor a certificate fetch: other detectors read those. Forgetting these bounds a handshake flood on one connection; the cost
-/// is that such a Type 3 is no longer a candidate answer to a challenge left open on another
-/// connection of the same client (docs/robustness.md, "Known limits").
+/// detector reports: a Type 1 whose challenge is answered by a later Type 3 on the
+/// connection (`ntlm-connection-switch` and the abandoned-handshake check look no further;
+/// `auth-rejected` skips Type 1s), a Type 1 answered without a challenge and without
+/// 401/407, or an accepted Type 3 with another Type 3 after it (so every earlier challenge
+/// still finds a later answer here). Not a CONNECT that opened (or may still open) a tunnel,
+/// nor a certificate fetch: other detectors read those. Forgetting these bounds a handshake
+/// flood on one connection; the cost is that such a Type 3 is no longer a candidate answer
+/// to a challenge left open on another connection of the same client (docs/robustness.md,
+/// "Known limits").
 fn settled_ntlm_leg(
     at: usize,
     x: &Exchange,
@@ -687,9 +688,9 @@ fn settled_ntlm_leg(
 }
 
 /// Whether a detector reads exchange `x`: it carries credentials refused or not answered
-/// yet, or an NTLM token (the authentication detectors), it is a CONNECT that opened a tunnel or is still unanswered
-/// (the tunnel detector) or it fetched a certificate URL seen so far (the revocation
-/// detector).
+/// yet, or an NTLM token (the authentication detectors), it is a CONNECT that opened a
+/// tunnel or is still unanswered (the tunnel detector) or it fetched a certificate URL seen
+/// so far (the revocation detector).
 fn is_read(x: &Exchange, cert_urls: &HashSet<String>) -> bool {
     let fetch = !cert_urls.is_empty()
         && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
