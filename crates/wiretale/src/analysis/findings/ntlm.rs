@@ -58,8 +58,10 @@ fn answers(index: &Index) -> Answers<'_> {
             .or_default()
             .push(answer);
     }
+    // By request frame, so that "the first Type 3 after a challenge" is a binary search, not
+    // a scan (a flood of challenges against a flood of Type 3s was quadratic).
     for list in all.values_mut() {
-        list.sort_by_key(|a| a.stream);
+        list.sort_by_key(|a| (a.request_frame, a.stream));
     }
     all
 }
@@ -68,13 +70,27 @@ fn answers(index: &Index) -> Answers<'_> {
 pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     let answers = answers(index);
     for conn in index.conns.values() {
+        let last_type3 = (conn.exchanges.iter()).rposition(|x| x.ntlm_request == Some(3));
+        // Challenges answered neither here nor on another connection, in order: one finding
+        // for the connection, at the last (the one its close followed).
+        let mut abandoned: Vec<&Exchange> = Vec::new();
         for (i, ex) in conn.exchanges.iter().enumerate() {
             let Some(resp) = &ex.response else { continue };
             if resp.ntlm_response == Some(2) {
-                challenge_answered(&answers, conn, i, ex, out);
+                // Answered on the same connection: the normal case (its outcome is
+                // auth-rejected's business).
+                if last_type3.is_some_and(|last| last > i) {
+                    continue;
+                }
+                if !answered_elsewhere(&answers, conn, ex, out) {
+                    abandoned.push(ex);
+                }
             } else if ex.ntlm_request == Some(1) && matches!(resp.status, 401 | 407) {
                 challenge_missing(index, conn, ex, out);
             }
+        }
+        if let Some((last, earlier)) = abandoned.split_last() {
+            challenge_abandoned(conn, last, earlier, out);
         }
     }
 }
@@ -83,31 +99,23 @@ fn who(conn: &ConnIndex) -> String {
     format!("{} {}", conn.server_role(), conn.server)
 }
 
-/// A Type 2 arrived in exchange `i`: find its Type 3.
-fn challenge_answered(
+/// A Type 2 arrived in `ex` and no Type 3 followed on its connection: reports
+/// `ntlm-connection-switch` if one came on another connection of the same client to the same
+/// server, and says whether it did.
+fn answered_elsewhere(
     answers: &Answers<'_>,
     conn: &ConnIndex,
-    i: usize,
     ex: &Exchange,
     out: &mut Vec<Finding>,
-) {
-    let Some(resp) = &ex.response else { return };
-    // On the same connection: the normal case (its outcome is auth-rejected's business).
-    if conn
-        .exchanges
-        .iter()
-        .skip(i + 1)
-        .any(|x| x.ntlm_request == Some(3))
-    {
-        return;
-    }
-    // On another connection of the same client to the same server: the first sent after the
-    // challenge.
-    let elsewhere = (answers.get(&(conn.client.ip(), conn.server)))
-        .into_iter()
-        .flatten()
-        .filter(|a| a.stream != conn.stream && a.request_frame > resp.frame)
-        .min_by_key(|a| a.request_frame);
+) -> bool {
+    let Some(resp) = &ex.response else {
+        return false;
+    };
+    // The first sent after the challenge.
+    let elsewhere = (answers.get(&(conn.client.ip(), conn.server))).and_then(|list| {
+        let from = list.partition_point(|a| a.request_frame <= resp.frame);
+        (list.get(from..).unwrap_or_default().iter()).find(|a| a.stream != conn.stream)
+    });
     if let Some(x3) = elsewhere {
         let outcome = match &x3.response {
             Some((frame, status, reason)) => format!("answered {status} {reason} (frame {frame})"),
@@ -132,9 +140,24 @@ fn challenge_answered(
             facts: Default::default(),
             suggestion: FIX_KEEP_ALIVE.to_string(),
         });
-        return;
+        return true;
     }
-    // Nowhere: abandoned.
+    false
+}
+
+/// Earlier unanswered challenges of a connection listed one by one in its `ntlm-abandoned`
+/// finding; the rest are counted.
+const SHOWN_EARLIER_CHALLENGES: usize = 10;
+
+/// The client left the challenge in `ex` unanswered (and those in `earlier`, on the same
+/// connection, restarting with a new Type 1 each time): one finding for the connection.
+fn challenge_abandoned(
+    conn: &ConnIndex,
+    ex: &Exchange,
+    earlier: &[&Exchange],
+    out: &mut Vec<Finding>,
+) {
+    let Some(resp) = &ex.response else { return };
     let mut evidence = vec![
         format!(
             "Frame {}: client sent {} {} {} with NTLM Type 1 ({})",
@@ -193,6 +216,23 @@ fn challenge_answered(
     evidence.push(close_text);
     let mut frames = vec![ex.request_frame, resp.frame];
     frames.extend(frames_end);
+    if !earlier.is_empty() {
+        let challenge_frames: Vec<u64> = (earlier.iter())
+            .filter_map(|x| x.response.as_ref().map(|r| r.frame))
+            .collect();
+        let shown = &challenge_frames[..challenge_frames.len().min(SHOWN_EARLIER_CHALLENGES)];
+        let listed: Vec<String> = shown.iter().map(u64::to_string).collect();
+        let more = challenge_frames.len() - shown.len();
+        evidence.push(format!(
+            "Before it, {} other NTLM challenge{} on this connection went unanswered, the client sending a new Type 1 instead (frame{} {}{})",
+            earlier.len(),
+            if earlier.len() == 1 { "" } else { "s" },
+            if shown.len() == 1 { "" } else { "s" },
+            listed.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+        frames.extend_from_slice(shown);
+    }
     out.push(Finding {
         id: "ntlm-abandoned",
         severity: Severity::Error,
