@@ -1307,6 +1307,102 @@ fn unanswered_ntlm_challenges_on_one_connection_make_one_finding() {
     assert!(f.frames.len() <= 3 + 10, "{} frames", f.frames.len());
 }
 
+/// Many TLS connections waiting on certificates that name CRL/OCSP URLs while many plain
+/// requests go through a proxy: each TLS connection is linked to the fetches of its own
+/// certificate's URLs, by its own client, made while it lived (looked up by URL and client;
+/// the detector compared every request with every waiting connection before, quadratic:
+/// 2 000 connections and 20 000 requests took the collecting analysis 1.4 s, now 0.17 s).
+#[test]
+fn revocation_fetches_are_linked_by_url_and_client_among_many_requests() {
+    use wiretale_fixtures::payloads::{certs, tls as ftls};
+
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let hello = ftls::ClientHello::new(0x0303, 1).encode().expect("hello");
+    let mut flight = ftls::ServerHello::new(0x0303, 0x002f, 2)
+        .encode()
+        .expect("hello");
+    flight.extend(ftls::certificate(&[certs::HTTPS_SERVER]).expect("certificate"));
+    flight.extend(ftls::server_hello_done());
+    let mut holders = Vec::new();
+    for i in 0..40u8 {
+        let mut s = TcpSession::new(
+            addr(&format!("10.0.0.{}:40000", i + 1)),
+            addr("10.9.9.9:443"),
+        );
+        s.handshake(&mut cap);
+        s.send(
+            &mut cap,
+            FDir::ToServer,
+            &ftls::records(22, 0x0301, &hello).expect("records"),
+        );
+        s.send(
+            &mut cap,
+            FDir::ToClient,
+            &ftls::records(22, 0x0303, &flight).expect("records"),
+        );
+        holders.push(s);
+    }
+    // Client i fetches i % 4 times: the CRL, then the OCSP responder, alternating (the URLs
+    // as the certificate names them, with the default port spelled out once); plain requests
+    // in between.
+    for i in 0..40u8 {
+        let mut p = TcpSession::new(
+            addr(&format!("10.0.0.{}:50000", i + 1)),
+            addr("10.3.3.3:8080"),
+        );
+        p.handshake(&mut cap);
+        for n in 0..(i % 4) {
+            let url = if n % 2 == 0 {
+                "http://crl.example.net:80/fixture-intermediate.crl"
+            } else {
+                "http://ocsp.example.net"
+            };
+            for plain in 0..5 {
+                let r = format!(
+                    "GET http://www.example/{i}/{n}/{plain} HTTP/1.1\r\nHost: www.example\r\n\r\n"
+                );
+                p.send(&mut cap, FDir::ToServer, r.as_bytes());
+                p.send(
+                    &mut cap,
+                    FDir::ToClient,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                );
+            }
+            let r = format!("GET {url} HTTP/1.1\r\nHost: x\r\n\r\n");
+            p.send(&mut cap, FDir::ToServer, r.as_bytes());
+            p.send(
+                &mut cap,
+                FDir::ToClient,
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+        p.close(&mut cap);
+    }
+    for mut s in holders {
+        s.close(&mut cap);
+    }
+    let (_, collected) = told_and_collected(&pcap(&cap));
+    let mut linked = 0;
+    for f in (collected.diagnosis.findings.iter())
+        .filter(|f| f.id == "revocation-check-during-handshake")
+    {
+        let stream: u64 = f.facts["tls_stream"].parse().expect("stream");
+        let attempts = stream % 4;
+        let plural = if attempts == 1 { "" } else { "s" };
+        assert!(
+            f.summary.contains(&format!("({attempts} attempt{plural})")),
+            "stream {stream}: {}",
+            f.summary
+        );
+        assert_eq!(
+            f.facts["url_kind"], "CRL distribution point",
+            "the first fetch"
+        );
+        linked += 1;
+    }
+    assert_eq!(linked, 30, "every TLS connection whose client fetched");
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it

@@ -3,7 +3,8 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::{Exchange, Index};
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
 /// Fetches a finding lists one by one (the first and the last half); the others are counted.
 const SHOWN_FETCHES: usize = 20;
@@ -52,38 +53,49 @@ fn certificate_holders(index: &Index) -> Vec<CertificateHolder<'_>> {
 /// are the other detectors' findings (to say how a fetch ended).
 pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
     let mut out = Vec::new();
-    // Fetch candidates (exchanges with a URL, normalised once), in request-frame order.
-    let candidates: Vec<(&Exchange, String)> = index
-        .exchanges()
-        .into_iter()
-        .filter_map(|x| Some((x, normalize(x.url.as_deref()?))))
+    // Fetch candidates (exchanges with a URL), in request-frame order, and their positions by
+    // normalised URL and client address: a certificate's URLs are looked up rather than
+    // compared with every request made while its connection lived, which was quadratic in a
+    // proxy capture of many TLS connections and many requests.
+    let candidates: Vec<&Exchange> = (index.exchanges().into_iter())
+        .filter(|x| x.url.is_some())
         .collect();
+    let mut by_url: HashMap<(String, IpAddr), Vec<usize>> = HashMap::new();
+    for (at, x) in candidates.iter().enumerate() {
+        let (Some(url), Some(c)) = (x.url.as_deref(), index.conn(x.stream)) else {
+            continue;
+        };
+        by_url
+            .entry((normalize(url), c.client.ip()))
+            .or_default()
+            .push(at);
+    }
     for conn in certificate_holders(index) {
         let cert_frame = conn.cert_frame;
         let end_frame = conn.end_frame;
-        let cert_urls: Vec<(String, &'static str, &str)> = conn
-            .urls
-            .iter()
-            .map(|(u, kind)| (normalize(u), *kind, u.as_str()))
-            .collect();
-        let from = candidates.partition_point(|(x, _)| x.request_frame <= cert_frame);
-        let fetches: Vec<(&Exchange, &'static str, &str)> = candidates
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|(x, _)| x.request_frame <= end_frame)
-            .filter(|(x, _)| {
-                index
-                    .conn(x.stream)
-                    .map(|c| c.client.ip() == conn.client.ip())
-                    .unwrap_or(false)
-            })
-            .filter_map(|(x, url)| {
-                cert_urls
-                    .iter()
-                    .find(|(u, _, _)| u == url)
-                    .map(|(_, kind, original)| (*x, *kind, *original))
-            })
+        let frame_of = |at: &usize| candidates.get(*at).map_or(u64::MAX, |x| x.request_frame);
+        // (position, kind, URL as the certificate spells it); a URL named twice counts once,
+        // with its first kind.
+        let mut found: Vec<(usize, &'static str, &str)> = Vec::new();
+        let mut looked_up: Vec<String> = Vec::new();
+        for (original, kind) in conn.urls {
+            let url = normalize(original);
+            if looked_up.contains(&url) {
+                continue;
+            }
+            let key = (url, conn.client.ip());
+            if let Some(list) = by_url.get(&key) {
+                let from = list.partition_point(|at| frame_of(at) <= cert_frame);
+                let during = (list.get(from..).unwrap_or_default().iter())
+                    .take_while(|at| frame_of(at) <= end_frame)
+                    .map(|&at| (at, *kind, original.as_str()));
+                found.extend(during);
+            }
+            looked_up.push(key.0);
+        }
+        found.sort_unstable_by_key(|f| f.0);
+        let fetches: Vec<(&Exchange, &'static str, &str)> = (found.into_iter())
+            .filter_map(|(at, kind, url)| Some((*candidates.get(at)?, kind, url)))
             .collect();
         let Some(&(first, kind, url)) = fetches.first() else {
             continue;
