@@ -255,6 +255,7 @@ impl ConnFold {
         // What the HTTP authentication detectors (`findings::ntlm`, `findings::auth`) would
         // report about this connection's own exchanges.
         let xs = &c.exchanges;
+        let last_type3 = xs.iter().rposition(|y| y.ntlm_request == Some(3));
         let exchange_quiet = |(i, x): (usize, &Exchange)| {
             if fetch(x) {
                 return false;
@@ -262,8 +263,9 @@ impl ConnFold {
             let Some(r) = &x.response else { return true };
             let refused = matches!(r.status, 401 | 407);
             if r.ntlm_response == Some(2) {
-                // A challenge answered on this connection.
-                return xs.iter().skip(i + 1).any(|y| y.ntlm_request == Some(3));
+                // A challenge answered on this connection (a later Type 3; not a scan per
+                // challenge, which was quadratic in challenges answered only at the end).
+                return last_type3.is_some_and(|last| last > i);
             }
             if x.ntlm_request == Some(1) {
                 return !refused; // otherwise the challenge is missing
