@@ -70,6 +70,7 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
             .or_default()
             .push(at);
     }
+    let by_stream = by_stream(earlier);
     for conn in certificate_holders(index) {
         let cert_frame = conn.cert_frame;
         let end_frame = conn.end_frame;
@@ -100,9 +101,7 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
         let Some(&(first, kind, url)) = fetches.first() else {
             continue;
         };
-        let stalled = earlier
-            .iter()
-            .any(|f| f.id == "tls-stalled" && f.streams.contains(&conn.stream));
+        let stalled = by_stream.contains_key(&("tls-stalled", conn.stream));
         let mut evidence = vec![format!(
             "Frame {cert_frame}: the server's certificate on stream {} names {url} as {kind}",
             conn.stream
@@ -146,7 +145,7 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
             frames.extend(x.response.as_ref().map(|r| r.frame));
             streams.push(x.stream);
         }
-        let outcome = fetch_outcome(&fetches, earlier);
+        let outcome = fetch_outcome(&fetches, &by_stream);
         evidence.push(format!("How the fetch ended: {outcome}"));
         let failed = !outcome.starts_with("succeeded");
         out.push(Finding {
@@ -193,15 +192,30 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
     out
 }
 
-fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], earlier: &[Finding]) -> String {
+/// The first of the earlier findings this detector consults, by id and stream (looked up per
+/// TLS connection: a scan of every finding each time was quadratic).
+type ByStream<'f> = HashMap<(&'static str, u64), &'f Finding>;
+
+fn by_stream(earlier: &[Finding]) -> ByStream<'_> {
+    let mut map = ByStream::new();
+    for f in earlier {
+        if matches!(
+            f.id,
+            "tls-stalled" | "ntlm-abandoned" | "ntlm-challenge-missing"
+        ) {
+            for &stream in &f.streams {
+                map.entry((f.id, stream)).or_insert(f);
+            }
+        }
+    }
+    map
+}
+
+fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], by_stream: &ByStream<'_>) -> String {
     let Some((last, _, _)) = fetches.last() else {
         return "unknown".into();
     };
-    let by = |id: &str| {
-        earlier
-            .iter()
-            .find(|f| f.id == id && f.streams.contains(&last.stream))
-    };
+    let by = |id: &'static str| by_stream.get(&(id, last.stream)).copied();
     if let Some(f) = by("ntlm-abandoned") {
         return format!(
             "failed — NTLM proxy authentication was abandoned after the challenge (frame {})",
