@@ -311,14 +311,7 @@ fn connection_switch(accepted: bool) {
         f.evidence
     );
     // The story's recorder, which retires quiet connections, finds the same.
-    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
-    let mut recorder = super::StoryRecorder::default();
-    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
-    let told = recorder.finish(report, &super::StoryOptions::default());
-    assert_eq!(
-        serde_json::to_string(&told.diagnosis).unwrap(),
-        serde_json::to_string(&a.diagnosis).unwrap()
-    );
+    let told = tells_the_same(&bytes, &a);
     assert_eq!(told.index.quiet_conn(1).is_some(), accepted);
 }
 
@@ -389,7 +382,13 @@ fn tunnel_evidence_names_the_connect_that_opened_it() {
     );
     assert!(f.frames.contains(&granted_frame), "{:?}", f.frames);
     // The story's retiring index finds the same.
-    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+    tells_the_same(&bytes, &a);
+}
+
+/// The story's analysis of `bytes` (its recorder retires quiet connections), checked to give
+/// the same diagnosis as the collecting analysis `a` of the same capture.
+fn tells_the_same(bytes: &[u8], a: &Analysis) -> super::StoryAnalysis {
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(bytes)).unwrap();
     let mut recorder = super::StoryRecorder::default();
     let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
     let told = recorder.finish(report, &super::StoryOptions::default());
@@ -397,6 +396,7 @@ fn tunnel_evidence_names_the_connect_that_opened_it() {
         serde_json::to_string(&told.diagnosis).unwrap(),
         serde_json::to_string(&a.diagnosis).unwrap()
     );
+    told
 }
 
 /// Every finding id a detector can raise has its section in `docs/findings.md`.
