@@ -1346,6 +1346,66 @@ fn challenges_answered_only_at_the_end_are_answered() {
     assert!(ntlm.is_empty(), "{ntlm:?}");
 }
 
+/// A client restarting the NTLM handshake 500 times on connection A (a new Type 1 after each
+/// challenge), then sending its Type 3 on connection B: one `ntlm-connection-switch`, for the
+/// last challenge (the one the Type 3 can answer), counting the 499 before it. It made one
+/// finding per challenge, all citing the same Type 3.
+#[test]
+fn restarted_handshakes_answered_elsewhere_make_one_switch_finding() {
+    use wiretale_fixtures::payloads::ntlm::CASE_STUDY_TYPE1;
+
+    const CHALLENGES: usize = 500;
+    let url = "http://crl.example/a.crl";
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut a =
+        TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.9:8080")).ack_policy(AckPolicy::Never);
+    a.handshake(&mut cap);
+    for _ in 0..CHALLENGES {
+        a.send(
+            &mut cap,
+            FDir::ToServer,
+            ntlm_proxy_get(url, CASE_STUDY_TYPE1).as_bytes(),
+        );
+        a.send(&mut cap, FDir::ToClient, ntlm_challenge_407().as_bytes());
+    }
+    let last_challenge = u64::from(cap.next_frame_number() - 1);
+    a.close(&mut cap);
+    let mut b = TcpSession::new(addr("10.0.0.1:50001"), addr("10.0.0.9:8080"));
+    b.handshake(&mut cap);
+    b.send(
+        &mut cap,
+        FDir::ToServer,
+        ntlm_proxy_get(url, ANY_TYPE3).as_bytes(),
+    );
+    b.send(&mut cap, FDir::ToClient, OK_EMPTY);
+    b.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let switches: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "ntlm-connection-switch")
+        .collect();
+    assert_eq!(switches.len(), 1);
+    let f = switches[0];
+    assert!(
+        f.summary.contains(&format!("frame {last_challenge})")),
+        "{}",
+        f.summary
+    );
+    let before = format!("Before it, {} other NTLM challenges", CHALLENGES - 1);
+    assert!(
+        f.evidence.iter().any(|e| e.starts_with(&before)),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        !told
+            .diagnosis
+            .findings
+            .iter()
+            .any(|f| f.id == "ntlm-abandoned"),
+        "the earlier challenges were superseded, not abandoned"
+    );
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it

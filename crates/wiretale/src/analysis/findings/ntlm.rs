@@ -74,6 +74,8 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
         // Challenges answered neither here nor on another connection, in order: one finding
         // for the connection, at the last (the one its close followed).
         let mut abandoned: Vec<&Exchange> = Vec::new();
+        // Challenges answered on another connection, with that answer, in order.
+        let mut switched: Vec<(&Exchange, &Answer<'_>)> = Vec::new();
         for (i, ex) in conn.exchanges.iter().enumerate() {
             let Some(resp) = &ex.response else { continue };
             if resp.ntlm_response == Some(2) {
@@ -82,12 +84,36 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
                 if last_type3.is_some_and(|last| last > i) {
                     continue;
                 }
-                if !answered_elsewhere(&answers, conn, ex, out) {
-                    abandoned.push(ex);
+                match type3_elsewhere(&answers, conn, ex) {
+                    Some(x3) => switched.push((ex, x3)),
+                    None => abandoned.push(ex),
                 }
             } else if ex.ntlm_request == Some(1) && matches!(resp.status, 401 | 407) {
                 challenge_missing(index, conn, ex, out);
             }
+        }
+        // A Type 3 elsewhere answers the last of the challenges before it; the ones before
+        // that were superseded by a new Type 1 on this connection (one finding per answer,
+        // not per challenge: a client restarting the handshake a thousand times made a
+        // thousand findings citing the same Type 3).
+        let mut from = 0;
+        for at in 0..switched.len() {
+            let same_answer = |a: &Answer<'_>, b: &Answer<'_>| {
+                (a.stream, a.request_frame) == (b.stream, b.request_frame)
+            };
+            let next_same = (switched.get(at + 1))
+                .zip(switched.get(at))
+                .is_some_and(|(next, this)| same_answer(next.1, this.1));
+            if next_same {
+                continue;
+            }
+            if let Some(&(ex, x3)) = switched.get(at) {
+                let earlier: Vec<&Exchange> = (switched.get(from..at).unwrap_or_default().iter())
+                    .map(|s| s.0)
+                    .collect();
+                connection_switch(conn, ex, x3, &earlier, out);
+            }
+            from = at + 1;
         }
         if let Some((last, earlier)) = abandoned.split_last() {
             challenge_abandoned(conn, last, earlier, out);
@@ -99,55 +125,84 @@ fn who(conn: &ConnIndex) -> String {
     format!("{} {}", conn.server_role(), conn.server)
 }
 
-/// A Type 2 arrived in `ex` and no Type 3 followed on its connection: reports
-/// `ntlm-connection-switch` if one came on another connection of the same client to the same
-/// server, and says whether it did.
-fn answered_elsewhere(
-    answers: &Answers<'_>,
+/// A Type 2 arrived in `ex` and no Type 3 followed on its connection: the first Type 3 the
+/// same client sent the same server on another connection after the challenge, if any.
+fn type3_elsewhere<'a>(
+    answers: &'a Answers<'a>,
     conn: &ConnIndex,
     ex: &Exchange,
+) -> Option<&'a Answer<'a>> {
+    let resp = ex.response.as_ref()?;
+    let list = answers.get(&(conn.client.ip(), conn.server))?;
+    let from = list.partition_point(|a| a.request_frame <= resp.frame);
+    (list.get(from..).unwrap_or_default().iter()).find(|a| a.stream != conn.stream)
+}
+
+/// `ntlm-connection-switch`: the challenge in `ex` (after the unanswered ones in `earlier`,
+/// on the same connection) answered by `x3` on another connection.
+fn connection_switch(
+    conn: &ConnIndex,
+    ex: &Exchange,
+    x3: &Answer<'_>,
+    earlier: &[&Exchange],
     out: &mut Vec<Finding>,
-) -> bool {
-    let Some(resp) = &ex.response else {
-        return false;
+) {
+    let Some(resp) = &ex.response else { return };
+    let outcome = match &x3.response {
+        Some((frame, status, reason)) => format!("answered {status} {reason} (frame {frame})"),
+        None => "never answered".to_string(),
     };
-    // The first sent after the challenge.
-    let elsewhere = (answers.get(&(conn.client.ip(), conn.server))).and_then(|list| {
-        let from = list.partition_point(|a| a.request_frame <= resp.frame);
-        (list.get(from..).unwrap_or_default().iter()).find(|a| a.stream != conn.stream)
+    out.push(Finding {
+        id: "ntlm-connection-switch",
+        severity: Severity::Error,
+        frame: x3.request_frame,
+        frames: vec![ex.request_frame, resp.frame, x3.request_frame],
+        streams: vec![conn.stream, x3.stream],
+        summary: format!(
+            "The client answered the NTLM challenge from {} (stream {}, frame {}) on a different connection (stream {}, frame {}), so the challenge it answers does not exist there.",
+            who(conn), conn.stream, resp.frame, x3.stream, x3.request_frame
+        ),
+        evidence: vec![
+            format!("Frame {}: {} {} {} with NTLM Type 1 on stream {}", ex.request_frame, ex.method, ex.target, ex.version, conn.stream),
+            format!("Frame {}: {} {} {} with the NTLM Type 2 challenge", resp.frame, resp.version, resp.status, resp.reason),
+            format!("Frame {}: NTLM Type 3 sent on stream {} ({}:{}), {outcome}", x3.request_frame, x3.stream, x3.client.ip(), x3.client.port()),
+            format!("Request keep-alive: {} ({}); response keep-alive: {} ({})", yes(ex.request_keep_alive), ex.request_keep_alive_reason, yes(resp.keep_alive), resp.keep_alive_reason),
+        ],
+        facts: Default::default(),
+        suggestion: FIX_KEEP_ALIVE.to_string(),
     });
-    if let Some(x3) = elsewhere {
-        let outcome = match &x3.response {
-            Some((frame, status, reason)) => format!("answered {status} {reason} (frame {frame})"),
-            None => "never answered".to_string(),
-        };
-        out.push(Finding {
-            id: "ntlm-connection-switch",
-            severity: Severity::Error,
-            frame: x3.request_frame,
-            frames: vec![ex.request_frame, resp.frame, x3.request_frame],
-            streams: vec![conn.stream, x3.stream],
-            summary: format!(
-                "The client answered the NTLM challenge from {} (stream {}, frame {}) on a different connection (stream {}, frame {}), so the challenge it answers does not exist there.",
-                who(conn), conn.stream, resp.frame, x3.stream, x3.request_frame
-            ),
-            evidence: vec![
-                format!("Frame {}: {} {} {} with NTLM Type 1 on stream {}", ex.request_frame, ex.method, ex.target, ex.version, conn.stream),
-                format!("Frame {}: {} {} {} with the NTLM Type 2 challenge", resp.frame, resp.version, resp.status, resp.reason),
-                format!("Frame {}: NTLM Type 3 sent on stream {} ({}:{}), {outcome}", x3.request_frame, x3.stream, x3.client.ip(), x3.client.port()),
-                format!("Request keep-alive: {} ({}); response keep-alive: {} ({})", yes(ex.request_keep_alive), ex.request_keep_alive_reason, yes(resp.keep_alive), resp.keep_alive_reason),
-            ],
-            facts: Default::default(),
-            suggestion: FIX_KEEP_ALIVE.to_string(),
-        });
-        return true;
+    if let (Some(f), Some((line, frames))) = (out.last_mut(), earlier_challenges(earlier)) {
+        f.evidence.push(line);
+        f.frames.extend(frames);
     }
-    false
 }
 
 /// Earlier unanswered challenges of a connection listed one by one in its `ntlm-abandoned`
 /// finding; the rest are counted.
 const SHOWN_EARLIER_CHALLENGES: usize = 10;
+
+/// The evidence line for challenges a client met with a new Type 1 on the same connection
+/// instead of a Type 3, and the frames of the first ones; `None` without any.
+fn earlier_challenges(earlier: &[&Exchange]) -> Option<(String, Vec<u64>)> {
+    if earlier.is_empty() {
+        return None;
+    }
+    let frames: Vec<u64> = (earlier.iter())
+        .filter_map(|x| x.response.as_ref().map(|r| r.frame))
+        .take(SHOWN_EARLIER_CHALLENGES)
+        .collect();
+    let listed: Vec<String> = frames.iter().map(u64::to_string).collect();
+    let more = earlier.len().saturating_sub(frames.len());
+    let line = format!(
+        "Before it, {} other NTLM challenge{} on this connection went unanswered, the client sending a new Type 1 instead (frame{} {}{})",
+        earlier.len(),
+        if earlier.len() == 1 { "" } else { "s" },
+        if frames.len() == 1 { "" } else { "s" },
+        listed.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    );
+    Some((line, frames))
+}
 
 /// The client left the challenge in `ex` unanswered (and those in `earlier`, on the same
 /// connection, restarting with a new Type 1 each time): one finding for the connection.
@@ -216,22 +271,9 @@ fn challenge_abandoned(
     evidence.push(close_text);
     let mut frames = vec![ex.request_frame, resp.frame];
     frames.extend(frames_end);
-    if !earlier.is_empty() {
-        let challenge_frames: Vec<u64> = (earlier.iter())
-            .filter_map(|x| x.response.as_ref().map(|r| r.frame))
-            .collect();
-        let shown = &challenge_frames[..challenge_frames.len().min(SHOWN_EARLIER_CHALLENGES)];
-        let listed: Vec<String> = shown.iter().map(u64::to_string).collect();
-        let more = challenge_frames.len() - shown.len();
-        evidence.push(format!(
-            "Before it, {} other NTLM challenge{} on this connection went unanswered, the client sending a new Type 1 instead (frame{} {}{})",
-            earlier.len(),
-            if earlier.len() == 1 { "" } else { "s" },
-            if shown.len() == 1 { "" } else { "s" },
-            listed.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
-        ));
-        frames.extend_from_slice(shown);
+    if let Some((line, shown)) = earlier_challenges(earlier) {
+        evidence.push(line);
+        frames.extend(shown);
     }
     out.push(Finding {
         id: "ntlm-abandoned",
