@@ -1406,6 +1406,45 @@ fn restarted_handshakes_answered_elsewhere_make_one_switch_finding() {
     );
 }
 
+/// A client offering NTLM 300 times on one keep-alive connection to a proxy that answers
+/// each Type 1 with a 407 offering only Basic: one `ntlm-challenge-missing` for the
+/// connection, at the first, counting the 299 after it (one finding per Type 1 before).
+#[test]
+fn type1s_refused_without_challenge_make_one_finding() {
+    use wiretale_fixtures::payloads::ntlm::CASE_STUDY_TYPE1;
+
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for i in 0..300 {
+        let url = format!("http://crl.example/{i}.crl");
+        s.send(
+            &mut cap,
+            FDir::ToServer,
+            ntlm_proxy_get(&url, CASE_STUDY_TYPE1).as_bytes(),
+        );
+        s.send(
+            &mut cap,
+            FDir::ToClient,
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n",
+        );
+    }
+    s.close(&mut cap);
+    let (told, _) = told_and_collected(&pcap(&cap));
+    let missing: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "ntlm-challenge-missing")
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert!(
+        missing[0]
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("After it, 299 more NTLM Type 1s")),
+        "{:?}",
+        missing[0].evidence
+    );
+}
+
 /// An NTLM handshake flood on one keep-alive connection (Type 1 → 407 with a challenge →
 /// Type 3 → 200, thousands of times): the story's retiring index forgets the legs of
 /// handshakes settled on the connection once they are old, as it forgets plain exchanges, so it

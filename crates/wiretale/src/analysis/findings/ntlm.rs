@@ -74,6 +74,8 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
         // Challenges answered neither here nor on another connection, in order: one finding
         // for the connection, at the last (the one its close followed).
         let mut abandoned: Vec<&Exchange> = Vec::new();
+        // Type 1s refused without a challenge, in order.
+        let mut missing: Vec<&Exchange> = Vec::new();
         // Challenges answered on another connection, with that answer, in order.
         let mut switched: Vec<(&Exchange, &Answer<'_>)> = Vec::new();
         for (i, ex) in conn.exchanges.iter().enumerate() {
@@ -89,8 +91,13 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
                     None => abandoned.push(ex),
                 }
             } else if ex.ntlm_request == Some(1) && matches!(resp.status, 401 | 407) {
-                challenge_missing(index, conn, ex, out);
+                missing.push(ex);
             }
+        }
+        // One finding per connection, at the first Type 1 refused without a challenge; the
+        // client's retries on the connection are counted in it.
+        if let Some((first, more)) = missing.split_first() {
+            challenge_missing(conn, first, more, out);
         }
         // A Type 3 elsewhere answers the last of the challenges before it; the ones before
         // that were superseded by a new Type 1 on this connection (one finding per answer,
@@ -304,10 +311,10 @@ fn challenge_abandoned(
     }
 }
 
-/// The client offered NTLM (Type 1) and got 401/407 without a Type 2.
-fn challenge_missing(index: &Index, conn: &ConnIndex, ex: &Exchange, out: &mut Vec<Finding>) {
+/// The client offered NTLM (Type 1) in `ex` and got 401/407 without a Type 2; `more` are its
+/// later Type 1s on the connection answered the same way, counted in the same finding.
+fn challenge_missing(conn: &ConnIndex, ex: &Exchange, more: &[&Exchange], out: &mut Vec<Finding>) {
     let Some(resp) = &ex.response else { return };
-    let _ = index;
     let offers = if resp.challenges.is_empty() {
         "no authentication scheme".to_string()
     } else {
@@ -358,6 +365,27 @@ fn challenge_missing(index: &Index, conn: &ConnIndex, ex: &Exchange, out: &mut V
         facts: Default::default(),
         suggestion: FIX_KEEP_ALIVE.to_string(),
     });
+    if let Some(f) = out.last_mut().filter(|_| !more.is_empty()) {
+        let frames: Vec<u64> = (more.iter())
+            .filter_map(|x| x.response.as_ref().map(|r| r.frame))
+            .take(SHOWN_EARLIER_CHALLENGES)
+            .collect();
+        let listed: Vec<String> = frames.iter().map(u64::to_string).collect();
+        let unlisted = more.len().saturating_sub(frames.len());
+        f.evidence.push(format!(
+            "After it, {} more NTLM Type 1{} on this connection got the same answer (frame{} {}{})",
+            more.len(),
+            if more.len() == 1 { "" } else { "s" },
+            if frames.len() == 1 { "" } else { "s" },
+            listed.join(", "),
+            if unlisted > 0 {
+                format!(" and {unlisted} more")
+            } else {
+                String::new()
+            }
+        ));
+        f.frames.extend(frames);
+    }
 }
 
 fn header_word(conn: &ConnIndex) -> &'static str {
