@@ -184,31 +184,52 @@ fn connection_switch(
     }
 }
 
-/// Earlier unanswered challenges of a connection listed one by one in its `ntlm-abandoned`
-/// finding; the rest are counted.
-const SHOWN_EARLIER_CHALLENGES: usize = 10;
+/// Repeats of what a finding is about on the same connection (unanswered challenges, refused
+/// Type 1s) listed one by one in it; the rest are counted.
+const SHOWN_REPEATS: usize = 10;
 
-/// The evidence line for challenges a client met with a new Type 1 on the same connection
-/// instead of a Type 3, and the frames of the first ones; `None` without any.
-fn earlier_challenges(earlier: &[&Exchange]) -> Option<(String, Vec<u64>)> {
-    if earlier.is_empty() {
+/// An evidence line about `repeats`, exchanges of one connection like the one a finding is
+/// about: "{head} {n} {what}{s} {tail} (frames a, b and N more)", with the response frames of
+/// the first [`SHOWN_REPEATS`], which it also returns; `None` without any.
+fn repeats_line(
+    head: &str,
+    what: &str,
+    tail: &str,
+    repeats: &[&Exchange],
+) -> Option<(String, Vec<u64>)> {
+    if repeats.is_empty() {
         return None;
     }
-    let frames: Vec<u64> = (earlier.iter())
+    let frames: Vec<u64> = (repeats.iter())
         .filter_map(|x| x.response.as_ref().map(|r| r.frame))
-        .take(SHOWN_EARLIER_CHALLENGES)
+        .take(SHOWN_REPEATS)
         .collect();
     let listed: Vec<String> = frames.iter().map(u64::to_string).collect();
-    let more = earlier.len().saturating_sub(frames.len());
+    let unlisted = repeats.len().saturating_sub(frames.len());
     let line = format!(
-        "Before it, {} other NTLM challenge{} on this connection went unanswered, the client sending a new Type 1 instead (frame{} {}{})",
-        earlier.len(),
-        if earlier.len() == 1 { "" } else { "s" },
+        "{head} {} {what}{} {tail} (frame{} {}{})",
+        repeats.len(),
+        if repeats.len() == 1 { "" } else { "s" },
         if frames.len() == 1 { "" } else { "s" },
         listed.join(", "),
-        if more > 0 { format!(" and {more} more") } else { String::new() }
+        if unlisted > 0 {
+            format!(" and {unlisted} more")
+        } else {
+            String::new()
+        }
     );
     Some((line, frames))
+}
+
+/// [`repeats_line`] for challenges a client met with a new Type 1 on the same connection
+/// instead of a Type 3.
+fn earlier_challenges(earlier: &[&Exchange]) -> Option<(String, Vec<u64>)> {
+    repeats_line(
+        "Before it,",
+        "other NTLM challenge",
+        "on this connection went unanswered, the client sending a new Type 1 instead",
+        earlier,
+    )
 }
 
 /// The client left the challenge in `ex` unanswered (and those in `earlier`, on the same
@@ -365,25 +386,14 @@ fn challenge_missing(conn: &ConnIndex, ex: &Exchange, more: &[&Exchange], out: &
         facts: Default::default(),
         suggestion: FIX_KEEP_ALIVE.to_string(),
     });
-    if let Some(f) = out.last_mut().filter(|_| !more.is_empty()) {
-        let frames: Vec<u64> = (more.iter())
-            .filter_map(|x| x.response.as_ref().map(|r| r.frame))
-            .take(SHOWN_EARLIER_CHALLENGES)
-            .collect();
-        let listed: Vec<String> = frames.iter().map(u64::to_string).collect();
-        let unlisted = more.len().saturating_sub(frames.len());
-        f.evidence.push(format!(
-            "After it, {} more NTLM Type 1{} on this connection got the same answer (frame{} {}{})",
-            more.len(),
-            if more.len() == 1 { "" } else { "s" },
-            if frames.len() == 1 { "" } else { "s" },
-            listed.join(", "),
-            if unlisted > 0 {
-                format!(" and {unlisted} more")
-            } else {
-                String::new()
-            }
-        ));
+    let repeats = repeats_line(
+        "After it,",
+        "more NTLM Type 1",
+        "on this connection got the same answer",
+        more,
+    );
+    if let (Some(f), Some((line, frames))) = (out.last_mut(), repeats) {
+        f.evidence.push(line);
         f.frames.extend(frames);
     }
 }
