@@ -103,24 +103,14 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
         // that were superseded by a new Type 1 on this connection (one finding per answer,
         // not per challenge: a client restarting the handshake a thousand times made a
         // thousand findings citing the same Type 3).
-        let mut from = 0;
-        for at in 0..switched.len() {
-            let same_answer = |a: &Answer<'_>, b: &Answer<'_>| {
-                (a.stream, a.request_frame) == (b.stream, b.request_frame)
-            };
-            let next_same = (switched.get(at + 1))
-                .zip(switched.get(at))
-                .is_some_and(|(next, this)| same_answer(next.1, this.1));
-            if next_same {
-                continue;
-            }
-            if let Some(&(ex, x3)) = switched.get(at) {
-                let earlier: Vec<&Exchange> = (switched.get(from..at).unwrap_or_default().iter())
-                    .map(|s| s.0)
-                    .collect();
+        let same_answer = |a: &(&Exchange, &Answer<'_>), b: &(&Exchange, &Answer<'_>)| {
+            (a.1.stream, a.1.request_frame) == (b.1.stream, b.1.request_frame)
+        };
+        for group in switched.chunk_by(same_answer) {
+            if let Some(((ex, x3), superseded)) = group.split_last() {
+                let earlier: Vec<&Exchange> = superseded.iter().map(|s| s.0).collect();
                 connection_switch(conn, ex, x3, &earlier, out);
             }
-            from = at + 1;
         }
         if let Some((last, earlier)) = abandoned.split_last() {
             challenge_abandoned(conn, last, earlier, out);
