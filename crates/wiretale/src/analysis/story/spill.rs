@@ -54,12 +54,15 @@ impl Runs {
 
     /// Readies the runs and `tail` (sorted like a run) to be told in frame order: merges the
     /// runs down to at most [`MAX_FAN_IN`], names each step's roles with `resolve` (the tail's
-    /// in place) and calls `measure` with every step in frame order. The merged order is not
-    /// written out: each telling merges the runs again ([`Sorted::for_each`]), which costs
-    /// less than writing and reading back every step once more. Only what `resolve` filled
-    /// in is kept for the run steps, in merged order: in a second temporary file or, if that
-    /// cannot be written (a full disk), in memory (10 bytes a step); `measure` then sees the
-    /// steps again from the start.
+    /// in place) and calls `measure` with every step, run by run, then the tail: each line
+    /// measured where it opens in a run or the tail, which for the columns is the same as in
+    /// frame order (a line continued from another run has the same frame, stream and sender,
+    /// so the same receiver). No merge is needed for that, and the merged order is never
+    /// written out: each telling merges the runs ([`Sorted::for_each`]), which costs less
+    /// than writing and reading back every step once more. Only what `resolve` filled in is
+    /// kept for the run steps, in file order: in a second temporary file or, if that cannot
+    /// be written (a full disk), in memory (10 bytes a step); `measure` then sees the steps
+    /// again from the start.
     pub(super) fn settle(
         self,
         tail: Vec<(u64, Step)>,
@@ -86,26 +89,34 @@ impl Runs {
         for (_, step) in &mut tail {
             resolve(step);
         }
-        // One merge in frame order that resolves each run step and hands its resolution to
-        // `keep`: into the roles file, or, if that cannot be written, into memory.
-        let mut resolve_in_order = |keep: &mut dyn FnMut(Resolution) -> io::Result<()>| {
-            merge_into(
-                &file,
-                &runs,
-                &tail,
-                |step| {
-                    resolve(step);
-                    keep(Resolution::of(step))
-                },
-                |_, step| {
-                    measure(step);
-                    Ok(())
-                },
-            )
+        // One pass over the runs in file order (no merge: naming roles and measuring
+        // columns need no order) that resolves each run step and hands its resolution to
+        // `keep`: into the roles file, or, if that cannot be written, into memory. Only the
+        // fields roles and columns depend on are read back, not the text.
+        let mut resolve_in_file_order = |keep: &mut dyn FnMut(Resolution) -> io::Result<()>| {
+            let mut count = 0u64;
+            let (mut scratch, mut step) = (Vec::new(), Step::default());
+            for &(start, steps) in &runs {
+                let mut reader = SharedReader::new(&file, start, SETTLE_BUFFER);
+                for _ in 0..steps {
+                    let record = reader.next_record(&mut scratch)?;
+                    parse_into(record, &mut step, Part::Head)
+                        .ok_or_else(|| bad("damaged record"))?;
+                    resolve(&mut step);
+                    keep(Resolution::of(&step))?;
+                    measure(&step);
+                    count += 1;
+                }
+            }
+            for (_, step) in &tail {
+                measure(step);
+                count += 1;
+            }
+            Ok::<_, io::Error>(count)
         };
         let to_file = (|| {
             let mut out = BufWriter::with_capacity(1 << 16, roles_file()?);
-            let count = resolve_in_order(&mut |r| out.write_all(&r.0))?;
+            let count = resolve_in_file_order(&mut |r| out.write_all(&r.0))?;
             let roles = out.into_inner().map_err(|e| e.into_error())?;
             Ok::<_, io::Error>((Resolutions::File(Mutex::new(roles)), count))
         })();
@@ -121,7 +132,7 @@ impl Runs {
                     .ok()
                     .and_then(|n| kept.try_reserve_exact(n).ok())
                     .ok_or_else(|| bad("no room in memory for the roles of the steps"))?;
-                let count = resolve_in_order(&mut |r| {
+                let count = resolve_in_file_order(&mut |r| {
                     kept.push(r);
                     Ok(())
                 })?;
@@ -166,7 +177,7 @@ fn reduce(
                 &source,
                 group,
                 &[],
-                |_| Ok(()),
+                |_, _| Ok(()),
                 |seq, step| encode(&mut counting, seq, step, &mut record),
             )?;
             merged.push((written, steps));
@@ -182,11 +193,20 @@ fn reduce(
 /// What [`Runs::settle`]'s `resolve` fills in for a step: its roles and its connection's
 /// last frame.
 #[derive(Debug, Clone, Copy)]
-struct Resolution([u8; 10]);
+struct Resolution([u8; RESOLUTION_LEN]);
+
+/// Bytes of a [`Resolution`].
+const RESOLUTION_LEN: usize = 10;
+
+/// Read buffer of each run's resolutions during a telling (100 steps).
+const RESOLUTION_BUFFER: usize = 100 * RESOLUTION_LEN;
+
+/// Read buffer of the pass that names the run steps' roles (one run at a time).
+const SETTLE_BUFFER: usize = 1 << 16;
 
 impl Resolution {
     fn of(step: &Step) -> Self {
-        let mut bytes = [0u8; 10];
+        let mut bytes = [0u8; RESOLUTION_LEN];
         let (roles, last) = bytes.split_at_mut(2);
         roles.copy_from_slice(&step.roles);
         last.copy_from_slice(&step.stream_last_frame.to_le_bytes());
@@ -218,7 +238,7 @@ fn merge_into(
     file: &Mutex<File>,
     runs: &[(u64, u64)],
     tail: &[(u64, Step)],
-    mut complete: impl FnMut(&mut Step) -> io::Result<()>,
+    mut complete: impl FnMut(usize, &mut Step) -> io::Result<()>,
     mut out: impl FnMut(u64, &Step) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut readers: Vec<RunReader> = runs
@@ -254,7 +274,7 @@ fn merge_into(
                 heads.push(Reverse((step.frame, *seq, source)));
             }
         } else if let Some(r) = readers.get_mut(source) {
-            complete(&mut r.current.1)?;
+            complete(source, &mut r.current.1)?;
             out(r.current.0, &r.current.1)?;
             if r.advance()? {
                 heads.push(Reverse((r.current.1.frame, r.current.0, source)));
@@ -287,24 +307,24 @@ impl Sorted {
 
     /// Calls `each` with every step in order.
     pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
-        // Each run step takes the next resolution; the file (or list) must hold exactly one
-        // per run step, and the merge must give back every step: a damaged file is an
-        // error, never roles silently given to the wrong steps' neighbours.
-        let mut next = Resolutions::reader(&self.resolutions);
+        // Each run step takes the next resolution of its run; there must be exactly one per
+        // run step, and the merge must give back every step: a damaged file is an error,
+        // never roles silently given to the wrong steps' neighbours.
+        let mut readers = self.resolutions.readers(&self.runs)?;
         let told = merge_into(
             &self.file,
             &self.runs,
             &self.tail,
-            |step| {
-                next.next()?.apply(step);
-                Ok(())
+            |run, step| match readers.get_mut(run) {
+                Some(reader) => reader.next().map(|r| r.apply(step)),
+                None => Err(bad("roles missing for a run")),
             },
             |_, step| {
                 each(step);
                 Ok(())
             },
         )?;
-        if told != self.count || !next.at_end()? {
+        if told != self.count {
             return Err(bad("roles file does not match the steps"));
         }
         Ok(())
@@ -312,15 +332,46 @@ impl Sorted {
 }
 
 impl Resolutions {
-    fn reader(&self) -> ResolutionReader<'_> {
-        match self {
-            Resolutions::File(file) => ResolutionReader::File(SharedReader::new(file, 0, 1 << 13)),
-            Resolutions::Memory(kept) => ResolutionReader::Memory(kept.iter()),
+    /// A reader of each run's resolutions (they are kept run after run, in file order),
+    /// once it is checked that there is exactly one per run step.
+    fn readers(&self, runs: &[(u64, u64)]) -> io::Result<Vec<ResolutionReader<'_>>> {
+        let run_steps = runs.iter().map(|&(_, count)| count).sum::<u64>();
+        let matches = match self {
+            Resolutions::File(file) => {
+                let file = file.lock().map_err(|_| bad("a reader panicked"))?;
+                let len = file.metadata()?.len();
+                Some(len) == run_steps.checked_mul(RESOLUTION_LEN as u64)
+            }
+            Resolutions::Memory(kept) => kept.len() as u64 == run_steps,
+        };
+        if !matches {
+            return Err(bad("roles file does not match the steps"));
         }
+        let mut first = 0u64;
+        let mut readers = Vec::with_capacity(runs.len());
+        for &(_, count) in runs {
+            readers.push(match self {
+                Resolutions::File(file) => ResolutionReader::File(SharedReader::new(
+                    file,
+                    first * RESOLUTION_LEN as u64,
+                    RESOLUTION_BUFFER,
+                )),
+                Resolutions::Memory(kept) => {
+                    let (from, to) = (usize::try_from(first), usize::try_from(first + count));
+                    let run = match (from, to) {
+                        (Ok(from), Ok(to)) => kept.get(from..to).unwrap_or_default(),
+                        _ => &[],
+                    };
+                    ResolutionReader::Memory(run.iter())
+                }
+            });
+            first += count;
+        }
+        Ok(readers)
     }
 }
 
-/// Reads the [`Resolutions`] in order, for one telling.
+/// Reads one run's [`Resolutions`] in order, for one telling.
 enum ResolutionReader<'r> {
     File(SharedReader<'r>),
     Memory(std::slice::Iter<'r, Resolution>),
@@ -330,7 +381,7 @@ impl ResolutionReader<'_> {
     fn next(&mut self) -> io::Result<Resolution> {
         match self {
             ResolutionReader::File(reader) => {
-                let mut bytes = [0u8; 10];
+                let mut bytes = [0u8; RESOLUTION_LEN];
                 reader
                     .read_exact(&mut bytes)
                     .map_err(|_| bad("roles file ends before the steps"))?;
@@ -340,14 +391,6 @@ impl ResolutionReader<'_> {
                 (kept.next().copied()).ok_or_else(|| bad("roles missing for a step"))
             }
         }
-    }
-
-    /// True when every resolution was read.
-    fn at_end(&mut self) -> io::Result<bool> {
-        Ok(match self {
-            ResolutionReader::File(reader) => reader.read(&mut [0u8; 1])? == 0,
-            ResolutionReader::Memory(kept) => kept.len() == 0,
-        })
     }
 }
 
@@ -435,8 +478,8 @@ impl RunReader<'_> {
         }
         self.left -= 1;
         let record = self.reader.next_record(&mut self.scratch)?;
-        self.current.0 =
-            parse_into(record, &mut self.current.1).ok_or_else(|| bad("damaged record"))?;
+        self.current.0 = parse_into(record, &mut self.current.1, Part::Whole)
+            .ok_or_else(|| bad("damaged record"))?;
         Ok(true)
     }
 }
@@ -559,7 +602,7 @@ fn decode_into(r: &mut impl Read, scratch: &mut Vec<u8>, step: &mut Step) -> io:
     scratch.clear();
     scratch.resize(len as usize, 0);
     r.read_exact(scratch)?;
-    parse_into(scratch, step).ok_or_else(|| bad("damaged record"))
+    parse_into(scratch, step, Part::Whole).ok_or_else(|| bad("damaged record"))
 }
 
 /// The fields of a record, read front to back.
@@ -605,7 +648,17 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn parse_into(record: &[u8], step: &mut Step) -> Option<u64> {
+/// How much of a record [`parse_into`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Every field.
+    Whole,
+    /// What roles and columns depend on: the frame, stream, addresses, protocol (the frame
+    /// list and text are skipped, and left as they were).
+    Head,
+}
+
+fn parse_into(record: &[u8], step: &mut Step, part: Part) -> Option<u64> {
     let mut f = Fields(record);
     let seq = f.u64()?;
     step.frame = f.u64()?;
@@ -613,6 +666,9 @@ fn parse_into(record: &[u8], step: &mut Step) -> Option<u64> {
         u32::MAX => step.frames = None,
         n => {
             let bytes = f.take(usize::try_from(n).ok()?.checked_mul(8)?)?;
+            if part == Part::Head {
+                return parse_rest(f, step, part).map(|()| seq);
+            }
             let list = step.frames.get_or_insert_with(Vec::new);
             list.clear();
             list.extend(
@@ -620,6 +676,11 @@ fn parse_into(record: &[u8], step: &mut Step) -> Option<u64> {
             );
         }
     }
+    parse_rest(f, step, part).map(|()| seq)
+}
+
+/// The fields after the frame list.
+fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
     step.time = Timestamp {
         secs: i64::from_le_bytes(f.array()?),
         nanos: f.u32()?,
@@ -636,10 +697,12 @@ fn parse_into(record: &[u8], step: &mut Step) -> Option<u64> {
     step.ongoing = ongoing != 0;
     step.stream_last_frame = f.u64()?;
     let len = usize::try_from(f.u64()?).ok()?;
-    let text = std::str::from_utf8(f.take(len)?).ok()?;
-    step.text.clear();
-    step.text.push_str(text);
-    Some(seq)
+    let text = f.take(len)?;
+    if part == Part::Whole {
+        step.text.clear();
+        step.text.push_str(std::str::from_utf8(text).ok()?);
+    }
+    Some(())
 }
 
 #[cfg(test)]
@@ -724,7 +787,7 @@ mod tests {
         runs.write_run(&[(1, step(5, None, None, "b")), (3, step(7, None, None, "d"))])
             .unwrap();
         let tail = vec![(4, step(1, None, None, "e")), (5, step(9, None, None, "f"))];
-        let (mut resolved, mut measured) = (0, String::new());
+        let (mut resolved, mut measured) = (0, Vec::new());
         let sorted = runs
             .settle(
                 tail,
@@ -733,12 +796,13 @@ mod tests {
                     s.roles = [1, 2];
                     s.stream_last_frame = s.frame * 10;
                 },
-                |s| measured.push_str(&s.text),
+                |s| measured.push(s.frame),
             )
             .unwrap();
         assert_eq!(sorted.len(), 6);
         assert_eq!(resolved, 6);
-        assert_eq!(measured, "eabdcf");
+        // Measured run by run, then the tail: no merge is needed for the columns.
+        assert_eq!(measured, [5, 9, 5, 7, 1, 9]);
         let mut texts = String::new();
         sorted
             .for_each(|s| {
@@ -885,7 +949,18 @@ mod tests {
             let (mut scratch, mut back) = (Vec::new(), Step::default());
             for (i, s) in steps.iter().enumerate() {
                 let record = reader.next_record(&mut scratch).unwrap();
-                assert_eq!(parse_into(record, &mut back), Some(i as u64), "size {size}");
+                let mut head = Step {
+                    text: "left as it was".into(),
+                    ..Step::default()
+                };
+                assert_eq!(parse_into(record, &mut head, Part::Head), Some(i as u64));
+                assert_eq!(
+                    (head.frame, head.stream, head.src, head.dst, head.proto),
+                    (s.frame, s.stream, s.src, s.dst, s.proto),
+                    "size {size}: the head"
+                );
+                assert_eq!(head.text, "left as it was");
+                assert_eq!(parse_into(record, &mut back, Part::Whole), Some(i as u64));
                 assert_eq!(format!("{back:?}"), format!("{s:?}"), "size {size}");
             }
             assert!(
@@ -895,9 +970,14 @@ mod tests {
         }
     }
 
-    /// The step's number, from its text (`"17;"`).
+    /// The step's number: its stream, which naming roles reads (the text is `"17;"` too,
+    /// for the tellings).
     fn id(s: &Step) -> u64 {
-        s.text.trim_end_matches(';').parse().unwrap()
+        let id = s.stream.unwrap();
+        if !s.text.is_empty() {
+            assert_eq!(s.text, format!("{id};"));
+        }
+        id
     }
 
     /// Roles and last frame derived from the step's number, so a misplaced one shows.
@@ -925,7 +1005,9 @@ mod tests {
         let mut make = |i: u64, frame: u64| {
             n += 1;
             let seq = if equal_keys { i } else { n };
-            (seq, step(frame, None, None, &format!("{n};")))
+            let mut step = step(frame, None, None, &format!("{n};"));
+            step.stream = Some(n);
+            (seq, step)
         };
         for run in 0..runs_n {
             let mut steps: Vec<(u64, Step)> = (0..per_run)
@@ -972,7 +1054,13 @@ mod tests {
                             })
                             .unwrap();
                         assert_eq!(told.len() as u64, (runs_n + 1) * per_run);
-                        assert!(measured.ends_with(&told));
+                        // Every step measured (after a failed attempt to keep the roles
+                        // on disk, again from the start).
+                        let mut last = measured[measured.len() - told.len()..].to_vec();
+                        let mut sorted_told = told.clone();
+                        last.sort_unstable();
+                        sorted_told.sort_unstable();
+                        assert_eq!(last, sorted_told);
                         let mut outer = 0;
                         sorted
                             .for_each(|s| {
