@@ -93,6 +93,10 @@ pub struct CaptureArgs {
     /// MiB, GiB). May be repeated; the settings and defaults are listed in docs/cli.md.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// Read the capture with `read` calls instead of a memory map (slower): for a file that
+    /// another program may truncate while it is read, which would kill a mapped read (SIGBUS).
+    #[arg(long = "no-mmap")]
+    pub no_mmap: bool,
 }
 
 /// The default of `--threads`: with at least 4 cores, all but two (the reader and the merger
@@ -242,6 +246,9 @@ pub struct CompareArgs {
     /// commands). May be repeated.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// Read the captures with `read` calls instead of a memory map (see the other commands).
+    #[arg(long = "no-mmap")]
+    pub no_mmap: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,

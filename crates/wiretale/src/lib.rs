@@ -13,7 +13,9 @@
 //!
 //! No module imports one further down the flow. Every decoder is sans-I/O and panic-free on any
 //! input; damaged input yields typed errors or findings with frame numbers.
-#![forbid(unsafe_code)]
+// No unsafe code, except the one call that maps a capture file into memory
+// (`capture::mapped`, measured: copying the file with `read` was a fifth of an analysis).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod analysis;

@@ -65,7 +65,12 @@ pub fn analyse_with(
     mut config: AnalyzerConfig,
     sink: &mut dyn EventSink,
 ) -> Result<Report, CliError> {
-    let mut reader = CaptureReader::open(&args.capture).map_err(|e| {
+    let opened = if args.no_mmap {
+        CaptureReader::open_unmapped(&args.capture)
+    } else {
+        CaptureReader::open(&args.capture)
+    };
+    let mut reader = opened.map_err(|e| {
         CliError::new(format!(
             "cannot read {}: {}",
             args.capture.display(),

@@ -209,3 +209,126 @@ fn fast_path_leaves_a_cut_record_to_the_general_path() {
     assert_eq!(records.len(), 1);
     assert!(error.unwrap().contains("TruncatedRecord"));
 }
+
+/// Every committed fixture and shared capture.
+fn all_capture_files() -> Vec<std::path::PathBuf> {
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let mut files: Vec<_> = std::fs::read_dir(&testdata)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    files.sort();
+    files.extend(shared_capture_files());
+    files
+}
+
+/// Records, error and comments of `path` read with `read` calls, and through a map: as
+/// `open` maps it, and with a small buffer and window (crossing windows and growing the
+/// buffer often), by the fast path and the general one.
+fn assert_mapped_reads_what_read_reads(path: &std::path::Path) {
+    let read = read_all(CaptureReader::open_unmapped(path).unwrap());
+    let mapped = CaptureReader::open(path).unwrap();
+    assert!(
+        mapped.inner.reader_exhausted() || mapped.total_len().is_some(),
+        "{}",
+        path.display()
+    );
+    assert_eq!(read_all(mapped), read, "{}: mapped", path.display());
+    for (capacity, window) in [(64, 64), (100, 4096), (4096, 4096), (5000, 1 << 16)] {
+        let Some(small) = CaptureReader::open_mapped_with(path, capacity, window) else {
+            // The header does not parse: `open` reads such a file without a map.
+            assert!(read.0.is_empty(), "{}", path.display());
+            continue;
+        };
+        assert_eq!(
+            read_all(small),
+            read,
+            "{}: {capacity}/{window}",
+            path.display()
+        );
+        let general = CaptureReader::open_mapped_with(path, capacity, window).unwrap();
+        assert_eq!(
+            read_all(general.without_fast_path()),
+            read,
+            "{}: {capacity}/{window}, general path",
+            path.display()
+        );
+    }
+}
+
+/// A capture read through a memory map gives the same records, errors and comments as read
+/// with `read` calls, on every committed fixture and shared capture.
+#[test]
+fn mapped_files_read_like_read_files() {
+    let files = all_capture_files();
+    assert!(files.len() > 15);
+    for path in files {
+        assert_mapped_reads_what_read_reads(&path);
+    }
+}
+
+/// Damaged files end the same way mapped or read: cut at every length up to a few records
+/// and at spots further in, and with bytes flipped in headers and lengths.
+#[test]
+fn damaged_mapped_files_end_like_read_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    for name in [
+        "tcp-basic-v4.pcap",
+        "nanosecond-multi-if.pcapng",
+        "big-endian-nano.pcap",
+    ] {
+        let bytes = std::fs::read(testdata.join(name)).unwrap();
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        let cuts = (0..bytes.len().min(400)).chain((400..bytes.len()).step_by(97));
+        variants.extend(cuts.map(|cut| bytes[..cut].to_vec()));
+        // Deterministic spots: every byte of the first 200, then a stride through the rest.
+        let spots = (0..bytes.len().min(200)).chain((200..bytes.len()).step_by(131));
+        for at in spots {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0xa5;
+            variants.push(damaged);
+        }
+        for (i, variant) in variants.iter().enumerate() {
+            let path = dir.path().join(format!("{i}-{name}"));
+            std::fs::write(&path, variant).unwrap();
+            match CaptureReader::open_unmapped(&path) {
+                Ok(_) => assert_mapped_reads_what_read_reads(&path),
+                Err(e) => {
+                    let mapped = CaptureReader::open(&path).err().map(|e| format!("{e:?}"));
+                    assert_eq!(mapped, Some(format!("{e:?}")), "{}", path.display());
+                }
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}
+
+/// A mapped capture that grows while it is read (still being written) is read to its new
+/// end, as with `read` calls.
+#[test]
+fn a_mapped_file_that_grows_is_read_to_its_new_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.pcap");
+    let mut file = pcap_header(65535);
+    pcap_record(&mut file, 1, &[1; 60]);
+    pcap_record(&mut file, 2, &[2; 60]);
+    std::fs::write(&path, &file).unwrap();
+    let mut reader = CaptureReader::open_mapped_with(&path, 64, 64).unwrap();
+    let mut more = Vec::new();
+    pcap_record(&mut more, 3, &[3; 600]);
+    let mut frames = Vec::new();
+    while let Some(r) = reader.next_record().unwrap() {
+        frames.push((r.frame, r.data[0]));
+        if r.frame == 1 {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(&more).unwrap();
+        }
+    }
+    assert_eq!(frames, [(1, 1), (2, 2), (3, 3)]);
+}
