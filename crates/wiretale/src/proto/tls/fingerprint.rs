@@ -4,7 +4,7 @@
 //! (RFC 8701) are left out everywhere, as both specifications require.
 
 use md5::Md5;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use super::message::Ja3;
 use super::names::is_grease;
@@ -55,7 +55,93 @@ fn join_decimal<T: Into<u16>>(values: impl Iterator<Item = T>) -> String {
 }
 
 fn md5_hex(text: &str) -> String {
-    hex(&Md5::digest(text.as_bytes()))
+    recent_digests::hex_digest(Digest::Md5, text)
+}
+
+/// Which digest of a fingerprint's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Digest {
+    /// MD5, in hex (JA3, JA3S).
+    Md5,
+    /// The first 12 hex digits of SHA-256 (JA4's parts b and c).
+    Sha256First12,
+}
+
+impl Digest {
+    fn hex(self, text: &str) -> String {
+        match self {
+            Digest::Md5 => hex(&Md5::digest(text.as_bytes())),
+            Digest::Sha256First12 => {
+                let mut digest = hex(&Sha256::digest(text.as_bytes()));
+                digest.truncate(12);
+                digest
+            }
+        }
+    }
+}
+
+/// The digests of the last fingerprint texts, per thread. The same client sends the same
+/// lists in every ClientHello (and a server answers alike), so most fingerprints of a
+/// capture repeat; hashing their texts again (software SHA-256 and MD5) was over half of
+/// decoding a ClientHello.
+mod recent_digests {
+    use super::Digest;
+    use std::cell::RefCell;
+    use std::hash::BuildHasher;
+
+    /// Entries kept (per thread), and the longest text kept: at most ~256 KiB in all.
+    const ENTRIES: usize = 64;
+    const MAX_TEXT: usize = 4096;
+
+    struct Entry {
+        hash: u64,
+        digest: Digest,
+        text: Box<str>,
+        hex: String,
+    }
+
+    #[derive(Default)]
+    struct Recent {
+        entries: Vec<Entry>,
+        /// Next entry to replace once full (round robin).
+        next: usize,
+    }
+
+    thread_local! {
+        static RECENT: RefCell<Recent> = RefCell::new(Recent::default());
+    }
+
+    /// `digest` of `text` in hex, from the cache or computed (and kept).
+    pub(super) fn hex_digest(digest: Digest, text: &str) -> String {
+        if text.len() > MAX_TEXT {
+            return digest.hex(text);
+        }
+        let hash = foldhash::fast::FixedState::default().hash_one(text);
+        let hit = RECENT.with_borrow(|r| {
+            (r.entries.iter())
+                .find(|e| e.hash == hash && e.digest == digest && *e.text == *text)
+                .map(|e| e.hex.clone())
+        });
+        if let Some(hex) = hit {
+            return hex;
+        }
+        let hex = digest.hex(text);
+        RECENT.with_borrow_mut(|r| {
+            let entry = Entry {
+                hash,
+                digest,
+                text: text.into(),
+                hex: hex.clone(),
+            };
+            if r.entries.len() < ENTRIES {
+                r.entries.push(entry);
+            } else if let Some(slot) = r.entries.get_mut(r.next) {
+                *slot = entry;
+            }
+            r.next = (r.next + 1) % ENTRIES;
+        });
+        hex
+    }
 }
 
 /// JA3 of a ClientHello: `version,ciphers,extensions,groups,point_formats`.
@@ -147,9 +233,7 @@ fn hex4_list(values: &[u16]) -> String {
 }
 
 fn sha256_12(text: &str) -> String {
-    let mut digest = hex(&Sha256::digest(text.as_bytes()));
-    digest.truncate(12);
-    digest
+    recent_digests::hex_digest(Digest::Sha256First12, text)
 }
 
 /// JA4 of a ClientHello over TCP: returns `(ja4, ja4_r)`.
@@ -319,6 +403,27 @@ mod tests {
         assert_eq!(fp.hash, "2e7e83b751d56261aa3d39be7586665e");
         assert_eq!(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+    }
+
+    /// The recent-digests cache answers what hashing answers: the same text under both
+    /// digests, repeated, and after more texts than it keeps have pushed it out.
+    #[test]
+    fn cached_digests_are_the_digests() {
+        for round in 0..3 {
+            assert_eq!(
+                md5_hex("abc"),
+                "900150983cd24fb0d6963f7d28e17f72",
+                "{round}"
+            );
+            assert_eq!(sha256_12("abc"), "ba7816bf8f01", "{round}");
+            for i in 0..100 {
+                let text = format!("{i},{round}");
+                assert_eq!(md5_hex(&text), Digest::Md5.hex(&text));
+                assert_eq!(sha256_12(&text), Digest::Sha256First12.hex(&text));
+            }
+        }
+        let long = "0a0a,".repeat(1000);
+        assert_eq!(sha256_12(&long), Digest::Sha256First12.hex(&long));
     }
 
     #[test]
