@@ -332,3 +332,49 @@ fn a_mapped_file_that_grows_is_read_to_its_new_end() {
     }
     assert_eq!(frames, [(1, 1), (2, 2), (3, 3)]);
 }
+
+/// Arbitrary bytes after a real header, read through a map with small buffers and windows,
+/// end exactly as they do when read with `read` calls: the same records, then the same error
+/// or end. Headers from committed fixtures (pcap both byte orders, pcapng), the rest random.
+mod mapped_arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header_of(name: &str, len: usize) -> Vec<u8> {
+        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let bytes = std::fs::read(testdata.join(name)).unwrap();
+        bytes[..len.min(bytes.len())].to_vec()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn mapped_reads_what_read_reads_on_arbitrary_tails(
+            which in 0usize..3,
+            keep in 0usize..600,
+            tail in proptest::collection::vec(any::<u8>(), 0..3000),
+            capacity in 32usize..2048,
+            window in 1usize..8192,
+        ) {
+            // Headers and the first records of real files, cut anywhere, then random bytes.
+            let (name, header) = [
+                ("tcp-basic-v4.pcap", 24),
+                ("big-endian-nano.pcap", 24),
+                ("nanosecond-multi-if.pcapng", 0),
+            ][which];
+            let mut bytes = header_of(name, header.max(keep));
+            bytes.extend_from_slice(&tail);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let read = CaptureReader::open_unmapped(&path).map(read_all).map_err(|e| format!("{e:?}"));
+            let mapped = CaptureReader::open(&path).map(read_all).map_err(|e| format!("{e:?}"));
+            prop_assert_eq!(&mapped, &read);
+            if let (Ok(read), Some(small)) =
+                (&read, CaptureReader::open_mapped_with(&path, capacity, window))
+            {
+                prop_assert_eq!(&read_all(small), read);
+            }
+        }
+    }
+}
