@@ -10,9 +10,9 @@
 //! error). Only a window of the file is mapped at a time ([`WINDOW`]), so the resident memory
 //! does not grow with the file; a window moves on when a refill needs bytes beyond it.
 //!
-//! The one hazard of a map: if another program truncates the file while it is read, touching
-//! the lost pages kills the process with `SIGBUS` (ripgrep takes the same risk, and offers
-//! `--no-mmap`). A file that grows (a capture still being written) is read to its new end.
+//! The hazard of a map: if another program truncates the file while it is read, touching the
+//! lost pages kills the process with `SIGBUS`, and bytes rewritten in place may be read half
+//! old, half new (ripgrep takes the same risk, and offers `--no-mmap`). A file that grows (a capture still being written) is read to its new end.
 //! [`super::CaptureReader::open_unmapped`] reads without a map.
 
 use super::HEADER_PREFIX;
@@ -79,10 +79,12 @@ impl Window {
 #[allow(unsafe_code)]
 fn map(file: &File, offset: u64, len: usize) -> io::Result<memmap2::Mmap> {
     // SAFETY: the map is only read, and only through `MappedPcap`, which never hands out a
-    // slice that outlives the window it came from (the borrow checker ties records to the
-    // reader). What Rust cannot rule out is another process truncating the file meanwhile:
-    // reading a lost page then raises SIGBUS. That is the documented price of mapping
-    // (module comment); `CaptureReader::open_unmapped` avoids it.
+    // slice that outlives the window it came from (records and `data()` borrow the reader,
+    // and the window is replaced only by `refill(&mut self)`). Each window ends at the file's
+    // length when it is made, so bytes a writer appends are never inside a live slice. What
+    // Rust cannot rule out is another process truncating the file meanwhile (reading a lost
+    // page raises SIGBUS) or rewriting bytes in place under a live slice. That is the
+    // documented price of mapping (module comment); `CaptureReader::open_unmapped` avoids it.
     unsafe {
         memmap2::MmapOptions::new()
             .offset(offset)
@@ -123,7 +125,12 @@ impl MappedPcap {
                 parse_sectionheaderblock(head).ok()?;
                 Format::Ng { big_endian: false }
             }
-            _ => {
+            // Exactly the classic magics `CaptureReader::new` accepts (pcap-parser would also
+            // take the "modified" format, which the read path rejects as not a capture).
+            [0xD4, 0xC3, 0xB2, 0xA1]
+            | [0xA1, 0xB2, 0xC3, 0xD4]
+            | [0x4D, 0x3C, 0xB2, 0xA1]
+            | [0xA1, 0xB2, 0x3C, 0x4D] => {
                 let (_, header) = parse_pcap_header(head).ok()?;
                 let parse: FrameParser = if header.is_modified_format() {
                     parse_pcap_frame_modified
@@ -134,6 +141,7 @@ impl MappedPcap {
                 };
                 Format::Legacy { header, parse }
             }
+            _ => return None,
         };
         Some(MappedPcap {
             file,
