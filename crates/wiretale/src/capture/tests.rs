@@ -183,13 +183,7 @@ fn read_all(reader: CaptureReader<'_>) -> (Vec<RecordFacts>, Option<String>, Vec
 /// several interfaces, comments, simple and obsolete blocks, a damaged file).
 #[test]
 fn fast_path_reads_what_the_general_path_reads() {
-    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let mut files: Vec<_> = std::fs::read_dir(&testdata)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    files.extend(shared_capture_files());
+    let files = all_capture_files();
     assert!(files.len() > 15);
     for path in files {
         let fast = read_all(CaptureReader::open(&path).unwrap());

@@ -103,31 +103,17 @@ impl CertificateInfo {
 /// connection, and parsing X.509 took 15 % of the analysis of a mixed capture; a summary
 /// depends on the DER bytes only, so identical bytes (compared in full) reuse it.
 mod recent {
+    use super::super::recent::Recent;
     use super::{CertificateError, CertificateInfo};
     use std::cell::RefCell;
-    use std::hash::BuildHasher;
 
-    /// Entries kept (per thread), and the largest certificate kept: at most 1 MiB in all.
-    const ENTRIES: usize = 64;
+    /// The largest certificate kept: at most 1 MiB in all.
     const MAX_DER: usize = 16 * 1024;
 
     type Summary = Result<CertificateInfo, CertificateError>;
 
-    struct Entry {
-        hash: u64,
-        der: Box<[u8]>,
-        summary: Summary,
-    }
-
-    #[derive(Default)]
-    struct Recent {
-        entries: Vec<Entry>,
-        /// Next entry to replace once full (round robin).
-        next: usize,
-    }
-
     thread_local! {
-        static RECENT: RefCell<Recent> = RefCell::new(Recent::default());
+        static RECENT: RefCell<Recent<Box<[u8]>, Summary>> = const { RefCell::new(Recent::new()) };
     }
 
     /// The summary of `der`, from the cache or made by `make` (and kept).
@@ -135,30 +121,12 @@ mod recent {
         if der.len() > MAX_DER {
             return make(der);
         }
-        let hash = foldhash::fast::FixedState::default().hash_one(der);
-        let hit = RECENT.with_borrow(|r| {
-            r.entries
-                .iter()
-                .find(|e| e.hash == hash && *e.der == *der)
-                .map(|e| e.summary.clone())
-        });
-        if let Some(summary) = hit {
+        let hash = Recent::<Box<[u8]>, Summary>::hash_of(der);
+        if let Some(summary) = RECENT.with_borrow(|r| r.find(hash, |k| **k == *der)) {
             return summary;
         }
         let summary = make(der);
-        RECENT.with_borrow_mut(|r| {
-            let entry = Entry {
-                hash,
-                der: der.into(),
-                summary: summary.clone(),
-            };
-            if r.entries.len() < ENTRIES {
-                r.entries.push(entry);
-            } else if let Some(slot) = r.entries.get_mut(r.next) {
-                *slot = entry;
-            }
-            r.next = (r.next + 1) % ENTRIES;
-        });
+        RECENT.with_borrow_mut(|r| r.keep(hash, der.into(), summary.clone()));
         summary
     }
 }

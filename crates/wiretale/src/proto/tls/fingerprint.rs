@@ -85,30 +85,17 @@ impl Digest {
 /// capture repeat; hashing their texts again (software SHA-256 and MD5) was over half of
 /// decoding a ClientHello.
 mod recent_digests {
+    use super::super::recent::Recent;
     use super::Digest;
     use std::cell::RefCell;
-    use std::hash::BuildHasher;
 
-    /// Entries kept (per thread), and the longest text kept: at most ~256 KiB in all.
-    const ENTRIES: usize = 64;
+    /// The longest text kept: at most ~256 KiB in all.
     const MAX_TEXT: usize = 4096;
 
-    struct Entry {
-        hash: u64,
-        digest: Digest,
-        text: Box<str>,
-        hex: String,
-    }
-
-    #[derive(Default)]
-    struct Recent {
-        entries: Vec<Entry>,
-        /// Next entry to replace once full (round robin).
-        next: usize,
-    }
+    type Memo = Recent<(Digest, Box<str>), String>;
 
     thread_local! {
-        static RECENT: RefCell<Recent> = RefCell::new(Recent::default());
+        static RECENT: RefCell<Memo> = const { RefCell::new(Recent::new()) };
     }
 
     /// `digest` of `text` in hex, from the cache or computed (and kept).
@@ -116,30 +103,13 @@ mod recent_digests {
         if text.len() > MAX_TEXT {
             return digest.hex(text);
         }
-        let hash = foldhash::fast::FixedState::default().hash_one(text);
-        let hit = RECENT.with_borrow(|r| {
-            (r.entries.iter())
-                .find(|e| e.hash == hash && e.digest == digest && *e.text == *text)
-                .map(|e| e.hex.clone())
-        });
-        if let Some(hex) = hit {
+        let hash = Memo::hash_of(text);
+        let is_key = |(d, t): &(Digest, Box<str>)| *d == digest && **t == *text;
+        if let Some(hex) = RECENT.with_borrow(|r| r.find(hash, is_key)) {
             return hex;
         }
         let hex = digest.hex(text);
-        RECENT.with_borrow_mut(|r| {
-            let entry = Entry {
-                hash,
-                digest,
-                text: text.into(),
-                hex: hex.clone(),
-            };
-            if r.entries.len() < ENTRIES {
-                r.entries.push(entry);
-            } else if let Some(slot) = r.entries.get_mut(r.next) {
-                *slot = entry;
-            }
-            r.next = (r.next + 1) % ENTRIES;
-        });
+        RECENT.with_borrow_mut(|r| r.keep(hash, (digest, text.into()), hex.clone()));
         hex
     }
 }

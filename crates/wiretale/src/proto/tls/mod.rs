@@ -23,6 +23,7 @@ pub mod hello;
 pub mod message;
 pub mod names;
 mod reader;
+mod recent;
 pub mod record;
 pub mod sslv2;
 pub mod state;
