@@ -8,7 +8,9 @@
 //! (each refill fills the buffer, up to its capacity, from the file), with the same parsers,
 //! the same errors and the same limits (a block larger than the buffer may grow to is an
 //! error). Only a window of the file is mapped at a time ([`WINDOW`]), so the resident memory
-//! does not grow with the file; a window moves on when a refill needs bytes beyond it.
+//! does not grow with the file; a window moves on when a refill needs bytes beyond it. A
+//! window that cannot be mapped (an address-space limit) is copied from the file instead, as
+//! the `read` path would, and reading goes on.
 //!
 //! The hazard of a map: if another program truncates the file while it is read, touching the
 //! lost pages kills the process with `SIGBUS`, and bytes rewritten in place may be read half
@@ -22,7 +24,7 @@ use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblo
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{parse_pcap_header, LegacyPcapBlock, PcapBlockOwned, PcapError, PcapHeader};
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// Bytes of the file mapped at a time (more when the buffer has grown beyond it).
 pub(super) const WINDOW: usize = 4 << 20;
@@ -60,18 +62,53 @@ pub(super) struct MappedPcap {
     exhausted: bool,
     /// Bytes mapped at a time (a field so that tests can move the window often).
     window_len: usize,
+    /// False only in tests, to read every window as if no map could be made.
+    map_windows: bool,
 }
 
-/// The mapped part of the file.
+/// The part of the file the reader is in.
 struct Window {
-    map: memmap2::Mmap,
-    /// File offset of `map[0]`.
+    bytes: WindowBytes,
+    /// File offset of its first byte.
     start: u64,
 }
 
+/// A window's bytes: mapped, or, where a map could not be made (an address-space limit),
+/// read into memory like the `read` path would, so that reading goes on.
+enum WindowBytes {
+    Mapped(memmap2::Mmap),
+    Copied(Vec<u8>),
+}
+
 impl Window {
+    /// `len` bytes of `file` from `offset`: mapped, or copied if `map_it` is false or the
+    /// map cannot be made.
+    fn of(file: &File, offset: u64, len: usize, map_it: bool) -> io::Result<Window> {
+        let bytes = match map_it.then(|| map(file, offset, len)) {
+            Some(Ok(map)) => WindowBytes::Mapped(map),
+            _ => {
+                let mut copy = vec![0; len];
+                let mut reader = file;
+                reader.seek(SeekFrom::Start(offset))?;
+                reader.read_exact(&mut copy)?;
+                WindowBytes::Copied(copy)
+            }
+        };
+        Ok(Window {
+            bytes,
+            start: offset,
+        })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match &self.bytes {
+            WindowBytes::Mapped(map) => map,
+            WindowBytes::Copied(copy) => copy,
+        }
+    }
+
     fn end(&self) -> u64 {
-        self.start + self.map.len() as u64
+        self.start + self.as_slice().len() as u64
     }
 }
 
@@ -115,10 +152,10 @@ impl MappedPcap {
             return None;
         }
         let window = Window {
-            map: map(&file, 0, first).ok()?,
+            bytes: WindowBytes::Mapped(map(&file, 0, first).ok()?),
             start: 0,
         };
-        let head = window.map.get(..first.min(HEADER_PREFIX))?;
+        let head = window.as_slice().get(..first.min(HEADER_PREFIX))?;
         let head_len = first.min(capacity) as u64;
         let format = match head.get(..4)? {
             [0x0A, 0x0D, 0x0D, 0x0A] => {
@@ -155,7 +192,15 @@ impl MappedPcap {
             consumed: 0,
             exhausted: false,
             window_len,
+            map_windows: true,
         })
+    }
+
+    /// Reads every window after the first as if no map could be made (copied from the file).
+    #[cfg(test)]
+    pub(super) fn copying_windows(mut self) -> Self {
+        self.map_windows = false;
+        self
     }
 
     /// Bytes in the buffer, not yet consumed.
@@ -175,10 +220,7 @@ impl MappedPcap {
         let len = want.max(self.window_len).min(room);
         // The old window goes first: two would be resident at once.
         self.window = None;
-        self.window = Some(Window {
-            map: map(&self.file, self.pos, len)?,
-            start: self.pos,
-        });
+        self.window = Some(Window::of(&self.file, self.pos, len, self.map_windows)?);
         Ok(())
     }
 }
@@ -188,7 +230,7 @@ fn window_slice(window: &Option<Window>, from: u64, to: u64) -> &[u8] {
     let Some(window) = window else { return &[] };
     let at = |offset: u64| usize::try_from(offset.saturating_sub(window.start)).ok();
     match (at(from), at(to)) {
-        (Some(from), Some(to)) => window.map.get(from..to).unwrap_or_default(),
+        (Some(from), Some(to)) => window.as_slice().get(from..to).unwrap_or_default(),
         _ => &[],
     }
 }

@@ -182,9 +182,28 @@ impl CaptureReader<'static> {
     /// the buffer often; `None` where [`CaptureReader::open`] would read without a map.
     #[cfg(test)]
     pub(crate) fn open_mapped_with(path: &Path, capacity: usize, window: usize) -> Option<Self> {
+        Self::open_mapped_as(path, capacity, window, false)
+    }
+
+    /// [`CaptureReader::open_mapped_with`], every window after the first copied from the file
+    /// as when no map can be made.
+    #[cfg(test)]
+    pub(crate) fn open_copying_windows(
+        path: &Path,
+        capacity: usize,
+        window: usize,
+    ) -> Option<Self> {
+        Self::open_mapped_as(path, capacity, window, true)
+    }
+
+    #[cfg(test)]
+    fn open_mapped_as(path: &Path, capacity: usize, window: usize, copy: bool) -> Option<Self> {
         let file = File::open(path).ok()?;
         let len = file.metadata().ok()?.len();
-        let mapped = mapped::MappedPcap::open_with(file, len, capacity, window)?;
+        let mut mapped = mapped::MappedPcap::open_with(file, len, capacity, window)?;
+        if copy {
+            mapped = mapped.copying_windows();
+        }
         let mut reader = CaptureReader::from_iterator(Box::new(mapped), len).ok()?;
         reader.capacity = capacity;
         reader.total_len = Some(len);

@@ -243,6 +243,13 @@ fn assert_mapped_reads_what_read_reads(path: &std::path::Path) {
             "{}: {capacity}/{window}",
             path.display()
         );
+        let copied = CaptureReader::open_copying_windows(path, capacity, window).unwrap();
+        assert_eq!(
+            read_all(copied),
+            read,
+            "{}: {capacity}/{window}, windows copied (no map could be made)",
+            path.display()
+        );
         let general = CaptureReader::open_mapped_with(path, capacity, window).unwrap();
         assert_eq!(
             read_all(general.without_fast_path()),
@@ -325,6 +332,39 @@ fn a_modified_pcap_magic_is_rejected_mapped_as_read() {
     assert_eq!(mapped, read);
 }
 
+/// Where no map can be made, a window is copied from the file; a file truncated meanwhile then
+/// ends in a read error, not a crash.
+#[test]
+fn a_copied_window_of_a_truncated_file_is_a_read_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinking.pcap");
+    let mut file = pcap_header(65535);
+    for i in 0..2000u32 {
+        pcap_record(&mut file, i, &[i as u8; 100]);
+    }
+    std::fs::write(&path, &file).unwrap();
+    // The first window (the header's 64 KiB) is mapped; past it, windows are copied.
+    let mut reader = CaptureReader::open_copying_windows(&path, 128, 128).unwrap();
+    let mut frames = 0u64;
+    let end = loop {
+        match reader.next_record() {
+            Ok(Some(r)) => {
+                frames = r.frame;
+                assert_eq!(r.data, [(r.frame - 1) as u8; 100]);
+                if r.frame == 700 {
+                    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+                    f.set_len(100_000).unwrap();
+                }
+            }
+            other => break other.map(|r| r.map(|r| r.frame)),
+        }
+    };
+    let err = end.unwrap_err();
+    assert!(matches!(err.kind, CaptureErrorKind::Read), "{err:?}");
+    // Every whole record before the cut was read.
+    assert!((855..=862).contains(&frames), "{frames}");
+}
+
 /// A mapped capture that grows while it is read (still being written) is read to its new
 /// end, as with `read` calls.
 #[test]
@@ -394,6 +434,8 @@ mod mapped_arbitrary {
                 (&read, CaptureReader::open_mapped_with(&path, 1 << capacity_bits, window))
             {
                 prop_assert_eq!(&read_all(small), read);
+                let copied = CaptureReader::open_copying_windows(&path, 1 << capacity_bits, window);
+                prop_assert_eq!(&read_all(copied.unwrap()), read);
             }
         }
     }
