@@ -17,9 +17,9 @@
 //! old, half new (ripgrep takes the same risk, and offers `--no-mmap`). A file that grows (a capture still being written) is read to its new end.
 //! [`super::CaptureReader::open_unmapped`] reads without a map.
 
-use super::HEADER_PREFIX;
+use super::{CaptureFormat, HEADER_PREFIX};
 use pcap_parser::nom;
-use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified};
+use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be};
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{parse_pcap_header, LegacyPcapBlock, PcapBlockOwned, PcapError, PcapHeader};
@@ -157,28 +157,24 @@ impl MappedPcap {
         };
         let head = window.as_slice().get(..first.min(HEADER_PREFIX))?;
         let head_len = first.min(capacity) as u64;
-        let format = match head.get(..4)? {
-            [0x0A, 0x0D, 0x0D, 0x0A] => {
+        // Exactly the magics `CaptureReader::new` accepts (pcap-parser would also take the
+        // "modified" pcap format, which the read path rejects as not a capture).
+        let magic: [u8; 4] = head.get(..4)?.try_into().ok()?;
+        let format = match super::format_of(magic)? {
+            CaptureFormat::Pcapng => {
                 parse_sectionheaderblock(head).ok()?;
                 Format::Ng { big_endian: false }
             }
-            // Exactly the classic magics `CaptureReader::new` accepts (pcap-parser would also
-            // take the "modified" format, which the read path rejects as not a capture).
-            [0xD4, 0xC3, 0xB2, 0xA1]
-            | [0xA1, 0xB2, 0xC3, 0xD4]
-            | [0x4D, 0x3C, 0xB2, 0xA1]
-            | [0xA1, 0xB2, 0x3C, 0x4D] => {
+            CaptureFormat::Pcap { .. } => {
                 let (_, header) = parse_pcap_header(head).ok()?;
-                let parse: FrameParser = if header.is_modified_format() {
-                    parse_pcap_frame_modified
-                } else if header.is_bigendian() {
+                // Never the "modified" format: `format_of` turned it away.
+                let parse: FrameParser = if header.is_bigendian() {
                     parse_pcap_frame_be
                 } else {
                     parse_pcap_frame
                 };
                 Format::Legacy { header, parse }
             }
-            _ => return None,
         };
         Some(MappedPcap {
             file,

@@ -139,17 +139,18 @@ impl std::fmt::Debug for CaptureReader<'_> {
 
 impl CaptureReader<'static> {
     /// Opens a capture file by path; `-` reads standard input. A regular file is read
-    /// through a memory map, never copied (see [`CaptureReader::open_unmapped`] for the one
-    /// hazard of that, and a way around it).
+    /// through a memory map, never copied (see [`CaptureReader::open_unmapped`] for the
+    /// hazards of that, and a way around them).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         Self::open_as(path.as_ref(), true)
     }
 
     /// [`CaptureReader::open`] without a memory map: the file is read with `read` calls
     /// (copied once more, about 0.15 s of system time a gigabyte). Records, errors and
-    /// counts are the same. A map has one hazard `read` does not: if another program
-    /// truncates the file while it is being read, the process is killed by `SIGBUS`; use
-    /// this (`wiretale --no-mmap`) for a file that may shrink under you.
+    /// counts are the same. A map has hazards `read` does not: if another program truncates
+    /// the file while it is being read, the process is killed by `SIGBUS`, and bytes
+    /// rewritten in place may be read half-rewritten; use this (`wiretale --no-mmap`) for a
+    /// file that may shrink or change under you.
     pub fn open_unmapped(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         Self::open_as(path.as_ref(), false)
     }
@@ -210,24 +211,34 @@ impl CaptureReader<'static> {
         Some(reader)
     }
 
-    /// A reader of a mapped file whose header parsed ([`mapped::MappedPcap::open`]).
+    /// A reader of a mapped file whose header parsed ([`mapped::MappedPcap::open`], which
+    /// accepts only what [`format_of`] knows).
     fn from_iterator(
         inner: Box<dyn PcapReaderIterator + Send + 'static>,
         len: u64,
     ) -> Result<Self, CaptureError> {
-        let head = inner.data();
-        let magic: [u8; 4] = (head.get(..4).and_then(|m| m.try_into().ok())).ok_or(
-            CaptureError::new(CaptureErrorKind::TooShort { len: len as usize }, 0, 0),
-        )?;
-        let magic_le = u32::from_le_bytes(magic);
-        let format = match magic_le {
-            0x0A0D_0D0A => CaptureFormat::Pcapng,
-            _ => CaptureFormat::Pcap {
-                nanosecond: matches!(magic_le, 0xA1B2_3C4D | 0x4D3C_B2A1),
-                big_endian: matches!(magic_le, 0xD4C3_B2A1 | 0x4D3C_B2A1),
-            },
-        };
+        let magic: Option<[u8; 4]> = inner.data().get(..4).and_then(|m| m.try_into().ok());
+        let format = magic.and_then(format_of).ok_or(CaptureError::new(
+            CaptureErrorKind::TooShort { len: len as usize },
+            0,
+            0,
+        ))?;
         Ok(CaptureReader::with_inner(inner, format))
+    }
+}
+
+/// The format a file's first four bytes announce: pcapng, or classic pcap in either byte
+/// order, with micro- or nanosecond times; `None` for anything else (pcap-parser also reads
+/// the "modified" pcap format, which this reader does not accept).
+fn format_of(magic: [u8; 4]) -> Option<CaptureFormat> {
+    let magic_le = u32::from_le_bytes(magic);
+    match magic_le {
+        0x0A0D_0D0A => Some(CaptureFormat::Pcapng),
+        0xA1B2_C3D4 | 0xD4C3_B2A1 | 0xA1B2_3C4D | 0x4D3C_B2A1 => Some(CaptureFormat::Pcap {
+            nanosecond: matches!(magic_le, 0xA1B2_3C4D | 0x4D3C_B2A1),
+            big_endian: matches!(magic_le, 0xD4C3_B2A1 | 0x4D3C_B2A1),
+        }),
+        _ => None,
     }
 }
 
@@ -249,39 +260,23 @@ impl<'r> CaptureReader<'r> {
         let magic = [prefix[0], prefix[1], prefix[2], prefix[3]];
         let magic_le = u32::from_le_bytes(magic);
         let chained = Cursor::new(prefix).chain(reader);
-        let (inner, format): (Box<dyn PcapReaderIterator + Send + 'r>, CaptureFormat) =
-            match magic_le {
-                0x0A0D_0D0A => (
-                    Box::new(
-                        PcapNGReader::new(INITIAL_BUFFER, chained)
-                            .map_err(|e| header_error(&e, magic_le))?,
-                    ),
-                    CaptureFormat::Pcapng,
-                ),
-                0xA1B2_C3D4 | 0xD4C3_B2A1 | 0xA1B2_3C4D | 0x4D3C_B2A1 => {
-                    let nanosecond = matches!(magic_le, 0xA1B2_3C4D | 0x4D3C_B2A1);
-                    let big_endian = matches!(magic_le, 0xD4C3_B2A1 | 0x4D3C_B2A1);
-                    (
-                        Box::new(
-                            LegacyPcapReader::new(INITIAL_BUFFER, chained)
-                                .map_err(|e| header_error(&e, magic_le))?,
-                        ),
-                        CaptureFormat::Pcap {
-                            nanosecond,
-                            big_endian,
-                        },
-                    )
-                }
-                _ => {
-                    return Err(CaptureError::new(
-                        CaptureErrorKind::NotACapture {
-                            magic: u32::from_be_bytes(magic),
-                        },
-                        0,
-                        0,
-                    ))
-                }
-            };
+        let format = format_of(magic).ok_or(CaptureError::new(
+            CaptureErrorKind::NotACapture {
+                magic: u32::from_be_bytes(magic),
+            },
+            0,
+            0,
+        ))?;
+        let inner: Box<dyn PcapReaderIterator + Send + 'r> = match format {
+            CaptureFormat::Pcapng => Box::new(
+                PcapNGReader::new(INITIAL_BUFFER, chained)
+                    .map_err(|e| header_error(&e, magic_le))?,
+            ),
+            CaptureFormat::Pcap { .. } => Box::new(
+                LegacyPcapReader::new(INITIAL_BUFFER, chained)
+                    .map_err(|e| header_error(&e, magic_le))?,
+            ),
+        };
         Ok(CaptureReader::with_inner(inner, format))
     }
 
