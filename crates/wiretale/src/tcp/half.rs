@@ -360,6 +360,10 @@ impl HalfStream {
     /// The first stream offset where `payload` (at `off`) differs from held out-of-order
     /// bytes it overlaps.
     fn held_conflict(&self, off: u64, payload: &[u8]) -> Option<u64> {
+        // Nearly every in-order segment finds nothing held; the range lookups below are not free.
+        if self.held.is_empty() {
+            return None;
+        }
         let end = off.saturating_add(payload.len() as u64);
         for (start, held) in self.overlapping_held(off, payload.len()) {
             let from = start.max(off);
