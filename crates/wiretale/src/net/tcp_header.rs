@@ -117,6 +117,10 @@ pub struct TcpOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct TcpHeader<'a> {
     bytes: &'a [u8],
+    /// The first 20 bytes of `bytes`: the fixed fields are read from an array of known size,
+    /// without a bounds check per byte (every segment's flags, sequence and acknowledgment
+    /// numbers are read several times).
+    fixed: &'a [u8; 20],
     header_len: usize,
 }
 
@@ -134,25 +138,29 @@ impl<'a> TcpHeader<'a> {
     /// header length still comes from the data offset and [`TcpHeader::options`] reads what is
     /// there.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, TcpHeaderError> {
-        if bytes.len() < 20 {
+        let Some(fixed) = bytes.first_chunk::<20>() else {
             return Err(TcpHeaderError::Truncated);
-        }
-        let header_len = usize::from(bytes[12] >> 4) * 4;
+        };
+        let header_len = usize::from(fixed[12] >> 4) * 4;
         if header_len < 20 {
             return Err(TcpHeaderError::BadDataOffset);
         }
-        Ok(TcpHeader { bytes, header_len })
+        Ok(TcpHeader {
+            bytes,
+            fixed,
+            header_len,
+        })
     }
 
     fn u16_at(&self, at: usize) -> u16 {
-        u16::from_be_bytes([self.bytes[at], self.bytes[at + 1]])
+        u16::from_be_bytes([self.fixed[at], self.fixed[at + 1]])
     }
     fn u32_at(&self, at: usize) -> u32 {
         u32::from_be_bytes([
-            self.bytes[at],
-            self.bytes[at + 1],
-            self.bytes[at + 2],
-            self.bytes[at + 3],
+            self.fixed[at],
+            self.fixed[at + 1],
+            self.fixed[at + 2],
+            self.fixed[at + 3],
         ])
     }
 
@@ -178,7 +186,7 @@ impl<'a> TcpHeader<'a> {
     }
     /// Flags (including the three reserved bits and AE).
     pub fn flags(&self) -> TcpFlags {
-        TcpFlags(u16::from_be_bytes([self.bytes[12] & 0x0f, self.bytes[13]]))
+        TcpFlags(u16::from_be_bytes([self.fixed[12] & 0x0f, self.fixed[13]]))
     }
     /// Raw (unscaled) window.
     pub fn window(&self) -> u16 {
