@@ -254,7 +254,10 @@ impl<'s> Dispatcher<'s> {
     }
 
     pub fn finish(&mut self, stats: &mut Stats) {
-        for (proto, n) in EVENT_PROTOS.into_iter().zip(std::mem::take(&mut self.events)) {
+        for (proto, n) in EVENT_PROTOS
+            .into_iter()
+            .zip(std::mem::take(&mut self.events))
+        {
             if n > 0 {
                 stats.events.insert(proto, n);
             }
