@@ -19,7 +19,10 @@
 #   wiretale CMD   the CLI, output to /dev/null
 #   tshark         tshark -T fields with the fields of issue 6, output to /dev/null
 # Columns: wall seconds, MB/s (10^6 bytes of file per second), packets/s, peak RSS, speed as a
-# multiple of tshark's, speed as a share of the read floor's, RSS as a share of tshark's.
+# multiple of tshark's, speed as a share of the read floor's, RSS as a share of tshark's, and
+# user-space instructions per packet (`perf stat -e instructions:u`, one more run of each
+# wiretale and read-floor row; "–" without a working perf). Wall time on a shared machine can
+# swing 2× within minutes; the instruction count does not, so compare runs by it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,11 +42,27 @@ while [ $# -gt 0 ]; do
     --no-tshark) tshark=0 ;;
     --dir) dir="$2"; shift ;;
     --threads) threads="$2"; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+
+# perf's count of user-space instructions in its CSV output FILE (empty when not counted).
+instructions_in() {
+  awk -F, '$3 ~ /^instructions/ && $1 ~ /^[0-9]+$/ {print $1}' "$1"
+}
+
+# Whether perf can count instructions here: it needs the hardware counters, which many virtual
+# machines do not expose ("<not supported>"), and perf_event_paranoid <= 2 or root.
+perf_ok=0
+if command -v perf >/dev/null 2>&1 && mkdir -p "$dir" &&
+   perf stat -x, -e instructions:u -o "$dir/.perf" true 2>/dev/null &&
+   [ -n "$(instructions_in "$dir/.perf")" ]; then
+  perf_ok=1
+else
+  echo "== no instruction counts: perf cannot count instructions here" >&2
+fi
 
 if [ "$tshark" = 1 ] && ! command -v tshark >/dev/null 2>&1; then
   echo "== installing tshark" >&2
@@ -81,6 +100,14 @@ measure() {
   rss_kb=$rss
 }
 
+# count CMD...: user-space instructions of one run of CMD (sets instr; empty without perf).
+count() {
+  instr=""
+  [ "$perf_ok" = 1 ] || return 0
+  perf stat -x, -e instructions:u -o "$dir/.perf" -- "$@" >/dev/null 2>"$dir/.stderr" || return 0
+  instr=$(instructions_in "$dir/.perf")
+}
+
 fields=(-e frame.number -e tcp.stream -e tls.handshake.type -e http.request.method
         -e http.response.code -e ntlmssp.messagetype)
 
@@ -105,24 +132,30 @@ for shape in $shapes; do
   packets=$("$bin/read-floor" "$file" --records-only | awk '{print $1}')
   echo "### $shape: $(awk -v b="$bytes" 'BEGIN{printf "%.2f GB", b/1e9}'), $packets packets"
   echo
-  echo "| tool | seconds | MB/s | packets/s | peak RSS | × tshark speed | % of read floor | RSS / tshark |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  declare -A S=() R=()
+  echo "| tool | seconds | MB/s | packets/s | peak RSS | × tshark speed | % of read floor | RSS / tshark | instructions / packet |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  declare -A S=() R=() I=()
   echo "== $shape: read floor" >&2
   measure "$runs" "$bin/read-floor" "$file"; S[floor]=$secs; R[floor]=$rss_kb
+  count "$bin/read-floor" "$file"; I[floor]=$instr
   echo "== $shape: library" >&2
   measure "$runs" "$bin/analyze-null" "$file"; S[lib]=$secs; R[lib]=$rss_kb
+  count "$bin/analyze-null" "$file"; I[lib]=$instr
   cli_rows=""
   if [ -z "$threads" ]; then
     echo "== $shape: wiretale $cmd" >&2
     # shellcheck disable=SC2086
     measure "$runs" "$bin/wiretale" $cmd "$file"; S[cli]=$secs; R[cli]=$rss_kb; cli_rows=cli
+    # shellcheck disable=SC2086
+    count "$bin/wiretale" $cmd "$file"; I[cli]=$instr
   else
     for n in $threads; do
       echo "== $shape: wiretale $cmd --threads $n" >&2
       # shellcheck disable=SC2086
       measure "$runs" "$bin/wiretale" $cmd --threads "$n" "$file"
       S[cli$n]=$secs; R[cli$n]=$rss_kb; cli_rows="$cli_rows cli$n"
+      # shellcheck disable=SC2086
+      count "$bin/wiretale" $cmd --threads "$n" "$file"; I[cli$n]=$instr
     done
   fi
   if [ "$tshark" = 1 ]; then
@@ -139,14 +172,15 @@ for shape in $shapes; do
       tshark) label="tshark -T fields" ;;
     esac
     awk -v label="$label" -v s="${S[$row]}" -v r="${R[$row]}" -v b="$bytes" -v p="$packets" \
-        -v ts="${S[tshark]:-}" -v tr="${R[tshark]:-}" -v fs="${S[floor]}" 'BEGIN{
+        -v ts="${S[tshark]:-}" -v tr="${R[tshark]:-}" -v fs="${S[floor]}" -v i="${I[$row]:-}" 'BEGIN{
       s = (s < 0.01) ? 0.01 : s
       x_tshark = (ts == "") ? "–" : sprintf("%.1f×", ts / s)
       rss_share = (tr == "") ? "–" : sprintf("%.1f %%", 100 * r / tr)
-      printf "| %s | %.2f | %.0f | %.2f M | %.1f MiB | %s | %.0f %% | %s |\n",
-        label, s, b / s / 1e6, p / s / 1e6, r / 1024, x_tshark, 100 * fs / s, rss_share
+      per_packet = (i == "") ? "–" : sprintf("%.0f", i / p)
+      printf "| %s | %.2f | %.0f | %.2f M | %.1f MiB | %s | %.0f %% | %s | %s |\n",
+        label, s, b / s / 1e6, p / s / 1e6, r / 1024, x_tshark, 100 * fs / s, rss_share, per_packet
     }'
   done
-  unset S R
+  unset S R I
   echo
 done
