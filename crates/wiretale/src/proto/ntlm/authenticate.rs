@@ -19,9 +19,7 @@ use nom::{IResult, Parser};
 
 use super::av_pairs::{av_flags, parse_av_pairs, AvPair, AV_FLAG_MIC_PROVIDED};
 use super::filetime::FileTime;
-use super::flags::{
-    NegotiateFlags, NEGOTIATE_EXTENDED_SESSIONSECURITY, NEGOTIATE_UNICODE, NEGOTIATE_VERSION,
-};
+use super::flags::{NegotiateFlags, NEGOTIATE_EXTENDED_SESSIONSECURITY, NEGOTIATE_UNICODE};
 use super::problems::Problems;
 use super::text::{decode_text, hex, Encoding};
 use super::version::Version;
@@ -189,18 +187,9 @@ pub(crate) fn parse(message: &[u8]) -> Result<AuthenticateMessage, NtlmError> {
         usize::from(buffer.len)
     });
 
-    let version = match &flags {
-        Some(flags) if layout.fits(VERSION_END) => {
-            let field = message.get(FLAGS_END..VERSION_END).unwrap_or_default();
-            let filled = field.iter().any(|&b| b != 0);
-            if flags.has(NEGOTIATE_VERSION) || (layout.known() && filled) {
-                Version::parse(field).ok().map(|(_, v)| v)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
+    let version = flags
+        .as_ref()
+        .and_then(|flags| Version::optional_field(message, FLAGS_END, &layout, flags));
 
     let mic_slot = (flags.is_some() && layout.known() && layout.fits(MIC_END))
         .then(|| message.get(VERSION_END..MIC_END))

@@ -16,7 +16,7 @@ use nom::number::complete::le_u32;
 use nom::{IResult, Parser};
 
 use super::av_pairs::{parse_av_pairs, AvPair};
-use super::flags::{NegotiateFlags, NEGOTIATE_TARGET_INFO, NEGOTIATE_UNICODE, NEGOTIATE_VERSION};
+use super::flags::{NegotiateFlags, NEGOTIATE_TARGET_INFO, NEGOTIATE_UNICODE};
 use super::problems::Problems;
 use super::text::{decode_text, hex, Encoding};
 use super::version::Version;
@@ -27,7 +27,6 @@ use super::NtlmError;
 const MANDATORY_LEN: usize = 32;
 const CONTEXT_END: usize = 40;
 const TARGET_INFO_END: usize = 48;
-const VERSION_END: usize = 56;
 
 /// A decoded Type 2 message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -107,19 +106,8 @@ pub(crate) fn parse(message: &[u8]) -> Result<ChallengeMessage, NtlmError> {
         })
     });
 
-    let version = if target_info_buffer.is_some() && layout.fits(VERSION_END) {
-        let field = message
-            .get(TARGET_INFO_END..VERSION_END)
-            .unwrap_or_default();
-        let filled = field.iter().any(|&b| b != 0);
-        if flags.has(NEGOTIATE_VERSION) || (layout.known() && filled) {
-            Version::parse(field).ok().map(|(_, v)| v)
-        } else {
-            None
-        }
-    } else {
-        None
-    };
+    let version = target_info_buffer
+        .and_then(|_| Version::optional_field(message, TARGET_INFO_END, &layout, &flags));
 
     Ok(ChallengeMessage {
         flags,

@@ -8,7 +8,7 @@
 
 use nom::number::complete::le_u32;
 
-use super::flags::{NegotiateFlags, NEGOTIATE_VERSION};
+use super::flags::NegotiateFlags;
 use super::problems::Problems;
 use super::text::{decode_text, Encoding};
 use super::version::Version;
@@ -19,7 +19,6 @@ use super::NtlmError;
 const MANDATORY_LEN: usize = 16;
 /// With the domain and workstation descriptors (what curl sends: 32 bytes, no Version).
 const WITH_BUFFERS_LEN: usize = 32;
-const VERSION_END: usize = 40;
 
 /// A decoded Type 1 message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -73,19 +72,8 @@ pub(crate) fn parse(message: &[u8]) -> Result<NegotiateMessage, NtlmError> {
         workstation = oem_field(message, &workstation_buffer, "workstation", &mut problems);
     }
 
-    let version = if buffers.is_some() && layout.fits(VERSION_END) {
-        let field = message
-            .get(WITH_BUFFERS_LEN..VERSION_END)
-            .unwrap_or_default();
-        let filled = field.iter().any(|&b| b != 0);
-        if flags.has(NEGOTIATE_VERSION) || (layout.known() && filled) {
-            Version::parse(field).ok().map(|(_, v)| v)
-        } else {
-            None
-        }
-    } else {
-        None
-    };
+    let version =
+        buffers.and_then(|_| Version::optional_field(message, WITH_BUFFERS_LEN, &layout, &flags));
 
     Ok(NegotiateMessage {
         flags,

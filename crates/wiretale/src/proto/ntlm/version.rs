@@ -3,6 +3,12 @@
 use nom::number::complete::{le_u16, u8 as byte};
 use nom::{IResult, Parser};
 
+use super::flags::{NegotiateFlags, NEGOTIATE_VERSION};
+use super::wire::Layout;
+
+/// Bytes of the VERSION structure.
+pub(crate) const VERSION_LEN: usize = 8;
+
 /// The sender's Windows version and NTLM revision (debugging information only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Version {
@@ -30,6 +36,29 @@ impl Version {
                 ntlm_revision,
             },
         ))
+    }
+
+    /// The optional VERSION field of a message's header, at `message[at..at + 8]`: there when
+    /// the payload starts after it (`layout`) and either `NEGOTIATE_VERSION` is set or, the
+    /// payload start being known, the field is not all zeros (senders fill it without the flag,
+    /// and set the flag over zeros).
+    pub(crate) fn optional_field(
+        message: &[u8],
+        at: usize,
+        layout: &Layout,
+        flags: &NegotiateFlags,
+    ) -> Option<Version> {
+        let end = at + VERSION_LEN;
+        if !layout.fits(end) {
+            return None;
+        }
+        let field = message.get(at..end).unwrap_or_default();
+        let filled = field.iter().any(|&b| b != 0);
+        if flags.has(NEGOTIATE_VERSION) || (layout.known() && filled) {
+            Version::parse(field).ok().map(|(_, v)| v)
+        } else {
+            None
+        }
     }
 
     /// The Windows release this major.minor usually means, for a human reader.
@@ -69,5 +98,42 @@ mod tests {
         assert!(rest.is_empty());
         assert_eq!(version.to_string(), "5.1 build 2600 (NTLM revision 15)");
         assert_eq!(version.windows_hint(), Some("Windows XP"));
+    }
+
+    #[test]
+    fn optional_field_is_read_when_flagged_or_filled_before_a_known_payload() {
+        use super::super::wire::SecurityBuffer;
+        const AT: usize = 32;
+        let xp = [0x05, 0x01, 0x28, 0x0a, 0, 0, 0, 0x0f];
+        let message = |field: [u8; 8]| [[0u8; AT].as_slice(), &field, &[0xaa; 8]].concat();
+        // A payload at 40 (known), at 36 (the field would overlap it), or none (the message
+        // end bounds the header).
+        let layout = |payload_at: Option<u32>| {
+            let mut layout = Layout::new(48, AT);
+            if let Some(offset) = payload_at {
+                layout.observe(&SecurityBuffer {
+                    len: 4,
+                    max_len: 4,
+                    offset,
+                });
+            }
+            layout
+        };
+        let flagged = NegotiateFlags::new(NEGOTIATE_VERSION);
+        let unflagged = NegotiateFlags::new(0);
+        let read = |field, payload_at, flags: &NegotiateFlags| {
+            Version::optional_field(&message(field), AT, &layout(payload_at), flags)
+        };
+        let build = |v: Option<Version>| v.map(|v| v.build);
+        assert_eq!(build(read(xp, Some(40), &flagged)), Some(2600));
+        assert_eq!(build(read(xp, Some(40), &unflagged)), Some(2600), "filled");
+        assert_eq!(build(read([0; 8], Some(40), &flagged)), Some(0), "flagged");
+        assert_eq!(read([0; 8], Some(40), &unflagged), None);
+        assert_eq!(read(xp, Some(36), &flagged), None, "overlaps the payload");
+        assert_eq!(build(read(xp, None, &flagged)), Some(2600));
+        assert_eq!(read(xp, None, &unflagged), None, "payload start unknown");
+        let short = &message(xp)[..AT + 4];
+        let whole = Layout::new(short.len(), AT);
+        assert_eq!(Version::optional_field(short, AT, &whole, &flagged), None);
     }
 }
