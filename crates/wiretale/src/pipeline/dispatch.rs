@@ -128,6 +128,9 @@ pub(crate) struct Dispatcher<'s> {
     frame: u64,
     /// Limits reached, as seen in the events.
     limits: std::collections::BTreeMap<Limit, LimitHits>,
+    /// The messages a decoder reports in one call, until they become events: kept from call
+    /// to call so that a call with messages allocates nothing.
+    messages: Vec<(Range<usize>, Msg)>,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -147,6 +150,7 @@ impl<'s> Dispatcher<'s> {
             tls_config: config.tls,
             frame: 0,
             limits: Default::default(),
+            messages: Vec::new(),
         }
     }
 
@@ -389,11 +393,11 @@ impl Dispatcher<'_> {
         dir: Dir,
         map: &FrameMap<'_>,
         offset: usize,
-        messages: Vec<(Range<usize>, Msg)>,
+        messages: &mut Vec<(Range<usize>, Msg)>,
         ending: Option<Ending>,
     ) {
         let (src, dst) = info.endpoints(dir);
-        for (range, msg) in messages {
+        for (range, msg) in messages.drain(..) {
             let mapped = match ending {
                 Some(e) if range.is_empty() => Some(e.span(&msg)),
                 _ => map.span(range.start + offset..range.end + offset),
@@ -626,7 +630,7 @@ impl StreamHandler for Dispatcher<'_> {
             }
         }
         let adir = if conn.swapped { dir.flip() } else { dir };
-        let mut messages = Vec::new();
+        let mut messages = std::mem::take(&mut self.messages);
         let feed = match &mut conn.app {
             App::Undecided | App::Opaque => Feed {
                 consumed: input.len(),
@@ -645,15 +649,15 @@ impl StreamHandler for Dispatcher<'_> {
                 if records(p) > before && conn.app_run_start[dir as usize].is_none() {
                     conn.app_run_start[dir as usize] = map.frame_at(0);
                 }
-                self.emit_all(conn, info, dir, &map, 0, messages, None);
-                return feed;
+                self.emit_all(conn, info, dir, &map, 0, &mut messages, None);
+                feed
             }
             App::Http(p) => {
                 let feed = p.feed(adir, input, &mut |r, m| {
                     messages.push((r, Msg::Http(Box::new(m))))
                 });
                 let switch = p.switched();
-                self.emit_all(conn, info, dir, &map, 0, messages, None);
+                self.emit_all(conn, info, dir, &map, 0, &mut messages, None);
                 match switch {
                     None => feed,
                     Some(ConnectionSwitch::Upgrade) => {
@@ -666,11 +670,11 @@ impl StreamHandler for Dispatcher<'_> {
                         let rest = input.get(feed.consumed..).unwrap_or(&[]);
                         let mut more = Feed::default();
                         if !rest.is_empty() {
-                            let mut tls_messages = Vec::new();
                             more = tls_parser
-                                .feed(adir, rest, &mut |r, m| tls_messages.push((r, Msg::Tls(m))));
+                                .feed(adir, rest, &mut |r, m| messages.push((r, Msg::Tls(m))));
                             conn.app = App::Tls(tls_parser);
-                            self.emit_all(conn, info, dir, &map, feed.consumed, tls_messages, None);
+                            let consumed = feed.consumed;
+                            self.emit_all(conn, info, dir, &map, consumed, &mut messages, None);
                         } else {
                             conn.app = App::Tls(tls_parser);
                         }
@@ -682,6 +686,7 @@ impl StreamHandler for Dispatcher<'_> {
                 }
             }
         };
+        self.messages = messages;
         feed
     }
 
@@ -704,7 +709,7 @@ impl StreamHandler for Dispatcher<'_> {
         map: FrameMap<'_>,
     ) {
         let adir = if conn.swapped { dir.flip() } else { dir };
-        let mut messages = Vec::new();
+        let mut messages = std::mem::take(&mut self.messages);
         match &mut conn.app {
             App::Tls(p) => p.end(adir, reason, input, &mut |r, m| {
                 messages.push((r, Msg::Tls(m)))
@@ -727,7 +732,8 @@ impl StreamHandler for Dispatcher<'_> {
                 last_data,
                 reason,
             });
-        self.emit_all(conn, info, dir, &map, 0, messages, ending);
+        self.emit_all(conn, info, dir, &map, 0, &mut messages, ending);
+        self.messages = messages;
     }
 
     fn event(
