@@ -424,10 +424,13 @@ impl Dispatcher<'_> {
                     }
                 }
             }
-            let base = |detail: Detail, tunnel: Option<String>| Event {
-                frame: span.last,
-                frames: span.frames.clone(),
-                time: span.time,
+            let FrameSpan {
+                last, time, frames, ..
+            } = span;
+            let event = |frames: Vec<u64>, detail: Detail, tunnel: Option<String>| Event {
+                frame: last,
+                frames,
+                time,
                 stream: Some(info.stream),
                 src: Some(src),
                 dst: Some(dst),
@@ -437,16 +440,28 @@ impl Dispatcher<'_> {
             match msg {
                 Msg::Tls(m) => {
                     let tunnel = conn.tunnel.clone();
-                    self.emit(base(Detail::Tls(m), tunnel));
+                    self.emit(event(frames, Detail::Tls(m), tunnel));
                 }
                 Msg::Http(m) => {
                     if let HttpMessage::TunnelEstablished { authority, .. } = m.as_ref() {
                         conn.tunnel = Some(authority.clone());
                     }
-                    let tokens = auth_tokens(&m);
-                    self.emit(base(Detail::Http(m), None));
-                    for t in tokens {
-                        self.emit(base(Detail::Ntlm(Box::new(t)), None));
+                    // The message and each token it carries rest on the same frames: copies
+                    // for all but the last event, which takes them.
+                    let mut frames = frames;
+                    let mut share = |more: bool| {
+                        if more {
+                            frames.clone()
+                        } else {
+                            std::mem::take(&mut frames)
+                        }
+                    };
+                    let mut tokens = auth_tokens(&m).into_iter().peekable();
+                    let http = share(tokens.peek().is_some());
+                    self.emit(event(http, Detail::Http(m), None));
+                    while let Some(t) = tokens.next() {
+                        let ntlm = share(tokens.peek().is_some());
+                        self.emit(event(ntlm, Detail::Ntlm(Box::new(t)), None));
                     }
                 }
             }
