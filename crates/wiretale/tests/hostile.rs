@@ -540,10 +540,10 @@ fn tls_record_length_beyond_the_maximum_is_not_waited_for() {
 // HTTP
 // ---------------------------------------------------------------------------------------------
 
-fn http_errors(messages: &[HttpMessage]) -> Vec<HttpError> {
+fn http_errors(messages: &[Box<HttpMessage>]) -> Vec<HttpError> {
     let mut out = Vec::new();
     for m in messages {
-        match m {
+        match m.as_ref() {
             HttpMessage::DecodeError { error, .. } => out.push(error.clone()),
             HttpMessage::Request(r) => {
                 if let wiretale::proto::http::Completion::Error { error } = &r.completion {
@@ -595,7 +595,7 @@ fn http_header_line_of_megabytes_is_capped() {
         driver
             .messages
             .iter()
-            .any(|m| matches!(m, HttpMessage::Request(r) if r.head.target == "/next")),
+            .any(|m| matches!(m.as_ref(), HttpMessage::Request(r) if r.head.target == "/next")),
         "the request after the giant head was not found: {:?}",
         driver.messages
     );
@@ -636,7 +636,7 @@ fn http_chunk_sizes_summing_past_64_bits_do_not_overflow() {
     }
     driver.push(PDir::ToClient, b"0\r\n\r\n");
     driver.end(PDir::ToClient, EndReason::Fin);
-    let response = driver.messages.iter().find_map(|m| match m {
+    let response = driver.messages.iter().find_map(|m| match m.as_ref() {
         HttpMessage::Response(r) => Some(r),
         _ => None,
     });

@@ -668,9 +668,7 @@ impl StreamHandler for Dispatcher<'_> {
                 feed
             }
             App::Http(p) => {
-                let feed = p.feed(adir, input, &mut |r, m| {
-                    messages.push((r, Msg::Http(Box::new(m))))
-                });
+                let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Http(m))));
                 let switch = p.switched();
                 self.emit_all(conn, info, dir, &map, 0, &mut messages, None);
                 match switch {
@@ -730,7 +728,7 @@ impl StreamHandler for Dispatcher<'_> {
                 messages.push((r, Msg::Tls(m)))
             }),
             App::Http(p) => p.end(adir, reason, input, &mut |r, m| {
-                messages.push((r, Msg::Http(Box::new(m))))
+                messages.push((r, Msg::Http(m)))
             }),
             App::Undecided | App::Opaque => {}
         }

@@ -19,7 +19,7 @@ use super::sniff::{find_resync, ResyncScan, StartLineKind};
 use super::HttpConfig;
 use crate::proto::{ConnectionParser, Dir, EndReason, Feed};
 
-type Emit<'a> = dyn FnMut(Range<usize>, HttpMessage) + 'a;
+type Emit<'a> = dyn FnMut(Range<usize>, Box<HttpMessage>) + 'a;
 
 /// What the connection turned into after HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -93,16 +93,13 @@ enum SideState {
 
 #[derive(Debug)]
 struct Pending {
-    message: PendingMessage,
+    /// The request or response whose body is being read, boxed as it will be reported: a
+    /// message is several hundred bytes, and it used to be moved five or six times between
+    /// its head and its event.
+    message: Box<HttpMessage>,
     body: BodyProgress,
     /// Offset of the head in the current input, while it is still there.
     head_start: Option<usize>,
-}
-
-#[derive(Debug)]
-enum PendingMessage {
-    Request(HttpRequest),
-    Response(HttpResponse),
 }
 
 #[derive(Debug)]
@@ -133,26 +130,40 @@ fn start_line_kind(dir: Dir) -> StartLineKind {
 }
 
 impl Pending {
-    fn body_info(&mut self) -> &mut BodyInfo {
-        match &mut self.message {
-            PendingMessage::Request(r) => &mut r.body,
-            PendingMessage::Response(r) => &mut r.body,
+    /// A request or a response about to read its body.
+    fn new(message: HttpMessage, body: BodyProgress, head_start: usize) -> Pending {
+        Pending {
+            message: Box::new(message),
+            body,
+            head_start: Some(head_start),
+        }
+    }
+
+    /// The message's body counters (a `Pending` only ever holds a request or a response, so
+    /// this is always `Some`).
+    fn body_info(&mut self) -> Option<&mut BodyInfo> {
+        match &mut *self.message {
+            HttpMessage::Request(r) => Some(&mut r.body),
+            HttpMessage::Response(r) => Some(&mut r.body),
+            _ => None,
         }
     }
 
     fn add_body(&mut self, payload: u64, wire: u64) {
-        let body = self.body_info();
-        body.len = body.len.saturating_add(payload);
-        body.wire_len = body.wire_len.saturating_add(wire);
+        if let Some(body) = self.body_info() {
+            body.len = body.len.saturating_add(payload);
+            body.wire_len = body.wire_len.saturating_add(wire);
+        }
     }
 
     fn add_gap(&mut self, len: u64) {
         self.add_body(len, len);
-        let body = self.body_info();
-        body.gap_bytes = body.gap_bytes.saturating_add(len);
+        if let Some(body) = self.body_info() {
+            body.gap_bytes = body.gap_bytes.saturating_add(len);
+        }
     }
 
-    fn finish(mut self, completion: Completion) -> HttpMessage {
+    fn finish(mut self, completion: Completion) -> Box<HttpMessage> {
         if let BodyProgress::Chunked(dec) = &self.body {
             let info = ChunkedInfo {
                 chunks: dec.chunks,
@@ -160,22 +171,23 @@ impl Pending {
                 trailers: dec.trailer_names.clone(),
             };
             let payload = dec.payload;
-            let body = self.body_info();
-            body.len = payload.saturating_sub(body.skipped_unconfirmed);
-            body.chunked = Some(info);
-        }
-        match self.message {
-            PendingMessage::Request(mut r) => {
-                r.wire_len = (r.head_len as u64).saturating_add(r.body.wire_len);
-                r.completion = completion;
-                HttpMessage::Request(r)
-            }
-            PendingMessage::Response(mut r) => {
-                r.wire_len = (r.head_len as u64).saturating_add(r.body.wire_len);
-                r.completion = completion;
-                HttpMessage::Response(r)
+            if let Some(body) = self.body_info() {
+                body.len = payload.saturating_sub(body.skipped_unconfirmed);
+                body.chunked = Some(info);
             }
         }
+        match &mut *self.message {
+            HttpMessage::Request(r) => {
+                r.wire_len = (r.head_len as u64).saturating_add(r.body.wire_len);
+                r.completion = completion;
+            }
+            HttpMessage::Response(r) => {
+                r.wire_len = (r.head_len as u64).saturating_add(r.body.wire_len);
+                r.completion = completion;
+            }
+            _ => {}
+        }
+        self.message
     }
 }
 
@@ -237,7 +249,7 @@ impl HttpConnectionParser {
 
     fn flush_deferred(&mut self, dir: Dir, emit: &mut Emit<'_>) {
         if let Some(m) = self.side(dir).deferred.take() {
-            emit(0..0, *m);
+            emit(0..0, m);
         }
     }
 
@@ -258,11 +270,11 @@ impl HttpConnectionParser {
             if let Some((error, range)) = error {
                 emit(
                     range,
-                    HttpMessage::DecodeError {
+                    Box::new(HttpMessage::DecodeError {
                         dir,
                         message: error.to_string(),
                         error,
-                    },
+                    }),
                 );
             }
         }
@@ -276,11 +288,11 @@ impl HttpConnectionParser {
         if let Some(ep) = self.side(dir).episode.take() {
             emit(
                 range,
-                HttpMessage::Resynchronized {
+                Box::new(HttpMessage::Resynchronized {
                     dir,
                     discarded: ep.discarded,
                     after: ep.cause,
-                },
+                }),
             );
         }
     }
@@ -526,11 +538,11 @@ impl HttpConnectionParser {
                 };
                 emit(
                     range,
-                    HttpMessage::DecodeError {
+                    Box::new(HttpMessage::DecodeError {
                         dir: Dir::ToServer,
                         message: error.to_string(),
                         error,
-                    },
+                    }),
                 );
             }
         }
@@ -554,7 +566,7 @@ impl HttpConnectionParser {
         let (request, framing) = self.register_request(head, len, emit, range.clone());
         self.start_body(
             Dir::ToServer,
-            PendingMessage::Request(request),
+            HttpMessage::Request(request),
             framing,
             range,
             emit,
@@ -625,8 +637,11 @@ impl HttpConnectionParser {
         let exchange = response.exchange;
         if status == 101 {
             let upgrade = response.head.headers.get("Upgrade").map(str::to_string);
-            emit(range.clone(), HttpMessage::Response(response));
-            emit(range, HttpMessage::ProtocolSwitched { exchange, upgrade });
+            emit(range.clone(), Box::new(HttpMessage::Response(response)));
+            emit(
+                range,
+                Box::new(HttpMessage::ProtocolSwitched { exchange, upgrade }),
+            );
             self.switched = Some(ConnectionSwitch::Upgrade);
             return;
         }
@@ -640,21 +655,21 @@ impl HttpConnectionParser {
                 .as_ref()
                 .map(|r| r.target.clone())
                 .unwrap_or_default();
-            emit(range.clone(), HttpMessage::Response(response));
+            emit(range.clone(), Box::new(HttpMessage::Response(response)));
             emit(
                 range,
-                HttpMessage::TunnelEstablished {
+                Box::new(HttpMessage::TunnelEstablished {
                     exchange: exchange.unwrap_or(0),
                     authority,
                     status,
-                },
+                }),
             );
             self.switched = Some(ConnectionSwitch::Tunnel);
             return;
         }
         self.start_body(
             Dir::ToClient,
-            PendingMessage::Response(response),
+            HttpMessage::Response(response),
             framing,
             range,
             emit,
@@ -665,18 +680,14 @@ impl HttpConnectionParser {
     fn start_body(
         &mut self,
         dir: Dir,
-        message: PendingMessage,
+        message: HttpMessage,
         framing: Result<BodyFraming, HttpError>,
         range: Range<usize>,
         emit: &mut Emit<'_>,
     ) {
         let body = match framing {
             Err(error) => {
-                let pending = Pending {
-                    message,
-                    body: BodyProgress::UntilClose,
-                    head_start: Some(range.start),
-                };
+                let pending = Pending::new(message, BodyProgress::UntilClose, range.start);
                 emit(range, pending.finish(Completion::Error { error }));
                 // The body length is unknowable: search for the next start line after the head.
                 self.lose_place(dir, ResyncCause::Error, None, emit);
@@ -684,11 +695,8 @@ impl HttpConnectionParser {
                 return;
             }
             Ok(BodyFraming::None { .. }) | Ok(BodyFraming::ContentLength { length: 0 }) => {
-                let pending = Pending {
-                    message,
-                    body: BodyProgress::Length { remaining: 0 },
-                    head_start: Some(range.start),
-                };
+                let pending =
+                    Pending::new(message, BodyProgress::Length { remaining: 0 }, range.start);
                 emit(range, pending.finish(Completion::Complete));
                 return;
             }
@@ -696,11 +704,7 @@ impl HttpConnectionParser {
             Ok(BodyFraming::Chunked { .. }) => BodyProgress::Chunked(ChunkedDecoder::new()),
             Ok(BodyFraming::UntilClose) => BodyProgress::UntilClose,
         };
-        self.side(dir).state = SideState::Body(Box::new(Pending {
-            message,
-            body,
-            head_start: Some(range.start),
-        }));
+        self.side(dir).state = SideState::Body(Box::new(Pending::new(message, body, range.start)));
     }
 
     /// The direction ended inside a head: report it as leniently as possible.
@@ -750,7 +754,7 @@ impl HttpConnectionParser {
         match message {
             Some(m) => {
                 self.regain_place(dir, range.clone(), emit);
-                emit(range, m);
+                emit(range, Box::new(m));
             }
             None => {
                 let error = HttpError::TruncatedHead { len: rest.len() };
@@ -761,13 +765,13 @@ impl HttpConnectionParser {
 }
 
 impl ConnectionParser for HttpConnectionParser {
-    type Message = HttpMessage;
+    type Message = Box<HttpMessage>;
 
     fn feed(
         &mut self,
         dir: Dir,
         input: &[u8],
-        emit: &mut dyn FnMut(Range<usize>, HttpMessage),
+        emit: &mut dyn FnMut(Range<usize>, Box<HttpMessage>),
     ) -> Feed {
         self.flush_deferred(dir, emit);
         let feed = self.run(dir, input, true, emit);
@@ -811,17 +815,16 @@ impl ConnectionParser for HttpConnectionParser {
                 BodyProgress::Length { remaining } => {
                     // The hole covers the end of the body: it is complete (with a gap).
                     pending.add_gap(remaining);
-                    self.sides[i].deferred = Some(Box::new(pending.finish(Completion::Complete)));
+                    self.sides[i].deferred = Some(pending.finish(Completion::Complete));
                     if len > remaining {
                         lost(self);
                     }
                 }
                 BodyProgress::Chunked(_) => {
-                    self.sides[i].deferred =
-                        Some(Box::new(pending.finish(Completion::Truncated {
-                            part: MessagePart::Body,
-                            cause: TruncationCause::Gap,
-                        })));
+                    self.sides[i].deferred = Some(pending.finish(Completion::Truncated {
+                        part: MessagePart::Body,
+                        cause: TruncationCause::Gap,
+                    }));
                     lost(self);
                 }
             },
@@ -833,7 +836,7 @@ impl ConnectionParser for HttpConnectionParser {
         dir: Dir,
         reason: EndReason,
         input: &[u8],
-        emit: &mut dyn FnMut(Range<usize>, HttpMessage),
+        emit: &mut dyn FnMut(Range<usize>, Box<HttpMessage>),
     ) {
         self.flush_deferred(dir, emit);
         let i = side_index(dir);
@@ -861,10 +864,11 @@ impl ConnectionParser for HttpConnectionParser {
             SideState::Body(mut pending) => {
                 let unconfirmed = core::mem::take(&mut self.sides[i].unconfirmed_skip);
                 if unconfirmed > 0 && input.is_empty() {
-                    let body = pending.body_info();
-                    body.len = body.len.saturating_sub(unconfirmed);
-                    body.wire_len = body.wire_len.saturating_sub(unconfirmed);
-                    body.skipped_unconfirmed = unconfirmed;
+                    if let Some(body) = pending.body_info() {
+                        body.len = body.len.saturating_sub(unconfirmed);
+                        body.wire_len = body.wire_len.saturating_sub(unconfirmed);
+                        body.skipped_unconfirmed = unconfirmed;
+                    }
                 }
                 let completion = match (&pending.body, reason) {
                     (BodyProgress::UntilClose, EndReason::Fin) => Completion::Complete,
@@ -884,14 +888,14 @@ impl ConnectionParser for HttpConnectionParser {
             for o in self.outstanding.drain(..) {
                 emit(
                     0..0,
-                    HttpMessage::ConnectionClosedWithOutstandingRequest {
+                    Box::new(HttpMessage::ConnectionClosedWithOutstandingRequest {
                         exchange: o.exchange,
                         method: o.method,
                         target: o.target,
                         first_to_close,
                         server_end: reason,
                         client_end,
-                    },
+                    }),
                 );
             }
             self.client_blocked_by = None;

@@ -129,8 +129,8 @@ impl Driver {
         let mut out = Vec::new();
         let feed = self
             .parser
-            .feed(dir, &d.buf, &mut |r: Range<usize>, m: HttpMessage| {
-                out.push((r, m))
+            .feed(dir, &d.buf, &mut |r: Range<usize>, m: Box<HttpMessage>| {
+                out.push((r, *m))
             });
         let buf_len = d.buf.len();
         assert!(feed.consumed <= buf_len, "consumed beyond input");
@@ -200,10 +200,12 @@ impl Driver {
         let d = &self.dirs[idx(dir)];
         let buf = d.buf.clone();
         let mut out = Vec::new();
-        self.parser
-            .end(dir, reason, &buf, &mut |r: Range<usize>, m: HttpMessage| {
-                out.push((r, m))
-            });
+        self.parser.end(
+            dir,
+            reason,
+            &buf,
+            &mut |r: Range<usize>, m: Box<HttpMessage>| out.push((r, *m)),
+        );
         for (r, m) in out {
             assert!(
                 r.start <= r.end && r.end <= buf.len(),
