@@ -456,11 +456,11 @@ impl Dispatcher<'_> {
                             std::mem::take(&mut frames)
                         }
                     };
-                    let mut tokens = auth_tokens(&m).into_iter().peekable();
-                    let http = share(tokens.peek().is_some());
-                    self.emit(event(http, Detail::Http(m), None));
-                    while let Some(t) = tokens.next() {
-                        let ntlm = share(tokens.peek().is_some());
+                    let tokens = auth_tokens(&m);
+                    let count = tokens.len();
+                    self.emit(event(share(count > 0), Detail::Http(m), None));
+                    for (i, t) in tokens.into_iter().enumerate() {
+                        let ntlm = share(i + 1 < count);
                         self.emit(event(ntlm, Detail::Ntlm(Box::new(t)), None));
                     }
                 }
