@@ -127,7 +127,7 @@ fn rule<W: Write>(
         if i > 0 {
             s.push(join);
         }
-        s.extend(std::iter::repeat(fill).take(w + 2));
+        s.extend(std::iter::repeat_n(fill, w + 2));
     }
     s.push(end);
     writeln!(out, "{s}")

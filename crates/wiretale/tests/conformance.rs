@@ -295,7 +295,7 @@ impl Oracle {
             .chain(&["frame.number", "tcp.srcport", "tcp.dstport"])
         {
             assert!(
-                all.first().map_or(true, |row| row.contains_key(*f)),
+                all.first().is_none_or(|row| row.contains_key(*f)),
                 "{capture}: oracle lacks column {f}"
             );
         }

@@ -216,7 +216,7 @@ impl<'a> StoryRecorder<'a> {
     }
 
     fn told(&mut self, e: &Event) -> bool {
-        self.keep.as_mut().map_or(true, |keep| keep(e))
+        self.keep.as_mut().is_none_or(|keep| keep(e))
     }
 
     /// The story, the index and the diagnosis, once the pipeline has finished.

@@ -988,7 +988,7 @@ fn merge(
             let mut best: Option<(usize, u64)> = None;
             for (i, s) in sources.iter_mut().enumerate() {
                 if let Some(key) = s.peek() {
-                    if best.map_or(true, |(_, k)| key < k) {
+                    if best.is_none_or(|(_, k)| key < k) {
                         best = Some((i, key));
                     }
                 }
@@ -1013,7 +1013,7 @@ fn merge(
         for (i, s) in shards.iter_mut().enumerate() {
             if let Some(local) = s.peek() {
                 let global = s.ids.global(local);
-                if best.map_or(true, |(_, g)| global < g) {
+                if best.is_none_or(|(_, g)| global < g) {
                     best = Some((i, global));
                 }
             }

@@ -310,7 +310,7 @@ impl ConversationRecorder {
         if let Some(secs) = tls_secs {
             if group
                 .tls_handshake
-                .map_or(true, |(earliest, _)| key < earliest)
+                .is_none_or(|(earliest, _)| key < earliest)
             {
                 group.tls_handshake = Some((key, secs));
             }

@@ -698,7 +698,7 @@ fn is_read(x: &Exchange, cert_urls: &HashSet<String>) -> bool {
         && (x.url.as_deref()).is_some_and(|u| cert_urls.contains(&normalize_url(u)));
     // Credentials matter to `auth-rejected` only when refused (or not answered yet): a
     // browser sends Basic credentials with every request of a keep-alive connection.
-    let refused_or_pending = (x.response.as_ref()).map_or(true, |r| matches!(r.status, 401 | 407));
+    let refused_or_pending = (x.response.as_ref()).is_none_or(|r| matches!(r.status, 401 | 407));
     (x.credentials.is_some() && refused_or_pending)
         || x.ntlm_request.is_some()
         || (x.response.as_ref()).is_some_and(|r| r.ntlm_response.is_some())
@@ -711,7 +711,7 @@ fn is_read(x: &Exchange, cert_urls: &HashSet<String>) -> bool {
 /// as a login, like any other request.
 fn opens_tunnel(x: &Exchange) -> bool {
     x.method.eq_ignore_ascii_case("CONNECT")
-        && (x.response.as_ref()).map_or(true, |r| r.status / 100 == 2)
+        && (x.response.as_ref()).is_none_or(|r| r.status / 100 == 2)
 }
 
 fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {

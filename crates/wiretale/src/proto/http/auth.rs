@@ -247,7 +247,7 @@ impl Credentials {
 }
 
 fn secret_is_hidden(s: &Option<Secret>) -> bool {
-    s.as_ref().map_or(true, Secret::is_hidden)
+    s.as_ref().is_none_or(Secret::is_hidden)
 }
 
 fn is_false(b: &bool) -> bool {

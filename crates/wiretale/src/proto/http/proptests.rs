@@ -168,14 +168,14 @@ fn write_body(out: &mut Vec<u8>, body: &Body, fill: u8) {
         Body::Empty => out.extend_from_slice(b"\r\n"),
         Body::Length(n) => {
             out.extend_from_slice(format!("Content-Length: {n}\r\n\r\n").as_bytes());
-            out.extend(std::iter::repeat(fill).take(*n));
+            out.extend(std::iter::repeat_n(fill, *n));
         }
         Body::Chunked(chunks, trailers) => {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
             for (i, c) in chunks.iter().enumerate() {
                 let ext = if i % 2 == 1 { ";e=\"1\"" } else { "" };
                 out.extend_from_slice(format!("{c:x}{ext}\r\n").as_bytes());
-                out.extend(std::iter::repeat(fill).take(*c));
+                out.extend(std::iter::repeat_n(fill, *c));
                 out.extend_from_slice(b"\r\n");
             }
             out.extend_from_slice(b"0\r\n");
@@ -211,7 +211,7 @@ fn conversation(exchanges: &[Exchange], close_delimited_tail: Option<usize>) -> 
     if let Some(n) = close_delimited_tail {
         client.extend_from_slice(b"GET /last HTTP/1.0\r\n\r\n");
         server.extend_from_slice(b"HTTP/1.0 200 OK\r\n\r\n");
-        server.extend(std::iter::repeat(b'c').take(n));
+        server.extend(std::iter::repeat_n(b'c', n));
     }
     (client, server)
 }

@@ -282,7 +282,7 @@ fn overflowing_chunk_size_is_an_error_then_resync() {
 fn megabyte_header_line_is_capped_without_blowup() {
     let config = HttpConfig::default();
     let mut request = b"GET /big HTTP/1.1\r\nX-Huge: ".to_vec();
-    request.extend(std::iter::repeat(b'a').take(1 << 20));
+    request.extend(std::iter::repeat_n(b'a', 1 << 20));
     request.extend_from_slice(b"\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n");
     for piece in [1400usize, 1] {
         let mut d = Driver::new(config.clone());

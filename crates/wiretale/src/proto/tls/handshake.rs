@@ -180,7 +180,7 @@ pub fn decode_certificate_request(
     let t = DecodeError::Truncated("certificate_request");
     let mut r = Reader::new(body);
     let certificate_types = r.vec_u8().ok_or(t.clone())?.to_vec();
-    let has_sigalgs = context.version.map_or(true, |v| v >= 0x0303);
+    let has_sigalgs = context.version.is_none_or(|v| v >= 0x0303);
     let signature_algorithms = if has_sigalgs {
         u16_list(r.vec_u16().ok_or(t.clone())?)
     } else {
