@@ -129,7 +129,8 @@ pub(crate) struct Dispatcher<'s> {
     /// Limits reached, as seen in the events.
     limits: std::collections::BTreeMap<Limit, LimitHits>,
     /// The messages a decoder reports in one call, until they become events: kept from call
-    /// to call so that a call with messages allocates nothing.
+    /// to call (up to [`KEPT_MESSAGES`] of capacity) so that the list is not allocated anew
+    /// for every call that reports a message.
     messages: Vec<(Range<usize>, Msg)>,
 }
 
@@ -258,7 +259,7 @@ impl<'s> Dispatcher<'s> {
     }
 
     pub fn finish(&mut self, stats: &mut Stats) {
-        for (proto, n) in EVENT_PROTOS
+        for (proto, n) in Detail::PROTOS
             .into_iter()
             .zip(std::mem::take(&mut self.events))
         {
@@ -271,9 +272,7 @@ impl<'s> Dispatcher<'s> {
     }
 
     fn emit(&mut self, event: Event) {
-        let proto = proto_index(&event.detail);
-        debug_assert_eq!(EVENT_PROTOS[proto], event.proto());
-        self.events[proto] += 1;
+        self.events[event.detail.proto_index()] += 1;
         if let Some(limit) = limit_reached(&event.detail) {
             // An eviction is reported at the evicted flow's last frame; the table was full
             // when the current one arrived.
@@ -301,6 +300,13 @@ impl<'s> Dispatcher<'s> {
         self.sink.take_event(event);
     }
 
+    /// Keeps the (drained) message list for the next decoder call, unless it grew large.
+    fn keep_messages(&mut self, messages: Vec<(Range<usize>, Msg)>) {
+        if messages.capacity() <= KEPT_MESSAGES {
+            self.messages = messages;
+        }
+    }
+
     fn forced_protocol(&self, info: &ConnInfo) -> Option<AppProtocol> {
         self.decode_as
             .iter()
@@ -309,18 +315,9 @@ impl<'s> Dispatcher<'s> {
     }
 }
 
-/// The `proto` keys of [`Event`]s, in [`proto_index`] order.
-const EVENT_PROTOS: [&str; 4] = ["tcp", "tls", "http", "ntlm"];
-
-/// Where an event's `proto` is counted in [`EVENT_PROTOS`].
-fn proto_index(detail: &Detail) -> usize {
-    match detail {
-        Detail::Tcp(_) => 0,
-        Detail::Tls(_) => 1,
-        Detail::Http(_) => 2,
-        Detail::Ntlm(_) => 3,
-    }
-}
+/// Capacity of the message list kept between decoder calls; one call that reported more
+/// (a burst of pipelined requests, a run of TLS records) does not keep its room.
+const KEPT_MESSAGES: usize = 64;
 
 /// A decoded message waiting to become an event.
 enum Msg {
@@ -699,7 +696,7 @@ impl StreamHandler for Dispatcher<'_> {
                 }
             }
         };
-        self.messages = messages;
+        self.keep_messages(messages);
         feed
     }
 
@@ -746,7 +743,7 @@ impl StreamHandler for Dispatcher<'_> {
                 reason,
             });
         self.emit_all(conn, info, dir, &map, 0, &mut messages, ending);
-        self.messages = messages;
+        self.keep_messages(messages);
     }
 
     fn event(

@@ -89,11 +89,22 @@ pub struct NtlmEvent {
 impl Event {
     /// The `proto` key of the event.
     pub fn proto(&self) -> &'static str {
-        match self.detail {
-            Detail::Tcp(_) => "tcp",
-            Detail::Tls(_) => "tls",
-            Detail::Http(_) => "http",
-            Detail::Ntlm(_) => "ntlm",
+        Detail::PROTOS[self.detail.proto_index()]
+    }
+}
+
+impl Detail {
+    /// The `proto` keys, by [`Detail::proto_index`].
+    pub(crate) const PROTOS: [&'static str; 4] = ["tcp", "tls", "http", "ntlm"];
+
+    /// Where this variant's `proto` key is in [`Detail::PROTOS`] (an index for counting events
+    /// by protocol without a map).
+    pub(crate) fn proto_index(&self) -> usize {
+        match self {
+            Detail::Tcp(_) => 0,
+            Detail::Tls(_) => 1,
+            Detail::Http(_) => 2,
+            Detail::Ntlm(_) => 3,
         }
     }
 }

@@ -48,18 +48,18 @@ const KEPT_BY_LENGTH: [[&str; 3]; 32] = {
     let mut i = 0;
     while i < KEPT_HEADERS.len() {
         let name = KEPT_HEADERS[i];
-        let row = &mut table[name.len()];
         let mut slot = 0;
-        while !row[slot].is_empty() {
+        while !table[name.len()][slot].is_empty() {
             slot += 1;
         }
-        row[slot] = name;
+        table[name.len()][slot] = name;
         i += 1;
     }
     table
 };
 
-/// Whether `name` is one of [`KEPT_HEADERS`] (any case).
+/// Whether `name` is one of [`KEPT_HEADERS`] (any case). An empty name would match the table's
+/// empty slots.
 fn is_kept_header(name: &str) -> bool {
     !name.is_empty()
         && KEPT_BY_LENGTH

@@ -4,9 +4,9 @@
 //! # What the stream parser reports
 //!
 //! [`HttpConnectionParser`] implements [`ConnectionParser`](crate::proto::ConnectionParser)
-//! with `Box<HttpMessage>` as its message (a message is several hundred bytes; it is built in
-//! its box once and handed on as is, as [`crate::timeline::Detail::Http`] keeps it). One
-//! instance serves one TCP connection.
+//! with `Box<HttpMessage>` as its message (a message is several hundred bytes; it is boxed
+//! once and handed on as is, as [`crate::timeline::Detail::Http`] keeps it). One instance
+//! serves one TCP connection.
 //!
 //! * **One message per request and per response, emitted when it is complete** — after the
 //!   last body byte (or the head, for messages without a body). Its `range` ends at the byte

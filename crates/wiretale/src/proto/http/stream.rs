@@ -93,9 +93,8 @@ enum SideState {
 
 #[derive(Debug)]
 struct Pending {
-    /// The request or response whose body is being read, boxed as it will be reported: a
-    /// message is several hundred bytes, and it used to be moved five or six times between
-    /// its head and its event.
+    /// The request or response whose body is being read, boxed as it will be reported (a
+    /// message is several hundred bytes: it is not moved again once boxed).
     message: Box<HttpMessage>,
     body: BodyProgress,
     /// Offset of the head in the current input, while it is still there.
@@ -132,6 +131,10 @@ fn start_line_kind(dir: Dir) -> StartLineKind {
 impl Pending {
     /// A request or a response about to read its body.
     fn new(message: HttpMessage, body: BodyProgress, head_start: usize) -> Pending {
+        debug_assert!(
+            matches!(message, HttpMessage::Request(_) | HttpMessage::Response(_)),
+            "only a request or a response has a body to read"
+        );
         Pending {
             message: Box::new(message),
             body,

@@ -22,14 +22,14 @@ use super::filetime::FileTime;
 use super::flags::{NegotiateFlags, NEGOTIATE_EXTENDED_SESSIONSECURITY, NEGOTIATE_UNICODE};
 use super::problems::Problems;
 use super::text::{decode_text, hex, Encoding};
-use super::version::Version;
+use super::version::{Version, VERSION_LEN};
 use super::wire::{require_len, Layout, SecurityBuffer, PREFIX_LEN};
 use super::NtlmError;
 
 /// Up to and including WorkstationFields: the oldest Type 3 header.
 const MANDATORY_LEN: usize = 52;
 const FLAGS_END: usize = 64;
-const VERSION_END: usize = 72;
+const VERSION_END: usize = FLAGS_END + VERSION_LEN;
 const MIC_END: usize = 88;
 /// NTProofStr (16) plus the fixed part of NTLMv2_CLIENT_CHALLENGE (28).
 const NTLMV2_FIXED_LEN: usize = 44;
