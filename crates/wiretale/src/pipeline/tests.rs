@@ -26,6 +26,29 @@ fn every_frame_is_accounted_for() {
     }
 }
 
+/// `Event::proto` and the per-protocol counts in `Stats::events` name each event as its JSON
+/// does (the `proto` tag serde writes), for all four protocols.
+#[test]
+fn event_protocols_are_named_and_counted_as_serialized() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/case-study.pcapng"
+    );
+    let mut sink = Collector::default();
+    let report = analyze_path(path, &AnalyzerConfig::default(), &mut sink).unwrap();
+    let mut counted = std::collections::BTreeMap::new();
+    for e in &sink.events {
+        let json = serde_json::to_value(e).unwrap();
+        assert_eq!(json["proto"], e.proto(), "frame {}", e.frame);
+        *counted.entry(e.proto()).or_insert(0u64) += 1;
+    }
+    assert_eq!(report.stats.events, counted);
+    assert_eq!(
+        counted.keys().copied().collect::<Vec<_>>(),
+        ["http", "ntlm", "tcp", "tls"]
+    );
+}
+
 #[test]
 fn damaged_capture_keeps_frames_before_the_damage() {
     let Some(dir) = crate::test_support::shared_captures() else {
