@@ -257,21 +257,27 @@ fn write_text<W: Write>(
     let (from_w, to_w, frame_w) = (columns.from, columns.to, digits(columns.last_frame));
     let mut written = Ok(());
     let mut steps = StepWriter::default();
-    a.for_each_line(|l| {
+    let told = a.for_each_line(|l| {
         if written.is_ok() {
             written = match l.kind {
-                LineKind::Idle => writeln!(
-                    out,
-                    "{:>w$}  {}",
-                    "",
-                    paint(colour, "2", &l.text),
-                    w = frame_w + 6 + 12
-                ),
+                LineKind::Idle => steps.flush_to(out).and_then(|()| {
+                    writeln!(
+                        out,
+                        "{:>w$}  {}",
+                        "",
+                        paint(colour, "2", &l.text),
+                        w = frame_w + 6 + 12
+                    )
+                }),
                 LineKind::Step => steps.write(out, l, frame_w, from_w, to_w),
             };
         }
-    })?;
-    written?;
+    });
+    // The lines told before a failure to read the story back are written before it is
+    // reported.
+    let flushed = written.and_then(|()| steps.flush_to(out));
+    told?;
+    flushed?;
     writeln!(out)?;
     let findings = &a.diagnosis.findings;
     writeln!(out, "{}", paint(colour, "1", "Findings"))?;

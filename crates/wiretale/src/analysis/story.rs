@@ -5,6 +5,7 @@ use crate::capture::Timestamp;
 use crate::tcp::ConnEvent;
 use crate::timeline::{Detail, Event};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt::{self, Write as _};
@@ -183,7 +184,7 @@ struct Step {
     /// small).
     roles: [u8; 2],
     proto: &'static str,
-    text: String,
+    text: Cow<'static, str>,
     /// A run of application data that began before its reporting frame.
     ongoing: bool,
     /// The last frame of the step's connection (`u64::MAX` if unknown): no step of the
@@ -669,11 +670,14 @@ impl<'i> RoleResolver<'i> {
 }
 
 /// The text of an event in the story, or `None` for routine noise that is folded away.
-fn step_text(e: &Event) -> Option<String> {
-    match &e.detail {
-        Detail::Tcp(ConnEvent::Syn) => Some("starts 3-way handshake".into()),
+/// The fixed phrases are borrowed: they are most steps of a capture of short connections.
+fn step_text(e: &Event) -> Option<Cow<'static, str>> {
+    let text = match &e.detail {
+        Detail::Tcp(ConnEvent::Syn) => return Some(Cow::Borrowed("starts 3-way handshake")),
         Detail::Tcp(ConnEvent::SynAck | ConnEvent::Established { .. }) => None,
-        Detail::Tcp(ConnEvent::Fin { .. }) => Some("closes the connection (FIN)".into()),
+        Detail::Tcp(ConnEvent::Fin { .. }) => {
+            return Some(Cow::Borrowed("closes the connection (FIN)"))
+        }
         Detail::Tcp(ConnEvent::Rst { idle_secs, .. }) => Some(format!(
             "RESETS the connection (RST) after {idle_secs:.1} s idle"
         )),
@@ -711,7 +715,8 @@ fn step_text(e: &Event) -> Option<String> {
             ))
         }
         _ => Some(e.summary()),
-    }
+    };
+    text.map(Cow::Owned)
 }
 
 #[cfg(test)]

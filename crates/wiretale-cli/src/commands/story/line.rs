@@ -6,14 +6,20 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use wiretale::analysis::{Party, StoryLine};
 
-/// Writes step lines; the buffer is reused from line to line.
+/// Writes step lines, built in place at the end of a buffer that goes out once it holds
+/// [`StepWriter::BATCH`] bytes (a `write_all` per line cost a copy and a call per line).
 #[derive(Default)]
 pub(super) struct StepWriter {
-    line: Vec<u8>,
+    lines: Vec<u8>,
 }
 
 impl StepWriter {
+    /// Bytes of lines gathered before they are written.
+    const BATCH: usize = 1 << 16;
+
     /// `Frame N  +S.SSS s  FROM → TO  PROTO  TEXT`, columns padded to the given widths.
+    /// The line may wait in the buffer: [`StepWriter::flush_to`] before writing anything
+    /// else to `out`, and at the end.
     pub(super) fn write(
         &mut self,
         out: &mut impl Write,
@@ -22,8 +28,7 @@ impl StepWriter {
         from_w: usize,
         to_w: usize,
     ) -> io::Result<()> {
-        let b = &mut self.line;
-        b.clear();
+        let b = &mut self.lines;
         b.extend_from_slice(b"Frame ");
         push_u64(b, l.frame);
         pad(b, frame_w.saturating_sub(digits(l.frame)));
@@ -39,7 +44,17 @@ impl StepWriter {
         b.extend_from_slice(b"  ");
         b.extend_from_slice(l.text.as_bytes());
         b.push(b'\n');
-        out.write_all(b)
+        if b.len() >= Self::BATCH {
+            self.flush_to(out)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the lines still in the buffer.
+    pub(super) fn flush_to(&mut self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&self.lines)?;
+        self.lines.clear();
+        Ok(())
     }
 }
 
@@ -318,6 +333,8 @@ mod tests {
             };
             let mut out = Vec::new();
             w.write(&mut out, &l, 22, 30, 31).unwrap();
+            assert!(out.is_empty(), "a line waits for the batch to fill");
+            w.flush_to(&mut out).unwrap();
             let want = format!(
                 "Frame {:<22}  {:>+9.3} s  {:<30} → {:<31}  {:<4}  {}\n",
                 l.frame,
@@ -329,5 +346,38 @@ mod tests {
             );
             assert_eq!(String::from_utf8(out).unwrap(), want);
         }
+    }
+
+    #[test]
+    fn lines_go_out_in_batches_and_in_order() {
+        let mut w = StepWriter::default();
+        let (mut out, mut want) = (Vec::new(), String::new());
+        let mut batches = 0;
+        for frame in 1..=2000u64 {
+            let l = StoryLine {
+                kind: LineKind::Step,
+                frame,
+                frames: vec![frame],
+                time: Default::default(),
+                relative: 0.0,
+                stream: None,
+                from: None,
+                to: None,
+                proto: "TCP",
+                text: "x".repeat(40),
+                idle_secs: None,
+            };
+            let before = out.len();
+            w.write(&mut out, &l, 4, 0, 0).unwrap();
+            batches += usize::from(out.len() > before);
+            want.push_str(&format!(
+                "Frame {frame:<4}     +0.000 s   →   TCP   {}\n",
+                l.text
+            ));
+        }
+        assert!(batches >= 1 && out.len() >= StepWriter::BATCH);
+        w.flush_to(&mut out).unwrap();
+        w.flush_to(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 }

@@ -8,7 +8,7 @@
 use super::Step;
 use crate::capture::Timestamp;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -264,20 +264,28 @@ fn merge_into(
         heads.push(Reverse((step.frame, *seq, tail_source)));
     }
     let mut count = 0u64;
-    while let Some(Reverse((_, _, source))) = heads.pop() {
-        if source == tail_source {
+    // The smallest head is replaced in place by its source's next step (or removed when the
+    // source is spent): runs of a capture barely overlap, so the next step usually stays on
+    // top and the heap checks two children instead of a pop and a push through every level.
+    while let Some(mut top) = heads.peek_mut() {
+        let Reverse((_, _, source)) = *top;
+        let next = if source == tail_source {
             if let Some((seq, step)) = tail.get(tail_at) {
                 out(*seq, step)?;
             }
             tail_at += 1;
-            if let Some((seq, step)) = tail.get(tail_at) {
-                heads.push(Reverse((step.frame, *seq, source)));
-            }
+            tail.get(tail_at).map(|(seq, step)| (step.frame, *seq))
         } else if let Some(r) = readers.get_mut(source) {
             complete(source, &mut r.current.1)?;
             out(r.current.0, &r.current.1)?;
-            if r.advance()? {
-                heads.push(Reverse((r.current.1.frame, r.current.0, source)));
+            (r.advance()?).then_some((r.current.1.frame, r.current.0))
+        } else {
+            None
+        };
+        match next {
+            Some((frame, seq)) => *top = Reverse((frame, seq, source)),
+            None => {
+                PeekMut::pop(top);
             }
         }
         count += 1;
@@ -699,8 +707,9 @@ fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
     let len = usize::try_from(f.u64()?).ok()?;
     let text = f.take(len)?;
     if part == Part::Whole {
-        step.text.clear();
-        step.text.push_str(std::str::from_utf8(text).ok()?);
+        let refill = step.text.to_mut();
+        refill.clear();
+        refill.push_str(std::str::from_utf8(text).ok()?);
     }
     Some(())
 }
@@ -722,7 +731,7 @@ mod tests {
             dst: Some("[fe80::1%7]:443".parse().unwrap()),
             roles: [1, 2],
             proto: PROTOS[(frame % 4) as usize],
-            text: text.into(),
+            text: text.to_owned().into(),
             ongoing: frame % 3 == 0,
             stream_last_frame: frame.wrapping_mul(7),
         }
