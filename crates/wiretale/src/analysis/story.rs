@@ -3,7 +3,7 @@
 use super::index::Index;
 use crate::capture::Timestamp;
 use crate::tcp::ConnEvent;
-use crate::timeline::{Detail, Event};
+use crate::timeline::{Detail, Event, Frames};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -175,7 +175,7 @@ impl Default for StoryOptions {
 struct Step {
     frame: u64,
     /// Every frame the step rests on, when that is not just `[frame]`.
-    frames: Option<Vec<u64>>,
+    frames: Option<Frames>,
     time: Timestamp,
     stream: Option<u64>,
     src: Option<SocketAddr>,
@@ -226,7 +226,7 @@ impl Step {
         })
     }
 
-    fn set_frames(&mut self, frames: Vec<u64>) {
+    fn set_frames(&mut self, frames: Frames) {
         self.frames = (frames.as_slice() != [self.frame]).then_some(frames);
     }
 

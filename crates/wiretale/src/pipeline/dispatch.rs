@@ -14,7 +14,7 @@ use crate::tcp::{
     ConnEvent, ConnInfo, Dir, EndReason, Feed, FlowSummary, FrameMap, FrameSpan, Gap, GapCause,
     SegmentInfo, StreamHandler,
 };
-use crate::timeline::{Detail, Event, EventSink, FrameSummary, NtlmEvent};
+use crate::timeline::{Detail, Event, EventSink, FrameSummary, Frames, NtlmEvent};
 use core::ops::Range;
 
 /// Per-connection decoding state.
@@ -85,7 +85,7 @@ impl Ending {
             (false, Some(last)) => last,
             _ => self.end_frame,
         };
-        let mut frames = vec![frame];
+        let mut frames = Frames::one(frame);
         if let Some((data, _)) = self.last_data {
             if at_end && has_bytes && data < frame {
                 frames.insert(0, data);
@@ -407,7 +407,7 @@ impl Dispatcher<'_> {
                     first: frame,
                     last: frame,
                     time,
-                    frames: vec![frame],
+                    frames: Frames::one(frame),
                 }
             });
             conn.last_seen = Some((span.last, span.time));
@@ -424,7 +424,7 @@ impl Dispatcher<'_> {
             let FrameSpan {
                 last, time, frames, ..
             } = span;
-            let event = |frames: Vec<u64>, detail: Detail, tunnel: Option<String>| Event {
+            let event = |frames: Frames, detail: Detail, tunnel: Option<String>| Event {
                 frame: last,
                 frames,
                 time,
@@ -777,7 +777,7 @@ impl StreamHandler for Dispatcher<'_> {
         }
         self.emit(Event {
             frame,
-            frames: vec![frame],
+            frames: Frames::one(frame),
             time,
             stream: Some(info.stream),
             src: Some(src),

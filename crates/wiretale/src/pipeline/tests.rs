@@ -114,7 +114,7 @@ fn where_reported(
     sink.events
         .iter()
         .filter(|e| pick(&e.detail))
-        .map(|e| (e.frame, e.frames.clone(), e.src))
+        .map(|e| (e.frame, e.frames.to_vec(), e.src))
         .collect()
 }
 

@@ -6,6 +6,7 @@
 //! reports reassembled PDUs), together with every frame that carried part of it.
 
 use crate::capture::Timestamp;
+use crate::timeline::Frames;
 use core::ops::Range;
 
 /// "Bytes from `offset` on (until the next mark) arrived in `frame` at `time`."
@@ -38,7 +39,7 @@ pub struct FrameSpan {
     /// Time of the completing frame.
     pub time: Timestamp,
     /// Every frame that carried part of it, ascending.
-    pub frames: Vec<u64>,
+    pub frames: Frames,
 }
 
 /// Frames listed per message at most, so a huge message cannot grow a huge list.
@@ -82,13 +83,12 @@ impl<'a> FrameMap<'a> {
         // Frame numbers follow arrival: the highest is the frame the message became whole in
         // (as Wireshark reports reassembled PDUs), even when an earlier byte arrived late.
         let last = carriers.iter().max_by_key(|m| m.frame)?;
-        let mut frames: Vec<u64> = carriers
+        let mut frames: Frames = carriers
             .iter()
             .map(|m| m.frame)
             .take(MAX_FRAMES_PER_SPAN)
             .collect();
-        frames.sort_unstable();
-        frames.dedup();
+        frames.sort_dedup();
         Some(FrameSpan {
             first: first.frame,
             last: last.frame,

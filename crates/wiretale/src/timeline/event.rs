@@ -1,5 +1,6 @@
 //! The event type.
 
+use super::Frames;
 use crate::capture::Timestamp;
 use crate::proto::http::HttpMessage;
 use crate::proto::ntlm::{AuthScheme, NtlmMessage, SpnegoInfo};
@@ -14,7 +15,7 @@ pub struct Event {
     /// The frame that completed the message (Wireshark's frame number).
     pub frame: u64,
     /// Every frame that carried part of it, ascending.
-    pub frames: Vec<u64>,
+    pub frames: Frames,
     /// Time of `frame`.
     pub time: Timestamp,
     /// Wireshark's `tcp.stream`, when the event belongs to a TCP connection.

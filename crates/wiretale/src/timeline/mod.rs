@@ -8,10 +8,12 @@
 mod event;
 mod fields;
 mod frame;
+mod frames;
 mod sink;
 pub(crate) mod summary;
 
 pub use event::{Detail, Event, NtlmEvent};
 pub use fields::{EventFields, EventFilter, FrameFields, FrameFilter, MAX_EVENTS_PER_FRAME};
 pub use frame::FrameSummary;
+pub use frames::Frames;
 pub use sink::{Collector, EventSink};

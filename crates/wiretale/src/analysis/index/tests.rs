@@ -8,7 +8,7 @@ use crate::pipeline::{analyze_path, AnalyzerConfig};
 use crate::proto::tls::TlsMessage;
 use crate::tcp::ConnEvent;
 use crate::test_support::{capture_files, shared_capture_files};
-use crate::timeline::{Detail, Event};
+use crate::timeline::{Detail, Event, Frames};
 use std::path::{Path, PathBuf};
 
 fn every_capture() -> Vec<PathBuf> {
@@ -265,7 +265,7 @@ fn tls_sides_are_named_by_the_final_client_whoever_spoke_first() {
 fn tcp_event(frame: u64, src: SocketAddr, dst: SocketAddr, c: ConnEvent) -> Event {
     Event {
         frame,
-        frames: vec![frame],
+        frames: Frames::one(frame),
         time: Timestamp {
             secs: frame as i64,
             nanos: 0,

@@ -7,6 +7,7 @@
 
 use super::Step;
 use crate::capture::Timestamp;
+use crate::timeline::Frames;
 use std::cmp::Reverse;
 use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::fs::File;
@@ -677,7 +678,7 @@ fn parse_into(record: &[u8], step: &mut Step, part: Part) -> Option<u64> {
             if part == Part::Head {
                 return parse_rest(f, step, part).map(|()| seq);
             }
-            let list = step.frames.get_or_insert_with(Vec::new);
+            let list = step.frames.get_or_insert_with(Frames::new);
             list.clear();
             list.extend(
                 (bytes.chunks_exact(8)).filter_map(|c| c.try_into().ok().map(u64::from_le_bytes)),
@@ -721,7 +722,7 @@ mod tests {
     fn step(frame: u64, frames: Option<Vec<u64>>, src: Option<&str>, text: &str) -> Step {
         Step {
             frame,
-            frames,
+            frames: frames.map(Frames::from),
             time: Timestamp {
                 secs: -5,
                 nanos: 999_999_999,
