@@ -3,7 +3,7 @@
 //! line (a quarter of `story` on a capture of short connections).
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use wiretale::analysis::{Party, StoryLine};
 
 /// Writes step lines, built in place at the end of a buffer that goes out once it holds
@@ -11,6 +11,7 @@ use wiretale::analysis::{Party, StoryLine};
 #[derive(Default)]
 pub(super) struct StepWriter {
     lines: Vec<u8>,
+    parties: PartyTexts,
 }
 
 impl StepWriter {
@@ -35,9 +36,9 @@ impl StepWriter {
         b.extend_from_slice(b"  ");
         push_seconds(b, l.relative)?;
         b.extend_from_slice(b" s  ");
-        push_party(b, &l.from, from_w);
+        self.parties.push(b, &l.from, from_w);
         b.extend_from_slice(" → ".as_bytes());
-        push_party(b, &l.to, to_w);
+        self.parties.push(b, &l.to, to_w);
         b.extend_from_slice(b"  ");
         b.extend_from_slice(l.proto.as_bytes());
         pad(b, 4usize.saturating_sub(l.proto.chars().count()));
@@ -90,6 +91,78 @@ fn push_seconds(b: &mut Vec<u8>, secs: f64) -> io::Result<()> {
     pad(b, 9usize.saturating_sub(text.len() - at));
     b.extend_from_slice(&text[at..]);
     Ok(())
+}
+
+/// The text of IPv4 parties recently written, by address: a story names each party on
+/// several lines (a short connection's client on all five of its lines, its server on
+/// thousands), and formatting the address was a fifth of a line's cost. Direct-mapped: a
+/// slot holds the last party whose address hashed to it.
+struct PartyTexts {
+    slots: Vec<Option<PartyText>>,
+}
+
+/// `role address` of one party, as [`push_party`] writes it.
+struct PartyText {
+    addr: SocketAddrV4,
+    role: &'static str,
+    len: u8,
+    text: [u8; PARTY_TEXT_ROOM],
+}
+
+/// Room for `proxy 255.255.255.255:65535` with a role of up to ten bytes; a party with a
+/// longer role is formatted each time.
+const PARTY_TEXT_ROOM: usize = 32;
+
+impl Default for PartyTexts {
+    fn default() -> Self {
+        PartyTexts {
+            slots: std::iter::repeat_with(|| None).take(Self::SLOTS).collect(),
+        }
+    }
+}
+
+impl PartyTexts {
+    /// Slots (a power of two): far more than the parties a capture's interleaved
+    /// connections name within a few thousand lines.
+    const SLOTS: usize = 2048;
+
+    /// [`push_party`], from the slot of `p`'s address when it holds `p`.
+    fn push(&mut self, b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
+        let Some(Party {
+            role,
+            addr: SocketAddr::V4(addr),
+        }) = *p
+        else {
+            return push_party(b, p, width);
+        };
+        let key = u64::from(u32::from(*addr.ip())) << 16 | u64::from(addr.port());
+        // Fibonacci hashing: the top bits of the product mix every bit of the key.
+        let bits = Self::SLOTS.trailing_zeros();
+        let at = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
+        let Some(slot) = self.slots.get_mut(at) else {
+            return push_party(b, p, width);
+        };
+        if let Some(hit) = slot.as_ref().filter(|t| t.addr == addr && t.role == role) {
+            let text = &hit.text[..usize::from(hit.len)];
+            b.extend_from_slice(text);
+            pad(b, width.saturating_sub(text.len()));
+            return;
+        }
+        let start = b.len();
+        push_party(b, p, 0);
+        let written = b.get(start..).unwrap_or_default();
+        if written.len() <= PARTY_TEXT_ROOM {
+            let mut text = [0u8; PARTY_TEXT_ROOM];
+            text[..written.len()].copy_from_slice(written);
+            *slot = Some(PartyText {
+                addr,
+                role,
+                len: written.len() as u8,
+                text,
+            });
+        }
+        pad(b, width.saturating_sub(b.len() - start));
+    }
 }
 
 /// `role address`, padded with spaces to `width`.
@@ -226,6 +299,41 @@ mod tests {
         let mut out = Vec::new();
         push_party(&mut out, &None, 3);
         assert_eq!(out, b"   ");
+    }
+
+    #[test]
+    fn remembered_parties_are_written_as_formatted_ones() {
+        // Repeats, addresses sharing a slot, one address under two roles, a role too long
+        // to remember, IPv6 and no party: every text equals a fresh push_party.
+        let mut texts = PartyTexts::default();
+        let mut parties: Vec<Option<Party>> = vec![None];
+        for i in 0..6000u32 {
+            let addr = SocketAddr::from((i.wrapping_mul(2_654_435_761).to_be_bytes(), i as u16));
+            let role = ["client", "server", "proxy"][i as usize % 3];
+            parties.push(Some(Party { role, addr }));
+        }
+        parties.push(Some(Party {
+            role: "a-role-of-more-than-ten-bytes",
+            addr: "10.0.0.1:80".parse().unwrap(),
+        }));
+        parties.push(Some(Party {
+            role: "server",
+            addr: "[2001:db8::1]:443".parse().unwrap(),
+        }));
+        let same = "10.0.0.1:80".parse().unwrap();
+        for role in ["client", "proxy", "client"] {
+            parties.push(Some(Party { role, addr: same }));
+        }
+        for round in 0..3 {
+            for (i, p) in parties.iter().enumerate() {
+                let width = (i + round) % 40;
+                let (mut want, mut got) = (b"x".to_vec(), b"x".to_vec());
+                push_party(&mut want, p, width);
+                texts.push(&mut got, p, width);
+                assert_eq!(got, want, "{p:?} width {width}");
+            }
+        }
+        assert!(texts.slots.iter().filter(|s| s.is_some()).count() > PartyTexts::SLOTS / 2);
     }
 
     #[test]
