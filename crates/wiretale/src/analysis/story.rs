@@ -33,32 +33,36 @@ impl Party {
     /// assert_eq!(p.text_len(), p.to_string().len());
     /// ```
     pub fn text_len(&self) -> usize {
-        let addr = match self.addr {
-            SocketAddr::V4(a) => {
-                let octets: usize = a
-                    .ip()
-                    .octets()
-                    .iter()
-                    .map(|&o| decimal_digits(o.into()))
-                    .sum();
-                octets + 3 + 1 + decimal_digits(a.port().into())
-            }
-            // Rare: `[addr%scope]:port` with `::` compression is not worth counting by hand.
-            SocketAddr::V6(a) => a.to_string().len(),
-        };
-        self.role.len() + 1 + addr
+        self.role.len() + 1 + addr_text_len(self.addr)
     }
+}
+
+/// The length of `addr` as [`fmt::Display`] writes it, counted (the story's columns are
+/// measured on every step).
+fn addr_text_len(addr: SocketAddr) -> usize {
+    match addr {
+        SocketAddr::V4(a) => {
+            let [a0, a1, a2, a3] = a.ip().octets();
+            let octets = [a0, a1, a2, a3].map(|o| 1 + usize::from(o >= 10) + usize::from(o >= 100));
+            octets.iter().sum::<usize>() + 3 + 1 + port_digits(a.port())
+        }
+        // Rare: `[addr%scope]:port` with `::` compression is not worth counting by hand.
+        SocketAddr::V6(a) => a.to_string().len(),
+    }
+}
+
+/// Decimal digits of a port number.
+fn port_digits(p: u16) -> usize {
+    1 + usize::from(p >= 10)
+        + usize::from(p >= 100)
+        + usize::from(p >= 1000)
+        + usize::from(p >= 10_000)
 }
 
 impl fmt::Display for Party {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.role, self.addr)
     }
-}
-
-/// Decimal digits of `n`.
-fn decimal_digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// What a renderer needs to align a story's columns, known before the story is told (a story
@@ -93,21 +97,31 @@ impl StoryColumns {
 }
 
 /// Measures [`StoryColumns`] from the steps in told order: a step opens a line unless it
-/// merges into the one before (the rule of [`Teller::step`]).
+/// merges into the one before (the rule of [`Teller::step`]). Parties are compared and
+/// measured as role index and address, without making [`Party`] values: every step of a
+/// story passes through here.
 #[derive(Default)]
 struct ColumnsMeter {
     columns: StoryColumns,
     /// Frame, stream, sender and protocol of the line being measured.
-    line: Option<(u64, Option<u64>, Option<Party>, &'static str)>,
+    line: Option<LineKey>,
 }
+
+/// What makes steps one line: frame, stream, sender (role index, address) and protocol.
+type LineKey = (u64, Option<u64>, Option<(u8, SocketAddr)>, &'static str);
 
 impl ColumnsMeter {
     fn step(&mut self, step: &Step) {
-        let (from, to) = step.parties();
         self.columns.last_frame = self.columns.last_frame.max(step.frame);
+        let [from_role, to_role] = step.roles.map(role_of_index);
+        let from = step.src.map(|addr| (from_role, addr));
         let key = (step.frame, step.stream, from, step.proto);
-        if self.line.as_ref() != Some(&key) {
-            self.columns.widen(&key.2, &to);
+        if self.line != Some(key) {
+            let len = |role: u8, addr: Option<SocketAddr>| {
+                addr.map_or(0, |a| role_name(role).len() + 1 + addr_text_len(a))
+            };
+            self.columns.from = self.columns.from.max(len(from_role, step.src));
+            self.columns.to = self.columns.to.max(len(to_role, step.dst));
             self.line = Some(key);
         }
     }
@@ -605,11 +619,25 @@ fn role_index(role: &str) -> u8 {
     ROLES.iter().position(|r| *r == role).unwrap_or(0) as u8
 }
 
+/// A role index as [`ROLES`] reads it: one out of range is a client (index 0).
+fn role_of_index(role: u8) -> u8 {
+    if usize::from(role) < ROLES.len() {
+        role
+    } else {
+        0
+    }
+}
+
+/// The name of a role index.
+fn role_name(role: u8) -> &'static str {
+    ROLES.get(usize::from(role)).copied().unwrap_or("client")
+}
+
 impl Step {
     fn parties(&self) -> (Option<Party>, Option<Party>) {
         let party = |addr: Option<SocketAddr>, role: u8| {
             Some(Party {
-                role: ROLES.get(usize::from(role)).copied().unwrap_or("client"),
+                role: role_name(role),
                 addr: addr?,
             })
         };
