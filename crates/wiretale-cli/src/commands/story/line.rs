@@ -31,8 +31,8 @@ impl StepWriter {
     ) -> io::Result<()> {
         let b = &mut self.lines;
         b.extend_from_slice(b"Frame ");
-        push_u64(b, l.frame);
-        pad(b, frame_w.saturating_sub(digits(l.frame)));
+        let frame_digits = push_u64(b, l.frame);
+        pad(b, frame_w.saturating_sub(frame_digits));
         b.extend_from_slice(b"  ");
         push_seconds(b, l.relative)?;
         b.extend_from_slice(b" s  ");
@@ -71,25 +71,19 @@ fn push_seconds(b: &mut Vec<u8>, secs: f64) -> io::Result<()> {
         return write!(b, "{secs:>+9.3}");
     }
     let ms = whole as u64 + u64::from(ms - whole > 0.5);
-    let mut text = [0u8; 16];
-    let mut at = text.len();
-    let mut rest = ms;
-    for place in 0.. {
-        if place == 3 {
-            at -= 1;
-            text[at] = b'.';
-        }
-        at -= 1;
-        text[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 && place >= 3 {
-            break;
-        }
-    }
-    at -= 1;
-    text[at] = if secs.is_sign_negative() { b'-' } else { b'+' };
-    pad(b, 9usize.saturating_sub(text.len() - at));
-    b.extend_from_slice(&text[at..]);
+    let mut seconds = itoa::Buffer::new();
+    let seconds = seconds.format(ms / 1000).as_bytes();
+    // Sign, seconds, point and three digits of milliseconds.
+    pad(b, 9usize.saturating_sub(seconds.len() + 5));
+    b.push(if secs.is_sign_negative() { b'-' } else { b'+' });
+    b.extend_from_slice(seconds);
+    let millis = (ms % 1000) as u16;
+    b.extend_from_slice(&[
+        b'.',
+        b'0' + (millis / 100) as u8,
+        b'0' + (millis / 10 % 10) as u8,
+        b'0' + (millis % 10) as u8,
+    ]);
     Ok(())
 }
 
@@ -189,10 +183,8 @@ pub(super) fn push_party(b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
                 }
                 text[at] = b':';
                 at += 1;
-                let mut port = [0u8; 5];
-                let mut from = port.len();
-                put_decimal_before(&mut port, &mut from, u64::from(a.port()));
-                let port = &port[from..];
+                let mut port = itoa::Buffer::new();
+                let port = port.format(a.port()).as_bytes();
                 text[at..at + port.len()].copy_from_slice(port);
                 at += port.len();
                 b.extend_from_slice(&text[..at]);
@@ -232,25 +224,12 @@ pub(super) fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
-/// `n` in decimal.
-fn push_u64(b: &mut Vec<u8>, n: u64) {
-    let mut text = [0u8; 20];
-    let mut at = text.len();
-    put_decimal_before(&mut text, &mut at, n);
-    b.extend_from_slice(&text[at..]);
-}
-
-/// Writes `n` in decimal into `text` just before `at`, least significant digit first, and
-/// moves `at` to its first digit. `text[..at]` must have room (20 bytes hold any `u64`).
-fn put_decimal_before(text: &mut [u8], at: &mut usize, mut n: u64) {
-    loop {
-        *at -= 1;
-        text[*at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+/// `n` in decimal (itoa: two digits a step, from a table); gives the number of digits.
+fn push_u64(b: &mut Vec<u8>, n: u64) -> usize {
+    let mut text = itoa::Buffer::new();
+    let text = text.format(n).as_bytes();
+    b.extend_from_slice(text);
+    text.len()
 }
 
 fn pad(b: &mut Vec<u8>, n: usize) {
