@@ -11,6 +11,8 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
+
+use super::ascii::str_eq_ignore_case;
 use serde::Serialize;
 
 /// Most challenges kept from one header value.
@@ -42,7 +44,7 @@ impl AuthHeaderName {
             ("proxy-authorization", AuthHeaderName::ProxyAuthorization),
         ]
         .into_iter()
-        .find(|(n, _)| name.eq_ignore_ascii_case(n))
+        .find(|(n, _)| str_eq_ignore_case(name, n))
         .map(|(_, h)| h)
     }
 

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::ascii::{eq_ignore_case, str_eq_ignore_case};
 use super::auth::{
     displayable_credentials_value, parse_challenges, parse_credentials, AuthHeaderName, Challenge,
     Credentials,
@@ -64,7 +65,7 @@ fn is_kept_header(name: &str) -> bool {
     !name.is_empty()
         && KEPT_BY_LENGTH
             .get(name.len())
-            .is_some_and(|row| row.iter().any(|k| name.eq_ignore_ascii_case(k)))
+            .is_some_and(|row| row.iter().any(|k| str_eq_ignore_case(name, k)))
 }
 
 /// Most challenges plus credentials parsed from one head.
@@ -237,7 +238,7 @@ impl HeaderBlock {
             f.name_end - f.start == name.len()
                 && text
                     .get(f.start..f.name_end)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+                    .is_some_and(|n| eq_ignore_case(n, name.as_bytes()))
         })
     }
 
@@ -286,7 +287,7 @@ impl HeaderBlock {
     /// True when the list header `name` has the element `token` (case-insensitive).
     #[inline]
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.list(name).any(|e| e.eq_ignore_ascii_case(token))
+        self.list(name).any(|e| str_eq_ignore_case(e, token))
     }
 }
 

@@ -53,6 +53,7 @@
 //! `max_headers`, the pairing queue by `max_outstanding_requests`, chunk-size lines by
 //! `max_chunk_line_len`; auth challenges and params by fixed caps in [`auth`].
 
+mod ascii;
 pub mod auth;
 mod chunked;
 pub mod error;

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::ascii::str_eq_ignore_case;
 use super::head::{HeaderBlock, HttpVersion};
 
 /// Why a message leaves the connection open or not.
@@ -33,16 +34,16 @@ pub fn keep_alive(version: HttpVersion, headers: &HeaderBlock) -> (bool, KeepAli
         let Some(value) = line.value else {
             continue;
         };
-        let (close, keep) = if line.name.eq_ignore_ascii_case("Connection") {
+        let (close, keep) = if str_eq_ignore_case(line.name, "Connection") {
             (&mut tokens.close, &mut tokens.keep_alive)
-        } else if line.name.eq_ignore_ascii_case("Proxy-Connection") {
+        } else if str_eq_ignore_case(line.name, "Proxy-Connection") {
             (&mut tokens.proxy_close, &mut tokens.proxy_keep_alive)
         } else {
             continue;
         };
         for token in value.split(',').map(str::trim) {
-            *close |= token.eq_ignore_ascii_case("close");
-            *keep |= token.eq_ignore_ascii_case("keep-alive");
+            *close |= str_eq_ignore_case(token, "close");
+            *keep |= str_eq_ignore_case(token, "keep-alive");
         }
     }
     if tokens.close {
