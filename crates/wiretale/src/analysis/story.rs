@@ -654,19 +654,48 @@ impl Step {
 struct RoleResolver<'i> {
     index: &'i Index,
     servers: Option<HashMap<SocketAddr, &'static str>>,
+    /// The index's answer for recently resolved streams, by stream modulo
+    /// [`RoleResolver::RECENT`]: a connection's steps come close together (a short
+    /// connection's five within a few thousand steps), and the index lookup was half of
+    /// resolving a step.
+    recent: Vec<Option<(u64, Option<StreamRoles>)>>,
 }
 
+/// A connection's roles and last frame ([`Index::roles_and_last_frame`]).
+type StreamRoles = (crate::analysis::index::ConnRoles, Option<u64>);
+
 impl<'i> RoleResolver<'i> {
+    /// Streams remembered.
+    const RECENT: usize = 1024;
+
     fn new(index: &'i Index) -> Self {
         RoleResolver {
             index,
             servers: None,
+            recent: Vec::new(),
+        }
+    }
+
+    /// [`Index::roles_and_last_frame`] of `stream`, remembered.
+    fn stream_roles(&mut self, stream: u64) -> Option<StreamRoles> {
+        if self.recent.is_empty() {
+            self.recent.resize(Self::RECENT, None);
+        }
+        let at = (stream % Self::RECENT as u64) as usize;
+        match self.recent.get_mut(at) {
+            Some(Some((s, found))) if *s == stream => *found,
+            Some(slot) => {
+                let found = self.index.roles_and_last_frame(stream);
+                *slot = Some((stream, found));
+                found
+            }
+            None => self.index.roles_and_last_frame(stream),
         }
     }
 
     /// Names the roles of `step`'s parties and notes its connection's last frame.
     fn resolve(&mut self, step: &mut Step) {
-        let found = step.stream.and_then(|s| self.index.roles_and_last_frame(s));
+        let found = step.stream.and_then(|s| self.stream_roles(s));
         let conn = found.map(|(roles, _)| roles);
         let mut role = |addr: Option<SocketAddr>| {
             let Some(addr) = addr else { return "" };
