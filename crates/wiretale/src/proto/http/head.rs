@@ -5,6 +5,7 @@
 //! credentials. The head size is capped (`max_head_len` of [`HttpConfig`]).
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use serde::Serialize;
 
@@ -352,9 +353,9 @@ pub fn parse_request_head(
     let limit = config.max_head_len();
     let window = buf.get(..limit).unwrap_or(buf);
     with_header_slots(config, |storage| {
-        let mut req = httparse::Request::new(storage);
+        let mut req = httparse::Request::new(&mut []);
         parser_config()
-            .parse_request(&mut req, window)
+            .parse_request_with_uninit_headers(&mut req, window, storage)
             .map(|status| match status {
                 httparse::Status::Complete(len) => Some((request_head(&req, config), len)),
                 httparse::Status::Partial => None,
@@ -402,20 +403,29 @@ fn complete_or_more<H>(
 
 /// Header slots on the stack; a head with more headers than this (rare) is parsed again with
 /// `max_headers` slots on the heap. Allocating and clearing 256 slots for every head was
-/// a visible part of HTTP decoding.
+/// a visible part of HTTP decoding; the slots are left uninitialised (httparse fills those it
+/// uses), as clearing even 32 of them cost a hundred instructions a head.
 const STACK_HEADER_SLOTS: usize = 32;
+
+/// Header slots for one parse.
+type HeaderSlots<'b> = [MaybeUninit<httparse::Header<'b>>];
 
 fn with_header_slots<'b, T>(
     config: &HttpConfig,
-    mut parse: impl FnMut(&mut [httparse::Header<'b>]) -> Result<T, httparse::Error>,
+    mut parse: impl FnMut(&mut HeaderSlots<'b>) -> Result<T, httparse::Error>,
 ) -> Result<T, httparse::Error> {
     let max = config.max_headers();
-    let mut slots = [httparse::EMPTY_HEADER; STACK_HEADER_SLOTS];
+    let mut slots = [const { MaybeUninit::uninit() }; STACK_HEADER_SLOTS];
     if max <= STACK_HEADER_SLOTS {
         return parse(slots.get_mut(..max).unwrap_or(&mut []));
     }
     match parse(&mut slots) {
-        Err(httparse::Error::TooManyHeaders) => parse(&mut vec![httparse::EMPTY_HEADER; max]),
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut heap: Vec<_> = std::iter::repeat_with(MaybeUninit::uninit)
+                .take(max)
+                .collect();
+            parse(&mut heap)
+        }
         done => done,
     }
 }
@@ -428,9 +438,9 @@ pub fn parse_response_head(
     let limit = config.max_head_len();
     let window = buf.get(..limit).unwrap_or(buf);
     with_header_slots(config, |storage| {
-        let mut resp = httparse::Response::new(storage);
+        let mut resp = httparse::Response::new(&mut []);
         parser_config()
-            .parse_response(&mut resp, window)
+            .parse_response_with_uninit_headers(&mut resp, window, storage)
             .map(|status| match status {
                 httparse::Status::Complete(len) => Some((response_head(&resp, config), len)),
                 httparse::Status::Partial => None,
