@@ -390,10 +390,8 @@ impl ResolutionReader<'_> {
     fn next(&mut self) -> io::Result<Resolution> {
         match self {
             ResolutionReader::File(reader) => {
-                let mut bytes = [0u8; RESOLUTION_LEN];
-                reader
-                    .read_exact(&mut bytes)
-                    .map_err(|_| bad("roles file ends before the steps"))?;
+                let bytes =
+                    (reader.read_array()).map_err(|_| bad("roles file ends before the steps"))?;
                 Ok(Resolution(bytes))
             }
             ResolutionReader::Memory(kept) => {
@@ -429,9 +427,7 @@ impl SharedReader<'_> {
     /// The next record written by [`encode`] (its length, then that many bytes): borrowed
     /// from the buffer when it lies there whole (most do), else gathered in `scratch`.
     fn next_record<'s>(&'s mut self, scratch: &'s mut Vec<u8>) -> io::Result<&'s [u8]> {
-        let mut len = [0u8; 4];
-        self.read_exact(&mut len)?;
-        let len = u32::from_le_bytes(len);
+        let len = u32::from_le_bytes(self.read_array()?);
         if len > MAX_RECORD {
             return Err(bad("record too long"));
         }
@@ -445,6 +441,21 @@ impl SharedReader<'_> {
         scratch.resize(len, 0);
         self.read_exact(scratch)?;
         Ok(scratch)
+    }
+
+    /// The next `N` bytes: from the buffer when they lie there whole (a `read_exact` per
+    /// record length or resolution cost a hundred instructions), else read across a refill.
+    fn read_array<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        let mut out = [0u8; N];
+        let end = self.used.saturating_add(N);
+        match self.buffer.get(self.used..end) {
+            Some(bytes) => {
+                out.copy_from_slice(bytes);
+                self.used = end;
+            }
+            None => self.read_exact(&mut out)?,
+        }
+        Ok(out)
     }
 }
 
