@@ -7,6 +7,7 @@ use crate::timeline::{Detail, Event, Frames};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
@@ -552,7 +553,15 @@ impl Teller {
             visit(prev);
         }
         if let Some(stream) = step.stream {
-            if let Some(prev) = self.last_on_stream.get(&stream) {
+            // One lookup: the stream's clock is read and moved to this step in place.
+            let (prev, new_clock) = match self.last_on_stream.entry(stream) {
+                Entry::Occupied(mut clock) => (Some(clock.insert(step.time)), false),
+                Entry::Vacant(clock) => {
+                    clock.insert(step.time);
+                    (None, true)
+                }
+            };
+            if let Some(prev) = &prev {
                 let idle = step.time.seconds_since(*prev);
                 if idle >= self.opts.idle_secs && !step.ongoing {
                     let line = self
@@ -568,7 +577,6 @@ impl Teller {
                     visit(line);
                 }
             }
-            let new_clock = self.last_on_stream.insert(stream, step.time).is_none();
             if new_clock && step.stream_last_frame != u64::MAX && self.forget_closed {
                 self.ending.push(Reverse((step.stream_last_frame, stream)));
             }
