@@ -136,7 +136,13 @@ impl PartyTexts {
         let Some(slot) = self.slots.get_mut(at) else {
             return push_party(b, p, width);
         };
-        if let Some(hit) = slot.as_ref().filter(|t| t.addr == addr && t.role == role) {
+        // Roles are nearly always the same static names: the pointers decide without a
+        // byte comparison.
+        let same_role = |r: &'static str| std::ptr::eq(r, role) || r == role;
+        if let Some(hit) = slot
+            .as_ref()
+            .filter(|t| t.addr == addr && same_role(t.role))
+        {
             let text = &hit.text[..usize::from(hit.len)];
             b.extend_from_slice(text);
             pad(b, width.saturating_sub(text.len()));
