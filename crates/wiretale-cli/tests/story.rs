@@ -45,6 +45,50 @@ fn case_study_story_names_each_step_at_the_case_study_frames() {
 }
 
 #[test]
+fn text_lines_come_in_the_order_of_the_told_story() {
+    // The text writer batches step lines; idle lines (written on their own) and step lines
+    // must still come out in the story's order: the same sequence of frames and idle texts
+    // as the JSON `story` array, on the case study and with idle lines everywhere.
+    for idle in ["5", "0"] {
+        let args = |format: &'static str| {
+            [
+                "story",
+                "--idle",
+                idle,
+                "--format",
+                format,
+                "testdata/case-study.pcapng",
+            ]
+        };
+        let json = wiretale(&args("json"));
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let told: Vec<String> = (v["story"].as_array().unwrap().iter())
+            .map(|l| match l["kind"].as_str() {
+                Some("idle") => l["text"].as_str().unwrap().to_string(),
+                _ => format!("Frame {}", l["frame"]),
+            })
+            .collect();
+        let text = stdout(&wiretale(&args("text")));
+        let written: Vec<String> = (text.lines())
+            .filter_map(|l| {
+                let l = l.trim_start();
+                if l.starts_with('…') {
+                    Some(l.to_string())
+                } else {
+                    l.starts_with("Frame ")
+                        .then(|| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+                }
+            })
+            .collect();
+        assert!(
+            told.iter().filter(|t| t.starts_with('…')).count() >= 1,
+            "idle {idle}"
+        );
+        assert_eq!(written, told, "idle {idle}");
+    }
+}
+
+#[test]
 fn story_json_has_the_documented_shape() {
     let out = wiretale(&["story", "--format", "json", "testdata/case-study.pcapng"]);
     assert_eq!(out.status.code(), Some(0));

@@ -183,14 +183,16 @@ impl Default for StoryOptions {
 /// the event. Roles are resolved once the index is complete ([`StoryBuilder::into_story`]).
 ///
 /// A story can have millions of steps (beyond [`MEMORY_STEPS`] they wait on disk), so a step
-/// is kept small: the usual frame list of one frame, the step's own, is not stored. Text and
-/// frame list are a `String` and a `Vec` so that a step read back from disk can be refilled
-/// in place, one allocation for the whole telling.
+/// is kept small: the usual frame list of one frame, the step's own, is not stored (an empty
+/// list stands for it: an `Option<Frames>` would be 8 bytes larger), and two frames are held
+/// inline. The text is borrowed when it is a fixed phrase, else owned; a step read back from
+/// disk refills its text and frame list in place, one allocation for the whole telling.
 #[derive(Debug, Clone, Default)]
 struct Step {
     frame: u64,
-    /// Every frame the step rests on, when that is not just `[frame]`.
-    frames: Option<Frames>,
+    /// Every frame the step rests on; empty when that is just `[frame]` (events always rest
+    /// on at least their own frame).
+    frames: Frames,
     time: Timestamp,
     stream: Option<u64>,
     src: Option<SocketAddr>,
@@ -228,7 +230,7 @@ impl Step {
         ) && e.frames.first().is_some_and(|f| *f < e.frame);
         Some(Step {
             frame: e.frame,
-            frames: None,
+            frames: Frames::new(),
             time: e.time,
             stream: e.stream,
             src: e.src,
@@ -242,14 +244,19 @@ impl Step {
     }
 
     fn set_frames(&mut self, frames: Frames) {
-        self.frames = (frames.as_slice() != [self.frame]).then_some(frames);
+        self.frames = if frames.as_slice() == [self.frame] {
+            Frames::new()
+        } else {
+            frames
+        };
     }
 
     /// Every frame the step rests on.
     fn frames(&self) -> &[u64] {
-        match &self.frames {
-            Some(list) => list,
-            None => std::slice::from_ref(&self.frame),
+        if self.frames.is_empty() {
+            std::slice::from_ref(&self.frame)
+        } else {
+            &self.frames
         }
     }
 }
@@ -304,7 +311,7 @@ impl StoryBuilder {
     pub fn event(&mut self, e: &Event) {
         if let Some(mut step) = Step::of(e) {
             if e.frames.as_slice() != [e.frame] {
-                step.frames = Some(e.frames.clone());
+                step.frames = e.frames.clone();
             }
             self.push(step);
         }

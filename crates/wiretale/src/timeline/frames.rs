@@ -2,15 +2,17 @@
 
 use serde::{Serialize, Serializer};
 use smallvec::SmallVec;
+use std::borrow::Borrow;
 use std::fmt;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
 /// Frames held without an allocation: a TCP event rests on one frame, most messages on one
 /// or two.
 const INLINE: usize = 2;
 
-/// The frames an event rests on (Wireshark's frame numbers), ascending. Used like a
-/// `&[u64]` (it dereferences to one) and serialized as a JSON array.
+/// The frames an event rests on (Wireshark's frame numbers), ascending. Used like a `Vec<u64>`
+/// (it dereferences to a slice, mutably too, iterates by reference or by value, compares and
+/// hashes like one) and serialized as a JSON array.
 ///
 /// Up to two frames are held inline, so that the events of a capture of short connections
 /// (a million of them make ten million events) do not each allocate a list of one frame;
@@ -27,7 +29,7 @@ const INLINE: usize = 2;
 /// let from_vec: Frames = vec![1, 2, 3].into();
 /// assert_eq!(from_vec.into_vec(), vec![1, 2, 3]);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Frames(SmallVec<[u64; INLINE]>);
 
 impl Frames {
@@ -48,7 +50,8 @@ impl Frames {
         self.0.push(frame);
     }
 
-    /// Inserts `frame` at `index` (at most the length).
+    /// Inserts `frame` at `index`; an index past the end appends (where `Vec::insert` would
+    /// panic).
     pub fn insert(&mut self, index: usize, frame: u64) {
         self.0.insert(index.min(self.0.len()), frame);
     }
@@ -79,6 +82,25 @@ impl Deref for Frames {
     type Target = [u64];
 
     fn deref(&self) -> &[u64] {
+        &self.0
+    }
+}
+
+impl DerefMut for Frames {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        &mut self.0
+    }
+}
+
+impl AsRef<[u64]> for Frames {
+    fn as_ref(&self) -> &[u64] {
+        &self.0
+    }
+}
+
+// Hash, Eq and Ord agree with the slice's (smallvec hashes and compares as its slice).
+impl Borrow<[u64]> for Frames {
+    fn borrow(&self) -> &[u64] {
         &self.0
     }
 }
@@ -128,6 +150,38 @@ impl FromIterator<u64> for Frames {
 impl Extend<u64> for Frames {
     fn extend<I: IntoIterator<Item = u64>>(&mut self, iter: I) {
         self.0.extend(iter);
+    }
+}
+
+/// The frames of a [`Frames`], by value ([`Frames`]'s `IntoIterator`).
+pub struct FramesIntoIter(smallvec::IntoIter<[u64; INLINE]>);
+
+impl Iterator for FramesIntoIter {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for FramesIntoIter {
+    fn next_back(&mut self) -> Option<u64> {
+        self.0.next_back()
+    }
+}
+
+impl ExactSizeIterator for FramesIntoIter {}
+
+impl IntoIterator for Frames {
+    type Item = u64;
+    type IntoIter = FramesIntoIter;
+
+    fn into_iter(self) -> FramesIntoIter {
+        FramesIntoIter(self.0.into_iter())
     }
 }
 
@@ -199,6 +253,21 @@ mod tests {
         assert_eq!(serde_json::to_string(&Frames::new()).unwrap(), "[]");
         assert_eq!(Vec::from(unsorted.clone()), vec![1, 4, 9]);
         assert_eq!(unsorted.iter().copied().collect::<Frames>(), unsorted);
+        // By value, both ends, in place, as a slice key.
+        assert_eq!(
+            unsorted.clone().into_iter().rev().collect::<Vec<_>>(),
+            [9, 4, 1]
+        );
+        assert_eq!(Frames::from([1, 2, 3]).into_iter().len(), 3);
+        let mut changed = unsorted.clone();
+        changed[0] = 5;
+        changed.sort_unstable();
+        assert_eq!(changed, [4, 5, 9]);
+        let set: std::collections::HashSet<Frames> = [unsorted.clone()].into();
+        assert!(set.contains([1u64, 4, 9].as_slice()));
+        let (low, high): (Frames, Frames) = ([1, 2].into(), [1, 3].into());
+        assert!(low < high && high.cmp(&low).is_gt());
+        assert_eq!(AsRef::<[u64]>::as_ref(&unsorted), [1, 4, 9]);
     }
 
     #[test]

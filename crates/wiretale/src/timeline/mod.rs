@@ -15,5 +15,5 @@ pub(crate) mod summary;
 pub use event::{Detail, Event, NtlmEvent};
 pub use fields::{EventFields, EventFilter, FrameFields, FrameFilter, MAX_EVENTS_PER_FRAME};
 pub use frame::FrameSummary;
-pub use frames::Frames;
+pub use frames::{Frames, FramesIntoIter};
 pub use sink::{Collector, EventSink};

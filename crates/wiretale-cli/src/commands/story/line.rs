@@ -103,8 +103,8 @@ struct PartyText {
     text: [u8; PARTY_TEXT_ROOM],
 }
 
-/// Room for `proxy 255.255.255.255:65535` with a role of up to ten bytes; a party with a
-/// longer role is formatted each time.
+/// Room for `server 255.255.255.255:65535` with a role of up to ten bytes: a party whose text
+/// is longer than this is formatted each time.
 const PARTY_TEXT_ROOM: usize = 32;
 
 impl Default for PartyTexts {
@@ -462,13 +462,28 @@ mod tests {
             };
             let before = out.len();
             w.write(&mut out, &l, 4, 0, 0).unwrap();
-            batches += usize::from(out.len() > before);
+            // Lines go out only as a full batch, never one by one.
+            let emitted = out.len() - before;
+            assert!(
+                emitted == 0 || emitted >= StepWriter::BATCH,
+                "{emitted} bytes"
+            );
+            batches += usize::from(emitted > 0);
             want.push_str(&format!(
                 "Frame {frame:<4}     +0.000 s   →   TCP   {}\n",
                 l.text
             ));
         }
-        assert!(batches >= 1 && out.len() >= StepWriter::BATCH);
+        // A batch goes out as soon as it holds BATCH bytes: count them from the lines.
+        let (mut expected, mut held) = (0, 0);
+        for line in want.split_inclusive('\n') {
+            held += line.len();
+            if held >= StepWriter::BATCH {
+                (expected, held) = (expected + 1, 0);
+            }
+        }
+        assert!(expected >= 2);
+        assert_eq!(batches, expected);
         w.flush_to(&mut out).unwrap();
         w.flush_to(&mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), want);

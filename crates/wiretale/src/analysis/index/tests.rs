@@ -147,6 +147,41 @@ fn forgetting_closed_streams_idle_clocks_changes_no_line() {
     assert!(idle_lines > 10, "only {idle_lines} idle lines");
 }
 
+#[test]
+fn a_story_of_more_streams_than_the_role_cache_holds_is_told_as_without_it() {
+    // 2 100 short connections, 256 open at a time: streams N and N + 1 024 share a slot of the
+    // resolver's cache of recent streams (and have different clients and last frames), and
+    // every step after a connection's first opens an idle line at `idle 0`, which is lost if
+    // a stream is given another's last frame (its clock forgotten too early).
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    let mut file = Vec::new();
+    write_workload(
+        Shape::ManyConns,
+        Size::Connections(2_100),
+        Format::Pcap,
+        &mut file,
+    )
+    .unwrap();
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    let mut recorder = StoryRecorder::default().memory_steps(1_000);
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
+    let told = recorder.finish(report, &StoryOptions { idle_secs: 0.0 });
+    let lines = told.lines();
+    let remembering = told.story.lines_remembering_every_stream();
+    assert_eq!(json(&lines), json(&remembering));
+    assert_eq!(told.columns(), StoryColumns::of_lines(&remembering));
+    let idle_streams: std::collections::BTreeSet<u64> = (lines.iter())
+        .filter(|l| l.kind == crate::analysis::LineKind::Idle)
+        .filter_map(|l| l.stream)
+        .collect();
+    assert!(
+        idle_streams.len() >= 2_000,
+        "{} streams idle",
+        idle_streams.len()
+    );
+    assert!(idle_streams.contains(&1_024) && idle_streams.contains(&2_048));
+}
+
 /// The directional facts of a connection's TLS, computed the plain way: from each event's
 /// sender compared with the final client.
 fn directional_reference(conn: &ConnIndex, events: &[&Event]) -> String {

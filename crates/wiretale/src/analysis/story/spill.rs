@@ -7,7 +7,6 @@
 
 use super::Step;
 use crate::capture::Timestamp;
-use crate::timeline::Frames;
 use std::cmp::Reverse;
 use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::fs::File;
@@ -528,14 +527,14 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     r.extend_from_slice(&[0; 4]);
     r.extend_from_slice(&seq.to_le_bytes());
     r.extend_from_slice(&s.frame.to_le_bytes());
-    match &s.frames {
-        None => r.extend_from_slice(&u32::MAX.to_le_bytes()),
-        Some(frames) => {
-            let n = u32::try_from(frames.len()).unwrap_or(u32::MAX - 1);
-            r.extend_from_slice(&n.to_le_bytes());
-            for f in frames.iter().take(n as usize) {
-                r.extend_from_slice(&f.to_le_bytes());
-            }
+    if s.frames.is_empty() {
+        // Just the step's own frame.
+        r.extend_from_slice(&u32::MAX.to_le_bytes());
+    } else {
+        let n = u32::try_from(s.frames.len()).unwrap_or(u32::MAX - 1);
+        r.extend_from_slice(&n.to_le_bytes());
+        for f in s.frames.iter().take(n as usize) {
+            r.extend_from_slice(&f.to_le_bytes());
         }
     }
     r.extend_from_slice(&s.time.secs.to_le_bytes());
@@ -683,13 +682,13 @@ fn parse_into(record: &[u8], step: &mut Step, part: Part) -> Option<u64> {
     let seq = f.u64()?;
     step.frame = f.u64()?;
     match f.u32()? {
-        u32::MAX => step.frames = None,
+        u32::MAX => step.frames.clear(),
         n => {
             let bytes = f.take(usize::try_from(n).ok()?.checked_mul(8)?)?;
             if part == Part::Head {
                 return parse_rest(f, step, part).map(|()| seq);
             }
-            let list = step.frames.get_or_insert_with(Frames::new);
+            let list = &mut step.frames;
             list.clear();
             list.extend(
                 (bytes.chunks_exact(8)).filter_map(|c| c.try_into().ok().map(u64::from_le_bytes)),
@@ -729,11 +728,12 @@ fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::Frames;
 
     fn step(frame: u64, frames: Option<Vec<u64>>, src: Option<&str>, text: &str) -> Step {
         Step {
             frame,
-            frames: frames.map(Frames::from),
+            frames: frames.map(Frames::from).unwrap_or_default(),
             time: Timestamp {
                 secs: -5,
                 nanos: 999_999_999,

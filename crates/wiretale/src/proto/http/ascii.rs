@@ -73,12 +73,14 @@ mod tests {
         for a in 0..=255u8 {
             for b in 0..=255u8 {
                 // In the word part and in the remainder, at every length up to two words.
+                // The pair sits in the words and at the last byte (in the remainder).
                 for len in [1usize, 7, 8, 9, 16, 17] {
+                    let differs = |i: usize| i % 5 == 2 || i + 1 == len;
                     let x: Vec<u8> = (0..len)
-                        .map(|i| if i % 5 == 2 { a } else { b'-' })
+                        .map(|i| if differs(i) { a } else { b'-' })
                         .collect();
                     let y: Vec<u8> = (0..len)
-                        .map(|i| if i % 5 == 2 { b } else { b'-' })
+                        .map(|i| if differs(i) { b } else { b'-' })
                         .collect();
                     assert_eq!(eq_ignore_case(&x, &y), x.eq_ignore_ascii_case(&y));
                 }
