@@ -310,9 +310,8 @@ impl StoryBuilder {
     /// Records an event (routine noise is folded away).
     pub fn event(&mut self, e: &Event) {
         if let Some(mut step) = Step::of(e) {
-            if e.frames.as_slice() != [e.frame] {
-                step.frames = e.frames.clone();
-            }
+            // A list of one or two frames is copied inline, without allocating.
+            step.set_frames(e.frames.clone());
             self.push(step);
         }
     }
