@@ -740,15 +740,17 @@ impl<'i> RoleResolver<'i> {
     }
 }
 
+/// The story's fixed phrases: most steps of a capture of short connections, so a step
+/// borrows them and the spill file stores their place in this list instead of their text.
+const FIXED_PHRASES: [&str; 2] = ["starts 3-way handshake", "closes the connection (FIN)"];
+
 /// The text of an event in the story, or `None` for routine noise that is folded away.
-/// The fixed phrases are borrowed: they are most steps of a capture of short connections.
 fn step_text(e: &Event) -> Option<Cow<'static, str>> {
+    let [syn, fin] = FIXED_PHRASES;
     let text = match &e.detail {
-        Detail::Tcp(ConnEvent::Syn) => return Some(Cow::Borrowed("starts 3-way handshake")),
+        Detail::Tcp(ConnEvent::Syn) => return Some(Cow::Borrowed(syn)),
         Detail::Tcp(ConnEvent::SynAck | ConnEvent::Established { .. }) => None,
-        Detail::Tcp(ConnEvent::Fin { .. }) => {
-            return Some(Cow::Borrowed("closes the connection (FIN)"))
-        }
+        Detail::Tcp(ConnEvent::Fin { .. }) => return Some(Cow::Borrowed(fin)),
         Detail::Tcp(ConnEvent::Rst { idle_secs, .. }) => Some(format!(
             "RESETS the connection (RST) after {idle_secs:.1} s idle"
         )),

@@ -372,13 +372,16 @@ impl IndexBuilder {
                 self.note_cert_urls(m);
             }
         }
-        let fold = self.fold(stream, || {
+        let at = self.fold_at(stream, || {
             ConnFold::new(
                 stream,
                 e.src.unwrap_or_else(unspecified),
                 e.dst.unwrap_or_else(unspecified),
             )
         });
+        let Some(fold) = self.conns.get_mut(at) else {
+            return;
+        };
         fold.conn.first_event_frame.get_or_insert(e.frame);
         if !matches!(e.detail, Detail::Tcp(_)) {
             fold.last_activity = Some(e.frame);
@@ -394,28 +397,24 @@ impl IndexBuilder {
         // Without every certificate URL an unread exchange cannot be told from a fetch.
         // Not for `Analysis`, which keeps every exchange.
         if request && self.forget_unread && !self.cert_urls_overflowed {
-            let at = self.slot.get(&stream).copied();
-            if let Some(fold) = at.and_then(|at| self.conns.get_mut(at)) {
-                fold.forget_unread_exchanges(&self.cert_urls);
-            }
+            fold.forget_unread_exchanges(&self.cert_urls);
         }
     }
 
     /// Folds a connection's summary: its final client and server, counters and ending.
     pub fn flow(&mut self, f: &FlowSummary) {
-        let fold = self.fold(f.stream, || ConnFold::new(f.stream, f.client, f.server));
+        let at = self.fold_at(f.stream, || ConnFold::new(f.stream, f.client, f.server));
+        let Some(fold) = self.conns.get_mut(at) else {
+            return;
+        };
         fold.conn.client = f.client;
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.into());
-        if self.retire_quiet {
-            if let Some(at) = self.slot.get(&f.stream).copied() {
-                self.retire_if_quiet(at);
-            }
+        if self.retire_quiet && self.retire_if_quiet(at) {
+            return;
         }
-        if let Some(fold) =
-            (self.slot.get(&f.stream).copied()).and_then(|at| self.conns.get_mut(at))
-        {
+        if let Some(fold) = self.conns.get_mut(at) {
             fold.compact();
         }
     }
@@ -450,9 +449,9 @@ impl IndexBuilder {
         }
     }
 
-    /// The fold of `stream`, made by `new` on its first event or summary.
-    fn fold(&mut self, stream: u64, new: impl FnOnce() -> ConnFold) -> &mut ConnFold {
-        let at = match self.slot.get(&stream).copied() {
+    /// Where the fold of `stream` is in `conns`, made by `new` on its first event or summary.
+    fn fold_at(&mut self, stream: u64, new: impl FnOnce() -> ConnFold) -> usize {
+        match self.slot.get(&stream).copied() {
             Some(at) => at,
             None => {
                 let at = self.conns.len();
@@ -461,20 +460,19 @@ impl IndexBuilder {
                 self.slot.insert(stream, at);
                 at
             }
-        };
-        &mut self.conns[at]
+        }
     }
 
     /// Retires the connection at `at` to its endpoints if no detector reads it. Its slot
     /// goes too (a million retired connections would keep a million slots): something more
     /// about it would start a new fold, which [`IndexBuilder::finish`] prefers (the pipeline
-    /// reports nothing about a connection after its summary).
-    fn retire_if_quiet(&mut self, at: usize) {
+    /// reports nothing about a connection after its summary). True if it was retired.
+    fn retire_if_quiet(&mut self, at: usize) -> bool {
         let Some(fold) = self.conns.get(at) else {
-            return;
+            return false;
         };
         let Some(quiet) = fold.quiet(&self.cert_urls) else {
-            return;
+            return false;
         };
         let last_frame = fold.conn.flow.as_ref().map_or(0, |f| f.last_frame);
         let certificate = quiet.certificate.map(|(frame, urls)| {
@@ -525,6 +523,7 @@ impl IndexBuilder {
             last_frame,
         };
         self.quiet.push(quiet, self.folds_made);
+        true
     }
 
     fn note_cert_urls(&mut self, m: &TlsMessage) {

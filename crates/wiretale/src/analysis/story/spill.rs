@@ -5,8 +5,9 @@
 //! runs again rather than reading a merged copy (writing and reading every step once more
 //! cost more than the merge).
 
-use super::Step;
+use super::{Step, FIXED_PHRASES};
 use crate::capture::Timestamp;
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::fs::File;
@@ -552,6 +553,20 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
     r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
     r.extend_from_slice(&s.stream_last_frame.to_le_bytes());
+    // A fixed phrase is stored as its place in the list (read back without copying or
+    // checking its bytes), any other text as its length and bytes.
+    let phrase = match &s.text {
+        Cow::Borrowed(text) => FIXED_PHRASES
+            .iter()
+            .position(|p| std::ptr::eq(*p, *text) || p == text),
+        Cow::Owned(_) => None,
+    };
+    if let Some(code) = phrase {
+        r.push(TEXT_PHRASE);
+        r.push(code as u8);
+        return finish_record(out, r);
+    }
+    r.push(TEXT_INLINE);
     // A record must come back: a text beyond what decode accepts is cut (at a character).
     let mut text: &str = &s.text;
     if text.len() > MAX_TEXT {
@@ -563,6 +578,15 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     }
     r.extend_from_slice(&(text.len() as u64).to_le_bytes());
     r.extend_from_slice(text.as_bytes());
+    finish_record(out, r)
+}
+
+/// How a record's text is stored: its length and bytes, or the place of a fixed phrase.
+const TEXT_INLINE: u8 = 0;
+const TEXT_PHRASE: u8 = 1;
+
+/// Writes the record built in `r` after its length, in the four bytes left for it.
+fn finish_record(out: &mut impl Write, r: &mut [u8]) -> io::Result<()> {
     let len = u32::try_from(r.len() - 4).map_err(|_| bad("step too large"))?;
     r[..4].copy_from_slice(&len.to_le_bytes());
     out.write_all(r)
@@ -667,6 +691,12 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A record's text, as stored.
+enum Text<'a> {
+    Phrase(&'static str),
+    Inline(&'a [u8]),
+}
+
 /// How much of a record [`parse_into`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -715,12 +745,22 @@ fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
     step.proto = PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP");
     step.ongoing = ongoing != 0;
     step.stream_last_frame = f.u64()?;
-    let len = usize::try_from(f.u64()?).ok()?;
-    let text = f.take(len)?;
+    let text = match f.u8()? {
+        TEXT_PHRASE => Text::Phrase(FIXED_PHRASES.get(usize::from(f.u8()?))?),
+        TEXT_INLINE => {
+            let len = usize::try_from(f.u64()?).ok()?;
+            Text::Inline(f.take(len)?)
+        }
+        _ => return None,
+    };
     if part == Part::Whole {
+        // Refilled in place, the step's one text buffer reused for every record.
         let refill = step.text.to_mut();
         refill.clear();
-        refill.push_str(std::str::from_utf8(text).ok()?);
+        refill.push_str(match text {
+            Text::Phrase(phrase) => phrase,
+            Text::Inline(bytes) => std::str::from_utf8(bytes).ok()?,
+        });
     }
     Some(())
 }
@@ -774,6 +814,36 @@ mod tests {
             let seq = decode_into(&mut bytes.as_slice(), &mut Vec::new(), &mut reused).unwrap();
             assert_eq!(seq, i as u64);
             assert_eq!(format!("{reused:?}"), format!("{s:?}"));
+        }
+    }
+
+    #[test]
+    fn fixed_phrases_are_stored_by_their_place() {
+        let mut record = Vec::new();
+        for (code, phrase) in FIXED_PHRASES.iter().enumerate() {
+            let mut borrowed = step(4, None, Some("10.0.0.1:5"), "");
+            borrowed.text = Cow::Borrowed(phrase);
+            let owned = step(4, None, Some("10.0.0.1:5"), phrase);
+            let (mut short, mut long) = (Vec::new(), Vec::new());
+            encode(&mut short, 1, &borrowed, &mut record).unwrap();
+            encode(&mut long, 1, &owned, &mut record).unwrap();
+            // The phrase's bytes are not in the record, only its place.
+            assert_eq!(short.len() + phrase.len() + 8 - 1, long.len());
+            assert_eq!(short[short.len() - 2..], [TEXT_PHRASE, code as u8]);
+            for bytes in [&short, &long] {
+                let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
+                assert_eq!(back.text, *phrase);
+                let mut head = Step::default();
+                let record = &bytes[4..];
+                assert_eq!(parse_into(record, &mut head, Part::Head), Some(1));
+                assert_eq!((head.frame, head.text.as_ref()), (4, ""));
+            }
+            // A place beyond the list, or an unknown kind of text, is damage.
+            for (at, value) in [(short.len() - 1, 0xee), (short.len() - 2, 7)] {
+                let mut damaged = short.clone();
+                damaged[at] = value;
+                assert!(decode(&mut damaged.as_slice(), &mut Vec::new()).is_err());
+            }
         }
     }
 
