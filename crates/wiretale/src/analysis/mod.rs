@@ -215,6 +215,17 @@ impl<'a> StoryRecorder<'a> {
         self
     }
 
+    /// Records an event handed over by a sink of its own (as [`EventSink::take_event`]),
+    /// moving out of it what the story keeps (its frame list): a sink that wraps a recorder
+    /// passes its event on this way rather than by value, which would copy it (an event is
+    /// a few hundred bytes).
+    pub fn record(&mut self, event: &mut Event) {
+        self.index.event(event);
+        if self.told(event) {
+            self.story.take_frames_of(event);
+        }
+    }
+
     fn told(&mut self, e: &Event) -> bool {
         self.keep.as_mut().is_none_or(|keep| keep(e))
     }
@@ -241,11 +252,8 @@ impl EventSink for StoryRecorder<'_> {
             self.story.event(event);
         }
     }
-    fn take_event(&mut self, event: Event) {
-        self.index.event(&event);
-        if self.told(&event) {
-            self.story.take_event(event);
-        }
+    fn take_event(&mut self, mut event: Event) {
+        self.record(&mut event);
     }
     fn flow(&mut self, flow: &FlowSummary) {
         self.flows += 1;

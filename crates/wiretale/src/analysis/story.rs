@@ -317,9 +317,15 @@ impl StoryBuilder {
     }
 
     /// Records an event handed over by value (its frame list is moved, not copied).
-    pub fn take_event(&mut self, e: Event) {
-        if let Some(mut step) = Step::of(&e) {
-            step.set_frames(e.frames);
+    pub fn take_event(&mut self, mut e: Event) {
+        self.take_frames_of(&mut e);
+    }
+
+    /// Records an event, moving its frame list out of it: [`StoryBuilder::take_event`]
+    /// without moving the event itself (a few hundred bytes, copied at every move).
+    pub(crate) fn take_frames_of(&mut self, e: &mut Event) {
+        if let Some(mut step) = Step::of(e) {
+            step.set_frames(std::mem::take(&mut e.frames));
             self.push(step);
         }
     }

@@ -399,6 +399,60 @@ fn tells_the_same(bytes: &[u8], a: &Analysis) -> super::StoryAnalysis {
     told
 }
 
+/// A sink that wraps a recorder and hands events on with `record` tells the same story and
+/// diagnosis as the recorder itself, and the event keeps all but its frame list.
+#[test]
+fn a_wrapping_sink_records_events_in_place() {
+    struct Wrapper<'a> {
+        recorder: StoryRecorder<'a>,
+        /// Events whose frame list went into the story, and those that kept it.
+        moved: usize,
+        kept: usize,
+    }
+    impl EventSink for Wrapper<'_> {
+        fn take_event(&mut self, mut event: Event) {
+            let (frame, detail) = (event.frame, format!("{:?}", event.detail));
+            self.recorder.record(&mut event);
+            match event.frames.is_empty() {
+                true => self.moved += 1,
+                false => self.kept += 1,
+            }
+            assert_eq!(
+                (event.frame, format!("{:?}", event.detail)),
+                (frame, detail)
+            );
+        }
+        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
+            self.recorder.flow(flow);
+        }
+    }
+    let config = AnalyzerConfig::default();
+    let path = testdata("case-study.pcapng");
+    let mut wrapper = Wrapper {
+        recorder: StoryRecorder::default(),
+        moved: 0,
+        kept: 0,
+    };
+    let report = crate::pipeline::analyze_path(&path, &config, &mut wrapper).unwrap();
+    let wrapped = wrapper.recorder.finish(report, &StoryOptions::default());
+    let mut direct = StoryRecorder::default();
+    let report = crate::pipeline::analyze_path(&path, &config, &mut direct).unwrap();
+    let direct = direct.finish(report, &StoryOptions::default());
+    let lines = |t: &StoryAnalysis| format!("{:?}", t.story.lines());
+    assert!(direct.story.lines().len() > 20);
+    assert_eq!(lines(&wrapped), lines(&direct));
+    assert_eq!(
+        serde_json::to_string(&wrapped.diagnosis).unwrap(),
+        serde_json::to_string(&direct.diagnosis).unwrap()
+    );
+    // A step's frame list is moved into the story, not copied (steps of one frame and
+    // sender share a line); events folded away (a SYN-ACK, the handshake's last ACK) keep
+    // theirs.
+    let told = direct.story.lines().len();
+    assert!(wrapper.moved >= told, "{} < {told}", wrapper.moved);
+    assert!(wrapper.kept > 0);
+}
+
 /// Every finding id a detector can raise has its section in `docs/findings.md`.
 #[test]
 fn every_finding_id_is_documented() {
