@@ -85,39 +85,61 @@ impl<F> FlowTable<F> {
     }
 
     /// Adds `flow` under `key`, returning the flow it replaces.
+    #[cfg(test)]
     pub(super) fn insert(&mut self, key: FlowKey, flow: F) -> Option<F> {
-        if let Some(old) = self.get_mut(&key) {
-            return Some(std::mem::replace(old, flow));
+        if let Some(held) = self.get_mut(&key) {
+            return Some(std::mem::replace(held, flow));
         }
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                if let Some(empty) = self.slots.get_mut(slot) {
-                    *empty = Some(flow);
-                }
-                slot
-            }
-            None => {
-                self.slots.push(Some(flow));
-                self.slots.len() - 1
-            }
-        };
-        self.index.insert(key, slot);
+        self.insert_with(key, || flow);
         None
     }
 
-    /// Removes the flow under `key` if `wanted` says so (one lookup).
-    pub(super) fn remove_if(&mut self, key: FlowKey, wanted: impl FnOnce(&F) -> bool) -> Option<F> {
+    /// Puts the flow `make` makes under `key` (replacing any there) and gives it back: it is
+    /// made where it is kept, not made, filled and then moved there (a flow is about a
+    /// kilobyte: a move is a copy).
+    pub(super) fn insert_with(&mut self, key: FlowKey, make: impl FnOnce() -> F) -> &mut F {
+        let slot = match self.index.entry(key) {
+            Entry::Occupied(entry) => *entry.get(),
+            Entry::Vacant(entry) => {
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.slots.push(None);
+                        self.slots.len() - 1
+                    }
+                };
+                *entry.insert(slot)
+            }
+        };
+        if slot >= self.slots.len() {
+            // Not reached: a slot is only ever added.
+            self.slots.resize_with(slot + 1, || None);
+        }
+        self.slots[slot].insert(make())
+    }
+
+    /// Removes the flow of `key` if it is `wanted` (one lookup), handing it to `last` where it lies
+    /// rather than moving it out (a flow is about a kilobyte: a move is a copy), then
+    /// dropping it there; gives what `last` returns.
+    pub(super) fn remove_if_with<R>(
+        &mut self,
+        key: FlowKey,
+        wanted: impl FnOnce(&F) -> bool,
+        last: impl FnOnce(&mut F) -> R,
+    ) -> Option<R> {
         let Entry::Occupied(entry) = self.index.entry(key) else {
             return None;
         };
         let slot = *entry.get();
-        if !self.slots.get(slot)?.as_ref().is_some_and(wanted) {
+        let held = self.slots.get_mut(slot)?;
+        if !held.as_ref().is_some_and(wanted) {
             return None;
         }
         entry.remove();
-        let flow = self.slots.get_mut(slot)?.take();
+        let done = held.as_mut().map(last);
+        *held = None;
         self.free.push(slot);
-        flow
+        done
     }
 
     pub(super) fn remove(&mut self, key: &FlowKey) -> Option<F> {
@@ -209,11 +231,20 @@ mod tests {
             assert_eq!(t.insert(k(p), u32::from(p)), None);
         }
         assert_eq!(t.insert(k(3), 33), Some(3));
-        assert_eq!(t.remove_if(k(4), |&f| f == 5), None);
-        assert_eq!(t.remove_if(k(4), |&f| f == 4), Some(4));
+        // `last` sees the flow only when it is wanted, and it is gone after.
+        assert_eq!(t.insert(k(4), 40), Some(4));
+        assert_eq!(t.remove_if_with(k(4), |&f| f == 5, |f| *f + 1), None);
+        assert_eq!(t.get(&k(4)), Some(&40));
+        assert_eq!(t.remove_if_with(k(4), |&f| f == 40, |f| *f + 1), Some(41));
+        assert_eq!(t.get(&k(4)), None);
+        assert_eq!(t.remove_if_with(k(4), |_| true, |f| *f), None);
         assert_eq!(t.remove(&k(4)), None);
         assert_eq!(t.get(&k(4)), None);
-        t.insert(k(100), 100);
+        // A flow made in its slot can be changed there; a second one under its key
+        // replaces it.
+        *t.insert_with(k(100), || 100) += 1;
+        assert_eq!(t.get(&k(100)), Some(&101));
+        assert_eq!(*t.insert_with(k(100), || 100), 100);
         assert_eq!(t.slots.len(), 10, "the freed slot was reused");
         assert_eq!(t.get(&k(100)), Some(&100));
         *t.get_mut(&k(5)).unwrap() += 1;

@@ -442,7 +442,7 @@ impl<H: StreamHandler> TcpTracker<H> {
         let conn = handler.open(&info);
         let uid = self.next_uid;
         self.next_uid += 1;
-        let mut flow = Flow {
+        let flow = self.flows.insert_with(key, || Flow {
             uid,
             info,
             conn: Some(conn),
@@ -461,11 +461,10 @@ impl<H: StreamHandler> TcpTracker<H> {
             last_time: time,
             history: History::default(),
             closed: false,
-        };
-        let info = process_segment(&mut flow, frame, time, seg, handler, &self.config.half);
+        });
+        let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
         let closed = flow.closed;
-        let lingering = (H::WANTS_LINGERING && closed).then(|| summarize(&flow, ending_of(&flow)));
-        self.flows.insert(key, flow);
+        let lingering = (H::WANTS_LINGERING && closed).then(|| summarize(flow, ending_of(flow)));
         self.created_order.push_back((key, uid));
         self.stats.streams += 1;
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
@@ -486,10 +485,16 @@ impl<H: StreamHandler> TcpTracker<H> {
             let Some((key, uid)) = self.closed_order.pop_front() else {
                 break;
             };
-            // A closed connection may have been restarted since (see `restart`).
-            if let Some(flow) = self.flows.remove_if(key, |f| f.uid == uid && f.closed) {
+            // A closed connection may have been restarted since (see `restart`). Retired
+            // where it lies in the table, not moved out first.
+            let (stats, cfg) = (&mut self.stats, &self.config.half);
+            let wanted = |f: &Flow<H::Conn>| f.uid == uid && f.closed;
+            let retired = self.flows.remove_if_with(key, wanted, |flow| {
+                let ending = ending_of(flow);
+                retire_flow(flow, handler, stats, cfg, ending, None);
+            });
+            if retired.is_some() {
                 self.stats.retired_closed += 1;
-                self.retire(flow, handler);
             }
         }
     }
@@ -497,9 +502,9 @@ impl<H: StreamHandler> TcpTracker<H> {
     /// Ends every connection still in the table (end of capture) and reports their summaries.
     /// `capture_end` is the time of the capture's last frame.
     pub fn finish(&mut self, handler: &mut H, capture_end: Timestamp) {
-        for flow in self.flows.drain_by_key(|f| f.info.stream) {
+        for mut flow in self.flows.drain_by_key(|f| f.info.stream) {
             let ending = ending_of(&flow);
-            self.retire_with(flow, handler, ending, Some(capture_end));
+            self.retire_with(&mut flow, handler, ending, Some(capture_end));
         }
         self.closed_order.clear();
         self.created_order.clear();
@@ -550,7 +555,7 @@ impl<H: StreamHandler> TcpTracker<H> {
                             ConnEvent::Evicted,
                         );
                     }
-                    self.retire_with(flow, handler, Ending::Evicted, None);
+                    self.retire_with(&mut flow, handler, Ending::Evicted, None);
                 }
             }
         }
@@ -562,63 +567,80 @@ impl<H: StreamHandler> TcpTracker<H> {
         }
     }
 
-    fn retire(&mut self, flow: Flow<H::Conn>, handler: &mut H) {
+    fn retire(&mut self, mut flow: Flow<H::Conn>, handler: &mut H) {
         let ending = ending_of(&flow);
-        self.retire_with(flow, handler, ending, None);
+        self.retire_with(&mut flow, handler, ending, None);
     }
 
     fn retire_with(
         &mut self,
-        mut flow: Flow<H::Conn>,
+        flow: &mut Flow<H::Conn>,
         handler: &mut H,
         ending: Ending,
         capture_end: Option<Timestamp>,
     ) {
-        let cfg = self.config.half;
-        let end_time = flow.last_time;
-        if let Some(mut conn) = flow.conn.take() {
-            let reason = if matches!(ending, Ending::Rst { .. }) {
-                EndReason::Reset
-            } else {
-                EndReason::CaptureEnd
-            };
-            if let (Ending::Open, Some(capture_end)) = (ending, capture_end) {
-                handler.event(
-                    &mut conn,
-                    &flow.info,
-                    flow.last_frame,
-                    capture_end,
-                    ConnEvent::OpenAtEnd {
-                        idle_secs: capture_end.seconds_since(end_time).max(0.0),
-                    },
-                );
-            }
-            for dir in [Dir::ToServer, Dir::ToClient] {
-                let why = if flow.halves[idx(dir)].fin_reached() {
-                    EndReason::Fin
-                } else {
-                    reason
-                };
-                let at = LastSeen::of(&flow);
-                end_half(
-                    &mut flow.halves[idx(dir)],
-                    &at,
-                    &mut conn,
-                    dir,
-                    why,
-                    handler,
-                    &cfg,
-                );
-            }
-            let summary = summarize(&flow, ending);
-            for half in [&summary.to_server, &summary.to_client] {
-                self.stats.buffer_cap_hits =
-                    self.stats.buffer_cap_hits.saturating_add(half.cap_hits);
-                self.stats.overlap_conflicts =
-                    self.stats.overlap_conflicts.saturating_add(half.conflicts);
-            }
-            handler.closed(conn, &summary);
+        retire_flow(
+            flow,
+            handler,
+            &mut self.stats,
+            &self.config.half,
+            ending,
+            capture_end,
+        );
+    }
+}
+
+/// Ends a connection that leaves the table: ends both directions, reports its summary and
+/// hands its handler state back (`flow` is left without it).
+fn retire_flow<H: StreamHandler>(
+    flow: &mut Flow<H::Conn>,
+    handler: &mut H,
+    stats: &mut TcpStats,
+    cfg: &HalfConfig,
+    ending: Ending,
+    capture_end: Option<Timestamp>,
+) {
+    let end_time = flow.last_time;
+    if let Some(mut conn) = flow.conn.take() {
+        let reason = if matches!(ending, Ending::Rst { .. }) {
+            EndReason::Reset
+        } else {
+            EndReason::CaptureEnd
+        };
+        if let (Ending::Open, Some(capture_end)) = (ending, capture_end) {
+            handler.event(
+                &mut conn,
+                &flow.info,
+                flow.last_frame,
+                capture_end,
+                ConnEvent::OpenAtEnd {
+                    idle_secs: capture_end.seconds_since(end_time).max(0.0),
+                },
+            );
         }
+        for dir in [Dir::ToServer, Dir::ToClient] {
+            let why = if flow.halves[idx(dir)].fin_reached() {
+                EndReason::Fin
+            } else {
+                reason
+            };
+            let at = LastSeen::of(flow);
+            end_half(
+                &mut flow.halves[idx(dir)],
+                &at,
+                &mut conn,
+                dir,
+                why,
+                handler,
+                cfg,
+            );
+        }
+        let summary = summarize(flow, ending);
+        for half in [&summary.to_server, &summary.to_client] {
+            stats.buffer_cap_hits = stats.buffer_cap_hits.saturating_add(half.cap_hits);
+            stats.overlap_conflicts = stats.overlap_conflicts.saturating_add(half.conflicts);
+        }
+        handler.closed(conn, &summary);
     }
 }
 
