@@ -13,6 +13,7 @@ use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion,
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,8 +88,9 @@ struct ConnFold {
     /// roles are final): those whose frame is above every earlier one's, in order (the last
     /// [`MAX_ENDS`]). The first FIN or RST at or after a frame F, in event order, is always
     /// one of them, whatever F turns out to be (TLS messages held behind a hole arrive late
-    /// with early frames).
-    closes: Vec<(EndSeen, Option<SocketAddr>)>,
+    /// with early frames). Held inline: a connection usually ends with two FINs, and most
+    /// connections are retired (dropped) once ended.
+    closes: SmallVec<[(EndSeen, Option<SocketAddr>); 2]>,
     first_close: Option<(EndSeen, Option<SocketAddr>)>,
     resets: Vec<(ResetSeen, Option<SocketAddr>)>,
     not_tls: Option<Box<(u64, Option<SocketAddr>, crate::proto::tls::NotTls)>>,
@@ -125,7 +127,7 @@ impl ConnFold {
             tls: None,
             last_tls_frame: None,
             last_activity: None,
-            closes: Vec::new(),
+            closes: SmallVec::new(),
             first_close: None,
             resets: Vec::new(),
             not_tls: None,
