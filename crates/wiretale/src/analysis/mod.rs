@@ -216,14 +216,16 @@ impl<'a> StoryRecorder<'a> {
     }
 
     /// Records an event handed over by a sink of its own (as [`EventSink::take_event`]),
-    /// moving out of it what the story keeps (its frame list): a sink that wraps a recorder
-    /// passes its event on this way rather than by value, which would copy it (an event is
-    /// a few hundred bytes).
+    /// moving out of it what the story and the index keep (its frame list, an HTTP head's
+    /// method, target and reason) rather than copying it: a sink that wraps a recorder
+    /// passes its event on this way rather than by value, which would copy the whole event
+    /// (a few hundred bytes). The event is spent: those fields are left empty.
     pub fn record(&mut self, event: &mut Event) {
-        self.index.event(event);
+        // The story first: a step's text is made from the strings the index then takes.
         if self.told(event) {
             self.story.take_frames_of(event);
         }
+        self.index.take_event(event);
     }
 
     fn told(&mut self, e: &Event) -> bool {

@@ -408,19 +408,31 @@ fn a_wrapping_sink_records_events_in_place() {
         /// Events whose frame list went into the story, and those that kept it.
         moved: usize,
         kept: usize,
+        heads_taken: usize,
     }
     impl EventSink for Wrapper<'_> {
         fn take_event(&mut self, mut event: Event) {
-            let (frame, detail) = (event.frame, format!("{:?}", event.detail));
+            let (frame, stream) = (event.frame, event.stream);
             self.recorder.record(&mut event);
             match event.frames.is_empty() {
                 true => self.moved += 1,
                 false => self.kept += 1,
             }
-            assert_eq!(
-                (event.frame, format!("{:?}", event.detail)),
-                (frame, detail)
-            );
+            assert_eq!((event.frame, event.stream), (frame, stream));
+            // The index took the head strings it keeps.
+            if let crate::timeline::Detail::Http(m) = &event.detail {
+                match &**m {
+                    crate::proto::http::HttpMessage::Request(r) => {
+                        assert_eq!((r.head.method.as_str(), r.head.target.as_str()), ("", ""));
+                        self.heads_taken += 1;
+                    }
+                    crate::proto::http::HttpMessage::Response(r) => {
+                        assert_eq!(r.head.reason, "");
+                        self.heads_taken += 1;
+                    }
+                    _ => {}
+                }
+            }
         }
         fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
             self.recorder.flow(flow);
@@ -432,6 +444,7 @@ fn a_wrapping_sink_records_events_in_place() {
         recorder: StoryRecorder::default(),
         moved: 0,
         kept: 0,
+        heads_taken: 0,
     };
     let report = crate::pipeline::analyze_path(&path, &config, &mut wrapper).unwrap();
     let wrapped = wrapper.recorder.finish(report, &StoryOptions::default());
@@ -448,6 +461,21 @@ fn a_wrapping_sink_records_events_in_place() {
     // A step's frame list is moved into the story, not copied (steps of one frame and
     // sender share a line); events folded away (a SYN-ACK, the handshake's last ACK) keep
     // theirs.
+    // The index has the exchanges' strings all the same.
+    assert!(wrapper.heads_taken > 4, "{}", wrapper.heads_taken);
+    let exchanges = |t: &StoryAnalysis| {
+        (t.index.conns.values())
+            .flat_map(|c| &c.exchanges)
+            .map(|x| {
+                let reason = x.response.as_ref().map(|r| r.reason.clone());
+                (x.method.clone(), x.target.clone(), x.url.clone(), reason)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(exchanges(&direct)
+        .iter()
+        .any(|x| x.0 == "GET" && x.3.is_some()));
+    assert_eq!(exchanges(&wrapped), exchanges(&direct));
     let told = direct.story.lines().len();
     assert!(wrapper.moved >= told, "{} < {told}", wrapper.moved);
     assert!(wrapper.kept > 0);

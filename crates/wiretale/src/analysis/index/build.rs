@@ -367,6 +367,22 @@ impl ConnFold {
 impl IndexBuilder {
     /// Folds one event.
     pub fn event(&mut self, e: &Event) {
+        self.fold_event(e, HeadStrings::default());
+    }
+
+    /// Folds an event handed over, moving out of it the HTTP strings the index keeps (a
+    /// request's method and target, a response's reason) rather than copying them: the
+    /// event is left with those strings empty.
+    pub(crate) fn take_event(&mut self, e: &mut Event) {
+        let strings = match &mut e.detail {
+            Detail::Http(m) => HeadStrings::take(m),
+            _ => HeadStrings::default(),
+        };
+        self.fold_event(e, strings);
+    }
+
+    /// Folds `e`, whose HTTP head strings are in `strings` if they were taken out of it.
+    fn fold_event(&mut self, e: &Event, strings: HeadStrings) {
         let Some(stream) = e.stream else { return };
         // Only a builder that retires or forgets needs to tell certificate fetches apart.
         if self.retire_quiet || self.forget_unread {
@@ -391,7 +407,7 @@ impl IndexBuilder {
         match &e.detail {
             Detail::Tcp(c) => fold.tcp(e, c),
             Detail::Tls(m) => fold.tls(e, m),
-            Detail::Http(m) => index_http(&mut fold.conn, e, m),
+            Detail::Http(m) => index_http(&mut fold.conn, e, m, strings),
             Detail::Ntlm(n) => index_ntlm(&mut fold.conn, n),
         }
         let request =
@@ -715,22 +731,50 @@ fn opens_tunnel(x: &Exchange) -> bool {
         && (x.response.as_ref()).is_none_or(|r| r.status / 100 == 2)
 }
 
-fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
+/// The strings of an HTTP head that the index keeps, when they were taken out of an event
+/// handed over ([`IndexBuilder::take_event`]); `None` where the index copies the event's.
+#[derive(Default)]
+struct HeadStrings {
+    method: Option<String>,
+    target: Option<String>,
+    reason: Option<String>,
+}
+
+impl HeadStrings {
+    fn take(m: &mut HttpMessage) -> Self {
+        let take = |s: &mut String| Some(std::mem::take(s));
+        match m {
+            HttpMessage::Request(r) => HeadStrings {
+                method: take(&mut r.head.method),
+                target: take(&mut r.head.target),
+                reason: None,
+            },
+            HttpMessage::Response(r) => HeadStrings {
+                reason: take(&mut r.head.reason),
+                ..HeadStrings::default()
+            },
+            _ => HeadStrings::default(),
+        }
+    }
+}
+
+fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage, strings: HeadStrings) {
     match m {
         HttpMessage::Request(r) => {
-            let method = r.head.method.clone();
-            let absolute = r.head.target.contains("://");
+            let method = strings.method.unwrap_or_else(|| r.head.method.clone());
+            let target = strings.target.unwrap_or_else(|| r.head.target.clone());
+            let absolute = target.contains("://");
             if absolute || method.eq_ignore_ascii_case("CONNECT") {
                 conn.is_proxy = true;
             }
             let url = if absolute {
-                Some(r.head.target.clone())
+                Some(target.clone())
             } else {
                 r.head
                     .headers
                     .get("host")
-                    .filter(|_| r.head.target.starts_with('/'))
-                    .map(|h| ["http://", h, &r.head.target].concat())
+                    .filter(|_| target.starts_with('/'))
+                    .map(|h| ["http://", h, &target].concat())
             };
             let cred = r.head.headers.credentials.first();
             conn.exchanges.push(Exchange {
@@ -739,7 +783,7 @@ fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
                 request_frame: e.frame,
                 request_time: e.time,
                 method,
-                target: r.head.target.clone(),
+                target,
                 url,
                 version: version_str(r.head.version),
                 request_keep_alive: r.keep_alive,
@@ -764,7 +808,7 @@ fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage) {
                 frame: e.frame,
                 time: e.time,
                 status: r.head.status,
-                reason: r.head.reason.clone(),
+                reason: (strings.reason).unwrap_or_else(|| r.head.reason.clone()),
                 version: version_str(r.head.version),
                 keep_alive: r.keep_alive,
                 keep_alive_reason: keep_alive_reason(&r.keep_alive_reason),
