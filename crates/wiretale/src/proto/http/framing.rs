@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::ascii::elements;
 use super::error::{clip, HttpError};
 use super::head::HeaderBlock;
 
@@ -130,8 +131,7 @@ fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, HttpError> {
     // Loops rather than one flattened iterator: every response with a body comes here, and
     // the usual single value should not pay for the adapters.
     for value in headers.values("Content-Length") {
-        for raw in value.split(',') {
-            let v = raw.trim();
+        for v in elements(value) {
             let Some(n) = decimal_u64(v) else {
                 return Err(HttpError::InvalidContentLength { value: clip(v, 64) });
             };

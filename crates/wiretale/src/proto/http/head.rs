@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use serde::Serialize;
 
-use super::ascii::{eq_ignore_case, str_eq_ignore_case};
+use super::ascii::{elements, eq_ignore_case, str_eq_ignore_case};
 use super::auth::{
     displayable_credentials_value, parse_challenges, parse_credentials, AuthHeaderName, Challenge,
     Credentials,
@@ -280,8 +280,7 @@ impl HeaderBlock {
     #[inline]
     pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.values(name)
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
+            .flat_map(elements)
             .filter(|e| !e.is_empty())
     }
 

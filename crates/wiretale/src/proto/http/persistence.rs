@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::ascii::str_eq_ignore_case;
+use super::ascii::{elements, str_eq_ignore_case};
 use super::head::{HeaderBlock, HttpVersion};
 
 /// Why a message leaves the connection open or not.
@@ -41,7 +41,7 @@ pub fn keep_alive(version: HttpVersion, headers: &HeaderBlock) -> (bool, KeepAli
         } else {
             continue;
         };
-        for token in value.split(',').map(str::trim) {
+        for token in elements(value) {
             *close |= str_eq_ignore_case(token, "close");
             *keep |= str_eq_ignore_case(token, "keep-alive");
         }
