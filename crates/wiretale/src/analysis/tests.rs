@@ -399,8 +399,9 @@ fn tells_the_same(bytes: &[u8], a: &Analysis) -> super::StoryAnalysis {
     told
 }
 
-/// A sink that wraps a recorder and hands events on with `record` tells the same story and
-/// diagnosis as the recorder itself, and the event keeps all but its frame list.
+/// A sink that wraps a recorder and hands events on with `record` (which moves out the frame
+/// list and the HTTP head strings the recorder keeps) tells the same story, index and
+/// diagnosis as a recorder fed copies of the events (`EventSink::event`).
 #[test]
 fn a_wrapping_sink_records_events_in_place() {
     struct Wrapper<'a> {
@@ -448,9 +449,19 @@ fn a_wrapping_sink_records_events_in_place() {
     };
     let report = crate::pipeline::analyze_path(&path, &config, &mut wrapper).unwrap();
     let wrapped = wrapper.recorder.finish(report, &StoryOptions::default());
-    let mut direct = StoryRecorder::default();
-    let report = crate::pipeline::analyze_path(&path, &config, &mut direct).unwrap();
-    let direct = direct.finish(report, &StoryOptions::default());
+    // The copying path: the recorder reads each event by reference and copies what it keeps.
+    struct Copying<'a>(StoryRecorder<'a>);
+    impl EventSink for Copying<'_> {
+        fn take_event(&mut self, event: Event) {
+            self.0.event(&event);
+        }
+        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
+            self.0.flow(flow);
+        }
+    }
+    let mut copying = Copying(StoryRecorder::default());
+    let report = crate::pipeline::analyze_path(&path, &config, &mut copying).unwrap();
+    let direct = copying.0.finish(report, &StoryOptions::default());
     let lines = |t: &StoryAnalysis| format!("{:?}", t.story.lines());
     assert!(direct.story.lines().len() > 20);
     assert_eq!(lines(&wrapped), lines(&direct));
@@ -458,9 +469,6 @@ fn a_wrapping_sink_records_events_in_place() {
         serde_json::to_string(&wrapped.diagnosis).unwrap(),
         serde_json::to_string(&direct.diagnosis).unwrap()
     );
-    // A step's frame list is moved into the story, not copied (steps of one frame and
-    // sender share a line); events folded away (a SYN-ACK, the handshake's last ACK) keep
-    // theirs.
     // The index has the exchanges' strings all the same.
     assert!(wrapper.heads_taken > 4, "{}", wrapper.heads_taken);
     let exchanges = |t: &StoryAnalysis| {
@@ -476,6 +484,9 @@ fn a_wrapping_sink_records_events_in_place() {
         .iter()
         .any(|x| x.0 == "GET" && x.3.is_some()));
     assert_eq!(exchanges(&wrapped), exchanges(&direct));
+    // A step's frame list is moved into the story, not copied (steps of one frame and
+    // sender share a line); events folded away (a SYN-ACK, the handshake's last ACK) keep
+    // theirs.
     let told = direct.story.lines().len();
     assert!(wrapper.moved >= told, "{} < {told}", wrapper.moved);
     assert!(wrapper.kept > 0);

@@ -94,9 +94,9 @@ impl<F> FlowTable<F> {
         None
     }
 
-    /// Puts the flow `make` makes under `key` (replacing any there) and gives it back: it is
-    /// made where it is kept, not made, filled and then moved there (a flow is about a
-    /// kilobyte: a move is a copy).
+    /// Puts the flow `make` makes under `key` and gives it back: it is made where it is
+    /// kept, not made, filled and then moved there (a flow is about a kilobyte: a move is a
+    /// copy). A flow already under `key` is dropped, not retired: the caller retires it first.
     pub(super) fn insert_with(&mut self, key: FlowKey, make: impl FnOnce() -> F) -> &mut F {
         let slot = match self.index.entry(key) {
             Entry::Occupied(entry) => *entry.get(),

@@ -7,7 +7,6 @@
 
 use super::{Step, FIXED_PHRASES};
 use crate::capture::Timestamp;
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::fs::File;
@@ -553,14 +552,11 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
     r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
     r.extend_from_slice(&s.stream_last_frame.to_le_bytes());
-    // A fixed phrase is stored as its place in the list (read back without copying or
-    // checking its bytes), any other text as its length and bytes.
-    let phrase = match &s.text {
-        Cow::Borrowed(text) => FIXED_PHRASES
-            .iter()
-            .position(|p| std::ptr::eq(*p, *text) || p == text),
-        Cow::Owned(_) => None,
-    };
+    // A fixed phrase is stored as its place in the list (read back without reading or
+    // checking its bytes), any other text as its length and bytes. A step read back holds
+    // its phrase as an owned copy (a merge round writes it again): compared by content.
+    let text: &str = &s.text;
+    let phrase = FIXED_PHRASES.iter().position(|p| *p == text);
     if let Some(code) = phrase {
         r.push(TEXT_PHRASE);
         r.push(code as u8);
@@ -568,7 +564,7 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     }
     r.push(TEXT_INLINE);
     // A record must come back: a text beyond what decode accepts is cut (at a character).
-    let mut text: &str = &s.text;
+    let mut text = text;
     if text.len() > MAX_TEXT {
         let mut cut = MAX_TEXT;
         while !text.is_char_boundary(cut) {
@@ -769,6 +765,7 @@ fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
 mod tests {
     use super::*;
     use crate::timeline::Frames;
+    use std::borrow::Cow;
 
     fn step(frame: u64, frames: Option<Vec<u64>>, src: Option<&str>, text: &str) -> Step {
         Step {
@@ -827,12 +824,17 @@ mod tests {
             let (mut short, mut long) = (Vec::new(), Vec::new());
             encode(&mut short, 1, &borrowed, &mut record).unwrap();
             encode(&mut long, 1, &owned, &mut record).unwrap();
-            // The phrase's bytes are not in the record, only its place.
-            assert_eq!(short.len() + phrase.len() + 8 - 1, long.len());
+            // The phrase's bytes are not in the record, only its place, whether the step
+            // borrows the phrase or holds a copy (as one read back does).
+            assert_eq!(short, long);
             assert_eq!(short[short.len() - 2..], [TEXT_PHRASE, code as u8]);
-            for bytes in [&short, &long] {
+            let mut other = Vec::new();
+            let not_phrase = step(4, None, Some("10.0.0.1:5"), &phrase[1..]);
+            encode(&mut other, 1, &not_phrase, &mut record).unwrap();
+            assert_eq!(short.len() + phrase.len() - 1 + 8 - 1, other.len());
+            for (bytes, text) in [(&short, *phrase), (&other, &phrase[1..])] {
                 let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
-                assert_eq!(back.text, *phrase);
+                assert_eq!(back.text, text);
                 let mut head = Step::default();
                 let record = &bytes[4..];
                 assert_eq!(parse_into(record, &mut head, Part::Head), Some(1));
