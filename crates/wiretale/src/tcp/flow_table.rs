@@ -118,9 +118,9 @@ impl<F> FlowTable<F> {
         self.slots[slot].insert(make())
     }
 
-    /// Removes the flow of `key` if it is `wanted` (one lookup), handing it to `last` where it lies
-    /// rather than moving it out (a flow is about a kilobyte: a move is a copy), then
-    /// dropping it there; gives what `last` returns.
+    /// Removes the flow of `key` if it is `wanted` (one lookup), handing it to `last` where
+    /// it lies rather than moving it out (a flow is about a kilobyte: a move is a copy),
+    /// then dropping it there; gives what `last` returns.
     pub(super) fn remove_if_with<R>(
         &mut self,
         key: FlowKey,
