@@ -331,7 +331,22 @@ impl StoryBuilder {
     }
 
     fn push(&mut self, step: Step) {
-        self.steps.push((self.recorded, step));
+        // Kept in frame order as they come: a step reported late (a message completed by a
+        // frame past later steps, an end seen when its connection is retired) belongs only a
+        // few steps back, and moving it there once cost a fraction of sorting the steps
+        // (a few hundred bytes each) before they are spilled or told. One that belongs
+        // further back goes last, for `sort_steps` to place: a capture of steps in reverse
+        // order must not make every push move the whole list.
+        let frame = step.frame;
+        let back = (self.steps.iter().rev().take(MAX_STEPS_MOVED + 1))
+            .take_while(|(_, s)| s.frame > frame)
+            .count();
+        let at = if back <= MAX_STEPS_MOVED {
+            self.steps.len() - back
+        } else {
+            self.steps.len()
+        };
+        self.steps.insert(at, (self.recorded, step));
         self.recorded += 1;
         let Some(spill) = self.spill.as_mut() else {
             return;
@@ -406,6 +421,10 @@ impl StoryBuilder {
         self.into_story(index, opts).lines()
     }
 }
+
+/// How far back [`StoryBuilder::push`] moves a step reported late; beyond this the steps
+/// are sorted before they are spilled or told.
+const MAX_STEPS_MOVED: usize = 256;
 
 /// Sorts steps by frame, then recording order, in place: the steps are most of a spilling
 /// story's memory, and a sorted copy would double it. Most are already in order.
@@ -801,6 +820,44 @@ fn step_text(e: &Event) -> Option<Cow<'static, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Steps pushed in any frame order (late by a few steps, or by more than a push
+        /// moves one) come out in frame order, then recording order, once sorted.
+        #[test]
+        fn pushed_steps_keep_frame_then_recording_order(
+            frames in proptest::collection::vec(0u64..2_000, 0..700),
+        ) {
+            let mut builder = StoryBuilder::default();
+            for (seq, &frame) in frames.iter().enumerate() {
+                let text = Cow::Owned(format!("step {seq}"));
+                builder.push(Step { frame, text, ..Step::default() });
+            }
+            let mut steps = std::mem::take(&mut builder.steps);
+            sort_steps(&mut steps);
+            let told: Vec<(u64, u64)> = steps.iter().map(|(seq, s)| (s.frame, *seq)).collect();
+            let mut expected: Vec<(u64, u64)> =
+                frames.iter().enumerate().map(|(seq, &f)| (f, seq as u64)).collect();
+            expected.sort();
+            prop_assert_eq!(told, expected);
+        }
+
+        /// Steps at most a few dozen places late are put in place as they come: nothing is
+        /// left for `sort_steps` to do.
+        #[test]
+        fn steps_a_little_late_are_placed_on_push(
+            late in proptest::collection::vec(0u64..50, 0..700),
+        ) {
+            let mut builder = StoryBuilder::default();
+            for (seq, &by) in late.iter().enumerate() {
+                let frame = (seq as u64 + 50) - by;
+                builder.push(Step { frame, ..Step::default() });
+            }
+            let key = |(seq, s): &(u64, Step)| (s.frame, *seq);
+            prop_assert!(builder.steps.windows(2).all(|w| key(&w[0]) <= key(&w[1])));
+        }
+    }
 
     #[test]
     fn party_text_len_matches_display() {
