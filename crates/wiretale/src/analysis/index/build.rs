@@ -14,7 +14,12 @@ use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use smallvec::SmallVec;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+/// foldhash, seeded per process (as the flow table's map): certificate URLs come from the
+/// capture, and SipHash over every URL list of every retired certificate, and every fetch
+/// checked against the URLs, was a visible part of indexing a capture of TLS connections.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
