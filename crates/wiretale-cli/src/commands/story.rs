@@ -104,11 +104,11 @@ struct StorySink<'r, 'w, W: Write> {
 }
 
 impl<W: Write> EventSink for StorySink<'_, '_, W> {
-    fn take_event(&mut self, mut event: Event) {
+    fn take_event(&mut self, event: Event) {
         if let Some(json) = self.json.as_mut() {
             json.write(&event);
         }
-        self.recorder.record(&mut event);
+        self.recorder.take_event(event);
     }
     fn flow(&mut self, flow: &FlowSummary) {
         self.recorder.flow(flow);

@@ -172,7 +172,20 @@ pub struct StoryRecorder<'a> {
     story: StoryBuilder,
     keep: Option<EventPredicate<'a>>,
     flows: usize,
+    /// Events handed over by value ([`EventSink::take_event`]), recorded [`BATCH`] at a
+    /// time.
+    queue: Vec<Event>,
 }
+
+/// Events a recorder gathers before recording them. Recording an event as it comes ran the
+/// index's and the story's code between every two events' decoding, and each evicted the
+/// other from the processor's instruction cache: on a capture of short connections (five
+/// events a connection) half of a `story` run's instruction-cache misses were those
+/// (callgrind's cache model: 1 080 a connection, 590 without the story; 700 with events
+/// recorded in batches). A batch is a few kilobytes of events, and a connection's summary
+/// records the batch first, so the index always sees a connection's events before its
+/// summary.
+const BATCH: usize = 64;
 
 impl std::fmt::Debug for StoryRecorder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,6 +194,7 @@ impl std::fmt::Debug for StoryRecorder<'_> {
             .field("steps", &self.story.len())
             .field("filtered", &self.keep.is_some())
             .field("flows", &self.flows)
+            .field("queued", &self.queue.len())
             .finish()
     }
 }
@@ -194,6 +208,7 @@ impl Default for StoryRecorder<'_> {
             story: StoryBuilder::spilling(MEMORY_STEPS),
             keep: None,
             flows: 0,
+            queue: Vec::new(),
         }
     }
 }
@@ -215,12 +230,18 @@ impl<'a> StoryRecorder<'a> {
         self
     }
 
-    /// Records an event handed over by a sink of its own (as [`EventSink::take_event`]),
-    /// moving out of it what the story and the index keep (its frame list, an HTTP head's
-    /// method, target and reason) rather than copying it: a sink that wraps a recorder
-    /// passes its event on this way rather than by value, which would copy the whole event
-    /// (a few hundred bytes). The event is spent: those fields are left empty.
+    /// Records an event at once (after those [`EventSink::take_event`] gathered), moving
+    /// out of it what the story and the index keep (its frame list, an HTTP head's method,
+    /// target and reason) rather than copying them: for a sink that wraps a recorder and
+    /// holds its event by reference. The event is spent: those fields are left empty. A
+    /// sink that owns its event should hand it over by value (`take_event`), which records
+    /// events in batches, kinder to the processor's instruction cache.
     pub fn record(&mut self, event: &mut Event) {
+        self.record_queued();
+        self.record_now(event);
+    }
+
+    fn record_now(&mut self, event: &mut Event) {
         // The story first: a step's text is made from the strings the index then takes.
         if self.told(event) {
             self.story.take_frames_of(event);
@@ -228,12 +249,23 @@ impl<'a> StoryRecorder<'a> {
         self.index.take_event(event);
     }
 
+    /// Records the events gathered by [`EventSink::take_event`], in place (each is spent).
+    fn record_queued(&mut self) {
+        let mut queue = std::mem::take(&mut self.queue);
+        for e in &mut queue {
+            self.record_now(e);
+        }
+        queue.clear();
+        self.queue = queue;
+    }
+
     fn told(&mut self, e: &Event) -> bool {
         self.keep.as_mut().is_none_or(|keep| keep(e))
     }
 
     /// The story, the index and the diagnosis, once the pipeline has finished.
-    pub fn finish(self, report: Report, opts: &StoryOptions) -> StoryAnalysis {
+    pub fn finish(mut self, report: Report, opts: &StoryOptions) -> StoryAnalysis {
+        self.record_queued();
         let index = self.index.finish(report.stats.last_time);
         let diagnosis = diagnose_capture(&index, &report.stats);
         let story = self.story.into_story(&index, opts);
@@ -249,15 +281,23 @@ impl<'a> StoryRecorder<'a> {
 
 impl EventSink for StoryRecorder<'_> {
     fn event(&mut self, event: &Event) {
+        self.record_queued();
         self.index.event(event);
         if self.told(event) {
             self.story.event(event);
         }
     }
-    fn take_event(&mut self, mut event: Event) {
-        self.record(&mut event);
+    fn take_event(&mut self, event: Event) {
+        if self.queue.capacity() == 0 {
+            self.queue.reserve_exact(BATCH);
+        }
+        self.queue.push(event);
+        if self.queue.len() >= BATCH {
+            self.record_queued();
+        }
     }
     fn flow(&mut self, flow: &FlowSummary) {
+        self.record_queued();
         self.flows += 1;
         self.index.flow(flow);
     }

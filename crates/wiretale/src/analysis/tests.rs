@@ -492,6 +492,82 @@ fn a_wrapping_sink_records_events_in_place() {
     assert!(wrapper.kept > 0);
 }
 
+/// Events handed over by value are recorded in batches; mixed with events recorded at once
+/// (`record`, `event`) and with connections' summaries, the recorder still sees them all in
+/// the order they came: the story, the index and the diagnosis are those of a recorder fed
+/// every event at once.
+#[test]
+fn batched_events_are_recorded_in_the_order_they_came() {
+    struct Mixing<'a> {
+        recorder: StoryRecorder<'a>,
+        events: usize,
+    }
+    impl EventSink for Mixing<'_> {
+        fn take_event(&mut self, mut event: Event) {
+            self.events += 1;
+            // Mostly by value (gathered), now and then at once.
+            match self.events % 7 {
+                0 => self.recorder.record(&mut event),
+                3 => self.recorder.event(&event),
+                _ => self.recorder.take_event(event),
+            }
+        }
+        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
+            self.recorder.flow(flow);
+        }
+    }
+    struct Copying<'a>(StoryRecorder<'a>);
+    impl EventSink for Copying<'_> {
+        fn take_event(&mut self, event: Event) {
+            self.0.event(&event);
+        }
+        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
+            self.0.flow(flow);
+        }
+    }
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    let config = AnalyzerConfig::default();
+    for (name, shape, conns) in [
+        ("mixed", Shape::Mixed, 60),
+        ("many-conns", Shape::ManyConns, 400),
+    ] {
+        let mut bytes = Vec::new();
+        write_workload(shape, Size::Connections(conns), Format::Pcap, &mut bytes).unwrap();
+        let analyze = |sink: &mut dyn EventSink| {
+            let mut reader =
+                crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+            crate::pipeline::analyze(&mut reader, &config, sink)
+        };
+        let mut mixing = Mixing {
+            recorder: StoryRecorder::default(),
+            events: 0,
+        };
+        let report = analyze(&mut mixing);
+        let mixed = mixing.recorder.finish(report, &StoryOptions::default());
+        let mut copying = Copying(StoryRecorder::default());
+        let report = analyze(&mut copying);
+        let direct = copying.0.finish(report, &StoryOptions::default());
+        assert!(
+            mixing.events > 10 * super::BATCH,
+            "{name}: {} events",
+            mixing.events
+        );
+        assert_eq!(
+            format!("{:?}", mixed.story.lines()),
+            format!("{:?}", direct.story.lines()),
+            "{name}"
+        );
+        assert_eq!(
+            serde_json::to_string(&mixed.diagnosis).unwrap(),
+            serde_json::to_string(&direct.diagnosis).unwrap(),
+            "{name}"
+        );
+        let conns = |t: &StoryAnalysis| format!("{:?}", t.index.conns);
+        assert_eq!(conns(&mixed), conns(&direct), "{name}");
+        assert_eq!(mixed.flows, direct.flows, "{name}");
+    }
+}
+
 /// Every finding id a detector can raise has its section in `docs/findings.md`.
 #[test]
 fn every_finding_id_is_documented() {
