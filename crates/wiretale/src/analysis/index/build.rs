@@ -15,13 +15,13 @@ use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use smallvec::SmallVec;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// foldhash, seeded per process (as the flow table's map): certificate URLs come from the
 /// capture, and SipHash over every URL list of every retired certificate, and every fetch
 /// checked against the URLs, was a visible part of indexing a capture of TLS connections.
 type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
 /// Builds an [`Index`] event by event, without keeping the events: feed it every event and
 /// flow summary of a capture (in any interleaving the pipeline produces), then
