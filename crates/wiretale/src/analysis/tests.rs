@@ -399,6 +399,19 @@ fn tells_the_same(bytes: &[u8], a: &Analysis) -> super::StoryAnalysis {
     told
 }
 
+/// A recorder fed every event by reference (`EventSink::event`: each recorded at once, what
+/// it keeps copied): what the other ways of feeding one are compared with.
+struct Copying<'a>(StoryRecorder<'a>);
+
+impl EventSink for Copying<'_> {
+    fn take_event(&mut self, event: Event) {
+        self.0.event(&event);
+    }
+    fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
+        self.0.flow(flow);
+    }
+}
+
 /// A sink that wraps a recorder and hands events on with `record` (which moves out the frame
 /// list and the HTTP head strings the recorder keeps) tells the same story, index and
 /// diagnosis as a recorder fed copies of the events (`EventSink::event`).
@@ -450,15 +463,6 @@ fn a_wrapping_sink_records_events_in_place() {
     let report = crate::pipeline::analyze_path(&path, &config, &mut wrapper).unwrap();
     let wrapped = wrapper.recorder.finish(report, &StoryOptions::default());
     // The copying path: the recorder reads each event by reference and copies what it keeps.
-    struct Copying<'a>(StoryRecorder<'a>);
-    impl EventSink for Copying<'_> {
-        fn take_event(&mut self, event: Event) {
-            self.0.event(&event);
-        }
-        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
-            self.0.flow(flow);
-        }
-    }
     let mut copying = Copying(StoryRecorder::default());
     let report = crate::pipeline::analyze_path(&path, &config, &mut copying).unwrap();
     let direct = copying.0.finish(report, &StoryOptions::default());
@@ -514,15 +518,6 @@ fn batched_events_are_recorded_in_the_order_they_came() {
         }
         fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
             self.recorder.flow(flow);
-        }
-    }
-    struct Copying<'a>(StoryRecorder<'a>);
-    impl EventSink for Copying<'_> {
-        fn take_event(&mut self, event: Event) {
-            self.0.event(&event);
-        }
-        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
-            self.0.flow(flow);
         }
     }
     use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
