@@ -283,21 +283,29 @@ impl<'s> Dispatcher<'s> {
             self.limits.entry(limit).or_default().record(Some(frame));
         }
         if self.wants_frames && event.frame == self.notes.frame {
-            let proto = match &event.detail {
-                Detail::Tcp(_) => None,
-                Detail::Tls(_) => Some("TLS"),
-                Detail::Http(_) | Detail::Ntlm(_) => Some("HTTP"),
-            };
-            if let Some(p) = proto {
-                if !(p == "TLS" && self.notes.protocol == Some("HTTP")) {
-                    self.notes.protocol = Some(p);
-                }
-                if !matches!(event.detail, Detail::Ntlm(_)) {
-                    self.notes.info.push(event.summary());
-                }
-            }
+            self.note_frame_event(&event);
         }
         self.sink.take_event(event);
+    }
+
+    /// Adds `event` to the notes of the current frame (protocol and info column). Out of
+    /// line: only a sink that wants per-frame summaries needs it, and inlined it doubled the
+    /// code `emit` runs through for every event.
+    #[inline(never)]
+    fn note_frame_event(&mut self, event: &Event) {
+        let proto = match &event.detail {
+            Detail::Tcp(_) => None,
+            Detail::Tls(_) => Some("TLS"),
+            Detail::Http(_) | Detail::Ntlm(_) => Some("HTTP"),
+        };
+        if let Some(p) = proto {
+            if !(p == "TLS" && self.notes.protocol == Some("HTTP")) {
+                self.notes.protocol = Some(p);
+            }
+            if !matches!(event.detail, Detail::Ntlm(_)) {
+                self.notes.info.push(event.summary());
+            }
+        }
     }
 
     /// Keeps the (drained) message list for the next decoder call, unless it grew large.
@@ -516,6 +524,19 @@ fn auth_tokens(m: &HttpMessage) -> Vec<NtlmEvent> {
         HttpMessage::Response(r) => (&r.head.headers, r.exchange),
         _ => return Vec::new(),
     };
+    if headers.credentials.is_empty() && headers.challenges.is_empty() {
+        return Vec::new();
+    }
+    decode_auth_tokens(headers, exchange)
+}
+
+/// The tokens of [`auth_tokens`], decoded. Kept out of line: inlined into
+/// `Dispatcher::emit_all` (which runs for every message, and most messages carry no
+/// credentials or challenges), the NTLM decoding made it 36 KB of code, and the common path
+/// was spread over more instruction-cache lines.
+#[cold]
+#[inline(never)]
+fn decode_auth_tokens(headers: &http::HeaderBlock, exchange: Option<u32>) -> Vec<NtlmEvent> {
     let mut out = Vec::new();
     let values = headers
         .credentials
