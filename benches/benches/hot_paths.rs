@@ -116,7 +116,7 @@ impl StreamHandler for ConsumeAll {
     fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: &Gap) {}
     fn end(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: EndReason, _: &[u8], _: FrameMap<'_>) {}
     fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, _: ConnEvent) {}
-    fn closed(&mut self, _: (), _: &FlowSummary) {}
+    fn closed(&mut self, _: (), _: FlowSummary) {}
 }
 
 struct Discard;

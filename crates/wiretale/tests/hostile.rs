@@ -187,7 +187,7 @@ fn syn_flood_of_a_million_flows_stays_under_the_flow_cap() {
                 self.evicted += 1;
             }
         }
-        fn closed(&mut self, _: (), _: &FlowSummary) {
+        fn closed(&mut self, _: (), _: FlowSummary) {
             self.closed += 1;
         }
     }
@@ -356,7 +356,7 @@ impl StreamHandler for Hoarder {
             self.conflicts.push(offset);
         }
     }
-    fn closed(&mut self, _: (), _: &FlowSummary) {}
+    fn closed(&mut self, _: (), _: FlowSummary) {}
 }
 
 fn track<H: StreamHandler>(bytes: &[u8], config: TcpConfig, handler: &mut H) {
@@ -432,7 +432,7 @@ fn unconsumed_bytes_are_capped_at_max_buffer() {
         ) {
         }
         fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, _: ConnEvent) {}
-        fn closed(&mut self, _: (), summary: &FlowSummary) {
+        fn closed(&mut self, _: (), summary: FlowSummary) {
             self.cap_hits += summary.to_server.cap_hits;
         }
     }

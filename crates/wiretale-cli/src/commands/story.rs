@@ -113,6 +113,9 @@ impl<W: Write> EventSink for StorySink<'_, '_, W> {
     fn flow(&mut self, flow: &FlowSummary) {
         self.recorder.flow(flow);
     }
+    fn take_flow(&mut self, flow: FlowSummary) {
+        self.recorder.take_flow(flow);
+    }
 }
 
 pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {

@@ -172,19 +172,25 @@ pub struct StoryRecorder<'a> {
     story: StoryBuilder,
     keep: Option<EventPredicate<'a>>,
     flows: usize,
-    /// Events handed over by value ([`EventSink::take_event`]), recorded [`BATCH`] at a
-    /// time.
+    /// Events handed over by value ([`EventSink::take_event`]), recorded [`BATCH`] at a time
+    /// (events and summaries together).
     queue: Vec<Event>,
+    /// Connection summaries handed over by value ([`EventSink::take_flow`]), each with the
+    /// number of queued events that came before it. Not in one queue with the events: a
+    /// summary is half as large again as an event, and every event moved in and out of the
+    /// queue at a summary's size cost more than the batching saved.
+    queued_flows: Vec<(usize, FlowSummary)>,
 }
 
-/// Events a recorder gathers before recording them. Recording an event as it comes ran the
-/// index's and the story's code between every two events' decoding, and each evicted the
-/// other from the processor's instruction cache: on a capture of short connections (five
-/// events a connection) half of a `story` run's instruction-cache misses were those
-/// (callgrind's cache model: 1 080 a connection, 590 without the story; 700 with events
-/// recorded in batches). A batch is a few kilobytes of events, and a connection's summary
-/// records the batch first, so the index always sees a connection's events before its
-/// summary.
+/// Events (and connection summaries) a recorder gathers before recording them. Recording an
+/// event as it comes ran the index's and the story's code between every two events'
+/// decoding, and each evicted the other from the processor's instruction cache: on a capture
+/// of short connections (five events a connection) half of a `story` run's
+/// instruction-cache misses were those (callgrind's cache model: 1 080 a connection, 590
+/// without the story; 700 with events recorded in batches). A batch is a few kilobytes.
+/// Summaries wait with the events (their place among them kept), so the index sees a
+/// connection's events before its summary, as they came; a summary that recorded the batch
+/// at once cut the batches on short connections to the seven or so items of one connection.
 const BATCH: usize = 64;
 
 impl std::fmt::Debug for StoryRecorder<'_> {
@@ -194,7 +200,7 @@ impl std::fmt::Debug for StoryRecorder<'_> {
             .field("steps", &self.story.len())
             .field("filtered", &self.keep.is_some())
             .field("flows", &self.flows)
-            .field("queued", &self.queue.len())
+            .field("queued", &(self.queue.len() + self.queued_flows.len()))
             .finish()
     }
 }
@@ -208,7 +214,8 @@ impl Default for StoryRecorder<'_> {
             story: StoryBuilder::spilling(MEMORY_STEPS),
             keep: None,
             flows: 0,
-            queue: Vec::new(),
+            queue: Vec::with_capacity(BATCH),
+            queued_flows: Vec::new(),
         }
     }
 }
@@ -249,14 +256,41 @@ impl<'a> StoryRecorder<'a> {
         self.index.take_event(event);
     }
 
-    /// Records the events gathered by [`EventSink::take_event`], in place (each is spent).
+    /// Records what [`EventSink::take_event`] and [`EventSink::take_flow`] gathered, in
+    /// order (each event is spent).
     fn record_queued(&mut self) {
+        if self.queue.is_empty() && self.queued_flows.is_empty() {
+            return;
+        }
         let mut queue = std::mem::take(&mut self.queue);
-        for e in &mut queue {
+        let mut flows = std::mem::take(&mut self.queued_flows);
+        let mut flows_due = flows.iter().peekable();
+        for (i, e) in queue.iter_mut().enumerate() {
+            while let Some((_, flow)) = flows_due.next_if(|(events_before, _)| *events_before <= i)
+            {
+                self.record_flow(flow);
+            }
             self.record_now(e);
         }
+        for (_, flow) in flows_due {
+            self.record_flow(flow);
+        }
         queue.clear();
+        flows.clear();
         self.queue = queue;
+        self.queued_flows = flows;
+    }
+
+    fn record_flow(&mut self, flow: &FlowSummary) {
+        self.flows += 1;
+        self.index.flow(flow);
+    }
+
+    /// Records the batch once it is full.
+    fn record_if_full(&mut self) {
+        if self.queue.len() + self.queued_flows.len() >= BATCH {
+            self.record_queued();
+        }
     }
 
     fn told(&mut self, e: &Event) -> bool {
@@ -288,18 +322,16 @@ impl EventSink for StoryRecorder<'_> {
         }
     }
     fn take_event(&mut self, event: Event) {
-        if self.queue.capacity() == 0 {
-            self.queue.reserve_exact(BATCH);
-        }
         self.queue.push(event);
-        if self.queue.len() >= BATCH {
-            self.record_queued();
-        }
+        self.record_if_full();
     }
     fn flow(&mut self, flow: &FlowSummary) {
         self.record_queued();
-        self.flows += 1;
-        self.index.flow(flow);
+        self.record_flow(flow);
+    }
+    fn take_flow(&mut self, flow: FlowSummary) {
+        self.queued_flows.push((self.queue.len(), flow));
+        self.record_if_full();
     }
 }
 

@@ -496,15 +496,16 @@ fn a_wrapping_sink_records_events_in_place() {
     assert!(wrapper.kept > 0);
 }
 
-/// Events handed over by value are recorded in batches; mixed with events recorded at once
-/// (`record`, `event`) and with connections' summaries, the recorder still sees them all in
-/// the order they came: the story, the index and the diagnosis are those of a recorder fed
+/// Events and connections' summaries handed over by value are recorded in batches; mixed
+/// with events and summaries recorded at once (`record`, `event`, `flow`), the recorder
+/// still sees them all in the order they came: the story, the index and the diagnosis are those of a recorder fed
 /// every event at once.
 #[test]
 fn batched_events_are_recorded_in_the_order_they_came() {
     struct Mixing<'a> {
         recorder: StoryRecorder<'a>,
         events: usize,
+        flows: usize,
     }
     impl EventSink for Mixing<'_> {
         fn take_event(&mut self, mut event: Event) {
@@ -516,18 +517,38 @@ fn batched_events_are_recorded_in_the_order_they_came() {
                 _ => self.recorder.take_event(event),
             }
         }
-        fn flow(&mut self, flow: &crate::tcp::FlowSummary) {
-            self.recorder.flow(flow);
+        fn take_flow(&mut self, flow: crate::tcp::FlowSummary) {
+            self.flows += 1;
+            // Mostly by value (queued with the events), now and then at once.
+            match self.flows % 5 {
+                0 => self.recorder.flow(&flow),
+                _ => self.recorder.take_flow(flow),
+            }
         }
     }
     use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
     let config = AnalyzerConfig::default();
+    let mut inputs = Vec::new();
     for (name, shape, conns) in [
         ("mixed", Shape::Mixed, 60),
         ("many-conns", Shape::ManyConns, 400),
     ] {
         let mut bytes = Vec::new();
         write_workload(shape, Size::Connections(conns), Format::Pcap, &mut bytes).unwrap();
+        // Cut short too: connections still open at the end report their last events just
+        // before their summaries.
+        let cut = bytes.get(..bytes.len() / 2).unwrap().to_vec();
+        inputs.push((name, bytes, 10 * super::BATCH));
+        inputs.push((name, cut, 5 * super::BATCH));
+    }
+    for name in [
+        "case-study.pcapng",
+        "ntlm-proxy-abandoned.pcap",
+        "tcp-gap.pcap",
+    ] {
+        inputs.push((name, std::fs::read(testdata(name)).unwrap(), 5));
+    }
+    for (name, bytes, least_events) in inputs {
         let analyze = |sink: &mut dyn EventSink| {
             let mut reader =
                 crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
@@ -536,6 +557,7 @@ fn batched_events_are_recorded_in_the_order_they_came() {
         let mut mixing = Mixing {
             recorder: StoryRecorder::default(),
             events: 0,
+            flows: 0,
         };
         let report = analyze(&mut mixing);
         let mixed = mixing.recorder.finish(report, &StoryOptions::default());
@@ -543,7 +565,7 @@ fn batched_events_are_recorded_in_the_order_they_came() {
         let report = analyze(&mut copying);
         let direct = copying.0.finish(report, &StoryOptions::default());
         assert!(
-            mixing.events > 10 * super::BATCH,
+            mixing.events > least_events,
             "{name}: {} events",
             mixing.events
         );

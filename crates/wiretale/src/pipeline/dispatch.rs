@@ -808,7 +808,7 @@ impl StreamHandler for Dispatcher<'_> {
         });
     }
 
-    fn closed(&mut self, _conn: Conn, summary: &FlowSummary) {
-        self.sink.flow(summary);
+    fn closed(&mut self, _conn: Conn, summary: FlowSummary) {
+        self.sink.take_flow(summary);
     }
 }

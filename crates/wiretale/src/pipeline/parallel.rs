@@ -559,6 +559,9 @@ impl EventSink for ShardSink<'_> {
     fn flow(&mut self, flow: &FlowSummary) {
         self.out.borrow_mut().push(Item::Flow(flow.clone()));
     }
+    fn take_flow(&mut self, flow: FlowSummary) {
+        self.out.borrow_mut().push(Item::Flow(flow));
+    }
     fn wants_frames(&self) -> bool {
         self.wants_frames
     }
@@ -631,7 +634,7 @@ impl StreamHandler for ShardHandler<'_, '_> {
         self.inner.event(conn, info, frame, time, event)
     }
 
-    fn closed(&mut self, conn: Conn, summary: &FlowSummary) {
+    fn closed(&mut self, conn: Conn, summary: FlowSummary) {
         self.out.borrow_mut().flushing_stream(summary.stream);
         self.inner.closed(conn, summary)
     }
@@ -932,7 +935,11 @@ impl Mirror {
                     self.closed.insert(global, summary);
                 }
             }
-            Item::Flow(summary) => {
+            Item::Flow(_) => {
+                let Item::Flow(mut summary) = std::mem::replace(&mut tagged.item, Item::Taken)
+                else {
+                    return;
+                };
                 let global = ids.global(summary.stream);
                 ids.left.push(summary.stream);
                 ids.left_at = tagged.key;
@@ -942,7 +949,7 @@ impl Mirror {
                 }
                 self.closed.remove(&global);
                 self.table = self.table.saturating_sub(1);
-                sink.flow(summary);
+                sink.take_flow(summary);
             }
             Item::Taken => {}
         }
@@ -959,7 +966,7 @@ impl Mirror {
                 self.retired.insert(stream);
                 self.retired_closed += 1;
                 self.table = self.table.saturating_sub(1);
-                sink.flow(&summary);
+                sink.take_flow(summary);
             }
         }
     }

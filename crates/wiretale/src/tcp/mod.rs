@@ -263,8 +263,8 @@ pub trait StreamHandler {
         event: ConnEvent,
     );
 
-    /// The connection left the table; its final summary.
-    fn closed(&mut self, conn: Self::Conn, summary: &FlowSummary);
+    /// The connection left the table; its final summary (the handler's to keep).
+    fn closed(&mut self, conn: Self::Conn, summary: FlowSummary);
 
     /// Whether the tracker calls [`StreamHandler::lingering`] (each call costs a summary).
     const WANTS_LINGERING: bool = false;
@@ -640,7 +640,7 @@ fn retire_flow<H: StreamHandler>(
             stats.buffer_cap_hits = stats.buffer_cap_hits.saturating_add(half.cap_hits);
             stats.overlap_conflicts = stats.overlap_conflicts.saturating_add(half.conflicts);
         }
-        handler.closed(conn, &summary);
+        handler.closed(conn, summary);
     }
 }
 

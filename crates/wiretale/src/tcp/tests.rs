@@ -37,8 +37,8 @@ impl StreamHandler for Collect {
     fn event(&mut self, _: &mut (), info: &ConnInfo, frame: u64, _: Timestamp, event: ConnEvent) {
         self.events.push((frame, info.stream, event));
     }
-    fn closed(&mut self, _: (), summary: &FlowSummary) {
-        self.summaries.push(summary.clone());
+    fn closed(&mut self, _: (), summary: FlowSummary) {
+        self.summaries.push(summary);
     }
 }
 

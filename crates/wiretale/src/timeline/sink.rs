@@ -26,6 +26,12 @@ pub trait EventSink {
     fn flow(&mut self, flow: &FlowSummary) {
         let _ = flow;
     }
+    /// A connection's summary handed over by value: what the pipeline calls. The default
+    /// lends it to [`EventSink::flow`]; a sink that keeps summaries, or queues them with its
+    /// events, overrides this one instead.
+    fn take_flow(&mut self, flow: FlowSummary) {
+        self.flow(&flow);
+    }
     /// Whether to build frame summaries.
     fn wants_frames(&self) -> bool {
         false
@@ -57,6 +63,9 @@ impl EventSink for Collector {
     }
     fn flow(&mut self, flow: &FlowSummary) {
         self.flows.push(flow.clone());
+    }
+    fn take_flow(&mut self, flow: FlowSummary) {
+        self.flows.push(flow);
     }
     fn wants_frames(&self) -> bool {
         self.keep_frames

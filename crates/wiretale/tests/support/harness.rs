@@ -405,14 +405,14 @@ impl StreamHandler for CheckingHandler {
         *self.events.entry(kind).or_insert(0) += 1;
     }
 
-    fn closed(&mut self, _: (), summary: &FlowSummary) {
+    fn closed(&mut self, _: (), summary: FlowSummary) {
         self.closed += 1;
         for half in [&summary.to_server, &summary.to_client] {
             // Per segment at most: the hole before it, its own uncaptured tail, a buffer-cap
             // drop; plus a hole before the FIN at the end.
             assert!(half.gaps <= 3 * half.packets + 2, "runaway gap reporting");
         }
-        let _ = serde_json::to_string(summary);
+        let _ = serde_json::to_string(&summary);
     }
 }
 
