@@ -116,6 +116,12 @@ impl<W: Write> EventSink for StorySink<'_, '_, W> {
     fn take_flow(&mut self, flow: FlowSummary) {
         self.recorder.take_flow(flow);
     }
+    fn closing(&mut self, flow: FlowSummary) {
+        self.recorder.closing(flow);
+    }
+    fn wants_closing(&self) -> bool {
+        self.recorder.wants_closing()
+    }
 }
 
 pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {

@@ -175,11 +175,21 @@ pub struct StoryRecorder<'a> {
     /// Events handed over by value ([`EventSink::take_event`]), recorded [`BATCH`] at a time
     /// (events and summaries together).
     queue: Vec<Event>,
-    /// Connection summaries handed over by value ([`EventSink::take_flow`]), each with the
-    /// number of queued events that came before it. Not in one queue with the events: a
-    /// summary is half as large again as an event, and every event moved in and out of the
-    /// queue at a summary's size cost more than the batching saved.
-    queued_flows: Vec<(usize, FlowSummary)>,
+    /// Connection summaries handed over by value ([`EventSink::take_flow`], and
+    /// [`EventSink::closing`]), each with the number of queued events that came before it.
+    /// Not in one queue with the events: a summary is half as large again as an event, and
+    /// every event moved in and out of the queue at a summary's size cost more than the
+    /// batching saved.
+    queued_flows: Vec<(usize, FlowSummary, SummaryKind)>,
+}
+
+/// Which summary of a connection a recorder queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SummaryKind {
+    /// As it closed ([`EventSink::closing`]).
+    Closing,
+    /// As it left the flow table ([`EventSink::take_flow`]).
+    Final,
 }
 
 /// Events (and connection summaries) a recorder gathers before recording them. Recording an
@@ -266,14 +276,15 @@ impl<'a> StoryRecorder<'a> {
         let mut flows = std::mem::take(&mut self.queued_flows);
         let mut flows_due = flows.iter().peekable();
         for (i, e) in queue.iter_mut().enumerate() {
-            while let Some((_, flow)) = flows_due.next_if(|(events_before, _)| *events_before <= i)
+            while let Some((_, flow, kind)) =
+                flows_due.next_if(|(events_before, _, _)| *events_before <= i)
             {
-                self.record_flow(flow);
+                self.record_summary(flow, *kind);
             }
             self.record_now(e);
         }
-        for (_, flow) in flows_due {
-            self.record_flow(flow);
+        for (_, flow, kind) in flows_due {
+            self.record_summary(flow, *kind);
         }
         queue.clear();
         flows.clear();
@@ -284,6 +295,13 @@ impl<'a> StoryRecorder<'a> {
     fn record_flow(&mut self, flow: &FlowSummary) {
         self.flows += 1;
         self.index.flow(flow);
+    }
+
+    fn record_summary(&mut self, flow: &FlowSummary, kind: SummaryKind) {
+        match kind {
+            SummaryKind::Final => self.record_flow(flow),
+            SummaryKind::Closing => self.index.closing(flow),
+        }
     }
 
     /// Records the batch once it is full.
@@ -330,8 +348,15 @@ impl EventSink for StoryRecorder<'_> {
         self.record_flow(flow);
     }
     fn take_flow(&mut self, flow: FlowSummary) {
-        self.queued_flows.push((self.queue.len(), flow));
+        (self.queued_flows).push((self.queue.len(), flow, SummaryKind::Final));
         self.record_if_full();
+    }
+    fn closing(&mut self, flow: FlowSummary) {
+        (self.queued_flows).push((self.queue.len(), flow, SummaryKind::Closing));
+        self.record_if_full();
+    }
+    fn wants_closing(&self) -> bool {
+        self.index.wants_closing()
     }
 }
 

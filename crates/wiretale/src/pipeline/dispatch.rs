@@ -117,6 +117,9 @@ pub(crate) struct Dispatcher<'s> {
     sink: &'s mut dyn EventSink,
     decode_as: Vec<super::DecodeAs>,
     wants_frames: bool,
+    /// The sink wants [`EventSink::closing`]: the tracker then reports each connection as
+    /// it closes ([`StreamHandler::lingering`]).
+    wants_closing: bool,
     notes: FrameNotes,
     /// Events emitted, by `proto` (a counter per [`Detail`] variant: a map entry per event
     /// cost more than the rest of counting).
@@ -137,10 +140,12 @@ pub(crate) struct Dispatcher<'s> {
 impl<'s> Dispatcher<'s> {
     pub fn new(config: &AnalyzerConfig, sink: &'s mut dyn EventSink) -> Self {
         let wants_frames = sink.wants_frames();
+        let wants_closing = sink.wants_closing();
         Dispatcher {
             sink,
             decode_as: config.decode_as.clone(),
             wants_frames,
+            wants_closing,
             notes: FrameNotes::default(),
             events: [0; 4],
             gap_bytes: 0,
@@ -810,5 +815,16 @@ impl StreamHandler for Dispatcher<'_> {
 
     fn closed(&mut self, _conn: Conn, summary: FlowSummary) {
         self.sink.take_flow(summary);
+    }
+
+    fn wants_lingering(&self) -> bool {
+        self.wants_closing
+    }
+
+    fn lingering(&mut self, summary: FlowSummary, late: bool) {
+        // Late packets change only what the final summary will carry anyway.
+        if !late {
+            self.sink.closing(summary);
+        }
     }
 }

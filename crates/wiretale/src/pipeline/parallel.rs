@@ -924,6 +924,11 @@ impl Mirror {
                 let global = ids.global(summary.stream);
                 summary.stream = global;
                 if !late {
+                    // Where the single table's dispatcher passes the closing on: after the
+                    // connection's last event, before another connection retires.
+                    if sink.wants_closing() {
+                        sink.closing(summary.clone());
+                    }
                     self.closed.insert(global, summary);
                     self.queue.push_back(global);
                     self.retire_lingering(sink);

@@ -269,6 +269,12 @@ pub trait StreamHandler {
     /// Whether the tracker calls [`StreamHandler::lingering`] (each call costs a summary).
     const WANTS_LINGERING: bool = false;
 
+    /// Whether the tracker calls [`StreamHandler::lingering`]: [`StreamHandler::WANTS_LINGERING`]
+    /// unless a handler decides at run time (the pipeline's dispatcher asks its sink).
+    fn wants_lingering(&self) -> bool {
+        Self::WANTS_LINGERING
+    }
+
     /// A closed connection stays in the table for its late packets until
     /// [`TcpConfig::max_closed_flows`] newer ones closed. Called, when
     /// [`StreamHandler::WANTS_LINGERING`] is set, as it closes (`late == false`; before any
@@ -415,7 +421,7 @@ impl<H: StreamHandler> TcpTracker<H> {
             if !new_conversation {
                 let was_closed = flow.closed;
                 let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
-                if H::WANTS_LINGERING {
+                if handler.wants_lingering() {
                     if was_closed && !flow.closed {
                         // Restarted: for a handler mirroring the table, the place it queued
                         // at when it closed before no longer retires it, so that this table
@@ -464,7 +470,8 @@ impl<H: StreamHandler> TcpTracker<H> {
         });
         let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
         let closed = flow.closed;
-        let lingering = (H::WANTS_LINGERING && closed).then(|| summarize(flow, ending_of(flow)));
+        let lingering =
+            (closed && handler.wants_lingering()).then(|| summarize(flow, ending_of(flow)));
         self.created_order.push_back((key, uid));
         self.stats.streams += 1;
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);

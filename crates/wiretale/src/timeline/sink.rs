@@ -36,6 +36,25 @@ pub trait EventSink {
     fn wants_frames(&self) -> bool {
         false
     }
+    /// A connection closed (FINs both ways, or a reset): nothing more will be decoded on it,
+    /// no event of it will come, and `flow` is the summary it would report if it left the
+    /// table now. Called only when [`EventSink::wants_closing`] says so (each costs a
+    /// summary), after the connection's last event.
+    ///
+    /// A hint: the connection's final summary ([`EventSink::take_flow`]) still comes, when
+    /// it leaves the table (after a few thousand more connections closed, for its late
+    /// packets), and differs only by what late packets add: its last frame and time, its
+    /// packet and byte counts, its history. A sink can finish its work on the connection
+    /// here, while that work is still in the processor's caches, and complete it cheaply
+    /// from the final summary. A connection that a client's SYN restarts after it closed
+    /// (the same stream) has events again after this, and closes again.
+    fn closing(&mut self, flow: FlowSummary) {
+        let _ = flow;
+    }
+    /// Whether to call [`EventSink::closing`].
+    fn wants_closing(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that keeps everything (for analyses that need the whole picture).

@@ -70,6 +70,10 @@ pub struct IndexBuilder {
     /// Distinct URL lists of retired certificates, shared (a server sends the same chain to
     /// every client).
     url_lists: HashSet<Arc<[(String, &'static str)]>>,
+    /// Connections retired as they closed ([`IndexBuilder::closing`]), until their final
+    /// summary gives their last frame: a few thousand at most (the flow table's closed
+    /// connections).
+    awaiting_final: foldhash::HashMap<u64, QuietConn>,
 }
 
 /// Distinct certificate URLs remembered; past this, retiring stops and every exchange is kept
@@ -426,6 +430,16 @@ impl IndexBuilder {
 
     /// Folds a connection's summary: its final client and server, counters and ending.
     pub fn flow(&mut self, f: &FlowSummary) {
+        if let Some(mut retired) = self.awaiting_final.remove(&f.stream) {
+            // Retired as it closed: only what late packets changed is left to note. Unless
+            // a restart (the same stream) folded events again since: then that fold takes
+            // the summary, as any connection's.
+            if !self.slot.contains_key(&f.stream) {
+                retired.last_frame = f.last_frame;
+                self.quiet.push(retired, self.folds_made);
+                return;
+            }
+        }
         let at = self.fold_at(f.stream, || ConnFold::new(f.stream, f.client, f.server));
         let Some(fold) = self.conns.get_mut(at) else {
             return;
@@ -434,7 +448,7 @@ impl IndexBuilder {
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.into());
-        if self.retire_quiet && self.retire_if_quiet(at) {
+        if self.retire_quiet && self.retire_if_quiet(at, true).is_some() {
             return;
         }
         if let Some(fold) = self.conns.get_mut(at) {
@@ -486,17 +500,55 @@ impl IndexBuilder {
         }
     }
 
+    /// A connection closed ([`EventSink::closing`]); `f` is its summary as it stands. A
+    /// retiring builder retires it now if no detector reads it, while its fold is still in
+    /// the processor's caches: its final summary comes only once a few thousand more
+    /// connections closed, and retiring it then read every fold back from memory (on a
+    /// capture of short connections, a third of a `story` run's time went to that distance).
+    /// The decision is the one the final summary would make: late packets are counted, not
+    /// analysed, so they change no event and nothing a detector reads, and the one input
+    /// from other connections, the certificate URLs, already holds every certificate
+    /// before this connection's last request (the revocation detector reads only fetches
+    /// after their certificate). A TLS connection that keeps certificate URLs waits for its
+    /// final summary, as does any connection still read.
+    pub fn closing(&mut self, f: &FlowSummary) {
+        if !self.retire_quiet {
+            return;
+        }
+        let Some(&at) = self.slot.get(&f.stream) else {
+            return;
+        };
+        let Some(fold) = self.conns.get_mut(at) else {
+            return;
+        };
+        let before = (fold.conn.client, fold.conn.server, fold.conn.last_time);
+        let flow_before = fold.conn.flow.replace(f.into());
+        fold.conn.client = f.client;
+        fold.conn.server = f.server;
+        fold.conn.last_time = Some(f.end);
+        if let Some(retired) = self.retire_if_quiet(at, false) {
+            self.awaiting_final.insert(f.stream, retired);
+            return;
+        }
+        // Left as the final summary will find it.
+        if let Some(fold) = self.conns.get_mut(at) {
+            (fold.conn.client, fold.conn.server, fold.conn.last_time) = before;
+            fold.conn.flow = flow_before;
+        }
+    }
+
     /// Retires the connection at `at` to its endpoints if no detector reads it. Its slot
     /// goes too (a million retired connections would keep a million slots): something more
     /// about it would start a new fold, which [`IndexBuilder::finish`] prefers (the pipeline
-    /// reports nothing about a connection after its summary). True if it was retired.
-    fn retire_if_quiet(&mut self, at: usize) -> bool {
-        let Some(fold) = self.conns.get(at) else {
-            return false;
-        };
-        let Some(quiet) = fold.quiet(&self.cert_urls) else {
-            return false;
-        };
+    /// reports nothing about a connection after its summary). Not a TLS connection that
+    /// would keep certificate URLs, unless `with_certificate`. Gives what it keeps of a
+    /// retired connection.
+    fn retire_if_quiet(&mut self, at: usize, with_certificate: bool) -> Option<QuietConn> {
+        let fold = self.conns.get(at)?;
+        let quiet = fold.quiet(&self.cert_urls)?;
+        if quiet.certificate.is_some() && !with_certificate {
+            return None;
+        }
         let last_frame = fold.conn.flow.as_ref().map_or(0, |f| f.last_frame);
         let certificate = quiet.certificate.map(|(frame, urls)| {
             let shared = match self.url_lists.get(urls) {
@@ -546,7 +598,7 @@ impl IndexBuilder {
             last_frame,
         };
         self.quiet.push(quiet, self.folds_made);
-        true
+        Some(quiet)
     }
 
     fn note_cert_urls(&mut self, m: &TlsMessage) {
@@ -627,6 +679,12 @@ impl EventSink for IndexBuilder {
     }
     fn flow(&mut self, flow: &FlowSummary) {
         IndexBuilder::flow(self, flow);
+    }
+    fn closing(&mut self, flow: FlowSummary) {
+        IndexBuilder::closing(self, &flow);
+    }
+    fn wants_closing(&self) -> bool {
+        self.retire_quiet
     }
 }
 

@@ -6,9 +6,9 @@ use super::*;
 use crate::analysis::{Analysis, StoryColumns, StoryOptions, StoryRecorder};
 use crate::pipeline::{analyze_path, AnalyzerConfig};
 use crate::proto::tls::TlsMessage;
-use crate::tcp::ConnEvent;
+use crate::tcp::{ConnEvent, FlowSummary};
 use crate::test_support::{capture_files, shared_capture_files};
-use crate::timeline::{Detail, Event, Frames};
+use crate::timeline::{Detail, Event, EventSink, Frames};
 use std::path::{Path, PathBuf};
 
 fn every_capture() -> Vec<PathBuf> {
@@ -65,6 +65,10 @@ fn the_recorder_tells_what_the_collected_analysis_tells() {
                             (conn.client, conn.server, conn.is_proxy),
                             "quiet stream {stream} of {what}"
                         );
+                        // The final summary's, late packets included, though most are
+                        // retired as they close.
+                        let last = conn.flow.as_ref().map(|f| f.last_frame);
+                        assert_eq!(Some(q.last_frame), last, "stream {stream} of {what}");
                         quiet += 1;
                         // A retired TLS connection keeps what the revocation detector reads.
                         let certificate = (conn.tls_progress.as_ref())
@@ -520,4 +524,79 @@ fn a_step_merged_into_a_line_does_not_widen_the_columns() {
     assert_eq!(columns.last_frame, 2);
     assert_eq!(columns.to, "server 10.0.0.2:443".len());
     assert_eq!(columns.from, "client 10.0.0.1:5000".len());
+}
+
+/// Hands a retiring builder the connections' closings, as the pipeline does, and their final
+/// summaries moved `late` frames on, as if late packets had come.
+struct LateSummaries {
+    builder: IndexBuilder,
+    late: u64,
+    closings: usize,
+    retired_at_close: usize,
+}
+
+impl EventSink for LateSummaries {
+    fn event(&mut self, event: &Event) {
+        self.builder.event(event);
+    }
+    fn flow(&mut self, flow: &FlowSummary) {
+        let mut flow = flow.clone();
+        flow.last_frame += self.late;
+        self.builder.flow(&flow);
+    }
+    fn closing(&mut self, flow: FlowSummary) {
+        let before = self.builder.len();
+        self.builder.closing(&flow);
+        self.closings += 1;
+        self.retired_at_close += before - self.builder.len();
+    }
+    fn wants_closing(&self) -> bool {
+        self.builder.wants_closing()
+    }
+}
+
+#[test]
+fn a_connection_retired_as_it_closes_takes_its_last_frame_from_the_final_summary() {
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    let mut capture = Vec::new();
+    write_workload(
+        Shape::ManyConns,
+        Size::Connections(300),
+        Format::Pcap,
+        &mut capture,
+    )
+    .unwrap();
+    let path = std::env::temp_dir().join(format!("wiretale-late-{}.pcap", std::process::id()));
+    std::fs::write(&path, &capture).unwrap();
+    let run = |late: u64, threads: usize| {
+        let mut sink = LateSummaries {
+            builder: IndexBuilder::retiring_quiet(),
+            late,
+            closings: 0,
+            retired_at_close: 0,
+        };
+        let config = AnalyzerConfig {
+            threads,
+            ..AnalyzerConfig::default()
+        };
+        analyze_path(&path, &config, &mut sink).unwrap();
+        let (closings, retired) = (sink.closings, sink.retired_at_close);
+        (sink.builder.finish(None), closings, retired)
+    };
+    let (plain, _, _) = run(0, 1);
+    for threads in [1, 2] {
+        let (index, closings, retired) = run(1000, threads);
+        // Every connection closes, and each, being quiet, is retired as it does.
+        assert_eq!((closings, retired), (300, 300), "{threads} thread(s)");
+        assert!(index.conns.is_empty());
+        assert_eq!(index.quiet.len(), 300);
+        for q in plain.quiet.iter() {
+            let late = index.quiet_conn(q.stream).unwrap();
+            assert_eq!(late.last_frame, q.last_frame + 1000, "stream {}", q.stream);
+            assert_eq!((late.client, late.server), (q.client, q.server));
+        }
+    }
+    // A builder that keeps every connection is not asked.
+    assert!(!IndexBuilder::default().wants_closing());
+    std::fs::remove_file(&path).unwrap();
 }
