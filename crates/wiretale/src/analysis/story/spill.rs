@@ -548,10 +548,10 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     }
     encode_addr(r, s.src);
     encode_addr(r, s.dst);
-    r.extend_from_slice(&s.roles);
+    // Not the roles nor the connection's last frame: a step is spilled before they are
+    // named (`Runs::settle` keeps them apart for each telling), and comes back without them.
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
     r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
-    r.extend_from_slice(&s.stream_last_frame.to_le_bytes());
     // A fixed phrase is stored as its place in the list (read back without reading or
     // checking its bytes), any other text as its length and bytes. A step read back holds
     // its phrase as an owned copy (a merge round writes it again): compared by content.
@@ -572,7 +572,8 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
         }
         text = &text[..cut];
     }
-    r.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    // `MAX_TEXT` fits 32 bits.
+    r.extend_from_slice(&(text.len() as u32).to_le_bytes());
     r.extend_from_slice(text.as_bytes());
     finish_record(out, r)
 }
@@ -736,15 +737,16 @@ fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
     };
     step.src = f.addr()?;
     step.dst = f.addr()?;
-    step.roles = f.array::<2>()?;
+    // Not stored: named later, and given back to each telling apart.
+    step.roles = [0, 0];
+    step.stream_last_frame = u64::MAX;
     let [proto, ongoing] = f.array::<2>()?;
     step.proto = PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP");
     step.ongoing = ongoing != 0;
-    step.stream_last_frame = f.u64()?;
     let text = match f.u8()? {
         TEXT_PHRASE => Text::Phrase(FIXED_PHRASES.get(usize::from(f.u8()?))?),
         TEXT_INLINE => {
-            let len = usize::try_from(f.u64()?).ok()?;
+            let len = usize::try_from(f.u32()?).ok()?;
             Text::Inline(f.take(len)?)
         }
         _ => return None,
@@ -778,11 +780,12 @@ mod tests {
             stream: (frame % 2 == 0).then(|| frame.wrapping_mul(1000)),
             src: src.map(|s| s.parse().unwrap()),
             dst: Some("[fe80::1%7]:443".parse().unwrap()),
-            roles: [1, 2],
+            // Unresolved, as every spilled step is.
+            roles: [0, 0],
             proto: PROTOS[(frame % 4) as usize],
             text: text.to_owned().into(),
             ongoing: frame % 3 == 0,
-            stream_last_frame: frame.wrapping_mul(7),
+            stream_last_frame: u64::MAX,
         }
     }
 
@@ -812,6 +815,19 @@ mod tests {
             assert_eq!(seq, i as u64);
             assert_eq!(format!("{reused:?}"), format!("{s:?}"));
         }
+        // Roles and the connection's last frame are named after the spill, not stored: a
+        // step read back has them unresolved, even into a step that had them.
+        let named = Step {
+            roles: [1, 2],
+            stream_last_frame: 9,
+            ..steps[0].clone()
+        };
+        let mut bytes = Vec::new();
+        encode(&mut bytes, 0, &named, &mut record).unwrap();
+        let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{:?}", steps[0]));
+        decode_into(&mut bytes.as_slice(), &mut Vec::new(), &mut reused).unwrap();
+        assert_eq!((reused.roles, reused.stream_last_frame), ([0, 0], u64::MAX));
     }
 
     #[test]
@@ -831,7 +847,7 @@ mod tests {
             let mut other = Vec::new();
             let not_phrase = step(4, None, Some("10.0.0.1:5"), &phrase[1..]);
             encode(&mut other, 1, &not_phrase, &mut record).unwrap();
-            assert_eq!(short.len() + phrase.len() - 1 + 8 - 1, other.len());
+            assert_eq!(short.len() + phrase.len() - 1 + 4 - 1, other.len());
             for (bytes, text) in [(&short, *phrase), (&other, &phrase[1..])] {
                 let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
                 assert_eq!(back.text, text);
