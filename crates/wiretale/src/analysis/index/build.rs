@@ -70,10 +70,10 @@ pub struct IndexBuilder {
     /// Distinct URL lists of retired certificates, shared (a server sends the same chain to
     /// every client).
     url_lists: HashSet<Arc<[(String, &'static str)]>>,
-    /// Connections retired as they closed ([`IndexBuilder::closing`]), until their final
+    /// Streams retired as they closed ([`IndexBuilder::closing`]), until their final
     /// summary gives their last frame: a few thousand at most (the flow table's closed
-    /// connections).
-    awaiting_final: foldhash::HashMap<u64, QuietConn>,
+    /// connections), 8 bytes each so that the set stays in cache.
+    awaiting_final: foldhash::HashSet<u64>,
 }
 
 /// Distinct certificate URLs remembered; past this, retiring stops and every exchange is kept
@@ -430,15 +430,14 @@ impl IndexBuilder {
 
     /// Folds a connection's summary: its final client and server, counters and ending.
     pub fn flow(&mut self, f: &FlowSummary) {
-        if let Some(mut retired) = self.awaiting_final.remove(&f.stream) {
-            // Retired as it closed: only what late packets changed is left to note. Unless
-            // a restart (the same stream) folded events again since: then that fold takes
-            // the summary, as any connection's.
-            if !self.slot.contains_key(&f.stream) {
-                retired.last_frame = f.last_frame;
-                self.quiet.push(retired, self.folds_made);
-                return;
-            }
+        // Retired as it closed: only the last frame, which late packets move, is left to
+        // note. Unless a restart (the same stream) folded events again since: then that
+        // fold takes the summary, as any connection's.
+        if self.awaiting_final.remove(&f.stream)
+            && !self.slot.contains_key(&f.stream)
+            && self.quiet.raise_last_frame(f.stream, f.last_frame)
+        {
+            return;
         }
         let at = self.fold_at(f.stream, || ConnFold::new(f.stream, f.client, f.server));
         let Some(fold) = self.conns.get_mut(at) else {
@@ -526,8 +525,8 @@ impl IndexBuilder {
         fold.conn.client = f.client;
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
-        if let Some(retired) = self.retire_if_quiet(at, false) {
-            self.awaiting_final.insert(f.stream, retired);
+        if self.retire_if_quiet(at, false).is_some() {
+            self.awaiting_final.insert(f.stream);
             return;
         }
         // Left as the final summary will find it.

@@ -239,6 +239,24 @@ impl QuietConns {
         }
     }
 
+    /// Moves the last frame of stream `stream`, retired earlier, on to `last_frame` if that is
+    /// later (its final summary came after late packets); in place, without looking its
+    /// addresses up again. False if the stream is not here.
+    pub(super) fn raise_last_frame(&mut self, stream: u64, last_frame: u64) -> bool {
+        let dense = place(stream).and_then(|(c, i)| self.chunks.get_mut(c)?.get_mut(i));
+        let slot = match dense {
+            Some(slot) if slot.state != SlotState::Empty => slot,
+            // The side list is in arrival order until `finish`: the stream retired recently,
+            // so it is looked for from the end.
+            _ => match self.sparse.iter_mut().rev().find(|(s, _)| *s == stream) {
+                Some((_, slot)) => slot,
+                None => return false,
+            },
+        };
+        slot.set_last_frame(slot.last_frame().max(last_frame));
+        true
+    }
+
     /// Keeps only the connections `keep` accepts. Lookups, counts and iteration in stream
     /// order are exact once this has run.
     pub(super) fn finish(&mut self, keep: impl Fn(u64) -> bool) {
@@ -391,5 +409,31 @@ mod tests {
             (quiet.hosts.values.len(), quiet.servers.values.len()),
             (1, 1)
         );
+    }
+
+    #[test]
+    fn a_last_frame_is_raised_in_place_in_the_chunks_and_the_side_list() {
+        let mut q = QuietConns::default();
+        // Stream 5 in the chunks; stream 10^9 beyond them, in the side list.
+        let far = 1_000_000_000;
+        q.push(conn(5, "10.0.0.1:1000", "192.0.2.1:80"), 10);
+        q.push(conn(far, "10.0.0.2:1000", "192.0.2.1:80"), 10);
+        assert!(q.raise_last_frame(5, 77));
+        assert!(q.raise_last_frame(far, far * 10 + 3));
+        // Never lowered.
+        assert!(q.raise_last_frame(5, 1));
+        // Not retired: nothing to raise.
+        assert!(!q.raise_last_frame(6, 1));
+        assert!(!q.raise_last_frame(far + 1, 1));
+        q.finish(|_| true);
+        assert_eq!(q.len(), 2);
+        let five = q.get(5).unwrap();
+        assert_eq!(
+            (five.last_frame, five.client),
+            (77, "10.0.0.1:1000".parse().unwrap())
+        );
+        let far_one = q.get(far).unwrap();
+        assert_eq!(far_one.last_frame, far * 10 + 3);
+        assert_eq!(far_one.client, "10.0.0.2:1000".parse().unwrap());
     }
 }
