@@ -47,6 +47,11 @@ pub(crate) struct Conn {
     /// Per direction: where the current run of TLS application-data records began (its
     /// summary is reported there, spanning to the run's last frame).
     app_run_start: [Option<FrameAt>; 2],
+    /// Per direction: it ended ([`StreamHandler::end`]). Once both have, the decoder is
+    /// dropped: nothing more will be decoded on the connection, which stays in the flow
+    /// table for thousands of connections more (its late packets), and its decoder freed
+    /// then would have left the caches long before.
+    ended: [bool; 2],
 }
 
 /// A frame number and its time.
@@ -646,6 +651,7 @@ impl StreamHandler for Dispatcher<'_> {
             closed_at: None,
             last_seen: None,
             app_run_start: [None, None],
+            ended: [false, false],
         }
     }
 
@@ -770,6 +776,12 @@ impl StreamHandler for Dispatcher<'_> {
             });
         self.emit_all(conn, info, dir, &map, 0, &mut messages, ending);
         self.keep_messages(messages);
+        if let Some(ended) = conn.ended.get_mut(dir as usize) {
+            *ended = true;
+        }
+        if conn.ended == [true, true] {
+            conn.app = App::Opaque;
+        }
     }
 
     fn event(
@@ -826,5 +838,66 @@ impl StreamHandler for Dispatcher<'_> {
         if !late {
             self.sink.closing(summary);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::{EndReason, Mark};
+    use crate::timeline::Collector;
+
+    #[test]
+    fn a_connection_ended_both_ways_lets_its_decoder_go() {
+        let (mut sink, config) = (Collector::default(), AnalyzerConfig::default());
+        let mut d = Dispatcher::new(&config, &mut sink);
+        let info = ConnInfo {
+            stream: 0,
+            client: "10.0.0.1:49152".parse().unwrap(),
+            server: "192.0.2.1:80".parse().unwrap(),
+            role_basis: crate::tcp::RoleBasis::Syn,
+        };
+        let mark = |frame| Mark {
+            offset: 0,
+            frame,
+            time: Timestamp::default(),
+        };
+        let mut conn = d.open(&info);
+        let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let marks = [mark(4)];
+        d.data(
+            &mut conn,
+            &info,
+            Dir::ToServer,
+            request,
+            FrameMap::new(0, &marks),
+        );
+        assert!(matches!(conn.app, App::Http(_)));
+        d.end(
+            &mut conn,
+            &info,
+            Dir::ToServer,
+            EndReason::Fin,
+            b"",
+            FrameMap::new(0, &marks),
+        );
+        // One direction may still bring a response.
+        assert!(matches!(conn.app, App::Http(_)));
+        let marks = [mark(5)];
+        d.end(
+            &mut conn,
+            &info,
+            Dir::ToClient,
+            EndReason::Fin,
+            b"",
+            FrameMap::new(0, &marks),
+        );
+        assert!(matches!(conn.app, App::Opaque));
+        drop(d);
+        // The request was told before.
+        assert!(sink
+            .events
+            .iter()
+            .any(|e| matches!(e.detail, Detail::Http(_))));
     }
 }
