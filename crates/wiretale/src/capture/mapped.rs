@@ -221,6 +221,18 @@ impl MappedPcap {
     }
 }
 
+/// Reads a byte of each cache line of `bytes`, in order, so that the processor fetches them
+/// all at once rather than one record header at a time. Parsing touches the mapped bytes
+/// sparsely (a record's header, and only the payloads a decoder reads), and each touch of
+/// a line not yet cached went to memory: on large packets that was a fifth of a `story`
+/// run and twice the time of reading the file with `read`, whose copy in the kernel
+/// brought every line in, in order. Sequential reads the processor prefetches, and the
+/// buffer's 256 KiB stays in its caches until parsed.
+fn warm(bytes: &[u8]) {
+    let seen = bytes.iter().step_by(64).fold(0u8, |seen, &b| seen ^ b);
+    std::hint::black_box(seen);
+}
+
 /// The bytes of the file from offset `from` to `to`, which the window holds.
 fn window_slice(window: &Option<Window>, from: u64, to: u64) -> &[u8] {
     let Some(window) = window else { return &[] };
@@ -308,6 +320,7 @@ impl PcapReaderIterator for MappedPcap {
         if self.cover(end).is_err() {
             return Err(PcapError::ReadError);
         }
+        warm(window_slice(&self.window, self.buf_end, end));
         self.exhausted = end == self.buf_end;
         self.buf_end = end;
         Ok(())
