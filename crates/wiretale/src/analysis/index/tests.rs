@@ -566,8 +566,10 @@ fn a_connection_retired_as_it_closes_takes_its_last_frame_from_the_final_summary
         &mut capture,
     )
     .unwrap();
-    let path = std::env::temp_dir().join(format!("wiretale-late-{}.pcap", std::process::id()));
-    std::fs::write(&path, &capture).unwrap();
+    // Removed when dropped, even if an assertion fails.
+    let file = tempfile::Builder::new().suffix(".pcap").tempfile().unwrap();
+    std::fs::write(file.path(), &capture).unwrap();
+    let path = file.path();
     let run = |late: u64, threads: usize| {
         let mut sink = LateSummaries {
             builder: IndexBuilder::retiring_quiet(),
@@ -579,7 +581,7 @@ fn a_connection_retired_as_it_closes_takes_its_last_frame_from_the_final_summary
             threads,
             ..AnalyzerConfig::default()
         };
-        analyze_path(&path, &config, &mut sink).unwrap();
+        analyze_path(path, &config, &mut sink).unwrap();
         let (closings, retired) = (sink.closings, sink.retired_at_close);
         (sink.builder.finish(None), closings, retired)
     };
@@ -598,5 +600,4 @@ fn a_connection_retired_as_it_closes_takes_its_last_frame_from_the_final_summary
     }
     // A builder that keeps every connection is not asked.
     assert!(!IndexBuilder::default().wants_closing());
-    std::fs::remove_file(&path).unwrap();
 }
