@@ -93,8 +93,9 @@ pub struct CaptureArgs {
     /// MiB, GiB). May be repeated; the settings and defaults are listed in docs/cli.md.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// Read the capture with `read` calls instead of a memory map (slower): for a file that
-    /// another program may truncate while it is read, which would kill a mapped read (SIGBUS).
+    /// Read the capture with `read` calls instead of a memory map: for a file that another
+    /// program may truncate while it is read, which would kill a mapped read (SIGBUS). Faster
+    /// or slower depending on the machine (docs/performance.md).
     #[arg(long = "no-mmap")]
     pub no_mmap: bool,
 }
