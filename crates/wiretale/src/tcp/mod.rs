@@ -421,17 +421,18 @@ impl<H: StreamHandler> TcpTracker<H> {
             if !new_conversation {
                 let was_closed = flow.closed;
                 let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
-                if handler.wants_lingering() {
-                    if was_closed && !flow.closed {
-                        // Restarted: for a handler mirroring the table, the place it queued
-                        // at when it closed before no longer retires it, so that this table
-                        // never lets a connection go before a single table would.
-                        flow.uid = self.next_uid;
-                        self.next_uid += 1;
-                    }
-                    if flow.closed {
-                        handler.lingering(summarize(flow, ending_of(flow)), was_closed);
-                    }
+                // Only for a handler mirroring the table (a shard's, `WANTS_LINGERING`), not
+                // for one that asks for closings at run time: a new uid changes which queue
+                // entries retire the connection, and the single table must keep its own rule.
+                if H::WANTS_LINGERING && was_closed && !flow.closed {
+                    // Restarted: for a handler mirroring the table, the place it queued at
+                    // when it closed before no longer retires it, so that this table never
+                    // lets a connection go before a single table would.
+                    flow.uid = self.next_uid;
+                    self.next_uid += 1;
+                }
+                if flow.closed && handler.wants_lingering() {
+                    handler.lingering(summarize(flow, ending_of(flow)), was_closed);
                 }
                 if flow.closed && !was_closed {
                     self.closed_order.push_back((key, flow.uid));

@@ -497,6 +497,9 @@ struct RecordWriter {
     buffer: Vec<u8>,
     /// Bytes written to the file so far.
     flushed: u64,
+    /// A write failed: how much of the buffer reached the file is unknown, so every later
+    /// write fails too (the runs' offsets would be wrong).
+    failed: bool,
 }
 
 impl RecordWriter {
@@ -508,6 +511,7 @@ impl RecordWriter {
             file,
             buffer: Vec::with_capacity(Self::BUFFER + 256),
             flushed: 0,
+            failed: false,
         }
     }
 
@@ -517,6 +521,9 @@ impl RecordWriter {
     }
 
     fn push(&mut self, seq: u64, step: &Step) -> io::Result<()> {
+        if self.failed {
+            return Err(bad("an earlier write failed"));
+        }
         encode_into(&mut self.buffer, seq, step)?;
         if self.buffer.len() >= Self::BUFFER {
             self.flush()?;
@@ -525,7 +532,13 @@ impl RecordWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.write_all(&self.buffer)?;
+        if self.failed {
+            return Err(bad("an earlier write failed"));
+        }
+        if let Err(e) = self.file.write_all(&self.buffer) {
+            self.failed = true;
+            return Err(e);
+        }
         self.flushed += self.buffer.len() as u64;
         self.buffer.clear();
         Ok(())
@@ -1272,5 +1285,20 @@ mod tests {
         let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
         assert!(back.text.len() <= MAX_TEXT && back.text.len() > MAX_TEXT - 4);
         assert!(long.starts_with(&*back.text));
+    }
+
+    #[test]
+    fn after_a_failed_write_every_record_writer_call_fails() {
+        // A file opened for reading only: its writes fail.
+        let named = tempfile::NamedTempFile::new().unwrap();
+        let read_only = File::open(named.path()).unwrap();
+        let mut w = RecordWriter::new(read_only);
+        let s = step(1, None, Some("10.0.0.1:5"), "text");
+        w.push(0, &s).unwrap();
+        assert!(w.flush().is_err());
+        // How much reached the file is unknown: nothing more is taken.
+        assert!(w.push(1, &s).is_err());
+        assert!(w.flush().is_err());
+        assert!(w.into_inner().is_err());
     }
 }
