@@ -833,8 +833,12 @@ impl StreamHandler for Dispatcher<'_> {
         self.wants_closing
     }
 
-    fn lingering(&mut self, summary: FlowSummary, late: bool) {
+    fn wants_late_lingering(&self) -> bool {
         // Late packets change only what the final summary will carry anyway.
+        false
+    }
+
+    fn lingering(&mut self, summary: FlowSummary, late: bool) {
         if !late {
             self.sink.closing(summary);
         }

@@ -275,6 +275,14 @@ pub trait StreamHandler {
         Self::WANTS_LINGERING
     }
 
+    /// Whether [`StreamHandler::lingering`] is also called after late packets (`late ==
+    /// true`), or only as connections close: by default whenever it is called at all. (A
+    /// short connection's last ACK is a late packet: a handler that only wants closings
+    /// saves a summary per connection.)
+    fn wants_late_lingering(&self) -> bool {
+        self.wants_lingering()
+    }
+
     /// A closed connection stays in the table for its late packets until
     /// [`TcpConfig::max_closed_flows`] newer ones closed. Called, when
     /// [`StreamHandler::WANTS_LINGERING`] is set, as it closes (`late == false`; before any
@@ -431,7 +439,12 @@ impl<H: StreamHandler> TcpTracker<H> {
                     flow.uid = self.next_uid;
                     self.next_uid += 1;
                 }
-                if flow.closed && handler.wants_lingering() {
+                let wanted = if was_closed {
+                    handler.wants_late_lingering()
+                } else {
+                    handler.wants_lingering()
+                };
+                if flow.closed && wanted {
                     handler.lingering(summarize(flow, ending_of(flow)), was_closed);
                 }
                 if flow.closed && !was_closed {

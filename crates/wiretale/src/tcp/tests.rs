@@ -207,3 +207,68 @@ fn connection_retried_with_the_same_syn_after_a_refusal_is_decoded() {
     assert!(summary.established);
     assert!(matches!(summary.ending, Ending::Fin { both: true, .. }));
 }
+
+/// Counts `lingering` calls for a handler that asks for them at run time.
+struct Lingers {
+    late_too: bool,
+    calls: Vec<(u64, bool)>,
+}
+
+impl StreamHandler for Lingers {
+    type Conn = ();
+    fn open(&mut self, _info: &ConnInfo) {}
+    fn data(&mut self, _: &mut (), _: &ConnInfo, _: Dir, input: &[u8], _: FrameMap<'_>) -> Feed {
+        Feed {
+            consumed: input.len(),
+            skip: 0,
+        }
+    }
+    fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: &Gap) {}
+    fn end(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: EndReason, _: &[u8], _: FrameMap<'_>) {}
+    fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, _: ConnEvent) {}
+    fn closed(&mut self, _: (), _: FlowSummary) {}
+    fn wants_lingering(&self) -> bool {
+        true
+    }
+    fn wants_late_lingering(&self) -> bool {
+        self.late_too
+    }
+    fn lingering(&mut self, summary: FlowSummary, late: bool) {
+        self.calls.push((summary.stream, late));
+    }
+}
+
+#[test]
+fn a_handler_that_wants_only_closings_is_not_told_of_late_packets() {
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    // Short connections: each one's last ACK comes after both FINs, a late packet.
+    let mut capture = Vec::new();
+    write_workload(
+        Shape::ManyConns,
+        Size::Connections(20),
+        Format::Pcap,
+        &mut capture,
+    )
+    .unwrap();
+    let file = tempfile::Builder::new().suffix(".pcap").tempfile().unwrap();
+    std::fs::write(file.path(), &capture).unwrap();
+    let run_with = |late_too: bool| {
+        let mut reader = CaptureReader::open(file.path()).unwrap();
+        let (mut net, mut tcp) = (NetDecoder::default(), TcpTracker::new(TcpConfig::default()));
+        let mut handler = Lingers {
+            late_too,
+            calls: Vec::new(),
+        };
+        while let Ok(Some(rec)) = reader.next_record() {
+            if let Decoded::Tcp(seg) = net.decode(&rec) {
+                tcp.segment(rec.frame, rec.time, &seg, &mut handler);
+            }
+        }
+        handler.calls
+    };
+    let all = run_with(true);
+    let closings: Vec<_> = all.iter().filter(|(_, late)| !late).copied().collect();
+    assert_eq!(closings.len(), 20);
+    assert!(all.len() > closings.len(), "the workload has late packets");
+    assert_eq!(run_with(false), closings);
+}
