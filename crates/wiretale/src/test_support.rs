@@ -57,3 +57,24 @@ pub fn tcp_segments(capture: &Path) -> Vec<TcpSegment> {
     }
     out
 }
+
+/// `connections` short connections of the many-connections workload
+/// (`wiretale_fixtures::workload`), written to a temporary pcap file that is removed when
+/// dropped, even if a test fails.
+pub fn short_connections_file(connections: u64) -> tempfile::NamedTempFile {
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    let mut capture = Vec::new();
+    write_workload(
+        Shape::ManyConns,
+        Size::Connections(connections),
+        Format::Pcap,
+        &mut capture,
+    )
+    .expect("writing a workload into memory");
+    let file = tempfile::Builder::new()
+        .suffix(".pcap")
+        .tempfile()
+        .expect("a temporary file");
+    std::fs::write(file.path(), &capture).expect("writing the temporary file");
+    file
+}

@@ -240,18 +240,8 @@ impl StreamHandler for Lingers {
 
 #[test]
 fn a_handler_that_wants_only_closings_is_not_told_of_late_packets() {
-    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
     // Short connections: each one's last ACK comes after both FINs, a late packet.
-    let mut capture = Vec::new();
-    write_workload(
-        Shape::ManyConns,
-        Size::Connections(20),
-        Format::Pcap,
-        &mut capture,
-    )
-    .unwrap();
-    let file = tempfile::Builder::new().suffix(".pcap").tempfile().unwrap();
-    std::fs::write(file.path(), &capture).unwrap();
+    let file = crate::test_support::short_connections_file(20);
     let run_with = |late_too: bool| {
         let mut reader = CaptureReader::open(file.path()).unwrap();
         let (mut net, mut tcp) = (NetDecoder::default(), TcpTracker::new(TcpConfig::default()));

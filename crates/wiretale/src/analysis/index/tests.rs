@@ -557,18 +557,7 @@ impl EventSink for LateSummaries {
 
 #[test]
 fn a_connection_retired_as_it_closes_takes_its_last_frame_from_the_final_summary() {
-    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
-    let mut capture = Vec::new();
-    write_workload(
-        Shape::ManyConns,
-        Size::Connections(300),
-        Format::Pcap,
-        &mut capture,
-    )
-    .unwrap();
-    // Removed when dropped, even if an assertion fails.
-    let file = tempfile::Builder::new().suffix(".pcap").tempfile().unwrap();
-    std::fs::write(file.path(), &capture).unwrap();
+    let file = crate::test_support::short_connections_file(300);
     let path = file.path();
     let run = |late: u64, threads: usize| {
         let mut sink = LateSummaries {
