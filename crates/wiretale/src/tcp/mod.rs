@@ -285,11 +285,14 @@ pub trait StreamHandler {
 
     /// A closed connection stays in the table for its late packets until
     /// [`TcpConfig::max_closed_flows`] newer ones closed. Called, when
-    /// [`StreamHandler::WANTS_LINGERING`] is set, as it closes (`late == false`; before any
-    /// other connection is retired to make room for it) and after each late packet it counted
+    /// [`StreamHandler::wants_lingering`] says so, as it closes (`late == false`; before any
+    /// other connection is retired to make room for it) and, when
+    /// [`StreamHandler::wants_late_lingering`] says so too, after each late packet it counted
     /// (`late == true`), with the summary it would report if it left the table then. Lets a
     /// handler mirror which closed connections a single table would hold (the parallel
-    /// pipeline's merger, `pipeline::parallel`).
+    /// pipeline's merger, `pipeline::parallel`: only such a handler, with
+    /// [`StreamHandler::WANTS_LINGERING`], has a restarted connection's place in the table
+    /// renewed), or pass closings on (the dispatcher, to a sink that wants them).
     fn lingering(&mut self, summary: FlowSummary, late: bool) {
         let _ = (summary, late);
     }
