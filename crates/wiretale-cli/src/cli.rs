@@ -93,10 +93,13 @@ pub struct CaptureArgs {
     /// MiB, GiB). May be repeated; the settings and defaults are listed in docs/cli.md.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// Read the capture with `read` calls instead of a memory map: for a file that another
-    /// program may truncate while it is read, which would kill a mapped read (SIGBUS). Faster
-    /// or slower depending on the machine (docs/performance.md).
-    #[arg(long = "no-mmap")]
+    /// Read the capture through a memory map instead of `read` calls: faster on some
+    /// machines, slower on others (docs/performance.md). Only for a file no program will
+    /// truncate while it is read: that kills a mapped read (SIGBUS).
+    #[arg(long = "mmap", overrides_with = "no_mmap")]
+    pub mmap: bool,
+    /// Read the capture with `read` calls (the default; undoes an earlier `--mmap`).
+    #[arg(long = "no-mmap", overrides_with = "mmap")]
     pub no_mmap: bool,
 }
 
@@ -247,8 +250,11 @@ pub struct CompareArgs {
     /// commands). May be repeated.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// Read the captures with `read` calls instead of a memory map (see the other commands).
-    #[arg(long = "no-mmap")]
+    /// Read the captures through a memory map (see the other commands).
+    #[arg(long = "mmap", overrides_with = "no_mmap")]
+    pub mmap: bool,
+    /// Read the captures with `read` calls (the default; undoes an earlier `--mmap`).
+    #[arg(long = "no-mmap", overrides_with = "mmap")]
     pub no_mmap: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
@@ -260,4 +266,43 @@ pub struct CompareArgs {
     /// Report a duration only when the failing one is longer by more than this many seconds.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub slower_min: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mmap_of(args: &[&str]) -> bool {
+        match Cli::try_parse_from(args).unwrap().command {
+            Command::Story(story) => story.capture.mmap,
+            Command::Compare(compare) => compare.mmap,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Reading is the default; `--mmap` maps, and of `--mmap` and `--no-mmap` the last wins.
+    #[test]
+    fn mmap_is_asked_for_and_the_last_flag_wins() {
+        assert!(!mmap_of(&["wiretale", "story", "x.pcap"]));
+        assert!(mmap_of(&["wiretale", "story", "--mmap", "x.pcap"]));
+        assert!(!mmap_of(&[
+            "wiretale",
+            "story",
+            "--mmap",
+            "--no-mmap",
+            "x.pcap"
+        ]));
+        assert!(mmap_of(&[
+            "wiretale",
+            "story",
+            "--no-mmap",
+            "--mmap",
+            "x.pcap"
+        ]));
+        assert!(!mmap_of(&["wiretale", "story", "--no-mmap", "x.pcap"]));
+        assert!(mmap_of(&[
+            "wiretale", "compare", "--mmap", "a.pcap", "b.pcap"
+        ]));
+        assert!(!mmap_of(&["wiretale", "compare", "a.pcap", "b.pcap"]));
+    }
 }

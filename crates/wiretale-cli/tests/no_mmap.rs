@@ -1,5 +1,5 @@
-//! `--no-mmap` changes how the capture is read, never what is printed: the real binary's
-//! output with and without it, byte for byte (exit code and stderr too), on commands that read
+//! `--mmap` changes how the capture is read, never what is printed: the real binary's
+//! output with and without it (and with `--mmap --no-mmap`, the last one winning), byte for byte (exit code and stderr too), on commands that read
 //! one capture and on `compare`, including a capture damaged part-way.
 
 mod support;
@@ -7,18 +7,27 @@ mod support;
 use support::{repo, wiretale};
 
 fn assert_same_without_mmap(args: &[&str]) {
-    let mapped = wiretale(args);
-    let mut unmapped_args = args.to_vec();
-    unmapped_args.insert(1, "--no-mmap");
-    let unmapped = wiretale(&unmapped_args);
-    assert!(!mapped.stdout.is_empty(), "{args:?} printed nothing");
-    assert_eq!(mapped.status.code(), unmapped.status.code(), "{args:?}");
-    assert!(mapped.stdout == unmapped.stdout, "{args:?}: stdout differs");
-    assert_eq!(
-        String::from_utf8_lossy(&mapped.stderr),
-        String::from_utf8_lossy(&unmapped.stderr),
-        "{args:?}"
-    );
+    let unmapped = wiretale(args);
+    assert!(!unmapped.stdout.is_empty(), "{args:?} printed nothing");
+    for flags in [&["--mmap"][..], &["--mmap", "--no-mmap"], &["--no-mmap"]] {
+        let mut other_args = args.to_vec();
+        other_args.splice(1..1, flags.iter().copied());
+        let other = wiretale(&other_args);
+        assert_eq!(
+            unmapped.status.code(),
+            other.status.code(),
+            "{other_args:?}"
+        );
+        assert!(
+            unmapped.stdout == other.stdout,
+            "{other_args:?}: stdout differs"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&unmapped.stderr),
+            String::from_utf8_lossy(&other.stderr),
+            "{other_args:?}"
+        );
+    }
 }
 
 #[test]

@@ -65,8 +65,8 @@ pub fn analyse_with(
     mut config: AnalyzerConfig,
     sink: &mut dyn EventSink,
 ) -> Result<Report, CliError> {
-    let opened = if args.no_mmap {
-        CaptureReader::open_unmapped(&args.capture)
+    let opened = if args.mmap {
+        CaptureReader::open_mapped(&args.capture)
     } else {
         CaptureReader::open(&args.capture)
     };

@@ -38,6 +38,7 @@ fn load(path: &Path, compare: &CompareArgs) -> Result<(CaptureArgs, CaptureDescr
         decode_as: compare.decode_as.clone(),
         threads: compare.threads,
         set: compare.set.clone(),
+        mmap: compare.mmap,
         no_mmap: compare.no_mmap,
     };
     let mut recorder = ConversationRecorder::new(CompareOptions::default().max_steps);

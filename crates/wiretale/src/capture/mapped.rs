@@ -15,7 +15,8 @@
 //! The hazard of a map: if another program truncates the file while it is read, touching the
 //! lost pages kills the process with `SIGBUS`, and bytes rewritten in place may be read half
 //! old, half new (ripgrep takes the same risk, and offers `--no-mmap`). A file that grows (a capture still being written) is read to its new end.
-//! [`super::CaptureReader::open_unmapped`] reads without a map.
+//! That is why it is not the default: [`super::CaptureReader::open`] reads with `read` calls,
+//! and only [`super::CaptureReader::open_mapped`] (`wiretale --mmap`) maps.
 
 use super::{CaptureFormat, HEADER_PREFIX};
 use pcap_parser::nom;
@@ -121,7 +122,7 @@ fn map(file: &File, offset: u64, len: usize) -> io::Result<memmap2::Mmap> {
     // length when it is made, so bytes a writer appends are never inside a live slice. What
     // Rust cannot rule out is another process truncating the file meanwhile (reading a lost
     // page raises SIGBUS) or rewriting bytes in place under a live slice. That is the
-    // documented price of mapping (module comment); `CaptureReader::open_unmapped` avoids it.
+    // documented price of mapping (module comment); `CaptureReader::open` (the default) avoids it.
     unsafe {
         memmap2::MmapOptions::new()
             .offset(offset)

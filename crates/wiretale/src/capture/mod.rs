@@ -138,21 +138,28 @@ impl std::fmt::Debug for CaptureReader<'_> {
 }
 
 impl CaptureReader<'static> {
-    /// Opens a capture file by path; `-` reads standard input. A regular file is read
-    /// through a memory map, never copied (see [`CaptureReader::open_unmapped`] for the
-    /// hazards of that, and a way around them).
+    /// Opens a capture file by path; `-` reads standard input. The file is read with `read`
+    /// calls into the reader's buffer, which is safe whatever another program does to the
+    /// file meanwhile ([`CaptureReader::open_mapped`] maps it instead).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
+        Self::open_as(path.as_ref(), false)
+    }
+
+    /// [`CaptureReader::open`], reading a regular file through a memory map instead of
+    /// copying it (`wiretale --mmap`). Records, errors and counts are the same. Faster on
+    /// some machines and slower on others (docs/performance.md: the copy costs about 0.1 s
+    /// of system time a gigabyte, but reading fresh mapped pages can cost the parser more).
+    /// A map has hazards `read` does not: if another program truncates the file while it is
+    /// being read, the process is killed by `SIGBUS`, and bytes rewritten in place may be
+    /// read half-rewritten; use it only for a file that will not shrink or change under you.
+    pub fn open_mapped(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         Self::open_as(path.as_ref(), true)
     }
 
-    /// [`CaptureReader::open`] without a memory map: the file is read with `read` calls
-    /// (copied once more, about 0.15 s of system time a gigabyte). Records, errors and
-    /// counts are the same. A map has hazards `read` does not: if another program truncates
-    /// the file while it is being read, the process is killed by `SIGBUS`, and bytes
-    /// rewritten in place may be read half-rewritten; use this (`wiretale --no-mmap`) for a
-    /// file that may shrink or change under you.
+    /// The same as [`CaptureReader::open`], which no longer maps the file.
+    #[deprecated(note = "`open` reads without a map; `open_mapped` maps")]
     pub fn open_unmapped(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
-        Self::open_as(path.as_ref(), false)
+        Self::open(path)
     }
 
     fn open_as(path: &Path, mmap: bool) -> Result<Self, CaptureError> {

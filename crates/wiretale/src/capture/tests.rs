@@ -186,10 +186,12 @@ fn fast_path_reads_what_the_general_path_reads() {
     let files = all_capture_files();
     assert!(files.len() > 15);
     for path in files {
-        let fast = read_all(CaptureReader::open(&path).unwrap());
-        let general = read_all(CaptureReader::open(&path).unwrap().without_fast_path());
-        assert!(!fast.0.is_empty(), "{}", path.display());
-        assert_eq!(fast, general, "{}", path.display());
+        for open in [CaptureReader::open, CaptureReader::open_mapped] {
+            let fast = read_all(open(&path).unwrap());
+            let general = read_all(open(&path).unwrap().without_fast_path());
+            assert!(!fast.0.is_empty(), "{}", path.display());
+            assert_eq!(fast, general, "{}", path.display());
+        }
     }
 }
 
@@ -218,11 +220,11 @@ fn all_capture_files() -> Vec<std::path::PathBuf> {
 }
 
 /// Records, error and comments of `path` read with `read` calls, and through a map: as
-/// `open` maps it, and with a small buffer and window (crossing windows and growing the
+/// `open_mapped` maps it, and with a small buffer and window (crossing windows and growing the
 /// buffer often), by the fast path and the general one.
 fn assert_mapped_reads_what_read_reads(path: &std::path::Path) {
-    let read = read_all(CaptureReader::open_unmapped(path).unwrap());
-    let mapped = CaptureReader::open(path).unwrap();
+    let read = read_all(CaptureReader::open(path).unwrap());
+    let mapped = CaptureReader::open_mapped(path).unwrap();
     assert!(
         mapped.inner.reader_exhausted() || mapped.total_len().is_some(),
         "{}",
@@ -296,10 +298,12 @@ fn damaged_mapped_files_end_like_read_files() {
         for (i, variant) in variants.iter().enumerate() {
             let path = dir.path().join(format!("{i}-{name}"));
             std::fs::write(&path, variant).unwrap();
-            match CaptureReader::open_unmapped(&path) {
+            match CaptureReader::open(&path) {
                 Ok(_) => assert_mapped_reads_what_read_reads(&path),
                 Err(e) => {
-                    let mapped = CaptureReader::open(&path).err().map(|e| format!("{e:?}"));
+                    let mapped = CaptureReader::open_mapped(&path)
+                        .err()
+                        .map(|e| format!("{e:?}"));
                     assert_eq!(mapped, Some(format!("{e:?}")), "{}", path.display());
                 }
             }
@@ -319,10 +323,10 @@ fn a_modified_pcap_magic_is_rejected_mapped_as_read() {
     pcap_record(&mut file, 1, &[1; 60]);
     pcap_record(&mut file, 2, &[2; 60]);
     std::fs::write(&path, &file).unwrap();
-    let read = CaptureReader::open_unmapped(&path)
+    let read = CaptureReader::open(&path)
         .map(read_all)
         .map_err(|e| format!("{e:?}"));
-    let mapped = CaptureReader::open(&path)
+    let mapped = CaptureReader::open_mapped(&path)
         .map(read_all)
         .map_err(|e| format!("{e:?}"));
     assert!(
@@ -427,8 +431,8 @@ mod mapped_arbitrary {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(name);
             std::fs::write(&path, &bytes).unwrap();
-            let read = CaptureReader::open_unmapped(&path).map(read_all).map_err(|e| format!("{e:?}"));
-            let mapped = CaptureReader::open(&path).map(read_all).map_err(|e| format!("{e:?}"));
+            let read = CaptureReader::open(&path).map(read_all).map_err(|e| format!("{e:?}"));
+            let mapped = CaptureReader::open_mapped(&path).map(read_all).map_err(|e| format!("{e:?}"));
             prop_assert_eq!(&mapped, &read);
             if let (Ok(read), Some(small)) =
                 (&read, CaptureReader::open_mapped_with(&path, 1 << capacity_bits, window))

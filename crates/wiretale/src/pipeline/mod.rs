@@ -148,9 +148,8 @@ pub struct Report {
 /// Opens and analyses a capture file (`-` for standard input). Fails only when the input is
 /// not a readable capture at all; damage part-way is in [`Report::error`].
 ///
-/// A regular file is read through a memory map ([`CaptureReader::open`]); for a file another
-/// program may truncate or rewrite meanwhile, open it with
-/// [`CaptureReader::open_unmapped`] and call [`analyze`].
+/// The file is read with `read` calls ([`CaptureReader::open`]); to read it through a memory
+/// map instead, open it with [`CaptureReader::open_mapped`] and call [`analyze`].
 pub fn analyze_path(
     path: impl AsRef<Path>,
     config: &AnalyzerConfig,
