@@ -98,12 +98,23 @@ impl<F> FlowTable<F> {
         self.index.len()
     }
 
-    fn slot_of(&self, key: &FlowKey) -> Option<usize> {
+    /// The slot that holds the flow of `key`: a flow keeps its slot until it leaves the
+    /// table ([`FlowTable::prefetch`]).
+    pub(super) fn slot_of(&self, key: &FlowKey) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
         self.index
             .find(hash, |&slot| holds(slots, slot, key))
             .copied()
+    }
+
+    /// Asks the processor to bring the flow in slot `slot` into its caches, ahead of its
+    /// use ([`crate::cache_hint`]). Only a hint: a slot emptied or reused since it was noted
+    /// is prefetched for nothing.
+    pub(super) fn prefetch(&self, slot: usize) {
+        if let Some(held) = self.slots.get(slot) {
+            crate::cache_hint::prefetch(held);
+        }
     }
 
     pub(super) fn get(&self, key: &FlowKey) -> Option<&F> {

@@ -348,12 +348,23 @@ pub struct TcpStats {
     pub overlap_conflicts: u64,
 }
 
+/// A closed flow waiting in the table for late packets.
+#[derive(Debug, Clone, Copy)]
+struct Closed {
+    key: FlowKey,
+    /// Which of the flows ever held under `key` (a restarted connection may have taken its
+    /// place since; see `restart`).
+    uid: u64,
+    /// Where the flow was when it closed, to fetch it into the caches before it is retired.
+    slot: Option<usize>,
+}
+
 /// The flow table. See the module docs.
 pub struct TcpTracker<H: StreamHandler> {
     config: TcpConfig,
     flows: FlowTable<Flow<H::Conn>>,
     /// Closed flows, oldest first (retired first when the table is full).
-    closed_order: VecDeque<(FlowKey, u64)>,
+    closed_order: VecDeque<Closed>,
     /// All flows by creation, oldest first (evicted when no closed flow remains).
     created_order: VecDeque<(FlowKey, u64)>,
     next_stream: u64,
@@ -451,7 +462,9 @@ impl<H: StreamHandler> TcpTracker<H> {
                     handler.lingering(summarize(flow, ending_of(flow)), was_closed);
                 }
                 if flow.closed && !was_closed {
-                    self.closed_order.push_back((key, flow.uid));
+                    let uid = flow.uid;
+                    let slot = self.flows.slot_of(&key);
+                    self.closed_order.push_back(Closed { key, uid, slot });
                     self.retire_lingering(handler);
                 }
                 return info;
@@ -496,7 +509,8 @@ impl<H: StreamHandler> TcpTracker<H> {
             if let Some(summary) = lingering {
                 handler.lingering(summary, false);
             }
-            self.closed_order.push_back((key, uid));
+            let slot = self.flows.slot_of(&key);
+            self.closed_order.push_back(Closed { key, uid, slot });
             self.retire_lingering(handler);
         }
         info
@@ -505,8 +519,11 @@ impl<H: StreamHandler> TcpTracker<H> {
     /// Retires the connections that closed first once more than `max_closed_flows` closed
     /// ones are in the table.
     fn retire_lingering(&mut self, handler: &mut H) {
+        if self.closed_order.len() <= self.config.max_closed_flows {
+            return;
+        }
         while self.closed_order.len() > self.config.max_closed_flows {
-            let Some((key, uid)) = self.closed_order.pop_front() else {
+            let Some(Closed { key, uid, .. }) = self.closed_order.pop_front() else {
                 break;
             };
             // A closed connection may have been restarted since (see `restart`). Retired
@@ -520,6 +537,14 @@ impl<H: StreamHandler> TcpTracker<H> {
             if retired.is_some() {
                 self.stats.retired_closed += 1;
             }
+        }
+        // The next to go (at the next closing, some packets from now) will be read from end
+        // to end, long after it was last touched.
+        if let Some(&Closed {
+            slot: Some(slot), ..
+        }) = self.closed_order.front()
+        {
+            self.flows.prefetch(slot);
         }
     }
 
@@ -554,7 +579,7 @@ impl<H: StreamHandler> TcpTracker<H> {
 
     fn make_room(&mut self, handler: &mut H) {
         while self.flows.len() >= self.config.max_flows.max(1) {
-            if let Some((key, uid)) = self.closed_order.pop_front() {
+            if let Some(Closed { key, uid, .. }) = self.closed_order.pop_front() {
                 // A closed connection may have been restarted since (see `restart`).
                 if self.flows.get(&key).map(|f| (f.uid, f.closed)) == Some((uid, true)) {
                     if let Some(flow) = self.flows.remove(&key) {
