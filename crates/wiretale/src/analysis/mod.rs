@@ -380,12 +380,12 @@ impl StoryAnalysis {
     /// calls). Fails only when the story's steps, spilled to a temporary file, cannot be
     /// read back.
     pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
-        self.story.for_each_line(visit)
+        self.story.for_each_line(&self.index, visit)
     }
 
     /// The story's lines.
     pub fn lines(&self) -> Vec<StoryLine> {
-        self.story.lines()
+        self.story.lines(&self.index)
     }
 
     /// The widths of the story's columns ([`Story::columns`]).

@@ -128,6 +128,130 @@ impl ColumnsMeter {
     }
 }
 
+/// Which of each connection's two addresses its steps named as sender and as receiver,
+/// noted as a spilling story's steps are recorded, so that its columns are known without
+/// reading the steps back: the widths depend only on each party's address and role, and the
+/// role of a connection's own address is the connection's business (client, or its server's
+/// role, [`RoleResolver::resolve`]), known from the index when the story is complete.
+///
+/// A step is noted by stream number, in two bytes' worth of state a connection: which of the
+/// step's addresses, the lower or the higher, was the sender, and a fingerprint of the pair
+/// (the pipeline's steps of a connection always name its two endpoints; one that names
+/// another pair, a step without a connection or both addresses, or a stream number too large
+/// to index leaves the measure to a pass over every step, [`PartiesSeen::columns`]).
+#[derive(Debug, Default)]
+struct PartiesSeen {
+    last_frame: u64,
+    /// By stream: [`PartiesSeen::LOWER_FROM`] and the like.
+    sides: Vec<u8>,
+    /// By stream: the fingerprint of its pair of addresses ([`pair_print`]).
+    prints: Vec<u32>,
+    /// A step was noted that this measure cannot account for.
+    irregular: bool,
+}
+
+impl PartiesSeen {
+    const LOWER_FROM: u8 = 1;
+    const HIGHER_FROM: u8 = 2;
+    const LOWER_TO: u8 = 4;
+    const HIGHER_TO: u8 = 8;
+    /// Streams numbered beyond this are not indexed (the pipeline numbers them from 0, one
+    /// per connection: 64 M connections would cost 320 MiB here, and the pass over the steps
+    /// is the better deal long before).
+    const MAX_STREAMS: u64 = 1 << 26;
+
+    fn note(&mut self, step: &Step) {
+        self.last_frame = self.last_frame.max(step.frame);
+        if self.irregular {
+            return;
+        }
+        let (Some(stream), Some(src), Some(dst)) = (step.stream, step.src, step.dst) else {
+            self.irregular = true;
+            return;
+        };
+        let at = match usize::try_from(stream) {
+            Ok(at) if stream < Self::MAX_STREAMS => at,
+            _ => {
+                self.irregular = true;
+                return;
+            }
+        };
+        if at >= self.sides.len() {
+            self.sides.resize(at + 1, 0);
+            self.prints.resize(at + 1, 0);
+        }
+        let (lower, higher, sides) = if src <= dst {
+            (src, dst, Self::LOWER_FROM | Self::HIGHER_TO)
+        } else {
+            (dst, src, Self::HIGHER_FROM | Self::LOWER_TO)
+        };
+        let print = pair_print(lower, higher);
+        match (self.sides.get_mut(at), self.prints.get_mut(at)) {
+            (Some(seen @ 0), Some(kept)) => {
+                *seen = sides;
+                *kept = print;
+            }
+            (Some(seen), Some(kept)) if *kept == print => *seen |= sides,
+            _ => self.irregular = true,
+        }
+    }
+
+    /// The columns of the noted steps with their roles named from `index`, or `None` if the
+    /// noted state cannot tell them (see [`PartiesSeen`]).
+    fn columns(&self, index: &Index) -> Option<StoryColumns> {
+        if self.irregular {
+            return None;
+        }
+        let mut columns = StoryColumns {
+            last_frame: self.last_frame,
+            ..StoryColumns::default()
+        };
+        let width = |role: &str, addr: SocketAddr| role.len() + 1 + addr_text_len(addr);
+        for (stream, (&sides, &print)) in self.sides.iter().zip(&self.prints).enumerate() {
+            if sides == 0 {
+                continue;
+            }
+            let ((client, server, server_role), _) = index.roles_and_last_frame(stream as u64)?;
+            let (lower, higher) = (client.min(server), client.max(server));
+            if pair_print(lower, higher) != print {
+                return None;
+            }
+            // The rule of `RoleResolver::resolve` for a connection's own addresses.
+            let role = |addr: SocketAddr| {
+                if addr == client {
+                    "client"
+                } else {
+                    server_role
+                }
+            };
+            for (side, addr, to) in [
+                (Self::LOWER_FROM, lower, false),
+                (Self::HIGHER_FROM, higher, false),
+                (Self::LOWER_TO, lower, true),
+                (Self::HIGHER_TO, higher, true),
+            ] {
+                if sides & side != 0 {
+                    let column = if to {
+                        &mut columns.to
+                    } else {
+                        &mut columns.from
+                    };
+                    *column = (*column).max(width(role(addr), addr));
+                }
+            }
+        }
+        Some(columns)
+    }
+}
+
+/// A fingerprint of a connection's pair of addresses, lower first (steps of one connection
+/// name the same pair; a different pair with the same fingerprint is a 1 in 2^32 chance).
+fn pair_print(lower: SocketAddr, higher: SocketAddr) -> u32 {
+    use std::hash::BuildHasher;
+    let hash = foldhash::fast::FixedState::with_seed(0x57_6f_72_79).hash_one((lower, higher));
+    (hash ^ (hash >> 32)) as u32
+}
+
 /// What a story line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -280,6 +404,9 @@ pub struct StoryBuilder {
     steps: Vec<(u64, Step)>,
     recorded: u64,
     spill: Option<SpillState>,
+    /// The columns' measure, taken as steps are recorded (by a spilling builder only: a
+    /// story kept in memory is measured when it is put in order).
+    parties: PartiesSeen,
 }
 
 /// Where a spilling builder's steps go once memory holds [`SpillState::memory_steps`].
@@ -346,11 +473,14 @@ impl StoryBuilder {
         } else {
             self.steps.len()
         };
-        self.steps.insert(at, (self.recorded, step));
-        self.recorded += 1;
         let Some(spill) = self.spill.as_mut() else {
+            self.steps.insert(at, (self.recorded, step));
+            self.recorded += 1;
             return;
         };
+        self.parties.note(&step);
+        self.steps.insert(at, (self.recorded, step));
+        self.recorded += 1;
         if spill.failed || self.steps.len() < spill.memory_steps {
             return;
         }
@@ -396,17 +526,28 @@ impl StoryBuilder {
                 }
                 Store::Memory(steps)
             }
-            Some(runs) => {
-                // The steps come to `measure` in frame order; after a failed attempt to keep
-                // the roles on disk, from the start again, which changes nothing: the
-                // columns are maximums, and every step measured again was measured in its
-                // right place by the first attempt (which started clean).
-                let measure = |step: &Step| meter.step(step);
-                match runs.settle(steps, |step| roles.resolve(step), measure) {
-                    Ok(sorted) => Store::Disk(sorted),
-                    Err(e) => Store::Failed(e.to_string()),
+            Some(runs) => match self.parties.columns(index) {
+                // Measured as the steps came: no step is read back before the telling,
+                // which names their roles as it goes.
+                Some(columns) => {
+                    meter.columns = columns;
+                    match runs.settle_measured(steps, |step| roles.resolve(step)) {
+                        Ok(sorted) => Store::Disk(sorted),
+                        Err(e) => Store::Failed(e.to_string()),
+                    }
                 }
-            }
+                None => {
+                    // The steps come to `measure` in frame order; after a failed attempt to
+                    // keep the roles on disk, from the start again, which changes nothing:
+                    // the columns are maximums, and every step measured again was measured
+                    // in its right place by the first attempt (which started clean).
+                    let measure = |step: &Step| meter.step(step);
+                    match runs.settle(steps, |step| roles.resolve(step), measure) {
+                        Ok(sorted) => Store::Disk(sorted),
+                        Err(e) => Store::Failed(e.to_string()),
+                    }
+                }
+            },
         };
         Story {
             store,
@@ -418,7 +559,7 @@ impl StoryBuilder {
     /// Tells the story: steps in frame order, same-frame steps of one sender merged, idle
     /// periods marked. Roles come from `index` (the complete one).
     pub fn finish(self, index: &Index, opts: &StoryOptions) -> Vec<StoryLine> {
-        self.into_story(index, opts).lines()
+        self.into_story(index, opts).lines(index)
     }
 }
 
@@ -470,22 +611,33 @@ impl Story {
     }
 
     /// Calls `visit` with each line in order. The line passed is reused between calls (clone
-    /// it to keep it). Fails only for a story spilled to disk that cannot be read back (the
+    /// it to keep it). `index` is the one the story was made with
+    /// ([`StoryBuilder::into_story`]): the roles of steps kept on disk are named from it as
+    /// they are told. Fails only for a story spilled to disk that cannot be read back (the
     /// lines told before the error were visited).
-    pub fn for_each_line(&self, visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
-        self.tell(true, visit)
+    pub fn for_each_line(
+        &self,
+        index: &Index,
+        visit: impl FnMut(&StoryLine),
+    ) -> std::io::Result<()> {
+        self.tell(index, true, visit)
     }
 
     /// [`Story::for_each_line`], remembering every stream's idle clock to the end (to test
     /// that forgetting closed streams' clocks changes nothing).
     #[cfg(test)]
-    pub(crate) fn lines_remembering_every_stream(&self) -> Vec<StoryLine> {
+    pub(crate) fn lines_remembering_every_stream(&self, index: &Index) -> Vec<StoryLine> {
         let mut lines = Vec::new();
-        let _ = self.tell(false, |l| lines.push(l.clone()));
+        let _ = self.tell(index, false, |l| lines.push(l.clone()));
         lines
     }
 
-    fn tell(&self, forget_closed: bool, mut visit: impl FnMut(&StoryLine)) -> std::io::Result<()> {
+    fn tell(
+        &self,
+        index: &Index,
+        forget_closed: bool,
+        mut visit: impl FnMut(&StoryLine),
+    ) -> std::io::Result<()> {
         let mut teller = Teller::new(self.opts);
         teller.forget_closed = forget_closed;
         match &self.store {
@@ -494,7 +646,13 @@ impl Story {
                     teller.step(step, &mut visit);
                 }
             }
-            Store::Disk(sorted) => sorted.for_each(|step| teller.step(step, &mut visit))?,
+            Store::Disk(sorted) => {
+                let mut roles = RoleResolver::new(index);
+                sorted.for_each(
+                    |step| roles.resolve(step),
+                    |step| teller.step(step, &mut visit),
+                )?
+            }
             Store::Failed(e) => {
                 return Err(std::io::Error::other(format!(
                     "the story's steps on disk: {e}"
@@ -506,10 +664,11 @@ impl Story {
     }
 
     /// Every line, in order (those told before an error, for a spilled story that cannot be
-    /// read back; [`Story::for_each_line`] reports it).
-    pub fn lines(&self) -> Vec<StoryLine> {
+    /// read back; [`Story::for_each_line`] reports it). `index`: as for
+    /// [`Story::for_each_line`].
+    pub fn lines(&self, index: &Index) -> Vec<StoryLine> {
         let mut lines = Vec::new();
-        let _ = self.for_each_line(|l| lines.push(l.clone()));
+        let _ = self.for_each_line(index, |l| lines.push(l.clone()));
         lines
     }
 

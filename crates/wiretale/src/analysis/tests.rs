@@ -466,8 +466,8 @@ fn a_wrapping_sink_records_events_in_place() {
     let mut copying = Copying(StoryRecorder::default());
     let report = crate::pipeline::analyze_path(&path, &config, &mut copying).unwrap();
     let direct = copying.0.finish(report, &StoryOptions::default());
-    let lines = |t: &StoryAnalysis| format!("{:?}", t.story.lines());
-    assert!(direct.story.lines().len() > 20);
+    let lines = |t: &StoryAnalysis| format!("{:?}", t.lines());
+    assert!(direct.lines().len() > 20);
     assert_eq!(lines(&wrapped), lines(&direct));
     assert_eq!(
         serde_json::to_string(&wrapped.diagnosis).unwrap(),
@@ -491,7 +491,7 @@ fn a_wrapping_sink_records_events_in_place() {
     // A step's frame list is moved into the story, not copied (steps of one frame and
     // sender share a line); events folded away (a SYN-ACK, the handshake's last ACK) keep
     // theirs.
-    let told = direct.story.lines().len();
+    let told = direct.lines().len();
     assert!(wrapper.moved >= told, "{} < {told}", wrapper.moved);
     assert!(wrapper.kept > 0);
 }
@@ -570,8 +570,8 @@ fn batched_events_are_recorded_in_the_order_they_came() {
             mixing.events
         );
         assert_eq!(
-            format!("{:?}", mixed.story.lines()),
-            format!("{:?}", direct.story.lines()),
+            format!("{:?}", mixed.lines()),
+            format!("{:?}", direct.lines()),
             "{name}"
         );
         assert_eq!(

@@ -135,7 +135,7 @@ fn forgetting_closed_streams_idle_clocks_changes_no_line() {
             let mut recorder = StoryRecorder::default().memory_steps(7);
             let report = analyze_path(&path, &AnalyzerConfig::default(), &mut recorder).unwrap();
             let told = recorder.finish(report, &opts);
-            let remembering = told.story.lines_remembering_every_stream();
+            let remembering = told.story.lines_remembering_every_stream(&told.index);
             assert_eq!(told.columns(), StoryColumns::of_lines(&remembering));
             assert_eq!(
                 json(&told.lines()),
@@ -171,7 +171,7 @@ fn a_story_of_more_streams_than_the_role_cache_holds_is_told_as_without_it() {
     let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut recorder);
     let told = recorder.finish(report, &StoryOptions { idle_secs: 0.0 });
     let lines = told.lines();
-    let remembering = told.story.lines_remembering_every_stream();
+    let remembering = told.story.lines_remembering_every_stream(&told.index);
     assert_eq!(json(&lines), json(&remembering));
     assert_eq!(told.columns(), StoryColumns::of_lines(&remembering));
     let idle_streams: std::collections::BTreeSet<u64> = (lines.iter())
@@ -493,7 +493,7 @@ fn an_open_connection_keeps_its_idle_clock_past_its_last_frame() {
     );
     assert_eq!(
         json(&lines),
-        json(&told.story.lines_remembering_every_stream())
+        json(&told.story.lines_remembering_every_stream(&told.index))
     );
 }
 
@@ -517,13 +517,103 @@ fn a_step_merged_into_a_line_does_not_widen_the_columns() {
     }
     let index = b.finish(None);
     let told = story.into_story(&index, &StoryOptions::default());
-    let lines = told.lines();
+    let lines = told.lines(&index);
     assert_eq!(lines.len(), 2, "{lines:?}");
     let columns = told.columns();
     assert_eq!(columns, StoryColumns::of_lines(&lines));
     assert_eq!(columns.last_frame, 2);
     assert_eq!(columns.to, "server 10.0.0.2:443".len());
     assert_eq!(columns.from, "client 10.0.0.1:5000".len());
+}
+
+#[test]
+fn a_spilled_story_whose_steps_name_other_parties_is_measured_from_its_steps() {
+    // A spilled story's columns are measured as its steps are recorded, from each
+    // connection's two endpoints; a step that names another pair on its connection, or has
+    // no connection, is not one the pipeline makes, and the steps are measured one by one
+    // instead. Here the third step's receiver, on a line of its own, is the widest.
+    let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let far: SocketAddr = "192.168.200.200:44443".parse().unwrap();
+    let no_stream = |mut e: Event| {
+        e.stream = None;
+        e
+    };
+    let cases: [Vec<Event>; 3] = [
+        vec![
+            tcp_event(1, client, server, ConnEvent::Syn),
+            tcp_event(2, client, server, ConnEvent::Fin { dir: Dir::ToServer }),
+        ],
+        vec![
+            tcp_event(1, client, server, ConnEvent::Syn),
+            tcp_event(2, client, server, ConnEvent::Fin { dir: Dir::ToServer }),
+            tcp_event(3, client, far, ConnEvent::Fin { dir: Dir::ToServer }),
+        ],
+        vec![
+            tcp_event(1, client, server, ConnEvent::Syn),
+            no_stream(tcp_event(
+                3,
+                client,
+                far,
+                ConnEvent::Fin { dir: Dir::ToServer },
+            )),
+        ],
+    ];
+    for (case, events) in cases.iter().enumerate() {
+        let mut b = IndexBuilder::default();
+        let mut story = crate::analysis::StoryBuilder::spilling(1);
+        for e in events {
+            b.event(e);
+            story.event(e);
+        }
+        let index = b.finish(None);
+        let told = story.into_story(&index, &StoryOptions::default());
+        let lines = told.lines(&index);
+        assert_eq!(lines.len(), events.len(), "{case}: {lines:?}");
+        let columns = told.columns();
+        assert_eq!(columns, StoryColumns::of_lines(&lines), "{case}");
+        let to = if case == 0 {
+            "server 10.0.0.2:443"
+        } else {
+            "client 192.168.200.200:44443"
+        };
+        assert_eq!(columns.to, to.len(), "{case}");
+        assert_eq!(columns.from, "client 10.0.0.1:5000".len(), "{case}");
+        assert_eq!(columns.last_frame, events[events.len() - 1].frame, "{case}");
+    }
+}
+
+#[test]
+fn a_spilled_story_measures_a_proxy_as_the_index_names_it() {
+    // The widest party is a proxy ("proxy", one letter shorter than "server" or "client"):
+    // the columns measured as the steps came take the role from the finished index, as the
+    // telling does.
+    let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let proxy: SocketAddr = "192.168.200.200:44443".parse().unwrap();
+    let mut b = IndexBuilder::default();
+    let events = [
+        tcp_event(1, client, proxy, ConnEvent::Syn),
+        tcp_event(2, proxy, client, ConnEvent::Fin { dir: Dir::ToClient }),
+    ];
+    for e in &events {
+        b.event(e);
+    }
+    let mut index = b.finish(None);
+    for is_proxy in [true, false] {
+        index.conns.get_mut(&0).unwrap().is_proxy = is_proxy;
+        let mut story = crate::analysis::StoryBuilder::spilling(1);
+        for e in &events {
+            story.event(e);
+        }
+        let told = story.into_story(&index, &StoryOptions::default());
+        let lines = told.lines(&index);
+        let columns = told.columns();
+        assert_eq!(columns, StoryColumns::of_lines(&lines), "{is_proxy}");
+        let role = if is_proxy { "proxy" } else { "server" };
+        assert_eq!(lines[0].to.as_ref().unwrap().role, role);
+        assert_eq!(columns.to, format!("{role} {proxy}").len());
+        assert_eq!(columns.from, format!("{role} {proxy}").len());
+    }
 }
 
 /// Hands a retiring builder the connections' closings, as the pipeline does, and their final

@@ -1,9 +1,11 @@
 //! Story steps on disk, so a story's memory does not grow with the capture: the steps are
-//! written in sorted runs of [`super::MEMORY_STEPS`] to an anonymous temporary file. When the
-//! story is complete, the runs are merged once into frame order to name each step's roles
-//! (kept in merged order, 10 bytes a step) and measure the columns; each telling merges the
-//! runs again rather than reading a merged copy (writing and reading every step once more
-//! cost more than the merge).
+//! written in sorted runs of [`super::MEMORY_STEPS`] to an anonymous temporary file. Each
+//! telling merges the runs into frame order rather than reading a merged copy (writing and
+//! reading every step once more cost more than the merge), and names each step's roles as
+//! it comes ([`Runs::settle_measured`]: the columns were measured as the steps were
+//! recorded). Only when that measure cannot be trusted (steps the pipeline would not make)
+//! is every step read once more when the story is complete, to name its roles (kept in file
+//! order, 10 bytes a step) and measure the columns ([`Runs::settle`]).
 
 use super::{Step, FIXED_PHRASES};
 use crate::capture::Timestamp;
@@ -62,6 +64,30 @@ impl Runs {
         measure: impl FnMut(&Step),
     ) -> io::Result<Sorted> {
         self.settle_with(MAX_FAN_IN, tail, resolve, measure, tempfile::tempfile)
+    }
+
+    /// Readies the runs and `tail` (sorted like a run) to be told in frame order when the
+    /// columns are already known: no pass over the runs (merged down to at most
+    /// [`MAX_FAN_IN`]); the tail's roles are named with `resolve`, the run steps' each time
+    /// they are told ([`Sorted::for_each`]).
+    pub(super) fn settle_measured(
+        self,
+        mut tail: Vec<(u64, Step)>,
+        mut resolve: impl FnMut(&mut Step),
+    ) -> io::Result<Sorted> {
+        let file = self.file.into_inner()?;
+        let (file, runs) = reduce(file, self.runs, MAX_FAN_IN)?;
+        for (_, step) in &mut tail {
+            resolve(step);
+        }
+        let run_steps = runs.iter().map(|&(_, count)| count).sum::<u64>();
+        Ok(Sorted {
+            file: Mutex::new(file),
+            runs,
+            count: run_steps + tail.len() as u64,
+            tail,
+            resolutions: Resolutions::AtTelling,
+        })
     }
 
     /// [`Runs::settle`], merging at most `fan_in` runs at a time, the roles written to what
@@ -208,11 +234,13 @@ impl Resolution {
     }
 }
 
-/// The run steps' [`Resolution`]s in merged order.
+/// The run steps' [`Resolution`]s in file order.
 #[derive(Debug)]
 enum Resolutions {
     File(Mutex<File>),
     Memory(Vec<Resolution>),
+    /// None kept: named as each step is told ([`Runs::settle_measured`]).
+    AtTelling,
 }
 
 /// The k-way merge of the runs in `file` and `tail`, by (frame, recording order): each run
@@ -299,19 +327,31 @@ impl Sorted {
         self.count
     }
 
-    /// Calls `each` with every step in order.
-    pub(super) fn for_each(&self, mut each: impl FnMut(&Step)) -> io::Result<()> {
+    /// Calls `each` with every step in order, run steps named by `resolve` if their roles
+    /// were not kept ([`Runs::settle_measured`]).
+    pub(super) fn for_each(
+        &self,
+        mut resolve: impl FnMut(&mut Step),
+        mut each: impl FnMut(&Step),
+    ) -> io::Result<()> {
         // Each run step takes the next resolution of its run; there must be exactly one per
         // run step, and the merge must give back every step: a damaged file is an error,
         // never roles silently given to the wrong steps' neighbours.
-        let mut readers = self.resolutions.readers(&self.runs)?;
+        let mut readers = match self.resolutions {
+            Resolutions::AtTelling => None,
+            _ => Some(self.resolutions.readers(&self.runs)?),
+        };
         let told = merge_into(
             &self.file,
             &self.runs,
             &self.tail,
-            |run, step| match readers.get_mut(run) {
-                Some(reader) => reader.next().map(|r| r.apply(step)),
-                None => Err(bad("roles missing for a run")),
+            |run, step| match readers.as_mut().map(|r| r.get_mut(run)) {
+                None => {
+                    resolve(step);
+                    Ok(())
+                }
+                Some(Some(reader)) => reader.next().map(|r| r.apply(step)),
+                Some(None) => Err(bad("roles missing for a run")),
             },
             |_, step| {
                 each(step);
@@ -337,6 +377,7 @@ impl Resolutions {
                 Some(len) == run_steps.checked_mul(RESOLUTION_LEN as u64)
             }
             Resolutions::Memory(kept) => kept.len() as u64 == run_steps,
+            Resolutions::AtTelling => true,
         };
         if !matches {
             return Err(bad("roles file does not match the steps"));
@@ -358,6 +399,7 @@ impl Resolutions {
                     };
                     ResolutionReader::Memory(run.iter())
                 }
+                Resolutions::AtTelling => ResolutionReader::Memory([].iter()),
             });
             first += count;
         }
@@ -959,20 +1001,26 @@ mod tests {
         assert_eq!(measured, [5, 9, 5, 7, 1, 9]);
         let mut texts = String::new();
         sorted
-            .for_each(|s| {
-                assert_eq!((s.roles, s.stream_last_frame), ([1, 2], s.frame * 10));
-                texts.push_str(&s.text);
-            })
+            .for_each(
+                |_| {},
+                |s| {
+                    assert_eq!((s.roles, s.stream_last_frame), ([1, 2], s.frame * 10));
+                    texts.push_str(&s.text);
+                },
+            )
             .unwrap();
         assert_eq!(texts, "eabdcf");
         // Told twice, the same; and one telling inside another does not disturb it.
         let mut again = String::new();
         let mut nested = 0;
         sorted
-            .for_each(|s| {
-                again.push_str(&s.text);
-                sorted.for_each(|_| nested += 1).unwrap();
-            })
+            .for_each(
+                |_| {},
+                |s| {
+                    again.push_str(&s.text);
+                    sorted.for_each(|_| {}, |_| nested += 1).unwrap();
+                },
+            )
             .unwrap();
         assert_eq!(again, texts);
         assert_eq!(nested, 36);
@@ -1029,10 +1077,13 @@ mod tests {
             assert!(measured >= 4 * steps_per_run);
             let mut texts = String::new();
             sorted
-                .for_each(|s| {
-                    assert_eq!((s.roles, s.stream_last_frame), ([2, 1], s.frame + 1));
-                    texts.push_str(&s.text);
-                })
+                .for_each(
+                    |_| {},
+                    |s| {
+                        assert_eq!((s.roles, s.stream_last_frame), ([2, 1], s.frame + 1));
+                        texts.push_str(&s.text);
+                    },
+                )
                 .unwrap();
             assert_eq!(texts, expected, "{steps_per_run} steps a run");
         }
@@ -1066,7 +1117,9 @@ mod tests {
                 .settle_with(fan_in, tail, |_| {}, |_| {}, tempfile::tempfile)
                 .unwrap();
             let mut texts = String::new();
-            sorted.for_each(|s| texts.push_str(&s.text)).unwrap();
+            sorted
+                .for_each(|_| {}, |s| texts.push_str(&s.text))
+                .unwrap();
             let want: String = (expected.iter())
                 .map(|(_, q)| match *q {
                     q if q == seq + 1 => "tail;".to_string(),
@@ -1202,10 +1255,13 @@ mod tests {
                         .unwrap();
                         let mut told = Vec::new();
                         sorted
-                            .for_each(|s| {
-                                check_by_id(s);
-                                told.push(id(s));
-                            })
+                            .for_each(
+                                |_| {},
+                                |s| {
+                                    check_by_id(s);
+                                    told.push(id(s));
+                                },
+                            )
                             .unwrap();
                         assert_eq!(told.len() as u64, (runs_n + 1) * per_run);
                         // Every step measured (after a failed attempt to keep the roles
@@ -1217,15 +1273,18 @@ mod tests {
                         assert_eq!(last, sorted_told);
                         let mut outer = 0;
                         sorted
-                            .for_each(|s| {
-                                check_by_id(s);
-                                outer += 1;
-                                if outer % 997 == 1 {
-                                    let mut inner = Vec::new();
-                                    sorted.for_each(|s| inner.push(id(s))).unwrap();
-                                    assert_eq!(inner, told);
-                                }
-                            })
+                            .for_each(
+                                |_| {},
+                                |s| {
+                                    check_by_id(s);
+                                    outer += 1;
+                                    if outer % 997 == 1 {
+                                        let mut inner = Vec::new();
+                                        sorted.for_each(|_| {}, |s| inner.push(id(s))).unwrap();
+                                        assert_eq!(inner, told);
+                                    }
+                                },
+                            )
                             .unwrap();
                         std::thread::scope(|scope| {
                             let tellings: Vec<_> = (0..3)
@@ -1233,10 +1292,13 @@ mod tests {
                                     scope.spawn(|| {
                                         let mut ids = Vec::new();
                                         sorted
-                                            .for_each(|s| {
-                                                check_by_id(s);
-                                                ids.push(id(s));
-                                            })
+                                            .for_each(
+                                                |_| {},
+                                                |s| {
+                                                    check_by_id(s);
+                                                    ids.push(id(s));
+                                                },
+                                            )
                                             .unwrap();
                                         ids
                                     })
@@ -1271,7 +1333,7 @@ mod tests {
                 file.set_len(len.checked_add_signed(change).unwrap())
                     .unwrap();
             }
-            let err = sorted.for_each(|_| {}).unwrap_err();
+            let err = sorted.for_each(|_| {}, |_| {}).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{change}: {err}");
             assert!(err.to_string().starts_with("story spill file: "), "{err}");
         }
