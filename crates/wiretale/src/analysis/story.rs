@@ -245,11 +245,24 @@ impl PartiesSeen {
 }
 
 /// A fingerprint of a connection's pair of addresses, lower first (steps of one connection
-/// name the same pair; a different pair with the same fingerprint is a 1 in 2^32 chance).
+/// name the same pair; a different pair with the same fingerprint is about a 1 in 2^32
+/// chance). Made by hand from the addresses' bits: every step is fingerprinted, and hashing
+/// the addresses through `Hash` cost 1.4 % of a story of short connections.
 fn pair_print(lower: SocketAddr, higher: SocketAddr) -> u32 {
-    use std::hash::BuildHasher;
-    let hash = foldhash::fast::FixedState::with_seed(0x57_6f_72_79).hash_one((lower, higher));
-    (hash ^ (hash >> 32)) as u32
+    fn bits(a: SocketAddr) -> u64 {
+        let ip = match a.ip() {
+            std::net::IpAddr::V4(ip) => u64::from(u32::from(ip)),
+            std::net::IpAddr::V6(ip) => {
+                let ip = u128::from(ip);
+                (ip as u64) ^ ((ip >> 64) as u64).rotate_left(29) ^ (1 << 63)
+            }
+        };
+        ip.rotate_left(16) ^ u64::from(a.port())
+    }
+    // Multiplications by odd constants (splitmix64's), mixing the high half down.
+    let mixed = (bits(lower).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ bits(higher))
+        .wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    (mixed >> 32) as u32 ^ mixed as u32
 }
 
 /// What a story line is.
