@@ -415,6 +415,10 @@ pub const MEMORY_STEPS: usize = 1 << 14;
 pub struct StoryBuilder {
     /// Steps in memory, with their recording sequence numbers.
     steps: Vec<(u64, Step)>,
+    /// A step went last although it belongs further back: `steps` must be sorted before
+    /// they are spilled or told (otherwise they are in order, and a check of the order
+    /// would read through all of them, cold, for nothing).
+    misplaced: bool,
     recorded: u64,
     spill: Option<SpillState>,
     /// The columns' measure, taken as steps are recorded (by a spilling builder only: a
@@ -484,6 +488,7 @@ impl StoryBuilder {
         let at = if back <= MAX_STEPS_MOVED {
             self.steps.len() - back
         } else {
+            self.misplaced = true;
             self.steps.len()
         };
         let Some(spill) = self.spill.as_mut() else {
@@ -497,7 +502,9 @@ impl StoryBuilder {
         if spill.failed || self.steps.len() < spill.memory_steps {
             return;
         }
-        sort_steps(&mut self.steps);
+        if std::mem::take(&mut self.misplaced) {
+            sort_steps(&mut self.steps);
+        }
         let written = match spill.runs.as_mut() {
             Some(runs) => runs.write_run(&self.steps),
             None => spill::Runs::new().and_then(|mut runs| {
@@ -526,7 +533,9 @@ impl StoryBuilder {
     /// in) and names the parties' roles from `index` (the complete one), ready to be told.
     pub fn into_story(self, index: &Index, opts: &StoryOptions) -> Story {
         let mut steps = self.steps;
-        sort_steps(&mut steps);
+        if self.misplaced {
+            sort_steps(&mut steps);
+        }
         let mut roles = RoleResolver::new(index);
         let mut meter = ColumnsMeter::default();
         let runs = self.spill.and_then(|s| s.runs);
@@ -1007,6 +1016,10 @@ mod tests {
                 builder.push(Step { frame, text, ..Step::default() });
             }
             let mut steps = std::mem::take(&mut builder.steps);
+            let key = |(seq, s): &(u64, Step)| (s.frame, *seq);
+            let sorted = steps.windows(2).all(|w| key(&w[0]) <= key(&w[1]));
+            // Unsorted only if a step went last out of order, as the builder noted.
+            prop_assert!(sorted || builder.misplaced);
             sort_steps(&mut steps);
             let told: Vec<(u64, u64)> = steps.iter().map(|(seq, s)| (s.frame, *seq)).collect();
             let mut expected: Vec<(u64, u64)> =
@@ -1029,6 +1042,26 @@ mod tests {
             let key = |(seq, s): &(u64, Step)| (s.frame, *seq);
             prop_assert!(builder.steps.windows(2).all(|w| key(&w[0]) <= key(&w[1])));
         }
+    }
+
+    /// Steps much later than the ones before them (more than a push moves one back), in a
+    /// story that spills: each run is sorted before it is written, and the story is told in
+    /// frame order.
+    #[test]
+    fn a_spilled_story_of_steps_in_reverse_order_is_told_in_frame_order() {
+        let mut builder = StoryBuilder::spilling(4 * MAX_STEPS_MOVED);
+        for frame in (1..=1_000u64).rev() {
+            let text = Cow::Owned(format!("step {frame}"));
+            builder.push(Step {
+                frame,
+                text,
+                ..Step::default()
+            });
+        }
+        let index = Index::default();
+        let story = builder.into_story(&index, &StoryOptions::default());
+        let frames: Vec<u64> = story.lines(&index).iter().map(|l| l.frame).collect();
+        assert_eq!(frames, (1..=1_000).collect::<Vec<_>>());
     }
 
     #[test]
