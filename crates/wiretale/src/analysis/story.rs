@@ -156,9 +156,12 @@ impl PartiesSeen {
     const LOWER_TO: u8 = 4;
     const HIGHER_TO: u8 = 8;
     /// Streams numbered beyond this are not indexed (the pipeline numbers them from 0, one
-    /// per connection: 64 M connections would cost 320 MiB here, and the pass over the steps
-    /// is the better deal long before).
-    const MAX_STREAMS: u64 = 1 << 26;
+    /// per connection: 16 M connections cost 80 MiB here, and past that the pass over the
+    /// steps is the better deal).
+    const MAX_STREAMS: u64 = 1 << 24;
+    /// Nor a stream numbered this far beyond the highest noted so far: the pipeline's come
+    /// in order, so a jump is not its (and would make the tables grow at one go).
+    const MAX_STREAM_JUMP: usize = 1 << 20;
 
     fn note(&mut self, step: &Step) {
         self.last_frame = self.last_frame.max(step.frame);
@@ -170,7 +173,11 @@ impl PartiesSeen {
             return;
         };
         let at = match usize::try_from(stream) {
-            Ok(at) if stream < Self::MAX_STREAMS => at,
+            Ok(at)
+                if stream < Self::MAX_STREAMS && at < self.sides.len() + Self::MAX_STREAM_JUMP =>
+            {
+                at
+            }
             _ => {
                 self.irregular = true;
                 return;
@@ -1041,6 +1048,27 @@ mod tests {
             }
             let key = |(seq, s): &(u64, Step)| (s.frame, *seq);
             prop_assert!(builder.steps.windows(2).all(|w| key(&w[0]) <= key(&w[1])));
+        }
+    }
+
+    /// A step whose stream number is far beyond the others' is not noted (the tables would
+    /// grow at one go); the columns are then measured from the steps, exactly.
+    #[test]
+    fn a_far_stream_number_is_measured_from_the_steps() {
+        let a: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        for stream in [0, 1 << 20, PartiesSeen::MAX_STREAMS, u64::MAX] {
+            let mut seen = PartiesSeen::default();
+            let step = Step {
+                frame: 1,
+                stream: Some(stream),
+                src: Some(a),
+                dst: Some(b),
+                ..Step::default()
+            };
+            seen.note(&step);
+            assert_eq!(seen.irregular, stream != 0, "{stream}");
+            assert!(seen.sides.len() <= 1, "{stream}: {}", seen.sides.len());
         }
     }
 
