@@ -96,10 +96,10 @@ pub struct CaptureArgs {
     /// Read the capture through a memory map instead of `read` calls: faster on some
     /// machines, slower on others (docs/performance.md). Only for a file no program will
     /// truncate while it is read: that kills a mapped read (SIGBUS).
-    #[arg(long = "mmap", overrides_with = "no_mmap")]
+    #[arg(long = "mmap", overrides_with_all = ["mmap", "no_mmap"])]
     pub mmap: bool,
     /// Read the capture with `read` calls (the default; undoes an earlier `--mmap`).
-    #[arg(long = "no-mmap", overrides_with = "mmap")]
+    #[arg(long = "no-mmap", overrides_with_all = ["mmap", "no_mmap"])]
     pub no_mmap: bool,
 }
 
@@ -251,10 +251,10 @@ pub struct CompareArgs {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
     /// Read the captures through a memory map (see the other commands).
-    #[arg(long = "mmap", overrides_with = "no_mmap")]
+    #[arg(long = "mmap", overrides_with_all = ["mmap", "no_mmap"])]
     pub mmap: bool,
     /// Read the captures with `read` calls (the default; undoes an earlier `--mmap`).
-    #[arg(long = "no-mmap", overrides_with = "mmap")]
+    #[arg(long = "no-mmap", overrides_with_all = ["mmap", "no_mmap"])]
     pub no_mmap: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
@@ -300,6 +300,16 @@ mod tests {
             "x.pcap"
         ]));
         assert!(!mmap_of(&["wiretale", "story", "--no-mmap", "x.pcap"]));
+        assert!(mmap_of(&[
+            "wiretale", "story", "--mmap", "--mmap", "x.pcap"
+        ]));
+        assert!(!mmap_of(&[
+            "wiretale",
+            "story",
+            "--no-mmap",
+            "--no-mmap",
+            "x.pcap"
+        ]));
         assert!(mmap_of(&[
             "wiretale", "compare", "--mmap", "a.pcap", "b.pcap"
         ]));

@@ -146,6 +146,9 @@ struct PartiesSeen {
     sides: Vec<u8>,
     /// By stream: the fingerprint of its pair of addresses ([`pair_print`]).
     prints: Vec<u32>,
+    /// The fingerprints' key, drawn at random when the first step is noted, so that no
+    /// input can aim at a collision.
+    key: u64,
     /// A step was noted that this measure cannot account for.
     irregular: bool,
 }
@@ -169,7 +172,7 @@ impl PartiesSeen {
             return;
         }
         let (Some(stream), Some(src), Some(dst)) = (step.stream, step.src, step.dst) else {
-            self.irregular = true;
+            self.give_up();
             return;
         };
         let at = match usize::try_from(stream) {
@@ -179,10 +182,14 @@ impl PartiesSeen {
                 at
             }
             _ => {
-                self.irregular = true;
+                self.give_up();
                 return;
             }
         };
+        if self.key == 0 {
+            use std::hash::BuildHasher;
+            self.key = std::collections::hash_map::RandomState::new().hash_one(at) | 1;
+        }
         if at >= self.sides.len() {
             self.sides.resize(at + 1, 0);
             self.prints.resize(at + 1, 0);
@@ -192,15 +199,22 @@ impl PartiesSeen {
         } else {
             (dst, src, Self::HIGHER_FROM | Self::LOWER_TO)
         };
-        let print = pair_print(lower, higher);
+        let print = pair_print(self.key, lower, higher);
         match (self.sides.get_mut(at), self.prints.get_mut(at)) {
             (Some(seen @ 0), Some(kept)) => {
                 *seen = sides;
                 *kept = print;
             }
             (Some(seen), Some(kept)) if *kept == print => *seen |= sides,
-            _ => self.irregular = true,
+            _ => self.give_up(),
         }
+    }
+
+    /// Leaves the measure to a pass over the steps, and the tables' memory with it.
+    fn give_up(&mut self) {
+        self.irregular = true;
+        self.sides = Vec::new();
+        self.prints = Vec::new();
     }
 
     /// The columns of the noted steps with their roles named from `index`, or `None` if the
@@ -220,7 +234,7 @@ impl PartiesSeen {
             }
             let ((client, server, server_role), _) = index.roles_and_last_frame(stream as u64)?;
             let (lower, higher) = (client.min(server), client.max(server));
-            if pair_print(lower, higher) != print {
+            if pair_print(self.key, lower, higher) != print {
                 return None;
             }
             // The rule of `RoleResolver::resolve` for a connection's own addresses.
@@ -251,11 +265,12 @@ impl PartiesSeen {
     }
 }
 
-/// A fingerprint of a connection's pair of addresses, lower first (steps of one connection
-/// name the same pair; a different pair with the same fingerprint is about a 1 in 2^32
-/// chance). Made by hand from the addresses' bits: every step is fingerprinted, and hashing
-/// the addresses through `Hash` cost 1.4 % of a story of short connections.
-fn pair_print(lower: SocketAddr, higher: SocketAddr) -> u32 {
+/// A fingerprint of a connection's pair of addresses, lower first, under a random `key`
+/// (steps of one connection name the same pair; a different pair with the same fingerprint
+/// is about a 1 in 2^32 chance, which the key keeps an input from choosing). Made by hand
+/// from the addresses' bits: every step is fingerprinted, and hashing the addresses through
+/// `Hash` cost 1.4 % of a story of short connections.
+fn pair_print(key: u64, lower: SocketAddr, higher: SocketAddr) -> u32 {
     fn bits(a: SocketAddr) -> u64 {
         let ip = match a.ip() {
             std::net::IpAddr::V4(ip) => u64::from(u32::from(ip)),
@@ -267,7 +282,7 @@ fn pair_print(lower: SocketAddr, higher: SocketAddr) -> u32 {
         ip.rotate_left(16) ^ u64::from(a.port())
     }
     // Multiplications by odd constants (splitmix64's), mixing the high half down.
-    let mixed = (bits(lower).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ bits(higher))
+    let mixed = ((bits(lower) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ bits(higher) ^ key)
         .wrapping_mul(0xbf58_476d_1ce4_e5b9);
     (mixed >> 32) as u32 ^ mixed as u32
 }
@@ -537,7 +552,9 @@ impl StoryBuilder {
     }
 
     /// Puts the steps in frame order (steps of one frame keep the order they were recorded
-    /// in) and names the parties' roles from `index` (the complete one), ready to be told.
+    /// in), ready to be told with the parties' roles named from `index` (the complete one;
+    /// steps kept on disk are named as they are told, from the index passed then, which must
+    /// be the same: [`Story::for_each_line`]).
     pub fn into_story(self, index: &Index, opts: &StoryOptions) -> Story {
         let mut steps = self.steps;
         if self.misplaced {
@@ -566,12 +583,18 @@ impl StoryBuilder {
                     }
                 }
                 None => {
-                    // The steps come to `measure` in frame order; after a failed attempt to
-                    // keep the roles on disk, from the start again, which changes nothing:
-                    // the columns are maximums, and every step measured again was measured
-                    // in its right place by the first attempt (which started clean).
-                    let measure = |step: &Step| meter.step(step);
-                    match runs.settle(steps, |step| roles.resolve(step), measure) {
+                    // Roles named and kept in one pass over the runs; the columns measured
+                    // in a merge, in told order: a step merges into the line before it in
+                    // frame order, which for steps like these (another pair of addresses on
+                    // a connection, or none) may have its receiver elsewhere than the run
+                    // it is in, and only a merged step's receiver is not shown.
+                    let measured = runs
+                        .settle(steps, |step| roles.resolve(step), |_| {})
+                        .and_then(|sorted| {
+                            sorted.for_each(|_| {}, |step| meter.step(step))?;
+                            Ok(sorted)
+                        });
+                    match measured {
                         Ok(sorted) => Store::Disk(sorted),
                         Err(e) => Store::Failed(e.to_string()),
                     }
@@ -582,6 +605,7 @@ impl StoryBuilder {
             store,
             opts: *opts,
             columns: meter.columns,
+            index_size: index_size(index),
         }
     }
 
@@ -630,6 +654,16 @@ pub struct Story {
     store: Store,
     opts: StoryOptions,
     columns: StoryColumns,
+    /// The size of the index the story was made with ([`index_size`]): the roles of steps
+    /// kept on disk are named from the index passed to each telling, which must be that
+    /// one.
+    index_size: (usize, usize),
+}
+
+/// How many connections `index` holds, whole and retired: a cheap check that a telling is
+/// given the index its story was made with.
+fn index_size(index: &Index) -> (usize, usize) {
+    (index.conns.len(), index.quiet.len())
 }
 
 impl Story {
@@ -643,7 +677,8 @@ impl Story {
     /// it to keep it). `index` is the one the story was made with
     /// ([`StoryBuilder::into_story`]): the roles of steps kept on disk are named from it as
     /// they are told. Fails only for a story spilled to disk that cannot be read back (the
-    /// lines told before the error were visited).
+    /// lines told before the error were visited), or that is given an index of another size
+    /// than the one it was made with (nothing told).
     pub fn for_each_line(
         &self,
         index: &Index,
@@ -674,6 +709,11 @@ impl Story {
                 for step in steps {
                     teller.step(step, &mut visit);
                 }
+            }
+            Store::Disk(_) if index_size(index) != self.index_size => {
+                return Err(std::io::Error::other(
+                    "the index given to tell the story is not the one it was made with",
+                ));
             }
             Store::Disk(sorted) => {
                 let mut roles = RoleResolver::new(index);

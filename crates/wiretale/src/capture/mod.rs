@@ -187,7 +187,7 @@ impl CaptureReader<'static> {
     }
 
     /// A mapped reader with a small buffer and window, so that tests cross windows and grow
-    /// the buffer often; `None` where [`CaptureReader::open`] would read without a map.
+    /// the buffer often; `None` where [`CaptureReader::open_mapped`] would read without a map.
     #[cfg(test)]
     pub(crate) fn open_mapped_with(path: &Path, capacity: usize, window: usize) -> Option<Self> {
         Self::open_mapped_as(path, capacity, window, false)

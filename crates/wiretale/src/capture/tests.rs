@@ -235,7 +235,7 @@ fn assert_mapped_reads_what_read_reads(path: &std::path::Path) {
     // (others would stop growing below it and refuse a block the real reader takes).
     for (capacity, window) in [(64, 64), (128, 4096), (4096, 4096), (8192, 1 << 16)] {
         let Some(small) = CaptureReader::open_mapped_with(path, capacity, window) else {
-            // The header does not parse: `open` reads such a file without a map.
+            // The header does not parse: `open_mapped` reads such a file without a map.
             assert!(read.0.is_empty(), "{}", path.display());
             continue;
         };

@@ -584,6 +584,39 @@ fn a_spilled_story_whose_steps_name_other_parties_is_measured_from_its_steps() {
 }
 
 #[test]
+fn a_step_merged_into_a_line_of_another_run_does_not_widen_the_columns() {
+    // Recorded 5, 9, then 5 again: with one step in memory each goes to a run of its own,
+    // and the third, naming another receiver, merges into the first step's line (same
+    // frame, stream, sender and protocol), so its receiver is not shown. The steps' columns
+    // are measured in told order, not run by run.
+    let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let far: SocketAddr = "192.168.200.200:44443".parse().unwrap();
+    let events = [
+        tcp_event(5, client, server, ConnEvent::Syn),
+        tcp_event(9, client, server, ConnEvent::Syn),
+        tcp_event(5, client, far, ConnEvent::Fin { dir: Dir::ToServer }),
+    ];
+    let mut b = IndexBuilder::default();
+    let mut story = crate::analysis::StoryBuilder::spilling(1);
+    for e in &events {
+        b.event(e);
+        story.event(e);
+    }
+    let index = b.finish(None);
+    let told = story.into_story(&index, &StoryOptions::default());
+    let lines = told.lines(&index);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(told.columns(), StoryColumns::of_lines(&lines));
+    assert_eq!(told.columns().to, "server 10.0.0.2:443".len());
+    // Told with another index, a spilled story names no role from it.
+    let mut told_lines = 0;
+    let other = told.for_each_line(&Index::default(), |_| told_lines += 1);
+    assert!(other.is_err());
+    assert_eq!(told_lines, 0);
+}
+
+#[test]
 fn a_spilled_story_measures_a_proxy_as_the_index_names_it() {
     // The widest party is a proxy ("proxy", one letter shorter than "server" or "client"):
     // the columns measured as the steps came take the role from the finished index, as the
