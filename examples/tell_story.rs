@@ -1,6 +1,7 @@
 //! Tells the story of a capture of any size with bounded memory, the way `wiretale story`
 //! does: a `StoryRecorder` sink folds each event into a per-connection index and a compact
-//! story step (spilled to a temporary file past 65 536 steps), never keeping the events.
+//! story step (spilled to a temporary file past `MEMORY_STEPS`, 16 384 steps), never
+//! keeping the events.
 //!
 //! ```sh
 //! cargo run -p wiretale-examples --example tell_story -- testdata/case-study.pcapng
