@@ -497,6 +497,21 @@ fn an_open_connection_keeps_its_idle_clock_past_its_last_frame() {
     );
 }
 
+/// The index of `events` and their story, recorded by `story`.
+fn index_and_story(
+    events: &[Event],
+    mut story: crate::analysis::StoryBuilder,
+) -> (Index, crate::analysis::Story) {
+    let mut b = IndexBuilder::default();
+    for e in events {
+        b.event(e);
+        story.event(e);
+    }
+    let index = b.finish(None);
+    let told = story.into_story(&index, &StoryOptions::default());
+    (index, told)
+}
+
 #[test]
 fn a_step_merged_into_a_line_does_not_widen_the_columns() {
     // Two steps of one frame, stream, sender and protocol make one line: the second's receiver
@@ -504,19 +519,12 @@ fn a_step_merged_into_a_line_does_not_widen_the_columns() {
     let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
     let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
     let far: SocketAddr = "192.168.200.200:44443".parse().unwrap();
-    let mut b = IndexBuilder::default();
-    let mut story = crate::analysis::StoryBuilder::default();
     let events = [
         tcp_event(1, client, server, ConnEvent::Syn),
         tcp_event(2, client, server, ConnEvent::Fin { dir: Dir::ToServer }),
         tcp_event(2, client, far, ConnEvent::Fin { dir: Dir::ToServer }),
     ];
-    for e in &events {
-        b.event(e);
-        story.event(e);
-    }
-    let index = b.finish(None);
-    let told = story.into_story(&index, &StoryOptions::default());
+    let (index, told) = index_and_story(&events, crate::analysis::StoryBuilder::default());
     let lines = told.lines(&index);
     assert_eq!(lines.len(), 2, "{lines:?}");
     let columns = told.columns();
@@ -560,14 +568,7 @@ fn a_spilled_story_whose_steps_name_other_parties_is_measured_from_its_steps() {
         ],
     ];
     for (case, events) in cases.iter().enumerate() {
-        let mut b = IndexBuilder::default();
-        let mut story = crate::analysis::StoryBuilder::spilling(1);
-        for e in events {
-            b.event(e);
-            story.event(e);
-        }
-        let index = b.finish(None);
-        let told = story.into_story(&index, &StoryOptions::default());
+        let (index, told) = index_and_story(events, crate::analysis::StoryBuilder::spilling(1));
         let lines = told.lines(&index);
         assert_eq!(lines.len(), events.len(), "{case}: {lines:?}");
         let columns = told.columns();
@@ -597,14 +598,7 @@ fn a_step_merged_into_a_line_of_another_run_does_not_widen_the_columns() {
         tcp_event(9, client, server, ConnEvent::Syn),
         tcp_event(5, client, far, ConnEvent::Fin { dir: Dir::ToServer }),
     ];
-    let mut b = IndexBuilder::default();
-    let mut story = crate::analysis::StoryBuilder::spilling(1);
-    for e in &events {
-        b.event(e);
-        story.event(e);
-    }
-    let index = b.finish(None);
-    let told = story.into_story(&index, &StoryOptions::default());
+    let (index, told) = index_and_story(&events, crate::analysis::StoryBuilder::spilling(1));
     let lines = told.lines(&index);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(told.columns(), StoryColumns::of_lines(&lines));
