@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{repo, wiretale};
+use support::{assert_same_run, repo, wiretale};
 
 fn assert_same_without_mmap(args: &[&str]) {
     let unmapped = wiretale(args);
@@ -12,20 +12,10 @@ fn assert_same_without_mmap(args: &[&str]) {
     for flags in [&["--mmap"][..], &["--mmap", "--no-mmap"], &["--no-mmap"]] {
         let mut other_args = args.to_vec();
         other_args.splice(1..1, flags.iter().copied());
-        let other = wiretale(&other_args);
-        assert_eq!(
-            unmapped.status.code(),
-            other.status.code(),
-            "{other_args:?}"
-        );
-        assert!(
-            unmapped.stdout == other.stdout,
-            "{other_args:?}: stdout differs"
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&unmapped.stderr),
-            String::from_utf8_lossy(&other.stderr),
-            "{other_args:?}"
+        assert_same_run(
+            &unmapped,
+            &wiretale(&other_args),
+            &format!("{other_args:?}"),
         );
     }
 }

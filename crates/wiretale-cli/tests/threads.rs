@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::wiretale;
+use support::{assert_same_run, wiretale};
 
 /// Runs `args` with `--threads 1` and with each of `threads`, and compares stdout, stderr and
 /// the exit code.
@@ -22,21 +22,7 @@ fn assert_same_output(args: &[&str], threads: &[&str]) {
     );
     assert!(!one.stdout.is_empty(), "{args:?} printed nothing");
     for n in threads {
-        let many = run(n);
-        assert_eq!(
-            many.status.code(),
-            one.status.code(),
-            "{args:?} --threads {n}"
-        );
-        assert!(
-            many.stdout == one.stdout,
-            "{args:?}: stdout with --threads {n} differs from --threads 1"
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&many.stderr),
-            String::from_utf8_lossy(&one.stderr),
-            "{args:?} --threads {n}"
-        );
+        assert_same_run(&one, &run(n), &format!("{args:?} --threads {n}"));
     }
 }
 

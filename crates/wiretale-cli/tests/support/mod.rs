@@ -19,6 +19,18 @@ pub fn wiretale(args: &[&str]) -> Output {
         .expect("run wiretale")
 }
 
+/// Asserts that `other` (the run `what` names) ended as `expected` did: the same exit code,
+/// stdout byte for byte, and stderr.
+pub fn assert_same_run(expected: &Output, other: &Output, what: &str) {
+    assert_eq!(expected.status.code(), other.status.code(), "{what}");
+    assert!(expected.stdout == other.stdout, "{what}: stdout differs");
+    assert_eq!(
+        String::from_utf8_lossy(&expected.stderr),
+        String::from_utf8_lossy(&other.stderr),
+        "{what}"
+    );
+}
+
 /// The capture `name` of the shared corpus (`../shared/captures` beside the repository). Its
 /// absence fails under `CI=true`; elsewhere it prints a skip message and gives `None`.
 pub fn shared(name: &str) -> Option<PathBuf> {
