@@ -5,10 +5,12 @@
 //! datagram), another protocol (for frame listings), or a skip with its reason. It never
 //! panics and never allocates per packet except to reassemble fragments.
 
+pub(crate) mod addr_text;
 mod defrag;
 mod link;
 mod tcp_header;
 
+pub use addr_text::SocketAddrText;
 pub use defrag::{DefragConfig, Defragmenter, FragmentOutcome};
 pub use link::{network_layer, LinkError, Network};
 pub use tcp_header::{TcpFlags, TcpHeader, TcpHeaderError, TcpOptions};

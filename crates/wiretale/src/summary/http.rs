@@ -57,8 +57,10 @@ pub struct HttpExchangeRow {
     /// answered no request the capture shows.
     pub exchange: Option<u32>,
     /// The side that sent the request.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub client: SocketAddr,
     /// The side that answered.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub server: SocketAddr,
     /// The server is a proxy: some request to it had an absolute-form target or was a CONNECT,
     /// or it answered 407 / asked for `Proxy-Authorization`.

@@ -117,8 +117,10 @@ pub struct NtlmExchangeRow {
     /// The connection of the Type 1 / Type 2 (of the Type 3 when there was neither).
     pub stream: u64,
     /// Client.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub client: SocketAddr,
     /// Server or proxy.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub server: SocketAddr,
     /// The authentication is with a proxy (`Proxy-Authorization` / `Proxy-Authenticate`)
     /// rather than the origin server (`Authorization` / `WWW-Authenticate`).

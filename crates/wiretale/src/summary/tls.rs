@@ -110,8 +110,10 @@ pub struct TlsConnectionRow {
     /// `tcp.stream`.
     pub stream: u64,
     /// The side that sent the ClientHello.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub client: SocketAddr,
     /// The other side (for a tunnel: the proxy).
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub server: SocketAddr,
     /// For TLS inside an HTTP CONNECT tunnel: the tunnel's `host:port`.
     pub tunnel: Option<String>,

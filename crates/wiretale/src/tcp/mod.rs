@@ -86,8 +86,10 @@ pub struct ConnInfo {
     /// Wireshark's `tcp.stream`.
     pub stream: u64,
     /// The client (initiator).
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub client: SocketAddr,
     /// The server (responder).
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub server: SocketAddr,
     /// How the roles were decided.
     pub role_basis: RoleBasis,
@@ -187,8 +189,10 @@ pub struct FlowSummary {
     /// Wireshark's `tcp.stream`.
     pub stream: u64,
     /// Client address.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub client: SocketAddr,
     /// Server address.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub server: SocketAddr,
     /// How client and server were decided.
     pub role_basis: RoleBasis,

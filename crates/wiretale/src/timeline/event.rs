@@ -21,8 +21,10 @@ pub struct Event {
     /// Wireshark's `tcp.stream`, when the event belongs to a TCP connection.
     pub stream: Option<u64>,
     /// Sender (`ip:port`, IPv6 as `[addr]:port`).
+    #[serde(serialize_with = "crate::net::addr_text::serialize_option")]
     pub src: Option<SocketAddr>,
     /// Receiver.
+    #[serde(serialize_with = "crate::net::addr_text::serialize_option")]
     pub dst: Option<SocketAddr>,
     /// For TLS inside an HTTP CONNECT tunnel: the tunnel's `host:port`.
     #[serde(skip_serializing_if = "Option::is_none")]

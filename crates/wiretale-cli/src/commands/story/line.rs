@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 use std::net::{SocketAddr, SocketAddrV4};
 use wiretale::analysis::{Party, StoryLine};
+use wiretale::net::SocketAddrText;
 
 /// Writes step lines, built in place at the end of a buffer that goes out once it holds
 /// [`StepWriter::BATCH`] bytes (a `write_all` per line cost a copy and a call per line).
@@ -171,58 +172,10 @@ pub(super) fn push_party(b: &mut Vec<u8>, p: &Option<Party>, width: usize) {
     if let Some(p) = p {
         b.extend_from_slice(p.role.as_bytes());
         b.push(b' ');
-        match p.addr {
-            SocketAddr::V4(a) => {
-                // Built in the longest form's room, `255.255.255.255:65535`, then copied at
-                // once (a push per byte cost twice as much); octets from a table, as dividing
-                // each by ten was most of a line's cost on short connections.
-                let mut text = [0u8; 21];
-                let mut at = 0;
-                for (i, octet) in a.ip().octets().into_iter().enumerate() {
-                    if i > 0 {
-                        text[at] = b'.';
-                        at += 1;
-                    }
-                    let (digits, len) = OCTET_TEXT[usize::from(octet)];
-                    text[at..at + 3].copy_from_slice(&digits);
-                    at += usize::from(len);
-                }
-                text[at] = b':';
-                at += 1;
-                let mut port = itoa::Buffer::new();
-                let port = port.format(a.port()).as_bytes();
-                text[at..at + port.len()].copy_from_slice(port);
-                at += port.len();
-                b.extend_from_slice(&text[..at]);
-            }
-            // Rare enough to format (`[addr%scope]:port`, with `::` compression).
-            SocketAddr::V6(a) => {
-                let _ = write!(b, "{a}");
-            }
-        }
+        b.extend_from_slice(SocketAddrText::new(&p.addr).as_bytes());
     }
     // The text is ASCII: its width is the bytes just written.
     pad(b, width.saturating_sub(b.len() - start));
-}
-
-/// Every octet value in decimal, left-aligned in three bytes, and its number of digits.
-const OCTET_TEXT: [([u8; 3], u8); 256] = octet_text();
-
-const fn octet_text() -> [([u8; 3], u8); 256] {
-    let mut table = [([0u8; 3], 0u8); 256];
-    let mut n = 0;
-    while n < 256 {
-        let (hundreds, tens, ones) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
-        table[n] = if n >= 100 {
-            ([b'0' + hundreds, b'0' + tens, b'0' + ones], 3)
-        } else if n >= 10 {
-            ([b'0' + tens, b'0' + ones, 0], 2)
-        } else {
-            ([b'0' + ones, 0, 0], 1)
-        };
-        n += 1;
-    }
-    table
 }
 
 /// Decimal digits of `n`.
