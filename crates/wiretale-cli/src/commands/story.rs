@@ -33,6 +33,8 @@ struct JsonEvents<'w, W: Write> {
     out: &'w mut W,
     capture: &'w str,
     events: usize,
+    /// The event being written (kept for its capacity).
+    event_json: Vec<u8>,
     error: Option<std::io::Error>,
 }
 
@@ -53,7 +55,9 @@ impl<W: Write> JsonEvents<'_, W> {
             } else {
                 self.out.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *self.out, event).map_err(std::io::Error::from)
+            self.event_json.clear();
+            event.write_json(&mut self.event_json)?;
+            self.out.write_all(&self.event_json)
         })();
         self.events += 1;
         if let Err(e) = result {
@@ -142,6 +146,7 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
         out: &mut out,
         capture: &name,
         events: 0,
+        event_json: Vec::new(),
         error: None,
     });
     let mut sink = StorySink { recorder, json };

@@ -10,11 +10,28 @@ use wiretale::timeline::{Event, EventFilter, EventSink};
 
 struct EventWriter<W: Write> {
     out: W,
+    /// JSON lines not yet written to `out`: they are built here and go out a batch at a
+    /// time (serde_json writing each key and value through `out` cost a copy call each).
+    lines: Vec<u8>,
     format: LineFormat,
     filter: Option<EventFilter>,
     /// Time of the first event (shown or not): times are relative to it, filter or no filter.
     first: Option<Timestamp>,
     error: Option<std::io::Error>,
+}
+
+impl<W: Write> EventWriter<W> {
+    /// Bytes of JSON lines held before they are written.
+    const BATCH: usize = 1 << 16;
+
+    /// Writes the held JSON lines when they are at least `at_least` bytes.
+    fn write_lines(&mut self, at_least: usize) -> std::io::Result<()> {
+        if self.lines.len() >= at_least.max(1) {
+            self.out.write_all(&self.lines)?;
+            self.lines.clear();
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> EventSink for EventWriter<W> {
@@ -29,7 +46,10 @@ impl<W: Write> EventSink for EventWriter<W> {
             return;
         }
         let result = match self.format {
-            LineFormat::Jsonl => output::json_line(&mut self.out, e),
+            LineFormat::Jsonl => e.write_json(&mut self.lines).and_then(|()| {
+                self.lines.push(b'\n');
+                self.write_lines(Self::BATCH)
+            }),
             LineFormat::Text => {
                 let stream = e.stream.map(|s| s.to_string()).unwrap_or_default();
                 let src = e.src.map(|a| a.to_string()).unwrap_or_default();
@@ -65,6 +85,7 @@ pub fn run(args: &TimelineArgs) -> Result<Outcome, CliError> {
     config.show_secrets = args.show_secrets;
     let mut sink = EventWriter {
         out: output::stdout(),
+        lines: Vec::with_capacity(EventWriter::<std::io::Stdout>::BATCH + 4096),
         format: args.format,
         filter: filter.map(EventFilter::new),
         first: None,
@@ -77,6 +98,7 @@ pub fn run(args: &TimelineArgs) -> Result<Outcome, CliError> {
         }
         return Err(e.into());
     }
+    sink.write_lines(0)?;
     sink.out.flush()?;
     Ok(common::finish(&args.capture, &report))
 }

@@ -3,12 +3,14 @@
 //! Every decoded fact becomes an [`Event`]: a connection event from the TCP layer, a TLS
 //! handshake message, an HTTP request or response, an NTLM message. Events are produced while
 //! the capture is read and handed to an [`EventSink`]; the JSON form of an event is its serde
-//! serialization, documented in `docs/json-schema.md`.
+//! serialization, documented in `docs/json-schema.md` ([`Event::write_json`] writes the same
+//! text faster).
 
 mod event;
 mod fields;
 mod frame;
 mod frames;
+mod json;
 mod sink;
 pub(crate) mod summary;
 

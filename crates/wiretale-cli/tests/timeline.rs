@@ -1,0 +1,58 @@
+//! `wiretale timeline --format jsonl`: every event, each line the event's serde JSON.
+
+mod support;
+
+use std::path::Path;
+use support::{repo, shared, wiretale};
+use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+use wiretale::timeline::Collector;
+
+/// The lines the library's events make when each is serialized by serde_json.
+fn serde_lines(capture: &Path) -> String {
+    let mut collector = Collector::default();
+    analyze_path(capture, &AnalyzerConfig::default(), &mut collector).unwrap();
+    assert!(!collector.events.is_empty(), "{}", capture.display());
+    collector
+        .events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect()
+}
+
+fn assert_jsonl_is_serdes(capture: &Path) {
+    let out = wiretale(&["timeline", "--format", "jsonl", capture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", capture.display());
+    let expected = serde_lines(capture);
+    let got = String::from_utf8(out.stdout).unwrap();
+    if let Some(line) = expected.lines().zip(got.lines()).position(|(a, b)| a != b) {
+        panic!(
+            "{}: line {} differs\nserde: {}\ncli:   {}",
+            capture.display(),
+            line + 1,
+            expected.lines().nth(line).unwrap(),
+            got.lines().nth(line).unwrap()
+        );
+    }
+    assert_eq!(
+        got.lines().count(),
+        expected.lines().count(),
+        "{}",
+        capture.display()
+    );
+    assert!(got == expected, "{}", capture.display());
+}
+
+#[test]
+fn jsonl_lines_are_the_events_serde_json() {
+    assert_jsonl_is_serdes(&repo().join("testdata/case-study.pcapng"));
+    assert_jsonl_is_serdes(&repo().join("testdata/https-connect.pcap"));
+}
+
+/// More than one batch of lines (the writer holds 64 KiB before writing): none lost or
+/// doubled at the batch edges or at the end.
+#[test]
+fn jsonl_of_a_long_capture_is_complete() {
+    if let Some(capture) = shared("large-http-espn-browse.pcapng") {
+        assert_jsonl_is_serdes(&capture);
+    }
+}
