@@ -916,6 +916,19 @@ pub fn pipeline(data: &[u8]) {
     }
     assert!(stats.tcp.peak_flows <= config.tcp.max_flows as u64);
     assert_eq!(collector.flows.len() as u64, stats.tcp.streams);
+    // The CLI's JSON writer gives serde's text for every event, whatever the bytes made.
+    let mut line = Vec::new();
+    for event in &collector.events {
+        line.clear();
+        event
+            .write_json(&mut line)
+            .expect("an event writes as JSON");
+        assert!(
+            line == serde_json::to_vec(event).expect("an event serialises"),
+            "Event::write_json differs from serde_json at frame {}",
+            event.frame
+        );
+    }
     let single = transcript(&report, &collector);
     story_and_diagnosis(&report, &collector);
 
