@@ -7,6 +7,8 @@ use std::net::{SocketAddr, SocketAddrV4};
 use wiretale::analysis::{Party, StoryLine};
 use wiretale::net::SocketAddrText;
 
+use crate::output::{pad, push_seconds, push_u64};
+
 /// Writes step lines, built in place at the end of a buffer that goes out once it holds
 /// [`StepWriter::BATCH`] bytes (a `write_all` per line cost a copy and a call per line).
 #[derive(Default)]
@@ -35,7 +37,7 @@ impl StepWriter {
         let frame_digits = push_u64(b, l.frame);
         pad(b, frame_w.saturating_sub(frame_digits));
         b.extend_from_slice(b"  ");
-        push_seconds(b, l.relative)?;
+        push_seconds(b, l.relative, 9)?;
         b.extend_from_slice(b" s  ");
         self.parties.push(b, &l.from, from_w);
         b.extend_from_slice(" → ".as_bytes());
@@ -58,34 +60,6 @@ impl StepWriter {
         self.lines.clear();
         Ok(())
     }
-}
-
-/// Seconds as `{:>+9.3}` writes them. The standard library's exact decimal rounding costs
-/// over a thousand instructions per line; whole milliseconds from one multiplication give
-/// the same digits except next to a rounding tie, where the standard library decides.
-fn push_seconds(b: &mut Vec<u8>, secs: f64) -> io::Result<()> {
-    // Below 2^31 ms the product is off by far less than the 0.001 ms kept from a tie.
-    const LIMIT_MS: f64 = 2_147_483_648.0;
-    let ms = (secs * 1000.0).abs();
-    let whole = ms.floor();
-    if ms.is_nan() || ms >= LIMIT_MS || (ms - whole - 0.5).abs() < 1e-3 {
-        return write!(b, "{secs:>+9.3}");
-    }
-    let ms = whole as u64 + u64::from(ms - whole > 0.5);
-    let mut seconds = itoa::Buffer::new();
-    let seconds = seconds.format(ms / 1000).as_bytes();
-    // Sign, seconds, point and three digits of milliseconds.
-    pad(b, 9usize.saturating_sub(seconds.len() + 5));
-    b.push(if secs.is_sign_negative() { b'-' } else { b'+' });
-    b.extend_from_slice(seconds);
-    let millis = (ms % 1000) as u16;
-    b.extend_from_slice(&[
-        b'.',
-        b'0' + (millis / 100) as u8,
-        b'0' + (millis / 10 % 10) as u8,
-        b'0' + (millis % 10) as u8,
-    ]);
-    Ok(())
 }
 
 /// The text of IPv4 parties recently written, by address: a story names each party on
@@ -183,18 +157,6 @@ pub(super) fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
-/// `n` in decimal (itoa: two digits a step, from a table); gives the number of digits.
-fn push_u64(b: &mut Vec<u8>, n: u64) -> usize {
-    let mut text = itoa::Buffer::new();
-    let text = text.format(n).as_bytes();
-    b.extend_from_slice(text);
-    text.len()
-}
-
-fn pad(b: &mut Vec<u8>, n: usize) {
-    b.resize(b.len() + n, b' ');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,80 +234,6 @@ mod tests {
             }
         }
         assert!(texts.slots.iter().filter(|s| s.is_some()).count() > PartyTexts::SLOTS / 2);
-    }
-
-    #[test]
-    fn numbers_are_written_like_the_standard_library() {
-        for n in [
-            0,
-            1,
-            9,
-            10,
-            99,
-            100,
-            255,
-            1000,
-            65535,
-            1 << 32,
-            u64::MAX - 1,
-            u64::MAX,
-        ] {
-            let mut out = b"x".to_vec();
-            push_u64(&mut out, n);
-            assert_eq!(out, format!("x{n}").as_bytes());
-        }
-    }
-
-    #[test]
-    fn seconds_are_written_like_the_standard_library() {
-        let mut values = vec![
-            0.0,
-            -0.0,
-            0.0004,
-            0.0005,
-            0.0015,
-            0.0025,
-            -0.0005,
-            0.9995,
-            1.0,
-            9.9995,
-            12345.6785,
-            99999.9994,
-            99999.9996,
-            1e-9,
-            -1e-9,
-            30.0004999,
-            2147483.6475,
-            2147483.648,
-            1e12,
-            -1e12,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-        ];
-        // Deterministic spread over magnitudes: xorshift bits as mantissas and exponents.
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let scale = 10f64.powi((x % 13) as i32 - 4);
-            let v = (x >> 11) as f64 / (1u64 << 53) as f64 * scale;
-            values.push(if x & 1 == 0 { v } else { -v });
-            // Exact milliseconds and ties, as timestamps in microseconds make them.
-            values.push((x % 100_000_000) as f64 / 1e6);
-        }
-        for v in values {
-            let mut out = Vec::new();
-            push_seconds(&mut out, v).unwrap();
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                format!("{v:>+9.3}"),
-                "{v:e}"
-            );
-        }
     }
 
     #[test]
