@@ -72,6 +72,13 @@ impl TcpFlags {
 
     /// Short names of the set flags, e.g. `SYN, ACK`.
     pub fn names(self) -> String {
+        let mut out = String::new();
+        self.push_names(&mut out);
+        out
+    }
+
+    /// Appends [`TcpFlags::names`] to `out` (no allocation when it has room).
+    pub fn push_names(self, out: &mut String) {
         const NAMES: [(u16, &str); 9] = [
             (TcpFlags::FIN, "FIN"),
             (TcpFlags::SYN, "SYN"),
@@ -83,16 +90,16 @@ impl TcpFlags {
             (TcpFlags::CWR, "CWR"),
             (TcpFlags::AE, "AE"),
         ];
-        let mut out = String::new();
+        let mut first = true;
         for (bit, name) in NAMES {
             if self.0 & bit != 0 {
-                if !out.is_empty() {
+                if !first {
                     out.push_str(", ");
                 }
                 out.push_str(name);
+                first = false;
             }
         }
-        out
     }
 }
 

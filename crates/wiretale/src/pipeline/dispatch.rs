@@ -3,7 +3,7 @@
 
 use super::{AnalyzerConfig, AppProtocol, Limit, LimitHits, Stats};
 use crate::capture::{Record, Timestamp};
-use crate::net::{OtherPacket, Segment, SkipReason};
+use crate::net::{OtherPacket, Segment, SkipReason, SocketAddrText};
 use crate::proto::http::{
     self, Completion, ConnectionSwitch, HttpConfig, HttpConnectionParser, HttpError, HttpMessage,
 };
@@ -126,6 +126,9 @@ pub(crate) struct Dispatcher<'s> {
     /// it closes ([`StreamHandler::lingering`]).
     wants_closing: bool,
     notes: FrameNotes,
+    /// The frame summary handed to the sink for a TCP frame, refilled for each (a listing
+    /// of ten million frames made five strings for every one).
+    summary: FrameSummary,
     /// Events emitted, by `proto` (a counter per [`Detail`] variant: a map entry per event
     /// cost more than the rest of counting).
     events: [u64; 4],
@@ -152,6 +155,26 @@ impl<'s> Dispatcher<'s> {
             wants_frames,
             wants_closing,
             notes: FrameNotes::default(),
+            summary: FrameSummary {
+                frame: 0,
+                time: Timestamp::default(),
+                relative_time: 0.0,
+                stream: None,
+                src: String::new(),
+                dst: String::new(),
+                protocol: String::new(),
+                flags: None,
+                tcp_len: None,
+                info: String::new(),
+                skipped: None,
+                cap_len: 0,
+                len: 0,
+                src_ip: None,
+                dst_ip: None,
+                src_port: None,
+                dst_port: None,
+                tcp_flags: None,
+            },
             events: [0; 4],
             gap_bytes: 0,
             http_config: HttpConfig {
@@ -189,47 +212,61 @@ impl<'s> Dispatcher<'s> {
         if !self.wants_frames {
             return;
         }
+        use std::fmt::Write as _;
         let flags = seg.header.flags();
         let notes = std::mem::take(&mut self.notes);
-        let mut text = format!(
-            "{} → {} [{}] Seq={}",
-            seg.src.port(),
-            seg.dst.port(),
-            flags.names(),
-            info.relative_seq
-        );
-        if let Some(ack) = info.relative_ack {
-            text.push_str(&format!(" Ack={ack}"));
+        // Refilled in place: its strings keep their capacity from frame to frame.
+        let f = &mut self.summary;
+        f.frame = notes.frame;
+        f.time = notes.time;
+        f.relative_time = notes.relative;
+        f.stream = Some(info.stream);
+        f.src.clear();
+        f.src.push_str(SocketAddrText::new(&seg.src).as_str());
+        f.dst.clear();
+        f.dst.push_str(SocketAddrText::new(&seg.dst).as_str());
+        f.protocol.clear();
+        f.protocol.push_str(notes.protocol.unwrap_or("TCP"));
+        let names = f.flags.get_or_insert_with(String::new);
+        names.clear();
+        flags.push_names(names);
+        f.tcp_len = Some(seg.payload_len);
+        f.info.clear();
+        if notes.protocol.is_some() {
+            for (i, text) in notes.info.iter().enumerate() {
+                if i > 0 {
+                    f.info.push_str(", ");
+                }
+                f.info.push_str(text);
+            }
+        } else {
+            // Writing into a String cannot fail.
+            let _ = write!(
+                f.info,
+                "{} → {} [{names}] Seq={}",
+                seg.src.port(),
+                seg.dst.port(),
+                info.relative_seq
+            );
+            if let Some(ack) = info.relative_ack {
+                let _ = write!(f.info, " Ack={ack}");
+            }
+            let _ = write!(
+                f.info,
+                " Win={} Len={}",
+                seg.header.window(),
+                seg.payload_len
+            );
         }
-        text.push_str(&format!(
-            " Win={} Len={}",
-            seg.header.window(),
-            seg.payload_len
-        ));
-        let (protocol, info_text) = match notes.protocol {
-            Some(p) => (p.to_string(), notes.info.join(", ")),
-            None => ("TCP".to_string(), text),
-        };
-        self.sink.frame(&FrameSummary {
-            frame: notes.frame,
-            time: notes.time,
-            relative_time: notes.relative,
-            stream: Some(info.stream),
-            src: seg.src.to_string(),
-            dst: seg.dst.to_string(),
-            protocol,
-            flags: Some(flags.names()),
-            tcp_len: Some(seg.payload_len),
-            info: info_text,
-            skipped: None,
-            cap_len: notes.cap_len,
-            len: notes.len,
-            src_ip: Some(seg.src.ip()),
-            dst_ip: Some(seg.dst.ip()),
-            src_port: Some(seg.src.port()),
-            dst_port: Some(seg.dst.port()),
-            tcp_flags: Some(flags.0),
-        });
+        f.skipped = None;
+        f.cap_len = notes.cap_len;
+        f.len = notes.len;
+        f.src_ip = Some(seg.src.ip());
+        f.dst_ip = Some(seg.dst.ip());
+        f.src_port = Some(seg.src.port());
+        f.dst_port = Some(seg.dst.port());
+        f.tcp_flags = Some(flags.0);
+        self.sink.frame(&self.summary);
     }
 
     pub fn end_other_frame(&mut self, reason: SkipReason, packet: Option<OtherPacket>) {
