@@ -49,9 +49,29 @@ fn jsonl_lines_are_the_events_serde_json() {
 }
 
 /// More than one batch of lines (the writer holds 64 KiB before writing): none lost or
-/// doubled at the batch edges or at the end.
+/// doubled at the batch edges or at the end. A generated capture of proxy, NTLM, TLS and
+/// HTTP connections (about 400 kB of lines), and a real one when the shared corpus is there.
 #[test]
 fn jsonl_of_a_long_capture_is_complete() {
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    let mut capture = Vec::new();
+    write_workload(
+        Shape::Mixed,
+        Size::Connections(200),
+        Format::Pcap,
+        &mut capture,
+    )
+    .unwrap();
+    let file = tempfile::Builder::new().suffix(".pcap").tempfile().unwrap();
+    std::fs::write(file.path(), &capture).unwrap();
+    let out = wiretale(&[
+        "timeline",
+        "--format",
+        "jsonl",
+        file.path().to_str().unwrap(),
+    ]);
+    assert!(out.stdout.len() > 4 << 16, "{} bytes", out.stdout.len());
+    assert_jsonl_is_serdes(file.path());
     if let Some(capture) = shared("large-http-espn-browse.pcapng") {
         assert_jsonl_is_serdes(&capture);
     }

@@ -57,7 +57,12 @@ impl<W: Write> JsonEvents<'_, W> {
             }
             self.event_json.clear();
             event.write_json(&mut self.event_json)?;
-            self.out.write_all(&self.event_json)
+            self.out.write_all(&self.event_json)?;
+            // One huge event (a message over thousands of frames) is not kept for the rest.
+            if self.event_json.capacity() > 1 << 20 {
+                self.event_json = Vec::new();
+            }
+            Ok(())
         })();
         self.events += 1;
         if let Err(e) = result {

@@ -30,6 +30,8 @@ impl<W: Write> EventWriter<W> {
         if self.lines.len() >= at_least.max(1) {
             self.out.write_all(&self.lines)?;
             self.lines.clear();
+            // One huge event (a message over thousands of frames) is not kept for the rest.
+            self.lines.shrink_to(2 * Self::BATCH);
         }
         Ok(())
     }

@@ -128,14 +128,24 @@ pub(crate) fn serialize<S: Serializer>(addr: &SocketAddr, s: S) -> Result<S::Ok,
     }
 }
 
-/// [`serialize`] for an optional address (`null` when absent).
+/// [`serialize`] for an optional address: `None` and `Some` marked as serde marks them
+/// (`null` or the text in JSON).
 pub(crate) fn serialize_option<S: Serializer>(
     addr: &Option<SocketAddr>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match addr {
-        Some(addr) => serialize(addr, s),
+        Some(addr) => s.serialize_some(&AsText(addr)),
         None => s.serialize_none(),
+    }
+}
+
+/// An address serialized by [`serialize`].
+struct AsText<'a>(&'a SocketAddr);
+
+impl Serialize for AsText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize(self.0, s)
     }
 }
 
@@ -196,29 +206,35 @@ mod tests {
         }
         let a: SocketAddr = "192.0.2.1:5061".parse().unwrap();
         let b: SocketAddr = "[2001:db8::2]:3128".parse().unwrap();
+        let ours = Ours {
+            a,
+            b: Some(b),
+            c: None,
+        };
+        let serdes = Serdes {
+            a,
+            b: Some(b),
+            c: None,
+        };
         assert_eq!(
-            serde_json::to_string(&Ours {
-                a,
-                b: Some(b),
-                c: None
-            })
-            .unwrap(),
-            serde_json::to_string(&Serdes {
-                a,
-                b: Some(b),
-                c: None
-            })
-            .unwrap()
+            serde_json::to_string(&ours).unwrap(),
+            serde_json::to_string(&serdes).unwrap()
         );
+        // A binary format (not human-readable) gets serde's own form of each address
+        // (CBOR writes `Some(x)` as `x`, so the `Some` marker is not what this checks).
+        let (mut ours_cbor, mut serdes_cbor) = (Vec::new(), Vec::new());
+        ciborium::into_writer(&ours, &mut ours_cbor).unwrap();
+        ciborium::into_writer(&serdes, &mut serdes_cbor).unwrap();
+        assert_eq!(ours_cbor, serdes_cbor);
     }
 
     proptest! {
         #[test]
         fn text_is_display(ip in any::<[u8; 4]>(), port: u16, ip6 in any::<[u16; 8]>(),
-                           scope: u32) {
+                           flowinfo: u32, scope: u32) {
             let v4 = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port));
             prop_assert_eq!(SocketAddrText::new(&v4).as_str().to_owned(), v4.to_string());
-            let v6 = SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(ip6), port, 0, scope));
+            let v6 = SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(ip6), port, flowinfo, scope));
             prop_assert_eq!(SocketAddrText::new(&v6).as_str().to_owned(), v6.to_string());
         }
     }
