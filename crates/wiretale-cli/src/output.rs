@@ -14,31 +14,77 @@ pub fn json_line<W: Write, T: serde::Serialize>(out: &mut W, value: &T) -> io::R
 }
 
 /// Seconds as `{:>+WIDTH.3}` writes them (sign, three decimals, right-aligned in `width`).
-/// The standard library's exact decimal rounding costs over a thousand instructions per
-/// line; whole milliseconds from one multiplication give the same digits except next to a
-/// rounding tie, where the standard library decides.
 pub fn push_seconds(b: &mut Vec<u8>, secs: f64, width: usize) -> io::Result<()> {
-    // Below 2^31 ms the product is off by far less than the 0.001 ms kept from a tie.
-    const LIMIT_MS: f64 = 2_147_483_648.0;
-    let ms = (secs * 1000.0).abs();
-    let whole = ms.floor();
-    if ms.is_nan() || ms >= LIMIT_MS || (ms - whole - 0.5).abs() < 1e-3 {
-        return write!(b, "{secs:>+width$.3}");
+    push_fixed(b, secs, width, Decimals::Three, Sign::Always)
+}
+
+/// Decimals [`push_fixed`] writes.
+#[derive(Debug, Clone, Copy)]
+pub enum Decimals {
+    /// Milliseconds, as `{:.3}`.
+    Three,
+    /// Microseconds, as `{:.6}`.
+    Six,
+}
+
+/// Whether [`push_fixed`] writes `+` before a positive number (`{:+}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    /// `+` or `-`.
+    Always,
+    /// `-` only.
+    Negative,
+}
+
+/// `value` as `{:>WIDTH.3}` / `{:>WIDTH.6}` (with `{:+}` for [`Sign::Always`]) writes it.
+/// The standard library's exact decimal rounding costs over a thousand instructions per
+/// line; whole units from one multiplication give the same digits except next to a
+/// rounding tie, where the standard library decides.
+pub fn push_fixed(
+    b: &mut Vec<u8>,
+    value: f64,
+    width: usize,
+    decimals: Decimals,
+    sign: Sign,
+) -> io::Result<()> {
+    // Below 2^36 units the product is off by far less (2^-17) than the 0.001 unit kept
+    // from a tie.
+    const LIMIT: f64 = 68_719_476_736.0;
+    let (scale, digits) = match decimals {
+        Decimals::Three => (1e3, 3),
+        Decimals::Six => (1e6, 6),
+    };
+    let units = (value * scale).abs();
+    let whole = units.floor();
+    if units.is_nan() || units >= LIMIT || (units - whole - 0.5).abs() < 1e-3 {
+        return match sign {
+            Sign::Always => write!(b, "{value:>+width$.digits$}"),
+            Sign::Negative => write!(b, "{value:>width$.digits$}"),
+        };
     }
-    let ms = whole as u64 + u64::from(ms - whole > 0.5);
-    let mut seconds = itoa::Buffer::new();
-    let seconds = seconds.format(ms / 1000).as_bytes();
-    // Sign, seconds, point and three digits of milliseconds.
-    pad(b, width.saturating_sub(seconds.len() + 5));
-    b.push(if secs.is_sign_negative() { b'-' } else { b'+' });
-    b.extend_from_slice(seconds);
-    let millis = (ms % 1000) as u16;
-    b.extend_from_slice(&[
-        b'.',
-        b'0' + (millis / 100) as u8,
-        b'0' + (millis / 10 % 10) as u8,
-        b'0' + (millis % 10) as u8,
-    ]);
+    let units = whole as u64 + u64::from(units - whole > 0.5);
+    let unit = scale as u64;
+    let mut integer = itoa::Buffer::new();
+    let integer = integer.format(units / unit).as_bytes();
+    let negative = value.is_sign_negative();
+    let signed = sign == Sign::Always || negative;
+    // Sign, integer part, point and the decimals.
+    pad(
+        b,
+        width.saturating_sub(usize::from(signed) + integer.len() + 1 + digits),
+    );
+    if signed {
+        b.push(if negative { b'-' } else { b'+' });
+    }
+    b.extend_from_slice(integer);
+    b.push(b'.');
+    let mut fraction = units % unit;
+    let start = b.len();
+    b.resize(start + digits, b'0');
+    for slot in b[start..].iter_mut().rev() {
+        *slot = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
     Ok(())
 }
 
@@ -154,6 +200,17 @@ mod tests {
                     "{v:e} in {width}"
                 );
             }
+        }
+        // The frame listing's relative times: six decimals, no `+`, in 12.
+        values.extend([0.0000005, 0.0000015, 1.0000005, 12.3456785, 68719.476736]);
+        for &v in &values {
+            let mut out = Vec::new();
+            push_fixed(&mut out, v, 12, Decimals::Six, Sign::Negative).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{v:>12.6}"),
+                "{v:e}"
+            );
         }
     }
 }

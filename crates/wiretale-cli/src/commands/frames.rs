@@ -10,6 +10,9 @@ use wiretale::timeline::{Event, EventSink, FrameFilter, FrameSummary};
 
 struct FrameWriter<W: Write> {
     out: W,
+    /// Lines not yet written to `out`, written a batch at a time (a `write!` with padded
+    /// columns per frame cost more than building the line).
+    lines: Vec<u8>,
     format: LineFormat,
     filter: Option<FrameFilter>,
     error: Option<std::io::Error>,
@@ -31,6 +34,53 @@ struct FrameJson<'a> {
     len: u32,
 }
 
+impl<W: Write> FrameWriter<W> {
+    /// Bytes of lines held before they are written.
+    const BATCH: usize = 1 << 16;
+
+    /// Writes the held lines when they are at least `at_least` bytes.
+    fn write_lines(&mut self, at_least: usize) -> std::io::Result<()> {
+        if self.lines.len() >= at_least.max(1) {
+            self.out.write_all(&self.lines)?;
+            self.lines.clear();
+            // One huge line is not kept for the rest.
+            self.lines.shrink_to(2 * Self::BATCH);
+        }
+        Ok(())
+    }
+}
+
+/// `{:>7} {:>12.6} {:>22} → {:<22} {:<6} {}`: frame, seconds since the first frame,
+/// source, destination, protocol and info, built by hand (see [`output::push_fixed`]).
+fn push_text_line(b: &mut Vec<u8>, f: &FrameSummary) -> std::io::Result<()> {
+    let mut frame = itoa::Buffer::new();
+    let frame = frame.format(f.frame);
+    output::pad(b, 7usize.saturating_sub(frame.len()));
+    b.extend_from_slice(frame.as_bytes());
+    b.push(b' ');
+    output::push_fixed(
+        b,
+        f.relative_time,
+        12,
+        output::Decimals::Six,
+        output::Sign::Negative,
+    )?;
+    b.push(b' ');
+    // Padding counts characters, as `format!` does.
+    output::pad(b, 22usize.saturating_sub(f.src.chars().count()));
+    b.extend_from_slice(f.src.as_bytes());
+    b.extend_from_slice(" → ".as_bytes());
+    b.extend_from_slice(f.dst.as_bytes());
+    output::pad(b, 22usize.saturating_sub(f.dst.chars().count()));
+    b.push(b' ');
+    b.extend_from_slice(f.protocol.as_bytes());
+    output::pad(b, 6usize.saturating_sub(f.protocol.chars().count()));
+    b.push(b' ');
+    b.extend_from_slice(f.info.as_bytes());
+    b.push(b'\n');
+    Ok(())
+}
+
 impl<W: Write> EventSink for FrameWriter<W> {
     fn event(&mut self, e: &Event) {
         if let Some(filter) = &mut self.filter {
@@ -48,7 +98,7 @@ impl<W: Write> EventSink for FrameWriter<W> {
         }
         let result = match self.format {
             LineFormat::Jsonl => output::json_line(
-                &mut self.out,
+                &mut self.lines,
                 &FrameJson {
                     frame: f.frame,
                     time: f.time.as_secs_f64(),
@@ -64,12 +114,9 @@ impl<W: Write> EventSink for FrameWriter<W> {
                     len: f.len,
                 },
             ),
-            LineFormat::Text => writeln!(
-                self.out,
-                "{:>7} {:>12.6} {:>22} → {:<22} {:<6} {}",
-                f.frame, f.relative_time, f.src, f.dst, f.protocol, f.info
-            ),
-        };
+            LineFormat::Text => push_text_line(&mut self.lines, f),
+        }
+        .and_then(|()| self.write_lines(Self::BATCH));
         if let Err(e) = result {
             self.error = Some(e);
         }
@@ -83,6 +130,7 @@ pub fn run(args: &FramesArgs) -> Result<Outcome, CliError> {
     let filter = common::filter(&args.filter)?;
     let mut sink = FrameWriter {
         out: output::stdout(),
+        lines: Vec::with_capacity(FrameWriter::<std::io::Stdout>::BATCH + 4096),
         format: args.format,
         filter: filter.map(FrameFilter::new),
         error: None,
@@ -94,6 +142,52 @@ pub fn run(args: &FramesArgs) -> Result<Outcome, CliError> {
         }
         return Err(e.into());
     }
+    sink.write_lines(0)?;
     sink.out.flush()?;
     Ok(common::finish(&args.capture, &report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+    use wiretale::timeline::Collector;
+
+    /// Every frame of every testdata capture (TCP, other IP, non-IP, skipped, several link
+    /// types) makes the line `format!` made before [`push_text_line`].
+    #[test]
+    fn text_lines_are_the_formatted_ones() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let mut frames = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !matches!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                continue;
+            }
+            let mut c = Collector {
+                keep_frames: true,
+                ..Collector::default()
+            };
+            let _ = analyze_path(&path, &AnalyzerConfig::default(), &mut c);
+            for f in &c.frames {
+                let mut line = Vec::new();
+                push_text_line(&mut line, f).unwrap();
+                assert_eq!(
+                    String::from_utf8(line).unwrap(),
+                    format!(
+                        "{:>7} {:>12.6} {:>22} → {:<22} {:<6} {}\n",
+                        f.frame, f.relative_time, f.src, f.dst, f.protocol, f.info
+                    ),
+                    "{}",
+                    path.display()
+                );
+                frames += 1;
+            }
+        }
+        assert!(frames > 1000, "{frames} frames");
+    }
 }
