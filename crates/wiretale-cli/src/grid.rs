@@ -22,6 +22,13 @@ impl Cells {
         c
     }
 
+    /// Sets the cells, from the first, to `values`.
+    pub fn put<const N: usize>(&mut self, values: [String; N]) {
+        for (i, value) in values.into_iter().enumerate() {
+            *self.cell(i) = value;
+        }
+    }
+
     /// Writes `value` into cell `i`.
     pub fn set(&mut self, i: usize, value: impl std::fmt::Display) {
         let _ = write!(self.cell(i), "{value}");
@@ -32,21 +39,26 @@ impl Cells {
 pub struct Layout {
     widths: Vec<usize>,
     right: Vec<usize>,
+    /// Some cell measured (or the header) spans lines: rows are then drawn line by line.
+    multiline: bool,
 }
 
 impl Layout {
     /// A layout as wide as the `header`; `right` lists the columns aligned right (numbers).
     pub fn new(header: &[&str], right: &[usize]) -> Self {
         Layout {
-            widths: header.iter().map(|h| h.chars().count()).collect(),
+            widths: header.iter().map(|h| text_width(h).0).collect(),
             right: right.to_vec(),
+            multiline: header.iter().any(|h| text_width(h).1),
         }
     }
 
     /// Widens the columns to fit `cells`.
     pub fn measure(&mut self, cells: &Cells) {
         for (w, c) in self.widths.iter_mut().zip(&cells.0) {
-            *w = (*w).max(c.chars().count());
+            let (width, lines) = text_width(c);
+            *w = (*w).max(width);
+            self.multiline |= lines;
         }
     }
 
@@ -61,13 +73,19 @@ impl Layout {
     pub fn write_header<W: Write>(&self, out: &mut W, header: &[&str]) -> io::Result<()> {
         rule(out, &self.widths, '┌', '─', '┬', '┐')?;
         let header_cells: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-        line(out, &self.widths, &self.right, &header_cells)?;
+        line(
+            out,
+            &self.widths,
+            &self.right,
+            &header_cells,
+            self.multiline,
+        )?;
         rule(out, &self.widths, '╞', '═', '╪', '╡')
     }
 
     /// One row.
     pub fn write_row<W: Write>(&self, out: &mut W, cells: &Cells) -> io::Result<()> {
-        line(out, &self.widths, &self.right, &cells.0)
+        line(out, &self.widths, &self.right, &cells.0, self.multiline)
     }
 
     /// The bottom rule.
@@ -89,15 +107,15 @@ impl Cells {
 }
 
 /// Writes `rows` as an aligned table: `header` names the columns, `right` lists the columns
-/// aligned right (numbers), and `fill` writes one row's cells (rows in memory; `flows` spills
-/// its rows instead, with the same [`Layout`]).
-#[cfg(test)]
+/// aligned right (numbers), and `fill` writes one row's cells, once to measure the row and
+/// once to draw it, so no row's text is kept (rows in memory; `flows` spills its rows
+/// instead, with the same [`Layout`]).
 pub fn write_table<W: Write, R>(
     out: &mut W,
     header: &[&str],
     right: &[usize],
     rows: &[R],
-    mut fill: impl FnMut(&R, &mut Cells),
+    fill: impl Fn(&R, &mut Cells),
 ) -> io::Result<()> {
     let mut layout = Layout::new(header, right);
     let mut cells = Cells::new(header.len());
@@ -133,25 +151,64 @@ fn rule<W: Write>(
     writeln!(out, "{s}")
 }
 
+/// The width of a cell's text, its widest line in characters (lines split at every `\n`,
+/// as comfy-table splits them), and whether it has more than one line.
+fn text_width(text: &str) -> (usize, bool) {
+    let (mut widest, mut width, mut lines) = (0, 0, false);
+    for c in text.chars() {
+        if c == '\n' {
+            widest = widest.max(width);
+            width = 0;
+            lines = true;
+        } else {
+            width += 1;
+        }
+    }
+    (widest.max(width), lines)
+}
+
+/// One row: as many lines as its tallest cell (a cell's text may hold several), each cell's
+/// lines padded to its column, shorter cells padded with empty lines.
 fn line<W: Write>(
     out: &mut W,
     widths: &[usize],
     right: &[usize],
     cells: &[String],
+    multiline: bool,
 ) -> io::Result<()> {
-    out.write_all("│".as_bytes())?;
-    for (i, w) in widths.iter().enumerate() {
-        if i > 0 {
-            out.write_all("┆".as_bytes())?;
+    // Rows of a layout that measured no multi-line cell (every `flows` row) are not split.
+    let cells_used = cells
+        .get(..cells.len().min(widths.len()))
+        .unwrap_or_default();
+    let height = if multiline {
+        (cells_used.iter())
+            .map(|c| c.split('\n').count())
+            .max()
+            .unwrap_or(1)
+    } else {
+        1
+    };
+    for at in 0..height {
+        out.write_all("│".as_bytes())?;
+        for (i, w) in widths.iter().enumerate() {
+            if i > 0 {
+                out.write_all("┆".as_bytes())?;
+            }
+            let cell = cells.get(i).map_or("", String::as_str);
+            let text = if height == 1 {
+                cell
+            } else {
+                cell.split('\n').nth(at).unwrap_or("")
+            };
+            if right.contains(&i) {
+                write!(out, " {text:>w$} ")?;
+            } else {
+                write!(out, " {text:<w$} ")?;
+            }
         }
-        let text = cells.get(i).map(String::as_str).unwrap_or("");
-        if right.contains(&i) {
-            write!(out, " {text:>w$} ")?;
-        } else {
-            write!(out, " {text:<w$} ")?;
-        }
+        out.write_all("│\n".as_bytes())?;
     }
-    out.write_all("│\n".as_bytes())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -161,27 +218,37 @@ mod tests {
 
     #[test]
     fn draws_what_comfy_table_draws() {
-        let rows = [(1u32, "alpha", "→ x"), (12345, "b", "")];
-        let header = ["n", "name", "arrow ←"];
-        let mut ours = Vec::new();
-        write_table(&mut ours, &header, &[0], &rows, |r, c| {
-            c.set(0, r.0);
-            c.set(1, r.1);
-            c.set(2, r.2);
-        })
-        .unwrap();
-        let mut theirs = Table::new();
-        theirs
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(header.to_vec());
-        for r in &rows {
-            theirs.add_row(vec![r.0.to_string(), r.1.to_string(), r.2.to_string()]);
+        let rows = [
+            (1u32, "alpha", "→ x"),
+            (12345, "b", ""),
+            (7, "two\nlines, the second longer", "one"),
+            (88, "x", "three\nlines\n← here"),
+        ];
+        // Lines in the header, and only in the rows.
+        for header in [
+            ["n", "name", "arrow ←\nand a second line"],
+            ["n", "name", "arrow ←"],
+        ] {
+            let mut ours = Vec::new();
+            write_table(&mut ours, &header, &[0], &rows, |r, c| {
+                c.set(0, r.0);
+                c.set(1, r.1);
+                c.set(2, r.2);
+            })
+            .unwrap();
+            let mut theirs = Table::new();
+            theirs
+                .load_preset(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header(header.to_vec());
+            for r in &rows {
+                theirs.add_row(vec![r.0.to_string(), r.1.to_string(), r.2.to_string()]);
+            }
+            if let Some(c) = theirs.column_mut(0) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+            assert_eq!(String::from_utf8(ours).unwrap(), format!("{theirs}\n"));
         }
-        if let Some(c) = theirs.column_mut(0) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-        assert_eq!(String::from_utf8(ours).unwrap(), format!("{theirs}\n"));
     }
 
     #[test]

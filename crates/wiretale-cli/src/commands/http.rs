@@ -1,56 +1,32 @@
 //! `wiretale http`: one row per HTTP exchange.
 
-use super::tables::{self, addr, duration, http_version, keep_alive, new_table, opt, side, NONE};
+use super::tables::{self, addr, duration, http_version, keep_alive, opt, side, TextTable, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
+use crate::grid::Cells;
 use crate::output;
-use comfy_table::Table;
 use wiretale::summary::{HttpExchangeRow, HttpSummary, HttpTable};
 
 pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
     tables::run_table(args, HttpSummary::default(), HttpSummary::finish, render)
 }
 
-fn render(table: &HttpTable) -> (Table, String) {
-    let mut t = new_table(&[
-        "request\nframe",
-        "response\nframe",
-        "stream",
-        "client",
-        "server / proxy",
-        "request",
-        "response",
-        "authentication",
-        "keep-alive\nrequest / response",
-        "body bytes\nrequest / response",
-        "connection closed",
-    ]);
-    for row in &table.exchanges {
-        t.add_row(vec![
-            opt(row.request_frame),
-            opt(row.response_frame),
-            row.stream.to_string(),
-            addr(row.client),
-            server(row),
-            request(row),
-            response(row),
-            auth(row),
-            format!(
-                "{}\n{}",
-                keep_alive(row.request_keep_alive),
-                keep_alive(row.response_keep_alive)
-            ),
-            format!(
-                "{}\n{}",
-                row.request_body_len
-                    .map_or_else(|| NONE.to_string(), output::bytes),
-                row.response_body_len
-                    .map_or_else(|| NONE.to_string(), output::bytes)
-            ),
-            closed(row),
-        ]);
-    }
-    tables::align_right(&mut t, &[0, 1, 2]);
+/// The text table's columns.
+const HEADER: [&str; 11] = [
+    "request\nframe",
+    "response\nframe",
+    "stream",
+    "client",
+    "server / proxy",
+    "request",
+    "response",
+    "authentication",
+    "keep-alive\nrequest / response",
+    "body bytes\nrequest / response",
+    "connection closed",
+];
+
+fn render(table: &HttpTable) -> TextTable<'_, HttpExchangeRow> {
     let answered = table
         .exchanges
         .iter()
@@ -62,7 +38,40 @@ fn render(table: &HttpTable) -> (Table, String) {
         table.exchanges.len().saturating_sub(answered),
         tables::over_cap(table.events_over_cap)
     );
-    (t, footer)
+    TextTable {
+        header: &HEADER,
+        right: &[0, 1, 2],
+        rows: &table.exchanges,
+        fill,
+        footer,
+    }
+}
+
+/// One row's cells.
+fn fill(row: &HttpExchangeRow, c: &mut Cells) {
+    c.put([
+        opt(row.request_frame),
+        opt(row.response_frame),
+        row.stream.to_string(),
+        addr(row.client),
+        server(row),
+        request(row),
+        response(row),
+        auth(row),
+        format!(
+            "{}\n{}",
+            keep_alive(row.request_keep_alive),
+            keep_alive(row.response_keep_alive)
+        ),
+        format!(
+            "{}\n{}",
+            row.request_body_len
+                .map_or_else(|| NONE.to_string(), output::bytes),
+            row.response_body_len
+                .map_or_else(|| NONE.to_string(), output::bytes)
+        ),
+        closed(row),
+    ]);
 }
 
 fn server(row: &HttpExchangeRow) -> String {

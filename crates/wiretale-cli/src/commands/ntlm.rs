@@ -1,47 +1,28 @@
 //! `wiretale ntlm`: one row per NTLM exchange per TCP connection.
 
-use super::tables::{self, addr, new_table, NONE};
+use super::tables::{self, addr, TextTable, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
-use comfy_table::Table;
+use crate::grid::Cells;
 use wiretale::summary::{NtlmExchangeRow, NtlmOutcome, NtlmSummary, NtlmTable};
 
 pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
     tables::run_table(args, NtlmSummary::default(), NtlmSummary::finish, render)
 }
 
-fn render(table: &NtlmTable) -> (Table, String) {
-    let mut t = new_table(&[
-        "stream",
-        "client",
-        "server",
-        "header",
-        "Type 1 (negotiate)",
-        "Type 2 (challenge)",
-        "Type 3 (authenticate)",
-        "outcome",
-    ]);
-    for row in &table.exchanges {
-        t.add_row(vec![
-            row.stream.to_string(),
-            addr(row.client),
-            addr(row.server),
-            format!(
-                "{}\n{}",
-                if row.proxy {
-                    "Proxy-Authorization"
-                } else {
-                    "Authorization"
-                },
-                row.scheme
-            ),
-            negotiate(row),
-            challenge(row),
-            authenticate(row),
-            outcome(row),
-        ]);
-    }
-    tables::align_right(&mut t, &[0]);
+/// The text table's columns.
+const HEADER: [&str; 8] = [
+    "stream",
+    "client",
+    "server",
+    "header",
+    "Type 1 (negotiate)",
+    "Type 2 (challenge)",
+    "Type 3 (authenticate)",
+    "outcome",
+];
+
+fn render(table: &NtlmTable) -> TextTable<'_, NtlmExchangeRow> {
     let authenticated = table
         .exchanges
         .iter()
@@ -52,7 +33,35 @@ fn render(table: &NtlmTable) -> (Table, String) {
         tables::count(table.exchanges.len(), "NTLM exchange"),
         tables::over_cap(table.events_over_cap)
     );
-    (t, footer)
+    TextTable {
+        header: &HEADER,
+        right: &[0],
+        rows: &table.exchanges,
+        fill,
+        footer,
+    }
+}
+
+/// One row's cells.
+fn fill(row: &NtlmExchangeRow, c: &mut Cells) {
+    c.put([
+        row.stream.to_string(),
+        addr(row.client),
+        addr(row.server),
+        format!(
+            "{}\n{}",
+            if row.proxy {
+                "Proxy-Authorization"
+            } else {
+                "Authorization"
+            },
+            row.scheme
+        ),
+        negotiate(row),
+        challenge(row),
+        authenticate(row),
+        outcome(row),
+    ]);
 }
 
 fn push_opt(lines: &mut Vec<String>, label: &str, value: Option<&str>) {

@@ -1,10 +1,10 @@
 //! `wiretale tls`: one row per TLS connection.
 
-use super::tables::{self, addr, duration, new_table, opt, side, NONE};
+use super::tables::{self, addr, duration, opt, side, TextTable, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
+use crate::grid::Cells;
 use crate::output;
-use comfy_table::Table;
 use wiretale::proto::tls::Resumption;
 use wiretale::summary::{TlsConnectionRow, TlsSummary, TlsTable};
 
@@ -12,46 +12,25 @@ pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
     tables::run_table(args, TlsSummary::default(), TlsSummary::finish, render)
 }
 
-fn render(table: &TlsTable) -> (Table, String) {
-    let mut t = new_table(&[
-        "stream",
-        "client → server",
-        "SNI",
-        "versions",
-        "cipher / ALPN",
-        "resumed",
-        "server certificate",
-        "client cert",
-        "handshake",
-        "alerts",
-        "app data",
-        "ended",
-        "JA3 / JA4",
-        "notes",
-    ]);
-    for row in &table.connections {
-        t.add_row(vec![
-            row.stream.to_string(),
-            endpoints(row),
-            opt(row.sni.as_deref()),
-            versions(row),
-            cipher(row),
-            resumption(row),
-            certificate(row),
-            client_certificate(row),
-            handshake(row),
-            alerts(row),
-            format!(
-                "{} →\n{} ←",
-                output::bytes(row.client_application_data.bytes),
-                output::bytes(row.server_application_data.bytes)
-            ),
-            ended(row),
-            fingerprints(row),
-            notes(row),
-        ]);
-    }
-    tables::align_right(&mut t, &[0]);
+/// The text table's columns.
+const HEADER: [&str; 14] = [
+    "stream",
+    "client → server",
+    "SNI",
+    "versions",
+    "cipher / ALPN",
+    "resumed",
+    "server certificate",
+    "client cert",
+    "handshake",
+    "alerts",
+    "app data",
+    "ended",
+    "JA3 / JA4",
+    "notes",
+];
+
+fn render(table: &TlsTable) -> TextTable<'_, TlsConnectionRow> {
     let complete = table
         .connections
         .iter()
@@ -63,7 +42,37 @@ fn render(table: &TlsTable) -> (Table, String) {
         table.connections.len().saturating_sub(complete),
         tables::over_cap(table.events_over_cap)
     );
-    (t, footer)
+    TextTable {
+        header: &HEADER,
+        right: &[0],
+        rows: &table.connections,
+        fill,
+        footer,
+    }
+}
+
+/// One row's cells.
+fn fill(row: &TlsConnectionRow, c: &mut Cells) {
+    c.put([
+        row.stream.to_string(),
+        endpoints(row),
+        opt(row.sni.as_deref()),
+        versions(row),
+        cipher(row),
+        resumption(row),
+        certificate(row),
+        client_certificate(row),
+        handshake(row),
+        alerts(row),
+        format!(
+            "{} →\n{} ←",
+            output::bytes(row.client_application_data.bytes),
+            output::bytes(row.server_application_data.bytes)
+        ),
+        ended(row),
+        fingerprints(row),
+        notes(row),
+    ]);
 }
 
 fn endpoints(row: &TlsConnectionRow) -> String {
