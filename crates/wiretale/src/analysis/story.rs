@@ -20,6 +20,7 @@ pub struct Party {
     /// `client`, `server` or `proxy`.
     pub role: &'static str,
     /// Address.
+    #[serde(serialize_with = "crate::net::addr_text::serialize")]
     pub addr: SocketAddr,
 }
 
