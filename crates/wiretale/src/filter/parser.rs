@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Recursion only happens through `(` and `!`, and both count against
-//! [`MAX_DEPTH`](super::MAX_DEPTH).
+//! [`MAX_DEPTH`].
 
 use super::ast::{Comparison, Expr, Literal, Predicate, Quantifier, SetElement};
 use super::error::{FilterError, FilterErrorKind};

@@ -452,7 +452,7 @@ impl<'f> SharedReader<'f> {
 }
 
 impl SharedReader<'_> {
-    /// The next record written by [`encode`] (its length, then that many bytes): borrowed
+    /// The next record written by [`encode_into`] (its length, then that many bytes): borrowed
     /// from the buffer when it lies there whole (most do), else gathered in `scratch`.
     fn next_record<'s>(&'s mut self, scratch: &'s mut Vec<u8>) -> io::Result<&'s [u8]> {
         let len = u32::from_le_bytes(self.read_array()?);
