@@ -13,6 +13,53 @@ pub fn json_line<W: Write, T: serde::Serialize>(out: &mut W, value: &T) -> io::R
     out.write_all(b"\n")
 }
 
+/// Lines built in a buffer and written to `out` a batch at a time: a `write` per line (or
+/// per padded column, or per JSON key and value) cost a call and a copy each.
+pub struct Batched<W: Write> {
+    out: W,
+    lines: Vec<u8>,
+}
+
+impl<W: Write> Batched<W> {
+    /// Bytes of lines held before they are written.
+    pub const BATCH: usize = 1 << 16;
+
+    /// Lines for `out`.
+    pub fn new(out: W) -> Self {
+        Batched {
+            out,
+            lines: Vec::with_capacity(Self::BATCH + 4096),
+        }
+    }
+
+    /// The buffer to append lines to.
+    pub fn lines(&mut self) -> &mut Vec<u8> {
+        &mut self.lines
+    }
+
+    /// Writes the held lines once they make a batch.
+    pub fn write_if_full(&mut self) -> io::Result<()> {
+        if self.lines.len() >= Self::BATCH {
+            self.write_held()?;
+        }
+        Ok(())
+    }
+
+    /// Writes every held line and flushes `out`.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.write_held()?;
+        self.out.flush()
+    }
+
+    fn write_held(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.lines)?;
+        self.lines.clear();
+        // One huge line (an event over thousands of frames) is not kept for the rest.
+        self.lines.shrink_to(2 * Self::BATCH);
+        Ok(())
+    }
+}
+
 /// Seconds as `{:>+WIDTH.3}` writes them (sign, three decimals, right-aligned in `width`).
 pub fn push_seconds(b: &mut Vec<u8>, secs: f64, width: usize) -> io::Result<()> {
     push_fixed(b, secs, width, Decimals::Three, Sign::Always)

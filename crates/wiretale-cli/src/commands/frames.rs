@@ -9,10 +9,7 @@ use std::io::Write;
 use wiretale::timeline::{Event, EventSink, FrameFilter, FrameSummary};
 
 struct FrameWriter<W: Write> {
-    out: W,
-    /// Lines not yet written to `out`, written a batch at a time (a `write!` with padded
-    /// columns per frame cost more than building the line).
-    lines: Vec<u8>,
+    out: output::Batched<W>,
     format: LineFormat,
     filter: Option<FrameFilter>,
     error: Option<std::io::Error>,
@@ -32,22 +29,6 @@ struct FrameJson<'a> {
     skipped: Option<wiretale::net::SkipReason>,
     cap_len: u32,
     len: u32,
-}
-
-impl<W: Write> FrameWriter<W> {
-    /// Bytes of lines held before they are written.
-    const BATCH: usize = 1 << 16;
-
-    /// Writes the held lines when they are at least `at_least` bytes.
-    fn write_lines(&mut self, at_least: usize) -> std::io::Result<()> {
-        if self.lines.len() >= at_least.max(1) {
-            self.out.write_all(&self.lines)?;
-            self.lines.clear();
-            // One huge line is not kept for the rest.
-            self.lines.shrink_to(2 * Self::BATCH);
-        }
-        Ok(())
-    }
 }
 
 /// `{:>7} {:>12.6} {:>22} → {:<22} {:<6} {}`: frame, seconds since the first frame,
@@ -98,7 +79,7 @@ impl<W: Write> EventSink for FrameWriter<W> {
         }
         let result = match self.format {
             LineFormat::Jsonl => output::json_line(
-                &mut self.lines,
+                self.out.lines(),
                 &FrameJson {
                     frame: f.frame,
                     time: f.time.as_secs_f64(),
@@ -114,9 +95,9 @@ impl<W: Write> EventSink for FrameWriter<W> {
                     len: f.len,
                 },
             ),
-            LineFormat::Text => push_text_line(&mut self.lines, f),
-        }
-        .and_then(|()| self.write_lines(Self::BATCH));
+            LineFormat::Text => push_text_line(self.out.lines(), f),
+        };
+        let result = result.and_then(|()| self.out.write_if_full());
         if let Err(e) = result {
             self.error = Some(e);
         }
@@ -129,8 +110,7 @@ impl<W: Write> EventSink for FrameWriter<W> {
 pub fn run(args: &FramesArgs) -> Result<Outcome, CliError> {
     let filter = common::filter(&args.filter)?;
     let mut sink = FrameWriter {
-        out: output::stdout(),
-        lines: Vec::with_capacity(FrameWriter::<std::io::Stdout>::BATCH + 4096),
+        out: output::Batched::new(output::stdout()),
         format: args.format,
         filter: filter.map(FrameFilter::new),
         error: None,
@@ -142,8 +122,7 @@ pub fn run(args: &FramesArgs) -> Result<Outcome, CliError> {
         }
         return Err(e.into());
     }
-    sink.write_lines(0)?;
-    sink.out.flush()?;
+    sink.out.finish()?;
     Ok(common::finish(&args.capture, &report))
 }
 

@@ -10,31 +10,12 @@ use wiretale::net::SocketAddrText;
 use wiretale::timeline::{Event, EventFilter, EventSink};
 
 struct EventWriter<W: Write> {
-    out: W,
-    /// Lines not yet written to `out`: they are built here and go out a batch at a time
-    /// (writing each key and value, or each padded column, through `out` cost a call each).
-    lines: Vec<u8>,
+    out: output::Batched<W>,
     format: LineFormat,
     filter: Option<EventFilter>,
     /// Time of the first event (shown or not): times are relative to it, filter or no filter.
     first: Option<Timestamp>,
     error: Option<std::io::Error>,
-}
-
-impl<W: Write> EventWriter<W> {
-    /// Bytes of lines held before they are written.
-    const BATCH: usize = 1 << 16;
-
-    /// Writes the held lines when they are at least `at_least` bytes.
-    fn write_lines(&mut self, at_least: usize) -> std::io::Result<()> {
-        if self.lines.len() >= at_least.max(1) {
-            self.out.write_all(&self.lines)?;
-            self.lines.clear();
-            // One huge event (a message over thousands of frames) is not kept for the rest.
-            self.lines.shrink_to(2 * Self::BATCH);
-        }
-        Ok(())
-    }
 }
 
 impl<W: Write> EventSink for EventWriter<W> {
@@ -49,15 +30,15 @@ impl<W: Write> EventSink for EventWriter<W> {
             return;
         }
         let result = match self.format {
-            LineFormat::Jsonl => e.write_json(&mut self.lines).and_then(|()| {
-                self.lines.push(b'\n');
-                self.write_lines(Self::BATCH)
+            LineFormat::Jsonl => e.write_json(self.out.lines()).map(|()| {
+                self.out.lines().push(b'\n');
             }),
             LineFormat::Text => {
-                push_text_line(&mut self.lines, e, first);
-                self.write_lines(Self::BATCH)
+                push_text_line(self.out.lines(), e, first);
+                Ok(())
             }
         };
+        let result = result.and_then(|()| self.out.write_if_full());
         if let Err(err) = result {
             self.error = Some(err);
         }
@@ -69,8 +50,7 @@ pub fn run(args: &TimelineArgs) -> Result<Outcome, CliError> {
     let mut config = common::config(&args.capture)?;
     config.show_secrets = args.show_secrets;
     let mut sink = EventWriter {
-        out: output::stdout(),
-        lines: Vec::with_capacity(EventWriter::<std::io::Stdout>::BATCH + 4096),
+        out: output::Batched::new(output::stdout()),
         format: args.format,
         filter: filter.map(EventFilter::new),
         first: None,
@@ -83,8 +63,7 @@ pub fn run(args: &TimelineArgs) -> Result<Outcome, CliError> {
         }
         return Err(e.into());
     }
-    sink.write_lines(0)?;
-    sink.out.flush()?;
+    sink.out.finish()?;
     Ok(common::finish(&args.capture, &report))
 }
 
