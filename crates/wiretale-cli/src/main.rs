@@ -9,6 +9,8 @@ mod grid;
 mod ordered;
 mod output;
 mod progress;
+#[cfg(test)]
+mod test_support;
 
 use clap::Parser;
 use std::process::ExitCode;

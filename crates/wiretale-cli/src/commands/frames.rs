@@ -129,7 +129,6 @@ pub fn run(args: &FramesArgs) -> Result<Outcome, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
     use wiretale::pipeline::{analyze_path, AnalyzerConfig};
     use wiretale::timeline::Collector;
 
@@ -137,16 +136,8 @@ mod tests {
     /// types) makes the line `format!` made before [`push_text_line`].
     #[test]
     fn text_lines_are_the_formatted_ones() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
         let mut frames = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if !matches!(
-                path.extension().and_then(|x| x.to_str()),
-                Some("pcap" | "pcapng")
-            ) {
-                continue;
-            }
+        for path in crate::test_support::testdata_captures() {
             let mut c = Collector {
                 keep_frames: true,
                 ..Collector::default()

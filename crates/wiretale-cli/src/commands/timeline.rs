@@ -109,7 +109,6 @@ fn push_text_line(b: &mut Vec<u8>, e: &Event, first: Timestamp) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
     use wiretale::pipeline::{analyze_path, AnalyzerConfig};
     use wiretale::tcp::ConnEvent;
     use wiretale::timeline::{Collector, Detail, Frames};
@@ -143,16 +142,8 @@ mod tests {
 
     #[test]
     fn text_lines_are_the_formatted_ones() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
         let mut events = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if !matches!(
-                path.extension().and_then(|x| x.to_str()),
-                Some("pcap" | "pcapng")
-            ) {
-                continue;
-            }
+        for path in crate::test_support::testdata_captures() {
             let mut c = Collector::default();
             let _ = analyze_path(&path, &AnalyzerConfig::default(), &mut c);
             let first = c.events.first().map(|e| e.time).unwrap_or_default();

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::net::IpAddr;
 
 /// One frame, summarised for listings (`wiretale frames`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FrameSummary {
     /// Frame number.
     pub frame: u64,
