@@ -125,6 +125,11 @@ impl EndTracker {
         }
     }
 
+    /// Forgets the end of `stream` (its rows are complete).
+    pub fn forget(&mut self, stream: u64) {
+        self.ends.remove(&stream);
+    }
+
     /// The end of `stream`, with sides relative to `client`.
     pub fn resolve(&self, stream: u64, client: SocketAddr) -> Option<ConnectionEnd> {
         let raw = self.ends.get(&stream)?;

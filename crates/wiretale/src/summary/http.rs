@@ -8,6 +8,7 @@ use crate::proto::http::persistence::KeepAliveReason;
 use crate::proto::http::target::RequestTarget;
 use crate::proto::http::{Challenge, Credentials, HttpMessage, HttpVersion};
 use crate::proto::Dir;
+use crate::tcp::FlowSummary;
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -126,12 +127,28 @@ pub struct HttpTable {
 /// Builds the HTTP table from events (an [`EventSink`]).
 #[derive(Debug, Default, Clone)]
 pub struct HttpSummary {
-    rows: Vec<(HttpExchangeRow, Option<Timestamp>)>,
+    /// Rows of the connections still in the flow table, by stream.
+    open: HashMap<u64, StreamRows>,
+    /// Where the row of each (stream, exchange) is in its stream's rows.
     by_exchange: HashMap<(u64, u32), usize>,
-    /// The row the latest HTTP event of each stream went to (NTLM tokens follow their message).
-    last_touched: HashMap<u64, usize>,
+    /// Rows of connections that left it, complete but for `server_is_proxy`, not taken yet
+    /// ([`HttpSummary::drain_ended`]).
+    ended: Vec<HttpExchangeRow>,
+    /// Rows held, open or ended ([`MAX_ROWS`]).
+    held: usize,
+    /// Servers seen acting as proxies in the rows of connections that left the table.
+    proxies: HashSet<SocketAddr>,
     ends: EndTracker,
     events_over_cap: u64,
+}
+
+/// The rows of one connection.
+#[derive(Debug, Default, Clone)]
+struct StreamRows {
+    /// Each with the time of its request.
+    rows: Vec<(HttpExchangeRow, Option<Timestamp>)>,
+    /// The row the latest HTTP event went to (NTLM tokens follow their message).
+    last_touched: Option<usize>,
 }
 
 /// The name of a request-target form.
@@ -173,34 +190,20 @@ impl HttpSummary {
         summary.finish()
     }
 
-    /// The table.
-    pub fn finish(self) -> HttpTable {
+    /// The table: the rows not taken by [`HttpSummary::drain_ended`], by first frame.
+    pub fn finish(mut self) -> HttpTable {
+        let streams: Vec<u64> = self.open.keys().copied().collect();
+        for stream in streams {
+            self.end_stream(stream);
+        }
         let HttpSummary {
-            rows,
-            ends,
+            ended: mut exchanges,
+            proxies,
             events_over_cap,
             ..
         } = self;
-        let mut exchanges: Vec<HttpExchangeRow> = rows.into_iter().map(|(r, _)| r).collect();
-        let proxies: HashSet<SocketAddr> = exchanges
-            .iter()
-            .filter(|r| acts_as_proxy(r))
-            .map(|r| r.server)
-            .collect();
-        let mut last: HashMap<u64, (u64, usize)> = HashMap::new();
-        for (i, row) in exchanges.iter_mut().enumerate() {
+        for row in &mut exchanges {
             row.server_is_proxy = proxies.contains(&row.server);
-            let key = first_frame(row);
-            let entry = last.entry(row.stream).or_insert((key, i));
-            if key >= entry.0 {
-                *entry = (key, i);
-            }
-        }
-        for (_, i) in last.into_values() {
-            if let Some(row) = exchanges.get_mut(i) {
-                row.last_on_connection = true;
-                row.connection_end = ends.resolve(row.stream, row.client);
-            }
         }
         exchanges.sort_by_key(|r| (first_frame(r), r.stream, r.exchange));
         HttpTable {
@@ -209,15 +212,85 @@ impl HttpSummary {
         }
     }
 
+    /// Hands `each` the rows of every connection that has left the flow table since the last
+    /// call (complete: nothing more comes for them), connection by connection in the order
+    /// they left, each connection's by first frame, and forgets them: a caller that writes
+    /// rows out as they come (`wiretale http` keeps them on disk) needs memory only for the
+    /// connections open at a time, and no rows are lost to [`MAX_ROWS`] (which counts the rows
+    /// held). [`HttpSummary::finish`] then gives the rest.
+    ///
+    /// One field can change later: `server_is_proxy` says whether the server was seen acting
+    /// as a proxy up to then (on this connection or an earlier one); a later connection can
+    /// still show it is one. [`HttpSummary::is_proxy`], asked once the capture is analysed,
+    /// has the last word, as `finish` does for its rows.
+    pub fn drain_ended(&mut self, mut each: impl FnMut(HttpExchangeRow)) {
+        for row in self.ended.drain(..) {
+            self.held = self.held.saturating_sub(1);
+            each(row);
+        }
+    }
+
+    /// Whether `server` was seen acting as a proxy (a request to it had an absolute-form
+    /// target or was a CONNECT, or it answered 407 or was sent `Proxy-Authorization`) in a
+    /// connection that has left the flow table: once the capture is analysed, every one has.
+    pub fn is_proxy(&self, server: SocketAddr) -> bool {
+        self.proxies.contains(&server)
+    }
+
+    /// Rows held: of connections open, and ended but not taken.
+    #[cfg(test)]
+    pub(super) fn rows_held(&self) -> usize {
+        self.held
+    }
+
+    /// HTTP events that found the table full ([`MAX_ROWS`] rows held) so far.
+    pub fn events_over_cap(&self) -> u64 {
+        self.events_over_cap
+    }
+
+    /// Completes the rows of `stream` (its connection left the flow table) and moves them to
+    /// `ended`.
+    fn end_stream(&mut self, stream: u64) {
+        let Some(StreamRows { mut rows, .. }) = self.open.remove(&stream) else {
+            return;
+        };
+        let last = rows
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, (row, _))| (first_frame(row), *i))
+            .map(|(i, _)| i);
+        if let Some((row, _)) = last.and_then(|i| rows.get_mut(i)) {
+            row.last_on_connection = true;
+            row.connection_end = self.ends.resolve(stream, row.client);
+        }
+        self.ends.forget(stream);
+        for (row, _) in &rows {
+            if let Some(x) = row.exchange {
+                self.by_exchange.remove(&(stream, x));
+            }
+            if acts_as_proxy(row) {
+                self.proxies.insert(row.server);
+            }
+        }
+        rows.sort_by_key(|(r, _)| (first_frame(r), r.exchange));
+        for (mut row, _) in rows {
+            row.server_is_proxy = self.proxies.contains(&row.server);
+            self.ended.push(row);
+        }
+    }
+
+    /// Adds `row` to its stream's; `None` if the table is full.
     fn new_row(&mut self, row: HttpExchangeRow, time: Option<Timestamp>) -> Option<usize> {
-        if self.rows.len() >= MAX_ROWS {
+        if self.held >= MAX_ROWS {
             self.events_over_cap = self.events_over_cap.saturating_add(1);
             return None;
         }
+        self.held += 1;
         let stream = row.stream;
         let exchange = row.exchange;
-        self.rows.push((row, time));
-        let i = self.rows.len().saturating_sub(1);
+        let rows = &mut self.open.entry(stream).or_default().rows;
+        rows.push((row, time));
+        let i = rows.len().saturating_sub(1);
         if let Some(x) = exchange {
             self.by_exchange.insert((stream, x), i);
         }
@@ -226,6 +299,15 @@ impl HttpSummary {
 
     fn row_for(&mut self, stream: u64, exchange: Option<u32>) -> Option<usize> {
         exchange.and_then(|x| self.by_exchange.get(&(stream, x)).copied())
+    }
+
+    /// Row `i` of `stream`, with the time of its request.
+    fn row_mut(
+        &mut self,
+        stream: u64,
+        i: usize,
+    ) -> Option<&mut (HttpExchangeRow, Option<Timestamp>)> {
+        self.open.get_mut(&stream)?.rows.get_mut(i)
     }
 
     fn on_http(&mut self, e: &Event, stream: u64, m: &HttpMessage) {
@@ -253,7 +335,7 @@ impl HttpSummary {
                     Some(i) => Some(i),
                     None => self.new_row(empty_row(stream, r.exchange, e.dst, e.src), None),
                 };
-                if let Some((row, request_time)) = i.and_then(|i| self.rows.get_mut(i)) {
+                if let Some((row, request_time)) = i.and_then(|i| self.row_mut(stream, i)) {
                     if r.interim {
                         push_capped(&mut row.interim_statuses, r.head.status);
                     } else {
@@ -281,14 +363,14 @@ impl HttpSummary {
                 ..
             } => {
                 let i = self.row_for(stream, Some(*exchange));
-                if let Some((row, _)) = i.and_then(|i| self.rows.get_mut(i)) {
+                if let Some((row, _)) = i.and_then(|i| self.row_mut(stream, i)) {
                     row.tunnel = Some(authority.clone());
                 }
                 i
             }
             HttpMessage::ProtocolSwitched { exchange, upgrade } => {
                 let i = self.row_for(stream, *exchange);
-                if let Some((row, _)) = i.and_then(|i| self.rows.get_mut(i)) {
+                if let Some((row, _)) = i.and_then(|i| self.row_mut(stream, i)) {
                     row.upgraded_to.clone_from(upgrade);
                 }
                 i
@@ -299,7 +381,7 @@ impl HttpSummary {
                 ..
             } => {
                 let i = self.row_for(stream, Some(*exchange));
-                if let Some((row, _)) = i.and_then(|i| self.rows.get_mut(i)) {
+                if let Some((row, _)) = i.and_then(|i| self.row_mut(stream, i)) {
                     row.unanswered_closed_by = Some(match first_to_close {
                         Dir::ToServer => Side::Client,
                         Dir::ToClient => Side::Server,
@@ -309,8 +391,8 @@ impl HttpSummary {
             }
             HttpMessage::DecodeError { .. } | HttpMessage::Resynchronized { .. } => None,
         };
-        if let Some(i) = touched {
-            self.last_touched.insert(stream, i);
+        if let (Some(i), Some(rows)) = (touched, self.open.get_mut(&stream)) {
+            rows.last_touched = Some(i);
         }
     }
 
@@ -318,11 +400,10 @@ impl HttpSummary {
         let Some(message_type) = n.message_type else {
             return;
         };
-        let Some((row, _)) = self
-            .last_touched
-            .get(&stream)
-            .and_then(|&i| self.rows.get_mut(i))
-        else {
+        let Some((row, _)) = self.open.get_mut(&stream).and_then(|rows| {
+            let i = rows.last_touched?;
+            rows.rows.get_mut(i)
+        }) else {
             return;
         };
         let user = n.user.as_ref().map(|u| match &n.domain {
@@ -355,11 +436,16 @@ impl EventSink for HttpSummary {
             Detail::Http(m) => self.on_http(e, stream, m),
             Detail::Ntlm(n) => self.on_ntlm(stream, n),
             Detail::Tcp(_) => {
-                let last_touched = &self.last_touched;
-                self.ends.observe(e, |s| last_touched.contains_key(&s));
+                let open = &self.open;
+                self.ends.observe(e, |s| open.contains_key(&s));
             }
             Detail::Tls(_) => {}
         }
+    }
+
+    fn flow(&mut self, flow: &FlowSummary) {
+        // The connection left the flow table: no event of it follows, its rows are complete.
+        self.end_stream(flow.stream);
     }
 }
 

@@ -2,9 +2,13 @@
 //! HTTP exchange ([`HttpSummary`]) and per NTLM exchange ([`NtlmSummary`]).
 //!
 //! Each aggregator is an [`EventSink`](crate::timeline::EventSink): hand it to
-//! [`analyze_path`](crate::pipeline::analyze_path) directly (streaming, memory bounded by the
-//! number of rows), or replay collected events with `from_events`. `finish` returns the table,
-//! whose rows derive `Serialize` (the JSON form of `wiretale tls|http|ntlm --format json`).
+//! [`analyze_path`](crate::pipeline::analyze_path) directly, or replay collected events with
+//! `from_events`. `finish` returns the table, whose rows derive `Serialize` (the JSON form of
+//! `wiretale tls|http|ntlm --format json`). A row is complete once its connection has left the
+//! flow table ([`EventSink::flow`](crate::timeline::EventSink::flow)); a caller that takes the
+//! complete rows as they come (`drain_ended`, e.g. after each `flow`) holds only the rows of
+//! the connections open at a time, whatever the size of the capture, as the CLI does. Rows
+//! held are capped at [`MAX_ROWS`] either way.
 //!
 //! ```no_run
 //! use wiretale::pipeline::{analyze_path, AnalyzerConfig};
@@ -45,8 +49,8 @@ pub use tls::{
 use serde::Serialize;
 use std::net::SocketAddr;
 
-/// At most this many rows are kept per table; events that would start more are counted in the
-/// table's `events_over_cap`.
+/// At most this many rows are held per table (rows taken by `drain_ended` no longer count);
+/// events that would start more are counted in the table's `events_over_cap`.
 pub const MAX_ROWS: usize = 100_000;
 
 /// At most this many entries are kept in each per-row list (alerts, challenges, URLs, ...).

@@ -10,9 +10,10 @@ use super::ends::EndTracker;
 use super::{ConnectionEnd, MAX_ROWS};
 use crate::proto::http::HttpMessage;
 use crate::proto::ntlm::NtlmMessage;
+use crate::tcp::FlowSummary;
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 /// How many of the latest rows a Type 3 on a new connection is matched against.
@@ -159,19 +160,42 @@ enum Awaiting {
 #[derive(Debug, Clone)]
 struct Building {
     row: NtlmExchangeRow,
-    first_frame: u64,
     type1_response: Option<(u16, u64)>,
     type3_response: Option<(u16, u64)>,
+    /// The row's connection has left the flow table (`row.connection_end` is set).
+    stream_ended: bool,
+    /// The Type 3 travelled on another connection, which is still in the flow table: the
+    /// response to it may come.
+    type3_stream_open: bool,
+}
+
+/// What is known of one connection still in the flow table.
+#[derive(Debug, Default, Clone)]
+struct StreamState {
+    /// Its current exchange.
+    current: Option<u64>,
+    /// Rows it can still change: its own, and those whose Type 3 it carried.
+    rows: Vec<u64>,
+    /// Its requests (HTTP exchange numbers) whose response decides a row.
+    awaiting: Vec<u32>,
 }
 
 /// Builds the NTLM table from events (an [`EventSink`]).
 #[derive(Debug, Default, Clone)]
 pub struct NtlmSummary {
-    rows: Vec<Building>,
-    /// The current exchange of each connection.
-    open: HashMap<u64, usize>,
+    /// Rows held, by number (the order they were made).
+    rows: HashMap<u64, Building>,
+    /// The number the next row gets.
+    next_row: u64,
+    /// The latest rows made (at most [`SWITCH_SEARCH_WINDOW`]): a Type 3 on a new connection
+    /// is matched against them.
+    recent: VecDeque<u64>,
+    /// Connections still in the flow table that have rows.
+    streams: HashMap<u64, StreamState>,
     /// Requests (stream, HTTP exchange) whose response decides a row.
-    awaiting: HashMap<(u64, u32), (usize, Awaiting)>,
+    awaiting: HashMap<(u64, u32), (u64, Awaiting)>,
+    /// Complete rows with their numbers, not taken yet ([`NtlmSummary::drain_ended`]).
+    ended: Vec<(u64, NtlmExchangeRow)>,
     ends: EndTracker,
     events_over_cap: u64,
 }
@@ -180,6 +204,43 @@ fn scheme_name(n: &NtlmEvent) -> &'static str {
     match n.scheme {
         crate::proto::ntlm::AuthScheme::Negotiate => "Negotiate",
         _ => "NTLM",
+    }
+}
+
+impl NtlmExchangeRow {
+    /// The frame of its first message (Type 1, else Type 2, else Type 3): the table's order.
+    pub fn first_frame(&self) -> u64 {
+        self.negotiate
+            .as_ref()
+            .map(|s| s.frame)
+            .or(self.challenge.as_ref().map(|s| s.frame))
+            .or(self.authenticate.as_ref().map(|s| s.frame))
+            .unwrap_or(0)
+    }
+}
+
+impl Building {
+    /// The row, its outcome decided.
+    fn into_row(self) -> NtlmExchangeRow {
+        let mut row = self.row;
+        row.outcome = match (&row.authenticate, &row.challenge) {
+            (Some(_), _) => match self.type3_response {
+                Some((status @ (401 | 407), frame)) => NtlmOutcome::Rejected { status, frame },
+                Some((status, frame)) => NtlmOutcome::Authenticated { status, frame },
+                None => NtlmOutcome::NoResponse,
+            },
+            (None, Some(_)) => NtlmOutcome::AbandonedAfterType2,
+            (None, None) => NtlmOutcome::NoType2 {
+                status: self.type1_response.map(|(s, _)| s),
+                frame: self.type1_response.map(|(_, f)| f),
+            },
+        };
+        row
+    }
+
+    /// A Type 3 on another connection could still be matched to it.
+    fn awaits_type3(&self) -> bool {
+        self.row.authenticate.is_none() && self.row.challenge.is_some()
     }
 }
 
@@ -193,96 +254,161 @@ impl NtlmSummary {
         summary.finish()
     }
 
-    /// The table.
+    /// The table: the rows not taken by [`NtlmSummary::drain_ended`], by first frame.
     pub fn finish(self) -> NtlmTable {
         let NtlmSummary {
             rows,
+            mut ended,
             ends,
             events_over_cap,
             ..
         } = self;
-        let mut rows: Vec<Building> = rows;
-        rows.sort_by_key(|b| (b.first_frame, b.row.stream));
-        let exchanges = rows
-            .into_iter()
-            .map(|b| {
-                let mut row = b.row;
-                row.outcome = match (&row.authenticate, &row.challenge) {
-                    (Some(_), _) => match b.type3_response {
-                        Some((status @ (401 | 407), frame)) => {
-                            NtlmOutcome::Rejected { status, frame }
-                        }
-                        Some((status, frame)) => NtlmOutcome::Authenticated { status, frame },
-                        None => NtlmOutcome::NoResponse,
-                    },
-                    (None, Some(_)) => NtlmOutcome::AbandonedAfterType2,
-                    (None, None) => NtlmOutcome::NoType2 {
-                        status: b.type1_response.map(|(s, _)| s),
-                        frame: b.type1_response.map(|(_, f)| f),
-                    },
-                };
-                row.connection_end = ends.resolve(row.stream, row.client);
-                row
-            })
-            .collect();
+        ended.extend(rows.into_iter().map(|(number, mut b)| {
+            if !b.stream_ended {
+                b.row.connection_end = ends.resolve(b.row.stream, b.row.client);
+            }
+            (number, b.into_row())
+        }));
+        // Rows with the same first frame and connection: in the order they were made.
+        ended.sort_by_key(|(number, r)| (r.first_frame(), r.stream, *number));
         NtlmTable {
-            exchanges,
+            exchanges: ended.into_iter().map(|(_, r)| r).collect(),
             events_over_cap,
         }
     }
 
+    /// Hands `each` every row that has become complete since the last call, in the order they
+    /// did (two of one connection with the same first frame may come in the other order
+    /// than [`NtlmSummary::finish`] gives), and forgets them: a caller that writes rows out as they come (`wiretale ntlm`
+    /// keeps them on disk) needs memory only for the exchanges still open, and no rows are
+    /// lost to [`MAX_ROWS`] (which counts the rows held). [`NtlmSummary::finish`] then gives
+    /// the rest.
+    ///
+    /// A row is complete once its connection has left the flow table, the connection that
+    /// carried its Type 3 too, and a Type 3 on a new connection can no longer be matched to
+    /// it (it has one, or [`SWITCH_SEARCH_WINDOW`] newer rows were made).
+    pub fn drain_ended(&mut self, mut each: impl FnMut(NtlmExchangeRow)) {
+        for (_, row) in self.ended.drain(..) {
+            each(row);
+        }
+    }
+
+    /// Rows held: still open, and complete but not taken.
+    #[cfg(test)]
+    pub(super) fn rows_held(&self) -> usize {
+        self.rows.len() + self.ended.len()
+    }
+
+    /// NTLM messages that found the table full ([`MAX_ROWS`] rows held) so far.
+    pub fn events_over_cap(&self) -> u64 {
+        self.events_over_cap
+    }
+
     fn new_row(
         &mut self,
-        e: &Event,
         stream: u64,
         n: &NtlmEvent,
         client: Option<SocketAddr>,
         server: Option<SocketAddr>,
-    ) -> Option<usize> {
-        if self.rows.len() >= MAX_ROWS {
+    ) -> Option<u64> {
+        if self.rows.len() + self.ended.len() >= MAX_ROWS {
             self.events_over_cap = self.events_over_cap.saturating_add(1);
             return None;
         }
         let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-        self.rows.push(Building {
-            row: NtlmExchangeRow {
-                stream,
-                client: client.unwrap_or(unspecified),
-                server: server.unwrap_or(unspecified),
-                proxy: n.header.starts_with("Proxy-"),
-                scheme: scheme_name(n),
-                negotiate: None,
-                challenge: None,
-                authenticate: None,
-                type3_on_other_connection: false,
-                outcome: NtlmOutcome::NoResponse,
-                connection_end: None,
+        let number = self.next_row;
+        self.next_row += 1;
+        self.rows.insert(
+            number,
+            Building {
+                row: NtlmExchangeRow {
+                    stream,
+                    client: client.unwrap_or(unspecified),
+                    server: server.unwrap_or(unspecified),
+                    proxy: n.header.starts_with("Proxy-"),
+                    scheme: scheme_name(n),
+                    negotiate: None,
+                    challenge: None,
+                    authenticate: None,
+                    type3_on_other_connection: false,
+                    outcome: NtlmOutcome::NoResponse,
+                    connection_end: None,
+                },
+                type1_response: None,
+                type3_response: None,
+                stream_ended: false,
+                type3_stream_open: false,
             },
-            first_frame: e.frame,
-            type1_response: None,
-            type3_response: None,
-        });
-        let i = self.rows.len().saturating_sub(1);
-        self.open.insert(stream, i);
-        Some(i)
+        );
+        let state = self.streams.entry(stream).or_default();
+        state.current = Some(number);
+        state.rows.push(number);
+        self.recent.push_back(number);
+        if self.recent.len() > SWITCH_SEARCH_WINDOW {
+            if let Some(out) = self.recent.pop_front() {
+                // Out of reach of a Type 3 on a new connection: it may be complete now.
+                self.complete_if_done(out);
+            }
+        }
+        Some(number)
+    }
+
+    /// Moves row `number` to `ended` if nothing can change it any more.
+    fn complete_if_done(&mut self, number: u64) {
+        let Some(b) = self.rows.get(&number) else {
+            return;
+        };
+        // `recent` holds the latest rows made, numbered in sequence.
+        let in_recent = number + self.recent.len() as u64 >= self.next_row;
+        let reachable = b.awaits_type3() && in_recent;
+        if !b.stream_ended || b.type3_stream_open || reachable {
+            return;
+        }
+        if let Some(b) = self.rows.remove(&number) {
+            self.ended.push((number, b.into_row()));
+        }
+    }
+
+    /// The connection `stream` left the flow table: no event of it follows.
+    fn end_stream(&mut self, stream: u64) {
+        let Some(state) = self.streams.remove(&stream) else {
+            return;
+        };
+        for x in state.awaiting {
+            self.awaiting.remove(&(stream, x));
+        }
+        for number in state.rows {
+            let Some(b) = self.rows.get_mut(&number) else {
+                continue;
+            };
+            if b.row.stream == stream {
+                b.stream_ended = true;
+                b.row.connection_end = self.ends.resolve(stream, b.row.client);
+            } else {
+                b.type3_stream_open = false;
+            }
+            self.complete_if_done(number);
+        }
+        self.ends.forget(stream);
     }
 
     /// The open exchange of `stream`, if `fits` accepts it.
-    fn open_row(&self, stream: u64, fits: impl Fn(&NtlmExchangeRow) -> bool) -> Option<usize> {
-        let i = *self.open.get(&stream)?;
-        self.rows.get(i).filter(|b| fits(&b.row)).map(|_| i)
+    fn open_row(&self, stream: u64, fits: impl Fn(&NtlmExchangeRow) -> bool) -> Option<u64> {
+        let number = self.streams.get(&stream)?.current?;
+        self.rows
+            .get(&number)
+            .filter(|b| fits(&b.row))
+            .map(|_| number)
     }
 
     /// A Type 2 on another connection from the same client host to the same server that is
     /// still waiting for its Type 3.
-    fn switched_from(&self, e: &Event, stream: u64) -> Option<usize> {
+    fn switched_from(&self, e: &Event, stream: u64) -> Option<u64> {
         let client_ip = e.src?.ip();
         let server = e.dst?;
-        let start = self.rows.len().saturating_sub(SWITCH_SEARCH_WINDOW);
-        self.rows
+        self.recent
             .iter()
-            .enumerate()
-            .skip(start)
+            .filter_map(|number| Some((*number, self.rows.get(number)?)))
             .filter(|(_, b)| {
                 b.row.stream != stream
                     && b.row.authenticate.is_none()
@@ -291,7 +417,13 @@ impl NtlmSummary {
                     && b.row.challenge.as_ref().is_some_and(|c| c.frame < e.frame)
             })
             .max_by_key(|(_, b)| b.row.challenge.as_ref().map(|c| c.frame))
-            .map(|(i, _)| i)
+            .map(|(number, _)| number)
+    }
+
+    /// Notes that the response to request `x` on `stream` decides row `number`.
+    fn await_response(&mut self, stream: u64, x: u32, number: u64, awaiting: Awaiting) {
+        self.awaiting.insert((stream, x), (number, awaiting));
+        self.streams.entry(stream).or_default().awaiting.push(x);
     }
 
     fn on_ntlm(&mut self, e: &Event, stream: u64, n: &NtlmEvent) {
@@ -300,10 +432,10 @@ impl NtlmSummary {
         };
         match message_type {
             1 => {
-                let Some(i) = self.new_row(e, stream, n, e.src, e.dst) else {
+                let Some(i) = self.new_row(stream, n, e.src, e.dst) else {
                     return;
                 };
-                if let Some(b) = self.rows.get_mut(i) {
+                if let Some(b) = self.rows.get_mut(&i) {
                     b.row.negotiate = Some(NtlmNegotiateStep {
                         frame: e.frame,
                         domain: n.domain.clone(),
@@ -311,8 +443,7 @@ impl NtlmSummary {
                     });
                 }
                 if let Some(x) = n.exchange {
-                    self.awaiting
-                        .insert((stream, x), (i, Awaiting::Type1Answer));
+                    self.await_response(stream, x, i, Awaiting::Type1Answer);
                 }
             }
             2 => {
@@ -320,12 +451,12 @@ impl NtlmSummary {
                     r.challenge.is_none() && r.authenticate.is_none()
                 }) {
                     Some(i) => i,
-                    None => match self.new_row(e, stream, n, e.dst, e.src) {
+                    None => match self.new_row(stream, n, e.dst, e.src) {
                         Some(i) => i,
                         None => return,
                     },
                 };
-                if let Some(b) = self.rows.get_mut(i) {
+                if let Some(b) = self.rows.get_mut(&i) {
                     b.row.challenge = Some(NtlmChallengeStep {
                         frame: e.frame,
                         challenge: n.challenge.clone(),
@@ -342,7 +473,7 @@ impl NtlmSummary {
                     Some(i) => (i, false),
                     None => match self.switched_from(e, stream) {
                         Some(i) => (i, true),
-                        None => match self.new_row(e, stream, n, e.src, e.dst) {
+                        None => match self.new_row(stream, n, e.src, e.dst) {
                             Some(i) => (i, false),
                             None => return,
                         },
@@ -352,7 +483,7 @@ impl NtlmSummary {
                     Some(NtlmMessage::Authenticate(a)) => Some(a.response_kind.label()),
                     _ => None,
                 };
-                if let Some(b) = self.rows.get_mut(i) {
+                if let Some(b) = self.rows.get_mut(&i) {
                     b.row.authenticate = Some(NtlmAuthenticateStep {
                         frame: e.frame,
                         stream,
@@ -362,11 +493,15 @@ impl NtlmSummary {
                         response,
                     });
                     b.row.type3_on_other_connection = switched;
+                    b.type3_stream_open |= switched;
                 }
-                self.open.insert(stream, i);
+                let state = self.streams.entry(stream).or_default();
+                state.current = Some(i);
+                if switched {
+                    state.rows.push(i);
+                }
                 if let Some(x) = n.exchange {
-                    self.awaiting
-                        .insert((stream, x), (i, Awaiting::Type3Answer));
+                    self.await_response(stream, x, i, Awaiting::Type3Answer);
                 }
             }
             _ => {}
@@ -382,7 +517,7 @@ impl NtlmSummary {
         let Some((i, awaiting)) = self.awaiting.remove(&(stream, x)) else {
             return;
         };
-        if let Some(b) = self.rows.get_mut(i) {
+        if let Some(b) = self.rows.get_mut(&i) {
             match awaiting {
                 Awaiting::Type1Answer => b.type1_response = Some((r.head.status, e.frame)),
                 Awaiting::Type3Answer => b.type3_response = Some((r.head.status, e.frame)),
@@ -398,10 +533,14 @@ impl EventSink for NtlmSummary {
             Detail::Ntlm(n) => self.on_ntlm(e, stream, n),
             Detail::Http(m) => self.on_http(e, stream, m),
             Detail::Tcp(_) => {
-                let open = &self.open;
-                self.ends.observe(e, |s| open.contains_key(&s));
+                let streams = &self.streams;
+                self.ends.observe(e, |s| streams.contains_key(&s));
             }
             Detail::Tls(_) => {}
         }
+    }
+
+    fn flow(&mut self, flow: &FlowSummary) {
+        self.end_stream(flow.stream);
     }
 }

@@ -567,3 +567,144 @@ fn rows_serialize_with_snake_case_keys() {
         "abandoned_after_type2"
     );
 }
+
+/// The three summaries fed as `wiretale tls|http|ntlm` feed them: the rows of each connection
+/// are taken as it leaves the flow table. Notes the most rows each held at once.
+#[derive(Default)]
+struct Draining {
+    tls: TlsSummary,
+    http: HttpSummary,
+    ntlm: NtlmSummary,
+    tls_rows: Vec<TlsConnectionRow>,
+    http_rows: Vec<HttpExchangeRow>,
+    ntlm_rows: Vec<NtlmExchangeRow>,
+    most_held: [usize; 3],
+}
+
+impl crate::timeline::EventSink for Draining {
+    fn event(&mut self, e: &Event) {
+        self.tls.event(e);
+        self.http.event(e);
+        self.ntlm.event(e);
+    }
+    fn flow(&mut self, f: &crate::tcp::FlowSummary) {
+        self.tls.flow(f);
+        self.http.flow(f);
+        self.ntlm.flow(f);
+        let held = [
+            self.tls.rows_held(),
+            self.http.rows_held(),
+            self.ntlm.rows_held(),
+        ];
+        for (most, held) in self.most_held.iter_mut().zip(held) {
+            *most = (*most).max(held);
+        }
+        self.tls.drain_ended(|r| self.tls_rows.push(r));
+        self.http.drain_ended(|r| self.http_rows.push(r));
+        self.ntlm.drain_ended(|r| self.ntlm_rows.push(r));
+    }
+}
+
+impl Draining {
+    /// The rows taken, completed and in table order, after the analysis: the same tables
+    /// as `finish` without taking (every connection has left the flow table by then, so
+    /// only NTLM rows can be left).
+    fn into_tables(
+        mut self,
+    ) -> (
+        Vec<TlsConnectionRow>,
+        Vec<HttpExchangeRow>,
+        Vec<NtlmExchangeRow>,
+    ) {
+        assert!(self.tls.finish().connections.is_empty(), "TLS rows left");
+        // An abandoned exchange waits for a Type 3 on a new connection until enough newer
+        // ones are made: the end of the analysis gives it.
+        self.ntlm_rows.extend(self.ntlm.finish().exchanges);
+        for row in &mut self.http_rows {
+            row.server_is_proxy = self.http.is_proxy(row.server);
+        }
+        assert!(self.http.finish().exchanges.is_empty(), "HTTP rows left");
+        self.tls_rows.sort_by_key(|r| (r.first_frame, r.stream));
+        self.http_rows
+            .sort_by_key(|r| (r.request_frame.or(r.response_frame), r.stream, r.exchange));
+        self.ntlm_rows.sort_by_key(|r| (r.first_frame(), r.stream));
+        (self.tls_rows, self.http_rows, self.ntlm_rows)
+    }
+}
+
+/// Rows taken as their connections leave the flow table are the rows of the whole table
+/// (replayed from collected events, so by another path), on every capture.
+#[test]
+fn rows_taken_as_connections_end_make_the_same_tables() {
+    let mut files = crate::test_support::capture_files(&testdata(""));
+    if let Some(dir) = shared_captures() {
+        files.extend(crate::test_support::capture_files(&dir));
+    }
+    let (mut tls_rows, mut http_rows, mut ntlm_rows) = (0, 0, 0);
+    for path in files {
+        let c = collect(&path);
+        let mut draining = Draining::default();
+        analyze_path(&path, &AnalyzerConfig::default(), &mut draining).unwrap();
+        let (tls, http, ntlm) = draining.into_tables();
+        let name = path.display();
+        assert_eq!(
+            tls,
+            TlsSummary::from_events(&c.events, &c.flows).connections,
+            "{name}"
+        );
+        assert_eq!(
+            http,
+            HttpSummary::from_events(&c.events).exchanges,
+            "{name}"
+        );
+        assert_eq!(
+            ntlm,
+            NtlmSummary::from_events(&c.events).exchanges,
+            "{name}"
+        );
+        tls_rows += tls.len();
+        http_rows += http.len();
+        ntlm_rows += ntlm.len();
+    }
+    // The comparison saw rows of every kind, including a proxy's.
+    assert!(
+        tls_rows > 5 && http_rows > 5 && ntlm_rows > 3,
+        "{tls_rows} {http_rows} {ntlm_rows}"
+    );
+}
+
+/// Taking the rows as connections end keeps memory to the connections in the flow table: on
+/// 400 connections (32 open at a time, at most 8 closed ones lingering) no summary holds more
+/// than a few dozen rows, and the tables are whole.
+#[test]
+fn rows_held_follow_the_open_connections_not_the_capture() {
+    use wiretale_fixtures::workload::{write_workload, Format, Shape, Size};
+    let dir = std::env::temp_dir().join(format!("wiretale-summary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mixed.pcap");
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let written = write_workload(Shape::Mixed, Size::Connections(400), Format::Pcap, file).unwrap();
+    assert_eq!(written.connections, 400);
+    let mut config = AnalyzerConfig::default();
+    config.tcp.max_closed_flows = 8;
+    let mut draining = Draining::default();
+    analyze_path(&path, &config, &mut draining).unwrap();
+    let most_held = draining.most_held;
+    let (tls, http, ntlm) = draining.into_tables();
+    std::fs::remove_dir_all(&dir).ok();
+    // Every connection is TLS (direct or in a tunnel) or HTTP; NTLM on 30 % of them.
+    assert!(
+        tls.len() > 150 && http.len() > 400 && ntlm.len() > 80,
+        "{} {} {}",
+        tls.len(),
+        http.len(),
+        ntlm.len()
+    );
+    for (held, total) in most_held.iter().zip([tls.len(), http.len(), ntlm.len()]) {
+        assert!(
+            *held <= 48 * total.div_ceil(total.max(1)) * 4,
+            "held {held} of {total}"
+        );
+        assert!(*held * 4 < total, "held {held} of {total}");
+    }
+}

@@ -13,6 +13,7 @@ use crate::tcp::FlowSummary;
 use crate::timeline::summary::title;
 use crate::timeline::{Detail, Event, EventSink};
 use serde::Serialize;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -247,8 +248,10 @@ struct Conn {
 /// Builds the TLS table from events (an [`EventSink`]).
 #[derive(Debug, Default, Clone)]
 pub struct TlsSummary {
-    conns: Vec<Conn>,
-    by_stream: HashMap<u64, usize>,
+    /// Connections still in the flow table, by stream.
+    open: HashMap<u64, Conn>,
+    /// Rows of connections that left it, not taken yet ([`TlsSummary::drain_ended`]).
+    ended: Vec<TlsConnectionRow>,
     ends: EndTracker,
     events_over_cap: u64,
 }
@@ -266,38 +269,82 @@ impl TlsSummary {
         summary.finish()
     }
 
-    /// The table.
+    /// The table: the rows not taken by [`TlsSummary::drain_ended`], by first frame.
     pub fn finish(self) -> TlsTable {
         let TlsSummary {
-            conns,
+            open,
+            mut ended,
             ends,
             events_over_cap,
-            ..
         } = self;
-        let mut connections: Vec<TlsConnectionRow> =
-            conns.into_iter().map(|c| c.into_row(&ends)).collect();
-        connections.sort_by_key(|r| (r.first_frame, r.stream));
+        ended.extend(open.into_values().map(|c| c.into_row(&ends)));
+        ended.sort_by_key(|r| (r.first_frame, r.stream));
         TlsTable {
-            connections,
+            connections: ended,
             events_over_cap,
         }
     }
 
+    /// Hands `each` the row of every connection that has left the flow table since the last
+    /// call (complete: nothing more comes for it), in the order they left, and forgets them:
+    /// a caller that writes rows out as they come (`wiretale tls` keeps them on disk) needs
+    /// memory only for the connections open at a time, and no rows are lost to [`MAX_ROWS`]
+    /// (which counts the rows held). [`TlsSummary::finish`] then gives the rest.
+    ///
+    /// ```no_run
+    /// use wiretale::pipeline::{analyze_path, AnalyzerConfig};
+    /// use wiretale::summary::TlsSummary;
+    /// use wiretale::tcp::FlowSummary;
+    /// use wiretale::timeline::{Event, EventSink};
+    ///
+    /// /// Prints each row as its connection leaves the flow table.
+    /// struct Printing(TlsSummary);
+    ///
+    /// impl EventSink for Printing {
+    ///     fn event(&mut self, e: &Event) {
+    ///         self.0.event(e);
+    ///     }
+    ///     fn flow(&mut self, f: &FlowSummary) {
+    ///         self.0.flow(f);
+    ///         self.0.drain_ended(|row| println!("stream {}: SNI {:?}", row.stream, row.sni));
+    ///     }
+    /// }
+    ///
+    /// let mut sink = Printing(TlsSummary::default());
+    /// analyze_path("trace.pcap", &AnalyzerConfig::default(), &mut sink)?;
+    /// // Every connection leaves the table by the end of the capture: nothing is left.
+    /// assert!(sink.0.finish().connections.is_empty());
+    /// # Ok::<(), wiretale::capture::CaptureError>(())
+    /// ```
+    pub fn drain_ended(&mut self, mut each: impl FnMut(TlsConnectionRow)) {
+        for row in self.ended.drain(..) {
+            each(row);
+        }
+    }
+
+    /// Rows held: of connections open, and ended but not taken.
+    #[cfg(test)]
+    pub(super) fn rows_held(&self) -> usize {
+        self.open.len() + self.ended.len()
+    }
+
+    /// Events of connections that found the table full ([`MAX_ROWS`] rows held) so far.
+    pub fn events_over_cap(&self) -> u64 {
+        self.events_over_cap
+    }
+
     fn conn(&mut self, e: &Event, stream: u64) -> Option<&mut Conn> {
-        let index = match self.by_stream.get(&stream) {
-            Some(&i) => i,
-            None => {
-                if self.conns.len() >= MAX_ROWS {
+        let held = self.open.len() + self.ended.len();
+        match self.open.entry(stream) {
+            Entry::Occupied(o) => Some(o.into_mut()),
+            Entry::Vacant(v) => {
+                if held >= MAX_ROWS {
                     self.events_over_cap = self.events_over_cap.saturating_add(1);
                     return None;
                 }
-                self.conns.push(Conn::new(stream, e));
-                let i = self.conns.len().saturating_sub(1);
-                self.by_stream.insert(stream, i);
-                i
+                Some(v.insert(Conn::new(stream, e)))
             }
-        };
-        self.conns.get_mut(index)
+        }
     }
 }
 
@@ -311,20 +358,19 @@ impl EventSink for TlsSummary {
                 }
             }
             Detail::Tcp(_) => {
-                let by_stream = &self.by_stream;
-                self.ends.observe(e, |s| by_stream.contains_key(&s));
+                let open = &self.open;
+                self.ends.observe(e, |s| open.contains_key(&s));
             }
             Detail::Http(_) | Detail::Ntlm(_) => {}
         }
     }
 
     fn flow(&mut self, flow: &FlowSummary) {
-        if let Some(conn) = self
-            .by_stream
-            .get(&flow.stream)
-            .and_then(|&i| self.conns.get_mut(i))
-        {
+        // The connection left the flow table: no event of it follows, its row is complete.
+        if let Some(mut conn) = self.open.remove(&flow.stream) {
             conn.flow_client = Some(flow.client);
+            self.ended.push(conn.into_row(&self.ends));
+            self.ends.forget(flow.stream);
         }
     }
 }
