@@ -106,31 +106,6 @@ impl Cells {
     }
 }
 
-/// Writes `rows` as an aligned table: `header` names the columns, `right` lists the columns
-/// aligned right (numbers), and `fill` writes one row's cells, once to measure the row and
-/// once to draw it, so no row's text is kept (rows in memory; `flows` spills its rows
-/// instead, with the same [`Layout`]).
-pub fn write_table<W: Write, R>(
-    out: &mut W,
-    header: &[&str],
-    right: &[usize],
-    rows: &[R],
-    fill: impl Fn(&R, &mut Cells),
-) -> io::Result<()> {
-    let mut layout = Layout::new(header, right);
-    let mut cells = Cells::new(header.len());
-    for row in rows {
-        fill(row, &mut cells);
-        layout.measure(&cells);
-    }
-    layout.write_header(out, header)?;
-    for row in rows {
-        fill(row, &mut cells);
-        layout.write_row(out, &cells)?;
-    }
-    layout.write_footer(out)
-}
-
 fn rule<W: Write>(
     out: &mut W,
     widths: &[usize],
@@ -200,13 +175,30 @@ fn line<W: Write>(
             } else {
                 cell.split('\n').nth(at).unwrap_or("")
             };
+            // Padded by hand: `format!`'s padding writes a space at a time.
+            let pad = w.saturating_sub(text.chars().count());
+            out.write_all(b" ")?;
             if right.contains(&i) {
-                write!(out, " {text:>w$} ")?;
+                spaces(out, pad)?;
+                out.write_all(text.as_bytes())?;
             } else {
-                write!(out, " {text:<w$} ")?;
+                out.write_all(text.as_bytes())?;
+                spaces(out, pad)?;
             }
+            out.write_all(b" ")?;
         }
         out.write_all("│\n".as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes `n` spaces.
+fn spaces<W: Write>(out: &mut W, mut n: usize) -> io::Result<()> {
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    while n > 0 {
+        let chunk = n.min(SPACES.len());
+        out.write_all(&SPACES[..chunk])?;
+        n -= chunk;
     }
     Ok(())
 }
@@ -215,6 +207,28 @@ fn line<W: Write>(
 mod tests {
     use super::*;
     use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+
+    /// `rows` as a table: measured, then drawn.
+    fn write_table<W: Write, R>(
+        out: &mut W,
+        header: &[&str],
+        right: &[usize],
+        rows: &[R],
+        fill: impl Fn(&R, &mut Cells),
+    ) -> io::Result<()> {
+        let mut layout = Layout::new(header, right);
+        let mut cells = Cells::new(header.len());
+        for row in rows {
+            fill(row, &mut cells);
+            layout.measure(&cells);
+        }
+        layout.write_header(out, header)?;
+        for row in rows {
+            fill(row, &mut cells);
+            layout.write_row(out, &cells)?;
+        }
+        layout.write_footer(out)
+    }
 
     #[test]
     fn draws_what_comfy_table_draws() {

@@ -1,15 +1,19 @@
 //! `wiretale http`: one row per HTTP exchange.
 
-use super::tables::{self, addr, duration, http_version, keep_alive, opt, side, TextTable, NONE};
+use super::table_rows::{self, Table};
+use super::tables::{self, addr, duration, http_version, keep_alive, opt, side, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
 use crate::grid::Cells;
 use crate::output;
-use wiretale::summary::{HttpExchangeRow, HttpSummary, HttpTable};
+use wiretale::summary::{HttpExchangeRow, HttpSummary};
 
 pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
-    tables::run_table(args, HttpSummary::default(), HttpSummary::finish, render)
+    table_rows::run::<HttpSummary>(args, &TABLE)
 }
+
+/// The server's column.
+const SERVER: usize = 4;
 
 /// The text table's columns.
 const HEADER: [&str; 11] = [
@@ -26,26 +30,24 @@ const HEADER: [&str; 11] = [
     "connection closed",
 ];
 
-fn render(table: &HttpTable) -> TextTable<'_, HttpExchangeRow> {
-    let answered = table
-        .exchanges
-        .iter()
-        .filter(|r| r.status.is_some())
-        .count();
-    let footer = format!(
-        "{}: {answered} answered, {} without a final response{}",
-        tables::count(table.exchanges.len(), "HTTP exchange"),
-        table.exchanges.len().saturating_sub(answered),
-        tables::over_cap(table.events_over_cap)
-    );
-    TextTable {
-        header: &HEADER,
-        right: &[0, 1, 2],
-        rows: &table.exchanges,
-        fill,
-        footer,
-    }
-}
+/// The table.
+pub static TABLE: Table<HttpExchangeRow> = Table {
+    header: &HEADER,
+    right: &[0, 1, 2],
+    fill,
+    key: |r| (r.request_frame.or(r.response_frame).unwrap_or(0), r.stream),
+    counted: |r| r.status.is_some(),
+    footer: |total, answered, over_cap| {
+        format!(
+            "{}: {answered} answered, {} without a final response{}",
+            tables::count(total, "HTTP exchange"),
+            total.saturating_sub(answered),
+            tables::over_cap(over_cap)
+        )
+    },
+    json_rows: "exchanges",
+    server_column: Some(SERVER),
+};
 
 /// One row's cells.
 fn fill(row: &HttpExchangeRow, c: &mut Cells) {

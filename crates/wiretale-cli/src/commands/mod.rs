@@ -7,6 +7,7 @@ mod frames;
 mod http;
 mod ntlm;
 mod story;
+mod table_rows;
 mod tables;
 mod timeline;
 mod tls;

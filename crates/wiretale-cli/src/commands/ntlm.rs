@@ -1,13 +1,14 @@
 //! `wiretale ntlm`: one row per NTLM exchange per TCP connection.
 
-use super::tables::{self, addr, TextTable, NONE};
+use super::table_rows::{self, Table};
+use super::tables::{self, addr, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
 use crate::grid::Cells;
-use wiretale::summary::{NtlmExchangeRow, NtlmOutcome, NtlmSummary, NtlmTable};
+use wiretale::summary::{NtlmExchangeRow, NtlmOutcome, NtlmSummary};
 
 pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
-    tables::run_table(args, NtlmSummary::default(), NtlmSummary::finish, render)
+    table_rows::run::<NtlmSummary>(args, &TABLE)
 }
 
 /// The text table's columns.
@@ -22,25 +23,23 @@ const HEADER: [&str; 8] = [
     "outcome",
 ];
 
-fn render(table: &NtlmTable) -> TextTable<'_, NtlmExchangeRow> {
-    let authenticated = table
-        .exchanges
-        .iter()
-        .filter(|r| matches!(r.outcome, NtlmOutcome::Authenticated { .. }))
-        .count();
-    let footer = format!(
-        "{}: {authenticated} authenticated{}",
-        tables::count(table.exchanges.len(), "NTLM exchange"),
-        tables::over_cap(table.events_over_cap)
-    );
-    TextTable {
-        header: &HEADER,
-        right: &[0],
-        rows: &table.exchanges,
-        fill,
-        footer,
-    }
-}
+/// The table.
+pub static TABLE: Table<NtlmExchangeRow> = Table {
+    header: &HEADER,
+    right: &[0],
+    fill,
+    key: |r| (r.first_frame(), r.stream),
+    counted: |r| matches!(r.outcome, NtlmOutcome::Authenticated { .. }),
+    footer: |total, authenticated, over_cap| {
+        format!(
+            "{}: {authenticated} authenticated{}",
+            tables::count(total, "NTLM exchange"),
+            tables::over_cap(over_cap)
+        )
+    },
+    json_rows: "exchanges",
+    server_column: None,
+};
 
 /// One row's cells.
 fn fill(row: &NtlmExchangeRow, c: &mut Cells) {

@@ -1,15 +1,16 @@
 //! `wiretale tls`: one row per TLS connection.
 
-use super::tables::{self, addr, duration, opt, side, TextTable, NONE};
+use super::table_rows::{self, Table};
+use super::tables::{self, addr, duration, opt, side, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
 use crate::grid::Cells;
 use crate::output;
 use wiretale::proto::tls::Resumption;
-use wiretale::summary::{TlsConnectionRow, TlsSummary, TlsTable};
+use wiretale::summary::{TlsConnectionRow, TlsSummary};
 
 pub fn run(args: &SummaryArgs) -> Result<Outcome, CliError> {
-    tables::run_table(args, TlsSummary::default(), TlsSummary::finish, render)
+    table_rows::run::<TlsSummary>(args, &TABLE)
 }
 
 /// The text table's columns.
@@ -30,26 +31,24 @@ const HEADER: [&str; 14] = [
     "notes",
 ];
 
-fn render(table: &TlsTable) -> TextTable<'_, TlsConnectionRow> {
-    let complete = table
-        .connections
-        .iter()
-        .filter(|r| r.handshake.completed)
-        .count();
-    let footer = format!(
-        "{}: {complete} completed the handshake, {} did not{}",
-        tables::count(table.connections.len(), "TLS connection"),
-        table.connections.len().saturating_sub(complete),
-        tables::over_cap(table.events_over_cap)
-    );
-    TextTable {
-        header: &HEADER,
-        right: &[0],
-        rows: &table.connections,
-        fill,
-        footer,
-    }
-}
+/// The table.
+pub static TABLE: Table<TlsConnectionRow> = Table {
+    header: &HEADER,
+    right: &[0],
+    fill,
+    key: |r| (r.first_frame, r.stream),
+    counted: |r| r.handshake.completed,
+    footer: |total, completed, over_cap| {
+        format!(
+            "{}: {completed} completed the handshake, {} did not{}",
+            tables::count(total, "TLS connection"),
+            total.saturating_sub(completed),
+            tables::over_cap(over_cap)
+        )
+    },
+    json_rows: "connections",
+    server_column: None,
+};
 
 /// One row's cells.
 fn fill(row: &TlsConnectionRow, c: &mut Cells) {

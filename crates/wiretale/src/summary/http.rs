@@ -243,6 +243,11 @@ impl HttpSummary {
         self.held
     }
 
+    /// The servers [`HttpSummary::is_proxy`] says are proxies.
+    pub fn proxies(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.proxies.iter().copied()
+    }
+
     /// HTTP events that found the table full ([`MAX_ROWS`] rows held) so far.
     pub fn events_over_cap(&self) -> u64 {
         self.events_over_cap
