@@ -173,6 +173,51 @@ pub fn bytes(n: u64) -> String {
 mod tests {
     use super::*;
 
+    /// A writer that records the size of each write.
+    #[derive(Default)]
+    struct Writes {
+        bytes: Vec<u8>,
+        sizes: Vec<usize>,
+        flushes: usize,
+    }
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.bytes.extend_from_slice(buf);
+            self.sizes.push(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    /// Lines go out as soon as they make a batch, never one by one, in order; `finish`
+    /// writes the rest and flushes.
+    #[test]
+    fn lines_go_out_in_batches_and_in_order() {
+        let mut out = Writes::default();
+        let mut want = Vec::new();
+        let mut lines = Batched::new(&mut out);
+        for n in 1..=6000u64 {
+            let line = format!("line {n:<6} {}\n", "x".repeat(n as usize % 50));
+            lines.lines().extend_from_slice(line.as_bytes());
+            want.extend_from_slice(line.as_bytes());
+            lines.write_if_full().unwrap();
+        }
+        lines.finish().unwrap();
+        assert_eq!(out.bytes, want);
+        assert_eq!(out.flushes, 1);
+        let (last, full) = out.sizes.split_last().unwrap();
+        assert!(full.len() >= 2, "{} batches", full.len());
+        for size in full {
+            // A batch is at least BATCH bytes, and less than one more line.
+            assert!((Batched::<Vec<u8>>::BATCH..Batched::<Vec<u8>>::BATCH + 64).contains(size));
+        }
+        assert!(*last < Batched::<Vec<u8>>::BATCH);
+    }
+
     #[test]
     fn numbers_are_written_like_the_standard_library() {
         for n in [

@@ -6,7 +6,7 @@ use super::common;
 use crate::cli::{FailOn, StoryArgs, StoryFormat};
 use crate::exit::{CliError, Outcome};
 use crate::output;
-use line::{digits, StepWriter};
+use line::{digits, StepLines};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -275,26 +275,27 @@ fn write_text<W: Write>(
     let columns = a.columns();
     let (from_w, to_w, frame_w) = (columns.from, columns.to, digits(columns.last_frame));
     let mut written = Ok(());
-    let mut steps = StepWriter::default();
+    let mut steps = StepLines::default();
+    let mut lines = output::Batched::new(&mut *out);
     let told = a.for_each_line(|l| {
         if written.is_ok() {
+            let b = lines.lines();
             written = match l.kind {
-                LineKind::Idle => steps.flush_to(out).and_then(|()| {
-                    writeln!(
-                        out,
-                        "{:>w$}  {}",
-                        "",
-                        paint(colour, "2", &l.text),
-                        w = frame_w + 6 + 12
-                    )
-                }),
-                LineKind::Step => steps.write(out, l, frame_w, from_w, to_w),
-            };
+                LineKind::Idle => writeln!(
+                    b,
+                    "{:>w$}  {}",
+                    "",
+                    paint(colour, "2", &l.text),
+                    w = frame_w + 6 + 12
+                ),
+                LineKind::Step => steps.push(b, l, frame_w, from_w, to_w),
+            }
+            .and_then(|()| lines.write_if_full());
         }
     });
     // The lines told before a failure to read the story back are written before it is
     // reported.
-    let flushed = written.and_then(|()| steps.flush_to(out));
+    let flushed = written.and_then(|()| lines.finish());
     told?;
     flushed?;
     writeln!(out)?;

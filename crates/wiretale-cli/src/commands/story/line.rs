@@ -2,37 +2,31 @@
 //! lines, and `write!` with padding and address formatting cost thousands of instructions per
 //! line (a quarter of `story` on a capture of short connections).
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, SocketAddrV4};
 use wiretale::analysis::{Party, StoryLine};
 use wiretale::net::SocketAddrText;
 
 use crate::output::{pad, push_seconds, push_u64};
 
-/// Writes step lines, built in place at the end of a buffer that goes out once it holds
-/// [`StepWriter::BATCH`] bytes (a `write_all` per line cost a copy and a call per line).
+/// Builds step lines at the end of a buffer of lines ([`crate::output::Batched`]), with
+/// the text of recent parties at hand.
 #[derive(Default)]
-pub(super) struct StepWriter {
-    lines: Vec<u8>,
+pub(super) struct StepLines {
     parties: PartyTexts,
 }
 
-impl StepWriter {
-    /// Bytes of lines gathered before they are written.
-    const BATCH: usize = 1 << 16;
-
-    /// `Frame N  +S.SSS s  FROM → TO  PROTO  TEXT`, columns padded to the given widths.
-    /// The line may wait in the buffer: [`StepWriter::flush_to`] before writing anything
-    /// else to `out`, and at the end.
-    pub(super) fn write(
+impl StepLines {
+    /// Appends `Frame N  +S.SSS s  FROM → TO  PROTO  TEXT` to `b`, columns padded to the
+    /// given widths.
+    pub(super) fn push(
         &mut self,
-        out: &mut impl Write,
+        b: &mut Vec<u8>,
         l: &StoryLine,
         frame_w: usize,
         from_w: usize,
         to_w: usize,
     ) -> io::Result<()> {
-        let b = &mut self.lines;
         b.extend_from_slice(b"Frame ");
         let frame_digits = push_u64(b, l.frame);
         pad(b, frame_w.saturating_sub(frame_digits));
@@ -48,16 +42,6 @@ impl StepWriter {
         b.extend_from_slice(b"  ");
         b.extend_from_slice(l.text.as_bytes());
         b.push(b'\n');
-        if b.len() >= Self::BATCH {
-            self.flush_to(out)?;
-        }
-        Ok(())
-    }
-
-    /// Writes the lines still in the buffer.
-    pub(super) fn flush_to(&mut self, out: &mut impl Write) -> io::Result<()> {
-        out.write_all(&self.lines)?;
-        self.lines.clear();
         Ok(())
     }
 }
@@ -237,14 +221,14 @@ mod tests {
     }
 
     #[test]
-    fn a_step_line_is_what_write_made_of_it() {
+    fn a_step_line_is_what_format_makes_of_it() {
         let party = |role, addr: &str| {
             Some(Party {
                 role,
                 addr: addr.parse().unwrap(),
             })
         };
-        let mut w = StepWriter::default();
+        let mut w = StepLines::default();
         for (frame, relative, proto) in [
             (1, 0.0, "TCP"),
             (18_446_744_073_709_551_615, -0.0005, "HTTP"),
@@ -266,9 +250,7 @@ mod tests {
                 idle_secs: None,
             };
             let mut out = Vec::new();
-            w.write(&mut out, &l, 22, 30, 31).unwrap();
-            assert!(out.is_empty(), "a line waits for the batch to fill");
-            w.flush_to(&mut out).unwrap();
+            w.push(&mut out, &l, 22, 30, 31).unwrap();
             let want = format!(
                 "Frame {:<22}  {:>+9.3} s  {:<30} → {:<31}  {:<4}  {}\n",
                 l.frame,
@@ -280,53 +262,5 @@ mod tests {
             );
             assert_eq!(String::from_utf8(out).unwrap(), want);
         }
-    }
-
-    #[test]
-    fn lines_go_out_in_batches_and_in_order() {
-        let mut w = StepWriter::default();
-        let (mut out, mut want) = (Vec::new(), String::new());
-        let mut batches = 0;
-        for frame in 1..=2000u64 {
-            let l = StoryLine {
-                kind: LineKind::Step,
-                frame,
-                frames: vec![frame],
-                time: Default::default(),
-                relative: 0.0,
-                stream: None,
-                from: None,
-                to: None,
-                proto: "TCP",
-                text: "x".repeat(40),
-                idle_secs: None,
-            };
-            let before = out.len();
-            w.write(&mut out, &l, 4, 0, 0).unwrap();
-            // Lines go out only as a full batch, never one by one.
-            let emitted = out.len() - before;
-            assert!(
-                emitted == 0 || emitted >= StepWriter::BATCH,
-                "{emitted} bytes"
-            );
-            batches += usize::from(emitted > 0);
-            want.push_str(&format!(
-                "Frame {frame:<4}     +0.000 s   →   TCP   {}\n",
-                l.text
-            ));
-        }
-        // A batch goes out as soon as it holds BATCH bytes: count them from the lines.
-        let (mut expected, mut held) = (0, 0);
-        for line in want.split_inclusive('\n') {
-            held += line.len();
-            if held >= StepWriter::BATCH {
-                (expected, held) = (expected + 1, 0);
-            }
-        }
-        assert!(expected >= 2);
-        assert_eq!(batches, expected);
-        w.flush_to(&mut out).unwrap();
-        w.flush_to(&mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 }
