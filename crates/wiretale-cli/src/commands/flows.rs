@@ -32,13 +32,14 @@ const RIGHT: [usize; 7] = [0, 3, 4, 5, 6, 7, 8];
 const START: usize = 3;
 
 /// The text table of a capture with any number of connections: each row is formatted once
-/// as its connection retires, measured, and kept on disk ([`ordered::ByStream`]); once the
+/// as its connection retires, measured, and kept on disk ([`ordered::ByKey`]); once the
 /// analysis is over (and the capture's start is known) the rows are printed in stream order
-/// with the columns aligned. Memory: 24 bytes per row (its place); the start time is in the
-/// record, and the start column's width follows from the earliest and latest start alone
+/// with the columns aligned. Memory: a run of rows being gathered, whatever their number; the
+/// start time is in the record, and the start column's width follows from the earliest and
+/// latest start alone
 /// (relative seconds grow with the time, and their text's width with their magnitude).
 struct TextRows {
-    rows: ordered::ByStream<()>,
+    rows: ordered::ByKey,
     layout: grid::Layout,
     cells: grid::Cells,
     record: Vec<u8>,
@@ -49,7 +50,7 @@ struct TextRows {
 impl TextRows {
     fn new() -> Self {
         TextRows {
-            rows: ordered::ByStream::new(),
+            rows: ordered::ByKey::new(),
             layout: grid::Layout::new(&HEADER, &RIGHT),
             cells: grid::Cells::new(HEADER.len()),
             record: Vec::new(),
@@ -66,11 +67,11 @@ impl TextRows {
                 self.layout.widen(START, relative(t).chars().count());
             }
         }
-        let count = self.rows.len() as u64;
+        let count = self.rows.len();
         self.layout.write_header(out, &HEADER)?;
         let mut cells = grid::Cells::new(HEADER.len());
         let layout = &self.layout;
-        self.rows.for_each(|record, ()| {
+        self.rows.for_each(|record| {
             let damaged = || std::io::Error::other("flows table spill file damaged");
             let (secs, record) = record.split_first_chunk::<8>().ok_or_else(damaged)?;
             let (nanos, mut record) = record.split_first_chunk::<4>().ok_or_else(damaged)?;
@@ -115,23 +116,23 @@ impl EventSink for TextRows {
                 self.record.extend_from_slice(cell.as_bytes());
             }
         }
-        self.rows.push(f.stream, &self.record, ());
+        self.rows.push((f.stream, 0), &self.record);
     }
 }
 
 /// The JSON document: each flow serialised as its connection retires and kept on disk
-/// ([`ordered::ByStream`]), written in stream order once the analysis is over, so memory
+/// ([`ordered::ByKey`]), written in stream order once the analysis is over, so memory
 /// does not follow the connections open at a time either (a stream that stays open to the end
 /// would have held back every later one).
 struct JsonFlows {
-    flows: ordered::ByStream<()>,
+    flows: ordered::ByKey,
     record: Vec<u8>,
 }
 
 impl JsonFlows {
     fn new() -> Self {
         JsonFlows {
-            flows: ordered::ByStream::new(),
+            flows: ordered::ByKey::new(),
             record: Vec::new(),
         }
     }
@@ -140,7 +141,7 @@ impl JsonFlows {
     fn finish<W: Write>(self, out: &mut W, stats: &Stats) -> std::io::Result<()> {
         out.write_all(br#"{"flows":["#)?;
         let mut first = true;
-        self.flows.for_each(|record, ()| {
+        self.flows.for_each(|record| {
             if !first {
                 out.write_all(b",")?;
             }
@@ -158,7 +159,7 @@ impl EventSink for JsonFlows {
         self.record.clear();
         // Serialising a summary into a vector cannot fail (no map with non-string keys).
         if serde_json::to_writer(&mut self.record, flow).is_ok() {
-            self.flows.push(flow.stream, &self.record, ());
+            self.flows.push((flow.stream, 0), &self.record);
         }
     }
 }
@@ -260,7 +261,7 @@ mod tests {
         let report = analyze_path(capture, &AnalyzerConfig::default(), &mut collector).unwrap();
         let mut rows = TextRows::new();
         if in_memory {
-            rows.rows = ordered::ByStream::in_memory();
+            rows.rows = ordered::ByKey::in_memory();
         }
         for &i in order {
             rows.flow(&collector.flows[i]);

@@ -2,8 +2,7 @@
 //! their connections leave the flow table, kept on disk in table order
 //! ([`ordered::ByKey`]), and written once the analysis is over: as JSON, or as a text table
 //! whose columns were measured as the rows came. Memory follows the connections open at a
-//! time (32 bytes a row stay in memory, for its place), not the capture, and no row is lost
-//! to the library's row cap.
+//! time, not the capture, and no row is lost to the library's row cap.
 
 use super::common;
 use super::tables::{self, align_right, new_table};
@@ -170,7 +169,7 @@ impl<S: Summary> EventSink for Taking<S> {
 struct Rows<R: 'static> {
     table: &'static Table<R>,
     format: TableFormat,
-    store: ordered::ByKey<(u64, u64), ()>,
+    store: ordered::ByKey,
     layout: Layout,
     cells: Cells,
     record: Vec<u8>,
@@ -233,7 +232,7 @@ impl<R: Serialize + 'static> Rows<R> {
                 }
             }
         }
-        self.store.push((self.table.key)(&row), &self.record, ());
+        self.store.push((self.table.key)(&row), &self.record);
     }
 
     /// Writes the table: `proxies` are the servers known to be proxies at the end,
@@ -251,7 +250,7 @@ impl<R: Serialize + 'static> Rows<R> {
             TableFormat::Json => {
                 write!(out, r#"{{"{}":["#, table.json_rows)?;
                 let mut first = true;
-                self.store.for_each(|record, ()| {
+                self.store.for_each(|record| {
                     let (server, at, json) = split_record(record)?;
                     if !first {
                         out.write_all(b",")?;
@@ -296,7 +295,7 @@ impl<R: Serialize + 'static> Rows<R> {
                 };
                 if terminal && self.total <= COMFY_MAX_ROWS {
                     let mut t = new_table(table.header);
-                    self.store.for_each(|record, ()| {
+                    self.store.for_each(|record| {
                         decode(record, &mut cells)?;
                         t.add_row(cells.as_slice().to_vec());
                         Ok(())
@@ -306,7 +305,7 @@ impl<R: Serialize + 'static> Rows<R> {
                 } else {
                     let layout = &self.layout;
                     layout.write_header(out, table.header)?;
-                    self.store.for_each(|record, ()| {
+                    self.store.for_each(|record| {
                         decode(record, &mut cells)?;
                         layout.write_row(out, &cells)
                     })?;
