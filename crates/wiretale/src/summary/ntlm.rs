@@ -286,7 +286,7 @@ impl NtlmSummary {
     ///
     /// A row is complete once its connection has left the flow table, the connection that
     /// carried its Type 3 too, and a Type 3 on a new connection can no longer be matched to
-    /// it (it has one, or [`SWITCH_SEARCH_WINDOW`] newer rows were made).
+    /// it (it has one, or 1 024 newer rows were made).
     pub fn drain_ended(&mut self, mut each: impl FnMut(NtlmExchangeRow)) {
         for (_, row) in self.ended.drain(..) {
             each(row);
