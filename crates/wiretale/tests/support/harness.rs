@@ -931,6 +931,7 @@ pub fn pipeline(data: &[u8]) {
     }
     let single = transcript(&report, &collector);
     story_and_diagnosis(&report, &collector);
+    tables_taken_by_connection(data, &config, &collector);
 
     // The same bytes on 2 shards (`--threads 2`): the same output, unless the run reports a
     // flow-table cap that makes it differ (documented in `pipeline::parallel`).
@@ -950,6 +951,82 @@ pub fn pipeline(data: &[u8]) {
             "the sharded run differs from the single-threaded one"
         );
     }
+}
+
+/// The summary tables with their rows taken as each connection leaves the flow table
+/// (`drain_ended` after every flow summary, as `wiretale tls|http|ntlm` take them) are the
+/// tables replayed from the collected events: the same TLS and HTTP rows in the CLI's order
+/// (first frame and stream, ties as taken), the same NTLM rows (two of one connection with the
+/// same first frame may be taken in either order).
+fn tables_taken_by_connection(data: &[u8], config: &AnalyzerConfig, c: &Collector) {
+    use wiretale::summary::{HttpSummary, NtlmSummary, TlsSummary};
+    use wiretale::tcp::FlowSummary;
+    use wiretale::timeline::{Event, EventSink};
+
+    #[derive(Default)]
+    struct Taking {
+        tls: TlsSummary,
+        http: HttpSummary,
+        ntlm: NtlmSummary,
+        rows: (
+            Vec<wiretale::summary::TlsConnectionRow>,
+            Vec<wiretale::summary::HttpExchangeRow>,
+            Vec<wiretale::summary::NtlmExchangeRow>,
+        ),
+    }
+    impl EventSink for Taking {
+        fn event(&mut self, e: &Event) {
+            self.tls.event(e);
+            self.http.event(e);
+            self.ntlm.event(e);
+        }
+        fn flow(&mut self, f: &FlowSummary) {
+            self.tls.flow(f);
+            self.http.flow(f);
+            self.ntlm.flow(f);
+            let (tls, http, ntlm) = &mut self.rows;
+            self.tls.drain_ended(|r| tls.push(r));
+            self.http.drain_ended(|r| http.push(r));
+            self.ntlm.drain_ended(|r| ntlm.push(r));
+        }
+    }
+
+    let Ok(mut reader) = CaptureReader::new(Cursor::new(data)) else {
+        panic!("the capture opened once and not twice");
+    };
+    let mut taking = Taking::default();
+    analyze(&mut reader, config, &mut taking);
+    let Taking {
+        tls,
+        http,
+        ntlm,
+        rows: (mut tls_rows, mut http_rows, mut ntlm_rows),
+    } = taking;
+    tls_rows.extend(tls.finish().connections);
+    for row in &mut http_rows {
+        row.server_is_proxy = http.is_proxy(row.server);
+    }
+    http_rows.extend(http.finish().exchanges);
+    ntlm_rows.extend(ntlm.finish().exchanges);
+    tls_rows.sort_by_key(|r| (r.first_frame, r.stream));
+    http_rows.sort_by_key(|r| (r.request_frame.or(r.response_frame).unwrap_or(0), r.stream));
+    assert!(
+        tls_rows == TlsSummary::from_events(&c.events, &c.flows).connections,
+        "TLS rows taken by connection differ from the table"
+    );
+    assert!(
+        http_rows == HttpSummary::from_events(&c.events).exchanges,
+        "HTTP rows taken by connection differ from the table"
+    );
+    let as_text = |rows: &[wiretale::summary::NtlmExchangeRow]| {
+        let mut text: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+        text.sort();
+        text
+    };
+    assert!(
+        as_text(&ntlm_rows) == as_text(&NtlmSummary::from_events(&c.events).exchanges),
+        "NTLM rows taken by connection differ from the table"
+    );
 }
 
 /// The analyses on top: the diagnosis and the story from the collected events, and the same
