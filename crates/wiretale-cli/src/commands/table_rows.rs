@@ -194,8 +194,6 @@ impl<R: Serialize + 'static> Rows<R> {
     }
 
     fn push<S: Summary<Row = R>>(&mut self, row: R) {
-        self.total += 1;
-        self.counted += u64::from((self.table.counted)(&row));
         let pending = S::proxy_pending(&row);
         self.record.clear();
         match self.format {
@@ -233,6 +231,8 @@ impl<R: Serialize + 'static> Rows<R> {
             }
         }
         self.store.push((self.table.key)(&row), &self.record);
+        self.total += 1;
+        self.counted += u64::from((self.table.counted)(&row));
     }
 
     /// Writes the table: `proxies` are the servers known to be proxies at the end,
