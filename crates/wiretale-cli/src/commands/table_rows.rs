@@ -152,6 +152,9 @@ struct Taking<S: Summary> {
 impl<S: Summary> EventSink for Taking<S> {
     fn event(&mut self, event: &Event) {
         self.summary.event(event);
+        // Answered exchanges of a connection still open are complete too (`http`).
+        let rows = &mut self.rows;
+        self.summary.drain_ended(|row| rows.push::<S>(row));
     }
     fn flow(&mut self, flow: &FlowSummary) {
         self.summary.flow(flow);

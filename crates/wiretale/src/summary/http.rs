@@ -11,7 +11,7 @@ use crate::proto::Dir;
 use crate::tcp::FlowSummary;
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 /// Whether one side wants the connection kept open, and why.
@@ -142,13 +142,24 @@ pub struct HttpSummary {
     events_over_cap: u64,
 }
 
-/// The rows of one connection.
+/// The rows of one connection not complete yet. Rows are numbered in the order they were
+/// made; the first `released` are complete and gone (a long keep-alive connection does not
+/// hold its answered exchanges until it ends).
 #[derive(Debug, Default, Clone)]
 struct StreamRows {
     /// Each with the time of its request.
-    rows: Vec<(HttpExchangeRow, Option<Timestamp>)>,
+    rows: VecDeque<(HttpExchangeRow, Option<Timestamp>)>,
+    /// Rows made before the first of `rows`.
+    released: usize,
     /// The row the latest HTTP event went to (NTLM tokens follow their message).
     last_touched: Option<usize>,
+}
+
+impl StreamRows {
+    /// Row number `i`.
+    fn get_mut(&mut self, i: usize) -> Option<&mut (HttpExchangeRow, Option<Timestamp>)> {
+        self.rows.get_mut(i.checked_sub(self.released)?)
+    }
 }
 
 /// The name of a request-target form.
@@ -212,12 +223,15 @@ impl HttpSummary {
         }
     }
 
-    /// Hands `each` the rows of every connection that has left the flow table since the last
-    /// call (complete: nothing more comes for them), connection by connection in the order
-    /// they left, each connection's by first frame, and forgets them: a caller that writes
-    /// rows out as they come (`wiretale http` keeps them on disk) needs memory only for the
-    /// connections open at a time, and no rows are lost to [`MAX_ROWS`] (which counts the rows
-    /// held). [`HttpSummary::finish`] then gives the rest.
+    /// Hands `each` the rows completed since the last call, and forgets them: the rows of
+    /// every connection that has left the flow table (each connection's by first frame), and
+    /// the answered exchanges of a connection still open once a later one has started on it
+    /// and another HTTP message has come (nothing more can change them; a connection's
+    /// exchanges come in the order `finish` gives them). A caller that takes rows as they
+    /// come, after each event and connection summary (`wiretale http` keeps them on disk),
+    /// holds only the unanswered and latest exchanges of the open connections, and no rows
+    /// are lost to [`MAX_ROWS`] (which counts the rows held). [`HttpSummary::finish`] then
+    /// gives the rest.
     ///
     /// One field can change later: `server_is_proxy` says whether the server was seen acting
     /// as a proxy up to then (on this connection or an earlier one); a later connection can
@@ -277,8 +291,44 @@ impl HttpSummary {
                 self.proxies.insert(row.server);
             }
         }
-        rows.sort_by_key(|(r, _)| (first_frame(r), r.exchange));
+        rows.make_contiguous()
+            .sort_by_key(|(r, _)| (first_frame(r), r.exchange));
         for (mut row, _) in rows {
+            row.server_is_proxy = self.proxies.contains(&row.server);
+            self.ended.push(row);
+        }
+    }
+
+    /// Moves the first rows of `stream` to `ended` while nothing can change them any more:
+    /// answered (a final response), not where the latest HTTP event went (its NTLM tokens
+    /// may follow), and not the connection's last exchange (a later row started no earlier:
+    /// first frames only grow). Taken in order, so rows of one connection keep the order
+    /// `finish` gives them.
+    fn release_answered(&mut self, stream: u64) {
+        let Some(state) = self.open.get_mut(&stream) else {
+            return;
+        };
+        while state.rows.len() > 1 {
+            let (Some((front, _)), Some((back, _))) = (state.rows.front(), state.rows.back())
+            else {
+                break;
+            };
+            let releasable = front.status.is_some()
+                && state.last_touched != Some(state.released)
+                && first_frame(back) >= first_frame(front);
+            if !releasable {
+                break;
+            }
+            let Some((mut row, _)) = state.rows.pop_front() else {
+                break;
+            };
+            state.released += 1;
+            if let Some(x) = row.exchange {
+                self.by_exchange.remove(&(stream, x));
+            }
+            if acts_as_proxy(&row) {
+                self.proxies.insert(row.server);
+            }
             row.server_is_proxy = self.proxies.contains(&row.server);
             self.ended.push(row);
         }
@@ -293,9 +343,9 @@ impl HttpSummary {
         self.held += 1;
         let stream = row.stream;
         let exchange = row.exchange;
-        let rows = &mut self.open.entry(stream).or_default().rows;
-        rows.push((row, time));
-        let i = rows.len().saturating_sub(1);
+        let state = self.open.entry(stream).or_default();
+        state.rows.push_back((row, time));
+        let i = state.released + state.rows.len() - 1;
         if let Some(x) = exchange {
             self.by_exchange.insert((stream, x), i);
         }
@@ -312,7 +362,7 @@ impl HttpSummary {
         stream: u64,
         i: usize,
     ) -> Option<&mut (HttpExchangeRow, Option<Timestamp>)> {
-        self.open.get_mut(&stream)?.rows.get_mut(i)
+        self.open.get_mut(&stream)?.get_mut(i)
     }
 
     fn on_http(&mut self, e: &Event, stream: u64, m: &HttpMessage) {
@@ -399,6 +449,7 @@ impl HttpSummary {
         if let (Some(i), Some(rows)) = (touched, self.open.get_mut(&stream)) {
             rows.last_touched = Some(i);
         }
+        self.release_answered(stream);
     }
 
     fn on_ntlm(&mut self, stream: u64, n: &NtlmEvent) {
@@ -407,7 +458,7 @@ impl HttpSummary {
         };
         let Some((row, _)) = self.open.get_mut(&stream).and_then(|rows| {
             let i = rows.last_touched?;
-            rows.rows.get_mut(i)
+            rows.get_mut(i)
         }) else {
             return;
         };

@@ -5,9 +5,10 @@
 //! [`analyze_path`](crate::pipeline::analyze_path) directly, or replay collected events with
 //! `from_events`. `finish` returns the table, whose rows derive `Serialize` (the JSON form of
 //! `wiretale tls|http|ntlm --format json`). A row is complete once its connection has left the
-//! flow table ([`EventSink::flow`](crate::timeline::EventSink::flow)); a caller that takes the
-//! complete rows as they come (`drain_ended`, e.g. after each `flow`) holds only the rows of
-//! the connections open at a time, whatever the size of the capture, as the CLI does. Rows
+//! flow table ([`EventSink::flow`](crate::timeline::EventSink::flow)), or, for an HTTP exchange,
+//! once it is answered and a later one has started on its connection; a caller that takes the
+//! complete rows as they come (`drain_ended` after each event and `flow`) holds only the rows
+//! of the connections open at a time, whatever the size of the capture, as the CLI does. Rows
 //! held are capped at [`MAX_ROWS`] either way.
 //!
 //! ```no_run

@@ -568,8 +568,8 @@ fn rows_serialize_with_snake_case_keys() {
     );
 }
 
-/// The three summaries fed as `wiretale tls|http|ntlm` feed them: the rows of each connection
-/// are taken as it leaves the flow table. Notes the most rows each held at once.
+/// The three summaries fed as `wiretale tls|http|ntlm` feed them: the complete rows are taken
+/// after every event and connection summary. Notes the most rows each held at once.
 #[derive(Default)]
 struct Draining {
     tls: TlsSummary,
@@ -586,11 +586,19 @@ impl crate::timeline::EventSink for Draining {
         self.tls.event(e);
         self.http.event(e);
         self.ntlm.event(e);
+        self.take();
     }
     fn flow(&mut self, f: &crate::tcp::FlowSummary) {
         self.tls.flow(f);
         self.http.flow(f);
         self.ntlm.flow(f);
+        self.take();
+    }
+}
+
+impl Draining {
+    /// Notes the rows held, then takes the complete ones.
+    fn take(&mut self) {
         let held = [
             self.tls.rows_held(),
             self.http.rows_held(),
@@ -603,9 +611,7 @@ impl crate::timeline::EventSink for Draining {
         self.http.drain_ended(|r| self.http_rows.push(r));
         self.ntlm.drain_ended(|r| self.ntlm_rows.push(r));
     }
-}
 
-impl Draining {
     /// The rows taken, completed and in table order, after the analysis: the same tables
     /// as `finish` without taking (every connection has left the flow table by then, so
     /// only NTLM rows can be left).
@@ -707,4 +713,60 @@ fn rows_held_follow_the_open_connections_not_the_capture() {
         );
         assert!(*held * 4 < total, "held {held} of {total}");
     }
+}
+
+/// A keep-alive connection does not hold its answered exchanges until it ends: on one
+/// connection of 300 request/response pairs (with NTLM tokens on some, a pipelined pair, and a
+/// last request left unanswered) the HTTP summary holds a handful of rows at a time, and the
+/// rows taken are the table's.
+#[test]
+fn a_long_keep_alive_connection_hands_over_its_answered_exchanges() {
+    use wiretale_fixtures::payloads::{http, ntlm};
+    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.2:8080"));
+    s.handshake(&mut cap);
+    let get = |i: usize, auth: Option<String>| {
+        let target = format!("http://example.com/{i}");
+        let mut headers = vec![("Host", "example.com")];
+        if let Some(a) = &auth {
+            headers.push(("Proxy-Authorization", a.as_str()));
+        }
+        http::request("GET", &target, "HTTP/1.1", &headers, b"")
+    };
+    let ok = http::response("HTTP/1.1", 200, "OK", &[("Content-Length", "2")], b"ok");
+    for i in 0..300 {
+        let auth = (i % 50 == 7).then(|| format!("NTLM {}", ntlm::CASE_STUDY_TYPE1));
+        if i == 100 {
+            // Two requests in one segment, then their two responses.
+            let mut two = get(i, None);
+            two.extend(get(i + 1000, None));
+            s.send(&mut cap, Dir::ToServer, &two);
+            s.send(&mut cap, Dir::ToClient, &ok);
+        } else {
+            s.send(&mut cap, Dir::ToServer, &get(i, auth));
+        }
+        s.send(&mut cap, Dir::ToClient, &ok);
+    }
+    s.send(&mut cap, Dir::ToServer, &get(300, None));
+    s.close(&mut cap);
+    let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("wiretale-keepalive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("keep-alive.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let c = collect(&path);
+    let mut draining = Draining::default();
+    analyze_path(&path, &AnalyzerConfig::default(), &mut draining).unwrap();
+    let most_held = draining.most_held[1];
+    let (_, http, _) = draining.into_tables();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(http.len(), 302);
+    assert_eq!(http, HttpSummary::from_events(&c.events).exchanges);
+    assert!(most_held <= 4, "{most_held} rows held");
+    let last = http.iter().filter(|r| r.last_on_connection).count();
+    assert_eq!(last, 1);
+    assert!(http
+        .iter()
+        .any(|r| r.credentials.iter().any(|c| c.ntlm_message_type == Some(1))));
 }

@@ -953,8 +953,8 @@ pub fn pipeline(data: &[u8]) {
     }
 }
 
-/// The summary tables with their rows taken as each connection leaves the flow table
-/// (`drain_ended` after every flow summary, as `wiretale tls|http|ntlm` take them) are the
+/// The summary tables with their complete rows taken as they come (`drain_ended` after
+/// every event and flow summary, as `wiretale tls|http|ntlm` take them) are the
 /// tables replayed from the collected events: the same TLS and HTTP rows in the CLI's order
 /// (first frame and stream, ties as taken), the same NTLM rows (two of one connection with the
 /// same first frame may be taken in either order).
@@ -979,11 +979,17 @@ fn tables_taken_by_connection(data: &[u8], config: &AnalyzerConfig, c: &Collecto
             self.tls.event(e);
             self.http.event(e);
             self.ntlm.event(e);
+            self.take();
         }
         fn flow(&mut self, f: &FlowSummary) {
             self.tls.flow(f);
             self.http.flow(f);
             self.ntlm.flow(f);
+            self.take();
+        }
+    }
+    impl Taking {
+        fn take(&mut self) {
             let (tls, http, ntlm) = &mut self.rows;
             self.tls.drain_ended(|r| tls.push(r));
             self.http.drain_ended(|r| http.push(r));
