@@ -4,23 +4,13 @@ use std::path::{Path, PathBuf};
 
 /// Every `.pcap` / `.pcapng` of the repository's `testdata/`, sorted by name.
 pub fn testdata_captures() -> Vec<PathBuf> {
-    captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata"))
+    capture_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata"))
 }
 
-/// Every `.pcap` / `.pcapng` in `dir`, sorted by name.
-fn captures_in(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+/// Every `.pcap` / `.pcapng` in `dir`, sorted by name (`dir` must be readable).
+fn capture_files(dir: &Path) -> Vec<PathBuf> {
+    wiretale_fixtures::files::capture_files(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 /// Every capture of the shared corpus (`../shared/captures`), sorted by name; empty, with a
@@ -33,5 +23,5 @@ pub fn shared_captures() -> Vec<PathBuf> {
         eprintln!("skipping the shared captures: {} not found", dir.display());
         return Vec::new();
     }
-    captures_in(&dir)
+    capture_files(&dir)
 }

@@ -53,6 +53,7 @@
 pub mod capture;
 pub mod endian;
 pub mod error;
+pub mod files;
 pub mod filler;
 pub mod link;
 pub mod linktype;

@@ -40,20 +40,10 @@ pub fn shared_capture_files() -> Vec<PathBuf> {
     shared_captures().map_or_else(Vec::new, |dir| capture_files(&dir))
 }
 
-/// Every `.pcap` / `.pcapng` in `dir`, sorted by name.
+/// Every `.pcap` / `.pcapng` in `dir`, sorted by name (`dir` must be readable).
 pub fn capture_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    wiretale_fixtures::files::capture_files(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 /// One row of an oracle TSV, by column name.
