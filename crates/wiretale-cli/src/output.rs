@@ -122,11 +122,11 @@ pub fn push_fixed(
     };
     let units = whole as u64 + u64::from(up);
     // Built backwards in a stack buffer, then padded and copied once (`Vec` growth checks
-    // per digit cost more than the digits): the decimals, the point, the integer part (at
-    // most 36 bits: 11 digits), the sign.
+    // per digit cost more than the digits): the decimals, the point, the integer part (itoa,
+    // as `push_u64`; at most 36 bits: 11 digits), the sign.
     let mut text = [0u8; 24];
     let mut at = text.len();
-    let (mut integer, mut fraction) = (units / scale as u64, units % scale as u64);
+    let (integer, mut fraction) = (units / scale as u64, units % scale as u64);
     for _ in 0..digits {
         at -= 1;
         text[at] = b'0' + (fraction % 10) as u8;
@@ -134,13 +134,11 @@ pub fn push_fixed(
     }
     at -= 1;
     text[at] = b'.';
-    loop {
-        at -= 1;
-        text[at] = b'0' + (integer % 10) as u8;
-        integer /= 10;
-        if integer == 0 {
-            break;
-        }
+    let mut digits_of_integer = itoa::Buffer::new();
+    let integer = digits_of_integer.format(integer).as_bytes();
+    at -= integer.len();
+    if let Some(place) = text.get_mut(at..at + integer.len()) {
+        place.copy_from_slice(integer);
     }
     let negative = value.is_sign_negative();
     if sign == Sign::Always || negative {
