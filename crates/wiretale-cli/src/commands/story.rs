@@ -187,7 +187,7 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
 /// and how many there are. Addresses, not their text, so that a million connections format
 /// only the few shown.
 struct FirstSeen<T> {
-    seen: std::collections::HashSet<T>,
+    seen: std::collections::HashSet<T, foldhash::fast::RandomState>,
     first: Vec<T>,
 }
 
