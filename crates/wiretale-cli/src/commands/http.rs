@@ -35,7 +35,7 @@ pub static TABLE: Table<HttpExchangeRow> = Table {
     header: &HEADER,
     right: &[0, 1, 2],
     fill,
-    key: |r| (r.request_frame.or(r.response_frame).unwrap_or(0), r.stream),
+    key: |r| (r.first_frame(), r.stream),
     counted: |r| r.status.is_some(),
     footer: |total, answered, over_cap| {
         format!(

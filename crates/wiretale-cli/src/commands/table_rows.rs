@@ -2,7 +2,8 @@
 //! their connections leave the flow table, kept on disk in table order
 //! ([`ordered::ByKey`]), and written once the analysis is over: as JSON, or as a text table
 //! whose columns were measured as the rows came. Memory follows the connections open at a
-//! time, not the capture, and no row is lost to the library's row cap.
+//! time, not the capture: a row is lost to the library's row cap only when 100 000 are held
+//! at once (`drain_ended` of each summary says which rows are held).
 
 use super::common;
 use super::tables::{self, align_right, new_table};
@@ -441,6 +442,80 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).ok();
         assert!(rows > 200, "{rows} rows compared");
+    }
+
+    /// Two NTLM rows of one connection with the same first frame (two 407s with a Type 2 in
+    /// one segment), the second completed first (its Type 3 came on a new connection, which
+    /// ended first), the first only at the end: `wiretale ntlm` lists them in the library's
+    /// order, not in the order they completed.
+    #[test]
+    fn ntlm_rows_that_tie_keep_the_library_order() {
+        use super::super::ntlm;
+        use wiretale_fixtures::payloads::{http, ntlm as token};
+        use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+        let mut cap = Capture::new(LinkType::Ethernet);
+        let proxy: SocketAddr = "10.0.0.2:8080".parse().unwrap();
+        let mut a = TcpSession::new("10.0.0.1:50000".parse().unwrap(), proxy);
+        a.handshake(&mut cap);
+        let get = || {
+            let headers = [("Host", "example.com")];
+            http::request("GET", "http://example.com/", "HTTP/1.1", &headers, b"")
+        };
+        a.send_segment(&mut cap, Dir::ToServer, &[get(), get()].concat());
+        let challenge = format!("NTLM {}", token::CASE_STUDY_TYPE2);
+        let headers = [
+            ("Proxy-Authenticate", challenge.as_str()),
+            ("Content-Length", "0"),
+        ];
+        let denied = http::response(
+            "HTTP/1.1",
+            407,
+            "Proxy Authentication Required",
+            &headers,
+            b"",
+        );
+        a.send_segment(&mut cap, Dir::ToClient, &[denied.clone(), denied].concat());
+        let type2 = token::base64_decode(token::CASE_STUDY_TYPE2).unwrap();
+        let type2 = token::Challenge::parse(&type2).unwrap();
+        let credentials = token::Credentials {
+            user: "u",
+            domain: "D",
+            workstation: "W",
+            password: "p",
+            client_challenge: [1; 8],
+            timestamp: 0,
+        };
+        let type3 = token::authenticate_ntlmv2(&type2, &credentials).unwrap();
+        let auth = format!("NTLM {}", token::base64_encode(&type3));
+        let mut c = TcpSession::new("10.0.0.1:50001".parse().unwrap(), proxy);
+        c.handshake(&mut cap);
+        let headers = [
+            ("Host", "example.com"),
+            ("Proxy-Authorization", auth.as_str()),
+        ];
+        let request = http::request("GET", "http://example.com/", "HTTP/1.1", &headers, b"");
+        c.send(&mut cap, Dir::ToServer, &request);
+        let ok = http::response("HTTP/1.1", 200, "OK", &[("Content-Length", "0")], b"");
+        c.send(&mut cap, Dir::ToClient, &ok);
+        c.close(&mut cap);
+        a.close(&mut cap);
+        let dir = std::env::temp_dir().join(format!("wiretale-ntlm-ties-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ntlm-ties.pcap");
+        std::fs::write(&path, cap.to_pcap(&PcapOptions::default()).unwrap()).unwrap();
+        let cli = written::<NtlmSummary>(&path, &ntlm::TABLE, TableFormat::Json, false);
+        let library = library_json(&path, |s: NtlmSummary| {
+            serde_json::to_string(&s.finish()).unwrap()
+        });
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(cli, library);
+        let abandoned = library
+            .find("abandoned_after_type2")
+            .expect("abandoned row");
+        let authenticated = library
+            .find(r#""result":"authenticated""#)
+            .expect("answered row");
+        assert!(abandoned < authenticated, "{library}");
     }
 
     /// A server shown to be a proxy only after some of its rows were taken (by a later

@@ -115,6 +115,14 @@ pub struct HttpExchangeRow {
     pub connection_end: Option<ConnectionEnd>,
 }
 
+impl HttpExchangeRow {
+    /// The frame of its request (of its response when no request was seen): the table's
+    /// order, with the connection and exchange number.
+    pub fn first_frame(&self) -> u64 {
+        self.request_frame.or(self.response_frame).unwrap_or(0)
+    }
+}
+
 /// The HTTP table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HttpTable {
@@ -136,7 +144,8 @@ pub struct HttpSummary {
     ended: Vec<HttpExchangeRow>,
     /// Rows held, open or ended ([`MAX_ROWS`]).
     held: usize,
-    /// Servers seen acting as proxies in the rows of connections that left the table.
+    /// Servers seen acting as proxies in the rows handed over so far (of connections that
+    /// left the table, and answered exchanges of open ones).
     proxies: HashSet<SocketAddr>,
     ends: EndTracker,
     events_over_cap: u64,
@@ -153,6 +162,11 @@ struct StreamRows {
     released: usize,
     /// The row the latest HTTP event went to (NTLM tokens follow their message).
     last_touched: Option<usize>,
+    /// The highest exchange number given a final response. Responses answer requests in
+    /// order, so an exchange below it that has none never will: a request beyond the
+    /// parser's limit of outstanding requests is never paired (nor reported unanswered at
+    /// the close), and must not keep the rows after it from being handed over.
+    answered_through: Option<u32>,
 }
 
 impl StreamRows {
@@ -216,7 +230,7 @@ impl HttpSummary {
         for row in &mut exchanges {
             row.server_is_proxy = proxies.contains(&row.server);
         }
-        exchanges.sort_by_key(|r| (first_frame(r), r.stream, r.exchange));
+        exchanges.sort_by_key(|r| (r.first_frame(), r.stream, r.exchange));
         HttpTable {
             exchanges,
             events_over_cap,
@@ -229,9 +243,9 @@ impl HttpSummary {
     /// and another HTTP message has come (nothing more can change them; a connection's
     /// exchanges come in the order `finish` gives them). A caller that takes rows as they
     /// come, after each event and connection summary (`wiretale http` keeps them on disk),
-    /// holds only the unanswered and latest exchanges of the open connections, and no rows
-    /// are lost to [`MAX_ROWS`] (which counts the rows held). [`HttpSummary::finish`] then
-    /// gives the rest.
+    /// holds only the unanswered and latest exchanges of the open connections: rows are lost
+    /// to [`MAX_ROWS`] (which counts the rows held) only when that many are unanswered at once.
+    /// [`HttpSummary::finish`] then gives the rest.
     ///
     /// One field can change later: `server_is_proxy` says whether the server was seen acting
     /// as a proxy up to then (on this connection or an earlier one); a later connection can
@@ -245,8 +259,9 @@ impl HttpSummary {
     }
 
     /// Whether `server` was seen acting as a proxy (a request to it had an absolute-form
-    /// target or was a CONNECT, or it answered 407 or was sent `Proxy-Authorization`) in a
-    /// connection that has left the flow table: once the capture is analysed, every one has.
+    /// target or was a CONNECT, or it answered 407 or was sent `Proxy-Authorization`) in a row
+    /// complete so far (of a connection that has left the flow table, or an answered exchange
+    /// handed over early): once the capture is analysed, every row is.
     pub fn is_proxy(&self, server: SocketAddr) -> bool {
         self.proxies.contains(&server)
     }
@@ -276,7 +291,7 @@ impl HttpSummary {
         let last = rows
             .iter()
             .enumerate()
-            .max_by_key(|(i, (row, _))| (first_frame(row), *i))
+            .max_by_key(|(i, (row, _))| (row.first_frame(), *i))
             .map(|(i, _)| i);
         if let Some((row, _)) = last.and_then(|i| rows.get_mut(i)) {
             row.last_on_connection = true;
@@ -292,7 +307,7 @@ impl HttpSummary {
             }
         }
         rows.make_contiguous()
-            .sort_by_key(|(r, _)| (first_frame(r), r.exchange));
+            .sort_by_key(|(r, _)| (r.first_frame(), r.exchange));
         for (mut row, _) in rows {
             row.server_is_proxy = self.proxies.contains(&row.server);
             self.ended.push(row);
@@ -300,10 +315,11 @@ impl HttpSummary {
     }
 
     /// Moves the first rows of `stream` to `ended` while nothing can change them any more:
-    /// answered (a final response), not where the latest HTTP event went (its NTLM tokens
-    /// may follow), and not the connection's last exchange (a later row started no earlier:
-    /// first frames only grow). Taken in order, so rows of one connection keep the order
-    /// `finish` gives them.
+    /// answered (a final response) or passed over by the answers (a later exchange was
+    /// answered: `StreamRows::answered_through`), not where the latest HTTP event went (its
+    /// NTLM tokens may follow), and not the connection's last exchange (a later row started
+    /// no earlier: first frames only grow). Taken in order, so rows of one connection keep
+    /// the order `finish` gives them.
     fn release_answered(&mut self, stream: u64) {
         let Some(state) = self.open.get_mut(&stream) else {
             return;
@@ -313,9 +329,11 @@ impl HttpSummary {
             else {
                 break;
             };
-            let releasable = front.status.is_some()
+            let settled = front.status.is_some()
+                || matches!((front.exchange, state.answered_through), (Some(x), Some(a)) if x < a);
+            let releasable = settled
                 && state.last_touched != Some(state.released)
-                && first_frame(back) >= first_frame(front);
+                && back.first_frame() >= front.first_frame();
             if !releasable {
                 break;
             }
@@ -410,6 +428,11 @@ impl HttpSummary {
                         row.duration_secs = request_time.map(|t| e.time.seconds_since(t));
                     }
                 }
+                if let (false, Some(x), Some(rows)) =
+                    (r.interim, r.exchange, self.open.get_mut(&stream))
+                {
+                    rows.answered_through = rows.answered_through.max(Some(x));
+                }
                 i
             }
             HttpMessage::TunnelEstablished {
@@ -503,10 +526,6 @@ impl EventSink for HttpSummary {
         // The connection left the flow table: no event of it follows, its rows are complete.
         self.end_stream(flow.stream);
     }
-}
-
-fn first_frame(row: &HttpExchangeRow) -> u64 {
-    row.request_frame.or(row.response_frame).unwrap_or(0)
 }
 
 fn acts_as_proxy(row: &HttpExchangeRow) -> bool {

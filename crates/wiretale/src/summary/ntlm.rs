@@ -13,7 +13,7 @@ use crate::proto::ntlm::NtlmMessage;
 use crate::tcp::FlowSummary;
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 /// How many of the latest rows a Type 3 on a new connection is matched against.
@@ -167,7 +167,14 @@ struct Building {
     /// The Type 3 travelled on another connection, which is still in the flow table: the
     /// response to it may come.
     type3_stream_open: bool,
+    /// Its place in the table's order: connection and first frame (both fixed when the row
+    /// is made, by the message that makes it), and row number.
+    place: Place,
 }
+
+/// A row's place in the table's order, as [`NtlmSummary::finish`] sorts: first frame,
+/// connection, row number (here connection first, to find the rows it ties with).
+type Place = (u64, u64, u64);
 
 /// What is known of one connection still in the flow table.
 #[derive(Debug, Default, Clone)]
@@ -196,6 +203,11 @@ pub struct NtlmSummary {
     awaiting: HashMap<(u64, u32), (u64, Awaiting)>,
     /// Complete rows with their numbers, not taken yet ([`NtlmSummary::drain_ended`]).
     ended: Vec<(u64, NtlmExchangeRow)>,
+    /// The places of the rows in `rows`.
+    building: BTreeSet<Place>,
+    /// Complete rows that wait for an older row with the same connection and first frame
+    /// (still in `rows`): rows that tie in the table's order are handed over in it.
+    waiting: BTreeMap<Place, NtlmExchangeRow>,
     ends: EndTracker,
     events_over_cap: u64,
 }
@@ -259,10 +271,16 @@ impl NtlmSummary {
         let NtlmSummary {
             rows,
             mut ended,
+            waiting,
             ends,
             events_over_cap,
             ..
         } = self;
+        ended.extend(
+            waiting
+                .into_iter()
+                .map(|((_, _, number), row)| (number, row)),
+        );
         ended.extend(rows.into_iter().map(|(number, mut b)| {
             if !b.stream_ended {
                 b.row.connection_end = ends.resolve(b.row.stream, b.row.client);
@@ -278,15 +296,16 @@ impl NtlmSummary {
     }
 
     /// Hands `each` every row that has become complete since the last call, in the order they
-    /// did (two of one connection with the same first frame may come in the other order
-    /// than [`NtlmSummary::finish`] gives), and forgets them: a caller that writes rows out as they come (`wiretale ntlm`
-    /// keeps them on disk) needs memory only for the exchanges still open, and no rows are
-    /// lost to [`MAX_ROWS`] (which counts the rows held). [`NtlmSummary::finish`] then gives
-    /// the rest.
+    /// did, and forgets them: a caller that writes rows out as they come (`wiretale ntlm`
+    /// keeps them on disk) needs memory only for the exchanges of the connections still open.
+    /// Rows are lost to [`MAX_ROWS`] (which counts the rows held) only when that many are
+    /// held at once. [`NtlmSummary::finish`] then gives the rest.
     ///
-    /// A row is complete once its connection has left the flow table, the connection that
+    /// A row is complete once its connection has left the flow table (every row says how its
+    /// connection ended, so a connection's rows are all held until then), the connection that
     /// carried its Type 3 too, and a Type 3 on a new connection can no longer be matched to
-    /// it (it has one, or 1 024 newer rows were made).
+    /// it (it has one, or 1 024 newer rows were made). Rows with the same first frame and
+    /// connection come in the order `finish` gives them: a row waits for those made before it.
     pub fn drain_ended(&mut self, mut each: impl FnMut(NtlmExchangeRow)) {
         for (_, row) in self.ended.drain(..) {
             each(row);
@@ -296,7 +315,7 @@ impl NtlmSummary {
     /// Rows held: still open, and complete but not taken.
     #[cfg(test)]
     pub(super) fn rows_held(&self) -> usize {
-        self.rows.len() + self.ended.len()
+        self.rows.len() + self.ended.len() + self.waiting.len()
     }
 
     /// NTLM messages that found the table full ([`MAX_ROWS`] rows held) so far.
@@ -304,14 +323,16 @@ impl NtlmSummary {
         self.events_over_cap
     }
 
+    /// Makes a row for the message `n` of frame `frame` (the row's first).
     fn new_row(
         &mut self,
         stream: u64,
+        frame: u64,
         n: &NtlmEvent,
         client: Option<SocketAddr>,
         server: Option<SocketAddr>,
     ) -> Option<u64> {
-        if self.rows.len() + self.ended.len() >= MAX_ROWS {
+        if self.rows.len() + self.ended.len() + self.waiting.len() >= MAX_ROWS {
             self.events_over_cap = self.events_over_cap.saturating_add(1);
             return None;
         }
@@ -338,8 +359,10 @@ impl NtlmSummary {
                 type3_response: None,
                 stream_ended: false,
                 type3_stream_open: false,
+                place: (stream, frame, number),
             },
         );
+        self.building.insert((stream, frame, number));
         let state = self.streams.entry(stream).or_default();
         state.current = Some(number);
         state.rows.push(number);
@@ -364,8 +387,29 @@ impl NtlmSummary {
         if !b.stream_ended || b.type3_stream_open || reachable {
             return;
         }
-        if let Some(b) = self.rows.remove(&number) {
-            self.ended.push((number, b.into_row()));
+        let Some(b) = self.rows.remove(&number) else {
+            return;
+        };
+        let place = b.place;
+        self.building.remove(&place);
+        self.waiting.insert(place, b.into_row());
+        self.hand_over_waiting(place);
+    }
+
+    /// Moves to `ended` the complete rows that tie with `place` (same connection and first
+    /// frame) and no longer wait for an older one.
+    fn hand_over_waiting(&mut self, (stream, frame, _): Place) {
+        let ties = (stream, frame, 0)..=(stream, frame, u64::MAX);
+        let oldest_building =
+            (self.building.range(ties.clone()).next()).map_or(u64::MAX, |&(_, _, number)| number);
+        while let Some(&place) = self.waiting.range(ties.clone()).next().map(|(p, _)| p) {
+            let (_, _, number) = place;
+            if number > oldest_building {
+                break;
+            }
+            if let Some(row) = self.waiting.remove(&place) {
+                self.ended.push((number, row));
+            }
         }
     }
 
@@ -432,7 +476,7 @@ impl NtlmSummary {
         };
         match message_type {
             1 => {
-                let Some(i) = self.new_row(stream, n, e.src, e.dst) else {
+                let Some(i) = self.new_row(stream, e.frame, n, e.src, e.dst) else {
                     return;
                 };
                 if let Some(b) = self.rows.get_mut(&i) {
@@ -451,7 +495,7 @@ impl NtlmSummary {
                     r.challenge.is_none() && r.authenticate.is_none()
                 }) {
                     Some(i) => i,
-                    None => match self.new_row(stream, n, e.dst, e.src) {
+                    None => match self.new_row(stream, e.frame, n, e.dst, e.src) {
                         Some(i) => i,
                         None => return,
                     },
@@ -473,7 +517,7 @@ impl NtlmSummary {
                     Some(i) => (i, false),
                     None => match self.switched_from(e, stream) {
                         Some(i) => (i, true),
-                        None => match self.new_row(stream, n, e.src, e.dst) {
+                        None => match self.new_row(stream, e.frame, n, e.src, e.dst) {
                             Some(i) => (i, false),
                             None => return,
                         },

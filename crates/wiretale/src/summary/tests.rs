@@ -630,9 +630,10 @@ impl Draining {
             row.server_is_proxy = self.http.is_proxy(row.server);
         }
         assert!(self.http.finish().exchanges.is_empty(), "HTTP rows left");
+        // As `wiretale tls|http|ntlm` order them: ties (same first frame and connection) as
+        // they were taken.
         self.tls_rows.sort_by_key(|r| (r.first_frame, r.stream));
-        self.http_rows
-            .sort_by_key(|r| (r.request_frame.or(r.response_frame), r.stream, r.exchange));
+        self.http_rows.sort_by_key(|r| (r.first_frame(), r.stream));
         self.ntlm_rows.sort_by_key(|r| (r.first_frame(), r.stream));
         (self.tls_rows, self.http_rows, self.ntlm_rows)
     }
@@ -672,9 +673,10 @@ fn rows_taken_as_connections_end_make_the_same_tables() {
         http_rows += http.len();
         ntlm_rows += ntlm.len();
     }
-    // The comparison saw rows of every kind, including a proxy's.
+    // The comparison saw rows of every kind, including a proxy's (testdata alone gives 4
+    // TLS rows, the shared captures many more).
     assert!(
-        tls_rows > 5 && http_rows > 5 && ntlm_rows > 3,
+        tls_rows >= 4 && http_rows > 5 && ntlm_rows > 3,
         "{tls_rows} {http_rows} {ntlm_rows}"
     );
 }
@@ -706,12 +708,9 @@ fn rows_held_follow_the_open_connections_not_the_capture() {
         http.len(),
         ntlm.len()
     );
+    // 40 connections in the table at most (32 open, 8 lingering), a few exchanges each.
     for (held, total) in most_held.iter().zip([tls.len(), http.len(), ntlm.len()]) {
-        assert!(
-            *held <= 48 * total.div_ceil(total.max(1)) * 4,
-            "held {held} of {total}"
-        );
-        assert!(*held * 4 < total, "held {held} of {total}");
+        assert!(*held <= 48, "held {held} of {total}");
     }
 }
 
@@ -769,4 +768,49 @@ fn a_long_keep_alive_connection_hands_over_its_answered_exchanges() {
     assert!(http
         .iter()
         .any(|r| r.credentials.iter().any(|c| c.ntlm_message_type == Some(1))));
+}
+
+/// A request the parser does not track (beyond its limit of outstanding requests) is never
+/// answered: it does not keep the exchanges after it on its connection from being handed
+/// over. 129 pipelined requests (the limit is 128) and their responses, then 1 000 ordinary
+/// exchanges: the rows held stay at the burst's, and the rows taken are the table's.
+#[test]
+fn an_untracked_request_does_not_hold_back_later_exchanges() {
+    use wiretale_fixtures::payloads::http;
+    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.2:80"));
+    s.handshake(&mut cap);
+    let get = |i: usize| {
+        let target = format!("/{i}");
+        http::request("GET", &target, "HTTP/1.1", &[("Host", "example.com")], b"")
+    };
+    let ok = http::response("HTTP/1.1", 200, "OK", &[("Content-Length", "2")], b"ok");
+    let (mut burst, mut answers) = (Vec::new(), Vec::new());
+    for i in 0..129 {
+        burst.extend(get(i));
+        answers.extend(ok.clone());
+    }
+    s.send(&mut cap, Dir::ToServer, &burst);
+    s.send(&mut cap, Dir::ToClient, &answers);
+    for i in 0..1000 {
+        s.send(&mut cap, Dir::ToServer, &get(1000 + i));
+        s.send(&mut cap, Dir::ToClient, &ok);
+    }
+    s.close(&mut cap);
+    let dir = std::env::temp_dir().join(format!("wiretale-untracked-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("untracked.pcap");
+    std::fs::write(&path, cap.to_pcap(&PcapOptions::default()).unwrap()).unwrap();
+    let c = collect(&path);
+    let mut draining = Draining::default();
+    analyze_path(&path, &AnalyzerConfig::default(), &mut draining).unwrap();
+    let most_held = draining.most_held[1];
+    let (_, http, _) = draining.into_tables();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(http, HttpSummary::from_events(&c.events).exchanges);
+    // The untracked request's row, and the 129th response's (paired with no request).
+    assert_eq!(http.len(), 1130);
+    assert_eq!(http.iter().filter(|r| r.status.is_none()).count(), 1);
+    assert!(most_held <= 135, "{most_held} rows held");
 }

@@ -288,8 +288,9 @@ impl TlsSummary {
     /// Hands `each` the row of every connection that has left the flow table since the last
     /// call (complete: nothing more comes for it), in the order they left, and forgets them:
     /// a caller that writes rows out as they come (`wiretale tls` keeps them on disk) needs
-    /// memory only for the connections open at a time, and no rows are lost to [`MAX_ROWS`]
-    /// (which counts the rows held). [`TlsSummary::finish`] then gives the rest.
+    /// memory only for the connections open at a time: rows are lost to [`MAX_ROWS`] (which
+    /// counts the rows held) only when that many connections are in the flow table at once.
+    /// [`TlsSummary::finish`] then gives the rest.
     ///
     /// ```no_run
     /// use wiretale::pipeline::{analyze_path, AnalyzerConfig};
