@@ -126,20 +126,25 @@ fn rule<W: Write>(
     writeln!(out, "{s}")
 }
 
-/// The width of a cell's text, its widest line in characters (lines split at every `\n`,
-/// as comfy-table splits them), and whether it has more than one line.
+/// The width of a cell's text, its widest line in terminal columns (lines split at every
+/// `\n`, each measured by [`display_width`], as comfy-table does), and whether it has more
+/// than one line.
 fn text_width(text: &str) -> (usize, bool) {
-    let (mut widest, mut width, mut lines) = (0, 0, false);
-    for c in text.chars() {
-        if c == '\n' {
-            widest = widest.max(width);
-            width = 0;
-            lines = true;
-        } else {
-            width += 1;
-        }
+    let mut lines = text.split('\n');
+    let first = lines.next().map_or(0, display_width);
+    let (mut widest, mut more) = (first, false);
+    for line in lines {
+        widest = widest.max(display_width(line));
+        more = true;
     }
-    (widest.max(width), lines)
+    (widest, more)
+}
+
+/// The columns `line` takes on a terminal (a CJK character two, a combining mark none), as
+/// comfy-table counts them.
+fn display_width(line: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    line.width()
 }
 
 /// One row: as many lines as its tallest cell (a cell's text may hold several), each cell's
@@ -176,7 +181,7 @@ fn line<W: Write>(
                 cell.split('\n').nth(at).unwrap_or("")
             };
             // Padded by hand: `format!`'s padding writes a space at a time.
-            let pad = w.saturating_sub(text.chars().count());
+            let pad = w.saturating_sub(display_width(text));
             out.write_all(b" ")?;
             if right.contains(&i) {
                 spaces(out, pad)?;
@@ -237,6 +242,10 @@ mod tests {
             (12345, "b", ""),
             (7, "two\nlines, the second longer", "one"),
             (88, "x", "three\nlines\n← here"),
+            // Wide characters (two columns each) and a combining accent (none): measured
+            // and padded by display width, as comfy-table pads them.
+            (3, "日本語", "ｗｉｄｅ\nnarrow"),
+            (4, "cafe\u{301}", "x"),
         ];
         // Lines in the header, and only in the rows.
         for header in [

@@ -16,12 +16,8 @@ fn capture_files(dir: &Path) -> Vec<PathBuf> {
 /// Every capture of the shared corpus (`../shared/captures`), sorted by name; empty, with a
 /// note on stderr, where the corpus is absent (it must be there under `CI=true`).
 pub fn shared_captures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if !dir.is_dir() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!ci, "CI=true but {} is missing", dir.display());
-        eprintln!("skipping the shared captures: {} not found", dir.display());
-        return Vec::new();
+    match wiretale_fixtures::files::shared_captures() {
+        Ok(dir) => dir.map_or_else(Vec::new, |dir| capture_files(&dir)),
+        Err(e) => panic!("{e}"),
     }
-    capture_files(&dir)
 }

@@ -31,15 +31,16 @@ pub fn assert_same_run(expected: &Output, other: &Output, what: &str) {
     );
 }
 
-/// The capture `name` of the shared corpus (`../shared/captures` beside the repository). Its
-/// absence fails under `CI=true`; elsewhere it prints a skip message and gives `None`.
+/// The capture `name` of the shared corpus (`../shared/captures` beside the repository). The
+/// corpus's absence fails under `CI=true`; elsewhere it prints a skip message and gives
+/// `None`. A corpus without `name` is a failure.
 pub fn shared(name: &str) -> Option<PathBuf> {
-    let p = repo().join("../shared/captures").join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(!ci, "CI=true but {} is missing", p.display());
-    eprintln!("skipping: {} not found", p.display());
-    None
+    let dir = wiretale_fixtures::files::shared_captures().unwrap_or_else(|e| panic!("{e}"))?;
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing from the shared corpus",
+        p.display()
+    );
+    Some(p)
 }

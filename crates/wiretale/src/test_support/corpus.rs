@@ -1,31 +1,18 @@
 //! The shared capture corpus (`../shared/captures` beside the repository) and tshark's oracle
 //! TSVs for it.
 //!
-//! Depends on nothing but `std`, so that the integration tests (which cannot see the library's
-//! `#[cfg(test)]` items) compile this same file into their `tests/support` module.
+//! Depends on nothing but `std` and `wiretale-fixtures` (a dev-dependency), so that the
+//! integration tests (which cannot see the library's `#[cfg(test)]` items) compile this same
+//! file into their `tests/support` module.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// `shared/captures` beside the repository (`CARGO_MANIFEST_DIR/../../..`), if present. Under
-/// `CI=true` its absence is a test failure; elsewhere a skip message is printed and the caller
-/// returns early.
+/// `shared/captures` beside the repository, if present
+/// ([`wiretale_fixtures::files::shared_captures`]). Under `CI=true` its absence is a test
+/// failure; elsewhere a skip message is printed and the caller returns early.
 pub fn shared_captures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        !ci,
-        "CI=true but the shared capture corpus is missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "skipping: shared capture corpus not found at {} (see README.md, section All tests)",
-        dir.display()
-    );
-    None
+    wiretale_fixtures::files::shared_captures().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The capture `name` of the shared corpus; `None` (after [`shared_captures`]' skip message)
