@@ -144,6 +144,11 @@ fn text_width(text: &str) -> (usize, bool) {
 /// comfy-table counts them.
 fn display_width(line: &str) -> usize {
     use unicode_width::UnicodeWidthStr;
+    // Nearly every cell is printable ASCII, a column a byte: counted without the tables'
+    // lookups (every cell of `flows` is measured, and drawn).
+    if line.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return line.len();
+    }
     line.width()
 }
 
