@@ -714,6 +714,30 @@ fn rows_held_follow_the_open_connections_not_the_capture() {
     }
 }
 
+/// The HTTP rows of `cap` taken as `wiretale http` takes them (in its order), the table
+/// replayed from the collected events, and the most rows the summary held at once.
+fn http_rows_taken(
+    cap: &wiretale_fixtures::Capture,
+    name: &str,
+) -> (Vec<HttpExchangeRow>, Vec<HttpExchangeRow>, usize) {
+    let dir = std::env::temp_dir().join(format!("wiretale-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.pcap"));
+    let options = wiretale_fixtures::PcapOptions::default();
+    std::fs::write(&path, cap.to_pcap(&options).unwrap()).unwrap();
+    let c = collect(&path);
+    let mut draining = Draining::default();
+    analyze_path(&path, &AnalyzerConfig::default(), &mut draining).unwrap();
+    let most_held = draining.most_held[1];
+    let (_, taken, _) = draining.into_tables();
+    std::fs::remove_dir_all(&dir).ok();
+    (
+        taken,
+        HttpSummary::from_events(&c.events).exchanges,
+        most_held,
+    )
+}
+
 /// A keep-alive connection does not hold its answered exchanges until it ends: on one
 /// connection of 300 request/response pairs (with NTLM tokens on some, a pipelined pair, and a
 /// last request left unanswered) the HTTP summary holds a handful of rows at a time, and the
@@ -721,7 +745,7 @@ fn rows_held_follow_the_open_connections_not_the_capture() {
 #[test]
 fn a_long_keep_alive_connection_hands_over_its_answered_exchanges() {
     use wiretale_fixtures::payloads::{http, ntlm};
-    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
     let mut cap = Capture::new(LinkType::Ethernet);
     let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.2:8080"));
     s.handshake(&mut cap);
@@ -749,19 +773,9 @@ fn a_long_keep_alive_connection_hands_over_its_answered_exchanges() {
     }
     s.send(&mut cap, Dir::ToServer, &get(300, None));
     s.close(&mut cap);
-    let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
-    let dir = std::env::temp_dir().join(format!("wiretale-keepalive-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("keep-alive.pcap");
-    std::fs::write(&path, &bytes).unwrap();
-    let c = collect(&path);
-    let mut draining = Draining::default();
-    analyze_path(&path, &AnalyzerConfig::default(), &mut draining).unwrap();
-    let most_held = draining.most_held[1];
-    let (_, http, _) = draining.into_tables();
-    std::fs::remove_dir_all(&dir).ok();
+    let (http, table, most_held) = http_rows_taken(&cap, "keep-alive");
     assert_eq!(http.len(), 302);
-    assert_eq!(http, HttpSummary::from_events(&c.events).exchanges);
+    assert_eq!(http, table);
     assert!(most_held <= 4, "{most_held} rows held");
     let last = http.iter().filter(|r| r.last_on_connection).count();
     assert_eq!(last, 1);
@@ -777,7 +791,7 @@ fn a_long_keep_alive_connection_hands_over_its_answered_exchanges() {
 #[test]
 fn an_untracked_request_does_not_hold_back_later_exchanges() {
     use wiretale_fixtures::payloads::http;
-    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
     let mut cap = Capture::new(LinkType::Ethernet);
     let mut s = TcpSession::new(addr("10.0.0.1:50000"), addr("10.0.0.2:80"));
     s.handshake(&mut cap);
@@ -798,17 +812,8 @@ fn an_untracked_request_does_not_hold_back_later_exchanges() {
         s.send(&mut cap, Dir::ToClient, &ok);
     }
     s.close(&mut cap);
-    let dir = std::env::temp_dir().join(format!("wiretale-untracked-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("untracked.pcap");
-    std::fs::write(&path, cap.to_pcap(&PcapOptions::default()).unwrap()).unwrap();
-    let c = collect(&path);
-    let mut draining = Draining::default();
-    analyze_path(&path, &AnalyzerConfig::default(), &mut draining).unwrap();
-    let most_held = draining.most_held[1];
-    let (_, http, _) = draining.into_tables();
-    std::fs::remove_dir_all(&dir).ok();
-    assert_eq!(http, HttpSummary::from_events(&c.events).exchanges);
+    let (http, table, most_held) = http_rows_taken(&cap, "untracked");
+    assert_eq!(http, table);
     // The untracked request's row, and the 129th response's (paired with no request).
     assert_eq!(http.len(), 1130);
     assert_eq!(http.iter().filter(|r| r.status.is_none()).count(), 1);
