@@ -113,6 +113,15 @@ pub fn default_threads() -> usize {
     }
 }
 
+/// `--idle`: a finite number of seconds above zero (zero would put an idle line between every
+/// two steps).
+fn parse_idle(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(secs),
+        _ => Err("expected a number of seconds above zero, e.g. 5 or 0.5".to_string()),
+    }
+}
+
 fn parse_threads(text: &str) -> Result<usize, String> {
     let max = wiretale::pipeline::MAX_THREADS;
     match text.trim().parse::<usize>() {
@@ -211,7 +220,7 @@ pub struct StoryArgs {
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
     /// Idle periods on a connection at least this long (seconds) get their own line.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = parse_idle, allow_negative_numbers = true)]
     pub idle: f64,
     /// Show Basic-auth passwords instead of redacting them.
     #[arg(long)]

@@ -49,7 +49,7 @@ fn text_lines_come_in_the_order_of_the_told_story() {
     // The text writer batches step lines; idle lines (written on their own) and step lines
     // must still come out in the story's order: the same sequence of frames and idle texts
     // as the JSON `story` array, on the case study and with idle lines everywhere.
-    for idle in ["5", "0"] {
+    for idle in ["5", "0.001"] {
         let args = |format: &'static str| {
             [
                 "story",
@@ -171,7 +171,7 @@ fn set_raises_the_limit_a_finding_names() {
         .expect("limits-reached by default");
     let suggestion = limits["suggestion"].as_str().unwrap();
     assert!(
-        suggestion.contains("wiretale --set tls.max_handshake_message="),
+        suggestion.contains("wiretale story --set tls.max_handshake_message="),
         "{suggestion}"
     );
     let o = wiretale(&["story", "--set", "tls.max_handshake_message=1M", &capture]);
@@ -190,4 +190,20 @@ fn bad_set_is_a_usage_error() {
         assert!(err.starts_with("wiretale: bad --set"), "{err}");
         assert!(o.stdout.is_empty());
     }
+}
+
+#[test]
+fn idle_must_be_a_positive_number_of_seconds() {
+    for idle in ["0", "-1", "nan", "inf", "soon"] {
+        let o = wiretale(&["story", "--idle", idle, "testdata/case-study.pcapng"]);
+        assert_eq!(o.status.code(), Some(2), "--idle {idle}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("expected a number of seconds above zero"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+    let o = wiretale(&["story", "--idle", "0.5", "testdata/case-study.pcapng"]);
+    assert_eq!(o.status.code(), Some(0));
 }

@@ -138,7 +138,7 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
     let mut config = common::config(&args.capture)?;
     config.show_secrets = args.show_secrets;
     let opts = StoryOptions {
-        idle_secs: args.idle.max(0.0),
+        idle_secs: args.idle,
     };
     let mut filter = filter.map(EventFilter::new);
     let recorder = match filter.as_mut() {

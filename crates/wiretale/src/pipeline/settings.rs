@@ -1,4 +1,4 @@
-//! The limits of [`AnalyzerConfig`] by name, so a command line (`wiretale --set NAME=VALUE`)
+//! The limits of [`AnalyzerConfig`] by name, so a command line (`wiretale story --set NAME=VALUE`)
 //! or a configuration file can raise the one a `limits-reached` finding names.
 
 use super::AnalyzerConfig;

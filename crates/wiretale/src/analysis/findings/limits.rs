@@ -58,7 +58,7 @@ pub fn detect(stats: &Stats) -> Option<Finding> {
         evidence,
         facts,
         suggestion: format!(
-            "If the traffic is legitimate, raise {} (e.g. `wiretale --set {}=VALUE`, or the library's AnalyzerConfig; memory grows accordingly, see docs/robustness.md); otherwise the capture holds hostile or broken traffic worth a look at the frames listed.",
+            "If the traffic is legitimate, raise {} (e.g. `wiretale story --set {}=VALUE`, the same option on any command, or the library's AnalyzerConfig; memory grows accordingly, see docs/robustness.md); otherwise the capture holds hostile or broken traffic worth a look at the frames listed.",
             settings.join(", "),
             settings
                 .first()
