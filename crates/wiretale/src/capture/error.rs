@@ -48,6 +48,16 @@ pub enum CaptureErrorKind {
         /// Bytes of the incomplete record present in the file.
         available: u64,
     },
+    /// A classic pcap record declares more captured bytes than any record of the file may
+    /// hold (its snapshot length, and at least 256 KiB as libpcap allows): its length field
+    /// is damaged, and the records after it cannot be found.
+    #[error("record declares {declared} captured bytes, more than the {limit} a record may hold: its length field is damaged")]
+    BadRecordLength {
+        /// The captured length the record header declares.
+        declared: u32,
+        /// The most a record of this file may hold.
+        limit: u32,
+    },
     /// A block claims to be larger than the reader accepts.
     #[error("record larger than {limit} bytes")]
     BlockTooLarge {

@@ -361,11 +361,17 @@ impl<'r> CaptureReader<'r> {
             return Ok(Some(self.fast_record(packet)));
         }
         loop {
-            if self.format == CaptureFormat::Pcapng {
-                if let Some(kind) = check_ng_block_len(self.inner.data(), self.section_big_endian) {
-                    self.finished = true;
-                    return Err(self.error(kind));
+            let damaged = match self.format {
+                CaptureFormat::Pcapng => {
+                    check_ng_block_len(self.inner.data(), self.section_big_endian)
                 }
+                // Once the file header is read (it makes the one interface).
+                CaptureFormat::Pcap { big_endian, .. } => (self.interfaces.first())
+                    .and_then(|i| check_pcap_record_len(self.inner.data(), big_endian, i.snaplen)),
+            };
+            if let Some(kind) = damaged {
+                self.finished = true;
+                return Err(self.error(kind));
             }
             // A non-packet block is handled and consumed inside this loop; a packet record is
             // returned borrowing the reader's buffer and consumed on the next call.
@@ -453,7 +459,8 @@ impl<'r> CaptureReader<'r> {
                 let u32_at = |o: usize| read_u32(buf, o, big_endian);
                 let caplen = u32_at(8)?;
                 let len = 16usize.checked_add(caplen as usize)?;
-                if buf.len() < len {
+                // A damaged length is for the general path to report.
+                if buf.len() < len || caplen > record_limit(self.interfaces.first()?.snaplen) {
                     return None;
                 }
                 Some(PlainPacket {
@@ -757,6 +764,26 @@ const SECTION_HEADER_BLOCK: u32 = 0x0A0D_0D0A;
 /// its own framing. pcap-parser 0.17 computes `length - 12` for some block types (Process
 /// Information) before checking, which overflows (a panic with overflow checks on). `None` when
 /// the header looks sane or is not complete yet (the parser asks for more bytes).
+/// The most captured bytes a classic pcap record of a file with snapshot length `snaplen` may
+/// declare: the snapshot length, or 256 KiB if that is more (libpcap accepts records up to
+/// 256 KiB whatever the header says, as some writers set a smaller snapshot length).
+fn record_limit(snaplen: u32) -> u32 {
+    snaplen.max(MAX_PCAP_RECORD)
+}
+
+/// libpcap's largest record for most link types (`MAXIMUM_SNAPLEN`).
+const MAX_PCAP_RECORD: u32 = 262_144;
+
+/// The damage of the classic pcap record at the front of `data`, if its header declares
+/// more captured bytes than a record may hold ([`record_limit`]): read as is, it would take
+/// the records after it as its data, or the rest of the file, and be reported as a file cut
+/// short.
+fn check_pcap_record_len(data: &[u8], big_endian: bool, snaplen: u32) -> Option<CaptureErrorKind> {
+    let declared = read_u32(data, 8, big_endian)?;
+    let limit = record_limit(snaplen);
+    (declared > limit).then_some(CaptureErrorKind::BadRecordLength { declared, limit })
+}
+
 fn check_ng_block_len(data: &[u8], section_big_endian: bool) -> Option<CaptureErrorKind> {
     let word = |at: usize| -> Option<[u8; 4]> { data.get(at..at + 4)?.try_into().ok() };
     let block_type = u32::from_le_bytes(word(0)?);

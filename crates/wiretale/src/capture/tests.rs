@@ -195,6 +195,41 @@ fn fast_path_reads_what_the_general_path_reads() {
     }
 }
 
+/// A record whose length field is damaged (larger than any record of the file may be) is
+/// reported as such, at its frame and offset, on both paths, and not as a file cut short; a
+/// record above the snapshot length but within libpcap's 256 KiB is read.
+#[test]
+fn a_damaged_record_length_is_named_at_its_frame() {
+    for declared in [0x7fff_ffffu32, 262_145] {
+        let mut file = pcap_header(65535);
+        pcap_record(&mut file, 1, &[0u8; 60]);
+        let damaged_at = file.len();
+        pcap_record(&mut file, 2, &[0u8; 60]);
+        pcap_record(&mut file, 3, &[0u8; 60]);
+        file[damaged_at + 8..damaged_at + 12].copy_from_slice(&declared.to_le_bytes());
+        for fast in [true, false] {
+            let reader = CaptureReader::new(std::io::Cursor::new(file.clone())).unwrap();
+            let mut reader = if fast {
+                reader
+            } else {
+                reader.without_fast_path()
+            };
+            assert_eq!(reader.next_record().unwrap().unwrap().frame, 1);
+            let err = reader.next_record().unwrap_err();
+            assert!(
+                matches!(err.kind, CaptureErrorKind::BadRecordLength { declared: d, limit: 262_144 } if d == declared),
+                "{err}"
+            );
+            assert_eq!((err.frame, err.offset), (2, damaged_at as u64));
+            assert!(err.to_string().contains("length field is damaged"), "{err}");
+        }
+    }
+    let mut file = pcap_header(65535);
+    pcap_record(&mut file, 1, &vec![0u8; 100_000]);
+    let (records, error, _) = read_all(CaptureReader::new(std::io::Cursor::new(file)).unwrap());
+    assert_eq!((records.len(), error), (1, None));
+}
+
 #[test]
 fn fast_path_leaves_a_cut_record_to_the_general_path() {
     let mut file = pcap_header(65535);
