@@ -140,6 +140,26 @@ fn mermaid_is_a_sequence_diagram() {
     assert!(text.starts_with("```mermaid\nsequenceDiagram\n"));
     assert!(text.contains("participant P1 as client 10.1.1.5"));
     assert!(text.contains(": F417 NTLM NTLM Type 2 challenge d1cb3331634e8638"));
+    // The idle note is over the stalled TLS connection's parties (client and the :5061
+    // server), not over those of the step before it (the proxy exchange).
+    let participant = |name: &str| {
+        let line = (text.lines())
+            .find(|l| l.trim_start().starts_with("participant") && l.ends_with(name))
+            .unwrap_or_else(|| panic!("no participant {name}"));
+        line.split_whitespace().nth(1).unwrap().to_string()
+    };
+    let (client, server) = (
+        participant("client 10.1.1.5"),
+        participant("server 10.2.2.2:5061"),
+    );
+    let note = (text.lines())
+        .find(|l| l.contains("idle on stream 1"))
+        .expect("idle note");
+    assert!(
+        note.contains(&format!("Note over {server},{client}:"))
+            || note.contains(&format!("Note over {client},{server}:")),
+        "{note}"
+    );
     assert!(text.trim_end().ends_with("```"));
 }
 

@@ -8,7 +8,7 @@ use crate::exit::{CliError, Outcome};
 use crate::output;
 use line::{digits, StepLines};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use wiretale::analysis::{
     Finding, LineKind, RootCause, Severity, StoryAnalysis, StoryOptions, StoryRecorder,
@@ -450,6 +450,9 @@ fn write_mermaid<W: Write>(out: &mut W, a: &StoryAnalysis) -> std::io::Result<()
             mermaid_text(name)
         )?;
     }
+    // An idle line is noted over its own connection's two parties (the latest step's pair
+    // may be another connection's).
+    let mut pair_of_stream: HashMap<u64, (String, String)> = HashMap::new();
     let mut last_pair: Option<(String, String)> = None;
     let mut written = Ok(());
     a.for_each_line(|l| {
@@ -470,10 +473,16 @@ fn write_mermaid<W: Write>(out: &mut W, a: &StoryAnalysis) -> std::io::Result<()
                     l.proto,
                     mermaid_text(&l.text)
                 );
+                if let Some(stream) = l.stream {
+                    pair_of_stream.insert(stream, (f.clone(), t.clone()));
+                }
                 last_pair = Some((f, t));
                 result
             }
-            LineKind::Idle => match &last_pair {
+            LineKind::Idle => match (l.stream)
+                .and_then(|s| pair_of_stream.get(&s))
+                .or(last_pair.as_ref())
+            {
                 Some((f, t)) => writeln!(out, "    Note over {f},{t}: {}", mermaid_text(&l.text)),
                 None => Ok(()),
             },
