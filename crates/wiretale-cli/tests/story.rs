@@ -227,3 +227,33 @@ fn idle_must_be_a_positive_number_of_seconds() {
     let o = wiretale(&["story", "--idle", "0.5", "testdata/case-study.pcapng"]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn times_count_from_the_capture_start_filtered_or_not() {
+    // As Wireshark's Time column and `timeline`: the case study's frame 303 is 45.010 s into
+    // the capture, whether or not a display filter left out the steps before it.
+    let relative_of_303 = |filter: Option<&str>| {
+        let mut args = vec!["story", "--format", "json"];
+        if let Some(f) = filter {
+            args.extend(["-Y", f]);
+        }
+        args.push("testdata/case-study.pcapng");
+        let o = wiretale(&args);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let line = (v["story"].as_array().unwrap().iter())
+            .find(|l| l["frame"] == 303)
+            .expect("frame 303 told")
+            .clone();
+        line["relative"].as_f64().unwrap()
+    };
+    let whole = relative_of_303(None);
+    assert!((whole - 45.010).abs() < 0.001, "{whole}");
+    assert_eq!(relative_of_303(Some("tcp.port==5061")), whole);
+    let text = stdout(&wiretale(&[
+        "story",
+        "-Y",
+        "tcp.port==5061",
+        "testdata/case-study.pcapng",
+    ]));
+    assert!(text.contains("Frame 303    +45.010 s"), "{text}");
+}

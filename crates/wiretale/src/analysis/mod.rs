@@ -138,7 +138,12 @@ impl Analysis {
         for e in self.events.iter().filter(|e| keep(e)) {
             story.event(e);
         }
-        story.finish(&self.index, opts)
+        let story = story.into_story(&self.index, opts);
+        match self.report.stats.first_time {
+            Some(start) => story.relative_to(start),
+            None => story,
+        }
+        .lines(&self.index)
     }
 }
 
@@ -321,6 +326,10 @@ impl<'a> StoryRecorder<'a> {
         let index = self.index.finish(report.stats.last_time);
         let diagnosis = diagnose_capture(&index, &report.stats);
         let story = self.story.into_story(&index, opts);
+        let story = match report.stats.first_time {
+            Some(start) => story.relative_to(start),
+            None => story,
+        };
         StoryAnalysis {
             story,
             flows: self.flows,

@@ -309,7 +309,10 @@ pub struct StoryLine {
     pub frames: Vec<u64>,
     /// Capture time.
     pub time: Timestamp,
-    /// Seconds since the story's first line.
+    /// Seconds since the capture's first frame (Wireshark's default time column, and
+    /// `timeline`'s), for a story told by [`StoryRecorder`](super::StoryRecorder) or
+    /// [`Analysis`](super::Analysis), filtered or not; since the story's first line for one
+    /// built with [`StoryBuilder`] alone, unless [`Story::relative_to`] says otherwise.
     pub relative: f64,
     /// Connection.
     pub stream: Option<u64>,
@@ -607,6 +610,7 @@ impl StoryBuilder {
             opts: *opts,
             columns: meter.columns,
             index_size: index_size(index),
+            start: None,
         }
     }
 
@@ -659,6 +663,8 @@ pub struct Story {
     /// kept on disk are named from the index passed to each telling, which must be that
     /// one.
     index_size: (usize, usize),
+    /// What `relative` counts from (`None`: the first line's time).
+    start: Option<Timestamp>,
 }
 
 /// How many connections `index` holds, whole and retired: a cheap check that a telling is
@@ -668,6 +674,15 @@ fn index_size(index: &Index) -> (usize, usize) {
 }
 
 impl Story {
+    /// Counts the lines' [`StoryLine::relative`] seconds from `start` (the capture's first
+    /// frame, as [`StoryRecorder::finish`](super::StoryRecorder::finish) sets it) instead of
+    /// from the story's first line: a story told from some of the events (a display filter)
+    /// keeps the capture's times.
+    pub fn relative_to(mut self, start: Timestamp) -> Self {
+        self.start = Some(start);
+        self
+    }
+
     /// The widths a renderer aligns the story's columns on, measured as the steps were put
     /// in order (equal to [`StoryColumns::of_lines`] of the told lines).
     pub fn columns(&self) -> StoryColumns {
@@ -705,6 +720,7 @@ impl Story {
     ) -> std::io::Result<()> {
         let mut teller = Teller::new(self.opts);
         teller.forget_closed = forget_closed;
+        teller.first_time = self.start;
         match &self.store {
             Store::Memory(steps) => {
                 for step in steps {
