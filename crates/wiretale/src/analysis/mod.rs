@@ -138,12 +138,16 @@ impl Analysis {
         for e in self.events.iter().filter(|e| keep(e)) {
             story.event(e);
         }
-        let story = story.into_story(&self.index, opts);
-        match self.report.stats.first_time {
-            Some(start) => story.relative_to(start),
-            None => story,
-        }
-        .lines(&self.index)
+        from_capture_start(story.into_story(&self.index, opts), &self.report).lines(&self.index)
+    }
+}
+
+/// `story` with its times counted from the capture's first frame (as Wireshark's Time column),
+/// whatever events it tells.
+fn from_capture_start(story: Story, report: &Report) -> Story {
+    match report.stats.first_time {
+        Some(start) => story.relative_to(start),
+        None => story,
     }
 }
 
@@ -325,11 +329,7 @@ impl<'a> StoryRecorder<'a> {
         self.record_queued();
         let index = self.index.finish(report.stats.last_time);
         let diagnosis = diagnose_capture(&index, &report.stats);
-        let story = self.story.into_story(&index, opts);
-        let story = match report.stats.first_time {
-            Some(start) => story.relative_to(start),
-            None => story,
-        };
+        let story = from_capture_start(self.story.into_story(&index, opts), &report);
         StoryAnalysis {
             story,
             flows: self.flows,
