@@ -1453,13 +1453,10 @@ fn type1s_refused_without_challenge_make_one_finding() {
 #[test]
 fn ntlm_handshake_flood_on_one_connection_keeps_only_what_detectors_read() {
     use wiretale_fixtures::payloads::ntlm::{
-        authenticate_ntlmv2, base64_decode, base64_encode, Challenge, Credentials,
-        CASE_STUDY_TYPE1, CASE_STUDY_TYPE2,
+        answer_case_study_type2, base64_encode, Credentials, CASE_STUDY_TYPE1,
     };
 
     const HANDSHAKES: usize = 1_500;
-    let challenge =
-        Challenge::parse(&base64_decode(CASE_STUDY_TYPE2).expect("base64")).expect("challenge");
     let creds = Credentials {
         user: "alice",
         domain: "CORP",
@@ -1468,7 +1465,7 @@ fn ntlm_handshake_flood_on_one_connection_keeps_only_what_detectors_read() {
         client_challenge: [7; 8],
         timestamp: 0,
     };
-    let type3 = base64_encode(&authenticate_ntlmv2(&challenge, &creds).expect("type 3"));
+    let type3 = base64_encode(&answer_case_study_type2(&creds).expect("type 3"));
     let mut cap = Capture::new(LinkType::Ethernet);
     let mut s = web_session();
     s.handshake(&mut cap);

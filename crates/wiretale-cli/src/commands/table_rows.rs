@@ -475,8 +475,6 @@ mod tests {
             b"",
         );
         a.send_segment(&mut cap, Dir::ToClient, &[denied.clone(), denied].concat());
-        let type2 = token::base64_decode(token::CASE_STUDY_TYPE2).unwrap();
-        let type2 = token::Challenge::parse(&type2).unwrap();
         let credentials = token::Credentials {
             user: "u",
             domain: "D",
@@ -485,7 +483,7 @@ mod tests {
             client_challenge: [1; 8],
             timestamp: 0,
         };
-        let type3 = token::authenticate_ntlmv2(&type2, &credentials).unwrap();
+        let type3 = token::answer_case_study_type2(&credentials).unwrap();
         let auth = format!("NTLM {}", token::base64_encode(&type3));
         let mut c = TcpSession::new("10.0.0.1:50001".parse().unwrap(), proxy);
         c.handshake(&mut cap);

@@ -174,6 +174,13 @@ pub fn ntlmv2_responses(
     Ok((nt, lm))
 }
 
+/// A Type 3 answering the case study's Type 2 ([`CASE_STUDY_TYPE2`]) with NTLMv2 for `creds`
+/// ([`authenticate_ntlmv2`]): what a client that completed the case study's handshake sends.
+pub fn answer_case_study_type2(creds: &Credentials<'_>) -> Result<Vec<u8>> {
+    let challenge = Challenge::parse(&base64_decode(CASE_STUDY_TYPE2)?)?;
+    authenticate_ntlmv2(&challenge, creds)
+}
+
 /// A Type 3 (AUTHENTICATE) message answering `challenge` with NTLMv2, in Windows' layout:
 /// 72-byte header with Version (6.1 build 7601), no MIC, payload in the order domain, user,
 /// workstation, LM response, NT response, (empty) session key. Flags are the challenge's minus

@@ -69,8 +69,6 @@ pub(super) fn challenge_407() -> Vec<u8> {
 
 /// A Type 3 answering the case study's Type 2 for `MAPLE\jdoe` on `T6CK943Y` at time `at`.
 pub(super) fn type3(cap: &Capture) -> Option<String> {
-    let t2 = ntlm::base64_decode(ntlm::CASE_STUDY_TYPE2).ok()?;
-    let challenge = ntlm::Challenge::parse(&t2).ok()?;
     let mut client_challenge = [0u8; 8];
     client_challenge.copy_from_slice(deterministic_bytes(0x7e57, 8).get(..8)?);
     let creds = ntlm::Credentials {
@@ -81,7 +79,7 @@ pub(super) fn type3(cap: &Capture) -> Option<String> {
         client_challenge,
         timestamp: ntlm::filetime(cap.now()),
     };
-    ntlm::authenticate_ntlmv2(&challenge, &creds)
+    ntlm::answer_case_study_type2(&creds)
         .ok()
         .map(|m| ntlm::base64_encode(&m))
 }

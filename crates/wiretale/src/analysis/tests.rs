@@ -258,19 +258,14 @@ fn connection_switch(accepted: bool) {
     );
     a.close(&mut cap);
     // A Type 3 answering that challenge (structure is what matters here).
-    let t2 = ntlm::base64_decode(ntlm::CASE_STUDY_TYPE2).unwrap();
-    let challenge = ntlm::Challenge::parse(&t2).unwrap();
-    let t3 = ntlm::authenticate_ntlmv2(
-        &challenge,
-        &ntlm::Credentials {
-            user: "jdoe",
-            domain: "MAPLE",
-            workstation: "T6CK943Y",
-            password: "pw",
-            client_challenge: [7; 8],
-            timestamp: ntlm::filetime(cap.now()),
-        },
-    )
+    let t3 = ntlm::answer_case_study_type2(&ntlm::Credentials {
+        user: "jdoe",
+        domain: "MAPLE",
+        workstation: "T6CK943Y",
+        password: "pw",
+        client_challenge: [7; 8],
+        timestamp: ntlm::filetime(cap.now()),
+    })
     .unwrap();
     let mut b = TcpSession::new(client(50401), proxy);
     b.handshake(&mut cap);

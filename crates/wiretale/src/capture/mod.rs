@@ -455,12 +455,12 @@ impl<'r> CaptureReader<'r> {
         match self.format {
             CaptureFormat::Pcap { big_endian, .. } => {
                 // The file header has been read once an interface exists.
-                self.interfaces.first()?;
+                let snaplen = self.interfaces.first()?.snaplen;
                 let u32_at = |o: usize| read_u32(buf, o, big_endian);
                 let caplen = u32_at(8)?;
                 let len = 16usize.checked_add(caplen as usize)?;
                 // A damaged length is for the general path to report.
-                if buf.len() < len || caplen > record_limit(self.interfaces.first()?.snaplen) {
+                if buf.len() < len || caplen > record_limit(snaplen) {
                     return None;
                 }
                 Some(PlainPacket {
