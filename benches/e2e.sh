@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: wiretale, the wiretale library, tshark and the read floor on the same
-# generated captures, in the same run, page cache warm. Prints a Markdown table.
+# generated captures, in the same run, page cache warm (each file evicted, then read once in
+# order, so that its cached layout is the same in every run). Prints a Markdown table.
 #
 #   benches/e2e.sh [--small] [--cmd "story"] [--runs N] [--shapes "mixed bulk-tls many-conns"]
 #                  [--threads "1 2"] [--no-tshark] [--dir DIR]
@@ -128,7 +129,14 @@ for shape in $shapes; do
     "$bin/gen-workload" "$shape" "$file" $(size_args "$shape") >&2
   fi
   bytes=$(stat -c %s "$file")
-  cat "$file" >/dev/null # warm the page cache
+  # Warm the page cache the way reading the file from disk does: evict the file's pages, then
+  # read it once in order. How the pages got into the cache matters as much as whether they
+  # are there: read in order they are large folios, and the kernel copies them out at ~13 GB/s
+  # here; cached piecemeal (e.g. long ago, then partly reclaimed) they can be 4 KiB pages,
+  # copied at ~6-7 GB/s, which halves the read floor's speed and moves every ratio to it
+  # (docs/performance.md, "The page cache's layout").
+  dd if="$file" iflag=nocache count=0 status=none 2>/dev/null || true
+  cat "$file" >/dev/null
   packets=$("$bin/read-floor" "$file" --records-only | awk '{print $1}')
   echo "### $shape: $(awk -v b="$bytes" 'BEGIN{printf "%.2f GB", b/1e9}'), $packets packets"
   echo
