@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --no-tshark) tshark=0 ;;
     --dir) dir="$2"; shift ;;
     --threads) threads="$2"; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
