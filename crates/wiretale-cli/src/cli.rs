@@ -219,7 +219,8 @@ pub struct StoryArgs {
     /// Exit with code 1 when findings of this severity or worse exist.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
-    /// Idle periods on a connection at least this long (seconds) get their own line.
+    /// Idle periods on a connection (nothing told between two of its steps) at least this
+    /// long (seconds) get their own line, naming the frame they began after.
     #[arg(long, default_value_t = 5.0, value_parser = parse_idle, allow_negative_numbers = true)]
     pub idle: f64,
     /// Show Basic-auth passwords instead of redacting them.

@@ -37,7 +37,13 @@ fn case_study_story_names_each_step_at_the_case_study_frames() {
     assert!(line(416).contains("NTLM Type 1"));
     assert!(line(417).contains("NTLM Type 2 challenge d1cb3331634e8638"));
     assert!(line(959).contains("RESETS"));
-    assert!(text.contains("idle on stream"));
+    // The wait is counted from the stream's last step (frame 316), which the line names; the
+    // reset counts its own from the last packet (the bare ACK in frame 317).
+    assert!(
+        text.contains("… 30.0 s idle on stream 1 since frame 316 …"),
+        "{text}"
+    );
+    assert!(line(959).contains("after 29.8 s idle"));
     assert!(text.contains(
         "revocation-check-during-handshake → ntlm-abandoned → tls-stalled → tcp-reset-after-idle"
     ));

@@ -772,8 +772,8 @@ impl Story {
 /// idle periods.
 struct Teller {
     opts: StoryOptions,
-    /// foldhash: updated for every step.
-    last_on_stream: foldhash::HashMap<u64, Timestamp>,
+    /// Each stream's last step: its time and frame (foldhash: updated for every step).
+    last_on_stream: foldhash::HashMap<u64, (Timestamp, u64)>,
     /// Streams with a clock, by their last frame, soonest first.
     ending: BinaryHeap<Reverse<(u64, u64)>>,
     /// Forget a stream's clock once past its last frame (off only to test that this changes
@@ -830,14 +830,15 @@ impl Teller {
         }
         if let Some(stream) = step.stream {
             // One lookup: the stream's clock is read and moved to this step in place.
+            let now = (step.time, step.frame);
             let (prev, new_clock) = match self.last_on_stream.entry(stream) {
-                Entry::Occupied(mut clock) => (Some(clock.insert(step.time)), false),
+                Entry::Occupied(mut clock) => (Some(clock.insert(now)), false),
                 Entry::Vacant(clock) => {
-                    clock.insert(step.time);
+                    clock.insert(now);
                     (None, true)
                 }
             };
-            if let Some(prev) = &prev {
+            if let Some((prev, prev_frame)) = &prev {
                 let idle = step.time.seconds_since(*prev);
                 if idle >= self.opts.idle_secs && !step.ongoing {
                     let line = self
@@ -848,7 +849,13 @@ impl Teller {
                     line.relative = prev.seconds_since(start);
                     line.stream = Some(stream);
                     line.text.clear();
-                    let _ = write!(line.text, "… {idle:.1} s idle on stream {stream} …");
+                    // The frame says where the wait began: idle here means no step, and a
+                    // bare ACK may have followed that frame (a reset's own idle time counts
+                    // from the stream's last packet of any kind).
+                    let _ = write!(
+                        line.text,
+                        "… {idle:.1} s idle on stream {stream} since frame {prev_frame} …"
+                    );
                     line.idle_secs = Some(idle);
                     visit(line);
                 }
