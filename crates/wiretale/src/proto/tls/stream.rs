@@ -129,10 +129,17 @@ struct DirState {
     /// Input length minus consumed at the last return (what the reassembler still holds).
     held: usize,
     seen_record: bool,
+    /// The direction's first bytes (up to [`OPENING_KEPT`]), kept when they did not start
+    /// with a record header: the scan for one consumes them, and a `NotTls` report quotes
+    /// them (reported at the end of the stream, it would otherwise quote what was left).
+    opening: Option<Box<[u8]>>,
     /// Encrypted SSLv2 records seen (the first ones are handshake).
     sslv2_encrypted_records: u32,
     queued: Vec<TlsMessage>,
 }
+
+/// Bytes of a non-TLS opening kept for its `NotTls` report (its text preview reads 64).
+const OPENING_KEPT: usize = 64;
 
 impl Default for DirState {
     fn default() -> Self {
@@ -149,6 +156,7 @@ impl Default for DirState {
             base: 0,
             held: 0,
             seen_record: false,
+            opening: None,
             sslv2_encrypted_records: 0,
             queued: Vec::new(),
         }
@@ -903,9 +911,16 @@ impl TlsConnectionParser {
         reason: &'static str,
         emit: &mut dyn FnMut(Range<usize>, TlsMessage),
     ) {
+        // The range reported is in the current input; the bytes quoted are the direction's
+        // first ones when the scan for a record header consumed some of them.
+        let range = 0..bytes.len().min(16);
+        let opening = self.dirs[idx(dir)].opening.take();
+        let bytes = opening.as_deref().unwrap_or(bytes);
         let head = bytes.get(..bytes.len().min(16)).unwrap_or_default();
         let text_preview = if !head.is_empty() && looks_like_text(head) {
-            let cut = bytes.get(..bytes.len().min(64)).unwrap_or_default();
+            let cut = bytes
+                .get(..bytes.len().min(OPENING_KEPT))
+                .unwrap_or_default();
             let line = cut
                 .split(|&b| b == b'\r' || b == b'\n')
                 .next()
@@ -924,7 +939,7 @@ impl TlsConnectionParser {
             first_bytes: hex(head),
             text_preview,
         });
-        self.report(dir, 0..bytes.len().min(16), message, emit);
+        self.report(dir, range, message, emit);
     }
 
     fn feed_inner(
@@ -968,13 +983,21 @@ impl TlsConnectionParser {
                         pos = input.len();
                         break;
                     }
-                    Some(phase) => self.dirs[i].phase = phase,
+                    Some(phase) => {
+                        let d = &mut self.dirs[i];
+                        if matches!(phase, Phase::Resyncing { .. }) && !d.seen_record {
+                            let kept = rest.get(..rest.len().min(OPENING_KEPT));
+                            d.opening = kept.map(Box::from);
+                        }
+                        d.phase = phase;
+                    }
                     None => break,
                 },
                 Phase::Resyncing { skipped, reason } => match find_plausible_header(rest) {
                     Some(offset) => {
                         let total = skipped.saturating_add(len_u64(offset));
                         self.dirs[i].phase = Phase::Records;
+                        self.dirs[i].opening = None;
                         // Landing right on a record boundary (e.g. a gap of whole records)
                         // loses nothing more: no message.
                         if total > 0 {

@@ -291,6 +291,29 @@ fn bytes_searched_until_the_end_are_reported() {
     );
 }
 
+/// Regression (found by an analyst-view audit, http-connect-fail.pcap): a short non-TLS
+/// answer reported at the end of its direction quoted the bytes left after the scan for a
+/// record header, not the first bytes sent (`00000500` for `05 00 00 05 00`).
+#[test]
+fn not_tls_at_the_end_quotes_the_first_bytes_sent() {
+    let mut p = TlsConnectionParser::new();
+    let answer = [5u8, 0, 0, 5, 0];
+    let (f, out) = feed(&mut p, Dir::ToClient, &answer);
+    assert!(out.is_empty(), "{out:?}");
+    let rest = &answer[f.consumed..];
+    let mut ended = Vec::new();
+    p.end(Dir::ToClient, EndReason::Fin, rest, &mut |_, m| {
+        ended.push(m)
+    });
+    match ended.as_slice() {
+        [TlsMessage::NotTls(n)] => {
+            assert_eq!(n.first_bytes, "0500000500");
+            assert_eq!(n.reason, "no_record_header");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn gap_inside_a_handshake_message_reports_it_truncated() {
     let mut p = TlsConnectionParser::new();
