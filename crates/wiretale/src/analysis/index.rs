@@ -120,6 +120,9 @@ pub struct ResetSeen {
     pub idle_secs: f64,
     /// Frame of the last TLS, HTTP or NTLM event before it on the connection.
     pub previous: Option<u64>,
+    /// Frame of a FIN the other side sent before it (the first such among the connection's
+    /// last [`MAX_ENDS`] FINs and RSTs): the conversation was already over.
+    pub after_peer_fin: Option<u64>,
 }
 
 /// One stretch of stream bytes missing from the capture.

@@ -10,7 +10,9 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
     for conn in index.conns.values() {
         for reset in &conn.tcp.resets {
             let idle_secs = reset.idle_secs;
-            if idle_secs < t.idle_reset_secs {
+            // A reset after the other side's FIN ends a conversation that was already over
+            // (an abortive close of the last half), however long after: not a timeout.
+            if idle_secs < t.idle_reset_secs || reset.after_peer_fin.is_some() {
                 continue;
             }
             let who = closing_words(reset.by, conn);
@@ -28,10 +30,13 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                 ),
                 evidence: vec![
                     match reset.previous {
-                        Some(p) => format!("Last activity before it: frame {p}"),
-                        None => "No earlier application activity on the connection".to_string(),
+                        Some(p) => format!("Last TLS, HTTP or NTLM message before it: frame {p}"),
+                        None => "No TLS, HTTP or NTLM message before it on the connection".to_string(),
                     },
-                    format!("Frame {}: RST from the {who} after {idle_secs:.1} s idle", reset.frame),
+                    format!(
+                        "Frame {}: RST from the {who} after {idle_secs:.1} s without any packet on the connection",
+                        reset.frame
+                    ),
                 ],
                 facts: Default::default(),
                 suggestion: format!(

@@ -323,11 +323,15 @@ impl ConnFold {
                 }
                 if let ConnEvent::Rst { idle_secs, .. } = c {
                     if self.resets.len() < MAX_RESETS {
+                        let after_peer_fin = (self.closes.iter())
+                            .find(|(end, src)| !end.rst && end.frame < e.frame && *src != e.src)
+                            .map(|(end, _)| end.frame);
                         let reset = ResetSeen {
                             frame: e.frame,
                             by: Dir::ToServer,
                             idle_secs: *idle_secs,
                             previous: self.last_activity,
+                            after_peer_fin,
                         };
                         self.resets.push((reset, e.src));
                     } else {
