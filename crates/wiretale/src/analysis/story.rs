@@ -391,10 +391,19 @@ impl Step {
             &e.detail,
             Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
         ) && e.frames.first().is_some_and(|f| *f < e.frame);
+        // An open connection's note carries the capture's end as its time, but is told at
+        // the connection's last frame: at that frame's time (the note says how long after it
+        // the capture ended), so that times never run backwards down the story.
+        let time = match &e.detail {
+            Detail::Tcp(crate::tcp::ConnEvent::OpenAtEnd { idle_secs }) => {
+                e.time.minus_secs(*idle_secs)
+            }
+            _ => e.time,
+        };
         Some(Step {
             frame: e.frame,
             frames: Frames::new(),
-            time: e.time,
+            time,
             stream: e.stream,
             src: e.src,
             dst: e.dst,

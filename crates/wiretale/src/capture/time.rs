@@ -38,6 +38,23 @@ impl Timestamp {
         (self.secs.saturating_sub(earlier.secs)) as f64
             + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
     }
+
+    /// This time moved back by `secs` seconds, rounded to the nanosecond (the inverse of
+    /// [`Timestamp::seconds_since`] up to that rounding). A negative or non-finite `secs`
+    /// leaves it as it is.
+    pub(crate) fn minus_secs(self, secs: f64) -> Timestamp {
+        if !(secs.is_finite() && secs > 0.0) {
+            return self;
+        }
+        const NANOS: i128 = 1_000_000_000;
+        let total = i128::from(self.secs) * NANOS + i128::from(self.nanos);
+        // `as` saturates: a span beyond i128 nanoseconds is not a capture's.
+        let back = total.saturating_sub((secs * 1e9).round() as i128);
+        Timestamp {
+            secs: i64::try_from(back.div_euclid(NANOS)).unwrap_or(i64::MIN),
+            nanos: back.rem_euclid(NANOS) as u32,
+        }
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -73,5 +90,21 @@ mod tests {
         let b = Timestamp::from_parts(40, 100_000, 1_000_000);
         assert!((b.seconds_since(a) - 30.1).abs() < 1e-9);
         assert!((a.seconds_since(b) + 30.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn moving_back_undoes_seconds_since() {
+        let end = Timestamp::from_parts(1_709_629_230, 5_000, 1_000_000);
+        let last = Timestamp::from_parts(1_709_629_210, 9_000, 1_000_000);
+        assert_eq!(end.minus_secs(end.seconds_since(last)), last);
+        // Across a second boundary, and before the epoch.
+        let t = Timestamp::from_parts(0, 100, 1_000_000_000);
+        let back = t.minus_secs(0.5);
+        assert_eq!((back.secs, back.nanos), (-1, 500_000_100));
+        for odd in [-1.0, 0.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(t.minus_secs(odd), t);
+        }
+        let far = Timestamp::from_parts(i64::MIN + 1, 0, 1).minus_secs(1e300);
+        assert_eq!(far.secs, i64::MIN);
     }
 }

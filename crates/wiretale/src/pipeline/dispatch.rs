@@ -813,8 +813,12 @@ impl StreamHandler for Dispatcher<'_> {
         // Remember where directions end, for the messages their end completes.
         match &event {
             ConnEvent::Fin { dir } => conn.fin[*dir as usize] = Some((frame, time)),
-            ConnEvent::Rst { .. } | ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted => {
-                conn.closed_at = Some((frame, time))
+            ConnEvent::Rst { .. } | ConnEvent::Evicted => conn.closed_at = Some((frame, time)),
+            // The note carries the capture's end as its time; what the end completes (an
+            // unanswered request, a cut message) is reported at the connection's last frame
+            // and at that frame's time, so that an event's frame and time agree.
+            ConnEvent::OpenAtEnd { idle_secs } => {
+                conn.closed_at = Some((frame, time.minus_secs(*idle_secs)))
             }
             _ => {}
         }

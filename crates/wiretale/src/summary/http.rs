@@ -107,7 +107,9 @@ pub struct HttpExchangeRow {
     pub tunnel: Option<String>,
     /// After a 101: the protocol switched to.
     pub upgraded_to: Option<String>,
-    /// The connection ended with this request unanswered; the side that closed first.
+    /// The connection ended with this request unanswered and a side closed it first with a
+    /// FIN: that side (`None` after a reset or at the capture's end, which end both sides at
+    /// once; the `closed` column says which).
     pub unanswered_closed_by: Option<Side>,
     /// This is the last exchange on its connection.
     pub last_on_connection: bool,
@@ -453,14 +455,12 @@ impl HttpSummary {
                 }
                 i
             }
-            HttpMessage::ConnectionClosedWithOutstandingRequest {
-                exchange,
-                first_to_close,
-                ..
-            } => {
+            HttpMessage::ConnectionClosedWithOutstandingRequest { exchange, .. } => {
                 let i = self.row_for(stream, Some(*exchange));
                 if let Some((row, _)) = i.and_then(|i| self.row_mut(stream, i)) {
-                    row.unanswered_closed_by = Some(match first_to_close {
+                    // Only a FIN names a side; a reset or the capture's end is in the
+                    // row's `closed` column.
+                    row.unanswered_closed_by = m.unanswered_closed_by().map(|first| match first {
                         Dir::ToServer => Side::Client,
                         Dir::ToClient => Side::Server,
                     });

@@ -234,12 +234,18 @@ fn http_summary(m: &HttpMessage) -> String {
         HttpMessage::ConnectionClosedWithOutstandingRequest {
             method,
             target,
-            first_to_close,
+            server_end,
             ..
-        } => format!(
-            "connection closed by {} with {method} {target} unanswered",
-            side(*first_to_close)
-        ),
+        } => match m.unanswered_closed_by() {
+            Some(first) => format!(
+                "connection closed by {} with {method} {target} unanswered",
+                side(first)
+            ),
+            None if *server_end == crate::proto::EndReason::CaptureEnd => {
+                format!("capture ended with {method} {target} unanswered")
+            }
+            None => format!("connection reset with {method} {target} unanswered"),
+        },
         HttpMessage::DecodeError { message, .. } => format!("HTTP decode error: {message}"),
         HttpMessage::Resynchronized { discarded, .. } => {
             format!("HTTP resynchronised after {discarded} bytes")

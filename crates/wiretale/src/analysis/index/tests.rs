@@ -455,12 +455,13 @@ fn the_close_after_the_last_tls_message_is_found_whatever_the_order() {
     assert_eq!(first, Some((30, Dir::ToClient)));
 }
 
-/// A connection still open at the end of the capture: its last frame carries a step, and the
-/// note that it is still open comes at that frame too but at the capture's end time, so the
-/// idle period before the note must still be told although the stream's last frame was
-/// passed.
+/// A connection still open at the end of the capture: the note that it is still open, and
+/// the request the capture's end left unanswered, are told at its last frame and at that
+/// frame's time (the note says how long the capture went on), so the story's times never run
+/// backwards and no idle line stands before them; the teller, which forgets a stream's clock
+/// past its last frame, tells the same as one that remembers every stream.
 #[test]
-fn an_open_connection_keeps_its_idle_clock_past_its_last_frame() {
+fn an_open_connection_is_told_at_its_last_frame_and_that_frames_time() {
     use crate::capture::CaptureReader;
     use wiretale_fixtures::{AckPolicy, Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
     let mut cap = Capture::new(LinkType::Ethernet);
@@ -482,15 +483,26 @@ fn an_open_connection_keeps_its_idle_clock_past_its_last_frame() {
     let told = recorder.finish(report, &StoryOptions::default());
     let lines = told.lines();
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-    let request = texts.iter().position(|t| t.starts_with("GET /"));
-    let idle = texts.iter().position(|t| t.contains("idle on stream 0"));
-    let note = texts
-        .iter()
-        .position(|t| t.starts_with("connection still open"));
-    assert!(
-        matches!((request, idle, note), (Some(r), Some(i), Some(n)) if r < i && i < n),
+    let at = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l.text == text)
+            .map(|l| (l.frame, l.time))
+    };
+    let request = at("GET / HTTP/1.1").expect("request");
+    assert_eq!(
+        at("connection still open at end of capture (30.0 s idle)"),
+        Some(request),
         "{texts:#?}"
     );
+    assert_eq!(at("capture ended with GET / unanswered"), Some(request));
+    assert!(
+        !texts.iter().any(|t| t.contains("idle on stream 0")),
+        "{texts:#?}"
+    );
+    for pair in lines.windows(2) {
+        assert!(pair[0].time <= pair[1].time, "{texts:#?}");
+    }
     assert_eq!(
         json(&lines),
         json(&told.story.lines_remembering_every_stream(&told.index))

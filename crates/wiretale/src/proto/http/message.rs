@@ -270,6 +270,46 @@ impl HttpMessage {
             _ => None,
         }
     }
+
+    /// For [`HttpMessage::ConnectionClosedWithOutstandingRequest`], the direction whose FIN
+    /// closed the connection first; `None` when it did not end that way: a reset and the
+    /// capture's end stop both directions at once (`first_to_close` then names whichever the
+    /// parser heard of first), and who sent a reset is told by the TCP event at its frame.
+    ///
+    /// ```
+    /// use wiretale::proto::http::HttpMessage;
+    /// use wiretale::proto::{Dir, EndReason};
+    /// let closed = |server_end, client_end| HttpMessage::ConnectionClosedWithOutstandingRequest {
+    ///     exchange: 0,
+    ///     method: "GET".into(),
+    ///     target: "/".into(),
+    ///     first_to_close: Dir::ToServer,
+    ///     server_end,
+    ///     client_end,
+    /// };
+    /// let fin = closed(EndReason::Fin, Some(EndReason::Fin));
+    /// assert_eq!(fin.unanswered_closed_by(), Some(Dir::ToServer));
+    /// let reset = closed(EndReason::Reset, Some(EndReason::Reset));
+    /// assert_eq!(reset.unanswered_closed_by(), None);
+    /// assert_eq!(closed(EndReason::CaptureEnd, None).unanswered_closed_by(), None);
+    /// ```
+    pub fn unanswered_closed_by(&self) -> Option<Dir> {
+        match self {
+            HttpMessage::ConnectionClosedWithOutstandingRequest {
+                first_to_close,
+                server_end,
+                client_end,
+                ..
+            } => {
+                let first_end = match first_to_close {
+                    Dir::ToServer => *client_end,
+                    Dir::ToClient => Some(*server_end),
+                };
+                (first_end == Some(EndReason::Fin)).then_some(*first_to_close)
+            }
+            _ => None,
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
