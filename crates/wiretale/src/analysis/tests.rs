@@ -250,6 +250,34 @@ fn a_reset_after_the_peers_fin_is_not_a_reset_after_idle() {
     assert!(found[0].evidence[1].contains("60.0 s without any packet"));
 }
 
+/// tls-unused names the side that ended the connection: the one that closed it first when the
+/// other's last message only answered (found by an analyst-view audit: on stream 1 of
+/// tls12-missing-intermediate-alerts.pcap the client sent an alert and a FIN, frames 31-32,
+/// and the server's alert at 33 answered, yet the server was said to have ended it).
+#[test]
+fn tls_unused_names_the_side_that_closed_first() {
+    let Some(path) = crate::test_support::shared_capture("tls12-missing-intermediate-alerts.pcap")
+    else {
+        return;
+    };
+    let a = Analysis::of_path(path, &AnalyzerConfig::default()).unwrap();
+    let on_stream_1 = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "tls-unused" && f.streams == [1])
+        .expect("tls-unused on stream 1");
+    assert!(
+        on_stream_1.summary.contains("the client ended it (closed the connection in frame 32; the server answered with Encrypted Alert)"),
+        "{}",
+        on_stream_1.summary
+    );
+    assert_eq!(on_stream_1.frames, vec![29, 32, 33]);
+    let on_stream_0 = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "tls-unused" && f.streams == [0])
+        .expect("tls-unused on stream 0");
+    assert!(on_stream_0
+        .summary
+        .contains("the client ended it (Encrypted Alert)"));
+}
+
 #[test]
 fn ntlm_type3_on_another_connection_is_a_connection_switch() {
     for accepted in [false, true] {

@@ -116,24 +116,48 @@ fn stalled(
         // Not a stall: the connection ended (or the capture did) right after the last message.
         // A side that closes right after the handshake without using it is worth a note.
         if completed && end.is_some() {
-            let closer = if last_from_client { "client" } else { "server" };
+            let completed_frame = p.completed_frame().unwrap_or(last_frame);
+            let sender = if last_from_client { "client" } else { "server" };
+            // Who ended it: the last message's sender, unless the other side had closed the
+            // connection before that message (which then only answered the close).
+            let closed_first = (conn.tcp.first_close)
+                .filter(|c| c.frame >= completed_frame && c.frame < last_frame);
+            let (closer, how, mut evidence) = match closed_first {
+                Some(c) => {
+                    let closer = match c.by {
+                        Dir::ToServer => "client",
+                        Dir::ToClient => "server",
+                    };
+                    let what = if c.rst { "reset" } else { "closed" };
+                    (
+                        closer,
+                        format!("{what} the connection in frame {}; the {sender} answered with {last_desc}", c.frame),
+                        vec![format!("Frame {}: the {closer} {what} the connection", c.frame)],
+                    )
+                }
+                None => (sender, last_desc.clone(), Vec::new()),
+            };
+            evidence.insert(0, format!("Frame {completed_frame}: handshake complete"));
+            evidence.push(format!("Frame {last_frame}: {sender} sent {last_desc}"));
+            evidence.push(end_desc);
             out.push(Finding {
                 id: "tls-unused",
                 severity: Severity::Info,
                 frame: last_frame,
-                frames: vec![p.completed_frame().unwrap_or(last_frame), last_frame],
+                frames: {
+                    let mut frames = vec![completed_frame, last_frame];
+                    frames.extend(closed_first.map(|c| c.frame));
+                    frames.sort_unstable();
+                    frames
+                },
                 streams: vec![conn.stream],
                 summary: format!(
-                    "TLS connection {} → {} (stream {}) completed its handshake but carried no application data; the {closer} ended it ({last_desc}).",
+                    "TLS connection {} → {} (stream {}) completed its handshake but carried no application data; the {closer} ended it ({how}).",
                     conn.client, conn.server, conn.stream
                 ),
-                evidence: vec![
-                    format!("Frame {}: handshake complete", p.completed_frame().unwrap_or(last_frame)),
-                    format!("Frame {last_frame}: {closer} sent {last_desc}"),
-                    end_desc,
-                ],
+                evidence,
                 facts: Default::default(),
-                suggestion: "An encrypted alert right after the handshake often means the sender rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same.".to_string(),
+                suggestion: "An encrypted alert right after the handshake often means the side that ended it rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same.".to_string(),
             });
         }
         return;
