@@ -33,6 +33,9 @@ pub const MAX_ENDS: usize = 64;
 pub const MAX_ALERTS: usize = 16;
 /// Gaps kept per connection ([`GapFacts::first`]); all are counted.
 pub const MAX_GAPS: usize = 1024;
+/// Distinct credentials ([`CredentialsKey`]) whose acceptances [`Index::accepted`]
+/// remembers; credentials first accepted past this many are not.
+pub const MAX_ACCEPTED: usize = 4096;
 /// The first HTTP exchanges of a connection, always kept in [`ConnIndex::exchanges`] (a
 /// retiring index forgets later ones no detector reads).
 pub const FIRST_EXCHANGES_KEPT: usize = 64;
@@ -352,6 +355,33 @@ pub struct RetiredNtlmAnswer {
     pub response: Option<(u64, u16, Box<str>)>,
 }
 
+/// Whose credentials, sent where: a client's address, the server or proxy, the scheme and
+/// the Basic user name (as `auth-rejected` groups rejections).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CredentialsKey {
+    /// The client's address.
+    pub client: std::net::IpAddr,
+    /// The server or proxy.
+    pub server: SocketAddr,
+    /// The scheme (`Basic`, `NTLM`, ...).
+    pub scheme: String,
+    /// The user name of Basic credentials.
+    pub user: Option<String>,
+}
+
+/// A request whose credentials were accepted (answered 2xx or 3xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptedCredentials {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// Frame completing the request.
+    pub request_frame: u64,
+    /// Frame completing its response.
+    pub response_frame: u64,
+    /// The response's status.
+    pub status: u16,
+}
+
 /// The whole capture, indexed by connection.
 ///
 /// ```
@@ -374,6 +404,10 @@ pub struct Index {
     /// For quiet connections that authenticated with NTLM, their Type 3 messages, by stream
     /// (only with [`IndexBuilder::retiring_quiet`]).
     pub ntlm_answers: Vec<RetiredNtlmAnswer>,
+    /// Each credentials' first and latest acceptance (for the first [`MAX_ACCEPTED`]
+    /// credentials seen accepted), with or without retiring: `auth-rejected` tells whether a
+    /// rejected login later succeeded.
+    pub accepted: BTreeMap<CredentialsKey, [AcceptedCredentials; 2]>,
     /// Time of the capture's last frame.
     pub capture_end: Option<Timestamp>,
 }

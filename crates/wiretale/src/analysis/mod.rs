@@ -22,10 +22,10 @@ mod story;
 pub use finding::{Finding, Severity};
 pub use findings::Thresholds;
 pub use index::{
-    ConnIndex, EndSeen, Exchange, ExchangeResponse, FlowFacts, GapFacts, GapSeen, Index,
-    IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, RetiredNtlmAnswer,
-    TcpFacts, TlsProgress, FIRST_EXCHANGES_KEPT, MAX_ALERTS, MAX_ENDS, MAX_GAPS, MAX_RESETS,
-    REJECTIONS_KEPT,
+    AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange, ExchangeResponse, FlowFacts,
+    GapFacts, GapSeen, Index, IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate,
+    RetiredNtlmAnswer, TcpFacts, TlsProgress, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ALERTS,
+    MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT,
 };
 pub use root_cause::RootCause;
 pub use story::{

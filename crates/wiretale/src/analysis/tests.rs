@@ -145,7 +145,8 @@ fn healthy_fixtures_raise_no_warnings() {
 fn shared_captures_raise_exactly_the_expected_findings() {
     use std::collections::BTreeMap;
     let expected: BTreeMap<&str, Vec<&str>> = [
-        ("http-basic-auth-401-browser.pcap", vec!["auth-rejected"]),
+        // Three passwords refused, then the same user accepted: auth-rejected is only info.
+        ("http-basic-auth-401-browser.pcap", vec![]),
         (
             "http-ntlm-wpad-401-smb.pcap",
             vec![
@@ -276,6 +277,89 @@ fn tls_unused_names_the_side_that_closed_first() {
     assert!(on_stream_0
         .summary
         .contains("the client ended it (Encrypted Alert)"));
+}
+
+/// Credentials refused and then accepted (mistyped, then right) make an info finding that
+/// says so, not an error and not the root cause; refused only, an error (found by an
+/// analyst-view audit on http-basic-auth-401-browser.pcap, whose root cause was the three
+/// refusals although the user logged in at frame 200). The story's retiring index, which
+/// drops quiet connections such as the accepted one, finds the same.
+#[test]
+fn credentials_refused_then_accepted_are_not_a_failure() {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::http;
+    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let run = |then_right: bool| {
+        let mut cap = Capture::new(LinkType::Ethernet);
+        let server = SocketAddr::from(([10, 2, 2, 2], 80));
+        // "test:wrong", then "test:test".
+        let tries = ["dGVzdDp3cm9uZw==", "dGVzdDp3cm9uZw==", "dGVzdDp0ZXN0"];
+        let tries = if then_right { &tries[..] } else { &tries[..2] };
+        for (i, b64) in tries.iter().enumerate() {
+            let client = SocketAddr::from(([10, 1, 1, 5], 50600 + i as u16));
+            let mut s = TcpSession::new(client, server);
+            s.handshake(&mut cap);
+            let auth = format!("Basic {b64}");
+            let get = http::request(
+                "GET",
+                "/private",
+                "HTTP/1.1",
+                &[("Host", "a"), ("Authorization", &auth)],
+                b"",
+            );
+            s.send(&mut cap, Dir::ToServer, &get);
+            let right = *b64 == "dGVzdDp0ZXN0";
+            let (status, reason) = if right {
+                (200, "OK")
+            } else {
+                (401, "Unauthorized")
+            };
+            let reply = http::response(
+                "HTTP/1.1",
+                status,
+                reason,
+                &[
+                    ("WWW-Authenticate", "Basic realm=\"x\""),
+                    ("Content-Length", "0"),
+                ],
+                b"",
+            );
+            s.send(&mut cap, Dir::ToClient, &reply);
+            s.close(&mut cap);
+        }
+        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut collector = crate::timeline::Collector::default();
+        let report =
+            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
+        let a = Analysis::from_parts(collector.events, collector.flows, report);
+        tells_the_same(&bytes, &a);
+        a
+    };
+    let a = run(true);
+    let f = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "auth-rejected")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Info);
+    assert!(
+        f.summary
+            .contains("2 times, then accepted them (200 in frame"),
+        "{}",
+        f.summary
+    );
+    assert!(f.evidence.last().unwrap().ends_with("200 — accepted"));
+    assert_eq!(f.streams, vec![0, 1, 2]);
+    assert!(a.diagnosis.root_cause.is_none());
+    let a = run(false);
+    let f = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "auth-rejected")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.summary.ends_with("2 times."), "{}", f.summary);
+    assert_eq!(
+        a.diagnosis.root_cause.as_ref().map(|r| r.chain.clone()),
+        Some(vec!["auth-rejected"])
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `auth-rejected`: credentials answered by 401/407 again.
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::Index;
+use super::super::index::{CredentialsKey, Index};
 use std::collections::BTreeMap;
 
 /// Groups rejections by client address, server, scheme and user.
@@ -58,6 +58,24 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     for (key, hits) in groups {
         let total = (hits.len() as u64).saturating_add(counted.get(&key).copied().unwrap_or(0));
         let (client, server, scheme, user) = key;
+        // The same credentials accepted after the last rejection: mistyped and then right,
+        // not a failure (the last rejection is the last kept one; a later success is later
+        // than any rejection only counted, which came before it on its connection).
+        let last_rejected = hits.iter().map(|h| h.0).max().unwrap_or(0);
+        let credentials = CredentialsKey {
+            client,
+            server,
+            scheme: scheme.clone(),
+            user: user.clone(),
+        };
+        // The first acceptance after it when that is the first of all, else the latest.
+        let accepted_later = (index.accepted.get(&credentials))
+            .and_then(|[first, latest]| {
+                [first, latest]
+                    .into_iter()
+                    .find(|a| a.request_frame > last_rejected)
+            })
+            .copied();
         let role = roles.get(&server).copied().unwrap_or("server");
         let who = match &user {
             Some(u) => format!("{scheme} credentials for user {u:?}"),
@@ -74,22 +92,52 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
             evidence.push(format!("… and {} more", total - 20));
         }
         let first = hits.first().map(|h| h.1).unwrap_or(0);
+        let mut frames: Vec<u64> = hits.iter().flat_map(|h| [h.0, h.1]).take(1024).collect();
+        let mut streams: Vec<u64> = hits.iter().map(|h| h.2).collect();
+        let times = format!("{total} time{}", if total == 1 { "" } else { "s" });
+        let (severity, summary) = match accepted_later {
+            Some(a) => {
+                evidence.push(format!(
+                    "Frame {} (stream {}): request with {who}; frame {}: {} — accepted",
+                    a.request_frame, a.stream, a.response_frame, a.status
+                ));
+                frames.extend([a.request_frame, a.response_frame]);
+                if !streams.contains(&a.stream) {
+                    streams.push(a.stream);
+                }
+                (
+                    Severity::Info,
+                    format!(
+                        "{role} {server} rejected {who} from {client} {times}, then accepted them ({} in frame {}).",
+                        a.status, a.response_frame
+                    ),
+                )
+            }
+            None => (
+                Severity::Error,
+                format!("{role} {server} rejected {who} from {client} {times}."),
+            ),
+        };
         out.push(Finding {
             id: "auth-rejected",
-            severity: Severity::Error,
+            severity,
             frame: first,
-            frames: hits.iter().flat_map(|h| [h.0, h.1]).take(1024).collect(),
-            streams: hits.iter().map(|h| h.2).collect(),
-            summary: format!(
-                "{role} {server} rejected {who} from {client} {total} time{}.",
-                if total == 1 { "" } else { "s" }
-            ),
+            frames,
+            streams,
+            summary,
             evidence,
             facts: Default::default(),
-            suggestion: "The credentials were sent and refused: check the user name, password \
-and domain, the account's permissions on the proxy/server, and (for NTLM) that Type 3 answers \
-the challenge of the same connection."
-                .to_string(),
+            suggestion: if accepted_later.is_some() {
+                "The same credentials worked afterwards: nothing to fix unless the refusals \
+matter (a password mistyped first, or a client that tries stale credentials before the right \
+ones)."
+                    .to_string()
+            } else {
+                "The credentials were sent and refused: check the user name, password and \
+domain, the account's permissions on the proxy/server, and (for NTLM) that Type 3 answers the \
+challenge of the same connection."
+                    .to_string()
+            },
         });
     }
 }

@@ -3,9 +3,9 @@
 use super::quiet::QuietConns;
 use super::tls_progress::{QuietTls, TlsFold};
 use super::{
-    ConnIndex, EndSeen, Exchange, ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn,
-    ResetSeen, RetiredCertificate, RetiredNtlmAnswer, FIRST_EXCHANGES_KEPT, MAX_ENDS, MAX_GAPS,
-    MAX_RESETS, REJECTIONS_KEPT,
+    AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange, ExchangeResponse, GapSeen,
+    Index, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, RetiredNtlmAnswer,
+    FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -67,6 +67,8 @@ pub struct IndexBuilder {
     certificates: Vec<RetiredCertificate>,
     /// Retired connections' NTLM Type 3 messages ([`Index::ntlm_answers`]).
     ntlm_answers: Vec<RetiredNtlmAnswer>,
+    /// Each credentials' first and latest acceptance ([`Index::accepted`]).
+    accepted: BTreeMap<CredentialsKey, [AcceptedCredentials; 2]>,
     /// Distinct URL lists of retired certificates, shared (a server sends the same chain to
     /// every client).
     url_lists: HashSet<Arc<[(String, &'static str)]>>,
@@ -420,7 +422,15 @@ impl IndexBuilder {
         match &e.detail {
             Detail::Tcp(c) => fold.tcp(e, c),
             Detail::Tls(m) => fold.tls(e, m),
-            Detail::Http(m) => index_http(&mut fold.conn, e, m, strings),
+            Detail::Http(m) => {
+                if let Some((key, accepted)) = index_http(&mut fold.conn, e, m, strings) {
+                    if let Some([_, latest]) = self.accepted.get_mut(&key) {
+                        *latest = accepted;
+                    } else if self.accepted.len() < MAX_ACCEPTED {
+                        self.accepted.insert(key, [accepted; 2]);
+                    }
+                }
+            }
             Detail::Ntlm(n) => index_ntlm(&mut fold.conn, n),
         }
         let request =
@@ -679,6 +689,7 @@ impl IndexBuilder {
             quiet,
             certificates,
             ntlm_answers,
+            accepted: self.accepted,
             capture_end,
         }
     }
@@ -832,7 +843,14 @@ impl HeadStrings {
     }
 }
 
-fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage, strings: HeadStrings) {
+/// Folds an HTTP message into its connection; for a final 2xx or 3xx answering a request
+/// that carried credentials, those credentials and their acceptance.
+fn index_http(
+    conn: &mut ConnIndex,
+    e: &Event,
+    m: &HttpMessage,
+    strings: HeadStrings,
+) -> Option<(CredentialsKey, AcceptedCredentials)> {
     match m {
         HttpMessage::Request(r) => {
             let method = strings.method.unwrap_or_else(|| r.head.method.clone());
@@ -870,13 +888,14 @@ fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage, strings: HeadStr
                 ntlm_request: None,
                 response: None,
             });
+            None
         }
         HttpMessage::Response(r) => {
             if r.head.status == 407 {
                 conn.is_proxy = true;
             }
             if r.interim {
-                return;
+                return None;
             }
             let resp = ExchangeResponse {
                 frame: e.frame,
@@ -901,11 +920,30 @@ fn index_http(conn: &mut ConnIndex, e: &Event, m: &HttpMessage, strings: HeadStr
                     .rev()
                     .find(|ex| ex.exchange == x && ex.response.is_none())
             });
-            if let Some(ex) = target {
-                ex.response = Some(resp);
-            }
+            let ex = target?;
+            ex.response = Some(resp);
+            let scheme = ex.credentials.clone()?;
+            // The response goes server → client: the request's own endpoints.
+            let (Some(server), Some(client)) = (e.src, e.dst) else {
+                return None;
+            };
+            (200..400).contains(&r.head.status).then(|| {
+                let key = CredentialsKey {
+                    client: client.ip(),
+                    server,
+                    scheme,
+                    user: ex.basic_user.clone(),
+                };
+                let accepted = AcceptedCredentials {
+                    stream: conn.stream,
+                    request_frame: ex.request_frame,
+                    response_frame: e.frame,
+                    status: r.head.status,
+                };
+                (key, accepted)
+            })
         }
-        _ => {}
+        _ => None,
     }
 }
 
