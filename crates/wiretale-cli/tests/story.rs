@@ -263,3 +263,22 @@ fn times_count_from_the_capture_start_filtered_or_not() {
     ]));
     assert!(text.contains("Frame 303    +45.010 s"), "{text}");
 }
+
+/// The time column is as wide as the capture's span needs, on every line (found by an
+/// analyst-view audit: http-ntlm-webdav-401.pcap joins two captures 504 days apart, and the
+/// columns after `+43517247.971 s` stood five characters right of those before).
+#[test]
+fn the_time_column_fits_the_capture_span() {
+    let Some(capture) = support::shared("http-ntlm-webdav-401.pcap") else {
+        return;
+    };
+    let out = wiretale(&["story", capture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let columns: std::collections::BTreeSet<usize> = (text.lines())
+        .filter(|l| l.starts_with("Frame "))
+        .map(|l| l.find(" s  ").expect("time column"))
+        .collect();
+    assert_eq!(columns.len(), 1, "{columns:?}\n{text}");
+    assert!(text.contains("+43517247.971 s"));
+}

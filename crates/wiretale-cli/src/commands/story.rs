@@ -274,6 +274,9 @@ fn write_text<W: Write>(
     // lines, perhaps on disk) is told once, each line built in a reused buffer.
     let columns = a.columns();
     let (from_w, to_w, frame_w) = (columns.from, columns.to, digits(columns.last_frame));
+    // Wide enough for the capture's span (`+0.000` up to `+99999.999` in the usual 9, more
+    // for a capture spanning days or merged from captures far apart).
+    let time_w = format!("{:+.3}", s.duration_secs()).len().max(9);
     let mut written = Ok(());
     let mut steps = StepLines::default();
     let mut lines = output::Batched::new(&mut *out);
@@ -286,9 +289,9 @@ fn write_text<W: Write>(
                     "{:>w$}  {}",
                     "",
                     paint(colour, "2", &l.text),
-                    w = frame_w + 6 + 12
+                    w = frame_w + 6 + time_w + 3
                 ),
-                LineKind::Step => steps.push(b, l, frame_w, from_w, to_w),
+                LineKind::Step => steps.push(b, l, frame_w, time_w, from_w, to_w),
             }
             .and_then(|()| lines.write_if_full());
         }

@@ -24,6 +24,7 @@ impl StepLines {
         b: &mut Vec<u8>,
         l: &StoryLine,
         frame_w: usize,
+        time_w: usize,
         from_w: usize,
         to_w: usize,
     ) -> io::Result<()> {
@@ -31,7 +32,7 @@ impl StepLines {
         let frame_digits = push_u64(b, l.frame);
         pad(b, frame_w.saturating_sub(frame_digits));
         b.extend_from_slice(b"  ");
-        push_seconds(b, l.relative, 9)?;
+        push_seconds(b, l.relative, time_w)?;
         b.extend_from_slice(b" s  ");
         self.parties.push(b, &l.from, from_w);
         b.extend_from_slice(" → ".as_bytes());
@@ -249,18 +250,20 @@ mod tests {
                 text: "GET http://crl.example.com/ca.crl HTTP/1.0 … ✓".to_string(),
                 idle_secs: None,
             };
-            let mut out = Vec::new();
-            w.push(&mut out, &l, 22, 30, 31).unwrap();
-            let want = format!(
-                "Frame {:<22}  {:>+9.3} s  {:<30} → {:<31}  {:<4}  {}\n",
-                l.frame,
-                l.relative,
-                "client 10.0.0.1:50000",
-                "proxy [2001:db8::1]:8080",
-                l.proto,
-                l.text
-            );
-            assert_eq!(String::from_utf8(out).unwrap(), want);
+            for time_w in [9, 14] {
+                let mut out = Vec::new();
+                w.push(&mut out, &l, 22, time_w, 30, 31).unwrap();
+                let want = format!(
+                    "Frame {:<22}  {:>+time_w$.3} s  {:<30} → {:<31}  {:<4}  {}\n",
+                    l.frame,
+                    l.relative,
+                    "client 10.0.0.1:50000",
+                    "proxy [2001:db8::1]:8080",
+                    l.proto,
+                    l.text
+                );
+                assert_eq!(String::from_utf8(out).unwrap(), want);
+            }
         }
     }
 }
