@@ -115,6 +115,19 @@ fn stalled(
     if idle < t.stall_secs {
         // Not a stall: the connection ended (or the capture did) right after the last message.
         // A side that closes right after the handshake without using it is worth a note.
+        // (Application data means the handshake did finish, in a way `completed` does not
+        // read, e.g. SSLv2's.)
+        if let (false, false, Some((end_frame, end_what, end_time))) =
+            (completed, p.has_app_data(), &end)
+        {
+            abandoned(
+                conn,
+                p,
+                (last_frame, last_from_client, &last_desc, last_time),
+                (*end_frame, end_what, *end_time),
+                out,
+            );
+        }
         if completed && end.is_some() {
             let completed_frame = p.completed_frame().unwrap_or(last_frame);
             let sender = if last_from_client { "client" } else { "server" };
@@ -254,4 +267,70 @@ fn alert_advice(desc: &str) -> &'static str {
         "decrypt_error" | "bad_record_mac" => "Keys disagree: a middlebox altered the traffic, or an implementation bug; check for TLS-inspecting proxies.",
         _ => "Read the alert's meaning above and check the sender's logs for the reason.",
     }
+}
+
+/// `tls-handshake-abandoned`: the connection was closed within the stall threshold while its
+/// handshake was still under way, without a fatal alert (that would be `tls-alert`).
+fn abandoned(
+    conn: &super::super::index::ConnIndex,
+    p: &TlsProgress,
+    (last_frame, last_from_client, last_desc, last_time): (
+        u64,
+        bool,
+        &str,
+        crate::capture::Timestamp,
+    ),
+    (end_frame, end_what, end_time): (u64, &str, crate::capture::Timestamp),
+    out: &mut Vec<Finding>,
+) {
+    let sender = if last_from_client { "client" } else { "server" };
+    let mut evidence = Vec::new();
+    if let Some(f) = p.client_hello {
+        evidence.push(format!(
+            "Frame {f}: Client Hello{}",
+            p.sni
+                .as_deref()
+                .map(|s| format!(" (SNI {s})"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(f) = p.certificate {
+        evidence.push(format!(
+            "Frame {f}: server certificate{}",
+            p.leaf
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default()
+        ));
+    }
+    evidence.push(format!(
+        "Frame {last_frame}: last TLS message, {sender} sent {last_desc}"
+    ));
+    let after = end_time.seconds_since(last_time).max(0.0);
+    evidence.push(format!(
+        "Frame {end_frame}: {end_what}, {after:.3} s later, without an alert"
+    ));
+    let mut frames: Vec<u64> = p
+        .client_hello
+        .into_iter()
+        .chain([last_frame, end_frame])
+        .collect();
+    frames.sort_unstable();
+    frames.dedup();
+    let mut finding = Finding {
+        id: "tls-handshake-abandoned",
+        severity: Severity::Warning,
+        frame: end_frame,
+        frames,
+        streams: vec![conn.stream],
+        summary: format!(
+            "TLS connection {} → {} (stream {}) never completed its handshake: after the {sender}'s {last_desc} (frame {last_frame}), {end_what} (frame {end_frame}) without sending an alert.",
+            conn.client, conn.server, conn.stream
+        ),
+        evidence,
+        facts: Default::default(),
+        suggestion: "A client that closes right after the server's certificate without an alert usually rejected it (an untrusted or incomplete chain, a name mismatch, a failed revocation check) or could not go on (a client certificate it lacks, no parameters in common); its own logs say which. A server that closes after the Client Hello usually refused the SNI, the versions or the cipher suites offered.".to_string(),
+    };
+    finding.facts.insert("server", conn.server.to_string());
+    out.push(finding);
 }
