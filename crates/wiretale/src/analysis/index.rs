@@ -203,10 +203,40 @@ pub struct FlowFacts {
     pub syn_ack: bool,
     /// How it ended.
     pub ending: Ending,
+    /// One side retransmitted at least [`SILENT_PEER_RETRANSMISSIONS`] times and the other
+    /// sent no packet at all (`tcp-unanswered`).
+    pub silent_peer: Option<SilentPeer>,
+}
+
+/// Retransmissions at or above which a connection whose other side never sent a packet is
+/// reported (`tcp-unanswered`).
+pub const SILENT_PEER_RETRANSMISSIONS: u64 = 3;
+
+/// A side that kept sending to a peer that never sent a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SilentPeer {
+    /// The direction that sent (`ToServer`: the client sent).
+    pub dir: Dir,
+    /// Its packets.
+    pub packets: u64,
+    /// How many of them were retransmissions.
+    pub retransmissions: u64,
+    /// Distinct payload bytes it sent.
+    pub bytes: u64,
 }
 
 impl From<&FlowSummary> for FlowFacts {
     fn from(f: &FlowSummary) -> Self {
+        let silent = |dir, sent: &crate::tcp::HalfStats, peer: &crate::tcp::HalfStats| {
+            (peer.packets == 0 && sent.retransmissions >= SILENT_PEER_RETRANSMISSIONS).then_some(
+                SilentPeer {
+                    dir,
+                    packets: sent.packets,
+                    retransmissions: sent.retransmissions,
+                    bytes: sent.delivered_bytes,
+                },
+            )
+        };
         FlowFacts {
             first_frame: f.first_frame,
             last_frame: f.last_frame,
@@ -216,6 +246,8 @@ impl From<&FlowSummary> for FlowFacts {
             syns: f.syns,
             syn_ack: f.syn_ack,
             ending: f.ending,
+            silent_peer: silent(Dir::ToServer, &f.to_server, &f.to_client)
+                .or_else(|| silent(Dir::ToClient, &f.to_client, &f.to_server)),
         }
     }
 }

@@ -169,6 +169,8 @@ fn shared_captures_raise_exactly_the_expected_findings() {
         ),
         ("http-connect-fail.pcap", vec!["tunnel-not-tls"]),
         ("tcp-rst-refused.pcapng", vec!["tcp-refused"]),
+        // 648 bytes sent six times over 9.2 s, nothing ever from the peer.
+        ("tcp-retransmissions.pcapng", vec!["tcp-unanswered"]),
         // A stress trace: its 339 629-byte Certificate (over 1 000 SANs) exceeds the 256 KiB
         // handshake cap (Go's TLS stack has the same limit; OpenSSL clients refuse beyond
         // 100 KiB), so it is not decoded and the analysis says so. No other shared capture
@@ -364,6 +366,57 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
         a.diagnosis.root_cause.as_ref().map(|r| r.chain.clone()),
         Some(vec!["auth-rejected"])
     );
+}
+
+/// Data retransmitted to a peer that never sends a packet is tcp-unanswered (found by an
+/// analyst-view audit on tcp-retransmissions.pcapng, whose story said nothing); one answer
+/// from the peer, even an ACK, and it is not. The story's retiring index finds the same.
+#[test]
+fn data_retransmitted_to_a_silent_peer_is_unanswered() {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    use wiretale_fixtures::{AckPolicy, Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let run = |peer_acks: bool| {
+        let mut cap = Capture::new(LinkType::Ethernet);
+        let mut s = TcpSession::new(
+            SocketAddr::from(([10, 3, 30, 1], 50700)),
+            SocketAddr::from(([10, 3, 71, 7], 8443)),
+        )
+        .ack_policy(if peer_acks {
+            AckPolicy::Every(1)
+        } else {
+            AckPolicy::Never
+        });
+        // Picked up mid-way: no handshake, as in the shared capture.
+        let sent = s.send(&mut cap, Dir::ToServer, &[7u8; 648]);
+        for wait in [1, 2, 4] {
+            cap.advance(Duration::from_secs(wait));
+            s.retransmit(&mut cap, sent.data[0]);
+        }
+        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut collector = crate::timeline::Collector::default();
+        let report =
+            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
+        let a = Analysis::from_parts(collector.events, collector.flows, report);
+        tells_the_same(&bytes, &a);
+        (a.diagnosis.findings.into_iter())
+            .filter(|f| f.id == "tcp-unanswered")
+            .collect::<Vec<_>>()
+    };
+    let found = run(false);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .summary
+            .starts_with("The client sent 648 bytes on stream 0")
+            && found[0].summary.contains(
+                "retransmitted them 3 times over 7.0 s; the server never sent a single packet"
+            ),
+        "{}",
+        found[0].summary
+    );
+    assert!(run(true).is_empty());
 }
 
 #[test]

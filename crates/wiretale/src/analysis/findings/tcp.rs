@@ -107,6 +107,40 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             });
         }
         let Some(flow) = &conn.flow else { continue };
+        // An unanswered SYN is tcp-no-answer's (its retries are retransmissions too).
+        if let (Some(sp), false) = (flow.silent_peer, flow.syns > 0 && !flow.syn_ack) {
+            let (side, peer, peer_addr) = match sp.dir {
+                Dir::ToServer => ("client", "server", conn.server),
+                Dir::ToClient => ("server", "client", conn.client),
+            };
+            let mut finding = Finding {
+                id: "tcp-unanswered",
+                severity: Severity::Warning,
+                frame: flow.last_frame,
+                frames: vec![flow.first_frame, flow.last_frame],
+                streams: vec![conn.stream],
+                summary: format!(
+                    "The {side} sent {} bytes on stream {} ({} → {}) and retransmitted them {} times over {:.1} s; the {peer} never sent a single packet.",
+                    sp.bytes, conn.stream, conn.client, conn.server, sp.retransmissions, flow.duration_secs
+                ),
+                evidence: vec![
+                    format!(
+                        "Frames {}–{}: {} packets from the {side}, {} of them retransmissions",
+                        flow.first_frame, flow.last_frame, sp.packets, sp.retransmissions
+                    ),
+                    format!("No packet from the {peer} ({peer_addr}) in the capture: not even an ACK"),
+                ],
+                facts: Default::default(),
+                suggestion: format!(
+                    "The {peer} is gone or unreachable, or a firewall drops what it sends back; if the capture was taken where only one direction passes, capture where both do."
+                ),
+            };
+            finding
+                .facts
+                .insert("retransmissions", sp.retransmissions.to_string());
+            finding.facts.insert("by", side.to_string());
+            out.push(finding);
+        }
         if flow.syns > 0 && !flow.syn_ack {
             let refused = matches!(
                 flow.ending,

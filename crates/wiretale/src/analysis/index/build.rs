@@ -290,6 +290,7 @@ impl ConnFold {
             && c.tcp.resets_not_kept == 0
             && c.tcp.gaps.count == 0
             && (flow.syns == 0 || flow.syn_ack)
+            && flow.silent_peer.is_none()
             && xs.iter().enumerate().all(exchange_quiet);
         if !tcp_quiet {
             return None;
