@@ -24,8 +24,8 @@ pub use findings::Thresholds;
 pub use index::{
     AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange, ExchangeResponse, FlowFacts,
     GapFacts, GapSeen, Index, IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate,
-    RetiredNtlmAnswer, TcpFacts, TlsProgress, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ALERTS,
-    MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT,
+    RetiredNtlmAnswer, SilentPeer, TcpFacts, TlsProgress, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED,
+    MAX_ALERTS, MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT, SILENT_PEER_RETRANSMISSIONS,
 };
 pub use root_cause::RootCause;
 pub use story::{
