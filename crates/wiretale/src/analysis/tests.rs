@@ -419,6 +419,33 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
     assert!(run(true).is_empty());
 }
 
+/// A refused connection retried on the same ports says how many SYNs it took (found by an
+/// analyst-view audit: stream 14 of http-ntlm-wpad-401-smb.pcap is three SYN/RST pairs,
+/// 129-138, reported as one SYN and one RST).
+#[test]
+fn a_refused_connection_counts_its_syns() {
+    let Some(path) = crate::test_support::shared_capture("http-ntlm-wpad-401-smb.pcap") else {
+        return;
+    };
+    let a = Analysis::of_path(path, &AnalyzerConfig::default()).unwrap();
+    let refused = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "tcp-refused" && f.streams == [14])
+        .expect("tcp-refused on stream 14");
+    assert!(
+        refused
+            .summary
+            .contains("(3 SYNs on the same ports, the last answered by RST)"),
+        "{}",
+        refused.summary
+    );
+    assert!(
+        refused.evidence[0].starts_with("Frame 129: first of 3 SYNs"),
+        "{:?}",
+        refused.evidence
+    );
+    assert!(refused.evidence[1].starts_with("Frame 138: RST"));
+}
+
 #[test]
 fn ntlm_type3_on_another_connection_is_a_connection_switch() {
     for accepted in [false, true] {

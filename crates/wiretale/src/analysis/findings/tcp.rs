@@ -161,12 +161,26 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                     frame: rst_frame,
                     frames: vec![flow.first_frame, rst_frame],
                     streams: vec![conn.stream],
-                    summary: format!(
-                        "{} refused the connection from {} (SYN answered by RST).",
-                        conn.server, conn.client
-                    ),
+                    summary: if attempts > 1 {
+                        format!(
+                            "{} refused the connection from {} ({attempts} SYNs on the same ports, the last answered by RST).",
+                            conn.server, conn.client
+                        )
+                    } else {
+                        format!(
+                            "{} refused the connection from {} (SYN answered by RST).",
+                            conn.server, conn.client
+                        )
+                    },
                     evidence: vec![
-                        format!("Frame {}: SYN to {}", flow.first_frame, conn.server),
+                        if attempts > 1 {
+                            format!(
+                                "Frame {}: first of {attempts} SYNs to {} (a client retrying on the same ports)",
+                                flow.first_frame, conn.server
+                            )
+                        } else {
+                            format!("Frame {}: SYN to {}", flow.first_frame, conn.server)
+                        },
                         format!("Frame {rst_frame}: RST from {}", conn.server),
                     ],
                     facts: Default::default(),
