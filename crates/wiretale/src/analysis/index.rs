@@ -169,7 +169,14 @@ pub struct TcpFacts {
     pub ends: Vec<EndSeen>,
     /// Missing bytes.
     pub gaps: GapFacts,
+    /// Seconds from the first SYN to the ACK that completed the 3-way handshake, when at
+    /// least [`SLOW_HANDSHAKE_SECS`] (`tcp-slow-handshake`).
+    pub slow_handshake_secs: Option<f64>,
 }
+
+/// Seconds a 3-way handshake may take before `tcp-slow-handshake` reports it: a SYN or
+/// SYN-ACK lost and resent at least twice (the first retransmission waits 1 s, the next 2 s).
+pub const SLOW_HANDSHAKE_SECS: f64 = 3.0;
 
 /// The first bytes through a CONNECT tunnel that the TLS decoder rejected.
 #[derive(Debug, Clone, PartialEq)]

@@ -26,6 +26,7 @@ pub use index::{
     GapFacts, GapSeen, Index, IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate,
     RetiredNtlmAnswer, SilentPeer, TcpFacts, TlsProgress, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED,
     MAX_ALERTS, MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT, SILENT_PEER_RETRANSMISSIONS,
+    SLOW_HANDSHAKE_SECS,
 };
 pub use root_cause::RootCause;
 pub use story::{

@@ -1035,6 +1035,11 @@ fn step_text(e: &Event) -> Option<Cow<'static, str>> {
     let [syn, fin] = FIXED_PHRASES;
     let text = match &e.detail {
         Detail::Tcp(ConnEvent::Syn) => return Some(Cow::Borrowed(syn)),
+        // A handshake that took long is a step (its SYNs and SYN-ACKs were resent meanwhile:
+        // without it the story would show the wait as idle).
+        Detail::Tcp(ConnEvent::Established {
+            handshake_secs: Some(secs),
+        }) if *secs >= 1.0 => Some(format!("3-way handshake completed after {secs:.1} s")),
         Detail::Tcp(ConnEvent::SynAck | ConnEvent::Established { .. }) => None,
         Detail::Tcp(ConnEvent::Fin { .. }) => return Some(Cow::Borrowed(fin)),
         Detail::Tcp(ConnEvent::Rst { idle_secs, .. }) => Some(format!(

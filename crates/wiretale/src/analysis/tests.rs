@@ -169,6 +169,8 @@ fn shared_captures_raise_exactly_the_expected_findings() {
         ),
         ("http-connect-fail.pcap", vec!["tunnel-not-tls"]),
         ("tcp-rst-refused.pcapng", vec!["tcp-refused"]),
+        // The client's SYN sent 4 times (it never got the SYN-ACKs): 14.5 s to connect.
+        ("tls-on-port-80.pcapng", vec!["tcp-slow-handshake"]),
         // 648 bytes sent six times over 9.2 s, nothing ever from the peer.
         ("tcp-retransmissions.pcapng", vec!["tcp-unanswered"]),
         // A stress trace: its 339 629-byte Certificate (over 1 000 SANs) exceeds the 256 KiB
@@ -444,6 +446,61 @@ fn a_refused_connection_counts_its_syns() {
         refused.evidence
     );
     assert!(refused.evidence[1].starts_with("Frame 138: RST"));
+}
+
+/// A handshake that took seconds (SYNs resent) is tcp-slow-handshake and a story step, so
+/// the wait is not only an idle line (found by an analyst-view audit on
+/// tls-on-port-80.pcapng: 4 SYNs and 7 SYN-ACKs over 14.5 s, and no finding); a prompt one
+/// is neither. The story's retiring index finds the same.
+#[test]
+fn a_handshake_of_seconds_is_reported_and_told() {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    let run = |resends: u64| {
+        let mut cap = Capture::new(LinkType::Ethernet);
+        let mut s = TcpSession::new(
+            SocketAddr::from(([10, 1, 1, 5], 50800)),
+            SocketAddr::from(([10, 2, 2, 2], 443)),
+        );
+        s.syn(&mut cap);
+        for i in 0..resends {
+            cap.advance(Duration::from_secs(1 << i));
+            s.syn(&mut cap);
+        }
+        s.syn_ack(&mut cap);
+        s.ack(&mut cap, Dir::ToServer);
+        s.send(&mut cap, Dir::ToServer, b"hello");
+        s.close(&mut cap);
+        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
+        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut collector = crate::timeline::Collector::default();
+        let report =
+            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
+        let a = Analysis::from_parts(collector.events, collector.flows, report);
+        let told = tells_the_same(&bytes, &a);
+        let step = (told.lines().into_iter())
+            .find(|l| l.text.starts_with("3-way handshake completed after"))
+            .map(|l| l.text);
+        let found = (a.diagnosis.findings.into_iter())
+            .filter(|f| f.id == "tcp-slow-handshake")
+            .collect::<Vec<_>>();
+        (found, step)
+    };
+    let (found, step) = run(3);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].summary.contains("took 7.0 s")
+            && found[0].summary.contains("(4 SYNs from the client)"),
+        "{}",
+        found[0].summary
+    );
+    assert_eq!(
+        step.as_deref(),
+        Some("3-way handshake completed after 7.0 s")
+    );
+    let (found, step) = run(0);
+    assert!(found.is_empty() && step.is_none(), "{found:?} {step:?}");
 }
 
 #[test]

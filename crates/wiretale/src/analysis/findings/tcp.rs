@@ -107,6 +107,31 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             });
         }
         let Some(flow) = &conn.flow else { continue };
+        if let Some(secs) = conn.tcp.slow_handshake_secs {
+            let syns = flow.syns;
+            let mut finding = Finding {
+                id: "tcp-slow-handshake",
+                severity: Severity::Warning,
+                frame: flow.first_frame,
+                frames: vec![flow.first_frame],
+                streams: vec![conn.stream],
+                summary: format!(
+                    "The 3-way handshake of stream {} ({} → {}) took {secs:.1} s: a SYN or SYN-ACK was lost and sent again{}.",
+                    conn.stream,
+                    conn.client,
+                    conn.server,
+                    if syns > 1 { format!(" ({syns} SYNs from the client)") } else { String::new() }
+                ),
+                evidence: vec![
+                    format!("Frame {}: first SYN", flow.first_frame),
+                    format!("{syns} SYN(s) from the client; the handshake completed {secs:.1} s after the first"),
+                ],
+                facts: Default::default(),
+                suggestion: "Packets are lost between the two (look for the same on other connections to this server), or the server accepts connections slowly (a full backlog): the client waited the retransmission timeouts out.".to_string(),
+            };
+            finding.facts.insert("handshake_secs", format!("{secs:.1}"));
+            out.push(finding);
+        }
         // An unanswered SYN is tcp-no-answer's (its retries are retransmissions too).
         if let (Some(sp), false) = (flow.silent_peer, flow.syns > 0 && !flow.syn_ack) {
             let (side, peer, peer_addr) = match sp.dir {

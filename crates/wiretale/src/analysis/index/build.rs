@@ -6,6 +6,7 @@ use super::{
     AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange, ExchangeResponse, GapSeen,
     Index, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, RetiredNtlmAnswer,
     FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT,
+    SLOW_HANDSHAKE_SECS,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -291,6 +292,7 @@ impl ConnFold {
             && c.tcp.gaps.count == 0
             && (flow.syns == 0 || flow.syn_ack)
             && flow.silent_peer.is_none()
+            && c.tcp.slow_handshake_secs.is_none()
             && xs.iter().enumerate().all(exchange_quiet);
         if !tcp_quiet {
             return None;
@@ -342,6 +344,9 @@ impl ConnFold {
                     }
                 }
             }
+            ConnEvent::Established {
+                handshake_secs: Some(secs),
+            } if *secs >= SLOW_HANDSHAKE_SECS => tcp.slow_handshake_secs = Some(*secs),
             ConnEvent::Gap {
                 dir, len, cause, ..
             } => {
