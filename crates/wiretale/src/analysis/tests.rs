@@ -223,7 +223,7 @@ fn a_reset_after_the_peers_fin_is_not_a_reset_after_idle() {
     use std::net::SocketAddr;
     use std::time::Duration;
     use wiretale_fixtures::payloads::http;
-    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
     let resets = |server_fin_first: bool| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let server = SocketAddr::from(([10, 2, 2, 2], 80));
@@ -238,12 +238,7 @@ fn a_reset_after_the_peers_fin_is_not_a_reset_after_idle() {
         }
         cap.advance(Duration::from_secs(60));
         s.rst(&mut cap, Dir::ToServer);
-        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
-        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(bytes)).unwrap();
-        let mut collector = crate::timeline::Collector::default();
-        let report =
-            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
-        let a = Analysis::from_parts(collector.events, collector.flows, report);
+        let (a, _) = analysed_both_ways(&cap);
         (a.diagnosis.findings.into_iter())
             .filter(|f| f.id == "tcp-reset-after-idle")
             .collect::<Vec<_>>()
@@ -296,7 +291,7 @@ fn tls_unused_names_the_side_that_closed_first() {
 fn credentials_refused_then_accepted_are_not_a_failure() {
     use std::net::SocketAddr;
     use wiretale_fixtures::payloads::http;
-    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
     let run = |then_right: bool| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let server = SocketAddr::from(([10, 2, 2, 2], 80));
@@ -335,13 +330,7 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
             s.send(&mut cap, Dir::ToClient, &reply);
             s.close(&mut cap);
         }
-        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
-        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
-        let mut collector = crate::timeline::Collector::default();
-        let report =
-            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
-        let a = Analysis::from_parts(collector.events, collector.flows, report);
-        tells_the_same(&bytes, &a);
+        let (a, _) = analysed_both_ways(&cap);
         a
     };
     let a = run(true);
@@ -377,7 +366,7 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
 fn data_retransmitted_to_a_silent_peer_is_unanswered() {
     use std::net::SocketAddr;
     use std::time::Duration;
-    use wiretale_fixtures::{AckPolicy, Capture, Dir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{AckPolicy, Capture, Dir, LinkType, TcpSession};
     let run = |peer_acks: bool| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let mut s = TcpSession::new(
@@ -395,13 +384,7 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
             cap.advance(Duration::from_secs(wait));
             s.retransmit(&mut cap, sent.data[0]);
         }
-        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
-        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
-        let mut collector = crate::timeline::Collector::default();
-        let report =
-            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
-        let a = Analysis::from_parts(collector.events, collector.flows, report);
-        tells_the_same(&bytes, &a);
+        let (a, _) = analysed_both_ways(&cap);
         (a.diagnosis.findings.into_iter())
             .filter(|f| f.id == "tcp-unanswered")
             .collect::<Vec<_>>()
@@ -456,7 +439,7 @@ fn a_refused_connection_counts_its_syns() {
 fn a_handshake_of_seconds_is_reported_and_told() {
     use std::net::SocketAddr;
     use std::time::Duration;
-    use wiretale_fixtures::{Capture, Dir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
     let run = |resends: u64| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let mut s = TcpSession::new(
@@ -472,13 +455,7 @@ fn a_handshake_of_seconds_is_reported_and_told() {
         s.ack(&mut cap, Dir::ToServer);
         s.send(&mut cap, Dir::ToServer, b"hello");
         s.close(&mut cap);
-        let bytes = cap.to_pcap(&PcapOptions::default()).unwrap();
-        let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
-        let mut collector = crate::timeline::Collector::default();
-        let report =
-            crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
-        let a = Analysis::from_parts(collector.events, collector.flows, report);
-        let told = tells_the_same(&bytes, &a);
+        let (a, told) = analysed_both_ways(&cap);
         let step = (told.lines().into_iter())
             .find(|l| l.text.starts_with("3-way handshake completed after"))
             .map(|l| l.text);
@@ -688,6 +665,20 @@ fn tells_the_same(bytes: &[u8], a: &Analysis) -> super::StoryAnalysis {
         serde_json::to_string(&a.diagnosis).unwrap()
     );
     told
+}
+
+/// `cap` analysed by the full index (every event kept) and by the story's retiring one, which
+/// must find the same.
+fn analysed_both_ways(cap: &wiretale_fixtures::Capture) -> (Analysis, super::StoryAnalysis) {
+    let bytes = cap
+        .to_pcap(&wiretale_fixtures::PcapOptions::default())
+        .unwrap();
+    let mut reader = crate::capture::CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+    let mut collector = crate::timeline::Collector::default();
+    let report = crate::pipeline::analyze(&mut reader, &AnalyzerConfig::default(), &mut collector);
+    let a = Analysis::from_parts(collector.events, collector.flows, report);
+    let told = tells_the_same(&bytes, &a);
+    (a, told)
 }
 
 /// A recorder fed every event by reference (`EventSink::event`: each recorded at once, what

@@ -190,29 +190,7 @@ fn stalled(
     } else {
         "never completed its handshake".to_string()
     };
-    let mut evidence = vec![];
-    if let Some(f) = p.client_hello {
-        evidence.push(format!(
-            "Frame {f}: Client Hello{}",
-            p.sni
-                .as_deref()
-                .map(|s| format!(" (SNI {s})"))
-                .unwrap_or_default()
-        ));
-    }
-    if let Some(f) = p.certificate {
-        evidence.push(format!(
-            "Frame {f}: server certificate{}",
-            p.leaf
-                .as_deref()
-                .map(|s| format!(" {s}"))
-                .unwrap_or_default()
-        ));
-    }
-    evidence.push(format!(
-        "Frame {last_frame}: last TLS message, {} sent {last_desc}",
-        if last_from_client { "client" } else { "server" }
-    ));
+    let mut evidence = handshake_evidence(p, last_frame, last_from_client, &last_desc);
     evidence.push(format!("Next to speak: {who_next}"));
     evidence.push(format!(
         "{end_desc}, {idle:.1} s after the last TLS message"
@@ -284,28 +262,7 @@ fn abandoned(
     out: &mut Vec<Finding>,
 ) {
     let sender = if last_from_client { "client" } else { "server" };
-    let mut evidence = Vec::new();
-    if let Some(f) = p.client_hello {
-        evidence.push(format!(
-            "Frame {f}: Client Hello{}",
-            p.sni
-                .as_deref()
-                .map(|s| format!(" (SNI {s})"))
-                .unwrap_or_default()
-        ));
-    }
-    if let Some(f) = p.certificate {
-        evidence.push(format!(
-            "Frame {f}: server certificate{}",
-            p.leaf
-                .as_deref()
-                .map(|s| format!(" {s}"))
-                .unwrap_or_default()
-        ));
-    }
-    evidence.push(format!(
-        "Frame {last_frame}: last TLS message, {sender} sent {last_desc}"
-    ));
+    let mut evidence = handshake_evidence(p, last_frame, last_from_client, last_desc);
     let after = end_time.seconds_since(last_time).max(0.0);
     evidence.push(format!(
         "Frame {end_frame}: {end_what}, {after:.3} s later, without an alert"
@@ -333,4 +290,34 @@ fn abandoned(
     };
     finding.facts.insert("server", conn.server.to_string());
     out.push(finding);
+}
+
+/// The evidence of where a handshake got to: its Client Hello (with the SNI), the server's
+/// certificate, and its last message.
+fn handshake_evidence(
+    p: &TlsProgress,
+    last_frame: u64,
+    last_from_client: bool,
+    last_desc: &str,
+) -> Vec<String> {
+    let mut evidence = Vec::new();
+    if let Some(f) = p.client_hello {
+        let sni = p.sni.as_deref().map(|s| format!(" (SNI {s})"));
+        evidence.push(format!(
+            "Frame {f}: Client Hello{}",
+            sni.unwrap_or_default()
+        ));
+    }
+    if let Some(f) = p.certificate {
+        let leaf = p.leaf.as_deref().map(|s| format!(" {s}"));
+        evidence.push(format!(
+            "Frame {f}: server certificate{}",
+            leaf.unwrap_or_default()
+        ));
+    }
+    let sender = if last_from_client { "client" } else { "server" };
+    evidence.push(format!(
+        "Frame {last_frame}: last TLS message, {sender} sent {last_desc}"
+    ));
+    evidence
 }
