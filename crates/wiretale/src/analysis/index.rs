@@ -213,6 +213,9 @@ pub struct FlowFacts {
     /// One side retransmitted at least [`SILENT_PEER_RETRANSMISSIONS`] times and the other
     /// sent no packet at all (`tcp-unanswered`).
     pub silent_peer: Option<SilentPeer>,
+    /// The TCP layer guessed the roles (no SYN or SYN-ACK seen): the index corrects them
+    /// when the content shows the other side is the client ([`ConnIndex::client`]).
+    pub roles_guessed: bool,
 }
 
 /// Retransmissions at or above which a connection whose other side never sent a packet is
@@ -255,6 +258,7 @@ impl From<&FlowSummary> for FlowFacts {
             ending: f.ending,
             silent_peer: silent(Dir::ToServer, &f.to_server, &f.to_client)
                 .or_else(|| silent(Dir::ToClient, &f.to_client, &f.to_server)),
+            roles_guessed: f.role_basis.is_guess(),
         }
     }
 }

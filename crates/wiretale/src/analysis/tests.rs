@@ -480,6 +480,51 @@ fn a_handshake_of_seconds_is_reported_and_told() {
     assert!(found.is_empty() && step.is_none(), "{found:?} {step:?}");
 }
 
+/// A connection picked up mid-way whose first captured packet came from the server: the
+/// TCP layer guesses the roles from that packet, and the index corrects them from the
+/// content (found by an analyst-view audit: stream 2 of http-ntlm-wpad-401-smb.pcap was told
+/// as "client 192.168.75.1:3141 → server 192.168.75.222:1037 HTTP/1.0 404", while `http`
+/// had it right). Both index paths agree.
+#[test]
+fn roles_guessed_mid_stream_follow_the_content() {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::http;
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
+    let client = SocketAddr::from(([192, 168, 75, 222], 1037));
+    let proxy = SocketAddr::from(([192, 168, 75, 1], 3141));
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(client, proxy);
+    let reply = http::response(
+        "HTTP/1.0",
+        404,
+        "Not Found",
+        &[("Content-Length", "0")],
+        b"",
+    );
+    s.send(&mut cap, Dir::ToClient, &reply);
+    s.send(
+        &mut cap,
+        Dir::ToServer,
+        &http::request("GET", "/", "HTTP/1.0", &[("Host", "a")], b""),
+    );
+    s.close(&mut cap);
+    let (a, told) = analysed_both_ways(&cap);
+    assert_eq!(
+        a.flows[0].client, proxy,
+        "the TCP layer's guess: the first packet's sender"
+    );
+    let conn = a.index.conn(0).unwrap();
+    assert_eq!((conn.client, conn.server), (client, proxy));
+    let lines = told.lines();
+    let response = lines
+        .iter()
+        .find(|l| l.text.starts_with("HTTP/1.0 404"))
+        .unwrap();
+    let role = |p: &Option<super::Party>| p.as_ref().map(|p| (p.role, p.addr));
+    assert_eq!(role(&response.from), Some(("server", proxy)));
+    assert_eq!(role(&response.to), Some(("client", client)));
+}
+
 #[test]
 fn ntlm_type3_on_another_connection_is_a_connection_switch() {
     for accepted in [false, true] {

@@ -106,6 +106,10 @@ struct ConnFold {
     first_close: Option<(EndSeen, Option<SocketAddr>)>,
     resets: Vec<(ResetSeen, Option<SocketAddr>)>,
     not_tls: Option<Box<(u64, Option<SocketAddr>, crate::proto::tls::NotTls)>>,
+    /// The client as the content shows it: the first HTTP request's or ClientHello's sender,
+    /// or the first HTTP response's or ServerHello's receiver. It overrules roles the TCP
+    /// layer guessed ([`ConnFold::correct_roles`]).
+    content_client: Option<SocketAddr>,
     /// How many exchanges the connection may hold before unread ones are next forgotten
     /// ([`ConnFold::forget_unread_exchanges`]).
     next_review: usize,
@@ -143,6 +147,7 @@ impl ConnFold {
             first_close: None,
             resets: Vec::new(),
             not_tls: None,
+            content_client: None,
             next_review: FIRST_EXCHANGES_KEPT + 2 * RECENT_EXCHANGES,
         }
     }
@@ -258,6 +263,17 @@ impl ConnFold {
     /// Whether no detector would read this connection, its summary having arrived (see
     /// [`IndexBuilder::retiring_quiet`]): `None` if one would, otherwise what the revocation
     /// detector still needs of a TLS connection (its server's certificate frame and URLs).
+    /// Swaps client and server when the TCP layer guessed them (a connection picked up
+    /// mid-way) and the content says the other side is the client: the story then names
+    /// them as `http` and the decoders do.
+    fn correct_roles(&mut self) {
+        let c = &mut self.conn;
+        let guessed = c.flow.as_ref().is_some_and(|f| f.roles_guessed);
+        if guessed && self.content_client == Some(c.server) && c.client != c.server {
+            std::mem::swap(&mut c.client, &mut c.server);
+        }
+    }
+
     fn quiet(&self, cert_urls: &HashSet<String>) -> Option<QuietTls<'_>> {
         let c = &self.conn;
         let flow = c.flow.as_ref()?;
@@ -439,6 +455,12 @@ impl IndexBuilder {
             }
             Detail::Ntlm(n) => index_ntlm(&mut fold.conn, n),
         }
+        if fold.content_client.is_none() {
+            if let Some(client) = content_client(e) {
+                fold.content_client = Some(client);
+                fold.correct_roles();
+            }
+        }
         let request =
             matches!(&e.detail, Detail::Http(m) if matches!(**m, HttpMessage::Request(_)));
         // Without every certificate URL an unread exchange cannot be told from a fetch.
@@ -467,6 +489,7 @@ impl IndexBuilder {
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.into());
+        fold.correct_roles();
         if self.retire_quiet && self.retire_if_quiet(at, true).is_some() {
             return;
         }
@@ -553,6 +576,7 @@ impl IndexBuilder {
         fold.conn.client = f.client;
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
+        fold.correct_roles();
         if self.retire_if_quiet(at, false).is_some() {
             self.awaiting_final.insert(f.stream);
             return;
@@ -964,5 +988,23 @@ fn index_ntlm(conn: &mut ConnIndex, n: &NtlmEvent) {
         } else {
             ex.ntlm_request = Some(t);
         }
+    }
+}
+
+/// The client an event's content shows: the sender of an HTTP request or a ClientHello, the
+/// receiver of a final HTTP response or a ServerHello.
+fn content_client(e: &Event) -> Option<SocketAddr> {
+    match &e.detail {
+        Detail::Http(m) => match m.as_ref() {
+            HttpMessage::Request(_) => e.src,
+            HttpMessage::Response(r) if !r.interim => e.dst,
+            _ => None,
+        },
+        Detail::Tls(TlsMessage::Handshake(h)) => match h.handshake_type {
+            1 => e.src,
+            2 => e.dst,
+            _ => None,
+        },
+        _ => None,
     }
 }
