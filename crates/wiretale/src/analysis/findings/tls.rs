@@ -117,16 +117,8 @@ fn stalled(
         // A side that closes right after the handshake without using it is worth a note.
         // (Application data means the handshake did finish, in a way `completed` does not
         // read, e.g. SSLv2's.)
-        if let (false, false, Some((end_frame, end_what, end_time))) =
-            (completed, p.has_app_data(), &end)
-        {
-            abandoned(
-                conn,
-                p,
-                (last_frame, last_from_client, &last_desc, last_time),
-                (*end_frame, end_what, *end_time),
-                out,
-            );
+        if let (false, false, Some(end)) = (completed, p.has_app_data(), &end) {
+            abandoned(conn, p, end, out);
         }
         if completed && end.is_some() {
             let completed_frame = p.completed_frame().unwrap_or(last_frame);
@@ -252,18 +244,16 @@ fn alert_advice(desc: &str) -> &'static str {
 fn abandoned(
     conn: &super::super::index::ConnIndex,
     p: &TlsProgress,
-    (last_frame, last_from_client, last_desc, last_time): (
-        u64,
-        bool,
-        &str,
-        crate::capture::Timestamp,
-    ),
-    (end_frame, end_what, end_time): (u64, &str, crate::capture::Timestamp),
+    (end_frame, end_what, end_time): &(u64, String, crate::capture::Timestamp),
     out: &mut Vec<Finding>,
 ) {
+    let Some((last_frame, last_from_client, last_desc, last_time)) = &p.last else {
+        return;
+    };
+    let (last_frame, last_from_client, end_frame) = (*last_frame, *last_from_client, *end_frame);
     let sender = if last_from_client { "client" } else { "server" };
     let mut evidence = handshake_evidence(p, last_frame, last_from_client, last_desc);
-    let after = end_time.seconds_since(last_time).max(0.0);
+    let after = end_time.seconds_since(*last_time).max(0.0);
     evidence.push(format!(
         "Frame {end_frame}: {end_what}, {after:.3} s later, without an alert"
     ));
