@@ -3,16 +3,34 @@
 use serde::Serialize;
 use thiserror::Error;
 
-/// Why reading a capture stopped, with where it stopped.
+/// Damage in a capture, with where it is: why reading stopped, or, when records could be
+/// found again after it ([`CaptureError::resumed_at`]), what was skipped.
 #[derive(Debug, Clone, Error, Serialize)]
-#[error("{kind} (frame {frame}, byte offset {offset})")]
+#[error("{kind} (frame {frame}, byte offset {offset}){}", resumed_text(*.offset, *.resumed_at))]
 pub struct CaptureError {
     /// What went wrong.
     pub kind: CaptureErrorKind,
-    /// The frame number that could not be read (0 when the file header itself is bad).
+    /// The frame number that could not be read (0 when the file header itself is bad). When
+    /// reading resumed, the first record found after the damage gets this number: the
+    /// damaged record is not counted, and Wireshark, which stops at the damage, shows the
+    /// frames before it only.
     pub frame: u64,
     /// Byte offset in the file of the block that could not be read.
     pub offset: u64,
+    /// Where reading went on: the byte offset of the first record found after the damage
+    /// (the bytes from [`CaptureError::offset`] up to it were skipped), or `None` when
+    /// reading stopped at the damage.
+    pub resumed_at: Option<u64>,
+}
+
+fn resumed_text(offset: u64, resumed_at: Option<u64>) -> String {
+    match resumed_at {
+        Some(at) => format!(
+            "; {} bytes skipped, reading resumed at byte offset {at}",
+            at.saturating_sub(offset)
+        ),
+        None => String::new(),
+    }
 }
 
 /// What went wrong while reading a capture.
@@ -87,6 +105,7 @@ impl CaptureError {
             kind,
             frame,
             offset,
+            resumed_at: None,
         }
     }
 
@@ -104,5 +123,11 @@ impl CaptureError {
     /// capture at all), as opposed to damage part-way through.
     pub fn is_fatal_at_start(&self) -> bool {
         self.frame <= 1 && self.offset == 0
+    }
+
+    /// Bytes skipped over the damage when reading resumed after it (0 when it stopped).
+    pub fn skipped_bytes(&self) -> u64 {
+        self.resumed_at
+            .map_or(0, |at| at.saturating_sub(self.offset))
     }
 }

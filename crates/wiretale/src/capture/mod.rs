@@ -4,8 +4,11 @@
 //! Wireshark (1-based, every packet record counts). Memory is constant in file size: only the
 //! current block is buffered (the buffer grows up to [`MAX_BLOCK_LEN`] for large blocks).
 //!
-//! A damaged file yields every record before the damage, then one [`CaptureError`] naming the
-//! frame number that could not be read and the byte offset of its block.
+//! Damage in a file yields a [`CaptureError`] naming the frame number that could not be read
+//! and the byte offset of its block. The reader then looks past the damage for records that
+//! look sound again (`resync`, as `pcapfix` does): when it finds them, the error says where
+//! ([`CaptureError::resumed_at`]) and the next call goes on reading there, numbering the
+//! records on; otherwise reading stops at the damage. A file cut short stops there.
 //!
 //! ```no_run
 //! use wiretale::capture::CaptureReader;
@@ -17,6 +20,7 @@
 //! ```
 
 mod error;
+mod resync;
 mod time;
 
 pub use error::{CaptureError, CaptureErrorKind};
@@ -124,6 +128,9 @@ pub struct CaptureReader<'r> {
     fast_path: bool,
     /// Size of the input, when it is a regular file.
     total_len: Option<u64>,
+    /// The time of the classic pcap records read so far (a record found after damage must be
+    /// near it).
+    pcap_time: resync::TimeAnchor,
 }
 
 impl std::fmt::Debug for CaptureReader<'_> {
@@ -301,6 +308,7 @@ impl<'r> CaptureReader<'r> {
             finished: false,
             fast_path: true,
             total_len: None,
+            pcap_time: resync::TimeAnchor::default(),
         }
     }
 
@@ -343,8 +351,11 @@ impl<'r> CaptureReader<'r> {
         self.next_frame - 1
     }
 
-    /// Returns the next packet record, `Ok(None)` at the end of the file, or the error that
-    /// stopped reading (after which the reader stays finished).
+    /// Returns the next packet record, `Ok(None)` at the end of the file, or damage. Damage
+    /// read past ([`CaptureError::resumed_at`] set) leaves the reader going: the next call
+    /// returns the first record after it. Otherwise the error stopped reading, and the reader
+    /// stays finished. A caller that stops at any error (`?`) reads exactly up to the first
+    /// damage.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
         if self.pending_consume > 0 {
             self.consume(self.pending_consume);
@@ -370,8 +381,7 @@ impl<'r> CaptureReader<'r> {
                     .and_then(|i| check_pcap_record_len(self.inner.data(), big_endian, i.snaplen)),
             };
             if let Some(kind) = damaged {
-                self.finished = true;
-                return Err(self.error(kind));
+                return Err(self.damaged(kind));
             }
             // A non-packet block is handled and consumed inside this loop; a packet record is
             // returned borrowing the reader's buffer and consumed on the next call.
@@ -402,12 +412,14 @@ impl<'r> CaptureReader<'r> {
                 }
                 Step::Refill => {
                     if self.inner.reader_exhausted() {
-                        self.finished = true;
                         let available = self.inner.data().len();
                         if available == 0 {
+                            self.finished = true;
                             return Ok(None);
                         }
-                        return Err(self.error(CaptureErrorKind::TruncatedRecord {
+                        // A file cut short, or a damaged length that runs past its end:
+                        // records may still follow in the bytes left.
+                        return Err(self.damaged(CaptureErrorKind::TruncatedRecord {
                             available: available as u64,
                         }));
                     }
@@ -420,8 +432,7 @@ impl<'r> CaptureReader<'r> {
                 Step::Grow => {
                     let wanted = self.capacity.saturating_mul(2);
                     if wanted > MAX_BLOCK_LEN || !self.inner.grow(wanted) {
-                        self.finished = true;
-                        return Err(self.error(CaptureErrorKind::BlockTooLarge {
+                        return Err(self.damaged(CaptureErrorKind::BlockTooLarge {
                             limit: MAX_BLOCK_LEN as u64,
                         }));
                     }
@@ -433,8 +444,7 @@ impl<'r> CaptureReader<'r> {
                     }
                 }
                 Step::Fail(kind) => {
-                    self.finished = true;
-                    return Err(self.error(kind));
+                    return Err(self.damaged(kind));
                 }
             }
         }
@@ -508,6 +518,7 @@ impl<'r> CaptureReader<'r> {
         let file_offset = self.offset;
         let (data_start, time, link_type) = match self.format {
             CaptureFormat::Pcap { nanosecond, .. } => {
+                self.pcap_time.note(p.ts_high, p.data_end - 16);
                 let per_second = if nanosecond { 1_000_000_000 } else { 1_000_000 };
                 let time =
                     Timestamp::from_parts(i64::from(p.ts_high), u64::from(p.ts_low), per_second);
@@ -534,6 +545,92 @@ impl<'r> CaptureReader<'r> {
             data,
             original_len: p.original_len,
             file_offset,
+        }
+    }
+
+    /// The error for damage at the front of the buffer, after looking past it for the next
+    /// record ([`CaptureReader::resync`]): reading goes on there, or stops for good when no
+    /// record follows or the damage is a failure to read.
+    fn damaged(&mut self, kind: CaptureErrorKind) -> CaptureError {
+        let mut error = self.error(kind);
+        if !matches!(
+            error.kind,
+            CaptureErrorKind::Read | CaptureErrorKind::Io { .. }
+        ) {
+            error.resumed_at = self.resync();
+        }
+        self.finished = error.resumed_at.is_none();
+        error
+    }
+
+    /// Skips from the damaged record at the front of the buffer to the next position where
+    /// records look sound again ([`resync`]), reading on as far as it takes; the file offset
+    /// reading resumes at, or `None` when the file ends first (everything is then consumed)
+    /// or cannot be read.
+    fn resync(&mut self) -> Option<u64> {
+        // The damaged record's first byte is passed over, so the search cannot land on it.
+        let mut from = 1;
+        loop {
+            let at_eof = self.inner.reader_exhausted();
+            let data = self.inner.data();
+            let search = match self.format {
+                CaptureFormat::Pcap {
+                    big_endian,
+                    nanosecond,
+                } => {
+                    let snaplen = self.interfaces.first().map_or(0, |i| i.snaplen);
+                    let shape = resync::PcapShape {
+                        big_endian,
+                        fraction_per_second: if nanosecond { 1_000_000_000 } else { 1_000_000 },
+                        record_limit: record_limit(snaplen).min(MAX_BLOCK_LEN as u32),
+                        last_secs: self.pcap_time.secs(),
+                    };
+                    resync::find_pcap_record(data, from, at_eof, &shape)
+                }
+                CaptureFormat::Pcapng => {
+                    let shape = resync::NgShape {
+                        big_endian: self.section_big_endian,
+                        interfaces: self.interfaces.len(),
+                        max_block_len: MAX_BLOCK_LEN as u32,
+                    };
+                    resync::find_ng_block(data, from, at_eof, &shape)
+                }
+            };
+            let held = data.len();
+            match search {
+                resync::Search::Found(at) => {
+                    self.consume(at);
+                    return Some(self.offset);
+                }
+                resync::Search::NotFound => {
+                    self.consume(held);
+                    from = 0;
+                    if at_eof {
+                        return None;
+                    }
+                }
+                resync::Search::NeedMore(at) => {
+                    self.consume(at);
+                    from = 0;
+                    if at_eof {
+                        return None; // not returned at the end of the file; never loop on it
+                    }
+                    if at == 0 && held >= self.capacity {
+                        // The run does not fit the buffer: grow it, up to the largest block,
+                        // or give the position up.
+                        let wanted = self.capacity.saturating_mul(2);
+                        if wanted <= MAX_BLOCK_LEN && self.inner.grow(wanted) {
+                            self.capacity = wanted;
+                        } else {
+                            from = 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+            if self.inner.refill().is_err() {
+                return None;
+            }
         }
     }
 
@@ -572,8 +669,10 @@ impl<'r> CaptureReader<'r> {
                 ))
             }
         };
+        let mut legacy_time = None;
         let record = match block {
             PcapBlockOwned::Legacy(b) => {
+                legacy_time = Some((b.ts_sec, b.caplen as usize));
                 let iface = interfaces.first();
                 let nanos = matches!(
                     format,
@@ -661,6 +760,9 @@ impl<'r> CaptureReader<'r> {
         };
         self.finished = false;
         self.next_frame = frame + 1;
+        if let Some((secs, captured)) = legacy_time {
+            self.pcap_time.note(secs, captured);
+        }
         Ok(record)
     }
 }

@@ -157,10 +157,12 @@ fn reads_from_a_trickling_stream() {
 /// Everything a record says, owned, for comparing two reads of a file.
 type RecordFacts = (u64, Timestamp, u32, LinkType, Vec<u8>, u32, u64);
 
+/// Every record and every error (damage read past included, joined by `; `), and the comments.
 fn read_all(reader: CaptureReader<'_>) -> (Vec<RecordFacts>, Option<String>, Vec<String>) {
     let mut reader = reader;
     let mut records = Vec::new();
-    let error = loop {
+    let mut errors: Vec<String> = Vec::new();
+    loop {
         match reader.next_record() {
             Ok(Some(r)) => records.push((
                 r.frame,
@@ -171,10 +173,18 @@ fn read_all(reader: CaptureReader<'_>) -> (Vec<RecordFacts>, Option<String>, Vec
                 r.original_len,
                 r.file_offset,
             )),
-            Ok(None) => break None,
-            Err(e) => break Some(format!("{e:?}")),
+            Ok(None) => break,
+            Err(e) => {
+                errors.push(format!("{e:?}"));
+                if e.resumed_at.is_none() {
+                    // The reader is finished: it says so from now on.
+                    assert!(reader.next_record().unwrap().is_none());
+                    break;
+                }
+            }
         }
-    };
+    }
+    let error = (!errors.is_empty()).then(|| errors.join("; "));
     (records, error, reader.comments().to_vec())
 }
 
@@ -477,5 +487,119 @@ mod mapped_arbitrary {
                 prop_assert_eq!(&read_all(copied.unwrap()), read);
             }
         }
+    }
+}
+
+/// A record whose length field is damaged no longer costs the rest of the file: the reader
+/// reports it (kind, frame, offset) with where it found records again, skips to there and
+/// numbers the records found on from the damaged one's number; the same on both paths, and
+/// from a stream that trickles in a byte at a time.
+#[test]
+fn reading_resumes_after_a_damaged_record_length() {
+    let secs = 1_700_000_000;
+    let mut file = pcap_header(65535);
+    pcap_record(&mut file, secs, &[1u8; 60]);
+    let damaged_at = file.len();
+    pcap_record(&mut file, secs + 1, &[2u8; 60]);
+    let resumed_at = file.len();
+    for i in 3..6u8 {
+        pcap_record(&mut file, secs + u32::from(i), &[i; 70]);
+    }
+    file[damaged_at + 8..damaged_at + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    for how in ["fast", "general", "trickle"] {
+        let reader = match how {
+            "trickle" => CaptureReader::new(Trickle(&file)).unwrap(),
+            _ => CaptureReader::new(std::io::Cursor::new(file.clone())).unwrap(),
+        };
+        let (records, error, _) = read_all(if how == "general" {
+            reader.without_fast_path()
+        } else {
+            reader
+        });
+        let frames: Vec<(u64, u8, u64)> = records.iter().map(|r| (r.0, r.4[0], r.6)).collect();
+        assert_eq!(
+            frames,
+            [
+                (1, 1, 24),
+                (2, 3, resumed_at as u64),
+                (3, 4, resumed_at as u64 + 86),
+                (4, 5, resumed_at as u64 + 172)
+            ],
+            "{how}"
+        );
+        let error = error.unwrap();
+        assert!(error.contains("BadRecordLength"), "{how}: {error}");
+        assert!(
+            error.contains(&format!(
+                "frame: 2, offset: {damaged_at}, resumed_at: Some({resumed_at})"
+            )),
+            "{how}: {error}"
+        );
+    }
+    let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    reader.next_record().unwrap();
+    let err = reader.next_record().unwrap_err();
+    assert_eq!(err.skipped_bytes(), 76);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "record declares 2147483647 captured bytes, more than the 262144 a record may hold: \
+             its length field is damaged (frame 2, byte offset {damaged_at}); 76 bytes skipped, \
+             reading resumed at byte offset {resumed_at}"
+        )
+    );
+}
+
+/// When nothing after the damage looks like records (noise to the end of the file), reading
+/// stops at the damage, as it did before the reader could resume, and says nothing resumed.
+#[test]
+fn damage_followed_by_noise_stops_reading() {
+    let mut file = pcap_header(65535);
+    pcap_record(&mut file, 1_700_000_000, &[1u8; 60]);
+    let damaged_at = file.len();
+    file.extend_from_slice(&[0xffu8; 16]);
+    file.extend((0..5000u32).map(|i| (i * 7 % 251) as u8 | 0x80));
+    let (records, error, _) = read_all(CaptureReader::new(std::io::Cursor::new(file)).unwrap());
+    assert_eq!(records.len(), 1);
+    let error = error.unwrap();
+    assert!(
+        error.contains(&format!("offset: {damaged_at}, resumed_at: None")),
+        "{error}"
+    );
+}
+
+/// pcapng: a block whose leading length is damaged (too small, or larger than the rest of the
+/// file) is skipped and the blocks after it are read, numbered on; the damaged copy of the
+/// fixture reads as the intact one without the damaged packet.
+#[test]
+fn reading_resumes_after_a_damaged_pcapng_block() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/nanosecond-multi-if.pcapng");
+    let bytes = std::fs::read(&path).unwrap();
+    let (intact, none, _) = read_all(CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap());
+    assert!(none.is_none() && intact.len() >= 4);
+    let victim = &intact[intact.len() / 2];
+    let at = victim.6 as usize;
+    for damaged_len in [8u32, 0x00ff_fff0] {
+        let mut damaged = bytes.clone();
+        damaged[at + 4..at + 8].copy_from_slice(&damaged_len.to_le_bytes());
+        let (records, error, _) =
+            read_all(CaptureReader::new(std::io::Cursor::new(&damaged)).unwrap());
+        let want: Vec<(u64, Vec<u8>, u64)> = (intact.iter())
+            .filter(|r| r.6 != victim.6)
+            .enumerate()
+            .map(|(i, r)| (i as u64 + 1, r.4.clone(), r.6))
+            .collect();
+        let got: Vec<(u64, Vec<u8>, u64)> =
+            records.iter().map(|r| (r.0, r.4.clone(), r.6)).collect();
+        assert_eq!(got, want, "length {damaged_len}");
+        let error = error.unwrap();
+        assert!(
+            error.contains(&format!(
+                "frame: {}, offset: {at}, resumed_at: Some(",
+                victim.0
+            )),
+            "length {damaged_len}: {error}"
+        );
     }
 }

@@ -18,7 +18,7 @@ mod stats;
 
 pub use parallel::{analyze_parallel, Divergence, MAX_THREADS};
 pub use settings::{SettingError, SETTINGS};
-pub use stats::{Limit, LimitHits, Stats};
+pub use stats::{Limit, LimitHits, Stats, MAX_DAMAGE_KEPT};
 
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Interface};
 use crate::net::{DefragConfig, NetDecoder};
@@ -180,6 +180,11 @@ pub fn analyze(
         let record = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break None,
+            // Damage read past: noted, and the records after it are analysed.
+            Err(e) if e.resumed_at.is_some() => {
+                stats.note_damage(e);
+                continue;
+            }
             Err(e) => break Some(e),
         };
         let start = counters.on_record(&mut stats, &record);

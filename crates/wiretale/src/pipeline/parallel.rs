@@ -394,6 +394,11 @@ fn run_reader(
         let record = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break None,
+            // Damage read past: noted, and the records after it are analysed.
+            Err(e) if e.resumed_at.is_some() => {
+                stats.note_damage(e);
+                continue;
+            }
             Err(e) => break Some(e),
         };
         let start = counters.on_record(&mut stats, &record);

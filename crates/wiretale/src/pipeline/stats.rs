@@ -1,10 +1,14 @@
 //! Counters of one analysis: nothing is dropped silently.
 
-use crate::capture::Timestamp;
+use crate::capture::{CaptureError, Timestamp};
 use crate::net::SkipReason;
 use crate::tcp::TcpStats;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Places of damage kept in [`Stats::damage`] (each is counted in
+/// [`Stats::damaged_places`]).
+pub const MAX_DAMAGE_KEPT: usize = 64;
 
 /// What was read, decoded and skipped. `frames_read == frames_tcp + sum(skipped)`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -28,6 +32,14 @@ pub struct Stats {
     /// Limits of [`AnalyzerConfig`](super::AnalyzerConfig) that this capture reached: how
     /// often each, and where first. Empty when none was (the normal case).
     pub limits: BTreeMap<Limit, LimitHits>,
+    /// Damage the reader found in the file and read past (where, what, and where reading
+    /// resumed), the first [`MAX_DAMAGE_KEPT`] places; damage that stopped reading is the
+    /// report's error instead. Empty for an intact file.
+    pub damage: Vec<CaptureError>,
+    /// Places the file was damaged and read past, all of them (also beyond those kept).
+    pub damaged_places: u64,
+    /// Bytes skipped over those places.
+    pub damaged_bytes: u64,
     /// Time of the first frame.
     pub first_time: Option<Timestamp>,
     /// Time of the last frame.
@@ -97,6 +109,15 @@ impl Stats {
                 .or_default()
                 .first_frame
                 .get_or_insert(frame);
+        }
+    }
+
+    /// Notes damage the reader read past ([`CaptureError::resumed_at`] is set).
+    pub(crate) fn note_damage(&mut self, damage: CaptureError) {
+        self.damaged_places += 1;
+        self.damaged_bytes = self.damaged_bytes.saturating_add(damage.skipped_bytes());
+        if self.damage.len() < MAX_DAMAGE_KEPT {
+            self.damage.push(damage);
         }
     }
 

@@ -65,6 +65,49 @@ fn damaged_capture_keeps_frames_before_the_damage() {
     assert!(!sink.events.is_empty());
 }
 
+/// A record in the middle of a capture whose length field is damaged costs that record only:
+/// the damage is in the stats (where, what, how many bytes skipped), the records after it are
+/// analysed and numbered on, nothing is left as the report's error; the same with threads.
+#[test]
+fn damage_in_the_middle_is_read_past() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/ntlm-proxy-abandoned.pcap");
+    let bytes = std::fs::read(path).unwrap();
+    let mut offsets = Vec::new();
+    let mut reader = CaptureReader::new(std::io::Cursor::new(&bytes)).unwrap();
+    while let Some(r) = reader.next_record().unwrap() {
+        offsets.push((r.file_offset as usize, r.data.len()));
+    }
+    let (intact, victim) = (offsets.len(), offsets.len() / 2);
+    let (at, len) = offsets[victim];
+    let mut damaged = bytes.clone();
+    damaged[at + 8..at + 12].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+    let mut reports = Vec::new();
+    for threads in [1, 2] {
+        let config = AnalyzerConfig {
+            threads,
+            ..AnalyzerConfig::default()
+        };
+        let mut reader = CaptureReader::new(std::io::Cursor::new(&damaged)).unwrap();
+        let mut sink = Collector::default();
+        let report = analyze(&mut reader, &config, &mut sink);
+        assert!(report.error.is_none(), "{:?}", report.error);
+        let s = &report.stats;
+        assert_eq!(s.frames_read as usize, intact - 1);
+        assert_eq!((s.damaged_places, s.damaged_bytes), (1, 16 + len as u64));
+        let place = &s.damage[0];
+        assert_eq!((place.frame, place.offset), (victim as u64 + 1, at as u64));
+        assert_eq!(place.resumed_at, Some((at + 16 + len) as u64));
+        let last = sink.events.iter().map(|e| e.frame).max().unwrap();
+        assert!(
+            last as usize > victim + 1,
+            "events after the damage: last {last}"
+        );
+        reports.push(serde_json::to_string(&report.stats).unwrap());
+    }
+    assert_eq!(reports[0], reports[1]);
+}
+
 /// Analyses capture bytes made by the fixture builder.
 fn analyze_bytes(pcap: Vec<u8>) -> Collector {
     let mut reader = CaptureReader::new(std::io::Cursor::new(pcap)).unwrap();
