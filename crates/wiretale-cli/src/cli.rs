@@ -9,7 +9,8 @@ use std::path::PathBuf;
 #[command(name = "wiretale", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 ok; 1 findings at --fail-on severity (compare: the captures differ);\n\
-2 bad input or usage; 3 capture damaged part-way (what came before was analysed)."
+2 bad input or usage; 3 capture damaged (damaged bytes skipped where records were found again\n\
+after them, else what came before was analysed)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -68,7 +69,7 @@ pub enum Command {
     /// addresses, ports or frame numbers. Exit 0: no meaningful difference; 1: different;
     /// 2: error (like diff).
     #[command(
-        after_help = "Examples:\n  wiretale compare testdata/case-study-working.pcapng testdata/case-study.pcapng\n  wiretale compare --format json good.pcapng bad.pcapng | jq '.first_departure.summary'\n  wiretale compare good.pcap bad.pcap > /dev/null || echo 'the captures differ'\n  wiretale compare --slower-factor 2 --slower-min 0.5 good.pcap bad.pcap\n\nExit codes: 0 no meaningful difference, 1 the captures differ, 2 error (unreadable file,\nbad arguments). A capture damaged part-way is compared up to the damage (with a warning)."
+        after_help = "Examples:\n  wiretale compare testdata/case-study-working.pcapng testdata/case-study.pcapng\n  wiretale compare --format json good.pcapng bad.pcapng | jq '.first_departure.summary'\n  wiretale compare good.pcap bad.pcap > /dev/null || echo 'the captures differ'\n  wiretale compare --slower-factor 2 --slower-min 0.5 good.pcap bad.pcap\n\nExit codes: 0 no meaningful difference, 1 the captures differ, 2 error (unreadable file,\nbad arguments). A damaged capture is compared as far as it could be read (with a warning)."
     )]
     Compare(CompareArgs),
 }

@@ -5,7 +5,7 @@
 //! | 0 | success (for `compare`: no meaningful difference) |
 //! | 1 | findings at or above `--fail-on` severity; for `compare`: the captures differ |
 //! | 2 | bad input or usage: not a capture, unreadable file, bad filter, bad arguments |
-//! | 3 | the capture is damaged part-way: everything before the damage was analysed and printed |
+//! | 3 | the capture is damaged: the damaged bytes were skipped where records were found again after them, else everything before the damage was analysed and printed |
 
 use std::fmt;
 use std::process::ExitCode;

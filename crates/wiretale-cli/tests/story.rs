@@ -282,3 +282,71 @@ fn the_time_column_fits_the_capture_span() {
     assert_eq!(columns.len(), 1, "{columns:?}\n{text}");
     assert!(text.contains("+43517247.971 s"));
 }
+
+/// A capture with a damaged record in the middle: the story goes on after the damage (the
+/// abandoned NTLM handshake of the second connection is still found), the damage is a
+/// finding, a footer line and a line on stderr naming its byte offset, the JSON stats carry
+/// it, and the exit code is 3; the same with and without a memory map.
+#[test]
+fn a_damaged_record_in_the_middle_is_skipped_and_the_rest_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes =
+        std::fs::read(support::repo().join("testdata/ntlm-proxy-abandoned.pcap")).unwrap();
+    // Classic pcap, little-endian: records from byte 24, each a 16-byte header and its data.
+    let mut at = 24;
+    for _ in 0..10 {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + caplen;
+    }
+    let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+    bytes[at + 8..at + 12].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+    let path = dir.path().join("damaged.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_str().unwrap();
+    for mmap in [false, true] {
+        let mut args = vec!["story"];
+        if mmap {
+            args.push("--mmap");
+        }
+        args.push(path);
+        let out = wiretale(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = stdout(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let skipped = 16 + caplen;
+        assert!(
+            stderr.contains(&format!(
+                "its length field is damaged at byte offset {at}; {skipped} bytes skipped, reading resumed at byte offset {} with frame 11",
+                at + skipped
+            )),
+            "{stderr}"
+        );
+        assert!(text.contains("ntlm-abandoned"), "{text}");
+        assert!(text.contains("NTLM Type 2 challenge"), "{text}");
+        assert!(
+            text.contains("[warning] capture-damaged  (frame 11; frames 11)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "Damage: {skipped} bytes skipped in 1 place of the file (see the capture-damaged finding)"
+            )),
+            "{text}"
+        );
+    }
+    let out = wiretale(&["story", "--format", "json", path]);
+    assert_eq!(out.status.code(), Some(3));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats = &json["stats"];
+    assert_eq!(stats["damaged_places"], 1);
+    assert_eq!(stats["damage"][0]["offset"], at);
+    assert_eq!(stats["damage"][0]["frame"], 11);
+    assert_eq!(stats["damage"][0]["resumed_at"], at + 16 + caplen);
+    assert_eq!(stats["damage"][0]["kind"]["kind"], "bad_record_length");
+    assert!(json["error"].is_null());
+}

@@ -103,20 +103,39 @@ pub fn analyse_with(
     Ok(report)
 }
 
-/// Reports damage on stderr and picks the exit outcome.
+/// Reports damage on stderr (each place read past, up to [`DAMAGE_LINES`], and where reading
+/// stopped) and picks the exit outcome: damage anywhere is exit 3.
 pub fn finish(args: &CaptureArgs, report: &Report) -> Outcome {
+    let s = &report.stats;
+    let name = args.capture.display();
+    for place in s.damage.iter().take(DAMAGE_LINES) {
+        eprintln!(
+            "wiretale: {name}: {} at byte offset {}; {} bytes skipped, reading resumed at byte offset {} with frame {}",
+            place.kind,
+            place.offset,
+            place.skipped_bytes(),
+            place.resumed_at.unwrap_or(place.offset),
+            place.frame
+        );
+    }
+    if s.damaged_places > DAMAGE_LINES as u64 {
+        eprintln!(
+            "wiretale: {name}: damaged in {} places in all, {} bytes skipped",
+            s.damaged_places, s.damaged_bytes
+        );
+    }
     match &report.error {
         Some(e) => {
             eprintln!(
-                "wiretale: {}: {} at frame {} (byte offset {}); the {} frames before it were analysed",
-                args.capture.display(),
-                e.kind,
-                e.frame,
-                e.offset,
-                report.stats.frames_read
+                "wiretale: {name}: {} at frame {} (byte offset {}); the {} frames before it were analysed",
+                e.kind, e.frame, e.offset, s.frames_read
             );
             Outcome::Damaged
         }
+        None if s.damaged_places > 0 => Outcome::Damaged,
         None => Outcome::Ok,
     }
 }
+
+/// Places of damage read past that [`finish`] names one per line (the rest are counted).
+const DAMAGE_LINES: usize = 3;

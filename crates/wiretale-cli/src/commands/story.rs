@@ -360,6 +360,7 @@ fn write_text<W: Write>(
 /// was skipped, missing, damaged or cut (nothing otherwise).
 fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
     let mut lines = Vec::new();
+    let damaged = damaged || s.damaged_places > 0;
     if s.frames_skipped() > 0 || damaged || s.gap_bytes > 0 || !s.limits.is_empty() {
         let reasons: Vec<String> = s
             .skipped
@@ -381,6 +382,14 @@ fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
             } else {
                 String::new()
             }
+        ));
+    }
+    if s.damaged_places > 0 {
+        lines.push(format!(
+            "Damage: {} bytes skipped in {} place{} of the file (see the capture-damaged finding)",
+            s.damaged_bytes,
+            s.damaged_places,
+            if s.damaged_places == 1 { "" } else { "s" }
         ));
     }
     if !s.limits.is_empty() {

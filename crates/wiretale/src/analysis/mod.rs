@@ -34,7 +34,7 @@ pub use story::{
 };
 
 use crate::capture::CaptureError;
-use crate::pipeline::{analyze_path, AnalyzerConfig, Report, Stats};
+use crate::pipeline::{analyze_path, AnalyzerConfig, Report};
 use crate::tcp::FlowSummary;
 use crate::timeline::{Collector, Event, EventSink};
 use serde::Serialize;
@@ -66,11 +66,11 @@ pub fn diagnose(index: &Index, thresholds: &Thresholds) -> Diagnosis {
     }
 }
 
-/// [`diagnose`] with the default thresholds, plus the `limits-reached` finding read from the
-/// capture's counters.
-pub(crate) fn diagnose_capture(index: &Index, stats: &Stats) -> Diagnosis {
+/// [`diagnose`] with the default thresholds, plus the findings read from the capture's
+/// counters and its reader (`limits-reached`, `capture-damaged`).
+pub(crate) fn diagnose_capture(index: &Index, report: &Report) -> Diagnosis {
     let mut diagnosis = diagnose(index, &Thresholds::default());
-    findings::add_limits_reached(&mut diagnosis.findings, stats);
+    findings::add_capture_findings(&mut diagnosis.findings, report);
     diagnosis
 }
 
@@ -108,7 +108,7 @@ impl Analysis {
     pub fn from_parts(events: Vec<Event>, mut flows: Vec<FlowSummary>, report: Report) -> Self {
         flows.sort_by_key(|f| f.stream);
         let index = Index::new(&events, &flows, report.stats.last_time);
-        let diagnosis = diagnose_capture(&index, &report.stats);
+        let diagnosis = diagnose_capture(&index, &report);
         Analysis {
             events,
             flows,
@@ -329,7 +329,7 @@ impl<'a> StoryRecorder<'a> {
     pub fn finish(mut self, report: Report, opts: &StoryOptions) -> StoryAnalysis {
         self.record_queued();
         let index = self.index.finish(report.stats.last_time);
-        let diagnosis = diagnose_capture(&index, &report.stats);
+        let diagnosis = diagnose_capture(&index, &report);
         let story = from_capture_start(self.story.into_story(&index, opts), &report);
         StoryAnalysis {
             story,

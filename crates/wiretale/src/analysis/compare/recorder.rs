@@ -328,7 +328,7 @@ impl ConversationRecorder {
             self.fold(stream, open);
         }
         let index = self.index.finish(report.stats.last_time);
-        let diagnosis = diagnose_capture(&index, &report.stats);
+        let diagnosis = diagnose_capture(&index, &report);
         let start = report
             .stats
             .first_time

@@ -2,6 +2,7 @@
 //! Every id is documented in `docs/findings.md`.
 
 mod auth;
+mod damage;
 mod limits;
 mod ntlm;
 mod revocation;
@@ -53,10 +54,14 @@ pub fn detect(index: &Index, thresholds: &Thresholds) -> Vec<Finding> {
     out
 }
 
-/// Adds the `limits-reached` finding, read from the analysis counters rather than the
-/// timeline, when any limit was reached; keeps the order of [`detect`].
-pub fn add_limits_reached(findings: &mut Vec<Finding>, stats: &crate::pipeline::Stats) {
-    if let Some(f) = limits::detect(stats) {
+/// Adds the findings read from the analysis counters and the reader rather than the timeline
+/// (`limits-reached`, `capture-damaged`), keeping the order of [`detect`].
+pub fn add_capture_findings(findings: &mut Vec<Finding>, report: &crate::pipeline::Report) {
+    let found = [
+        limits::detect(&report.stats),
+        damage::detect(&report.stats, report.error.as_ref()),
+    ];
+    for f in found.into_iter().flatten() {
         let at = findings
             .iter()
             .position(|g| {
