@@ -162,9 +162,14 @@ pub fn capture_reader(data: &[u8]) {
     };
     let mut expected_frame = 1u64;
     let mut last_offset: Option<u64> = None;
+    // Where reading last resumed after damage: later records and damage lie at or after it.
+    let mut resumed_at: Option<u64> = None;
     loop {
         match reader.next_record() {
             Ok(Some(record)) => {
+                if let Some(at) = resumed_at {
+                    assert!(record.file_offset >= at, "record before where reading resumed");
+                }
                 assert_eq!(record.frame, expected_frame, "frames numbered in order");
                 assert!(record.data.len() <= MAX_BLOCK_LEN);
                 assert!(record.file_offset < len, "record offset inside the file");
@@ -191,9 +196,22 @@ pub fn capture_reader(data: &[u8]) {
                 if let Some(prev) = last_offset {
                     assert!(e.offset > prev, "error offset after the last record");
                 }
+                if let Some(at) = resumed_at {
+                    assert!(e.offset >= at, "damage before where reading resumed");
+                }
                 let _ = serde_json::to_string(&e);
-                assert!(matches!(reader.next_record(), Ok(None)));
-                break;
+                match e.resumed_at {
+                    // Read past: reading goes on from there, forward.
+                    Some(at) => {
+                        assert!(at > e.offset && at <= len, "resumed at {at}: {e}");
+                        assert_eq!(e.skipped_bytes(), at - e.offset);
+                        resumed_at = Some(at);
+                    }
+                    None => {
+                        assert!(matches!(reader.next_record(), Ok(None)));
+                        break;
+                    }
+                }
             }
         }
     }
@@ -913,6 +931,18 @@ pub fn pipeline(data: &[u8]) {
             "error names the unread frame"
         );
         assert!(e.offset <= data.len() as u64);
+    }
+    // Damage read past is all counted, each place with where reading resumed.
+    assert!(stats.damage.len() as u64 <= stats.damaged_places);
+    assert!(stats.damage.len() <= wiretale::pipeline::MAX_DAMAGE_KEPT);
+    if stats.damaged_places as usize <= wiretale::pipeline::MAX_DAMAGE_KEPT {
+        assert_eq!(stats.damage.len() as u64, stats.damaged_places);
+        let skipped: u64 = stats.damage.iter().map(|d| d.skipped_bytes()).sum();
+        assert_eq!(skipped, stats.damaged_bytes);
+    }
+    for place in &stats.damage {
+        let at = place.resumed_at.expect("damage read past says where reading resumed");
+        assert!(place.offset < at && at <= data.len() as u64, "{place}");
     }
     assert!(stats.tcp.peak_flows <= config.tcp.max_flows as u64);
     assert_eq!(collector.flows.len() as u64, stats.tcp.streams);
