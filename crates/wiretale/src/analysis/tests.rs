@@ -367,7 +367,7 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
     use std::net::SocketAddr;
     use std::time::Duration;
     use wiretale_fixtures::{AckPolicy, Capture, Dir, LinkType, TcpSession};
-    let run = |peer_acks: bool| {
+    let run = |peer_acks: bool, payload: &[u8]| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let mut s = TcpSession::new(
             SocketAddr::from(([10, 3, 30, 1], 50700)),
@@ -379,7 +379,7 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
             AckPolicy::Never
         });
         // Picked up mid-way: no handshake, as in the shared capture.
-        let sent = s.send(&mut cap, Dir::ToServer, &[7u8; 648]);
+        let sent = s.send(&mut cap, Dir::ToServer, payload);
         for wait in [1, 2, 4] {
             cap.advance(Duration::from_secs(wait));
             s.retransmit(&mut cap, sent.data[0]);
@@ -389,7 +389,7 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
             .filter(|f| f.id == "tcp-unanswered")
             .collect::<Vec<_>>()
     };
-    let found = run(false);
+    let found = run(false, &[7u8; 648]);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0]
@@ -401,7 +401,18 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
         "{}",
         found[0].summary
     );
-    assert!(run(true).is_empty());
+    assert!(run(true, &[7u8; 648]).is_empty());
+    // A proxy request (absolute URI): the silent peer is the proxy, as other findings say.
+    let request = b"GET http://crl.example.com/ca.crl HTTP/1.1\r\nHost: crl.example.com\r\n\r\n";
+    let found = run(false, request);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .summary
+            .contains("the proxy never sent a single packet")
+            && found[0].evidence[1].starts_with("No packet from the proxy (10.3.71.7:8443)"),
+        "{found:?}"
+    );
 }
 
 /// A refused connection retried on the same ports says how many SYNs it took (found by an
@@ -626,6 +637,44 @@ fn connection_switch(accepted: bool) {
     // The story's recorder, which retires quiet connections, finds the same.
     let told = tells_the_same(&bytes, &a);
     assert_eq!(told.index.quiet_conn(1).is_some(), accepted);
+}
+
+/// A TLS handshake through a proxy's tunnel that the proxy closes says the proxy closed it,
+/// as the TCP findings do: the TLS server is behind the proxy, and the FIN is the proxy's.
+#[test]
+fn a_tunnel_closed_by_the_proxy_is_said_to_be_closed_by_the_proxy() {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::{http, tls};
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        SocketAddr::from(([10, 1, 1, 5], 50510)),
+        SocketAddr::from(([10, 3, 3, 3], 8080)),
+    );
+    s.handshake(&mut cap);
+    let headers = [("Host", "intranet.example:443")];
+    let connect = http::request("CONNECT", "intranet.example:443", "HTTP/1.1", &headers, b"");
+    s.send(&mut cap, Dir::ToServer, &connect);
+    let granted = http::response("HTTP/1.1", 200, "Connection established", &[], b"");
+    s.send(&mut cap, Dir::ToClient, &granted);
+    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        &mut cap,
+        Dir::ToServer,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let fin = s.fin(&mut cap, Dir::ToClient);
+    let (a, _) = analysed_both_ways(&cap);
+    let f = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "tls-handshake-abandoned")
+        .unwrap_or_else(|| panic!("{:?}", ids(&a)));
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.starts_with(&format!("Frame {fin}: the proxy closed the connection"))),
+        "{:?}",
+        f.evidence
+    );
 }
 
 /// A tunnel granted on the second CONNECT (the first answered 407 and the client retried

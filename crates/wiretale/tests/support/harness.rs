@@ -168,7 +168,10 @@ pub fn capture_reader(data: &[u8]) {
         match reader.next_record() {
             Ok(Some(record)) => {
                 if let Some(at) = resumed_at {
-                    assert!(record.file_offset >= at, "record before where reading resumed");
+                    assert!(
+                        record.file_offset >= at,
+                        "record before where reading resumed"
+                    );
                 }
                 assert_eq!(record.frame, expected_frame, "frames numbered in order");
                 assert!(record.data.len() <= MAX_BLOCK_LEN);
@@ -941,7 +944,9 @@ pub fn pipeline(data: &[u8]) {
         assert_eq!(skipped, stats.damaged_bytes);
     }
     for place in &stats.damage {
-        let at = place.resumed_at.expect("damage read past says where reading resumed");
+        let at = place
+            .resumed_at
+            .expect("damage read past says where reading resumed");
         assert!(place.offset < at && at <= data.len() as u64, "{place}");
     }
     assert!(stats.tcp.peak_flows <= config.tcp.max_flows as u64);

@@ -72,8 +72,9 @@ pub fn add_capture_findings(findings: &mut Vec<Finding>, report: &crate::pipelin
     }
 }
 
-/// "client" or "proxy"/"server" for the sender of direction `dir`.
-pub(crate) fn closing_words(dir: Dir, conn: &ConnIndex) -> &'static str {
+/// "client" or "proxy"/"server" for the sender of direction `dir`: what every finding calls
+/// the two ends of a TCP connection (a TLS message's sender is still the TLS client or server).
+pub(crate) fn side_name(dir: Dir, conn: &ConnIndex) -> &'static str {
     match dir {
         Dir::ToServer => "client",
         Dir::ToClient => conn.server_role(),

@@ -6,7 +6,7 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::{ConnIndex, EndSeen, Exchange, Index};
-use super::closing_words;
+use super::side_name;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -276,7 +276,7 @@ fn challenge_abandoned(
                 Some(frame),
                 format!(
                     "Frame {frame}: the {} {} the connection {t:.1} s after the challenge, without sending NTLM Type 3",
-                    closing_words(dir, conn),
+                    side_name(dir, conn),
                     if rst { "reset" } else { "closed" }
                 ),
             )

@@ -2,7 +2,7 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::Index;
-use super::{closing_words, Thresholds};
+use super::{side_name, Thresholds};
 use crate::tcp::{Dir, Ending};
 
 /// Runs the TCP detectors.
@@ -15,7 +15,7 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             if idle_secs < t.idle_reset_secs || reset.after_peer_fin.is_some() {
                 continue;
             }
-            let who = closing_words(reset.by, conn);
+            let who = side_name(reset.by, conn);
             let mut frames = vec![reset.frame];
             frames.extend(reset.previous);
             let mut finding = Finding {
@@ -73,7 +73,7 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                         "Frame {}: {} bytes from the {} missing ({})",
                         g.frame,
                         g.len,
-                        closing_words(g.dir, conn),
+                        side_name(g.dir, conn),
                         serde_json::to_value(g.cause)
                             .ok()
                             .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
@@ -134,9 +134,10 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
         }
         // An unanswered SYN is tcp-no-answer's (its retries are retransmissions too).
         if let (Some(sp), false) = (flow.silent_peer, flow.syns > 0 && !flow.syn_ack) {
-            let (side, peer, peer_addr) = match sp.dir {
-                Dir::ToServer => ("client", "server", conn.server),
-                Dir::ToClient => ("server", "client", conn.client),
+            let (side, peer) = (side_name(sp.dir, conn), side_name(sp.dir.flip(), conn));
+            let peer_addr = match sp.dir {
+                Dir::ToServer => conn.server,
+                Dir::ToClient => conn.client,
             };
             let mut finding = Finding {
                 id: "tcp-unanswered",

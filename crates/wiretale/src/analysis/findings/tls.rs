@@ -2,8 +2,7 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::{Index, TlsProgress};
-use super::Thresholds;
-use crate::tcp::Dir;
+use super::{side_name, Thresholds};
 
 /// Runs the TLS detectors.
 pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
@@ -85,10 +84,7 @@ fn stalled(
         .iter()
         .find(|e| e.frame >= last_frame)
         .map(|e| {
-            let sender = match e.by {
-                Dir::ToServer => "client",
-                Dir::ToClient => "server",
-            };
+            let sender = side_name(e.by, conn);
             let what = if e.rst { "reset" } else { "closed" };
             (
                 e.frame,
@@ -129,10 +125,7 @@ fn stalled(
                 .filter(|c| c.frame >= completed_frame && c.frame < last_frame);
             let (closer, how, mut evidence) = match closed_first {
                 Some(c) => {
-                    let closer = match c.by {
-                        Dir::ToServer => "client",
-                        Dir::ToClient => "server",
-                    };
+                    let closer = side_name(c.by, conn);
                     let what = if c.rst { "reset" } else { "closed" };
                     (
                         closer,
