@@ -328,6 +328,19 @@ fn a_damaged_record_in_the_middle_is_skipped_and_the_rest_told() {
         );
         assert!(text.contains("ntlm-abandoned"), "{text}");
         assert!(text.contains("NTLM Type 2 challenge"), "{text}");
+        // The story says where: between the last line before the damage and frame 11.
+        let lines: Vec<&str> = text.lines().collect();
+        let told = (lines.iter())
+            .position(|l| {
+                l.trim_start()
+                    .starts_with("capture file damaged before frame 11")
+            })
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(lines[told].contains(&format!(
+            "{skipped} bytes skipped at byte offset {at}; packets there are lost (Wireshark stops reading here)"
+        )));
+        assert!(lines[told - 1].starts_with("Frame 10 "), "{text}");
+        assert!(lines[told + 1].starts_with("Frame 11 "), "{text}");
         assert!(
             text.contains("[warning] capture-damaged  (frame 11; frames 11)"),
             "{text}"

@@ -280,9 +280,21 @@ fn write_text<W: Write>(
     let mut written = Ok(());
     let mut steps = StepLines::default();
     let mut lines = output::Batched::new(&mut *out);
+    // Damage read past is told where it was, before the first line at or after the frame
+    // found after it (the rest after the last line), marked like an idle line.
+    let mut damage = s.damage.iter().enumerate().peekable();
+    let margin = frame_w + 6 + time_w + 3;
     let told = a.for_each_line(|l| {
         if written.is_ok() {
             let b = lines.lines();
+            while let Some((i, place)) = damage.next_if(|(_, d)| d.frame <= l.frame) {
+                if written.is_ok() {
+                    written = damage_line(b, place, i == 0, margin, colour);
+                }
+            }
+            if written.is_err() {
+                return;
+            }
             written = match l.kind {
                 LineKind::Idle => writeln!(
                     b,
@@ -296,6 +308,11 @@ fn write_text<W: Write>(
             .and_then(|()| lines.write_if_full());
         }
     });
+    for (i, place) in damage {
+        if written.is_ok() {
+            written = damage_line(lines.lines(), place, i == 0, margin, colour);
+        }
+    }
     // The lines told before a failure to read the story back are written before it is
     // reported.
     let flushed = written.and_then(|()| lines.finish());
@@ -354,6 +371,25 @@ fn write_text<W: Write>(
         }
     }
     Ok(())
+}
+
+/// The story's line for damage read past, in the margin of an idle line; the first says
+/// Wireshark stops reading there.
+fn damage_line(
+    out: &mut impl Write,
+    place: &wiretale::capture::CaptureError,
+    first: bool,
+    margin: usize,
+    colour: bool,
+) -> std::io::Result<()> {
+    let text = format!(
+        "capture file damaged before frame {}: {} bytes skipped at byte offset {}; packets there are lost{}",
+        place.frame,
+        place.skipped_bytes(),
+        place.offset,
+        if first { " (Wireshark stops reading here)" } else { "" }
+    );
+    writeln!(out, "{:>margin$}  {}", "", paint(colour, "33", &text))
 }
 
 /// The footer: how every frame was accounted for and which limits were reached, when anything
