@@ -46,10 +46,17 @@ pub(super) struct TimeAnchor {
 impl TimeAnchor {
     /// Notes a record's seconds and captured length. An empty record is not noted: a run
     /// of zero bytes reads as empty records at time 0, which would agree with each other.
+    #[inline]
     pub(super) fn note(&mut self, secs: u32, captured: usize) {
-        if captured == 0 {
+        // Most records fall in the same second as the one before: nothing to do (this runs
+        // for every classic pcap record).
+        if self.secs == Some(secs) || captured == 0 {
             return;
         }
+        self.note_other(secs);
+    }
+
+    fn note_other(&mut self, secs: u32) {
         let near =
             |other: Option<u32>| other.is_some_and(|o| o.abs_diff(secs) <= MAX_TIME_STEP_SECS);
         if self.secs.is_none() || near(self.secs) || near(self.pending) {
