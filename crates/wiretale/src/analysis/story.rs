@@ -390,12 +390,20 @@ impl Step {
         let ongoing = matches!(
             &e.detail,
             Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
-        ) && e.frames.first().is_some_and(|f| *f < e.frame);
+        ) && e.frames.first().is_some_and(|f| *f < e.frame)
+            // Neither was a client resending its SYN: the wait is told by the step itself.
+            || matches!(
+                &e.detail,
+                Detail::Tcp(crate::tcp::ConnEvent::OpenAtEnd {
+                    unanswered: Some(u),
+                    ..
+                }) if u.syns > 1
+            );
         // An open connection's note carries the capture's end as its time, but is told at
         // the connection's last frame: at that frame's time (the note says how long after it
         // the capture ended), so that times never run backwards down the story.
         let time = match &e.detail {
-            Detail::Tcp(crate::tcp::ConnEvent::OpenAtEnd { idle_secs }) => {
+            Detail::Tcp(crate::tcp::ConnEvent::OpenAtEnd { idle_secs, .. }) => {
                 e.time.minus_secs(*idle_secs)
             }
             _ => e.time,
@@ -1045,7 +1053,14 @@ fn step_text(e: &Event) -> Option<Cow<'static, str>> {
         Detail::Tcp(ConnEvent::Rst { idle_secs, .. }) => Some(format!(
             "RESETS the connection (RST) after {idle_secs:.1} s idle"
         )),
-        Detail::Tcp(ConnEvent::OpenAtEnd { idle_secs }) => Some(format!(
+        Detail::Tcp(ConnEvent::OpenAtEnd {
+            idle_secs,
+            unanswered: Some(u),
+        }) => Some(format!(
+            "{} by the end of capture ({idle_secs:.1} s later)",
+            crate::timeline::summary::unanswered_syns(u)
+        )),
+        Detail::Tcp(ConnEvent::OpenAtEnd { idle_secs, .. }) => Some(format!(
             "connection still open at end of capture ({idle_secs:.1} s idle)"
         )),
         Detail::Tcp(_) => Some(e.summary()),

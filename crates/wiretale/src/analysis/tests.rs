@@ -984,3 +984,47 @@ fn every_finding_id_is_documented() {
         );
     }
 }
+
+/// A handshake that never completes is told as such at the end, with its SYN count, and the
+/// time the client spent resending its SYN is not told as idle (left from an analyst-view
+/// audit: stream 2 of tcp-rst.pcap, four SYNs over 7 s, read "7.0 s idle" and then
+/// "connection still open at end of capture"). The timeline's event carries the count.
+#[test]
+fn unanswered_syns_are_told_as_such_not_as_idle_time() {
+    use crate::tcp::ConnEvent;
+    use crate::timeline::Detail;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tcp-rst.pcap");
+    let a = Analysis::of_path(path, &AnalyzerConfig::default()).unwrap();
+    let story = a.story(&StoryOptions::default());
+    let on_stream_2: Vec<(LineKind, u64, &str)> = (story.iter())
+        .filter(|l| l.stream == Some(2))
+        .map(|l| (l.kind, l.frame, l.text.as_str()))
+        .collect();
+    assert_eq!(
+        on_stream_2,
+        [
+            (LineKind::Step, 10, "starts 3-way handshake"),
+            (
+                LineKind::Step,
+                13,
+                "SYN never answered (4 sent over 7.0 s) by the end of capture (20.0 s later)"
+            ),
+        ]
+    );
+    let end = (a.events.iter())
+        .find(|e| {
+            e.stream == Some(2) && matches!(e.detail, Detail::Tcp(ConnEvent::OpenAtEnd { .. }))
+        })
+        .unwrap();
+    let json = serde_json::to_value(end).unwrap();
+    assert_eq!(json["unanswered"]["syns"], 4);
+    assert_eq!(json["unanswered"]["over_secs"], 7.0);
+    // An answered connection open at the end carries no such key.
+    let answered = (a.events.iter())
+        .filter(|e| matches!(e.detail, Detail::Tcp(ConnEvent::OpenAtEnd { .. })))
+        .filter(|e| e.stream != Some(2))
+        .map(|e| serde_json::to_value(e).unwrap());
+    for json in answered {
+        assert!(json.get("unanswered").is_none(), "{json}");
+    }
+}

@@ -817,7 +817,7 @@ impl StreamHandler for Dispatcher<'_> {
             // The note carries the capture's end as its time; what the end completes (an
             // unanswered request, a cut message) is reported at the connection's last frame
             // and at that frame's time, so that an event's frame and time agree.
-            ConnEvent::OpenAtEnd { idle_secs } => {
+            ConnEvent::OpenAtEnd { idle_secs, .. } => {
                 conn.closed_at = Some((frame, time.minus_secs(*idle_secs)))
             }
             _ => {}

@@ -103,7 +103,7 @@ impl EndTracker {
                 time: Some(event.time),
                 idle_secs: Some(*idle_secs),
             },
-            ConnEvent::OpenAtEnd { idle_secs } => RawEnd {
+            ConnEvent::OpenAtEnd { idle_secs, .. } => RawEnd {
                 how: EndKind::OpenAtEnd,
                 sender: None,
                 frame: None,

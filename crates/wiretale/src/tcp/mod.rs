@@ -152,9 +152,22 @@ pub enum ConnEvent {
     OpenAtEnd {
         /// Seconds from the connection's last packet to the end of the capture.
         idle_secs: f64,
+        /// The client's SYNs, when no SYN-ACK ever answered them (the connection never
+        /// opened); absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unanswered: Option<UnansweredSyns>,
     },
     /// The flow table was full and this open connection was dropped from it.
     Evicted,
+}
+
+/// SYNs that no SYN-ACK answered, by the end of the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UnansweredSyns {
+    /// SYNs sent (the first and its retransmissions).
+    pub syns: u32,
+    /// Seconds from the first SYN to the connection's last packet.
+    pub over_secs: f64,
 }
 
 /// How a connection ended.
@@ -668,6 +681,11 @@ fn retire_flow<H: StreamHandler>(
                 capture_end,
                 ConnEvent::OpenAtEnd {
                     idle_secs: capture_end.seconds_since(end_time).max(0.0),
+                    unanswered: (flow.syns > 0 && !flow.syn_ack).then(|| UnansweredSyns {
+                        syns: flow.syns,
+                        over_secs: (flow.syn_time)
+                            .map_or(0.0, |t| end_time.seconds_since(t).max(0.0)),
+                    }),
                 },
             );
         }

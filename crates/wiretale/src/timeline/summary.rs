@@ -53,10 +53,29 @@ fn tcp_summary(e: &ConnEvent) -> String {
             "retransmitted bytes from {} differ from the first copy (stream offset {offset})",
             side(*dir)
         ),
-        ConnEvent::OpenAtEnd { idle_secs } => {
+        ConnEvent::OpenAtEnd {
+            idle_secs,
+            unanswered: Some(u),
+        } => format!(
+            "{} at end of capture ({idle_secs:.1} s idle)",
+            unanswered_syns(u)
+        ),
+        ConnEvent::OpenAtEnd { idle_secs, .. } => {
             format!("still open at end of capture ({idle_secs:.1} s idle)")
         }
         ConnEvent::Evicted => "dropped from the flow table (cap reached)".into(),
+    }
+}
+
+/// "SYN never answered", with how many were sent over how long when more than one.
+pub(crate) fn unanswered_syns(u: &crate::tcp::UnansweredSyns) -> String {
+    if u.syns > 1 {
+        format!(
+            "SYN never answered ({} sent over {:.1} s)",
+            u.syns, u.over_secs
+        )
+    } else {
+        "SYN never answered".to_string()
     }
 }
 

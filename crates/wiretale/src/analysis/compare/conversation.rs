@@ -348,7 +348,7 @@ impl StepBuilder<'_> {
                     format!("{who} resets the connection (RST) after {idle_secs:.1} s idle"),
                 )
             }
-            ConnEvent::OpenAtEnd { idle_secs } => (
+            ConnEvent::OpenAtEnd { idle_secs, .. } => (
                 "capture",
                 "tcp open at end".to_string(),
                 format!(
@@ -363,7 +363,7 @@ impl StepBuilder<'_> {
             _ => StepKind::End,
         };
         self.push(e, actor, "tcp", kind, key, text, BTreeMap::new());
-        if let (ConnEvent::OpenAtEnd { idle_secs }, Some(step)) = (c, self.steps.last_mut()) {
+        if let (ConnEvent::OpenAtEnd { idle_secs, .. }, Some(step)) = (c, self.steps.last_mut()) {
             step.idle_secs = Some(*idle_secs);
         }
     }
