@@ -224,3 +224,43 @@ fn help_documents_exit_codes_and_examples() {
     ));
     assert!(text.contains("0 no meaningful difference, 1 the captures differ, 2 error"));
 }
+
+/// A capture compared with a copy of itself whose record 11 has a damaged length: the damage
+/// is said beside the copy's name and on stderr, but it is not a difference between the
+/// captures (exit 0): the records after it were read, and `capture-damaged` is about the
+/// file, not the traffic.
+#[test]
+fn a_damaged_copy_of_a_capture_does_not_differ_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(testdata("ntlm-proxy-abandoned.pcap")).unwrap();
+    let mut at = 24;
+    for _ in 0..10 {
+        at += 16 + u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    let skipped = 16 + u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+    bytes[at + 8..at + 12].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+    let damaged = dir.path().join("damaged.pcap");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let damaged = damaged.to_str().unwrap();
+    let intact = path("ntlm-proxy-abandoned.pcap");
+    let o = wiretale(&["compare", &intact, damaged]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "(20 frames, 1 conversation; damaged, {skipped} bytes skipped)"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("its length field is damaged"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wiretale(&["compare", "--format", "json", &intact, damaged]);
+    assert_eq!(o.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["failing"]["damaged_bytes"], skipped);
+    assert_eq!(json["working"]["damaged_bytes"], 0);
+    assert_eq!(json["different"], false);
+}

@@ -21,6 +21,8 @@ struct CaptureJson {
     conversations: usize,
     /// Damage that stopped reading part-way, if any.
     error: Option<String>,
+    /// Bytes of the file skipped over damage read past (0 for an intact file).
+    damaged_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -73,6 +75,7 @@ pub fn run(args: &CompareArgs) -> Result<Outcome, CliError> {
         frames: an.report.stats.frames_read,
         conversations: count,
         error: an.report.error.as_ref().map(|e| e.to_string()),
+        damaged_bytes: an.report.stats.damaged_bytes,
     };
     let w_count = diff.conversations.len() + diff.only_in_working.len();
     let f_count = diff.conversations.len() + diff.only_in_failing.len();
@@ -274,19 +277,26 @@ fn write_text<W: Write>(
     failing: &CaptureJson,
     c: &Comparison,
 ) -> std::io::Result<()> {
+    // A damaged file is said so beside its name: its damage is not a difference in traffic.
+    let damaged = |side: &CaptureJson| match side.damaged_bytes {
+        0 => String::new(),
+        n => format!("; damaged, {n} bytes skipped"),
+    };
     writeln!(
         out,
-        "Comparing working {} ({} frames, {})",
+        "Comparing working {} ({} frames, {}{})",
         working.capture,
         working.frames,
-        plural(working.conversations, "conversation", "conversations")
+        plural(working.conversations, "conversation", "conversations"),
+        damaged(working)
     )?;
     writeln!(
         out,
-        "     with failing {} ({} frames, {})",
+        "     with failing {} ({} frames, {}{})",
         failing.capture,
         failing.frames,
-        plural(failing.conversations, "conversation", "conversations")
+        plural(failing.conversations, "conversation", "conversations"),
+        damaged(failing)
     )?;
     writeln!(out)?;
     match &c.first_departure {

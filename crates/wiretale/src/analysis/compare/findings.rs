@@ -12,7 +12,9 @@ fn keyed<'a>(
     names: &BTreeMap<u64, String>,
 ) -> BTreeMap<Key, Vec<(&'a Finding, Vec<String>)>> {
     let mut out: BTreeMap<Key, Vec<(&Finding, Vec<String>)>> = BTreeMap::new();
-    for f in findings {
+    // A damaged file is about the file, not the traffic: not a difference between captures
+    // (each side says it is damaged beside its name).
+    for f in findings.iter().filter(|f| f.id != "capture-damaged") {
         let mut convs: Vec<String> = f
             .streams
             .iter()
