@@ -39,6 +39,9 @@ use std::path::Path;
 /// Largest block the reader will buffer (a record's captured length cannot exceed this).
 pub const MAX_BLOCK_LEN: usize = 16 * 1024 * 1024;
 const INITIAL_BUFFER: usize = 256 * 1024;
+/// The most bytes a run of records found after damage may span (half the largest buffer:
+/// see [`CaptureReader::resync`]).
+const RESYNC_HORIZON: usize = MAX_BLOCK_LEN / 2;
 /// Bytes read up front to hold the file header (a pcapng section header with its options).
 const HEADER_PREFIX: usize = 64 * 1024;
 /// pcapng block type of the Enhanced Packet Block.
@@ -584,6 +587,7 @@ impl<'r> CaptureReader<'r> {
                         fraction_per_second: if nanosecond { 1_000_000_000 } else { 1_000_000 },
                         record_limit: record_limit(snaplen).min(MAX_BLOCK_LEN as u32),
                         last_secs: self.pcap_time.secs(),
+                        horizon: RESYNC_HORIZON,
                     };
                     resync::find_pcap_record(data, from, at_eof, &shape)
                 }
@@ -592,6 +596,7 @@ impl<'r> CaptureReader<'r> {
                         big_endian: self.section_big_endian,
                         interfaces: self.interfaces.len(),
                         max_block_len: MAX_BLOCK_LEN as u32,
+                        horizon: RESYNC_HORIZON,
                     };
                     resync::find_ng_block(data, from, at_eof, &shape)
                 }
@@ -610,21 +615,27 @@ impl<'r> CaptureReader<'r> {
                     }
                 }
                 resync::Search::NeedMore(at) => {
-                    self.consume(at);
-                    from = 0;
                     if at_eof {
                         return None; // not returned at the end of the file; never loop on it
                     }
-                    if at == 0 && held >= self.capacity {
-                        // The run does not fit the buffer: grow it, up to the largest block,
-                        // or give the position up.
-                        let wanted = self.capacity.saturating_mul(2);
-                        if wanted <= MAX_BLOCK_LEN && self.inner.grow(wanted) {
-                            self.capacity = wanted;
-                        } else {
+                    // Each refill moves the bytes kept to the front of the buffer: drop those
+                    // behind the position only when they are at least half of it, so a move
+                    // costs no more than the bytes it gets past; otherwise keep them, search
+                    // on from the position, and make room by growing the buffer when it is
+                    // full. (A run spans at most half the largest buffer, so a full largest
+                    // buffer always has the position past its middle.)
+                    let full = held >= self.capacity;
+                    if at >= held / 2 || (full && !self.grow_buffer()) {
+                        if full && at == 0 {
+                            // Cannot happen (see above); were it to, give the position up
+                            // rather than refill a full buffer for ever.
                             from = 1;
                             continue;
                         }
+                        self.consume(at);
+                        from = 0;
+                    } else {
+                        from = at;
                     }
                 }
             }
@@ -632,6 +643,16 @@ impl<'r> CaptureReader<'r> {
                 return None;
             }
         }
+    }
+
+    /// Doubles the reader's buffer, up to [`MAX_BLOCK_LEN`]; false when it cannot grow.
+    fn grow_buffer(&mut self) -> bool {
+        let wanted = self.capacity.saturating_mul(2);
+        let grown = wanted <= MAX_BLOCK_LEN && self.inner.grow(wanted);
+        if grown {
+            self.capacity = wanted;
+        }
+        grown
     }
 
     fn error(&self, kind: CaptureErrorKind) -> CaptureError {

@@ -94,6 +94,9 @@ pub(super) struct PcapShape {
     pub record_limit: u32,
     /// Seconds of the last intact record, if any.
     pub last_secs: Option<u32>,
+    /// The most bytes a run may span from its start ([`Search::NeedMore`] never asks for
+    /// more: the reader's largest buffer).
+    pub horizon: usize,
 }
 
 /// What a pcapng section's blocks look like.
@@ -104,6 +107,8 @@ pub(super) struct NgShape {
     pub interfaces: usize,
     /// The largest block accepted.
     pub max_block_len: u32,
+    /// The most bytes a run may span from its start (as [`PcapShape::horizon`]).
+    pub horizon: usize,
 }
 
 /// Whether a run starting at one position is sound.
@@ -174,6 +179,12 @@ fn pcap_run(data: &[u8], start: usize, at_eof: bool, shape: &PcapShape) -> Verdi
         if at_eof && at == data.len() && sound >= enough_at_end {
             return Verdict::Sound;
         }
+        // A run longer than the reader can hold is judged on the records it has: sound if
+        // two of them were (asking for more would make the reader shift its buffer for
+        // every byte searched).
+        if (at - start).saturating_add(16) > shape.horizon {
+            return judged_on(sound, 2);
+        }
         let field = |o: usize| u32_at(data, at + o, shape.big_endian);
         let (Some(secs), Some(fraction), Some(captured), Some(original)) =
             (field(0), field(4), field(8), field(12))
@@ -221,6 +232,11 @@ fn ng_run(data: &[u8], start: usize, at_eof: bool, shape: &NgShape) -> Verdict {
         if at_eof && sound > 0 && at == data.len() {
             return Verdict::Sound;
         }
+        // Beyond what the reader can hold, a run is judged on the blocks it has (as for
+        // classic pcap; one block whose lengths agree is enough here).
+        if (at - start).saturating_add(12) > shape.horizon {
+            return judged_on(sound, 1);
+        }
         let Some(type_word) = data.get(at..at.saturating_add(4)) else {
             return more_or_unsound(at_eof);
         };
@@ -249,6 +265,9 @@ fn ng_run(data: &[u8], start: usize, at_eof: bool, shape: &NgShape) -> Verdict {
         };
         if len < 12 || len % 4 != 0 || len > shape.max_block_len {
             return Verdict::Unsound;
+        }
+        if (at - start).saturating_add(len as usize) > shape.horizon {
+            return judged_on(sound, 1);
         }
         let end = at.saturating_add(len as usize);
         let Some(trailer) = u32_at(data, end - 4, big_endian) else {
@@ -283,6 +302,15 @@ fn enhanced_packet_sound(
     (interface as usize) < shape.interfaces.max(1) && u64::from(captured) + 32 <= u64::from(len)
 }
 
+/// A run cut short by the horizon after `sound` records: sound if `enough` were.
+fn judged_on(sound: usize, enough: usize) -> Verdict {
+    if sound >= enough {
+        Verdict::Sound
+    } else {
+        Verdict::Unsound
+    }
+}
+
 fn more_or_unsound(at_eof: bool) -> Verdict {
     if at_eof {
         Verdict::Unsound
@@ -308,6 +336,7 @@ mod tests {
             fraction_per_second: 1_000_000,
             record_limit: 262_144,
             last_secs,
+            horizon: 16 << 20,
         }
     }
 
@@ -415,6 +444,7 @@ mod tests {
         big_endian: false,
         interfaces: 1,
         max_block_len: 16 << 20,
+        horizon: 16 << 20,
     };
 
     #[test]
@@ -474,6 +504,47 @@ mod tests {
         assert_eq!(anchor.secs(), Some(1_700_000_100));
         anchor.note(1_800_000_001, 60);
         assert_eq!(anchor.secs(), Some(1_800_000_001));
+    }
+
+    /// A run is never asked to span more than the horizon: records beyond it are not waited
+    /// for; two sound ones before it make a run, one does not.
+    #[test]
+    fn a_run_past_the_horizon_is_judged_on_what_it_has() {
+        let secs = 1_700_000_000;
+        let mut data = Vec::new();
+        for i in 0..3 {
+            record(&mut data, secs + i, &[1; 1000]);
+        }
+        let near = PcapShape {
+            horizon: 2 * 1016 + 8,
+            ..shape(Some(secs))
+        };
+        // Two records fit, the third's header does not: sound, without asking for more.
+        assert_eq!(
+            find_pcap_record(&data[..2100], 0, false, &near),
+            Search::Found(0)
+        );
+        let one = PcapShape {
+            horizon: 1016 + 8,
+            ..near
+        };
+        assert_eq!(
+            find_pcap_record(&data[..1100], 0, true, &one),
+            Search::NotFound
+        );
+        let mut blocks = Vec::new();
+        enhanced(&mut blocks, 0, &[9; 100]);
+        enhanced(&mut blocks, 0, &[9; 100]);
+        let short = NgShape { horizon: 150, ..NG };
+        assert_eq!(
+            find_ng_block(&blocks[..140], 0, false, &short),
+            Search::Found(0)
+        );
+        let shorter = NgShape { horizon: 100, ..NG };
+        assert_eq!(
+            find_ng_block(&blocks[..140], 0, true, &shorter),
+            Search::NotFound
+        );
     }
 
     /// No byte sequence makes the search panic or return a position outside the bytes.

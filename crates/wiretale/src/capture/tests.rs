@@ -603,3 +603,33 @@ fn reading_resumes_after_a_damaged_pcapng_block() {
         );
     }
 }
+
+/// Bytes made so that every fourth position after the damage starts a run of records that
+/// looks sound for two records of about a megabyte and fails at the third: each position
+/// needs just under 2 MiB read ahead, about the buffer's size once grown for it. The search
+/// must not move the reader's buffer for every few positions (it did: a 2 MiB move for each
+/// 8 bytes searched, 7 s for these 3 MB in a debug build; quadratic in the bytes so made);
+/// it takes under a second.
+#[test]
+fn a_search_over_long_runs_that_fail_late_is_linear() {
+    // Nanosecond timestamps, so a fraction of a second can be as large as the lengths.
+    // A run of three spans 2 × (16 + word) + 16 = 2 MiB - 8: the buffer grows to 2 MiB for it.
+    let word = 1_048_548u32;
+    let mut file = pcap_header(0x7fff_ffff);
+    file[..4].copy_from_slice(&0xa1b2_3c4du32.to_le_bytes());
+    pcap_record(&mut file, word, &[1u8; 60]);
+    let damaged_at = file.len();
+    pcap_record(&mut file, word, &[2u8; 60]);
+    file[damaged_at + 8..damaged_at + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    // Shorter than a run of three, so no run fits in it: every run fails at its third.
+    for _ in 0..(2 * word / 4) {
+        file.extend_from_slice(&word.to_le_bytes());
+    }
+    file.extend(std::iter::repeat_n(0xffu8, 1_000_000));
+    let started = std::time::Instant::now();
+    let (records, error, _) = read_all(CaptureReader::new(std::io::Cursor::new(&file)).unwrap());
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert!(error.is_some());
+    assert!(!records.is_empty());
+}
