@@ -16,6 +16,8 @@
 //! damaged record's header are not searched: a record that started there (a wrong length
 //! before it ran past its start) is lost.
 
+use super::read_u32;
+
 /// How many classic pcap records in a row must look sound before reading resumes there,
 /// when the first is near the time of the records before the damage.
 pub(super) const PCAP_CONFIRMING: usize = 3;
@@ -145,20 +147,11 @@ fn search(data: &[u8], from: usize, mut run: impl FnMut(usize) -> Verdict) -> Se
     Search::NotFound
 }
 
-fn u32_at(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
-    let bytes: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if big_endian {
-        u32::from_be_bytes(bytes)
-    } else {
-        u32::from_le_bytes(bytes)
-    })
-}
-
 fn pcap_run(data: &[u8], start: usize, at_eof: bool, shape: &PcapShape) -> Verdict {
     // A run must start near the time of the records before the damage; with none before
     // it, a long run has to stand alone. (Headers read a few bytes off real ones make runs
     // that agree with themselves: four bytes off, each "time" is a fraction of a second.)
-    let Some(first_secs) = u32_at(data, start, shape.big_endian) else {
+    let Some(first_secs) = read_u32(data, start, shape.big_endian) else {
         return more_or_unsound(at_eof);
     };
     let needed = match shape.last_secs {
@@ -185,7 +178,7 @@ fn pcap_run(data: &[u8], start: usize, at_eof: bool, shape: &PcapShape) -> Verdi
         if (at - start).saturating_add(16) > shape.horizon {
             return judged_on(sound, 2);
         }
-        let field = |o: usize| u32_at(data, at + o, shape.big_endian);
+        let field = |o: usize| read_u32(data, at + o, shape.big_endian);
         let (Some(secs), Some(fraction), Some(captured), Some(original)) =
             (field(0), field(4), field(8), field(12))
         else {
@@ -260,7 +253,7 @@ fn ng_run(data: &[u8], start: usize, at_eof: bool, shape: &NgShape) -> Verdict {
                 return Verdict::Unsound;
             }
         }
-        let Some(len) = u32_at(data, at + 4, big_endian) else {
+        let Some(len) = read_u32(data, at + 4, big_endian) else {
             return more_or_unsound(at_eof);
         };
         if len < 12 || len % 4 != 0 || len > shape.max_block_len {
@@ -270,7 +263,7 @@ fn ng_run(data: &[u8], start: usize, at_eof: bool, shape: &NgShape) -> Verdict {
             return judged_on(sound, 1);
         }
         let end = at.saturating_add(len as usize);
-        let Some(trailer) = u32_at(data, end - 4, big_endian) else {
+        let Some(trailer) = read_u32(data, end - 4, big_endian) else {
             return more_or_unsound(at_eof);
         };
         if trailer != len {
@@ -294,8 +287,8 @@ fn enhanced_packet_sound(
     shape: &NgShape,
 ) -> bool {
     let (Some(interface), Some(captured)) = (
-        u32_at(data, at + 8, big_endian),
-        u32_at(data, at + 20, big_endian),
+        read_u32(data, at + 8, big_endian),
+        read_u32(data, at + 20, big_endian),
     ) else {
         return false;
     };
