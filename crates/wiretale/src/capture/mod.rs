@@ -433,13 +433,11 @@ impl<'r> CaptureReader<'r> {
                     }
                 }
                 Step::Grow => {
-                    let wanted = self.capacity.saturating_mul(2);
-                    if wanted > MAX_BLOCK_LEN || !self.inner.grow(wanted) {
+                    if !self.grow_buffer() {
                         return Err(self.damaged(CaptureErrorKind::BlockTooLarge {
                             limit: MAX_BLOCK_LEN as u64,
                         }));
                     }
-                    self.capacity = wanted;
                     if let Err(e) = self.inner.refill() {
                         self.finished = true;
                         let kind = parse_error_kind(&e);

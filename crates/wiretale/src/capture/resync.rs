@@ -182,11 +182,7 @@ fn pcap_run(data: &[u8], start: usize, at_eof: bool, shape: &PcapShape) -> Verdi
         let (Some(secs), Some(fraction), Some(captured), Some(original)) =
             (field(0), field(4), field(8), field(12))
         else {
-            return if at_eof {
-                Verdict::Unsound
-            } else {
-                Verdict::NeedMore
-            };
+            return more_or_unsound(at_eof);
         };
         let lengths_sound = captured >= 1
             && captured <= shape.record_limit

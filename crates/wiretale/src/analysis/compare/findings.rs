@@ -14,7 +14,7 @@ fn keyed<'a>(
     let mut out: BTreeMap<Key, Vec<(&Finding, Vec<String>)>> = BTreeMap::new();
     // A damaged file is about the file, not the traffic: not a difference between captures
     // (each side says it is damaged beside its name).
-    for f in findings.iter().filter(|f| f.id != "capture-damaged") {
+    for f in (findings.iter()).filter(|f| f.id != crate::analysis::findings::damage::ID) {
         let mut convs: Vec<String> = f
             .streams
             .iter()

@@ -6,6 +6,9 @@ use super::super::finding::{Finding, Severity};
 use crate::capture::{CaptureError, CaptureErrorKind};
 use crate::pipeline::Stats;
 
+/// The finding's id (compare leaves it out: it is about the file, not the traffic).
+pub(crate) const ID: &str = "capture-damaged";
+
 /// At most this many places are listed, one evidence line each.
 const MAX_LISTED: usize = 12;
 
@@ -80,7 +83,7 @@ pub fn detect(stats: &Stats, stopped: Option<&CaptureError>) -> Option<Finding> 
         "Frames after the first damage are numbered as wiretale found them; Wireshark shows none of them. To see them there, repair a copy (e.g. `pcapfix`) or cut the file before the damage (`editcap -r`), and compare by time rather than frame number; if the file went through a lossy copy, copy it again.".to_string()
     };
     Some(Finding {
-        id: "capture-damaged",
+        id: ID,
         severity: if cut_tail_only {
             Severity::Info
         } else {

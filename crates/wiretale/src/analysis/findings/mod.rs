@@ -2,7 +2,7 @@
 //! Every id is documented in `docs/findings.md`.
 
 mod auth;
-mod damage;
+pub(crate) mod damage;
 mod limits;
 mod ntlm;
 mod revocation;
