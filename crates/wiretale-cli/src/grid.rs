@@ -5,7 +5,6 @@
 //! caller keeps or spills the rows) and then draws the header, the rows and the footer,
 //! matching comfy-table's `UTF8_FULL_CONDENSED` preset that the other tables use.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// The cells of one row, reused from row to row.
@@ -30,8 +29,9 @@ impl Cells {
     }
 
     /// Writes `value` into cell `i`.
+    #[cfg(test)]
     pub fn set(&mut self, i: usize, value: impl std::fmt::Display) {
-        let _ = write!(self.cell(i), "{value}");
+        let _ = std::fmt::Write::write_fmt(self.cell(i), format_args!("{value}"));
     }
 }
 

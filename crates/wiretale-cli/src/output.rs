@@ -1,5 +1,6 @@
 //! Output helpers shared by the commands.
 
+use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 
 /// Buffered standard output.
@@ -117,6 +118,8 @@ pub fn push_seconds(b: &mut Vec<u8>, secs: f64, width: usize) -> io::Result<()> 
 /// Decimals [`push_fixed`] writes.
 #[derive(Debug, Clone, Copy)]
 pub enum Decimals {
+    /// Tenths, as `{:.1}`.
+    One,
     /// Milliseconds, as `{:.3}`.
     Three,
     /// Microseconds, as `{:.6}`.
@@ -132,10 +135,9 @@ pub enum Sign {
     Negative,
 }
 
-/// `value` as `{:>WIDTH.3}` / `{:>WIDTH.6}` (with `{:+}` for [`Sign::Always`]) writes it.
-/// The standard library's exact decimal rounding costs over a thousand instructions per
-/// line; whole units from one multiplication give the same digits except next to a
-/// rounding tie, decided there by a fused multiply-add.
+/// `value` as `{:>WIDTH.N}` (with `{:+}` for [`Sign::Always`]) writes it, N the
+/// [`Decimals`]. The standard library's exact decimal rounding costs over a thousand
+/// instructions per number; [`FixedText`] gives the same digits for a fraction of that.
 pub fn push_fixed(
     b: &mut Vec<u8>,
     value: f64,
@@ -143,61 +145,114 @@ pub fn push_fixed(
     decimals: Decimals,
     sign: Sign,
 ) -> io::Result<()> {
-    // Below 2^36 units the product is off by far less (2^-17) than the 0.001 unit kept
-    // from a tie.
-    const LIMIT: f64 = 68_719_476_736.0;
-    let (scale, digits) = match decimals {
-        Decimals::Three => (1e3, 3),
-        Decimals::Six => (1e6, 6),
-    };
-    let units = (value * scale).abs();
-    let whole = units.floor();
-    if units.is_nan() || units >= LIMIT {
+    let Some(text) = FixedText::new(value, decimals, sign) else {
+        let digits = decimals.digits();
         return match sign {
             Sign::Always => write!(b, "{value:>+width$.digits$}"),
             Sign::Negative => write!(b, "{value:>width$.digits$}"),
         };
-    }
-    let up = if (units - whole - 0.5).abs() < 1e-3 {
-        // Next to a tie the rounded product cannot tell: the fused multiply-add's single
-        // rounding keeps the sign of the exact |value| × scale − (whole + ½), which is 0 only
-        // for an exact tie, rounded to even as the standard library rounds it (its exact
-        // decimal expansion cost over a thousand instructions, one line in fifty on a
-        // capture with timestamps in steps of 20 µs).
-        let above = value.abs().mul_add(scale, -(whole + 0.5));
-        above > 0.0 || (above == 0.0 && whole as u64 % 2 == 1)
-    } else {
-        units - whole > 0.5
     };
-    let units = whole as u64 + u64::from(up);
-    // Built backwards in a stack buffer, then padded and copied once (`Vec` growth checks
-    // per digit cost more than the digits): the decimals, the point, the integer part (itoa,
-    // as `push_u64`; at most 36 bits: 11 digits), the sign.
-    let mut text = [0u8; 24];
-    let mut at = text.len();
-    let (integer, mut fraction) = (units / scale as u64, units % scale as u64);
-    for _ in 0..digits {
-        at -= 1;
-        text[at] = b'0' + (fraction % 10) as u8;
-        fraction /= 10;
-    }
-    at -= 1;
-    text[at] = b'.';
-    let mut digits_of_integer = itoa::Buffer::new();
-    let integer = digits_of_integer.format(integer).as_bytes();
-    at -= integer.len();
-    if let Some(place) = text.get_mut(at..at + integer.len()) {
-        place.copy_from_slice(integer);
-    }
-    let negative = value.is_sign_negative();
-    if sign == Sign::Always || negative {
-        at -= 1;
-        text[at] = if negative { b'-' } else { b'+' };
-    }
-    let text = &text[at..];
+    let text = text.as_bytes();
     pad(b, width.saturating_sub(text.len()));
     b.extend_from_slice(text);
     Ok(())
+}
+
+/// [`push_fixed`] into a table cell, unpadded: `value` as `{:.N}` writes it.
+pub fn push_fixed_str(cell: &mut String, value: f64, decimals: Decimals) {
+    match FixedText::new(value, decimals, Sign::Negative) {
+        Some(text) => cell.push_str(text.as_str()),
+        None => {
+            let digits = decimals.digits();
+            let _ = write!(cell, "{value:.digits$}");
+        }
+    }
+}
+
+impl Decimals {
+    fn digits(self) -> usize {
+        match self {
+            Decimals::One => 1,
+            Decimals::Three => 3,
+            Decimals::Six => 6,
+        }
+    }
+}
+
+/// A number with a fixed count of decimals, written into a stack buffer as the standard
+/// library's `{:.N}` writes it. Whole units from one multiplication give the same digits
+/// except next to a rounding tie, decided there by a fused multiply-add.
+pub struct FixedText {
+    text: [u8; 24],
+    at: usize,
+}
+
+impl FixedText {
+    /// The text of `value`; `None` for NaN and for values of 2^36 units or more (left to
+    /// the standard library).
+    pub fn new(value: f64, decimals: Decimals, sign: Sign) -> Option<Self> {
+        // Below 2^36 units the product is off by far less (2^-17) than the 0.001 unit kept
+        // from a tie.
+        const LIMIT: f64 = 68_719_476_736.0;
+        let (scale, digits) = match decimals {
+            Decimals::One => (1e1, 1),
+            Decimals::Three => (1e3, 3),
+            Decimals::Six => (1e6, 6),
+        };
+        let units = (value * scale).abs();
+        let whole = units.floor();
+        if units.is_nan() || units >= LIMIT {
+            return None;
+        }
+        let up = if (units - whole - 0.5).abs() < 1e-3 {
+            // Next to a tie the rounded product cannot tell: the fused multiply-add's single
+            // rounding keeps the sign of the exact |value| × scale − (whole + ½), which is 0
+            // only for an exact tie, rounded to even as the standard library rounds it (its
+            // exact decimal expansion cost over a thousand instructions, one line in fifty
+            // on a capture with timestamps in steps of 20 µs).
+            let above = value.abs().mul_add(scale, -(whole + 0.5));
+            above > 0.0 || (above == 0.0 && whole as u64 % 2 == 1)
+        } else {
+            units - whole > 0.5
+        };
+        let units = whole as u64 + u64::from(up);
+        // Built backwards (`Vec` growth checks per digit cost more than the digits): the
+        // decimals, the point, the integer part (itoa, as `push_u64`; at most 36 bits: 11
+        // digits), the sign.
+        let mut text = [0u8; 24];
+        let mut at = text.len();
+        let (integer, mut fraction) = (units / scale as u64, units % scale as u64);
+        for _ in 0..digits {
+            at -= 1;
+            text[at] = b'0' + (fraction % 10) as u8;
+            fraction /= 10;
+        }
+        at -= 1;
+        text[at] = b'.';
+        let mut digits_of_integer = itoa::Buffer::new();
+        let integer = digits_of_integer.format(integer).as_bytes();
+        at -= integer.len();
+        if let Some(place) = text.get_mut(at..at + integer.len()) {
+            place.copy_from_slice(integer);
+        }
+        let negative = value.is_sign_negative();
+        if sign == Sign::Always || negative {
+            at -= 1;
+            text[at] = if negative { b'-' } else { b'+' };
+        }
+        Some(FixedText { text, at })
+    }
+
+    /// The text's bytes (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.text.get(self.at..).unwrap_or_default()
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Digits, a point and a sign: always ASCII.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
 }
 
 /// `n` in decimal (itoa: two digits a step, from a table); gives the number of digits.
@@ -215,11 +270,25 @@ pub fn pad(b: &mut Vec<u8>, n: usize) {
 
 /// Seconds with millisecond precision, e.g. `12.345`.
 pub fn secs(s: f64) -> String {
-    format!("{s:.3}")
+    let mut text = String::new();
+    push_secs(&mut text, s);
+    text
+}
+
+/// [`secs`] appended to `cell`.
+pub fn push_secs(cell: &mut String, s: f64) {
+    push_fixed_str(cell, s, Decimals::Three);
 }
 
 /// A byte count for people: `1.2 kB`, `3.4 MB`.
 pub fn bytes(n: u64) -> String {
+    let mut text = String::new();
+    push_bytes(&mut text, n);
+    text
+}
+
+/// [`bytes`] appended to `cell`.
+pub fn push_bytes(cell: &mut String, n: u64) {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut unit = 0;
@@ -228,10 +297,12 @@ pub fn bytes(n: u64) -> String {
         unit += 1;
     }
     if unit == 0 {
-        format!("{n} B")
+        cell.push_str(itoa::Buffer::new().format(n));
     } else {
-        format!("{v:.1} {}", UNITS[unit])
+        push_fixed_str(cell, v, Decimals::One);
     }
+    cell.push(' ');
+    cell.push_str(UNITS[unit]);
 }
 
 #[cfg(test)]
@@ -384,6 +455,55 @@ mod tests {
                 format!("{v:>12.6}"),
                 "{v:e}"
             );
+        }
+        // Table cells: three decimals (durations, starts) and one (byte counts), unpadded.
+        for &v in &values {
+            for (decimals, want) in [
+                (Decimals::One, format!("{v:.1}")),
+                (Decimals::Three, format!("{v:.3}")),
+            ] {
+                let mut cell = String::from("x");
+                push_fixed_str(&mut cell, v, decimals);
+                assert_eq!(cell, format!("x{want}"), "{v:e} {decimals:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn byte_counts_read_as_before() {
+        // What `bytes` wrote with `format!`, before it was built by hand.
+        fn by_format(n: u64) -> String {
+            const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+            let mut v = n as f64;
+            let mut unit = 0;
+            while v >= 1000.0 && unit < UNITS.len() - 1 {
+                v /= 1000.0;
+                unit += 1;
+            }
+            if unit == 0 {
+                format!("{n} B")
+            } else {
+                format!("{v:.1} {}", UNITS[unit])
+            }
+        }
+        let mut ns: Vec<u64> = vec![0, 1, 999, 1000, 1049, 1050, 1051, 1150, 1250, 999_949];
+        ns.extend([
+            999_950,
+            999_999,
+            1_000_000,
+            123_456_789,
+            u64::MAX / 3,
+            u64::MAX,
+        ]);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ns.push(x >> (x % 64));
+        }
+        for n in ns {
+            assert_eq!(bytes(n), by_format(n), "{n}");
         }
     }
 }
