@@ -76,3 +76,31 @@ fn jsonl_of_a_long_capture_is_complete() {
         assert_jsonl_is_serdes(&capture);
     }
 }
+
+/// Text times count from the capture's first frame, as Wireshark's Time column and the story
+/// do, not from the first event: the case study's first event is at frame 120, 20 s in, and
+/// its TLS connection starts at frame 303, 45.010 s in, with or without a filter and threads.
+#[test]
+fn text_times_count_from_the_first_frame() {
+    let capture = repo().join("testdata/case-study.pcapng");
+    let capture = capture.to_str().unwrap();
+    for args in [
+        vec!["timeline", capture],
+        vec!["timeline", "--threads", "2", capture],
+        vec!["timeline", "-Y", "tcp.stream == 1", capture],
+    ] {
+        let out = wiretale(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let line = |frame: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("Frame {frame} ")))
+                .unwrap_or_else(|| panic!("{args:?}: no frame {frame} in\n{text}"))
+                .to_string()
+        };
+        if !args.contains(&"-Y") {
+            assert!(line("120").contains(" +20.000 s "), "{}", line("120"));
+        }
+        assert!(line("303").contains(" +45.010 s "), "{}", line("303"));
+    }
+}

@@ -13,12 +13,17 @@ struct EventWriter<W: Write> {
     out: output::Batched<W>,
     format: LineFormat,
     filter: Option<EventFilter>,
-    /// Time of the first event (shown or not): times are relative to it, filter or no filter.
+    /// Time of the capture's first frame: times are relative to it, as in Wireshark's Time
+    /// column and the story, filter or no filter.
     first: Option<Timestamp>,
     error: Option<std::io::Error>,
 }
 
 impl<W: Write> EventSink for EventWriter<W> {
+    fn capture_start(&mut self, first_frame_time: Timestamp) {
+        self.first = Some(first_frame_time);
+    }
+
     fn event(&mut self, e: &Event) {
         let first = *self.first.get_or_insert(e.time);
         if let Some(filter) = &mut self.filter {

@@ -174,6 +174,11 @@ impl<'s> Dispatcher<'s> {
         Box::new(TlsConnectionParser::with_config(self.tls_config))
     }
 
+    /// The capture's first frame was read: passed on to the sink.
+    pub fn capture_start(&mut self, first_frame_time: Timestamp) {
+        self.sink.capture_start(first_frame_time);
+    }
+
     pub fn begin_frame(&mut self, record: &Record<'_>, first: Timestamp) {
         self.frame = record.frame;
         if self.wants_frames {

@@ -187,7 +187,11 @@ pub fn analyze(
             }
             Err(e) => break Some(e),
         };
+        let first_record = counters.first_time().is_none();
         let start = counters.on_record(&mut stats, &record);
+        if first_record {
+            dispatcher.capture_start(start);
+        }
         dispatcher.begin_frame(&record, start);
         match net.decode(&record) {
             crate::net::Decoded::Tcp(seg) => {

@@ -296,6 +296,8 @@ struct Tagged {
 }
 
 enum Item {
+    /// The capture's first frame time (from the reader, merged first).
+    Start(Timestamp),
     Event(Event),
     Frame(FrameSummary),
     /// A connection left the shard's table (local stream id in the summary).
@@ -401,7 +403,15 @@ fn run_reader(
             }
             Err(e) => break Some(e),
         };
+        let first_record = counters.first_time().is_none();
         let start = counters.on_record(&mut stats, &record);
+        if first_record {
+            // Key 0: merged before anything of frame 1.
+            frames.borrow_mut().push(Tagged {
+                key: 0,
+                item: Item::Start(start),
+            });
+        }
         match net.decode(&record) {
             Decoded::Tcp(seg) => {
                 stats.frames_tcp += 1;
@@ -906,6 +916,7 @@ impl Mirror {
                 frame.stream = frame.stream.map(|s| ids.global(s));
                 sink.frame(frame);
             }
+            Item::Start(first_frame_time) => sink.capture_start(*first_frame_time),
             Item::NewStream(local) => {
                 let global = self.next_stream;
                 self.next_stream += 1;
@@ -1080,6 +1091,9 @@ mod tests {
         }
         fn wants_frames(&self) -> bool {
             self.frames
+        }
+        fn capture_start(&mut self, first_frame_time: Timestamp) {
+            let _ = writeln!(self.text, "T {first_frame_time:?}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! Where events go.
 
 use super::{Event, FrameSummary};
+use crate::capture::Timestamp;
 use crate::tcp::FlowSummary;
 
 /// Receives what the analysis produces, as it is produced (streaming, constant memory).
@@ -35,6 +36,12 @@ pub trait EventSink {
     /// Whether to build frame summaries.
     fn wants_frames(&self) -> bool {
         false
+    }
+    /// The capture's first frame was read, at `first_frame_time`: called once, before any
+    /// event, frame or flow. Relative times (Wireshark's Time column) count from here, not
+    /// from the first event, which can come many frames later.
+    fn capture_start(&mut self, first_frame_time: Timestamp) {
+        let _ = first_frame_time;
     }
     /// A connection closed (FINs both ways, or a reset): nothing more will be decoded on it,
     /// no event of it will come, and `flow` is the summary it would report if it left the
