@@ -70,6 +70,9 @@ pub struct Exchange {
     pub credentials: Option<String>,
     /// User name of Basic credentials.
     pub basic_user: Option<String>,
+    /// A fingerprint of the Basic password ([`password_fingerprint`]), never the password:
+    /// tells a retry with the same password from one with another.
+    pub basic_password: Option<u64>,
     /// NTLM message type carried by the request (1 or 3).
     pub ntlm_request: Option<u8>,
     /// Response, when seen.
@@ -423,6 +426,15 @@ pub struct AcceptedCredentials {
     pub response_frame: u64,
     /// The response's status.
     pub status: u16,
+    /// The Basic password's fingerprint ([`password_fingerprint`]).
+    pub basic_password: Option<u64>,
+}
+
+/// A fingerprint of a password, to tell two apart without keeping either: a fixed-seed
+/// 64-bit hash, held only in memory, never written out.
+pub fn password_fingerprint(password: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x7061_7373_776f_7264).hash_one(password)
 }
 
 /// The whole capture, indexed by connection.

@@ -285,20 +285,23 @@ fn tls_unused_names_the_side_that_closed_first() {
 /// Credentials refused and then accepted (mistyped, then right) make an info finding that
 /// says so, not an error and not the root cause; refused only, an error (found by an
 /// analyst-view audit on http-basic-auth-401-browser.pcap, whose root cause was the three
-/// refusals although the user logged in at frame 200). The story's retiring index, which
+/// refusals although the user logged in at frame 200). A password refused and later accepted
+/// as it was is a warning that points at the server (a later audit found the finding calling
+/// four different passwords "the same credentials"). The story's retiring index, which
 /// drops quiet connections such as the accepted one, finds the same.
 #[test]
 fn credentials_refused_then_accepted_are_not_a_failure() {
     use std::net::SocketAddr;
     use wiretale_fixtures::payloads::http;
     use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
-    let run = |then_right: bool| {
+    // "test:wrong", "test:test".
+    const WRONG: &str = "dGVzdDp3cm9uZw==";
+    const RIGHT: &str = "dGVzdDp0ZXN0";
+    // The passwords sent, and whether each is accepted.
+    let run_with = |tries: &[(&str, bool)]| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let server = SocketAddr::from(([10, 2, 2, 2], 80));
-        // "test:wrong", then "test:test".
-        let tries = ["dGVzdDp3cm9uZw==", "dGVzdDp3cm9uZw==", "dGVzdDp0ZXN0"];
-        let tries = if then_right { &tries[..] } else { &tries[..2] };
-        for (i, b64) in tries.iter().enumerate() {
+        for (i, (b64, right)) in tries.iter().enumerate() {
             let client = SocketAddr::from(([10, 1, 1, 5], 50600 + i as u16));
             let mut s = TcpSession::new(client, server);
             s.handshake(&mut cap);
@@ -311,8 +314,7 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
                 b"",
             );
             s.send(&mut cap, Dir::ToServer, &get);
-            let right = *b64 == "dGVzdDp0ZXN0";
-            let (status, reason) = if right {
+            let (status, reason) = if *right {
                 (200, "OK")
             } else {
                 (401, "Unauthorized")
@@ -333,6 +335,10 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
         let (a, _) = analysed_both_ways(&cap);
         a
     };
+    let run = |then_right: bool| {
+        let tries = [(WRONG, false), (WRONG, false), (RIGHT, true)];
+        run_with(if then_right { &tries[..] } else { &tries[..2] })
+    };
     let a = run(true);
     let f = (a.diagnosis.findings.iter())
         .find(|f| f.id == "auth-rejected")
@@ -340,11 +346,22 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
     assert_eq!(f.severity, Severity::Info);
     assert!(
         f.summary
-            .contains("2 times, then accepted them (200 in frame"),
+            .contains("2 times, then accepted another password (200 in frame"),
         "{}",
         f.summary
     );
+    assert!(f.evidence[0]
+        .contains("request with Basic credentials for user \"test\" (password #1); frame"));
+    assert!(f.evidence[1].contains("(password #1); frame"));
+    assert!(f
+        .evidence
+        .last()
+        .unwrap()
+        .contains("(another password); frame"));
     assert!(f.evidence.last().unwrap().ends_with("200 — accepted"));
+    assert!(f
+        .suggestion
+        .starts_with("A different password worked afterwards"));
     assert_eq!(f.streams, vec![0, 1, 2]);
     assert!(a.diagnosis.root_cause.is_none());
     let a = run(false);
@@ -357,6 +374,26 @@ fn credentials_refused_then_accepted_are_not_a_failure() {
         a.diagnosis.root_cause.as_ref().map(|r| r.chain.clone()),
         Some(vec!["auth-rejected"])
     );
+    // Two different wrong passwords, then one of them accepted: the server's doing.
+    let a = run_with(&[(WRONG, false), (RIGHT, false), (WRONG, true)]);
+    let f = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "auth-rejected")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(
+        f.summary.contains(
+            "2 times (2 different passwords), then accepted a password it had refused (200 in frame"
+        ),
+        "{}",
+        f.summary
+    );
+    assert!(f.evidence[1].contains("(password #2); frame"));
+    assert!(f
+        .evidence
+        .last()
+        .unwrap()
+        .contains("(password #1, refused before); frame"));
+    assert!(f.suggestion.contains("the client is not at fault"));
 }
 
 /// Data retransmitted to a peer that never sends a packet is tcp-unanswered (found by an

@@ -1,7 +1,7 @@
 //! `auth-rejected`: credentials answered by 401/407 again.
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::{CredentialsKey, Index};
+use super::super::index::{AcceptedCredentials, CredentialsKey, Index};
 use std::collections::BTreeMap;
 
 /// Groups rejections by client address, server, scheme and user.
@@ -12,7 +12,7 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
         String,
         Option<String>,
     );
-    let mut groups: BTreeMap<Key, Vec<(u64, u64, u64, String)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, Vec<Rejected>> = BTreeMap::new();
     let mut roles: BTreeMap<std::net::SocketAddr, &'static str> = BTreeMap::new();
     let mut counted: BTreeMap<Key, u64> = BTreeMap::new();
     for conn in index.conns.values() {
@@ -41,12 +41,13 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
                     ex.basic_user.clone(),
                 ))
                 .or_default()
-                .push((
-                    ex.request_frame,
-                    resp.frame,
-                    conn.stream,
-                    format!("{} {}", resp.status, resp.reason),
-                ));
+                .push(Rejected {
+                    request_frame: ex.request_frame,
+                    response_frame: resp.frame,
+                    stream: conn.stream,
+                    status: format!("{} {}", resp.status, resp.reason),
+                    password: ex.basic_password,
+                });
         }
         // Rejections a retiring index only counted (past the first `REJECTIONS_KEPT` of a
         // scheme and user on this connection, whose kept ones are in `groups` already).
@@ -58,10 +59,11 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
     for (key, hits) in groups {
         let total = (hits.len() as u64).saturating_add(counted.get(&key).copied().unwrap_or(0));
         let (client, server, scheme, user) = key;
-        // The same credentials accepted after the last rejection: mistyped and then right,
-        // not a failure (the last rejection is the last kept one; a later success is later
+        // Credentials of the same client, scheme and user accepted after the last rejection:
+        // mistyped and then right, not a failure (unless the password accepted is one refused
+        // before: then the server's side, a warning) (the last rejection is the last kept one; a later success is later
         // than any rejection only counted, which came before it on its connection).
-        let last_rejected = hits.iter().map(|h| h.0).max().unwrap_or(0);
+        let last_rejected = hits.iter().map(|h| h.request_frame).max().unwrap_or(0);
         let credentials = CredentialsKey {
             client,
             server,
@@ -81,39 +83,76 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
             Some(u) => format!("{scheme} credentials for user {u:?}"),
             None => format!("{scheme} credentials"),
         };
+        // Basic passwords numbered in the order they were first sent, so the evidence shows
+        // which retries repeated a password without showing any.
+        let mut passwords: Vec<u64> = Vec::new();
+        for p in hits.iter().filter_map(|h| h.password) {
+            if !passwords.contains(&p) {
+                passwords.push(p);
+            }
+        }
+        let numbered = |p: Option<u64>| match p.and_then(|p| passwords.iter().position(|&q| q == p))
+        {
+            Some(i) => format!(" (password #{})", i + 1),
+            None => String::new(),
+        };
         let mut evidence: Vec<String> = hits
             .iter()
-            .map(|(req, resp, stream, status)| {
-                format!("Frame {req} (stream {stream}): request with {who}; frame {resp}: {status}")
+            .map(|h| {
+                format!(
+                    "Frame {} (stream {}): request with {who}{}; frame {}: {}",
+                    h.request_frame,
+                    h.stream,
+                    numbered(h.password),
+                    h.response_frame,
+                    h.status
+                )
             })
             .collect();
         evidence.truncate(20);
         if total > 20 {
             evidence.push(format!("… and {} more", total - 20));
         }
-        let first = hits.first().map(|h| h.1).unwrap_or(0);
-        let mut frames: Vec<u64> = hits.iter().flat_map(|h| [h.0, h.1]).take(1024).collect();
-        let mut streams: Vec<u64> = hits.iter().map(|h| h.2).collect();
-        let times = format!("{total} time{}", if total == 1 { "" } else { "s" });
-        let (severity, summary) = match accepted_later {
-            Some(a) => {
+        let first = hits.first().map(|h| h.response_frame).unwrap_or(0);
+        let mut frames: Vec<u64> = (hits.iter())
+            .flat_map(|h| [h.request_frame, h.response_frame])
+            .take(1024)
+            .collect();
+        let mut streams: Vec<u64> = hits.iter().map(|h| h.stream).collect();
+        let mut times = format!("{total} time{}", if total == 1 { "" } else { "s" });
+        if passwords.len() > 1 {
+            times.push_str(&format!(" ({} different passwords)", passwords.len()));
+        }
+        let outcome = accepted_later.map(|a| Accepted::of(&a, &passwords));
+        let (severity, summary) = match (accepted_later, outcome) {
+            (Some(a), Some(outcome)) => {
+                let password = match outcome {
+                    Accepted::SamePassword(n) => format!(" (password #{n}, refused before)"),
+                    Accepted::OtherPassword => " (another password)".to_string(),
+                    Accepted::Credentials => String::new(),
+                };
                 evidence.push(format!(
-                    "Frame {} (stream {}): request with {who}; frame {}: {} — accepted",
+                    "Frame {} (stream {}): request with {who}{password}; frame {}: {} — accepted",
                     a.request_frame, a.stream, a.response_frame, a.status
                 ));
                 frames.extend([a.request_frame, a.response_frame]);
                 if !streams.contains(&a.stream) {
                     streams.push(a.stream);
                 }
+                let then = match outcome {
+                    Accepted::SamePassword(_) => "then accepted a password it had refused",
+                    Accepted::OtherPassword => "then accepted another password",
+                    Accepted::Credentials => "then accepted later ones",
+                };
                 (
-                    Severity::Info,
+                    outcome.severity(),
                     format!(
-                        "{role} {server} rejected {who} from {client} {times}, then accepted them ({} in frame {}).",
+                        "{role} {server} rejected {who} from {client} {times}, {then} ({} in frame {}).",
                         a.status, a.response_frame
                     ),
                 )
             }
-            None => (
+            _ => (
                 Severity::Error,
                 format!("{role} {server} rejected {who} from {client} {times}."),
             ),
@@ -127,11 +166,8 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
             summary,
             evidence,
             facts: Default::default(),
-            suggestion: if accepted_later.is_some() {
-                "The same credentials worked afterwards: nothing to fix unless the refusals \
-matter (a password mistyped first, or a client that tries stale credentials before the right \
-ones)."
-                    .to_string()
+            suggestion: if let Some(outcome) = outcome {
+                outcome.suggestion(role)
             } else {
                 "The credentials were sent and refused: check the user name, password and \
 domain, the account's permissions on the proxy/server, and (for NTLM) that Type 3 answers the \
@@ -139,5 +175,65 @@ challenge of the same connection."
                     .to_string()
             },
         });
+    }
+}
+
+/// A request whose credentials were refused.
+struct Rejected {
+    request_frame: u64,
+    response_frame: u64,
+    stream: u64,
+    /// Status and reason.
+    status: String,
+    /// The Basic password's fingerprint.
+    password: Option<u64>,
+}
+
+/// What the credentials accepted after the refusals were.
+#[derive(Debug, Clone, Copy)]
+enum Accepted {
+    /// A Basic password refused before (its number among those refused): the client is not
+    /// at fault.
+    SamePassword(usize),
+    /// A Basic password not refused before: mistyped, then right.
+    OtherPassword,
+    /// Another scheme's (NTLM answers a fresh challenge each time: nothing to compare).
+    Credentials,
+}
+
+impl Accepted {
+    fn of(a: &AcceptedCredentials, refused: &[u64]) -> Self {
+        match a.basic_password {
+            Some(p) => match refused.iter().position(|&q| q == p) {
+                Some(i) => Accepted::SamePassword(i + 1),
+                None => Accepted::OtherPassword,
+            },
+            None => Accepted::Credentials,
+        }
+    }
+
+    fn severity(self) -> Severity {
+        match self {
+            Accepted::SamePassword(_) => Severity::Warning,
+            Accepted::OtherPassword | Accepted::Credentials => Severity::Info,
+        }
+    }
+
+    fn suggestion(self, role: &str) -> String {
+        match self {
+            Accepted::SamePassword(_) => format!(
+                "The same password was refused and later accepted, so the client is not at \
+fault: look at the {role}'s side (an authentication backend that failed or timed out, an \
+account locked for a while, rate limiting)."
+            ),
+            Accepted::OtherPassword => "A different password worked afterwards: nothing to fix \
+unless the refusals matter (a password mistyped first, or a client that tries stale \
+credentials before the right ones)."
+                .to_string(),
+            Accepted::Credentials => "Later credentials worked: nothing to fix unless the \
+refusals matter (a password mistyped first, or a client that tries stale credentials before \
+the right ones)."
+                .to_string(),
+        }
     }
 }

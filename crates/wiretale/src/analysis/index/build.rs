@@ -3,10 +3,10 @@
 use super::quiet::QuietConns;
 use super::tls_progress::{QuietTls, TlsFold};
 use super::{
-    AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange, ExchangeResponse, GapSeen,
-    Index, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate, RetiredNtlmAnswer,
-    FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT,
-    SLOW_HANDSHAKE_SECS,
+    password_fingerprint, AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange,
+    ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate,
+    RetiredNtlmAnswer, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    REJECTIONS_KEPT, SLOW_HANDSHAKE_SECS,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -899,6 +899,9 @@ fn index_http(
                     .map(|h| ["http://", h, &target].concat())
             };
             let cred = r.head.headers.credentials.first();
+            let basic = cred
+                .filter(|c| c.kind == HttpAuthScheme::Basic)
+                .and_then(|c| c.basic.as_ref());
             conn.exchanges.push(Exchange {
                 stream: conn.stream,
                 exchange: r.exchange,
@@ -911,10 +914,8 @@ fn index_http(
                 request_keep_alive: r.keep_alive,
                 request_keep_alive_reason: keep_alive_reason(&r.keep_alive_reason),
                 credentials: cred.map(|c| c.scheme.clone()),
-                basic_user: cred
-                    .filter(|c| c.kind == HttpAuthScheme::Basic)
-                    .and_then(|c| c.basic.as_ref())
-                    .map(|b| b.user.clone()),
+                basic_user: basic.map(|b| b.user.clone()),
+                basic_password: basic.map(|b| password_fingerprint(b.password.expose())),
                 ntlm_request: None,
                 response: None,
             });
@@ -969,6 +970,7 @@ fn index_http(
                     request_frame: ex.request_frame,
                     response_frame: e.frame,
                     status: r.head.status,
+                    basic_password: ex.basic_password,
                 };
                 (key, accepted)
             })
