@@ -50,8 +50,9 @@ fn timeline_port_or_http_on_the_case_study() {
         assert!(!frames.contains(&frame), "frame {frame} shown:\n{text}");
     }
     assert_eq!(text.lines().count(), 25, "{text}");
-    // Times stay relative to the first event of the capture, not the first one shown.
-    assert!(text.lines().next().unwrap().contains("+0.003 s"), "{text}");
+    // Times stay relative to the capture's first frame (frame 123 is 20.003 s in, as in
+    // Wireshark), not to the first line shown.
+    assert!(text.lines().next().unwrap().contains("+20.003 s"), "{text}");
 }
 
 #[test]
