@@ -62,6 +62,8 @@ pub fn keep_alive(k: Option<KeepAlive>) -> String {
     };
     let why = match k.reason {
         KeepAliveReason::Http11Default => "HTTP/1.1 default",
+        KeepAliveReason::Http11ConnectionKeepAlive => "Connection: keep-alive",
+        KeepAliveReason::Http11ProxyConnectionKeepAlive => "Proxy-Connection: keep-alive",
         KeepAliveReason::ConnectionClose => "Connection: close",
         KeepAliveReason::ProxyConnectionClose => "Proxy-Connection: close",
         KeepAliveReason::Http10ConnectionKeepAlive => "Connection: keep-alive",

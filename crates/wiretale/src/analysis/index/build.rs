@@ -754,6 +754,10 @@ fn version_str(v: HttpVersion) -> &'static str {
 fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
     match r {
         KeepAliveReason::Http11Default => "HTTP/1.1 keeps connections open by default",
+        KeepAliveReason::Http11ConnectionKeepAlive => "HTTP/1.1 with Connection: keep-alive",
+        KeepAliveReason::Http11ProxyConnectionKeepAlive => {
+            "HTTP/1.1 with Proxy-Connection: keep-alive"
+        }
         KeepAliveReason::ConnectionClose => "Connection: close",
         KeepAliveReason::ProxyConnectionClose => "Proxy-Connection: close",
         KeepAliveReason::Http10ConnectionKeepAlive => "HTTP/1.0 with Connection: keep-alive",

@@ -9,8 +9,14 @@ use super::head::{HeaderBlock, HttpVersion};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeepAliveReason {
-    /// HTTP/1.1 (or later) without `Connection: close`: persistent by default.
+    /// HTTP/1.1 (or later) without `Connection: close` or a keep-alive token: persistent by
+    /// default.
     Http11Default,
+    /// HTTP/1.1 with `Connection: keep-alive`: persistent anyway, and said so (what an
+    /// analyst looks for when a client's connection was expected to stay open).
+    Http11ConnectionKeepAlive,
+    /// HTTP/1.1 with `Proxy-Connection: keep-alive` (and no `Connection: keep-alive`).
+    Http11ProxyConnectionKeepAlive,
     /// `Connection: close`.
     ConnectionClose,
     /// `Proxy-Connection: close` (non-standard; proxies such as squid honour it).
@@ -53,7 +59,14 @@ pub fn keep_alive(version: HttpVersion, headers: &HeaderBlock) -> (bool, KeepAli
         return (false, KeepAliveReason::ProxyConnectionClose);
     }
     if version >= HttpVersion::Http11 {
-        return (true, KeepAliveReason::Http11Default);
+        let why = if tokens.keep_alive {
+            KeepAliveReason::Http11ConnectionKeepAlive
+        } else if tokens.proxy_keep_alive {
+            KeepAliveReason::Http11ProxyConnectionKeepAlive
+        } else {
+            KeepAliveReason::Http11Default
+        };
+        return (true, why);
     }
     if tokens.keep_alive {
         return (true, KeepAliveReason::Http10ConnectionKeepAlive);
@@ -94,7 +107,13 @@ mod tests {
         } else if h.has_token("Proxy-Connection", "close") {
             (false, ProxyConnectionClose)
         } else if version >= HttpVersion::Http11 {
-            (true, Http11Default)
+            if h.has_token("Connection", "keep-alive") {
+                (true, Http11ConnectionKeepAlive)
+            } else if h.has_token("Proxy-Connection", "keep-alive") {
+                (true, Http11ProxyConnectionKeepAlive)
+            } else {
+                (true, Http11Default)
+            }
         } else if h.has_token("Connection", "keep-alive") {
             (true, Http10ConnectionKeepAlive)
         } else if h.has_token("Proxy-Connection", "keep-alive") {
