@@ -454,7 +454,9 @@ fn data_retransmitted_to_a_silent_peer_is_unanswered() {
 
 /// A refused connection retried on the same ports says how many SYNs it took (found by an
 /// analyst-view audit: stream 14 of http-ntlm-wpad-401-smb.pcap is three SYN/RST pairs,
-/// 129-138, reported as one SYN and one RST).
+/// 129-138, reported as one SYN and one RST), and that each was refused, at the first RST
+/// (a later audit found "the last answered by RST" where tshark shows 129→130, 134→135,
+/// 137→138).
 #[test]
 fn a_refused_connection_counts_its_syns() {
     let Some(path) = crate::test_support::shared_capture("http-ntlm-wpad-401-smb.pcap") else {
@@ -467,7 +469,7 @@ fn a_refused_connection_counts_its_syns() {
     assert!(
         refused
             .summary
-            .contains("(3 SYNs on the same ports, the last answered by RST)"),
+            .ends_with(": each of 3 SYNs on the same ports was answered by RST."),
         "{}",
         refused.summary
     );
@@ -476,7 +478,9 @@ fn a_refused_connection_counts_its_syns() {
         "{:?}",
         refused.evidence
     );
-    assert!(refused.evidence[1].starts_with("Frame 138: RST"));
+    assert!(refused.evidence[1].ends_with("to each SYN: frames 130, 135 and 138"));
+    assert_eq!(refused.frame, 130);
+    assert_eq!(refused.frames, [129, 130, 135, 138]);
 }
 
 /// A handshake that took seconds (SYNs resent) is tcp-slow-handshake and a story step, so

@@ -181,23 +181,52 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                     Ending::Rst { frame, .. } => frame,
                     _ => flow.last_frame,
                 };
-                out.push(Finding {
-                    id: "tcp-refused",
-                    severity: Severity::Warning,
-                    frame: rst_frame,
-                    frames: vec![flow.first_frame, rst_frame],
-                    streams: vec![conn.stream],
-                    summary: if attempts > 1 {
-                        format!(
-                            "{} refused the connection from {} ({attempts} SYNs on the same ports, the last answered by RST).",
-                            conn.server, conn.client
-                        )
-                    } else {
+                // Each RST the server sent (a client retrying on the same ports after a
+                // refusal gets one per SYN; a retry after a lost SYN does not).
+                let mut rst_frames: Vec<u64> = (conn.tcp.resets.iter())
+                    .filter(|r| r.by == Dir::ToClient)
+                    .map(|r| r.frame)
+                    .collect();
+                if rst_frames.is_empty() {
+                    rst_frames.push(rst_frame);
+                }
+                let rsts = rst_frames.len() as u64 + conn.tcp.resets_not_kept;
+                let listed = list_frames(&rst_frames);
+                let (summary, rst_evidence) = if attempts == 1 {
+                    (
                         format!(
                             "{} refused the connection from {} (SYN answered by RST).",
                             conn.server, conn.client
-                        )
-                    },
+                        ),
+                        format!("Frame {rst_frame}: RST from {}", conn.server),
+                    )
+                } else if rsts >= u64::from(attempts) {
+                    (
+                        format!(
+                            "{} refused the connection from {}: each of {attempts} SYNs on the same ports was answered by RST.",
+                            conn.server, conn.client
+                        ),
+                        format!("RST from {} to each SYN: {listed}", conn.server),
+                    )
+                } else {
+                    (
+                        format!(
+                            "{} refused the connection from {} ({attempts} SYNs on the same ports, {rsts} answered by RST).",
+                            conn.server, conn.client
+                        ),
+                        format!("RST from {}: {listed}", conn.server),
+                    )
+                };
+                let first_rst = rst_frames.first().copied().unwrap_or(rst_frame);
+                let mut frames = vec![flow.first_frame];
+                frames.extend(rst_frames.iter().take(64));
+                out.push(Finding {
+                    id: "tcp-refused",
+                    severity: Severity::Warning,
+                    frame: first_rst,
+                    frames,
+                    streams: vec![conn.stream],
+                    summary,
                     evidence: vec![
                         if attempts > 1 {
                             format!(
@@ -207,7 +236,7 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                         } else {
                             format!("Frame {}: SYN to {}", flow.first_frame, conn.server)
                         },
-                        format!("Frame {rst_frame}: RST from {}", conn.server),
+                        rst_evidence,
                     ],
                     facts: Default::default(),
                     suggestion: "Nothing listens on that port, or a firewall rejects it: check the service and the port.".to_string(),
@@ -235,5 +264,36 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                 });
             }
         }
+    }
+}
+
+/// `frames 130, 135 and 138`, the first ten of a longer list and how many more.
+fn list_frames(frames: &[u64]) -> String {
+    let shown: Vec<String> = frames.iter().take(10).map(u64::to_string).collect();
+    let mut text = match shown.as_slice() {
+        [one] => format!("frame {one}"),
+        [init @ .., last] => format!("frames {} and {last}", init.join(", ")),
+        [] => String::new(),
+    };
+    if frames.len() > 10 {
+        text.push_str(&format!(" (and {} more)", frames.len() - 10));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_frames;
+
+    #[test]
+    fn frame_lists_read_as_prose() {
+        assert_eq!(list_frames(&[7]), "frame 7");
+        assert_eq!(list_frames(&[7, 9]), "frames 7 and 9");
+        assert_eq!(list_frames(&[1, 2, 3]), "frames 1, 2 and 3");
+        let many: Vec<u64> = (1..=12).collect();
+        assert_eq!(
+            list_frames(&many),
+            "frames 1, 2, 3, 4, 5, 6, 7, 8, 9 and 10 (and 2 more)"
+        );
     }
 }
