@@ -181,8 +181,9 @@ pub fn run(args: &FlowsArgs) -> Result<Outcome, CliError> {
             let connections = sink.finish(&mut out, report.stats.first_time)?;
             writeln!(
                 out,
-                "{} connections, {} frames ({} TCP, {} not analysed)",
+                "{} connection{}, {} frames ({} TCP, {} not analysed)",
                 connections,
+                if connections == 1 { "" } else { "s" },
                 report.stats.frames_read,
                 report.stats.frames_tcp,
                 report.stats.frames_skipped()

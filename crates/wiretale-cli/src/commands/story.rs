@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Write};
 use wiretale::analysis::{
     Finding, LineKind, RootCause, Severity, StoryAnalysis, StoryOptions, StoryRecorder,
 };
+use wiretale::net::SkipReason;
 use wiretale::pipeline::Stats;
 use wiretale::tcp::FlowSummary;
 use wiretale::timeline::{Event, EventFilter, EventSink};
@@ -394,6 +395,25 @@ fn damage_line(
 
 /// The footer: how every frame was accounted for and which limits were reached, when anything
 /// was skipped, missing, damaged or cut (nothing otherwise).
+/// `3 IP but not TCP`, `1 with truncated headers`, `5 IPv4 fragments never reassembled`: the
+/// library's phrase for a reason's frames ([`SkipReason::describe_in_totals`]), worded to read
+/// after a count.
+fn skipped_phrase(reason: SkipReason, n: u64) -> String {
+    let many = n != 1;
+    let fragments = if many { "fragments" } else { "fragment" };
+    let phrase = match reason {
+        SkipReason::UnsupportedLinkType => "of an unsupported link type".to_string(),
+        SkipReason::Truncated => "with truncated headers".to_string(),
+        SkipReason::Malformed => "with malformed headers".to_string(),
+        SkipReason::IpFragment => format!("IPv4 {fragments} (reassembled at a later frame)"),
+        SkipReason::IpFragmentDropped => format!("IPv4 {fragments} dropped (conflict or cap)"),
+        SkipReason::IpFragmentUnassembled => format!("IPv4 {fragments} never reassembled"),
+        SkipReason::Ipv6Fragment => format!("IPv6 {fragments} (not reassembled)"),
+        other => other.describe_in_totals().to_string(),
+    };
+    format!("{n} {phrase}")
+}
+
 fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let damaged = damaged || s.damaged_places > 0;
@@ -401,7 +421,7 @@ fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
         let reasons: Vec<String> = s
             .skipped
             .iter()
-            .map(|(r, n)| format!("{n} {}", r.describe_in_totals()))
+            .map(|(r, n)| skipped_phrase(*r, *n))
             .collect();
         lines.push(format!(
             "Frames: {} read, {} analysed as TCP, {} not analysed{}{}",
@@ -608,7 +628,7 @@ mod tests {
         assert_eq!(
             accounting(&s, false),
             vec![
-                "Frames: 10 read, 6 analysed as TCP, 4 not analysed (3 IP but not TCP, 1 headers truncated); 100 bytes missing from TCP streams",
+                "Frames: 10 read, 6 analysed as TCP, 4 not analysed (3 IP but not TCP, 1 with truncated headers); 100 bytes missing from TCP streams",
                 "Limits reached: 2 head_too_large (see the limits-reached finding)",
             ]
         );

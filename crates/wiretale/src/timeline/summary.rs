@@ -132,7 +132,11 @@ fn tls_summary(m: &TlsMessage) -> String {
             let mut s = String::with_capacity(64);
             s.push_str("Application Data: ");
             push_decimal(&mut s, a.records);
-            s.push_str(" records, ");
+            s.push_str(if a.records == 1 {
+                " record, "
+            } else {
+                " records, "
+            });
             push_decimal(&mut s, a.bytes);
             s.push_str(" bytes");
             s

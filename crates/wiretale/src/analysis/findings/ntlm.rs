@@ -271,11 +271,11 @@ fn challenge_abandoned(
             rst,
             time,
         }) if frame >= resp.frame => {
-            let t = time.seconds_since(resp.time);
+            let t = super::short_duration(time.seconds_since(resp.time));
             (
                 Some(frame),
                 format!(
-                    "Frame {frame}: the {} {} the connection {t:.1} s after the challenge, without sending NTLM Type 3",
+                    "Frame {frame}: the {} {} the connection {t} after the challenge, without sending NTLM Type 3",
                     side_name(dir, conn),
                     if rst { "reset" } else { "closed" }
                 ),

@@ -82,7 +82,11 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                 })
                 .collect();
             if gaps.count > 10 {
-                evidence.push(format!("… and {} more gaps", gaps.count - 10));
+                let more = gaps.count - 10;
+                evidence.push(format!(
+                    "… and {more} more gap{}",
+                    if more == 1 { "" } else { "s" }
+                ));
             }
             out.push(Finding {
                 id: "tcp-gap",
@@ -124,7 +128,10 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                 ),
                 evidence: vec![
                     format!("Frame {}: first SYN", flow.first_frame),
-                    format!("{syns} SYN(s) from the client; the handshake completed {secs:.1} s after the first"),
+                    format!(
+                        "{syns} SYN{} from the client; the handshake completed {secs:.1} s after the first",
+                        if syns == 1 { "" } else { "s" }
+                    ),
                 ],
                 facts: Default::default(),
                 suggestion: "Packets are lost between the two (look for the same on other connections to this server), or the server accepts connections slowly (a full backlog): the client waited the retransmission timeouts out.".to_string(),
@@ -257,7 +264,10 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                     ),
                     evidence: vec![
                         format!("Frame {}: first SYN", flow.first_frame),
-                        format!("{attempts} SYN(s), no SYN-ACK, no RST"),
+                        format!(
+                            "{attempts} SYN{}, no SYN-ACK, no RST",
+                            if attempts == 1 { "" } else { "s" }
+                        ),
                     ],
                     facts: Default::default(),
                     suggestion: "The server is down or unreachable, or a firewall drops the SYN: check routing and filtering towards it.".to_string(),
