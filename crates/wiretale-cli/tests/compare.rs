@@ -1,5 +1,7 @@
 //! `wiretale compare` run as a user runs it: the real binary, real captures from `testdata/`.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -122,11 +124,25 @@ fn json_has_the_documented_shape() {
         first["conversation"],
         "proxy :8080 HTTP crl.verisign.com/pca3.crl"
     );
-    assert_eq!(first["after"]["failing_frame"], 417);
-    assert_eq!(first["failing"]["frame"], 418);
+    // The first departure is the failing client's HTTP/1.0 request (frame 407) ...
+    assert!(first["after"].is_null());
+    assert_eq!(first["failing"]["frame"], 407);
     assert_eq!(first["failing"]["actor"], "client");
-    assert_eq!(first["working"]["frame"], 92);
-    assert!(first["summary"].as_str().unwrap().contains("NTLM Type 3"));
+    assert!(first["failing"]["text"]
+        .as_str()
+        .unwrap()
+        .ends_with("HTTP/1.0"));
+    assert_eq!(first["working"]["frame"], 88);
+    assert!(first["working"]["text"]
+        .as_str()
+        .unwrap()
+        .ends_with("HTTP/1.1"));
+    assert_eq!(
+        first["attribute_differences"][0]["attribute"],
+        "http_version"
+    );
+    assert_eq!(first["attribute_differences"][1]["attribute"], "keep_alive");
+    assert!(first["summary"].as_str().unwrap().contains("frame 407"));
 
     let convs = v["conversations"].as_array().unwrap();
     assert_eq!(convs.len(), 4);
@@ -140,6 +156,7 @@ fn json_has_the_documented_shape() {
             "departure",
             "attribute_differences",
             "timing",
+            "sequence_departure",
         ] {
             assert!(c.get(key).is_some(), "{key} missing in {c}");
         }
@@ -162,6 +179,27 @@ fn json_has_the_documented_shape() {
         .unwrap()
         .iter()
         .any(|a| a["attribute"] == "http_version" && a["failing"] == "HTTP/1.0"));
+    for a in proxy["attribute_differences"].as_array().unwrap() {
+        for key in [
+            "step",
+            "failing_step",
+            "actor",
+            "working_frame",
+            "failing_frame",
+        ] {
+            assert!(a.get(key).is_some(), "{key} missing in {a}");
+        }
+    }
+    assert_eq!(proxy["departure"], *first);
+    // ... then the steps part where the client closes instead of answering the challenge.
+    let parts = &proxy["sequence_departure"];
+    assert_eq!(parts["after"]["failing_frame"], 417);
+    assert_eq!(parts["after"]["failing_text"], parts["after"]["text"]);
+    assert_eq!(parts["failing"]["frame"], 418);
+    assert_eq!(parts["working"]["frame"], 92);
+    assert!(parts["summary"].as_str().unwrap().contains("NTLM Type 3"));
+    assert_eq!(parts["attribute_differences"], serde_json::json!([]));
+    assert_eq!(tls["sequence_departure"], tls["departure"]);
 
     let mut only_failing: Vec<&str> = v["findings_only_in_failing"]
         .as_array()
@@ -263,4 +301,158 @@ fn a_damaged_copy_of_a_capture_does_not_differ_from_it() {
     assert_eq!(json["failing"]["damaged_bytes"], skipped);
     assert_eq!(json["working"]["damaged_bytes"], 0);
     assert_eq!(json["different"], false);
+}
+
+/// Every line of `text` that contains `needle`.
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// The case study: frame 407 of the failing capture is `GET … HTTP/1.0`. It is the first
+/// departure, and no line shows it in the working capture's words (HTTP/1.1).
+#[test]
+fn the_case_study_departs_at_the_http_10_request_in_each_sides_words() {
+    let o = wiretale(&[
+        "compare",
+        &path("case-study-working.pcapng"),
+        &path("case-study.pcapng"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let first: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("First departure"))
+        .take(10)
+        .collect();
+    assert_eq!(
+        first,
+        vec![
+            "First departure — proxy :8080 HTTP crl.verisign.com/pca3.crl",
+            "  both:     (nothing in common before it)",
+            "  working:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1  (frame 88)",
+            "  failing:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0  (frame 407)",
+            "  differs:  request HTTP version: working HTTP/1.1, failing HTTP/1.0",
+            "            request keep-alive: working yes (HTTP/1.1 default), failing no (HTTP/1.0 default)",
+            "  then the steps part:",
+            "    both:     proxy answers HTTP/1.1 407 Proxy Authentication Required (offers NTLM) with NTLM Type 2 challenge  (working frame 91, failing frame 417)",
+            "    working:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 3  (frame 92)",
+            "    failing:  client closes the connection (FIN)  (frame 418)",
+        ],
+        "{text}"
+    );
+    for frame in ["(frame 407)", "(frame 416)"] {
+        let lines = lines_with(&text, frame);
+        assert!(!lines.is_empty(), "{frame}: {text}");
+        for l in lines {
+            assert!(l.contains("HTTP/1.0"), "{l}");
+        }
+    }
+    assert!(
+        !text.contains("↔ 407)") && !text.contains("↔ 416)"),
+        "{text}"
+    );
+    // The keep-alive blocks say whose message it is.
+    assert!(text.contains(
+        "      request keep-alive: working yes (HTTP/1.1 default), failing no (HTTP/1.0 default)"
+    ));
+    assert!(text.contains(
+        "      response keep-alive: working yes (HTTP/1.1 default), failing no (Connection: close)\n          proxy answers HTTP/1.1 407 Proxy Authentication Required (offers NTLM, BASIC)  (frames 89 ↔ 408)"
+    ), "{text}");
+}
+
+/// The audit's squid pair: frame 4 is `GET … HTTP/1.1` in the working capture and
+/// `GET … HTTP/1.0` in the failing one, so the captures depart there, before the 407, and
+/// "both:" never shows one side's request as the other's.
+#[test]
+fn the_squid_pair_departs_at_the_http_10_request_not_after_it() {
+    let (Some(working), Some(failing)) = (
+        support::shared("squid-ntlm-proxy-auth-ok-curl.pcap"),
+        support::shared("squid-ntlm-http10-challenge-withheld-curl.pcap"),
+    ) else {
+        return;
+    };
+    let (working, failing) = (working.display().to_string(), failing.display().to_string());
+    let o = wiretale(&["compare", &working, &failing]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let first: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("First departure"))
+        .take(11)
+        .collect();
+    assert_eq!(
+        first,
+        vec![
+            "First departure — proxy :3128 HTTP crl.verisign.com/pca3.crl",
+            "  both:     (nothing in common before it)",
+            "  working:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 1  (frame 4)",
+            "  failing:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0 with NTLM Type 1  (frame 4)",
+            "  differs:  request HTTP version: working HTTP/1.1, failing HTTP/1.0",
+            "            request keep-alive: working yes (HTTP/1.1 default), failing no (HTTP/1.0 default)",
+            "  then the steps part:",
+            "    both:     working: client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 1  (frame 4)",
+            "              failing: client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0 with NTLM Type 1  (frame 4)",
+            "    working:  proxy answers HTTP/1.1 407 Proxy Authentication Required (offers NTLM) with NTLM Type 2 challenge  (frame 6)",
+            "    failing:  proxy answers HTTP/1.1 407 Proxy Authentication Required (offers Basic)  (frame 6)",
+        ],
+        "{text}"
+    );
+    assert!(!text.contains("(frames 4 ↔ 4)"), "{text}");
+    assert!(text.contains(
+        "          failing: client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0 with NTLM Type 1  (frame 4)\n\nOnly in the working capture"
+    ), "{text}");
+
+    let o = wiretale(&["compare", "--format", "json", &working, &failing]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first = &v["first_departure"];
+    assert!(first["after"].is_null());
+    assert_eq!(first["failing"]["frame"], 4);
+    assert!(first["failing"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP/1.0"));
+    let parts = &v["conversations"][0]["sequence_departure"];
+    assert!(parts["after"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP/1.1"));
+    assert!(parts["after"]["failing_text"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP/1.0"));
+    assert_eq!(parts["failing"]["frame"], 6);
+    for a in v["conversations"][0]["attribute_differences"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            a["failing_step"].as_str().unwrap().contains("HTTP/1.0"),
+            "{a}"
+        );
+        assert_eq!(a["actor"], "client");
+    }
+}
+
+/// Paired conversations that fetch different URLs: each side's request in its own words.
+#[test]
+fn requests_for_other_urls_are_shown_in_each_sides_words() {
+    let o = wiretale(&[
+        "compare",
+        &path("ntlm-proxy-auth-ok.pcap"),
+        &path("ntlm-proxy-abandoned.pcap"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(
+            "  failing:  client sends GET http://crl.example.com/ca.crl HTTP/1.0  (frame 4)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "          failing: client sends GET http://crl.example.com/ca.crl HTTP/1.0 with NTLM Type 1  (frame 15)"
+    ), "{text}");
+    for l in lines_with(&text, "(frame 15)") {
+        assert!(l.contains("crl.example.com"), "{l}");
+    }
 }

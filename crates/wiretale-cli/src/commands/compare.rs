@@ -132,12 +132,51 @@ fn attribute_name(a: &str) -> &str {
     }
 }
 
+/// The name of a property as shown, e.g. `request keep-alive` (an HTTP property says whether
+/// it is the request's or the response's).
+fn attribute_label(attribute: &str, actor: &str) -> String {
+    match attribute {
+        "http_version" | "keep_alive" => format!(
+            "{} {}",
+            if actor == "client" {
+                "request"
+            } else {
+                "response"
+            },
+            attribute_name(attribute)
+        ),
+        other => attribute_name(other).to_string(),
+    }
+}
+
+/// An aligned step: once when both captures put it in the same words, else each side's own
+/// words (the failing side may have sent HTTP/1.0 where the working one sent HTTP/1.1).
+fn write_aligned<W: Write>(
+    out: &mut W,
+    first: &str,
+    rest: &str,
+    (working, working_frame): (&str, u64),
+    (failing, failing_frame): (&str, u64),
+) -> std::io::Result<()> {
+    if working == failing {
+        writeln!(
+            out,
+            "{first}{working}  (working frame {working_frame}, failing frame {failing_frame})"
+        )
+    } else {
+        writeln!(out, "{first}working: {working}  (frame {working_frame})")?;
+        writeln!(out, "{rest}failing: {failing}  (frame {failing_frame})")
+    }
+}
+
 fn write_departure<W: Write>(out: &mut W, d: &Departure, indent: &str) -> std::io::Result<()> {
     match &d.after {
-        Some(a) => writeln!(
+        Some(a) => write_aligned(
             out,
-            "{indent}both:     {}  (working frame {}, failing frame {})",
-            a.text, a.working_frame, a.failing_frame
+            &format!("{indent}both:     "),
+            &format!("{indent}          "),
+            (&a.text, a.working_frame),
+            (&a.failing_text, a.failing_frame),
         )?,
         None => writeln!(out, "{indent}both:     (nothing in common before it)")?,
     }
@@ -149,34 +188,89 @@ fn write_departure<W: Write>(out: &mut W, d: &Departure, indent: &str) -> std::i
         Some(s) => writeln!(out, "{indent}failing:  {}  (frame {})", s.text, s.frame)?,
         None => writeln!(out, "{indent}failing:  nothing more (the capture ends)")?,
     }
+    for (k, a) in d.attribute_differences.iter().enumerate() {
+        writeln!(
+            out,
+            "{indent}{}{}: working {}, failing {}",
+            if k == 0 { "differs:  " } else { "          " },
+            attribute_label(a.attribute, a.actor),
+            a.working,
+            a.failing
+        )?;
+    }
     Ok(())
 }
 
-/// (attribute, working value, failing value).
-type AttributeChange<'a> = (&'a str, &'a str, &'a str);
+/// A departure at a step sent differently, then where the steps part, when that is later.
+fn write_departures<W: Write>(
+    out: &mut W,
+    d: &Departure,
+    sequence: Option<&Departure>,
+    indent: &str,
+) -> std::io::Result<()> {
+    write_departure(out, d, indent)?;
+    if let Some(s) = sequence.filter(|s| *s != d) {
+        writeln!(out, "{indent}then the steps part:")?;
+        write_departure(out, s, &format!("{indent}  "))?;
+    }
+    Ok(())
+}
 
-/// Attribute differences grouped by (attribute, working value, failing value).
+/// (attribute, actor, working value, failing value).
+type AttributeChange<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// Attribute differences grouped by (attribute, request or response, working value, failing
+/// value); changes made at the same steps (a request's HTTP version and keep-alive) share one
+/// list of those steps.
 fn write_attributes<W: Write>(out: &mut W, list: &[AttributeDifference]) -> std::io::Result<()> {
     let mut groups: Vec<(AttributeChange<'_>, Vec<&AttributeDifference>)> = Vec::new();
     for a in list {
-        let key = (a.attribute, a.working.as_str(), a.failing.as_str());
+        let key = (a.attribute, a.actor, a.working.as_str(), a.failing.as_str());
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(a),
             None => groups.push((key, vec![a])),
         }
     }
-    for ((attr, w, f), steps) in groups {
-        writeln!(
-            out,
-            "      {}: working {w}, failing {f}",
-            attribute_name(attr)
-        )?;
-        for s in steps {
+    let frames = |steps: &[&AttributeDifference]| -> Vec<(u64, u64)> {
+        steps
+            .iter()
+            .map(|s| (s.working_frame, s.failing_frame))
+            .collect()
+    };
+    let mut blocks: Vec<(Vec<AttributeChange<'_>>, Vec<&AttributeDifference>)> = Vec::new();
+    for (change, steps) in groups {
+        match blocks.iter_mut().find(|(_, s)| frames(s) == frames(&steps)) {
+            Some((changes, _)) => changes.push(change),
+            None => blocks.push((vec![change], steps)),
+        }
+    }
+    for (changes, steps) in blocks {
+        for (attr, actor, w, f) in changes {
             writeln!(
                 out,
-                "          {}  (frames {} ↔ {})",
-                s.step, s.working_frame, s.failing_frame
+                "      {}: working {w}, failing {f}",
+                attribute_label(attr, actor)
             )?;
+        }
+        for s in steps {
+            if s.step == s.failing_step {
+                writeln!(
+                    out,
+                    "          {}  (frames {} ↔ {})",
+                    s.step, s.working_frame, s.failing_frame
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "          working: {}  (frame {})",
+                    s.step, s.working_frame
+                )?;
+                writeln!(
+                    out,
+                    "          failing: {}  (frame {})",
+                    s.failing_step, s.failing_frame
+                )?;
+            }
         }
     }
     Ok(())
@@ -213,7 +307,7 @@ fn write_conversation<W: Write>(out: &mut W, c: &ConversationDiff) -> std::io::R
     }
     if let Some(d) = &c.departure {
         writeln!(out, "      departs:")?;
-        write_departure(out, d, "        ")?;
+        write_departures(out, d, c.sequence_departure.as_ref(), "        ")?;
     }
     write_attributes(out, &c.attribute_differences)?;
     for t in &c.timing {
@@ -302,7 +396,14 @@ fn write_text<W: Write>(
     match &c.first_departure {
         Some(d) => {
             writeln!(out, "First departure — {}", d.conversation)?;
-            write_departure(out, d, "  ")?;
+            // Where its conversation's steps part, when the departure is a step sent
+            // differently before that.
+            let sequence = c
+                .conversations
+                .iter()
+                .find(|conv| conv.departure.as_ref() == Some(d))
+                .and_then(|conv| conv.sequence_departure.as_ref());
+            write_departures(out, d, sequence, "  ")?;
         }
         None => writeln!(
             out,

@@ -97,12 +97,15 @@ impl From<&Step> for StepRef {
 /// The last step both captures took before they parted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlignedStep {
-    /// The step (the working capture's words).
+    /// The step in the working capture's words.
     pub text: String,
     /// Its frame in the working capture.
     pub working_frame: u64,
     /// Its frame in the failing capture.
     pub failing_frame: u64,
+    /// The step in the failing capture's words (the same as `text` unless, say, the HTTP
+    /// version, a URL or an amount of application data differs).
+    pub failing_text: String,
 }
 
 /// Where a conversation of the failing capture stops doing what the working one did.
@@ -118,12 +121,22 @@ pub struct Departure {
     pub failing: Option<StepRef>,
     /// One sentence.
     pub summary: String,
+    /// When both sides took the step but sent it differently (a request in another HTTP
+    /// version or with other keep-alive, see [`DEPARTING_ATTRIBUTES`]): how it differs
+    /// (`working` and `failing` are then that step on each side). Empty when one side took a
+    /// step the other did not.
+    pub attribute_differences: Vec<AttributeDifference>,
 }
+
+/// The properties that make an aligned step a departure when they differ: they decide whether
+/// the connection stays open after the message, which connection-bound exchanges (NTLM and
+/// Negotiate authentication) need. Other properties are reported as differences only.
+pub const DEPARTING_ATTRIBUTES: [&str; 2] = ["http_version", "keep_alive"];
 
 /// A property of one aligned step that differs, e.g. the HTTP version of a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttributeDifference {
-    /// The step (the working capture's words).
+    /// The step in the working capture's words.
     pub step: String,
     /// The property: `http_version`, `keep_alive`, `auth_offered`, `tls_version`, ...
     pub attribute: &'static str,
@@ -135,6 +148,12 @@ pub struct AttributeDifference {
     pub working_frame: u64,
     /// The step's frame in the failing capture.
     pub failing_frame: u64,
+    /// The step in the failing capture's words (the same as `step` unless they differ, e.g.
+    /// in the HTTP version).
+    pub failing_step: String,
+    /// Who took the step (the same on both sides): `client` (an HTTP request), `server` or
+    /// `proxy` (a response).
+    pub actor: &'static str,
 }
 
 /// What a timing difference measures.
@@ -229,12 +248,17 @@ pub struct ConversationDiff {
     pub failing: ConversationSummary,
     /// Steps aligned between the two.
     pub aligned_steps: usize,
-    /// Where the failing side departs, if it does.
+    /// Where the failing side departs, if it does: the first step only one side took, or
+    /// an earlier aligned step sent differently (see [`DEPARTING_ATTRIBUTES`]).
     pub departure: Option<Departure>,
     /// Aligned steps whose properties differ.
     pub attribute_differences: Vec<AttributeDifference>,
     /// Durations much longer on the failing side.
     pub timing: Vec<TimingDifference>,
+    /// Where the two sides' steps part: the first step only one side took (or endings that
+    /// differ), whatever was sent differently before it. The same as `departure` unless
+    /// that is an aligned step sent differently.
+    pub sequence_departure: Option<Departure>,
 }
 
 impl ConversationDiff {

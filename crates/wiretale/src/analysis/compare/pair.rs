@@ -5,7 +5,7 @@ use super::align::{lcs, MatchBasis};
 use super::conversation::{Conversation, Step, StepKind};
 use super::{
     AlignedStep, AttributeDifference, CompareOptions, ConversationDiff, ConversationSummary,
-    Departure, StepRef, TimingDifference, TimingKind,
+    Departure, StepRef, TimingDifference, TimingKind, DEPARTING_ATTRIBUTES,
 };
 use std::collections::BTreeSet;
 
@@ -46,8 +46,12 @@ pub fn diff(
         .filter_map(|&(a, b)| Some((*wu.get(a)?, *fu.get(b)?)))
         .collect();
     let label = w.identity.label();
+    let sequence_departure = departure(&label, w, f, &wu, &fu, &positions, &matched);
+    let departure =
+        sent_differently(&label, w, f, &positions, &matched).or_else(|| sequence_departure.clone());
     ConversationDiff {
-        departure: departure(&label, w, f, &wu, &fu, &positions, &matched),
+        departure,
+        sequence_departure,
         attribute_differences: attributes(w, f, &matched),
         timing: timing(w, f, &matched, opts),
         aligned_steps: matched.len(),
@@ -83,13 +87,7 @@ fn departure(
         gap = true;
     }
     let anchor_steps = anchor.and_then(|k| matched.get(k).copied());
-    let after = anchor_steps.and_then(|(i, j)| {
-        Some(AlignedStep {
-            text: w.steps.get(i)?.text.clone(),
-            working_frame: w.steps.get(i)?.frame,
-            failing_frame: f.steps.get(j)?.frame,
-        })
-    });
+    let after = anchor_steps.and_then(|m| aligned_step(w, f, m));
     let (wi, fi) = if gap {
         let w_matched: BTreeSet<usize> = matched.iter().map(|m| m.0).collect();
         let f_matched: BTreeSet<usize> = matched.iter().map(|m| m.1).collect();
@@ -113,29 +111,106 @@ fn departure(
     };
     let working = wi.and_then(|i| w.steps.get(i)).map(StepRef::from);
     let failing = fi.and_then(|i| f.steps.get(i)).map(StepRef::from);
+    Some(departure_at(label, after, working, failing, Vec::new()))
+}
+
+/// A matched pair of steps as [`AlignedStep`]: each side's words and frame.
+fn aligned_step(w: &Conversation, f: &Conversation, (i, j): (usize, usize)) -> Option<AlignedStep> {
+    let (ws, fs) = (w.steps.get(i)?, f.steps.get(j)?);
+    Some(AlignedStep {
+        text: ws.text.clone(),
+        working_frame: ws.frame,
+        failing_frame: fs.frame,
+        failing_text: fs.text.clone(),
+    })
+}
+
+/// A departure and its one-sentence summary.
+fn departure_at(
+    label: &str,
+    after: Option<AlignedStep>,
+    working: Option<StepRef>,
+    failing: Option<StepRef>,
+    attribute_differences: Vec<AttributeDifference>,
+) -> Departure {
     let said = |s: &Option<StepRef>, none: &str| match s {
         Some(s) => format!("{} (frame {})", s.text, s.frame),
         None => none.to_string(),
     };
-    let summary = format!(
+    let mut summary = format!(
         "{label}: {}working: {}; failing: {}",
         match &after {
-            Some(a) => format!(
+            Some(a) if a.text == a.failing_text => format!(
                 "after {} (working frame {}, failing frame {}), ",
                 a.text, a.working_frame, a.failing_frame
+            ),
+            Some(a) => format!(
+                "after {} (working frame {}) / {} (failing frame {}), ",
+                a.text, a.working_frame, a.failing_text, a.failing_frame
             ),
             None => "from the start, ".to_string(),
         },
         said(&working, "nothing more"),
         said(&failing, "nothing more (the capture ends)")
     );
-    Some(Departure {
+    if !attribute_differences.is_empty() {
+        let how: Vec<String> = attribute_differences
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} (working {}, failing {})",
+                    a.attribute, a.working, a.failing
+                )
+            })
+            .collect();
+        summary.push_str(&format!("; sent differently: {}", how.join(", ")));
+    }
+    Departure {
         conversation: label.to_string(),
         after,
         working,
         failing,
         summary,
-    })
+        attribute_differences,
+    }
+}
+
+/// The first aligned step, before the steps part, that the two sides sent differently: its
+/// [`DEPARTING_ATTRIBUTES`] differ (an HTTP/1.0 request without keep-alive where the working
+/// client sent HTTP/1.1). `working` and `failing` are that step on each side.
+fn sent_differently(
+    label: &str,
+    w: &Conversation,
+    f: &Conversation,
+    positions: &[(usize, usize)],
+    matched: &[(usize, usize)],
+) -> Option<Departure> {
+    let mut next = (0usize, 0usize);
+    for (k, (&(a, b), &(i, j))) in positions.iter().zip(matched).enumerate() {
+        if (a, b) != next {
+            return None;
+        }
+        next = (a.saturating_add(1), b.saturating_add(1));
+        let differences: Vec<AttributeDifference> = attributes(w, f, &[(i, j)])
+            .into_iter()
+            .filter(|d| DEPARTING_ATTRIBUTES.contains(&d.attribute))
+            .collect();
+        if differences.is_empty() {
+            continue;
+        }
+        let after = k
+            .checked_sub(1)
+            .and_then(|p| matched.get(p).copied())
+            .and_then(|m| aligned_step(w, f, m));
+        return Some(departure_at(
+            label,
+            after,
+            w.steps.get(i).map(StepRef::from),
+            f.steps.get(j).map(StepRef::from),
+            differences,
+        ));
+    }
+    None
 }
 
 /// What a side did after its last aligned step: the first step of its own (unaligned), or the
@@ -189,6 +264,8 @@ fn attributes(
                     failing: fv.to_string(),
                     working_frame: ws.frame,
                     failing_frame: fs.frame,
+                    failing_step: fs.text.clone(),
+                    actor: ws.actor,
                 });
             }
         }

@@ -37,33 +37,82 @@ fn conversation<'a>(c: &'a Comparison, label: &str) -> &'a ConversationDiff {
 }
 
 #[test]
-fn case_study_departs_where_the_client_closes_after_the_ntlm_challenge() {
+fn case_study_departs_at_the_http_10_request_then_parts_where_the_client_closes() {
     let c = compare_files(
         &testdata("case-study-working.pcapng"),
         &testdata("case-study.pcapng"),
     );
     assert!(c.different);
+    // The root cause first: the failing client asks in HTTP/1.0 without keep-alive.
     let first = c.first_departure.as_ref().expect("a departure");
     assert_eq!(
         first.conversation,
         "proxy :8080 HTTP crl.verisign.com/pca3.crl"
     );
-    let after = first.after.as_ref().expect("an aligned step before it");
+    assert!(first.after.is_none(), "{:?}", first.after);
+    let working = first.working.as_ref().expect("the working request");
+    let failing = first.failing.as_ref().expect("the failing request");
+    assert_eq!(
+        (working.frame, working.text.as_str()),
+        (
+            88,
+            "client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1"
+        )
+    );
+    assert_eq!(
+        (failing.frame, failing.text.as_str()),
+        (
+            407,
+            "client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0"
+        )
+    );
+    let how: Vec<(&str, &str, &str)> = first
+        .attribute_differences
+        .iter()
+        .map(|a| (a.attribute, a.working.as_str(), a.failing.as_str()))
+        .collect();
+    assert_eq!(
+        how,
+        vec![
+            ("http_version", "HTTP/1.1", "HTTP/1.0"),
+            (
+                "keep_alive",
+                "yes (HTTP/1.1 default)",
+                "no (HTTP/1.0 default)"
+            )
+        ]
+    );
+    assert!(first.summary.contains("frame 407"), "{}", first.summary);
+    assert!(
+        first
+            .summary
+            .contains("http_version (working HTTP/1.1, failing HTTP/1.0)"),
+        "{}",
+        first.summary
+    );
+
+    // Then the steps part: the client closes after the NTLM challenge instead of answering.
+    let proxy = conversation(&c, "proxy :8080 HTTP crl.verisign.com/pca3.crl");
+    assert_eq!(proxy.departure.as_ref(), Some(first));
+    let parts = proxy.sequence_departure.as_ref().expect("the steps part");
+    assert!(parts.attribute_differences.is_empty());
+    let after = parts.after.as_ref().expect("an aligned step before it");
     assert!(after.text.contains("NTLM Type 2"), "{}", after.text);
+    assert_eq!(after.failing_text, after.text);
     assert_eq!(after.failing_frame, 417);
-    let working = first.working.as_ref().expect("working went on");
+    let working = parts.working.as_ref().expect("working went on");
     assert!(
         working.text.contains("with NTLM Type 3"),
         "{}",
         working.text
     );
     assert_eq!(working.actor, "client");
-    let failing = first.failing.as_ref().expect("failing did something else");
+    let failing = parts.failing.as_ref().expect("failing did something else");
     assert_eq!(
         (failing.frame, failing.actor, failing.text.as_str()),
         (418, "client", "client closes the connection (FIN)")
     );
-    assert!(first.summary.contains("frame 418"), "{}", first.summary);
+    assert!(parts.summary.contains("frame 418"), "{}", parts.summary);
 
     // Every conversation is found in both, whatever the addresses, ports and frames.
     assert!(c.only_in_working.is_empty() && c.only_in_failing.is_empty());
@@ -88,15 +137,35 @@ fn case_study_departs_where_the_client_closes_after_the_ntlm_challenge() {
         (version.working.as_str(), version.failing.as_str()),
         ("HTTP/1.1", "HTTP/1.0")
     );
-    assert!(proxy
+    // Each side's own words, and whose message it is.
+    assert!(version.step.ends_with("HTTP/1.1"), "{}", version.step);
+    assert!(
+        version.failing_step.ends_with("HTTP/1.0"),
+        "{}",
+        version.failing_step
+    );
+    assert_eq!(version.actor, "client");
+    let actors: Vec<(&str, &str)> = proxy
         .attribute_differences
         .iter()
-        .any(|a| a.attribute == "keep_alive" && a.failing.starts_with("no")));
+        .filter(|a| a.attribute == "keep_alive")
+        .map(|a| (a.actor, a.failing.as_str()))
+        .collect();
+    assert_eq!(
+        actors,
+        vec![
+            ("client", "no (HTTP/1.0 default)"),
+            ("proxy", "no (Connection: close)"),
+            ("client", "no (HTTP/1.0 default)")
+        ]
+    );
 
     // The TLS conversation: the working client sends application data, the failing server
     // resets after 30 s of silence.
     let tls = conversation(&c, "server :5061 TLS");
     let d = tls.departure.as_ref().expect("TLS departs");
+    assert_eq!(tls.sequence_departure.as_ref(), Some(d));
+    assert!(d.attribute_differences.is_empty());
     assert_eq!(d.after.as_ref().map(|a| a.failing_frame), Some(316));
     assert!(d
         .working
@@ -177,7 +246,7 @@ fn identical_captures_have_no_difference() {
 }
 
 #[test]
-fn ntlm_fixtures_depart_after_the_type_2_even_for_other_urls() {
+fn ntlm_fixtures_depart_at_the_http_10_request_even_for_other_urls() {
     let c = compare_files(
         &testdata("ntlm-proxy-auth-ok.pcap"),
         &testdata("ntlm-proxy-abandoned.pcap"),
@@ -188,24 +257,42 @@ fn ntlm_fixtures_depart_after_the_type_2_even_for_other_urls() {
     assert_eq!(d.matched_by, MatchBasis::OnlyOneOnPort);
     assert_eq!(c.conversations.len(), 1);
     let first = c.first_departure.as_ref().unwrap();
-    assert!(first.after.as_ref().unwrap().text.contains("NTLM Type 2"));
+    assert!(first.after.is_none());
     assert_eq!(
-        first
+        first.working.as_ref().map(|s| (s.frame, s.text.as_str())),
+        Some((
+            4,
+            "client sends GET http://www.example.com/intranet/index.html HTTP/1.1"
+        ))
+    );
+    assert_eq!(
+        first.failing.as_ref().map(|s| (s.frame, s.text.as_str())),
+        Some((4, "client sends GET http://crl.example.com/ca.crl HTTP/1.0"))
+    );
+    let parts = d.sequence_departure.as_ref().unwrap();
+    assert!(parts.after.as_ref().unwrap().text.contains("NTLM Type 2"));
+    assert_eq!(
+        parts
             .working
             .as_ref()
             .map(|s| (s.frame, s.text.contains("NTLM Type 3"))),
         Some((12, true))
     );
     assert_eq!(
-        first.failing.as_ref().map(|s| (s.frame, s.text.as_str())),
+        parts.failing.as_ref().map(|s| (s.frame, s.text.as_str())),
         Some((19, "client closes the connection (FIN)"))
     );
+    // The failing side's own URL, not the working one's.
+    assert!(d
+        .attribute_differences
+        .iter()
+        .all(|a| a.actor != "client" || a.failing_step.contains("crl.example.com/ca.crl")));
     assert_eq!(ids(&c.findings_only_in_failing), vec!["ntlm-abandoned"]);
     assert!(c.findings_only_in_working.is_empty());
 }
 
 #[test]
-fn squid_captures_depart_at_the_withheld_challenge() {
+fn squid_captures_depart_at_the_http_10_request_then_at_the_withheld_challenge() {
     let Some(dir) = shared_captures() else { return };
     let c = compare_files(
         &dir.join("squid-ntlm-proxy-auth-ok-curl.pcap"),
@@ -217,9 +304,39 @@ fn squid_captures_depart_at_the_withheld_challenge() {
         first.conversation,
         "proxy :3128 HTTP crl.verisign.com/pca3.crl"
     );
-    assert!(first.after.as_ref().unwrap().text.contains("NTLM Type 1"));
-    let w = first.working.as_ref().unwrap();
-    let f = first.failing.as_ref().unwrap();
+    // Frame 4 is HTTP/1.1 in one, HTTP/1.0 in the other: that is the first departure.
+    assert!(first.after.is_none());
+    assert_eq!(
+        first.working.as_ref().map(|s| (s.frame, s.text.as_str())),
+        Some((
+            4,
+            "client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 1"
+        ))
+    );
+    assert_eq!(
+        first.failing.as_ref().map(|s| (s.frame, s.text.as_str())),
+        Some((
+            4,
+            "client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0 with NTLM Type 1"
+        ))
+    );
+    assert_eq!(first.attribute_differences.len(), 2);
+    // Then the steps part at the 407, each side's request in its own words before it.
+    let proxy = conversation(&c, "proxy :3128 HTTP crl.verisign.com/pca3.crl");
+    let parts = proxy.sequence_departure.as_ref().unwrap();
+    let after = parts.after.as_ref().unwrap();
+    assert!(
+        after.text.contains("HTTP/1.1 with NTLM Type 1"),
+        "{}",
+        after.text
+    );
+    assert!(
+        after.failing_text.contains("HTTP/1.0 with NTLM Type 1"),
+        "{}",
+        after.failing_text
+    );
+    let w = parts.working.as_ref().unwrap();
+    let f = parts.failing.as_ref().unwrap();
     assert_eq!(w.frame, 6);
     assert!(
         w.text.contains("407") && w.text.contains("NTLM Type 2"),
@@ -233,7 +350,6 @@ fn squid_captures_depart_at_the_withheld_challenge() {
         f.text
     );
     assert!(!f.text.contains("NTLM Type 2"));
-    let proxy = conversation(&c, "proxy :3128 HTTP crl.verisign.com/pca3.crl");
     assert!(proxy
         .attribute_differences
         .iter()
@@ -449,6 +565,125 @@ fn plain_tcp_conversations_align_on_connection_steps() {
     assert_eq!(dep.after.unwrap().text, "tcp open");
     assert_eq!(dep.working.unwrap().text, "tcp accept");
     assert_eq!(dep.failing.unwrap().text, "tcp no answer");
+}
+
+fn with_attr(mut s: Step, name: &'static str, value: &str) -> Step {
+    s.attrs.insert(name, value.to_string());
+    s.text = format!("{} {value}", s.key);
+    s
+}
+
+#[test]
+fn an_aligned_request_sent_in_another_http_version_is_the_departure() {
+    let request = |frame, version| {
+        with_attr(
+            step(frame, 0.1, 0, Message, "http client GET <conversation>"),
+            "http_version",
+            version,
+        )
+    };
+    let w = conv(vec![
+        step(1, 0.0, 0, Message, "http client GET /a"),
+        request(4, "HTTP/1.1"),
+        step(6, 0.2, 0, Message, "http server 407"),
+        step(
+            8,
+            0.3,
+            0,
+            Message,
+            "http client GET <conversation> with NTLM Type 3",
+        ),
+    ]);
+    let f = conv(vec![
+        step(1, 0.0, 0, Message, "http client GET /a"),
+        request(4, "HTTP/1.0"),
+        step(6, 0.2, 0, Message, "http server 407"),
+        step(7, 0.3, 0, End, "tcp fin client"),
+    ]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    let dep = d.departure.as_ref().expect("departure");
+    let after = dep.after.as_ref().expect("the step before");
+    assert_eq!(
+        (after.text.as_str(), after.failing_text.as_str()),
+        ("http client GET /a", "http client GET /a")
+    );
+    assert_eq!(
+        dep.working.as_ref().map(|s| s.text.as_str()),
+        Some("http client GET <conversation> HTTP/1.1")
+    );
+    assert_eq!(
+        dep.failing.as_ref().map(|s| s.text.as_str()),
+        Some("http client GET <conversation> HTTP/1.0")
+    );
+    assert_eq!(dep.attribute_differences.len(), 1);
+    // Where the steps part is still there, after it, in each side's words.
+    let parts = d.sequence_departure.as_ref().expect("the steps part");
+    assert_ne!(parts, dep);
+    assert_eq!(parts.after.as_ref().map(|a| a.failing_frame), Some(6));
+    assert_eq!(parts.failing.as_ref().map(|s| s.frame), Some(7));
+    assert!(parts.attribute_differences.is_empty());
+    assert_eq!(d.attribute_differences.len(), 1);
+    assert_eq!(
+        d.attribute_differences[0].failing_step,
+        "http client GET <conversation> HTTP/1.0"
+    );
+
+    // Alike in every message but the version: still a departure, at that request.
+    let w2 = conv(w.steps[..3].to_vec());
+    let f2 = conv(f.steps[..3].to_vec());
+    let d = pair::diff(&w2, &f2, MatchBasis::Identity, &CompareOptions::default());
+    assert!(d.sequence_departure.is_none());
+    assert_eq!(
+        d.departure.and_then(|x| x.failing).map(|s| s.frame),
+        Some(4)
+    );
+}
+
+#[test]
+fn other_properties_and_differences_after_the_parting_do_not_move_the_departure() {
+    let hello = |frame, suite| {
+        with_attr(
+            step(frame, 0.1, 0, Message, "tls server server_hello"),
+            "tls_cipher_suite",
+            suite,
+        )
+    };
+    let w = conv(vec![
+        step(1, 0.0, 0, Message, "tls client client_hello"),
+        hello(2, "TLS_AES_128_GCM_SHA256"),
+    ]);
+    let f = conv(vec![
+        step(1, 0.0, 0, Message, "tls client client_hello"),
+        hello(2, "TLS_AES_256_GCM_SHA384"),
+    ]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    assert!(d.departure.is_none() && d.sequence_departure.is_none());
+    assert_eq!(d.attribute_differences.len(), 1);
+    assert!(d.is_different());
+
+    // A keep-alive difference after the steps have parted leaves the departure where they part.
+    let response = |frame, ka| {
+        with_attr(
+            step(frame, 0.2, 0, Message, "http server 200"),
+            "keep_alive",
+            ka,
+        )
+    };
+    let w = conv(vec![
+        step(1, 0.0, 0, Message, "http client GET <conversation>"),
+        step(2, 0.1, 0, Message, "http server 407"),
+        response(3, "yes (HTTP/1.1 default)"),
+    ]);
+    let f = conv(vec![
+        step(1, 0.0, 0, Message, "http client GET <conversation>"),
+        response(3, "no (Connection: close)"),
+    ]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    let dep = d.departure.expect("departure");
+    assert_eq!(Some(&dep), d.sequence_departure.as_ref());
+    assert_eq!(dep.working.map(|s| s.frame), Some(2));
+    assert!(dep.attribute_differences.is_empty());
+    assert_eq!(d.attribute_differences.len(), 1);
 }
 
 #[test]
