@@ -332,7 +332,7 @@ fn the_case_study_departs_at_the_http_10_request_in_each_sides_words() {
             "  working:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1  (frame 88)",
             "  failing:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0  (frame 407)",
             "  differs:  request HTTP version: working HTTP/1.1, failing HTTP/1.0",
-            "            request keep-alive: working yes (HTTP/1.1 default), failing no (HTTP/1.0 default)",
+            "            request keep-alive: working yes (HTTP/1.1 with Proxy-Connection: keep-alive), failing no (HTTP/1.0 default)",
             "  then the steps part:",
             "    both:     proxy answers HTTP/1.1 407 Proxy Authentication Required (offers NTLM) with NTLM Type 2 challenge  (working frame 91, failing frame 417)",
             "    working:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 3  (frame 92)",
@@ -353,10 +353,10 @@ fn the_case_study_departs_at_the_http_10_request_in_each_sides_words() {
     );
     // The keep-alive blocks say whose message it is.
     assert!(text.contains(
-        "      request keep-alive: working yes (HTTP/1.1 default), failing no (HTTP/1.0 default)"
+        "      request keep-alive: working yes (HTTP/1.1 with Proxy-Connection: keep-alive), failing no (HTTP/1.0 default)"
     ));
     assert!(text.contains(
-        "      response keep-alive: working yes (HTTP/1.1 default), failing no (Connection: close)\n          proxy answers HTTP/1.1 407 Proxy Authentication Required (offers NTLM, BASIC)  (frames 89 ↔ 408)"
+        "      response keep-alive: working yes (HTTP/1.1 with Connection: keep-alive), failing no (Connection: close)\n          proxy answers HTTP/1.1 407 Proxy Authentication Required (offers NTLM, BASIC)  (frames 89 ↔ 408)"
     ), "{text}");
 }
 
@@ -388,7 +388,7 @@ fn the_squid_pair_departs_at_the_http_10_request_not_after_it() {
             "  working:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 1  (frame 4)",
             "  failing:  client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0 with NTLM Type 1  (frame 4)",
             "  differs:  request HTTP version: working HTTP/1.1, failing HTTP/1.0",
-            "            request keep-alive: working yes (HTTP/1.1 default), failing no (HTTP/1.0 default)",
+            "            request keep-alive: working yes (HTTP/1.1 with Proxy-Connection: keep-alive), failing no (HTTP/1.0 default)",
             "  then the steps part:",
             "    both:     working: client sends GET http://crl.verisign.com/pca3.crl HTTP/1.1 with NTLM Type 1  (frame 4)",
             "              failing: client sends GET http://crl.verisign.com/pca3.crl HTTP/1.0 with NTLM Type 1  (frame 4)",

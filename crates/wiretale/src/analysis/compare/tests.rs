@@ -77,7 +77,7 @@ fn case_study_departs_at_the_http_10_request_then_parts_where_the_client_closes(
             ("http_version", "HTTP/1.1", "HTTP/1.0"),
             (
                 "keep_alive",
-                "yes (HTTP/1.1 default)",
+                "yes (HTTP/1.1 with Proxy-Connection: keep-alive)",
                 "no (HTTP/1.0 default)"
             )
         ]
