@@ -270,8 +270,29 @@ fn http_summary(m: &HttpMessage) -> String {
             None => format!("connection reset with {method} {target} unanswered"),
         },
         HttpMessage::DecodeError { message, .. } => format!("HTTP decode error: {message}"),
-        HttpMessage::Resynchronized { discarded, .. } => {
-            format!("HTTP resynchronised after {discarded} bytes")
+        HttpMessage::Resynchronized {
+            discarded, after, ..
+        } => {
+            use crate::proto::http::ResyncCause;
+            // Said as what happened: joining a connection mid-way loses nothing of what was
+            // sent after the capture began, and "after 0 bytes" read as loss.
+            match (after, *discarded) {
+                (ResyncCause::MidStream, 0) => {
+                    "HTTP picked up mid-connection: a message starts here".to_string()
+                }
+                (ResyncCause::MidStream, n) => format!(
+                    "HTTP picked up mid-connection: {n} bytes of an earlier message skipped"
+                ),
+                (ResyncCause::Gap, 0) => {
+                    "HTTP found a message start again after missing bytes".to_string()
+                }
+                (ResyncCause::Gap, n) => format!(
+                    "HTTP found a message start again after missing bytes and {n} bytes skipped"
+                ),
+                (ResyncCause::Error, n) => {
+                    format!("HTTP resynchronised after {n} undecodable bytes")
+                }
+            }
         }
     }
 }
