@@ -363,3 +363,31 @@ fn a_damaged_record_in_the_middle_is_skipped_and_the_rest_told() {
     assert_eq!(stats["damage"][0]["kind"]["kind"], "bad_record_length");
     assert!(json["error"].is_null());
 }
+
+/// A message that did not arrive whole says so: frame 6 of http-connection-headers.pcap is a
+/// response head ended by the server's FIN before its blank line (an audit found it told as
+/// a plain `HTTP/1.0 200 OK`), and a capture picked up mid-connection is told as that, not
+/// as "resynchronised after 0 bytes".
+#[test]
+fn messages_cut_short_and_connections_joined_late_say_so() {
+    if let Some(capture) = support::shared("http-connection-headers.pcap") {
+        let o = wiretale(&["story", capture.to_str().unwrap()]);
+        let text = stdout(&o);
+        let line = (text.lines())
+            .find(|l| l.starts_with("Frame 6 "))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            line.ends_with("HTTP/1.0 200 OK (head cut short by FIN)"),
+            "{line}"
+        );
+    }
+    if let Some(capture) = support::shared("http-midstream-nosyn.pcap") {
+        let o = wiretale(&["timeline", capture.to_str().unwrap()]);
+        let text = stdout(&o);
+        assert!(
+            text.contains("HTTP picked up mid-connection: a message starts here"),
+            "{text}"
+        );
+        assert!(!text.contains("after 0 bytes"), "{text}");
+    }
+}

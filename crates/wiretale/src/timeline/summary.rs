@@ -214,6 +214,24 @@ pub(crate) fn push_decimal(s: &mut String, n: impl Into<u64>) {
     }
 }
 
+/// ` (head cut short by FIN)` for a message that did not arrive whole: its start line alone
+/// reads like a normal message.
+fn push_cut_short(s: &mut String, completion: &crate::proto::http::Completion) {
+    use crate::proto::http::{Completion, MessagePart, TruncationCause};
+    if let Completion::Truncated { part, cause } = completion {
+        s.push_str(match part {
+            MessagePart::Head => " (head cut short by ",
+            MessagePart::Body => " (body cut short by ",
+        });
+        s.push_str(match cause {
+            TruncationCause::Fin => "FIN)",
+            TruncationCause::Reset => "a reset)",
+            TruncationCause::CaptureEnd => "the end of the capture)",
+            TruncationCause::Gap => "missing bytes)",
+        });
+    }
+}
+
 fn http_summary(m: &HttpMessage) -> String {
     match m {
         // The commonest summaries of a capture, built without `format!`: its machinery
@@ -229,6 +247,7 @@ fn http_summary(m: &HttpMessage) -> String {
                 }
                 s.push_str(part);
             }
+            push_cut_short(&mut s, &r.completion);
             s
         }
         HttpMessage::Response(r) => {
@@ -245,6 +264,7 @@ fn http_summary(m: &HttpMessage) -> String {
             if !r.head.headers.challenges.is_empty() {
                 s.push(')');
             }
+            push_cut_short(&mut s, &r.completion);
             s
         }
         HttpMessage::TunnelEstablished { authority, .. } => {
