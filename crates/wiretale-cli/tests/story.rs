@@ -391,3 +391,35 @@ fn messages_cut_short_and_connections_joined_late_say_so() {
         assert!(!text.contains("after 0 bytes"), "{text}");
     }
 }
+
+/// Stream 0 of http-ntlm-wpad-401-smb.pcap (client port 1037) was picked up mid-way: only
+/// the proxy's 404 and the close were captured. The proxy is a proxy on every other
+/// connection, so it is called one here too (an audit found "server" on these lines and the
+/// address under both `servers` and `proxies`), and the 404 its FIN completes comes before
+/// that FIN, as in the frames' bytes (the order used to depend on whether the body had a
+/// length).
+#[test]
+fn a_proxy_is_a_proxy_everywhere_and_a_message_comes_before_its_fin() {
+    let Some(capture) = support::shared("http-ntlm-wpad-401-smb.pcap") else {
+        return;
+    };
+    let o = wiretale(&["story", capture.to_str().unwrap()]);
+    let text = stdout(&o);
+    let servers = (text.lines())
+        .find(|l| l.starts_with("  servers "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(!servers.contains("192.168.75.1:3141"), "{servers}");
+    assert!(text.contains("\n  proxies  192.168.75.1:3141\n"), "{text}");
+    for frame in ["19", "28", "43"] {
+        let lines: Vec<&str> = (text.lines())
+            .filter(|l| l.starts_with(&format!("Frame {frame} ")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("HTTP  HTTP/1.0 404"), "{lines:?}");
+        assert!(
+            lines[1].ends_with("TCP   closes the connection (FIN)"),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains("proxy 192.168.75.1:3141 "), "{lines:?}");
+    }
+}

@@ -258,8 +258,16 @@ fn write_text<W: Write>(
     let mut proxies = FirstSeen::default();
     for (_, client, server, is_proxy) in index.endpoints() {
         clients.add(client.ip());
-        let list = if is_proxy { &mut proxies } else { &mut servers };
-        list.add(server);
+        if is_proxy {
+            proxies.add(server);
+        }
+    }
+    // An address that is a proxy on one connection is the proxy on all: a connection picked
+    // up mid-way, or one that only ever got an error, shows no proxy request of its own.
+    for (_, _, server, is_proxy) in index.endpoints() {
+        if !is_proxy && !proxies.seen.contains(&server) {
+            servers.add(server);
+        }
     }
     for (role, list) in [
         ("clients", clients.describe()),

@@ -1009,6 +1009,9 @@ impl<'i> RoleResolver<'i> {
             let Some(addr) = addr else { return "" };
             match conn {
                 Some((client, _, _)) if client == addr => "client",
+                // A server that is a proxy on another connection is the proxy here too (this
+                // connection was picked up mid-way, or showed no proxy request).
+                Some((_, server, "server")) if server == addr => self.role_of(addr),
                 Some((_, server, role)) if server == addr => role,
                 _ => self.role_of(addr),
             }
