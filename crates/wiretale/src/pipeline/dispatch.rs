@@ -137,6 +137,8 @@ pub(crate) struct Dispatcher<'s> {
     tls_config: TlsParserConfig,
     /// The frame being processed (where a flow-table eviction happens).
     frame: u64,
+    /// Its time.
+    time: Timestamp,
     /// Limits reached, as seen in the events.
     limits: std::collections::BTreeMap<Limit, LimitHits>,
     /// The messages a decoder reports in one call, until they become events: kept from call
@@ -164,6 +166,7 @@ impl<'s> Dispatcher<'s> {
             },
             tls_config: config.tls,
             frame: 0,
+            time: Timestamp::default(),
             limits: Default::default(),
             messages: Vec::new(),
         }
@@ -179,8 +182,15 @@ impl<'s> Dispatcher<'s> {
         self.sink.capture_start(first_frame_time);
     }
 
+    /// The frame being processed, where [`Dispatcher::begin_frame`] is not called (a shard
+    /// that builds no frame summaries).
+    pub fn at_frame(&mut self, frame: u64, time: Timestamp) {
+        self.frame = frame;
+        self.time = time;
+    }
+
     pub fn begin_frame(&mut self, record: &Record<'_>, first: Timestamp) {
-        self.frame = record.frame;
+        self.at_frame(record.frame, record.time);
         if self.wants_frames {
             self.notes = FrameNotes {
                 frame: record.frame,
@@ -785,7 +795,9 @@ impl StreamHandler for Dispatcher<'_> {
             App::Undecided | App::Opaque => {}
         }
         let end_frame = match reason {
-            EndReason::Fin => conn.fin[dir as usize].or(conn.closed_at),
+            // The tracker ends a direction before it announces the FIN that ends it (so that
+            // what the FIN completes comes first): that FIN is in the frame being processed.
+            EndReason::Fin => conn.fin[dir as usize].or(Some((self.frame, self.time))),
             EndReason::Reset | EndReason::CaptureEnd => conn.closed_at,
         };
         let last_data = conn.last_data[dir as usize];

@@ -725,6 +725,8 @@ fn run_shard(
                             file_offset: 0,
                         };
                         handler.inner.begin_frame(&record, first_time);
+                    } else {
+                        handler.inner.at_frame(copy.frame, copy.time);
                     }
                     let info = tcp.segment(copy.frame, copy.time, &seg, &mut handler);
                     handler.inner.end_tcp_frame(&seg, &info);

@@ -1034,10 +1034,11 @@ fn process_segment<H: StreamHandler>(
         if flow.first_fin.is_none() {
             flow.first_fin = Some(dir);
         }
-        if !flow.fin_announced[i] {
-            flow.fin_announced[i] = true;
-            handler.event(conn, &info, frame, time, ConnEvent::Fin { dir });
-        }
+        let announce = !flow.fin_announced[i];
+        flow.fin_announced[i] = true;
+        // The direction ends before its FIN is announced, so a message the FIN completes (a
+        // body that ends at the close, a head cut short) comes before the close, in the
+        // order the sender wrote them, as a message that completed before the FIN does.
         if flow.halves[i].fin_reached() {
             let at = LastSeen {
                 info,
@@ -1053,6 +1054,9 @@ fn process_segment<H: StreamHandler>(
                 handler,
                 cfg,
             );
+        }
+        if announce {
+            handler.event(conn, &info, frame, time, ConnEvent::Fin { dir });
         }
     }
     if flags.rst() {
