@@ -378,6 +378,8 @@ pub struct RetiredCertificate {
     pub frame: u64,
     /// Last frame of the connection.
     pub last_frame: u64,
+    /// Frame at which its handshake completed (the later Finished), when known.
+    pub handshake_done: Option<u64>,
     /// The URLs its certificates name ([`TlsProgress::cert_urls`]), shared between
     /// connections that received the same ones.
     pub urls: Arc<[(String, &'static str)]>,

@@ -18,6 +18,8 @@ struct CertificateHolder<'i> {
     cert_frame: u64,
     /// Last frame of the connection (`u64::MAX` while it is open).
     end_frame: u64,
+    /// Frame at which the handshake completed, when it did.
+    handshake_done: Option<u64>,
     urls: &'i [(String, &'static str)],
 }
 
@@ -32,6 +34,7 @@ fn certificate_holders(index: &Index) -> Vec<CertificateHolder<'_>> {
             server: conn.server,
             cert_frame: p.certificate?,
             end_frame: conn.flow.as_ref().map_or(u64::MAX, |f| f.last_frame),
+            handshake_done: p.completed_frame(),
             urls: &p.cert_urls,
         })
     });
@@ -41,6 +44,7 @@ fn certificate_holders(index: &Index) -> Vec<CertificateHolder<'_>> {
         server: c.server,
         cert_frame: c.frame,
         end_frame: c.last_frame,
+        handshake_done: c.handshake_done,
         urls: &c.urls,
     });
     let mut all: Vec<CertificateHolder<'_>> =
@@ -161,9 +165,9 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
             frames,
             streams,
             summary: format!(
-                "While TLS stream {} {} after the server's certificate (frame {cert_frame}), the client fetched its {kind} {url} ({} attempt{}): {outcome}.",
+                "While TLS stream {} {}, the client fetched its {kind} {url} ({} attempt{}): {outcome}.",
                 conn.stream,
-                if stalled { "was stalled" } else { "was in its handshake" },
+                tls_state(stalled, cert_frame, conn.handshake_done, first.request_frame),
                 fetches.len(),
                 if fetches.len() == 1 { "" } else { "s" }
             ),
@@ -172,7 +176,7 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
             suggestion: if failed {
                 "The client validates the server certificate by fetching its revocation information and waits for it: make that URL reachable for the client without interactive authentication (proxy exemption, or a proxy/HTTP setting the client's library can complete)."
             } else {
-                "The revocation check succeeded; it only delayed the handshake."
+                "The revocation check succeeded; it only delayed the connection's first use."
             }
             .to_string(),
         });
@@ -190,6 +194,25 @@ pub fn detect(index: &Index, earlier: &[Finding]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Where the TLS connection stood when the client began fetching (`fetch_frame`): in its
+/// handshake after the server's certificate, or past it (a client may finish the handshake
+/// and validate the certificate before it sends data, as in the case study), stalled or
+/// not.
+fn tls_state(stalled: bool, cert_frame: u64, done: Option<u64>, fetch_frame: u64) -> String {
+    let waiting = if stalled {
+        "was stalled"
+    } else {
+        "was waiting"
+    };
+    match done {
+        Some(done) if done < fetch_frame => format!(
+            "{waiting} after its handshake (completed at frame {done}; the server's certificate at frame {cert_frame})"
+        ),
+        _ if stalled => format!("was stalled after the server's certificate (frame {cert_frame})"),
+        _ => format!("was in its handshake after the server's certificate (frame {cert_frame})"),
+    }
 }
 
 /// The first of the earlier findings this detector consults, by id and stream (looked up per

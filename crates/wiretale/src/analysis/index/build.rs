@@ -316,7 +316,10 @@ impl ConnFold {
         match &self.tls {
             Some(tls) => tls.quiet(c.client),
             None if c.tls => None,
-            None => Some(QuietTls { certificate: None }),
+            None => Some(QuietTls {
+                certificate: None,
+                handshake_done: None,
+            }),
         }
     }
 
@@ -601,6 +604,7 @@ impl IndexBuilder {
             return None;
         }
         let last_frame = fold.conn.flow.as_ref().map_or(0, |f| f.last_frame);
+        let quiet_handshake_done = quiet.handshake_done;
         let certificate = quiet.certificate.map(|(frame, urls)| {
             let shared = match self.url_lists.get(urls) {
                 Some(shared) => Arc::clone(shared),
@@ -638,6 +642,7 @@ impl IndexBuilder {
                 server: c.server,
                 frame,
                 last_frame,
+                handshake_done: quiet_handshake_done,
                 urls,
             });
         }

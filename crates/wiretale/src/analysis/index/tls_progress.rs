@@ -90,6 +90,8 @@ fn completed(p: &TlsProgress, client_side: usize) -> bool {
 /// certificate frame and the URLs it names, if any (the revocation detector reads those).
 pub(super) struct QuietTls<'f> {
     pub(super) certificate: Option<(u64, &'f [(String, &'static str)])>,
+    /// Frame at which the handshake completed (the later Finished), when known.
+    pub(super) handshake_done: Option<u64>,
 }
 
 /// The server's certificate as one side sent it.
@@ -235,7 +237,14 @@ impl TlsFold {
             .and_then(Option::as_ref)
             .filter(|c| !c.urls.is_empty())
             .map(|c| (c.frame, c.urls.as_slice()));
-        Some(QuietTls { certificate })
+        let handshake_done = match p.finished {
+            [Some(a), Some(b)] => Some(a.max(b)),
+            [a, b] => a.or(b),
+        };
+        Some(QuietTls {
+            certificate,
+            handshake_done,
+        })
     }
 
     /// The progress with sides named, given the connection's client.
