@@ -44,6 +44,26 @@ fn case_study_tells_the_story_and_names_the_root_cause() {
         .unwrap();
     assert!(abandoned.frames.contains(&416) && abandoned.frames.contains(&417));
     assert!(abandoned.evidence.iter().any(|e| e.contains("HTTP/1.0")));
+    // The key evidence names the proxy's explicit keep-alive headers, not a version default,
+    // and the close in milliseconds.
+    assert!(abandoned.evidence.iter().any(|e| e
+        == "The response would keep the connection open (HTTP/1.1 with Connection: keep-alive)"));
+    assert!(abandoned
+        .evidence
+        .iter()
+        .any(|e| e.contains("3 ms after the challenge")));
+    // The fetch came after both Finished messages (frame 316): the revocation finding says
+    // so, as tls-stalled does.
+    let revocation = (a.diagnosis.findings.iter())
+        .find(|f| f.id == "revocation-check-during-handshake")
+        .unwrap();
+    assert!(
+        revocation.summary.starts_with(
+            "While TLS stream 1 was stalled after its handshake (completed at frame 316; the server's certificate at frame 311), the client fetched"
+        ),
+        "{}",
+        revocation.summary
+    );
     let story = a.story(&StoryOptions::default());
     let at = |frame: u64| {
         story
