@@ -887,12 +887,22 @@ fn process_segment<H: StreamHandler>(
     let idle_secs = time.seconds_since(flow.last_time).max(0.0);
     flow.last_frame = frame;
     flow.last_time = time;
+    // Wireshark's relative sequence numbers: a direction's base is the ISN of its SYN, or
+    // one before the first sequence number it was seen sending. A direction not seen yet
+    // takes its base from the first acknowledgment of it (one before the acked number, its
+    // ISN when the ack is the handshake's): a capture picked up mid-connection then counts
+    // both directions from where it starts, as tshark does, instead of the silent side's
+    // acks all reading 1 until it speaks and its first data restarting at 1.
     if flow.base_seq[i].is_none() {
         flow.base_seq[i] = Some(if flags.syn() {
             seq
         } else {
             seq.wrapping_sub(1)
         });
+    }
+    let other = idx(dir.flip());
+    if flags.ack() && flow.base_seq[other].is_none() {
+        flow.base_seq[other] = Some(seg.header.ack().wrapping_sub(1));
     }
     // A pure SYN that did not start a new stream carries the client's initial sequence number
     // again. After the connection ended (typically refused with RST), that is the client
@@ -1100,14 +1110,10 @@ fn segment_info<C>(
         stream: flow.info.stream,
         dir,
         relative_seq: seq.wrapping_sub(base),
-        relative_ack: if flags.ack() {
-            Some(match other_base {
-                Some(b) => seg.header.ack().wrapping_sub(b),
-                None => 1,
-            })
-        } else {
-            None
-        },
+        // An ACK has set the other direction's base (`process_segment`).
+        relative_ack: flags
+            .ack()
+            .then(|| seg.header.ack().wrapping_sub(other_base.unwrap_or(0))),
     }
 }
 

@@ -262,3 +262,58 @@ fn a_handler_that_wants_only_closings_is_not_told_of_late_packets() {
     assert!(all.len() > closings.len(), "the workload has late packets");
     assert_eq!(run_with(false), closings);
 }
+
+/// A capture that starts mid-connection, the client acknowledging the server's data before
+/// the server is seen sending anything (tcp-zerowindow-recovery.pcapng): the server's base
+/// comes from the first acknowledgment of it, so the acks rise with the data acknowledged
+/// and the server's next data continues from there, as in tshark (which shows `Ack=1`,
+/// `Ack=1001`, `Ack=2001`, then `Seq=2001`), instead of every ack reading 1 and the data restarting at 1.
+#[test]
+fn relative_numbers_of_a_silent_side_count_from_its_first_acknowledgment() {
+    use wiretale_fixtures::wire::tcp::TcpFlags as F;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "192.168.0.20:2235".parse().unwrap(),
+        "192.168.0.30:1720".parse().unwrap(),
+    );
+    let segment = |s: &TcpSession, dir: FDir, seq: u32, ack: u32| {
+        let mut h = s.segment_header(dir);
+        h.seq = seq;
+        h.ack = ack;
+        h.flags = F::ACK;
+        h
+    };
+    let (client, server) = (3_000_000_000u32, 4_294_967_000u32); // the server's wraps
+    for acked in [0u32, 1000, 2000] {
+        let h = segment(&s, FDir::ToServer, client, server.wrapping_add(acked));
+        s.send_raw(&mut cap, FDir::ToServer, h, b"");
+    }
+    let h = segment(&s, FDir::ToClient, server.wrapping_add(2000), client);
+    s.send_raw(&mut cap, FDir::ToClient, h, &[0x55; 100]);
+    let h = segment(&s, FDir::ToServer, client, server.wrapping_add(2100));
+    s.send_raw(&mut cap, FDir::ToServer, h, b"");
+
+    let pcap = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let mut reader = CaptureReader::new(std::io::Cursor::new(pcap)).unwrap();
+    let mut net = NetDecoder::default();
+    let mut handler = Collect::default();
+    let mut tcp: TcpTracker<Collect> = TcpTracker::new(TcpConfig::default());
+    let mut numbers = Vec::new();
+    while let Ok(Some(rec)) = reader.next_record() {
+        if let Decoded::Tcp(seg) = net.decode(&rec) {
+            let info = tcp.segment(rec.frame, rec.time, &seg, &mut handler);
+            numbers.push((info.relative_seq, info.relative_ack));
+        }
+    }
+    assert_eq!(
+        numbers,
+        [
+            (1, Some(1)),
+            (1, Some(1001)),
+            (1, Some(2001)),
+            (2001, Some(1)),
+            (1, Some(2101)),
+        ]
+    );
+}

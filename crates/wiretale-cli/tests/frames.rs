@@ -1,0 +1,58 @@
+//! `wiretale frames`: the real binary's per-frame summary lines against what tshark 4.0.17
+//! shows for the same frames of the shared captures.
+
+mod support;
+
+use support::{shared, wiretale};
+
+/// The text lines of `wiretale frames` on `capture`, by frame number (1-based, index 0
+/// unused).
+fn frame_lines(capture: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let path = capture.to_str().expect("UTF-8 path");
+    let mut args = vec!["frames"];
+    args.extend_from_slice(extra);
+    args.push(path);
+    let o = wiretale(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut lines = vec![String::new()];
+    lines.extend(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_owned),
+    );
+    lines
+}
+
+/// The capture starts mid-connection: the client acknowledges the server's data (absolute
+/// acks rising by 2920) before the server is seen sending. tshark takes the server's base from
+/// the first ack, so the acks rise (`Ack=2921`, `5841`, `8761`) and the server's data in
+/// frame 6 continues at `Seq=8761`; a base taken only from the server's own first segment
+/// showed `Ack=1` throughout and restarted its data at `Seq=1`.
+#[test]
+fn relative_numbers_of_a_capture_that_starts_mid_connection_are_tsharks() {
+    let Some(capture) = shared("tcp-zerowindow-recovery.pcapng") else {
+        return;
+    };
+    let lines = frame_lines(&capture, &[]);
+    let want = [
+        (1, "Seq=1 Ack=1 "),
+        (2, "Seq=1 Ack=2921 "),
+        (3, "Seq=1 Ack=5841 "),
+        (4, "Seq=1 Ack=8761 "),
+        (5, "Seq=1 Ack=8761 "),
+        (6, "Seq=8761 Ack=1 "),
+        (7, "Seq=10221 Ack=1 "),
+    ];
+    for (frame, numbers) in want {
+        assert!(
+            lines[frame].contains(numbers),
+            "frame {frame}: want {numbers:?} in {:?}",
+            lines[frame]
+        );
+    }
+}
