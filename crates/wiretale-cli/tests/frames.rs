@@ -56,3 +56,40 @@ fn relative_numbers_of_a_capture_that_starts_mid_connection_are_tsharks() {
         );
     }
 }
+
+/// The frame numbers `wiretale frames -Y FILTER` lists for `capture`.
+fn filtered_frames(capture: &str, filter: &str) -> Vec<u64> {
+    let o = wiretale(&["frames", "-Y", filter, capture]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// Frames that carry only TLS application data are TLS, as in tshark (`TLSv1 … Application
+/// Data`): `-Y tls` found only the handshake's four frames before.
+#[test]
+fn application_data_frames_are_tls() {
+    let frames = filtered_frames("testdata/case-study-working.pcapng", "tls");
+    assert_eq!(frames, [74, 78, 82, 83, 95, 96, 97, 98, 145, 146]);
+    let Some(capture) = shared("tls12-client-certificate.pcap") else {
+        return;
+    };
+    let lines = frame_lines(&capture, &[]);
+    for frame in [23, 25, 27, 30] {
+        assert!(
+            lines[frame].contains(" TLS    Application Data"),
+            "frame {frame}: {:?}",
+            lines[frame]
+        );
+    }
+    // The first segment of a record that ends in the next one stays TCP, as tshark's
+    // "[TCP segment of a reassembled PDU]".
+    assert!(lines[29].contains(" TCP    443 → 49480"), "{:?}", lines[29]);
+}

@@ -16,6 +16,7 @@ use crate::tcp::{
 };
 use crate::timeline::{Detail, Event, EventSink, FrameSummary, Frames, NtlmEvent};
 use core::ops::Range;
+use std::borrow::Cow;
 
 /// Per-connection decoding state.
 pub(crate) enum App {
@@ -113,9 +114,10 @@ struct FrameNotes {
     relative: f64,
     cap_len: u32,
     len: u32,
-    /// Highest protocol seen in this frame's events, and their summaries.
+    /// Highest protocol seen in this frame's events, and their summaries (with a TLS
+    /// application-data record ending in the frame as `Application Data`, as in tshark).
     protocol: Option<&'static str>,
-    info: Vec<String>,
+    info: Vec<Cow<'static, str>>,
 }
 
 pub(crate) struct Dispatcher<'s> {
@@ -145,6 +147,9 @@ pub(crate) struct Dispatcher<'s> {
     /// to call (up to [`KEPT_MESSAGES`] of capacity) so that the list is not allocated anew
     /// for every call that reports a message.
     messages: Vec<(Range<usize>, Msg)>,
+    /// Where the TLS application-data records of one decoder call ended (input positions),
+    /// for frame listings; kept from call to call like `messages`.
+    record_ends: Vec<usize>,
 }
 
 impl<'s> Dispatcher<'s> {
@@ -169,6 +174,7 @@ impl<'s> Dispatcher<'s> {
             time: Timestamp::default(),
             limits: Default::default(),
             messages: Vec::new(),
+            record_ends: Vec::new(),
         }
     }
 
@@ -338,16 +344,36 @@ impl<'s> Dispatcher<'s> {
     fn note_frame_event(&mut self, event: &Event) {
         let proto = match &event.detail {
             Detail::Tcp(_) => None,
+            // The summary of a run of application-data records describes earlier frames;
+            // this frame's own records are noted one by one (`note_record_end`).
+            Detail::Tls(TlsMessage::ApplicationData(_)) => None,
             Detail::Tls(_) => Some("TLS"),
             Detail::Http(_) | Detail::Ntlm(_) => Some("HTTP"),
         };
         if let Some(p) = proto {
-            if !(p == "TLS" && self.notes.protocol == Some("HTTP")) {
-                self.notes.protocol = Some(p);
-            }
+            self.note_protocol(p);
             if !matches!(event.detail, Detail::Ntlm(_)) {
-                self.notes.info.push(event.summary());
+                self.notes.info.push(Cow::Owned(event.summary()));
             }
+        }
+    }
+
+    /// Raises the current frame's protocol to `p` (HTTP stays HTTP: TLS in a CONNECT
+    /// tunnel is listed under the proxy's HTTP, as tshark does).
+    fn note_protocol(&mut self, p: &'static str) {
+        if !(p == "TLS" && self.notes.protocol == Some("HTTP")) {
+            self.notes.protocol = Some(p);
+        }
+    }
+
+    /// A TLS application-data record of `conn` ended in `frame`: the frame carries TLS, and
+    /// its Info lists the record, as tshark's does (`Application Data`, comma-separated with
+    /// the frame's other records). Records are not events (a run is summarized once), so
+    /// without this a frame of application data only was listed as bare TCP.
+    fn note_record_end(&mut self, frame: Option<u64>, name: &'static str) {
+        if self.wants_frames && frame == Some(self.notes.frame) {
+            self.note_protocol("TLS");
+            self.notes.info.push(Cow::Borrowed(name));
         }
     }
 
@@ -433,6 +459,8 @@ impl Dispatcher<'_> {
 
     /// Turns decoded messages into events; `offset` is where the messages' input started
     /// within the map's input. `ending` is set for what a decoder's `end` reported.
+    /// `record_ends`: where the TLS application-data records of the same input ended, noted
+    /// for the frame listing in order with the messages around them.
     #[allow(clippy::too_many_arguments)]
     fn emit_all(
         &mut self,
@@ -443,9 +471,22 @@ impl Dispatcher<'_> {
         offset: usize,
         messages: &mut Vec<(Range<usize>, Msg)>,
         ending: Option<Ending>,
+        record_ends: &[usize],
     ) {
         let (src, dst) = info.endpoints(dir);
+        let record_name = match &conn.app {
+            App::Tls(p) => p.application_data_name(),
+            _ => "Application Data",
+        };
+        let frame_of_end = |end: usize| {
+            let last = (end + offset).checked_sub(1)?;
+            map.frame_at(last).map(|(frame, _)| frame)
+        };
+        let mut ends = record_ends.iter().copied().peekable();
         for (range, msg) in messages.drain(..) {
+            while let Some(end) = ends.next_if(|&end| end <= range.start) {
+                self.note_record_end(frame_of_end(end), record_name);
+            }
             let mapped = match ending {
                 Some(e) if range.is_empty() => Some(e.span(&msg)),
                 _ => map.span(range.start + offset..range.end + offset),
@@ -513,6 +554,9 @@ impl Dispatcher<'_> {
                     }
                 }
             }
+        }
+        for end in ends {
+            self.note_record_end(frame_of_end(end), record_name);
         }
     }
 }
@@ -722,17 +766,25 @@ impl StreamHandler for Dispatcher<'_> {
                     }
                 };
                 let before = records(p);
-                let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Tls(m))));
+                let mut ends = std::mem::take(&mut self.record_ends);
+                let emit = &mut |r, m| messages.push((r, Msg::Tls(m)));
+                let feed = if self.wants_frames {
+                    p.feed_noting_records(adir, input, emit, &mut ends)
+                } else {
+                    ends.clear();
+                    p.feed(adir, input, emit)
+                };
                 if records(p) > before && conn.app_run_start[dir as usize].is_none() {
                     conn.app_run_start[dir as usize] = map.frame_at(0);
                 }
-                self.emit_all(conn, info, dir, &map, 0, &mut messages, None);
+                self.emit_all(conn, info, dir, &map, 0, &mut messages, None, &ends);
+                self.record_ends = ends;
                 feed
             }
             App::Http(p) => {
                 let feed = p.feed(adir, input, &mut |r, m| messages.push((r, Msg::Http(m))));
                 let switch = p.switched();
-                self.emit_all(conn, info, dir, &map, 0, &mut messages, None);
+                self.emit_all(conn, info, dir, &map, 0, &mut messages, None, &[]);
                 match switch {
                     None => feed,
                     Some(ConnectionSwitch::Upgrade) => {
@@ -745,11 +797,26 @@ impl StreamHandler for Dispatcher<'_> {
                         let rest = input.get(feed.consumed..).unwrap_or(&[]);
                         let mut more = Feed::default();
                         if !rest.is_empty() {
-                            more = tls_parser
-                                .feed(adir, rest, &mut |r, m| messages.push((r, Msg::Tls(m))));
+                            let mut ends = std::mem::take(&mut self.record_ends);
+                            more = tls_parser.feed_noting_records(
+                                adir,
+                                rest,
+                                &mut |r, m| messages.push((r, Msg::Tls(m))),
+                                &mut ends,
+                            );
                             conn.app = App::Tls(tls_parser);
                             let consumed = feed.consumed;
-                            self.emit_all(conn, info, dir, &map, consumed, &mut messages, None);
+                            self.emit_all(
+                                conn,
+                                info,
+                                dir,
+                                &map,
+                                consumed,
+                                &mut messages,
+                                None,
+                                &ends,
+                            );
+                            self.record_ends = ends;
                         } else {
                             conn.app = App::Tls(tls_parser);
                         }
@@ -809,13 +876,21 @@ impl StreamHandler for Dispatcher<'_> {
                 last_data,
                 reason,
             });
-        self.emit_all(conn, info, dir, &map, 0, &mut messages, ending);
+        self.emit_all(conn, info, dir, &map, 0, &mut messages, ending, &[]);
         self.keep_messages(messages);
         if let Some(ended) = conn.ended.get_mut(dir as usize) {
             *ended = true;
         }
         if conn.ended == [true, true] {
             conn.app = App::Opaque;
+        }
+    }
+
+    fn skip_ended(&mut self, conn: &mut Conn, _info: &ConnInfo, _dir: Dir, frame: u64) {
+        // Only application-data record bodies are skipped on a TLS connection: one ends here.
+        if let App::Tls(p) = &conn.app {
+            let name = p.application_data_name();
+            self.note_record_end(Some(frame), name);
         }
     }
 

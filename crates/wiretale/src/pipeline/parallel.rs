@@ -624,6 +624,11 @@ impl StreamHandler for ShardHandler<'_, '_> {
         self.inner.gap(conn, info, dir, gap)
     }
 
+    fn skip_ended(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Dir, frame: u64) {
+        // Notes the frame in progress only: nothing goes out.
+        self.inner.skip_ended(conn, info, dir, frame)
+    }
+
     fn end(
         &mut self,
         conn: &mut Conn,

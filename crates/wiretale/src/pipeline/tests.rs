@@ -270,3 +270,99 @@ fn unanswered_request_note_is_at_the_closing_fin_alone() {
     );
     assert_eq!(got, vec![(fin, vec![fin], Some(server))]);
 }
+
+/// A frame in which a TLS record ends is listed as TLS with the record in its Info, as tshark
+/// lists it, application-data records included: they are not events (a run is summarized
+/// once), and their bodies are skipped unseen, so the frame that completes a record the
+/// parser skipped is learnt from the reassembler's skip running out there. Before, such
+/// frames were listed as bare TCP (case-study-working.pcapng frames 95-98, 145-146).
+#[test]
+fn frames_that_carry_tls_records_are_listed_as_tls() {
+    use wiretale_fixtures::payloads::tls;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    );
+    s.handshake(&mut cap);
+    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let data = |len: usize| tls::record(23, 0x0303, &vec![0xab; len]).unwrap();
+    let mut want = Vec::new();
+    // One record in one segment.
+    let frame = s.send_segment(&mut cap, FDir::ToServer, &data(40));
+    want.push((frame, "TLS", "Application Data".to_string()));
+    // One record over three segments: the parser skips its body; it ends in the third.
+    let long = data(3000);
+    for (part, label) in [(0..1000, None), (1000..2000, None), (2000..3005, Some(()))] {
+        let frame = s.send_segment(&mut cap, FDir::ToClient, &long[part]);
+        match label {
+            Some(()) => want.push((frame, "TLS", "Application Data".to_string())),
+            None => want.push((frame, "TCP", String::new())),
+        }
+    }
+    // Two records in one segment, then a record and an alert: in order, and without the
+    // summary of the run the alert ends (it describes earlier frames).
+    let two = [data(10), data(20)].concat();
+    let frame = s.send_segment(&mut cap, FDir::ToServer, &two);
+    want.push((
+        frame,
+        "TLS",
+        "Application Data, Application Data".to_string(),
+    ));
+    let with_alert = [data(10), tls::alert_record(0x0303, 1, 0)].concat();
+    let frame = s.send_segment(&mut cap, FDir::ToServer, &with_alert);
+    want.push((
+        frame,
+        "TLS",
+        "Application Data, Alert (warning)".to_string(),
+    ));
+    // The end of a skipped record and the start of the next, which ends in the next segment.
+    let pair = [data(100), data(100)].concat();
+    let frame = s.send_segment(&mut cap, FDir::ToClient, &pair[..50]);
+    want.push((frame, "TCP", String::new()));
+    let frame = s.send_segment(&mut cap, FDir::ToClient, &pair[50..150]);
+    want.push((frame, "TLS", "Application Data".to_string()));
+    let frame = s.send_segment(&mut cap, FDir::ToClient, &pair[150..]);
+    want.push((frame, "TLS", "Application Data".to_string()));
+    s.close(&mut cap);
+
+    let pcap = cap.to_pcap(&PcapOptions::default()).unwrap();
+    for threads in [1, 2] {
+        let mut reader = CaptureReader::new(std::io::Cursor::new(pcap.clone())).unwrap();
+        let mut sink = Collector {
+            keep_frames: true,
+            ..Collector::default()
+        };
+        let config = AnalyzerConfig {
+            threads,
+            ..AnalyzerConfig::default()
+        };
+        let report = analyze(&mut reader, &config, &mut sink);
+        assert!(report.error.is_none());
+        for (frame, protocol, info) in &want {
+            let f = sink
+                .frames
+                .iter()
+                .find(|f| f.frame == u64::from(*frame))
+                .unwrap();
+            let what = format!("threads {threads}, frame {frame}: {:?}", f.info);
+            assert_eq!(f.protocol, *protocol, "{what}");
+            if protocol == &"TLS" {
+                // The alert's own summary goes on after its level.
+                assert!(f.info.starts_with(info.as_str()), "{what}");
+            }
+        }
+    }
+}

@@ -118,6 +118,11 @@ pub(crate) trait ByteSink {
     fn gap(&mut self, gap: Gap);
     /// Overlapping bytes that differ from buffered ones.
     fn conflict(&mut self, offset: u64, frame: u64);
+    /// The bytes the parser asked to skip ran out in `frame`'s payload: what the skip
+    /// stepped over (a TLS application-data record's body) ends there.
+    fn skip_ended(&mut self, frame: u64) {
+        let _ = frame;
+    }
 }
 
 #[derive(Debug)]
@@ -558,6 +563,9 @@ impl HalfStream {
             self.stats.skipped_bytes += n;
             data = data.get(n as usize..).unwrap_or(&[]);
             at += n;
+            if self.skip == 0 {
+                sink.skip_ended(mark.frame);
+            }
         }
         if data.is_empty() {
             if self.buf.is_empty() {

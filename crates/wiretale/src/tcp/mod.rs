@@ -270,6 +270,13 @@ pub trait StreamHandler {
         map: FrameMap<'_>,
     );
 
+    /// The bytes of `dir` that the parser asked to skip (its [`Feed::skip`]) ran out in
+    /// `frame`'s payload. For a listing of frames: what was skipped (a TLS application-data
+    /// record's body) ends in that frame, which the parser never sees.
+    fn skip_ended(&mut self, conn: &mut Self::Conn, info: &ConnInfo, dir: Dir, frame: u64) {
+        let _ = (conn, info, dir, frame);
+    }
+
     /// A connection event, found in `frame` at `time`.
     fn event(
         &mut self,
@@ -785,6 +792,10 @@ impl<H: StreamHandler> ByteSink for SinkAdapter<'_, H> {
         if gap.parser_affected {
             self.handler.gap(self.conn, self.info, self.dir, &gap);
         }
+    }
+    fn skip_ended(&mut self, frame: u64) {
+        self.handler
+            .skip_ended(self.conn, self.info, self.dir, frame);
     }
     fn conflict(&mut self, offset: u64, frame: u64) {
         self.handler.event(

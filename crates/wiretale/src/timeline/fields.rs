@@ -15,8 +15,9 @@
 //! and keep the little state that needs (the carrier; the events of the frame in progress).
 //!
 //! Limits: UDP frames have no ports here (`udp.port` never matches); a frame's protocols are
-//! those of the messages completed in it, so a TLS application-data record in the middle of a
-//! run, or a segment that only carries part of a message, is `tcp` but not `tls` / `http`.
+//! those of the messages completed in it, and `tls` for a frame in which a TLS record ends
+//! (its summary's protocol, application-data records included), so a segment that only
+//! carries part of a message or record is `tcp` but not `tls` / `http`, as in Wireshark.
 //! Events of a TCP connection event (SYN, FIN, RST) know only the flags that define them.
 
 use super::{Detail, Event, FrameSummary};
@@ -57,6 +58,9 @@ impl FieldSource for FrameFields<'_> {
             Protocol::Ipv6 => matches!(f.src_ip, Some(IpAddr::V6(_))),
             Protocol::Tcp => f.tcp_flags.is_some() || f.protocol == "TCP",
             Protocol::Udp => f.protocol == "UDP",
+            // Application-data records are not events (a run is summarized once): a frame in
+            // which one ends says so by its protocol.
+            Protocol::Tls if f.protocol == "TLS" => true,
             Protocol::Tls | Protocol::Http | Protocol::Ntlmssp => self
                 .own_events()
                 .any(|e| event_has_app_protocol(e, protocol)),

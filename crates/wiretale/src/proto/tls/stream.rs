@@ -200,7 +200,14 @@ pub struct TlsConnectionParser {
     dirs: [DirState; 2],
     flags: ConnFlags,
     state: TlsConnectionState,
+    /// During [`TlsConnectionParser::feed_noting_records`] only: where the application-data
+    /// records read so far ended (input positions). The caller's list, lent for the call.
+    record_ends: Option<Vec<usize>>,
 }
+
+/// Application-data record ends noted in one feed at most: past that, a listing of frames
+/// would show the same word thousands of times over for a buffer of tiny records.
+const MAX_NOTED_RECORD_ENDS: usize = 1024;
 
 fn idx(dir: Dir) -> usize {
     match dir {
@@ -263,6 +270,48 @@ impl TlsConnectionParser {
     /// What is known about the connection so far, borrowed.
     pub fn state_ref(&self) -> &TlsConnectionState {
         &self.state
+    }
+
+    /// [`ConnectionParser::feed`], also noting in `ends` (cleared first) the input position
+    /// just past each application-data record read whose body ends within `input`, in order,
+    /// for a listing that says which frames carried records (tshark labels each frame with
+    /// the records that end in it). Such records are not reported one by one otherwise (see
+    /// the module docs), and their bodies are still skipped unseen: a record whose body goes
+    /// on past `input` is not noted, its end is where the answer's `skip` runs out.
+    pub fn feed_noting_records(
+        &mut self,
+        dir: Dir,
+        input: &[u8],
+        emit: &mut dyn FnMut(Range<usize>, TlsMessage),
+        ends: &mut Vec<usize>,
+    ) -> Feed {
+        let mut lent = std::mem::take(ends);
+        lent.clear();
+        self.record_ends = Some(lent);
+        let feed = self.feed_inner(dir, input, emit);
+        if let Some(noted) = self.record_ends.take() {
+            *ends = noted;
+        }
+        feed
+    }
+
+    /// What tshark calls an application-data record of this connection: `Encrypted Data` in
+    /// SSLv2, `Application Data` otherwise.
+    pub fn application_data_name(&self) -> &'static str {
+        if self.flags.sslv2 {
+            "Encrypted Data"
+        } else {
+            "Application Data"
+        }
+    }
+
+    /// Notes that an application-data record ended at input position `end` (when asked to).
+    fn note_record_end(&mut self, end: usize) {
+        if let Some(ends) = &mut self.record_ends {
+            if ends.len() < MAX_NOTED_RECORD_ENDS {
+                ends.push(end);
+            }
+        }
     }
 
     fn span(&self, dir: Dir, range: &Range<usize>) -> StreamSpan {
@@ -717,6 +766,7 @@ impl TlsConnectionParser {
                     skip: len_u64(body_len - available),
                 });
             }
+            self.note_record_end(end);
             return Step::Continue(end);
         }
 
@@ -789,6 +839,7 @@ impl TlsConnectionParser {
                         skip: len_u64(header.length - available),
                     });
                 }
+                self.note_record_end(end);
                 return Step::Continue(end);
             }
             if input.len() < end {
