@@ -93,3 +93,34 @@ fn application_data_frames_are_tls() {
     // "[TCP segment of a reassembled PDU]".
     assert!(lines[29].contains(" TCP    443 → 49480"), "{:?}", lines[29]);
 }
+
+/// `Win=` is tshark's scaled window once both SYNs carried the window-scale option (the raw
+/// field was shown: `Win=4096`), and the markers the tracker knows lead the line as tshark's.
+#[test]
+fn windows_are_scaled_and_markers_shown_as_in_tshark() {
+    let Some(overlap) = shared("tcp-partial-overlap-vlan.pcap") else {
+        return;
+    };
+    let lines = frame_lines(&overlap, &[]);
+    assert!(lines[3].contains(" Win=131072 "), "{:?}", lines[3]);
+    let Some(zero) = shared("tcp-zerowindow-recovery.pcapng") else {
+        return;
+    };
+    let lines = frame_lines(&zero, &[]);
+    // No handshake in the capture: the scale is unknown and the raw window is shown.
+    assert!(lines[1].contains(" Win=8760 "), "{:?}", lines[1]);
+    assert!(
+        lines[4].contains("TCP    [TCP ZeroWindow] 2235 → 1720 [ACK]"),
+        "{:?}",
+        lines[4]
+    );
+    let Some(retransmissions) = shared("tcp-retransmissions.pcapng") else {
+        return;
+    };
+    // The same segment six times: tshark marks frames 2 to 6.
+    let lines = frame_lines(&retransmissions, &[]);
+    for (frame, line) in lines.iter().enumerate().skip(1) {
+        let marked = line.contains("TCP    [TCP Retransmission] 1048 → 1043");
+        assert_eq!(marked, frame > 1, "frame {frame}: {line:?}");
+    }
+}

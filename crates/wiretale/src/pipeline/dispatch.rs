@@ -242,6 +242,17 @@ impl<'s> Dispatcher<'s> {
                 f.info.push_str(text);
             }
         } else {
+            // tshark's expert markers for what the tracker notices anyway.
+            let analysis = &info.analysis;
+            if analysis.previous_segment_not_captured {
+                f.info.push_str("[TCP Previous segment not captured] ");
+            }
+            if analysis.retransmission {
+                f.info.push_str("[TCP Retransmission] ");
+            }
+            if analysis.zero_window {
+                f.info.push_str("[TCP ZeroWindow] ");
+            }
             // Writing into a String cannot fail.
             let _ = write!(
                 f.info,
@@ -253,12 +264,7 @@ impl<'s> Dispatcher<'s> {
             if let Some(ack) = info.relative_ack {
                 let _ = write!(f.info, " Ack={ack}");
             }
-            let _ = write!(
-                f.info,
-                " Win={} Len={}",
-                seg.header.window(),
-                seg.payload_len
-            );
+            let _ = write!(f.info, " Win={} Len={}", info.window, seg.payload_len);
         }
         f.skipped = None;
         f.cap_len = notes.cap_len;

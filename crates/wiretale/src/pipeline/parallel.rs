@@ -227,9 +227,10 @@ struct SegmentCopy {
     src: SocketAddr,
     dst: SocketAddr,
     /// The fixed TCP header rebuilt from the decoded fields (ports, sequence and
-    /// acknowledgment numbers, data offset, flags, window). Checksum, urgent pointer and
-    /// options are not carried: neither the TCP layer nor the dispatcher reads them.
-    header: [u8; 20],
+    /// acknowledgment numbers, data offset, flags, window), then, for a SYN, its window-scale
+    /// option (the TCP layer scales windows by it), else an end-of-options byte. Checksum,
+    /// urgent pointer and the other options are not carried: nothing reads them.
+    header: [u8; 24],
     /// The captured payload, in [`Batch::bytes`].
     payload: Range<usize>,
     /// Payload length on the wire.
@@ -239,7 +240,7 @@ struct SegmentCopy {
 impl SegmentCopy {
     fn new(record: &Record<'_>, seg: &Segment<'_>, bytes: &mut Vec<u8>) -> Self {
         let h = &seg.header;
-        let mut header = [0u8; 20];
+        let mut header = [0u8; 24];
         header[0..2].copy_from_slice(&h.src_port().to_be_bytes());
         header[2..4].copy_from_slice(&h.dst_port().to_be_bytes());
         header[4..8].copy_from_slice(&h.seq().to_be_bytes());
@@ -251,6 +252,12 @@ impl SegmentCopy {
         header[12] = (words << 4) | ((flags >> 8) as u8 & 0x0f);
         header[13] = (flags & 0xff) as u8;
         header[14..16].copy_from_slice(&h.window().to_be_bytes());
+        if h.flags().syn() {
+            // Fits: a header with this option is at least 24 bytes long (its data offset).
+            if let Some(shift) = h.options().window_scale {
+                header[20..24].copy_from_slice(&[3, 3, shift, 0]);
+            }
+        }
         let start = bytes.len();
         bytes.extend_from_slice(seg.payload);
         SegmentCopy {
@@ -704,7 +711,7 @@ fn run_shard(
             } => {
                 for copy in &batch.segments {
                     out.borrow_mut().key = copy.frame;
-                    // Cannot fail: 20 bytes with a data offset of at least 5 words.
+                    // Cannot fail: 24 bytes with a data offset of at least 5 words.
                     let Ok(header) = TcpHeader::parse(&copy.header) else {
                         continue;
                     };

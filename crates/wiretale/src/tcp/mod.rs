@@ -329,6 +329,9 @@ struct Flow<C> {
     halves: [HalfStream; 2],
     /// Wireshark's per-direction base sequence number (for port-reuse decisions).
     base_seq: [Option<u32>; 2],
+    /// Per direction, from its SYN: `None` before one was seen, then the window-scale shift
+    /// it announced (`Some(None)`: none). Windows are scaled only when both announced one.
+    window_scale: [Option<Option<u8>>; 2],
     syns: u32,
     syn_time: Option<Timestamp>,
     syn_ack: bool,
@@ -416,6 +419,26 @@ pub struct SegmentInfo {
     pub relative_seq: u32,
     /// Relative acknowledgment number, when ACK is set.
     pub relative_ack: Option<u32>,
+    /// The advertised window as Wireshark's `tcp.window_size`: scaled by the sender's shift
+    /// when both SYNs carried the window-scale option, the raw field otherwise (a SYN's own
+    /// window is never scaled; without the handshake the scale is unknown).
+    pub window: u32,
+    /// What the tracker noticed about the segment, for tshark-like markers.
+    pub analysis: SegmentAnalysis,
+}
+
+/// What the tracker noticed about one segment, as tshark's expert markers name it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentAnalysis {
+    /// The window is zero and none of SYN, FIN, RST is set (`[TCP ZeroWindow]`).
+    pub zero_window: bool,
+    /// The payload repeats bytes already received, wholly or in part, or the segment is a
+    /// SYN or FIN its side sent before (`[TCP Retransmission]`; tshark also tells spurious
+    /// and fast retransmissions apart, wiretale does not).
+    pub retransmission: bool,
+    /// The payload starts past the next expected byte: the bytes before it were not captured
+    /// (yet) (`[TCP Previous segment not captured]`).
+    pub previous_segment_not_captured: bool,
 }
 
 impl<H: StreamHandler> TcpTracker<H> {
@@ -508,6 +531,7 @@ impl<H: StreamHandler> TcpTracker<H> {
             conn: Some(conn),
             halves: [HalfStream::default(), HalfStream::default()],
             base_seq: [None, None],
+            window_scale: [None, None],
             syns: 0,
             syn_time: None,
             syn_ack: false,
@@ -925,6 +949,15 @@ fn process_segment<H: StreamHandler>(
         restart(flow);
         flow.conn = Some(handler.open(&flow.info));
     }
+    // A SYN (or SYN-ACK) again from a side whose SYN was seen (a refused client's SYN tried
+    // again too), a FIN again from a side whose FIN was: retransmitted control segments, as
+    // tshark marks them.
+    let control_again =
+        flags.syn() && flow.window_scale[i].is_some() || flags.fin() && flow.fin_announced[i];
+    // Options are read from SYNs only: a handful of packets per connection.
+    if flags.syn() && flow.window_scale[i].is_none() {
+        flow.window_scale[i] = Some(seg.header.options().window_scale);
+    }
     let info = flow.info;
     let closed_before = flow.closed;
 
@@ -958,13 +991,13 @@ fn process_segment<H: StreamHandler>(
 
     if closed_before {
         // A late packet of a closed connection: counted, not analysed.
-        return segment_info(flow, dir, seq, seg, flags);
+        return segment_info(flow, dir, seq, seg, flags, SegmentAnalysis::default());
     }
     // Borrowed beside the flow's other fields, not taken out and put back: the state is
     // hundreds of bytes, and moving it twice per segment cost ~3 % of an analysis.
     let Some(conn) = flow.conn.as_mut() else {
         // Unreachable: flows without state are never in the table.
-        return segment_info(flow, dir, seq, seg, flags);
+        return segment_info(flow, dir, seq, seg, flags, SegmentAnalysis::default());
     };
 
     // Handshake events.
@@ -1050,6 +1083,11 @@ fn process_segment<H: StreamHandler>(
     if stats.gaps > half_stats_before.gaps {
         flow.history.note_counted(orig, 'g');
     }
+    let analysis = SegmentAnalysis {
+        zero_window: seg.header.window() == 0 && !flags.syn() && !flags.fin() && !flags.rst(),
+        retransmission: control_again || stats.retransmissions > half_stats_before.retransmissions,
+        previous_segment_not_captured: stats.out_of_order > half_stats_before.out_of_order,
+    };
 
     if flags.fin() {
         if flow.first_fin.is_none() {
@@ -1105,7 +1143,7 @@ fn process_segment<H: StreamHandler>(
             h.release();
         }
     }
-    segment_info(flow, dir, seq, seg, flags)
+    segment_info(flow, dir, seq, seg, flags, analysis)
 }
 
 fn segment_info<C>(
@@ -1114,8 +1152,20 @@ fn segment_info<C>(
     seq: u32,
     seg: &Segment<'_>,
     flags: TcpFlags,
+    analysis: SegmentAnalysis,
 ) -> SegmentInfo {
     let base = flow.base_seq[idx(dir)].unwrap_or(seq);
+    let raw_window = u32::from(seg.header.window());
+    let window = match flow.window_scale {
+        [Some(Some(to_server)), Some(Some(to_client))] if !flags.syn() => {
+            let shift = match dir {
+                Dir::ToServer => to_server,
+                Dir::ToClient => to_client,
+            };
+            raw_window << shift.min(14)
+        }
+        _ => raw_window,
+    };
     let other_base = flow.base_seq[idx(dir.flip())];
     SegmentInfo {
         stream: flow.info.stream,
@@ -1125,6 +1175,8 @@ fn segment_info<C>(
         relative_ack: flags
             .ack()
             .then(|| seg.header.ack().wrapping_sub(other_base.unwrap_or(0))),
+        window,
+        analysis,
     }
 }
 
@@ -1136,7 +1188,10 @@ fn restart<C>(flow: &mut Flow<C>) {
         *half = HalfStream::default();
         half.stats = stats;
     }
+    // The client's SYN is the same one again (tshark: a retransmission); the server's
+    // answer is new.
     flow.base_seq[idx(Dir::ToClient)] = None;
+    flow.window_scale[idx(Dir::ToClient)] = None;
     flow.syn_ack = false;
     flow.established = false;
     flow.first_fin = None;
