@@ -391,13 +391,20 @@ impl Step {
             &e.detail,
             Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
         ) && e.frames.first().is_some_and(|f| *f < e.frame)
-            // Neither was a client resending its SYN: the wait is told by the step itself.
+            // Neither was a client resending its SYN, nor a handshake whose SYNs or SYN-ACKs
+            // were resent until it completed: the wait is told by the step itself.
             || matches!(
                 &e.detail,
                 Detail::Tcp(crate::tcp::ConnEvent::OpenAtEnd {
                     unanswered: Some(u),
                     ..
                 }) if u.syns > 1
+            )
+            || matches!(
+                &e.detail,
+                Detail::Tcp(crate::tcp::ConnEvent::Established {
+                    handshake_secs: Some(secs),
+                }) if *secs >= SLOW_HANDSHAKE_STEP_SECS
             );
         // An open connection's note carries the capture's end as its time, but is told at
         // the connection's last frame: at that frame's time (the note says how long after it
@@ -1037,6 +1044,10 @@ impl<'i> RoleResolver<'i> {
     }
 }
 
+/// A handshake that took this long is a step of its own, which tells the wait (no idle line
+/// before it).
+const SLOW_HANDSHAKE_STEP_SECS: f64 = 1.0;
+
 /// The story's fixed phrases: most steps of a capture of short connections, so a step
 /// borrows them and the spill file stores their place in this list instead of their text.
 const FIXED_PHRASES: [&str; 2] = ["starts 3-way handshake", "closes the connection (FIN)"];
@@ -1050,7 +1061,9 @@ fn step_text(e: &Event) -> Option<Cow<'static, str>> {
         // without it the story would show the wait as idle).
         Detail::Tcp(ConnEvent::Established {
             handshake_secs: Some(secs),
-        }) if *secs >= 1.0 => Some(format!("3-way handshake completed after {secs:.1} s")),
+        }) if *secs >= SLOW_HANDSHAKE_STEP_SECS => {
+            Some(format!("3-way handshake completed after {secs:.1} s"))
+        }
         Detail::Tcp(ConnEvent::SynAck | ConnEvent::Established { .. }) => None,
         Detail::Tcp(ConnEvent::Fin { .. }) => return Some(Cow::Borrowed(fin)),
         Detail::Tcp(ConnEvent::Rst { idle_secs, .. }) => Some(format!(

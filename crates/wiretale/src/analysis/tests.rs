@@ -528,7 +528,14 @@ fn a_handshake_of_seconds_is_reported_and_told() {
         s.send(&mut cap, Dir::ToServer, b"hello");
         s.close(&mut cap);
         let (a, told) = analysed_both_ways(&cap);
-        let step = (told.lines().into_iter())
+        let lines = told.lines();
+        // The step tells the wait: no idle line before it (a later audit found one).
+        assert!(
+            lines.iter().all(|l| l.kind != LineKind::Idle),
+            "{:?}",
+            lines.iter().map(|l| &l.text).collect::<Vec<_>>()
+        );
+        let step = (lines.into_iter())
             .find(|l| l.text.starts_with("3-way handshake completed after"))
             .map(|l| l.text);
         let found = (a.diagnosis.findings.into_iter())
