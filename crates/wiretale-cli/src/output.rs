@@ -145,14 +145,15 @@ pub fn push_fixed(
     decimals: Decimals,
     sign: Sign,
 ) -> io::Result<()> {
-    let Some(text) = FixedText::new(value, decimals, sign) else {
+    let mut text = [0u8; 24];
+    let Some(at) = write_fixed(&mut text, value, decimals, sign) else {
         let digits = decimals.digits();
         return match sign {
             Sign::Always => write!(b, "{value:>+width$.digits$}"),
             Sign::Negative => write!(b, "{value:>width$.digits$}"),
         };
     };
-    let text = text.as_bytes();
+    let text = text.get(at..).unwrap_or_default();
     pad(b, width.saturating_sub(text.len()));
     b.extend_from_slice(text);
     Ok(())
@@ -191,55 +192,8 @@ impl FixedText {
     /// The text of `value`; `None` for NaN and for values of 2^36 units or more (left to
     /// the standard library).
     pub fn new(value: f64, decimals: Decimals, sign: Sign) -> Option<Self> {
-        // Below 2^36 units the product is off by far less (2^-17) than the 0.001 unit kept
-        // from a tie.
-        const LIMIT: f64 = 68_719_476_736.0;
-        let (scale, digits) = match decimals {
-            Decimals::One => (1e1, 1),
-            Decimals::Three => (1e3, 3),
-            Decimals::Six => (1e6, 6),
-        };
-        let units = (value * scale).abs();
-        let whole = units.floor();
-        if units.is_nan() || units >= LIMIT {
-            return None;
-        }
-        let up = if (units - whole - 0.5).abs() < 1e-3 {
-            // Next to a tie the rounded product cannot tell: the fused multiply-add's single
-            // rounding keeps the sign of the exact |value| × scale − (whole + ½), which is 0
-            // only for an exact tie, rounded to even as the standard library rounds it (its
-            // exact decimal expansion cost over a thousand instructions, one line in fifty
-            // on a capture with timestamps in steps of 20 µs).
-            let above = value.abs().mul_add(scale, -(whole + 0.5));
-            above > 0.0 || (above == 0.0 && whole as u64 % 2 == 1)
-        } else {
-            units - whole > 0.5
-        };
-        let units = whole as u64 + u64::from(up);
-        // Built backwards (`Vec` growth checks per digit cost more than the digits): the
-        // decimals, the point, the integer part (itoa, as `push_u64`; at most 36 bits: 11
-        // digits), the sign.
         let mut text = [0u8; 24];
-        let mut at = text.len();
-        let (integer, mut fraction) = (units / scale as u64, units % scale as u64);
-        for _ in 0..digits {
-            at -= 1;
-            text[at] = b'0' + (fraction % 10) as u8;
-            fraction /= 10;
-        }
-        at -= 1;
-        text[at] = b'.';
-        let mut digits_of_integer = itoa::Buffer::new();
-        let integer = digits_of_integer.format(integer).as_bytes();
-        at -= integer.len();
-        if let Some(place) = text.get_mut(at..at + integer.len()) {
-            place.copy_from_slice(integer);
-        }
-        let negative = value.is_sign_negative();
-        if sign == Sign::Always || negative {
-            at -= 1;
-            text[at] = if negative { b'-' } else { b'+' };
-        }
+        let at = write_fixed(&mut text, value, decimals, sign)?;
         Some(FixedText { text, at })
     }
 
@@ -253,6 +207,62 @@ impl FixedText {
         // Digits, a point and a sign: always ASCII.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
+}
+
+/// Writes [`FixedText`]'s text at the end of `text` and gives where it starts (`None`: NaN,
+/// or 2^36 units or more): into the caller's buffer, so that [`push_fixed`], which runs for
+/// every line of a story, copies no struct.
+#[inline(always)]
+fn write_fixed(text: &mut [u8; 24], value: f64, decimals: Decimals, sign: Sign) -> Option<usize> {
+    // Below 2^36 units the product is off by far less (2^-17) than the 0.001 unit kept
+    // from a tie.
+    const LIMIT: f64 = 68_719_476_736.0;
+    let (scale, digits) = match decimals {
+        Decimals::One => (1e1, 1),
+        Decimals::Three => (1e3, 3),
+        Decimals::Six => (1e6, 6),
+    };
+    let units = (value * scale).abs();
+    let whole = units.floor();
+    if units.is_nan() || units >= LIMIT {
+        return None;
+    }
+    let up = if (units - whole - 0.5).abs() < 1e-3 {
+        // Next to a tie the rounded product cannot tell: the fused multiply-add's single
+        // rounding keeps the sign of the exact |value| × scale − (whole + ½), which is 0
+        // only for an exact tie, rounded to even as the standard library rounds it (its
+        // exact decimal expansion cost over a thousand instructions, one line in fifty
+        // on a capture with timestamps in steps of 20 µs).
+        let above = value.abs().mul_add(scale, -(whole + 0.5));
+        above > 0.0 || (above == 0.0 && whole as u64 % 2 == 1)
+    } else {
+        units - whole > 0.5
+    };
+    let units = whole as u64 + u64::from(up);
+    // Built backwards (`Vec` growth checks per digit cost more than the digits): the
+    // decimals, the point, the integer part (itoa, as `push_u64`; at most 36 bits: 11
+    // digits), the sign.
+    let mut at = text.len();
+    let (integer, mut fraction) = (units / scale as u64, units % scale as u64);
+    for _ in 0..digits {
+        at -= 1;
+        text[at] = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
+    at -= 1;
+    text[at] = b'.';
+    let mut digits_of_integer = itoa::Buffer::new();
+    let integer = digits_of_integer.format(integer).as_bytes();
+    at -= integer.len();
+    if let Some(place) = text.get_mut(at..at + integer.len()) {
+        place.copy_from_slice(integer);
+    }
+    let negative = value.is_sign_negative();
+    if sign == Sign::Always || negative {
+        at -= 1;
+        text[at] = if negative { b'-' } else { b'+' };
+    }
+    Some(at)
 }
 
 /// `n` in decimal (itoa: two digits a step, from a table); gives the number of digits.

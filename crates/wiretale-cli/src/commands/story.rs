@@ -211,6 +211,17 @@ impl<T: std::hash::Hash + Eq + Copy + std::fmt::Display> FirstSeen<T> {
         }
     }
 
+    /// Forgets the addresses in `other` (a list shown is then shorter than
+    /// [`FirstSeen::SHOWN`] when one of its first addresses is forgotten; the count of those
+    /// not shown stays right).
+    fn remove_all<S: std::hash::BuildHasher>(&mut self, other: &std::collections::HashSet<T, S>) {
+        if other.is_empty() {
+            return;
+        }
+        self.seen.retain(|a| !other.contains(a));
+        self.first.retain(|a| !other.contains(a));
+    }
+
     /// `a, b, c` (and `and N more` past [`FirstSeen::SHOWN`]), or `None` if there are none.
     fn describe(&self) -> Option<String> {
         if self.first.is_empty() {
@@ -258,17 +269,12 @@ fn write_text<W: Write>(
     let mut proxies = FirstSeen::default();
     for (_, client, server, is_proxy) in index.endpoints() {
         clients.add(client.ip());
-        if is_proxy {
-            proxies.add(server);
-        }
+        let list = if is_proxy { &mut proxies } else { &mut servers };
+        list.add(server);
     }
     // An address that is a proxy on one connection is the proxy on all: a connection picked
     // up mid-way, or one that only ever got an error, shows no proxy request of its own.
-    for (_, _, server, is_proxy) in index.endpoints() {
-        if !is_proxy && !proxies.seen.contains(&server) {
-            servers.add(server);
-        }
-    }
+    servers.remove_all(&proxies.seen);
     for (role, list) in [
         ("clients", clients.describe()),
         ("servers", servers.describe()),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 
@@ -969,6 +969,9 @@ impl Step {
 struct RoleResolver<'i> {
     index: &'i Index,
     servers: Option<HashMap<SocketAddr, &'static str>>,
+    /// The addresses that are a proxy on some connection (usually none: then no step looks
+    /// anything up for it).
+    proxies: Option<HashSet<SocketAddr, foldhash::fast::RandomState>>,
     /// The index's answer for recently resolved streams, by stream modulo
     /// [`RoleResolver::RECENT`]: a connection's steps come close together (a short
     /// connection's five within a few thousand steps), and the index lookup was half of
@@ -987,6 +990,7 @@ impl<'i> RoleResolver<'i> {
         RoleResolver {
             index,
             servers: None,
+            proxies: None,
             recent: Vec::new(),
         }
     }
@@ -1018,13 +1022,29 @@ impl<'i> RoleResolver<'i> {
                 Some((client, _, _)) if client == addr => "client",
                 // A server that is a proxy on another connection is the proxy here too (this
                 // connection was picked up mid-way, or showed no proxy request).
-                Some((_, server, "server")) if server == addr => self.role_of(addr),
+                Some((_, server, "server")) if server == addr => self.server_or_proxy(addr),
                 Some((_, server, role)) if server == addr => role,
                 _ => self.role_of(addr),
             }
         };
         step.roles = [role_index(role(step.src)), role_index(role(step.dst))];
         step.stream_last_frame = found.and_then(|(_, last)| last).unwrap_or(u64::MAX);
+    }
+
+    /// "proxy" if `server` is a proxy on any connection, else "server".
+    fn server_or_proxy(&mut self, server: SocketAddr) -> &'static str {
+        let index = self.index;
+        let proxies = self.proxies.get_or_insert_with(|| {
+            (index.endpoints())
+                .filter(|e| e.3)
+                .map(|(_, _, server, _)| server)
+                .collect()
+        });
+        if !proxies.is_empty() && proxies.contains(&server) {
+            "proxy"
+        } else {
+            "server"
+        }
     }
 
     /// [`Index::role_of`], from a map built once.

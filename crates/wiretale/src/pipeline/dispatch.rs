@@ -480,8 +480,9 @@ impl Dispatcher<'_> {
         record_ends: &[usize],
     ) {
         let (src, dst) = info.endpoints(dir);
+        // Only a frame listing notes record ends (`record_ends` is empty otherwise).
         let record_name = match &conn.app {
-            App::Tls(p) => p.application_data_name(),
+            App::Tls(p) if !record_ends.is_empty() => p.application_data_name(),
             _ => "Application Data",
         };
         let frame_of_end = |end: usize| {
@@ -956,6 +957,11 @@ impl StreamHandler for Dispatcher<'_> {
     fn wants_late_lingering(&self) -> bool {
         // Late packets change only what the final summary will carry anyway.
         false
+    }
+
+    fn wants_segment_details(&self) -> bool {
+        // Only the frame listing reads the scaled window and the markers.
+        self.wants_frames
     }
 
     fn lingering(&mut self, summary: FlowSummary, late: bool) {

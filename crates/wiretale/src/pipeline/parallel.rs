@@ -631,6 +631,10 @@ impl StreamHandler for ShardHandler<'_, '_> {
         self.inner.gap(conn, info, dir, gap)
     }
 
+    fn wants_segment_details(&self) -> bool {
+        self.inner.wants_segment_details()
+    }
+
     fn skip_ended(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Dir, frame: u64) {
         // Notes the frame in progress only: nothing goes out.
         self.inner.skip_ended(conn, info, dir, frame)

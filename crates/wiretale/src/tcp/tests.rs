@@ -14,6 +14,9 @@ struct Collect {
 
 impl StreamHandler for Collect {
     type Conn = ();
+    fn wants_segment_details(&self) -> bool {
+        true
+    }
     fn open(&mut self, _info: &ConnInfo) {}
     fn data(
         &mut self,
