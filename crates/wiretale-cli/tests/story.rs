@@ -423,3 +423,33 @@ fn a_proxy_is_a_proxy_everywhere_and_a_message_comes_before_its_fin() {
         assert!(lines[0].contains("proxy 192.168.75.1:3141 "), "{lines:?}");
     }
 }
+
+/// A request with Basic credentials says so, with the user name; `--show-secrets` adds the
+/// password, which is otherwise never printed (an audit found the option had no visible
+/// effect on text output).
+#[test]
+fn basic_credentials_are_named_and_shown_only_when_asked() {
+    let Some(capture) = support::shared("http-basic-auth-401-browser.pcap") else {
+        return;
+    };
+    let capture = capture.to_str().unwrap();
+    let line = |args: &[&str]| {
+        let text = stdout(&wiretale(args));
+        (text.lines())
+            .find(|l| l.starts_with("Frame 58 "))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_string()
+    };
+    let plain = line(&["story", capture]);
+    assert!(
+        plain.ends_with("GET /password-ok.php HTTP/1.1 with Basic credentials for user \"test\""),
+        "{plain}"
+    );
+    let shown = line(&["story", "--show-secrets", capture]);
+    assert!(
+        shown.ends_with("for user \"test\", password \"fail\""),
+        "{shown}"
+    );
+    let text = stdout(&wiretale(&["story", capture]));
+    assert!(!text.contains("\"fail\""), "{text}");
+}

@@ -4,6 +4,7 @@ use super::{Detail, Event};
 use crate::proto::http::{HttpMessage, HttpVersion};
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, GapCause};
+use std::fmt::Write as _;
 
 impl Event {
     /// A one-line description, e.g. `HTTP/1.1 407 Proxy Authentication Required`.
@@ -214,6 +215,28 @@ pub(crate) fn push_decimal(s: &mut String, n: impl Into<u64>) {
     }
 }
 
+/// ` with Basic credentials for user "test"` (`, password "…"` too when secrets are shown),
+/// ` with Bearer credentials`: what a request authenticated with. NTLM and Negotiate tokens
+/// are told by their own events. Names are quoted and escaped: they come from the capture.
+fn push_credentials(s: &mut String, credentials: Option<&crate::proto::http::Credentials>) {
+    use crate::proto::http::AuthScheme;
+    let Some(c) = credentials else { return };
+    match (c.kind, &c.basic) {
+        (AuthScheme::Ntlm | AuthScheme::Negotiate, _) => {}
+        (AuthScheme::Basic, Some(basic)) => {
+            let _ = write!(s, " with Basic credentials for user {:?}", basic.user);
+            if !basic.password_redacted {
+                let _ = write!(s, ", password {:?}", basic.password.expose());
+            }
+        }
+        _ => {
+            s.push_str(" with ");
+            s.push_str(&c.scheme.escape_debug().to_string());
+            s.push_str(" credentials");
+        }
+    }
+}
+
 /// ` (head cut short by FIN)` for a message that did not arrive whole: its start line alone
 /// reads like a normal message.
 fn push_cut_short(s: &mut String, completion: &crate::proto::http::Completion) {
@@ -247,6 +270,7 @@ fn http_summary(m: &HttpMessage) -> String {
                 }
                 s.push_str(part);
             }
+            push_credentials(&mut s, r.head.headers.credentials.first());
             push_cut_short(&mut s, &r.completion);
             s
         }
