@@ -51,3 +51,30 @@ fn text_table_has_one_aligned_row_per_stream() {
         .last()
         .is_some_and(|l| l.starts_with(&format!("{n} connections, 959 frames"))));
 }
+
+/// A table with a guessed row explains its `(?)` mark once, under the table; one without does
+/// not, and the count line says "1 connection" (an audit found "1 connections" and no legend).
+#[test]
+fn a_guessed_role_is_explained_and_counts_read_as_english() {
+    if let Some(capture) = support::shared("http-midstream-nosyn.pcap") {
+        let o = wiretale(&["flows", capture.to_str().unwrap()]);
+        let text = String::from_utf8(o.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.iter().any(|l| l.contains(":59856 (?)")), "{text}");
+        assert_eq!(
+            lines[lines.len() - 2..],
+            [
+                "1 connection, 11 frames (11 TCP, 0 not analysed)",
+                "(?): no SYN seen; client and server guessed from the ports or the first packet"
+            ],
+            "{text}"
+        );
+    }
+    let o = wiretale(&["flows", "testdata/case-study.pcapng"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(!text.contains("(?)"), "{text}");
+    assert!(
+        text.ends_with("5 connections, 959 frames (48 TCP, 911 not analysed)\n"),
+        "{text}"
+    );
+}

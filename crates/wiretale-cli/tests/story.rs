@@ -453,3 +453,21 @@ fn basic_credentials_are_named_and_shown_only_when_asked() {
     let text = stdout(&wiretale(&["story", capture]));
     assert!(!text.contains("\"fail\""), "{text}");
 }
+
+/// Read from standard input, the story's title says so (the JSON keeps `-`, the argument).
+#[test]
+fn a_story_read_from_standard_input_is_titled_so() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let capture = std::fs::read(support::repo().join("testdata/tcp-basic-v4.pcap")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args(["story", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&capture).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("Story of standard input — "), "{text}");
+}

@@ -46,6 +46,8 @@ struct TextRows {
     record: Vec<u8>,
     /// Earliest and latest connection start.
     starts: Option<(Timestamp, Timestamp)>,
+    /// Some row's roles are a guess (marked `(?)`): the footer says what the mark means.
+    guessed: bool,
 }
 
 impl TextRows {
@@ -56,6 +58,7 @@ impl TextRows {
             cells: grid::Cells::new(HEADER.len()),
             record: Vec::new(),
             starts: None,
+            guessed: false,
         }
     }
 
@@ -100,6 +103,7 @@ impl TextRows {
 
 impl EventSink for TextRows {
     fn flow(&mut self, f: &FlowSummary) {
+        self.guessed |= f.role_basis.is_guess();
         fill(f, None, &mut self.cells);
         self.layout.measure(&self.cells);
         self.starts = Some(match self.starts {
@@ -178,6 +182,7 @@ pub fn run(args: &FlowsArgs) -> Result<Outcome, CliError> {
             let mut sink = TextRows::new();
             let report = common::analyse(&args.capture, &mut sink)?;
             let mut out = output::stdout();
+            let guessed = sink.guessed;
             let connections = sink.finish(&mut out, report.stats.first_time)?;
             writeln!(
                 out,
@@ -188,6 +193,12 @@ pub fn run(args: &FlowsArgs) -> Result<Outcome, CliError> {
                 report.stats.frames_tcp,
                 report.stats.frames_skipped()
             )?;
+            if guessed {
+                writeln!(
+                    out,
+                    "(?): no SYN seen; client and server guessed from the ports or the first packet"
+                )?;
+            }
             out.flush()?;
             report
         }

@@ -164,7 +164,9 @@ pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
         None if args.format == StoryFormat::Mermaid => write_mermaid(&mut out, &told)?,
         None => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            write_text(&mut out, &name, &told, colour)?
+            // The JSON keeps the argument as given; a person reads "standard input".
+            let shown = if name == "-" { "standard input" } else { &name };
+            write_text(&mut out, shown, &told, colour)?
         }
     }
     out.flush()?;
