@@ -70,7 +70,7 @@ pub struct Exchange {
     pub credentials: Option<String>,
     /// User name of Basic credentials.
     pub basic_user: Option<String>,
-    /// A fingerprint of the Basic password ([`password_fingerprint`]), never the password:
+    /// A fingerprint of the Basic password (`index::password_fingerprint`), never the password:
     /// tells a retry with the same password from one with another.
     pub basic_password: Option<u64>,
     /// NTLM message type carried by the request (1 or 3).
@@ -211,6 +211,8 @@ pub struct FlowFacts {
     pub syns: u32,
     /// A SYN-ACK was seen.
     pub syn_ack: bool,
+    /// SYN-ACKs the server sent.
+    pub syn_acks: u32,
     /// How it ended.
     pub ending: Ending,
     /// One side retransmitted at least [`SILENT_PEER_RETRANSMISSIONS`] times and the other
@@ -258,6 +260,7 @@ impl From<&FlowSummary> for FlowFacts {
             duration_secs: f.duration_secs,
             syns: f.syns,
             syn_ack: f.syn_ack,
+            syn_acks: f.syn_acks,
             ending: f.ending,
             silent_peer: silent(Dir::ToServer, &f.to_server, &f.to_client)
                 .or_else(|| silent(Dir::ToClient, &f.to_client, &f.to_server)),
@@ -428,7 +431,7 @@ pub struct AcceptedCredentials {
     pub response_frame: u64,
     /// The response's status.
     pub status: u16,
-    /// The Basic password's fingerprint ([`password_fingerprint`]).
+    /// The Basic password's fingerprint (`index::password_fingerprint`).
     pub basic_password: Option<u64>,
 }
 
