@@ -512,7 +512,8 @@ fn a_handshake_of_seconds_is_reported_and_told() {
     use std::net::SocketAddr;
     use std::time::Duration;
     use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
-    let run = |resends: u64| {
+    // `answered`: the server answers every SYN (its SYN-ACKs never reach the client).
+    let run_with = |resends: u64, answered: bool| {
         let mut cap = Capture::new(LinkType::Ethernet);
         let mut s = TcpSession::new(
             SocketAddr::from(([10, 1, 1, 5], 50800)),
@@ -522,6 +523,11 @@ fn a_handshake_of_seconds_is_reported_and_told() {
         for i in 0..resends {
             cap.advance(Duration::from_secs(1 << i));
             s.syn(&mut cap);
+        }
+        // As many SYN-ACKs as SYNs (the fixture's session answers after the last SYN; what
+        // matters is the count).
+        for _ in 0..if answered { resends } else { 0 } {
+            s.syn_ack(&mut cap);
         }
         s.syn_ack(&mut cap);
         s.ack(&mut cap, Dir::ToServer);
@@ -543,13 +549,33 @@ fn a_handshake_of_seconds_is_reported_and_told() {
             .collect::<Vec<_>>();
         (found, step)
     };
+    let run = |resends: u64| run_with(resends, false);
     let (found, step) = run(3);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0].summary.contains("took 7.0 s")
-            && found[0].summary.contains("(4 SYNs from the client)"),
+            && found[0]
+                .summary
+                .contains("(4 SYNs from the client, 1 SYN-ACK from the server)"),
         "{}",
         found[0].summary
+    );
+    // Every SYN answered, and still resent: the answers are lost on the way back (an audit
+    // found tls-on-port-80.pcapng's 7 SYN-ACKs left out of the finding).
+    let (found, _) = run_with(3, true);
+    assert!(
+        found[0].summary.ends_with(
+            "the server answered each of the client's 4 SYNs (4 SYN-ACKs), but the client kept resending its SYN."
+        ),
+        "{}",
+        found[0].summary
+    );
+    assert!(found[0]
+        .suggestion
+        .contains("between the capture point and the client"));
+    assert_eq!(
+        found[0].facts.get("syn_acks").map(String::as_str),
+        Some("4")
     );
     assert_eq!(
         step.as_deref(),

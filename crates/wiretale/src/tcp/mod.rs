@@ -223,6 +223,8 @@ pub struct FlowSummary {
     pub syns: u32,
     /// Whether a SYN-ACK was seen.
     pub syn_ack: bool,
+    /// SYN-ACKs sent by the server (more than one: retransmitted, or answers to resent SYNs).
+    pub syn_acks: u32,
     /// Whether the three-way handshake completed.
     pub established: bool,
     /// Client → server counters.
@@ -343,6 +345,7 @@ struct Flow<C> {
     syns: u32,
     syn_time: Option<Timestamp>,
     syn_ack: bool,
+    syn_acks: u32,
     established: bool,
     first_fin: Option<Dir>,
     fin_announced: [bool; 2],
@@ -541,6 +544,7 @@ impl<H: StreamHandler> TcpTracker<H> {
             base_seq: [None, None],
             window_scale: [None, None],
             syns: 0,
+            syn_acks: 0,
             syn_time: None,
             syn_ack: false,
             established: false,
@@ -1020,6 +1024,7 @@ fn process_segment<H: StreamHandler>(
             flow.halves[i].start(seq.wrapping_add(1));
         }
     } else if flags.syn() && flags.ack() {
+        flow.syn_acks = flow.syn_acks.saturating_add(1);
         if !flow.syn_ack {
             flow.syn_ack = true;
             handler.event(conn, &info, frame, time, ConnEvent::SynAck);
@@ -1242,6 +1247,7 @@ fn summarize<C>(flow: &Flow<C>, ending: Ending) -> FlowSummary {
         duration_secs: flow.last_time.seconds_since(flow.start).max(0.0),
         syns: flow.syns,
         syn_ack: flow.syn_ack,
+        syn_acks: flow.syn_acks,
         established: flow.established,
         to_server: flow.halves[0].stats,
         to_client: flow.halves[1].stats,

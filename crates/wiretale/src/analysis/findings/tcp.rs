@@ -112,7 +112,25 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
         }
         let Some(flow) = &conn.flow else { continue };
         if let Some(secs) = conn.tcp.slow_handshake_secs {
-            let syns = flow.syns;
+            let (syns, syn_acks) = (flow.syns, flow.syn_acks);
+            let plural = |n: u32| if n == 1 { "" } else { "s" };
+            // The server answered every SYN the capture saw, yet the client kept resending:
+            // the answers were lost between the capture point and the client, or dropped by
+            // it. Fewer answers than SYNs: SYNs were lost on the way to the server, or it was
+            // slow to accept.
+            let answered_each = syns > 1 && syn_acks >= syns;
+            let what = if answered_each {
+                format!(
+                    "the server answered each of the client's {syns} SYNs ({syn_acks} SYN-ACKs), but the client kept resending its SYN"
+                )
+            } else if syns > 1 {
+                format!(
+                    "a SYN or SYN-ACK was lost and sent again ({syns} SYNs from the client, {syn_acks} SYN-ACK{} from the server)",
+                    plural(syn_acks)
+                )
+            } else {
+                "a SYN or SYN-ACK was lost and sent again".to_string()
+            };
             let mut finding = Finding {
                 id: "tcp-slow-handshake",
                 severity: Severity::Warning,
@@ -120,23 +138,28 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                 frames: vec![flow.first_frame],
                 streams: vec![conn.stream],
                 summary: format!(
-                    "The 3-way handshake of stream {} ({} → {}) took {secs:.1} s: a SYN or SYN-ACK was lost and sent again{}.",
-                    conn.stream,
-                    conn.client,
-                    conn.server,
-                    if syns > 1 { format!(" ({syns} SYNs from the client)") } else { String::new() }
+                    "The 3-way handshake of stream {} ({} → {}) took {secs:.1} s: {what}.",
+                    conn.stream, conn.client, conn.server,
                 ),
                 evidence: vec![
                     format!("Frame {}: first SYN", flow.first_frame),
                     format!(
-                        "{syns} SYN{} from the client; the handshake completed {secs:.1} s after the first",
-                        if syns == 1 { "" } else { "s" }
+                        "{syns} SYN{} from the client, {syn_acks} SYN-ACK{} from the server; the handshake completed {secs:.1} s after the first SYN",
+                        plural(syns),
+                        plural(syn_acks)
                     ),
                 ],
                 facts: Default::default(),
-                suggestion: "Packets are lost between the two (look for the same on other connections to this server), or the server accepts connections slowly (a full backlog): the client waited the retransmission timeouts out.".to_string(),
+                suggestion: if answered_each {
+                    "The SYN-ACKs reached the capture point but not the client, or the client dropped them: look between the capture point and the client (asymmetric routing, a firewall or NAT on the way back, a host firewall), or capture on the client itself."
+                } else {
+                    "Packets are lost between the two (look for the same on other connections to this server), or the server accepts connections slowly (a full backlog): the client waited the retransmission timeouts out."
+                }
+                .to_string(),
             };
             finding.facts.insert("handshake_secs", format!("{secs:.1}"));
+            finding.facts.insert("syns", syns.to_string());
+            finding.facts.insert("syn_acks", syn_acks.to_string());
             out.push(finding);
         }
         // An unanswered SYN is tcp-no-answer's (its retries are retransmissions too).
