@@ -203,6 +203,12 @@ fn shared_captures_raise_exactly_the_expected_findings() {
             vec!["limits-reached", "tls-handshake-abandoned"],
         ),
         ("tls12-handshake-failure-alert.pcap", vec!["tls-alert"]),
+        // www.cviis.org sends its certificate without the intermediate, twice; each time the
+        // client quits right after the handshake with an encrypted alert.
+        (
+            "tls12-missing-intermediate-alerts.pcap",
+            vec!["tls-unused", "tls-unused"],
+        ),
     ]
     .into_iter()
     .collect();
@@ -1121,4 +1127,35 @@ fn unanswered_syns_are_told_as_such_not_as_idle_time() {
     for json in answered {
         assert!(json.get("unanswered").is_none(), "{json}");
     }
+}
+
+/// A server certificate sent without its intermediate, and a client that quits right after
+/// the handshake: the finding says the chain was the certificate alone and names its issuer
+/// (an audit found tls12-missing-intermediate-alerts.pcap, recorded for exactly that, told as
+/// a client that connected and quit). A complete chain on the same capture stays info.
+#[test]
+fn a_certificate_sent_without_its_intermediate_is_named() {
+    let Some(path) = crate::test_support::shared_capture("tls12-missing-intermediate-alerts.pcap")
+    else {
+        return;
+    };
+    let a = Analysis::of_path(path, &AnalyzerConfig::default()).unwrap();
+    let unused: Vec<_> = (a.diagnosis.findings.iter())
+        .filter(|f| f.id == "tls-unused")
+        .collect();
+    assert_eq!(unused.len(), 3, "{unused:?}");
+    let lone = unused.iter().find(|f| f.streams == [0]).unwrap();
+    assert_eq!(lone.severity, Severity::Warning);
+    assert!(lone
+        .summary
+        .ends_with("The server had sent its certificate without an intermediate."));
+    assert_eq!(
+        lone.evidence[0],
+        "Frame 6: the server sent its certificate alone, not self-signed: no certificate of its issuer \"Starfield Secure Certificate Authority - G2\" (a client that does not already have it cannot build the chain)"
+    );
+    assert!(lone.frames.contains(&6));
+    assert!(lone.suggestion.contains("send its full chain"));
+    let whole = unused.iter().find(|f| f.streams == [1]).unwrap();
+    assert_eq!(whole.severity, Severity::Info);
+    assert!(whole.evidence.iter().all(|e| !e.contains("alone")));
 }

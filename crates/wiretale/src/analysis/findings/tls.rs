@@ -32,16 +32,24 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
                     "The {sender} sent a {level} TLS alert {desc} on stream {}: {meaning}",
                     conn.stream
                 ),
-                evidence: vec![
-                    format!("Frame {frame}: {level} alert {desc} from the {sender}"),
-                    match &p.last {
-                        Some((f, c, d, _)) if f != frame => format!(
-                            "Last handshake step before it: frame {f}, {} sent {d}",
-                            if *c { "client" } else { "server" }
-                        ),
-                        _ => "It was the first thing the peer said".to_string(),
-                    },
-                ],
+                evidence: {
+                    let mut evidence = vec![
+                        format!("Frame {frame}: {level} alert {desc} from the {sender}"),
+                        match &p.last {
+                            Some((f, c, d, _)) if f != frame => format!(
+                                "Last handshake step before it: frame {f}, {} sent {d}",
+                                if *c { "client" } else { "server" }
+                            ),
+                            _ => "It was the first thing the peer said".to_string(),
+                        },
+                    ];
+                    // A client refusing the server's certificate: say when the server sent
+                    // no intermediate with it.
+                    if *from_client {
+                        evidence.extend(lone_leaf(p));
+                    }
+                    evidence
+                },
                 facts: Default::default(),
                 suggestion: alert_advice(desc).to_string(),
             });
@@ -136,26 +144,48 @@ fn stalled(
                 None => (sender, last_desc.clone(), Vec::new()),
             };
             evidence.insert(0, format!("Frame {completed_frame}: handshake complete"));
+            let lone = lone_leaf(p);
+            let lone_found = lone.is_some();
+            evidence.splice(0..0, lone);
             evidence.push(format!("Frame {last_frame}: {sender} sent {last_desc}"));
             evidence.push(end_desc);
             out.push(Finding {
                 id: "tls-unused",
-                severity: Severity::Info,
+                // Ended right after a chain a client may not be able to build: likely a
+                // rejection, not a test client connecting and quitting.
+                severity: if lone_found {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                },
                 frame: last_frame,
                 frames: {
                     let mut frames = vec![completed_frame, last_frame];
                     frames.extend(closed_first.map(|c| c.frame));
+                    frames.extend(p.certificate.filter(|_| lone_found));
                     frames.sort_unstable();
                     frames
                 },
                 streams: vec![conn.stream],
                 summary: format!(
-                    "TLS connection {} → {} (stream {}) completed its handshake but carried no application data; the {closer} ended it ({how}).",
-                    conn.client, conn.server, conn.stream
+                    "TLS connection {} → {} (stream {}) completed its handshake but carried no application data; the {closer} ended it ({how}).{}",
+                    conn.client,
+                    conn.server,
+                    conn.stream,
+                    if lone_found {
+                        " The server had sent its certificate without an intermediate."
+                    } else {
+                        ""
+                    }
                 ),
                 evidence,
                 facts: Default::default(),
-                suggestion: "An encrypted alert right after the handshake often means the side that ended it rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same.".to_string(),
+                suggestion: if lone_found {
+                    "The server sent its certificate without the intermediate certificate(s) that link it to a root, and the client ended the connection right after the handshake: a client that does not already hold the intermediate rejects the certificate. Configure the server to send its full chain (leaf and intermediates)."
+                } else {
+                    "An encrypted alert right after the handshake often means the side that ended it rejected the peer's certificate (the alert's reason is encrypted); a test client that connects and quits looks the same."
+                }
+                .to_string(),
             });
         }
         return;
@@ -277,6 +307,15 @@ fn abandoned(
 
 /// The evidence of where a handshake got to: its Client Hello (with the SNI), the server's
 /// certificate, and its last message.
+/// The evidence line for a server certificate sent alone and not self-signed, if it was.
+fn lone_leaf(p: &TlsProgress) -> Option<String> {
+    let issuer = p.lone_leaf_issuer.as_deref()?;
+    let frame = p.certificate?;
+    Some(format!(
+        "Frame {frame}: the server sent its certificate alone, not self-signed: no certificate of its issuer {issuer:?} (a client that does not already have it cannot build the chain)"
+    ))
+}
+
 fn handshake_evidence(
     p: &TlsProgress,
     last_frame: u64,

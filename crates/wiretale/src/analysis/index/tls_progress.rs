@@ -22,6 +22,10 @@ pub struct TlsProgress {
     pub cert_urls: Vec<(String, &'static str)>,
     /// Leaf certificate subject CN.
     pub leaf: Option<String>,
+    /// The server sent its own certificate alone, and it is not self-signed: its issuer's
+    /// common name (or distinguished name). No intermediate certificate came with it, so a
+    /// client that does not already hold the issuer's cannot build the chain.
+    pub lone_leaf_issuer: Option<String>,
     /// ChangeCipherSpec frames: client, server.
     pub ccs: [Option<u64>; 2],
     /// Encrypted handshake frames (Finished): client, server.
@@ -94,11 +98,21 @@ pub(super) struct QuietTls<'f> {
     pub(super) handshake_done: Option<u64>,
 }
 
+/// The `CN=` of a distinguished name (`C=US, O=Example, CN=Example CA` → `Example CA`), or
+/// the whole name when it has none.
+fn common_name(dn: &str) -> String {
+    dn.split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(dn)
+        .to_string()
+}
+
 /// The server's certificate as one side sent it.
 #[derive(Debug, Clone, Default)]
 struct CertificateSeen {
     frame: u64,
     leaf: Option<String>,
+    lone_leaf_issuer: Option<String>,
     urls: Vec<(String, &'static str)>,
 }
 
@@ -146,6 +160,10 @@ impl TlsFold {
                         .certificates
                         .first()
                         .map(|c| c.subject_common_name.clone().unwrap_or(c.subject.clone()));
+                    seen.lone_leaf_issuer = match chain.certificates.as_slice() {
+                        [leaf] if !leaf.self_signed => Some(common_name(&leaf.issuer)),
+                        _ => None,
+                    };
                     for c in &chain.certificates {
                         let urls = c
                             .crl_urls
@@ -274,6 +292,7 @@ impl TlsFold {
         if let Some(cert) = certificates[1 - client_side].take() {
             progress.certificate = Some(cert.frame);
             progress.leaf = cert.leaf;
+            progress.lone_leaf_issuer = cert.lone_leaf_issuer;
             progress.cert_urls = cert.urls;
         }
         progress
