@@ -409,8 +409,6 @@ fn damage_line(
     writeln!(out, "{:>margin$}  {}", "", paint(colour, "33", &text))
 }
 
-/// The footer: how every frame was accounted for and which limits were reached, when anything
-/// was skipped, missing, damaged or cut (nothing otherwise).
 /// `3 IP but not TCP`, `1 with truncated headers`, `5 IPv4 fragments never reassembled`: the
 /// library's phrase for a reason's frames ([`SkipReason::describe_in_totals`]), worded to read
 /// after a count.
@@ -430,6 +428,8 @@ fn skipped_phrase(reason: SkipReason, n: u64) -> String {
     format!("{n} {phrase}")
 }
 
+/// The footer: how every frame was accounted for and which limits were reached, when anything
+/// was skipped, missing, damaged or cut (nothing otherwise).
 fn accounting(s: &Stats, damaged: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let damaged = damaged || s.damaged_places > 0;

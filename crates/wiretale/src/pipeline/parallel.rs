@@ -238,7 +238,13 @@ struct SegmentCopy {
 }
 
 impl SegmentCopy {
-    fn new(record: &Record<'_>, seg: &Segment<'_>, bytes: &mut Vec<u8>) -> Self {
+    /// `window_scale`: carry a SYN's window-scale option (only a frame listing reads it).
+    fn new(
+        record: &Record<'_>,
+        seg: &Segment<'_>,
+        bytes: &mut Vec<u8>,
+        window_scale: bool,
+    ) -> Self {
         let h = &seg.header;
         let mut header = [0u8; 24];
         header[0..2].copy_from_slice(&h.src_port().to_be_bytes());
@@ -252,7 +258,7 @@ impl SegmentCopy {
         header[12] = (words << 4) | ((flags >> 8) as u8 & 0x0f);
         header[13] = (flags & 0xff) as u8;
         header[14..16].copy_from_slice(&h.window().to_be_bytes());
-        if h.flags().syn() {
+        if window_scale && h.flags().syn() {
             // Fits: a header with this option is at least 24 bytes long (its data offset).
             if let Some(shift) = h.options().window_scale {
                 header[20..24].copy_from_slice(&[3, 3, shift, 0]);
@@ -424,7 +430,7 @@ fn run_reader(
                 stats.frames_tcp += 1;
                 let shard = shard_of(seg.src, seg.dst, shards, &hasher);
                 if let Some(batch) = pending.get_mut(shard) {
-                    let copy = SegmentCopy::new(&record, &seg, &mut batch.bytes);
+                    let copy = SegmentCopy::new(&record, &seg, &mut batch.bytes, wants_frames);
                     batch.segments.push(copy);
                 }
                 round_bytes += seg.payload.len();

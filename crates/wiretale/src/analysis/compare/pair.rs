@@ -175,6 +175,18 @@ fn departure_at(
     }
 }
 
+/// Whether a property difference makes its step a departure: one of
+/// [`DEPARTING_ATTRIBUTES`], and for keep-alive a different answer, not only a different
+/// reason (`yes (HTTP/1.1 default)` and `yes (HTTP/1.1 with Connection: keep-alive)` both keep
+/// the connection open).
+fn departs(d: &AttributeDifference) -> bool {
+    if !DEPARTING_ATTRIBUTES.contains(&d.attribute) {
+        return false;
+    }
+    let answer = |v: &str| v.split(' ').next().map(str::to_owned);
+    d.attribute != "keep_alive" || answer(&d.working) != answer(&d.failing)
+}
+
 /// The first aligned step, before the steps part, that the two sides sent differently: its
 /// [`DEPARTING_ATTRIBUTES`] differ (an HTTP/1.0 request without keep-alive where the working
 /// client sent HTTP/1.1). `working` and `failing` are that step on each side.
@@ -193,7 +205,7 @@ fn sent_differently(
         next = (a.saturating_add(1), b.saturating_add(1));
         let differences: Vec<AttributeDifference> = attributes(w, f, &[(i, j)])
             .into_iter()
-            .filter(|d| DEPARTING_ATTRIBUTES.contains(&d.attribute))
+            .filter(departs)
             .collect();
         if differences.is_empty() {
             continue;

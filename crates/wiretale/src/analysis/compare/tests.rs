@@ -684,6 +684,30 @@ fn other_properties_and_differences_after_the_parting_do_not_move_the_departure(
     assert_eq!(dep.working.map(|s| s.frame), Some(2));
     assert!(dep.attribute_differences.is_empty());
     assert_eq!(d.attribute_differences.len(), 1);
+
+    // Both keep the connection open, for different reasons: a property difference, no
+    // departure (a review found the reason alone making one).
+    let request = |ka| {
+        with_attr(
+            step(1, 0.0, 0, Message, "http client GET <conversation>"),
+            "keep_alive",
+            ka,
+        )
+    };
+    let w = conv(vec![
+        request("yes (HTTP/1.1 with Connection: keep-alive)"),
+        step(2, 0.1, 0, Message, "http server 200"),
+    ]);
+    let f = conv(vec![
+        request("yes (HTTP/1.1 default)"),
+        step(2, 0.1, 0, Message, "http server 200"),
+    ]);
+    let d = pair::diff(&w, &f, MatchBasis::Identity, &CompareOptions::default());
+    assert!(
+        d.departure.is_none() && d.sequence_departure.is_none(),
+        "{d:?}"
+    );
+    assert_eq!(d.attribute_differences.len(), 1);
 }
 
 #[test]

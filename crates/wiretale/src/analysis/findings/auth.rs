@@ -2,7 +2,7 @@
 
 use super::super::finding::{Finding, Severity};
 use super::super::index::{AcceptedCredentials, CredentialsKey, Index};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Groups rejections by client address, server, scheme and user.
 pub fn detect(index: &Index, out: &mut Vec<Finding>) {
@@ -85,19 +85,18 @@ pub fn detect(index: &Index, out: &mut Vec<Finding>) {
         };
         // Basic passwords numbered in the order they were first sent, so the evidence shows
         // which retries repeated a password without showing any.
-        let mut passwords: Vec<u64> = Vec::new();
+        // A map, not a scan: a capture of a password-guessing run holds thousands.
+        let mut passwords: HashMap<u64, usize> = HashMap::new();
         for p in hits.iter().filter_map(|h| h.password) {
-            if !passwords.contains(&p) {
-                passwords.push(p);
-            }
+            let next = passwords.len() + 1;
+            passwords.entry(p).or_insert(next);
         }
-        let numbered = |p: Option<u64>| match p.and_then(|p| passwords.iter().position(|&q| q == p))
-        {
-            Some(i) => format!(" (password #{})", i + 1),
+        let numbered = |p: Option<u64>| match p.and_then(|p| passwords.get(&p)) {
+            Some(n) => format!(" (password #{n})"),
             None => String::new(),
         };
-        let mut evidence: Vec<String> = hits
-            .iter()
+        // Only the evidence lines kept are formatted.
+        let mut evidence: Vec<String> = (hits.iter().take(20))
             .map(|h| {
                 format!(
                     "Frame {} (stream {}): request with {who}{}; frame {}: {}",
@@ -202,10 +201,11 @@ enum Accepted {
 }
 
 impl Accepted {
-    fn of(a: &AcceptedCredentials, refused: &[u64]) -> Self {
+    /// `refused`: the refused passwords' fingerprints and numbers.
+    fn of(a: &AcceptedCredentials, refused: &HashMap<u64, usize>) -> Self {
         match a.basic_password {
-            Some(p) => match refused.iter().position(|&q| q == p) {
-                Some(i) => Accepted::SamePassword(i + 1),
+            Some(p) => match refused.get(&p) {
+                Some(&n) => Accepted::SamePassword(n),
                 None => Accepted::OtherPassword,
             },
             None => Accepted::Credentials,

@@ -144,7 +144,8 @@ fn stalled(
                 None => (sender, last_desc.clone(), Vec::new()),
             };
             evidence.insert(0, format!("Frame {completed_frame}: handshake complete"));
-            let lone = lone_leaf(p);
+            // Only a client that ended the connection can have rejected the chain.
+            let lone = lone_leaf(p).filter(|_| closer == "client");
             let lone_found = lone.is_some();
             evidence.splice(0..0, lone);
             evidence.push(format!("Frame {last_frame}: {sender} sent {last_desc}"));
@@ -305,8 +306,6 @@ fn abandoned(
     out.push(finding);
 }
 
-/// The evidence of where a handshake got to: its Client Hello (with the SNI), the server's
-/// certificate, and its last message.
 /// The evidence line for a server certificate sent alone and not self-signed, if it was.
 fn lone_leaf(p: &TlsProgress) -> Option<String> {
     let issuer = p.lone_leaf_issuer.as_deref()?;
@@ -316,6 +315,8 @@ fn lone_leaf(p: &TlsProgress) -> Option<String> {
     ))
 }
 
+/// The evidence of where a handshake got to: its Client Hello (with the SNI), the server's
+/// certificate, and its last message.
 fn handshake_evidence(
     p: &TlsProgress,
     last_frame: u64,

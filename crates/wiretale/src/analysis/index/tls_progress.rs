@@ -255,10 +255,12 @@ impl TlsFold {
             .and_then(Option::as_ref)
             .filter(|c| !c.urls.is_empty())
             .map(|c| (c.frame, c.urls.as_slice()));
+        // As `TlsProgress::completed_frame`: only for a handshake seen to complete.
         let handshake_done = match p.finished {
             [Some(a), Some(b)] => Some(a.max(b)),
             [a, b] => a.or(b),
-        };
+        }
+        .filter(|_| completed(p, client_side));
         Some(QuietTls {
             certificate,
             handshake_done,
