@@ -435,11 +435,13 @@ pub struct AcceptedCredentials {
     pub basic_password: Option<u64>,
 }
 
-/// A fingerprint of a password, to tell two apart without keeping either: a fixed-seed
-/// 64-bit hash, held only in memory, never written out.
+/// A fingerprint of a password, to tell two apart without keeping either: a 64-bit hash,
+/// held only in memory, never written out, with a seed drawn once per process (a fixed seed
+/// would let anyone holding a dump of the index test guesses against it offline).
 pub fn password_fingerprint(password: &str) -> u64 {
     use std::hash::BuildHasher;
-    foldhash::quality::FixedState::with_seed(0x7061_7373_776f_7264).hash_one(password)
+    static SEED: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    SEED.get_or_init(Default::default).hash_one(password)
 }
 
 /// The whole capture, indexed by connection.

@@ -869,3 +869,15 @@ fn the_closing_hint_keeps_the_flow_table_to_its_caps_through_restarts() {
     assert_eq!(a.stats.tcp.streams, collected.report.stats.tcp.streams);
     assert_eq!(format!("{:?}", a.stats.tcp), format!("{:?}", b.stats.tcp));
 }
+
+/// One password, one fingerprint, within the process; two passwords, two.
+#[test]
+fn password_fingerprints_tell_passwords_apart() {
+    use crate::analysis::index::password_fingerprint as fp;
+    assert_eq!(fp("fail"), fp("fail"));
+    assert_ne!(fp("fail"), fp("fail2"));
+    let from_threads: Vec<u64> = (0..2)
+        .map(|_| std::thread::spawn(|| fp("test")).join().unwrap())
+        .collect();
+    assert_eq!(from_threads, [fp("test"), fp("test")]);
+}
