@@ -471,3 +471,41 @@ fn a_story_read_from_standard_input_is_titled_so() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("Story of standard input — "), "{text}");
 }
+
+/// The working case study's TLS connection exchanges application data right after its
+/// revocation check succeeds (frames 95-98), sits idle 9 s, then exchanges more (145-146).
+/// Each turn is told at its own frame, in order, and the pause is told as idle time; the
+/// whole exchange was one line per side at frames 145 and 146 before, after the CRL
+/// connection's close, as though the client had waited 9 s to use the connection.
+#[test]
+fn application_data_is_told_turn_by_turn_where_it_was_sent() {
+    let out = wiretale(&["story", "testdata/case-study-working.pcapng"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let tls: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("10.2.2.2:5061") && l.contains("Application Data"))
+        .collect();
+    let frames: Vec<&str> = tls
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(frames, ["95", "96", "97", "98", "145", "146"], "{text}");
+    assert!(tls[0].contains("client 10.1.1.7:1221 → server 10.2.2.2:5061"));
+    assert!(
+        tls[0].ends_with("Application Data: 1 record, 612 bytes"),
+        "{}",
+        tls[0]
+    );
+    assert!(tls[1].contains("server 10.2.2.2:5061 → client 10.1.1.7:1221"));
+    // Right after the CRL fetch's 200 OK (frame 93), before its connection closes (106).
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    assert!(at("Frame 93 ") < at("Frame 95 ") && at("Frame 98 ") < at("Frame 106 "));
+    assert!(
+        text.contains("… 9.2 s idle on stream 1 since frame 98 …"),
+        "{text}"
+    );
+}

@@ -48,6 +48,10 @@ pub(crate) struct Conn {
     /// Per direction: where the current run of TLS application-data records began (its
     /// summary is reported there, spanning to the run's last frame).
     app_run_start: [Option<FrameAt>; 2],
+    /// Per direction: the frame where the current run's last record ended so far (or its
+    /// last bytes came, while its body is still arriving): where the run is reported when the
+    /// pipeline ends it (see [`Dispatcher::end_app_runs`]).
+    app_run_last: [Option<FrameAt>; 2],
     /// Per direction: it ended ([`StreamHandler::end`]). Once both have, the decoder is
     /// dropped: nothing more will be decoded on the connection, which stays in the flow
     /// table for thousands of connections more (its late packets), and its decoder freed
@@ -57,6 +61,10 @@ pub(crate) struct Conn {
 
 /// A frame number and its time.
 type FrameAt = (u64, Timestamp);
+
+/// A direction's run of TLS application-data records ends when its next record comes this
+/// many seconds or more after the run's last one: the story tells the pause between them.
+pub(crate) const APP_DATA_PAUSE_SECS: f64 = 1.0;
 
 /// Where the messages reported by a decoder's `end` go: which direction ended and how.
 #[derive(Clone, Copy)]
@@ -463,6 +471,70 @@ impl Dispatcher<'_> {
         Some(App::Opaque)
     }
 
+    /// Ends the runs of TLS application data that new bytes of `dir` show are over, and
+    /// reports each where its last record ended: the other direction's, because the turn
+    /// passed (a request's records and its response's are two runs, told in the order they
+    /// were sent, not when the connection closes), and `dir`'s own after a pause of
+    /// [`APP_DATA_PAUSE_SECS`] (so that the story tells the pause as idle time). The parser
+    /// alone reports a run only at its direction's next other record or end: it sees bytes,
+    /// neither turns nor time.
+    fn end_app_runs(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Dir, adir: Dir) {
+        let App::Tls(p) = &mut conn.app else { return };
+        let other = dir.flip();
+        let turn = p.take_application_data_run(adir.flip());
+        let paused = conn.app_run_last[dir as usize]
+            .is_some_and(|(_, t)| self.time.seconds_since(t) >= APP_DATA_PAUSE_SECS);
+        let pause = if paused {
+            p.take_application_data_run(adir)
+        } else {
+            None
+        };
+        let mut runs = [(other, turn), (dir, pause)];
+        // In the order of their last frames, as the single-threaded timeline tells them.
+        let last_frame = |d: Dir| conn.app_run_last[d as usize].map_or(0, |(f, _)| f);
+        if last_frame(dir) < last_frame(other) {
+            runs.swap(0, 1);
+        }
+        for (d, run) in runs {
+            if let Some(run) = run {
+                self.emit_app_run(conn, info, d, run);
+            }
+        }
+    }
+
+    /// Reports a run of application data ended by [`Dispatcher::end_app_runs`].
+    fn emit_app_run(
+        &mut self,
+        conn: &mut Conn,
+        info: &ConnInfo,
+        dir: Dir,
+        run: tls::ApplicationDataSummary,
+    ) {
+        let d = dir as usize;
+        let (frame, time) = conn.app_run_last[d]
+            .take()
+            .or(conn.last_data[d])
+            .or(conn.last_seen)
+            .unwrap_or((self.frame, self.time));
+        let mut frames = Frames::one(frame);
+        if let Some((first, _)) = conn.app_run_start[d].take() {
+            if first < frame {
+                frames.insert(0, first);
+            }
+        }
+        let (src, dst) = info.endpoints(dir);
+        self.emit(Event {
+            frame,
+            frames,
+            time,
+            stream: Some(info.stream),
+            src: Some(src),
+            dst: Some(dst),
+            tunnel: conn.tunnel.clone(),
+            detail: Detail::Tls(TlsMessage::ApplicationData(run)),
+        });
+    }
+
     /// Turns decoded messages into events; `offset` is where the messages' input started
     /// within the map's input. `ending` is set for what a decoder's `end` reported.
     /// `record_ends`: where the TLS application-data records of the same input ended, noted
@@ -735,6 +807,7 @@ impl StreamHandler for Dispatcher<'_> {
             closed_at: None,
             last_seen: None,
             app_run_start: [None, None],
+            app_run_last: [None, None],
             ended: [false, false],
         }
     }
@@ -758,6 +831,7 @@ impl StreamHandler for Dispatcher<'_> {
             }
         }
         let adir = if conn.swapped { dir.flip() } else { dir };
+        self.end_app_runs(conn, info, dir, adir);
         let mut messages = std::mem::take(&mut self.messages);
         let feed = match &mut conn.app {
             App::Undecided | App::Opaque => Feed {
@@ -781,11 +855,22 @@ impl StreamHandler for Dispatcher<'_> {
                     ends.clear();
                     p.feed(adir, input, emit)
                 };
-                if records(p) > before && conn.app_run_start[dir as usize].is_none() {
+                let grew = records(p) > before;
+                let open = p.has_application_data_run(adir);
+                if grew && conn.app_run_start[dir as usize].is_none() {
                     conn.app_run_start[dir as usize] = map.frame_at(0);
                 }
                 self.emit_all(conn, info, dir, &map, 0, &mut messages, None, &ends);
                 self.record_ends = ends;
+                if grew && open {
+                    // A run the parser reported in this input took the start noted above; a
+                    // run that began after it starts in this input.
+                    let d = dir as usize;
+                    if conn.app_run_start[d].is_none() {
+                        conn.app_run_start[d] = conn.last_data[d];
+                    }
+                    conn.app_run_last[d] = conn.last_data[d];
+                }
                 feed
             }
             App::Http(p) => {
@@ -893,11 +978,15 @@ impl StreamHandler for Dispatcher<'_> {
         }
     }
 
-    fn skip_ended(&mut self, conn: &mut Conn, _info: &ConnInfo, _dir: Dir, frame: u64) {
+    fn skip_ended(&mut self, conn: &mut Conn, _info: &ConnInfo, dir: Dir, frame: u64) {
         // Only application-data record bodies are skipped on a TLS connection: one ends here.
         if let App::Tls(p) = &conn.app {
             let name = p.application_data_name();
             self.note_record_end(Some(frame), name);
+            let adir = if conn.swapped { dir.flip() } else { dir };
+            if p.has_application_data_run(adir) {
+                conn.app_run_last[dir as usize] = Some((frame, self.time));
+            }
         }
     }
 

@@ -235,6 +235,157 @@ fn application_data_summary_at_the_end_is_at_its_own_directions_frame() {
     );
 }
 
+/// Runs of application data end where the turn passes to the other side or after a pause,
+/// and each is reported at the frame that completed its last record: a request's records and
+/// its response's are told in the order they were sent, not when the connection closes
+/// (case-study-working.pcapng told the client's requests of frames 95 and 97 at frame 145,
+/// after the server's answers).
+#[test]
+fn application_data_runs_end_at_each_turn_and_pause() {
+    use crate::proto::tls::TlsMessage;
+    use crate::timeline::Detail;
+    use std::time::Duration;
+    use wiretale_fixtures::payloads::tls;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server: std::net::SocketAddr = "10.0.0.1:443".parse().unwrap();
+    let mut s = TcpSession::new(client, server);
+    s.handshake(&mut cap);
+    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let small = tls::record(23, 0x0303, &[0xab; 40]).unwrap();
+    let request = s.send(&mut cap, FDir::ToServer, &small);
+    // A response of two records, the first one spread over three segments (its body is
+    // skipped unseen: the frame of its end is known from the skip running out).
+    let big = tls::record(23, 0x0303, &[0xcd; 4000]).unwrap();
+    let response = s.send(&mut cap, FDir::ToClient, &big);
+    assert_eq!(response.data.len(), 3);
+    let response_end = s.send(&mut cap, FDir::ToClient, &small);
+    let second = s.send(&mut cap, FDir::ToServer, &small);
+    // The same side again after a pause: a run of its own.
+    cap.advance(Duration::from_secs(2));
+    let after_pause = s.send(&mut cap, FDir::ToServer, &small);
+    s.close(&mut cap);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let runs: Vec<_> = sink
+        .events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Tls(TlsMessage::ApplicationData(a)) => {
+                Some((e.frame, e.frames.to_vec(), e.src, a.records, a.bytes))
+            }
+            _ => None,
+        })
+        .collect();
+    let f = |frame: u32| u64::from(frame);
+    assert_eq!(
+        runs,
+        vec![
+            (
+                f(request.data[0]),
+                vec![f(request.data[0])],
+                Some(client),
+                1,
+                40
+            ),
+            (
+                f(response_end.data[0]),
+                vec![f(response.data[0]), f(response_end.data[0])],
+                Some(server),
+                2,
+                4040
+            ),
+            (
+                f(second.data[0]),
+                vec![f(second.data[0])],
+                Some(client),
+                1,
+                40
+            ),
+            (
+                f(after_pause.data[0]),
+                vec![f(after_pause.data[0])],
+                Some(client),
+                1,
+                40
+            ),
+        ]
+    );
+    // Told where they belong: in frame order, times those of their frames.
+    let told: Vec<u64> = runs.iter().map(|r| r.0).collect();
+    assert!(told.windows(2).all(|w| w[0] < w[1]), "{told:?}");
+    for e in &sink.events {
+        if let Detail::Tls(TlsMessage::ApplicationData(_)) = e.detail {
+            let frame = cap.frame(u32::try_from(e.frame).unwrap()).unwrap();
+            let expected = (frame.timestamp.secs(), frame.timestamp.subsec_nanos());
+            assert_eq!(
+                (u64::try_from(e.time.secs).unwrap(), e.time.nanos),
+                expected,
+                "frame {}",
+                e.frame
+            );
+        }
+    }
+}
+
+/// A response record whose body is still arriving when the client speaks again belongs to
+/// the run the turn ends; the rest of its body starts no run of its own.
+#[test]
+fn a_record_still_arriving_when_the_turn_passes_stays_in_its_run() {
+    use crate::proto::tls::TlsMessage;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::payloads::tls;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    );
+    s.handshake(&mut cap);
+    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
+    s.send(
+        &mut cap,
+        FDir::ToClient,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let big = tls::record(23, 0x0303, &[0xcd; 4000]).unwrap();
+    let (head, tail) = big.split_at(1000);
+    let first = s.send(&mut cap, FDir::ToClient, head);
+    let small = tls::record(23, 0x0303, &[0xab; 40]).unwrap();
+    s.send(&mut cap, FDir::ToServer, &small);
+    s.send(&mut cap, FDir::ToClient, tail);
+    s.close(&mut cap);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let runs: Vec<_> = sink
+        .events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Tls(TlsMessage::ApplicationData(a)) => Some((e.frame, a.records, a.bytes)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs[0], (u64::from(first.data[0]), 1, 4000), "{runs:?}");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!((runs[1].1, runs[1].2), (1, 40));
+}
+
 /// The note that the server closed with a request unanswered is at the server's FIN and
 /// carried by no earlier frame (http-basic-auth-401-browser.pcap listed the frame of the
 /// previous response in its `frames`).

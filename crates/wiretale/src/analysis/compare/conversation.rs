@@ -12,7 +12,7 @@ use crate::analysis::index::ConnIndex;
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
 use crate::proto::http::{HttpMessage, HttpVersion, KeepAliveReason};
-use crate::proto::tls::{HandshakeBody, TlsMessage};
+use crate::proto::tls::{ApplicationDataSummary, HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir};
 use crate::timeline::{Detail, Event, NtlmEvent};
 use serde::Serialize;
@@ -91,6 +91,14 @@ pub struct Step {
     /// end of the capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_secs: Option<f64>,
+    /// The frame and time of the step's last event: later than `frame` for a step of runs
+    /// of application data (one step for them all), where the silence after the step starts.
+    #[serde(skip)]
+    pub(crate) last: (u64, Timestamp),
+    /// For a step of several runs of application data: the longest silence between two of
+    /// them (seconds, from frame, to frame).
+    #[serde(skip)]
+    pub(crate) longest_gap_inside: Option<(f64, u64, u64)>,
 }
 
 impl Step {
@@ -277,6 +285,34 @@ struct StepBuilder<'c> {
     identity: &'c Identity,
     start: Timestamp,
     steps: Vec<Step>,
+    /// The last step's application data when it is a run of it: each actor's sum, in the
+    /// order they first sent.
+    app_data: Vec<(&'static str, ApplicationDataSummary)>,
+}
+
+/// The key of a step of application data.
+const APPLICATION_DATA_KEY: &str = "tls application_data";
+
+/// `client sends TLS application data (3 records, 1956 bytes); server sends 1 record, 860
+/// bytes`.
+fn application_data_text(sums: &[(&'static str, ApplicationDataSummary)]) -> String {
+    let mut text = String::new();
+    for (i, (actor, sum)) in sums.iter().enumerate() {
+        let records = if sum.records == 1 {
+            "record"
+        } else {
+            "records"
+        };
+        let (n, bytes) = (sum.records, sum.bytes);
+        if i == 0 {
+            text.push_str(&format!(
+                "{actor} sends TLS application data ({n} {records}, {bytes} bytes)"
+            ));
+        } else {
+            text.push_str(&format!("; {actor} sends {n} {records}, {bytes} bytes"));
+        }
+    }
+    text
 }
 
 impl StepBuilder<'_> {
@@ -318,6 +354,8 @@ impl StepBuilder<'_> {
             text,
             attrs,
             idle_secs: None,
+            last: (e.frame, e.time),
+            longest_gap_inside: None,
         });
     }
 
@@ -428,22 +466,37 @@ impl StepBuilder<'_> {
                 format!("{actor} sends a TLS Encrypted Alert"),
             ),
             TlsMessage::ApplicationData(a) => {
-                let text = format!(
-                    "{actor} sends TLS application data ({} records, {} bytes)",
-                    a.records, a.bytes
-                );
-                // Runs of application data (either way) are one step: how much and in which
-                // order is the application's business, not the handshake's.
-                if let Some(prev) = self.steps.last_mut() {
-                    if prev.key == "tls application_data" {
-                        prev.text.push_str(&format!(
-                            "; {actor} sends {} records, {} bytes",
-                            a.records, a.bytes
-                        ));
-                        return;
-                    }
+                // Runs of application data (either way) are one step, with each side's
+                // records and bytes added up: how much and in which turns is the
+                // application's business, not the handshake's.
+                let continues = self
+                    .steps
+                    .last()
+                    .is_some_and(|prev| prev.key == APPLICATION_DATA_KEY);
+                if !continues {
+                    self.app_data.clear();
                 }
-                ("tls application_data".to_string(), text)
+                match self.app_data.iter_mut().find(|(who, _)| *who == actor) {
+                    Some((_, sum)) => {
+                        sum.records = sum.records.saturating_add(a.records);
+                        sum.bytes = sum.bytes.saturating_add(a.bytes);
+                    }
+                    None => self.app_data.push((actor, *a)),
+                }
+                let text = application_data_text(&self.app_data);
+                if continues {
+                    if let Some(prev) = self.steps.last_mut() {
+                        prev.text = text;
+                        let (last_frame, last_time) = prev.last;
+                        let gap = e.time.seconds_since(last_time);
+                        if prev.longest_gap_inside.is_none_or(|(g, _, _)| gap > g) {
+                            prev.longest_gap_inside = Some((gap, last_frame, e.frame));
+                        }
+                        prev.last = (e.frame, e.time);
+                    }
+                    return;
+                }
+                (APPLICATION_DATA_KEY.to_string(), text)
             }
             // Decoder bookkeeping and damage, not behaviour.
             _ => return,
@@ -616,6 +669,7 @@ pub(super) fn conn_steps(
         identity,
         start,
         steps: Vec::new(),
+        app_data: Vec::new(),
     };
     for e in events {
         match &e.detail {
@@ -646,6 +700,8 @@ pub(super) fn conn_steps(
                 ),
                 attrs: BTreeMap::new(),
                 idle_secs: None,
+                last: (f.last_frame, f.end),
+                longest_gap_inside: None,
             });
         }
     }

@@ -297,13 +297,18 @@ fn longest_idle(c: &Conversation) -> Option<(f64, u64, u64)> {
     for pair in c.steps.windows(2) {
         if let [a, b] = pair {
             if a.stream == b.stream {
-                consider(b.time.seconds_since(a.time), a.frame, b.frame);
+                // From the step's last event: a step of application data spans many runs.
+                let (last_frame, last_time) = a.last;
+                consider(b.time.seconds_since(last_time), last_frame, b.frame);
             }
         }
     }
     for s in &c.steps {
         if let Some(idle) = s.idle_secs {
             consider(idle, s.frame, s.frame);
+        }
+        if let Some((gap, from, to)) = s.longest_gap_inside {
+            consider(gap, from, to);
         }
     }
     best

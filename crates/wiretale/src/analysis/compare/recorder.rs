@@ -25,7 +25,7 @@ use crate::analysis::{diagnose_capture, ConnIndex, Diagnosis, IndexBuilder};
 use crate::capture::Timestamp;
 use crate::pipeline::Report;
 use crate::proto::http::HttpMessage;
-use crate::proto::tls::TlsMessage;
+use crate::proto::tls::{ApplicationDataSummary, TlsMessage};
 use crate::tcp::{ConnEvent, FlowSummary};
 use crate::timeline::{Detail, Event, EventSink};
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -78,7 +78,15 @@ struct OpenConn {
     step_frames: BinaryHeap<u64>,
     /// Events not held because they come after the connection's `max_steps + 1`-th step.
     skipped: u64,
+    /// The latest frame of the events held other than runs of TLS application data.
+    latest_other: u64,
+    /// Runs of TLS application data held (see `OpenConn::add_to_held_run`).
+    runs_held: usize,
 }
+
+/// Runs of TLS application data a connection's events hold one by one; later runs are added
+/// to the last one of their sender when they can be (see `OpenConn::add_to_held_run`).
+const RUNS_HELD_EXACTLY: usize = 64;
 
 impl Default for OpenConn {
     fn default() -> Self {
@@ -88,6 +96,8 @@ impl Default for OpenConn {
             index: IndexBuilder::forgetting_unread(),
             step_frames: BinaryHeap::new(),
             skipped: 0,
+            latest_other: 0,
+            runs_held: 0,
         }
     }
 }
@@ -110,6 +120,15 @@ impl OpenConn {
             self.skipped += 1;
             return;
         }
+        match &event.detail {
+            Detail::Tls(TlsMessage::ApplicationData(run)) => {
+                if self.runs_held >= RUNS_HELD_EXACTLY && self.add_to_held_run(&event, run) {
+                    return;
+                }
+                self.runs_held += 1;
+            }
+            _ => self.latest_other = self.latest_other.max(event.frame),
+        }
         if starts_a_step(&event.detail) {
             self.step_frames.push(event.frame);
             if self.step_frames.len() > max_steps + 1 {
@@ -117,6 +136,48 @@ impl OpenConn {
             }
         }
         self.events.push(event);
+    }
+}
+
+impl OpenConn {
+    /// Adds a run of TLS application data to the last held run of the same sender, which
+    /// moves to the new run's frame, when nothing held can come between them: both are
+    /// later than every other event held, so they fall into one step, which adds up each
+    /// side's records and bytes anyway. Without this a long TLS connection would hold an
+    /// event per request/response turn until it closes. What is lost is the silence
+    /// between the two runs: that step's longest silence inside (`compare`'s idle timing)
+    /// is measured over the runs held one by one (the first [`RUNS_HELD_EXACTLY`]) and the
+    /// gaps between the merged ones as they stand.
+    fn add_to_held_run(&mut self, event: &Event, run: &ApplicationDataSummary) -> bool {
+        if event.frame < self.latest_other {
+            return false;
+        }
+        // The runs held after every other event, newest first. The oldest of them is where
+        // their step starts: it never moves.
+        let block = self
+            .events
+            .iter()
+            .rev()
+            .take_while(|held| {
+                held.frame >= self.latest_other
+                    && matches!(held.detail, Detail::Tls(TlsMessage::ApplicationData(_)))
+            })
+            .count();
+        let movable = block.saturating_sub(1);
+        let first_movable = self.events.len() - movable;
+        for held in self.events[first_movable..].iter_mut().rev() {
+            let Detail::Tls(TlsMessage::ApplicationData(sum)) = &mut held.detail else {
+                return false;
+            };
+            if held.src == event.src {
+                sum.records = sum.records.saturating_add(run.records);
+                sum.bytes = sum.bytes.saturating_add(run.bytes);
+                held.frame = event.frame;
+                held.time = event.time;
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -400,7 +461,65 @@ mod tests {
             text: String::new(),
             attrs: BTreeMap::new(),
             idle_secs: None,
+            last: (n, Timestamp::default()),
+            longest_gap_inside: None,
         }
+    }
+
+    /// A TLS connection of many request/response turns holds a bounded number of events:
+    /// past the first runs held one by one, each run is added to its sender's last one.
+    #[test]
+    fn a_long_tls_connection_holds_a_bounded_number_of_runs() {
+        use crate::timeline::Frames;
+        let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let server: std::net::SocketAddr = "10.0.0.1:443".parse().unwrap();
+        let event = |frame: u64, detail: Detail, from_client: bool| Event {
+            frame,
+            frames: Frames::one(frame),
+            time: Timestamp {
+                secs: i64::try_from(frame).unwrap(),
+                nanos: 0,
+            },
+            stream: Some(0),
+            src: Some(if from_client { client } else { server }),
+            dst: Some(if from_client { server } else { client }),
+            tunnel: None,
+            detail,
+        };
+        let run = |records| {
+            Detail::Tls(TlsMessage::ApplicationData(ApplicationDataSummary {
+                records,
+                bytes: 10 * records,
+            }))
+        };
+        let mut recorder = ConversationRecorder::new(1000);
+        recorder.take_event(event(1, Detail::Tcp(ConnEvent::Syn), true));
+        for turn in 0..10_000u64 {
+            recorder.take_event(event(2 + 2 * turn, run(1), true));
+            recorder.take_event(event(3 + 2 * turn, run(2), false));
+        }
+        let open = &recorder.open[&0];
+        assert!(
+            open.events.len() <= 1 + RUNS_HELD_EXACTLY + 3,
+            "{} events held",
+            open.events.len()
+        );
+        let runs = |from_client: bool| {
+            let src = Some(if from_client { client } else { server });
+            open.events
+                .iter()
+                .filter(|e| e.src == src)
+                .filter_map(|e| match &e.detail {
+                    Detail::Tls(TlsMessage::ApplicationData(a)) => Some(a.records),
+                    _ => None,
+                })
+                .sum::<u64>()
+        };
+        // Nothing lost: every record is counted, and the runs still start at frame 2.
+        assert_eq!((runs(true), runs(false)), (10_000, 20_000));
+        let first_run = open.events.iter().find(|e| e.frame > 1).unwrap();
+        assert_eq!(first_run.frame, 2);
+        assert_eq!(open.events.iter().map(|e| e.frame).max(), Some(20_001));
     }
 
     /// Connections finish in any order; what is kept is always the first `max` steps of the

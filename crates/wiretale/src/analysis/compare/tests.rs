@@ -183,6 +183,18 @@ fn case_study_departs_at_the_http_10_request_then_parts_where_the_client_closes(
         .expect("idle difference");
     assert!((idle.failing_secs - 30.0).abs() < 0.1, "{idle:?}");
     assert_eq!(idle.failing_frames, vec![316, 959]);
+    // The working side's longest silence is inside its application data, between the
+    // turns of frames 98 and 145 (it was measured from the handshake to the end of the
+    // data, 9.4 s, when a connection's application data was one run told at its end).
+    assert_eq!(idle.working_frames, vec![98, 145], "{idle:?}");
+    assert!((idle.working_secs - 9.165).abs() < 0.01, "{idle:?}");
+    assert_eq!(
+        d.working.as_ref().map(|w| (w.frame, w.text.as_str())),
+        Some((
+            95,
+            "client sends TLS application data (3 records, 1956 bytes); server sends 3 records, 1860 bytes"
+        ))
+    );
     assert_eq!(
         tls.working.tls_handshake_secs,
         tls.failing.tls_handshake_secs
@@ -420,12 +432,13 @@ fn comparisons_are_deterministic() {
 
 fn step(frame: u64, secs: f64, stream: u64, kind: StepKind, key: &str) -> Step {
     let whole = secs.trunc();
+    let time = Timestamp {
+        secs: 1_000 + whole as i64,
+        nanos: ((secs - whole) * 1e9) as u32,
+    };
     Step {
         frame,
-        time: Timestamp {
-            secs: 1_000 + whole as i64,
-            nanos: ((secs - whole) * 1e9) as u32,
-        },
+        time,
         offset_secs: secs,
         stream,
         actor: if key.contains("server") {
@@ -439,6 +452,8 @@ fn step(frame: u64, secs: f64, stream: u64, kind: StepKind, key: &str) -> Step {
         text: key.to_string(),
         attrs: Default::default(),
         idle_secs: None,
+        last: (frame, time),
+        longest_gap_inside: None,
     }
 }
 

@@ -32,8 +32,11 @@
 //! Records and bytes are counted per direction; the run is reported as one
 //! [`TlsMessage::ApplicationData`] when the direction's next non-application-data record is
 //! complete (with an empty range at that record's start, so it sorts just before it), and at
-//! `end` (range `0..0`). A long-lived connection therefore reports one summary per direction
-//! per burst between other records, typically one in total.
+//! `end` (range `0..0`). The parser sees neither time nor which side spoke last, so alone it
+//! reports one summary per direction per burst between other records; a caller that knows
+//! ends runs earlier with [`TlsConnectionParser::take_application_data_run`] (the pipeline
+//! ends a run when the other side sends and after a pause, so that a request and its response
+//! are told apart and in order).
 //!
 //! # Damaged input
 //!
@@ -293,6 +296,36 @@ impl TlsConnectionParser {
             *ends = noted;
         }
         feed
+    }
+
+    /// Ends `dir`'s current run of application-data records and returns its counters, if it
+    /// has read any record since its last report; the parser then reports it no more (the next
+    /// record starts a new run). A caller that knows what the bytes cannot tell splits runs
+    /// with it: the pipeline ends a run when the other side speaks (a request and its response
+    /// are two runs, told in order) or after a pause, and reports it where its last record
+    /// ended. A record whose body is still arriving belongs to the run taken.
+    ///
+    /// ```
+    /// use wiretale::proto::tls::stream::TlsConnectionParser;
+    /// use wiretale::proto::{ConnectionParser, Dir};
+    ///
+    /// let mut parser = TlsConnectionParser::new();
+    /// // An application-data record of 3 bytes from the client (no handshake in view).
+    /// let record = [23, 3, 3, 0, 3, 1, 2, 3];
+    /// parser.feed(Dir::ToServer, &record, &mut |_, _| {});
+    /// let run = parser.take_application_data_run(Dir::ToServer).unwrap();
+    /// assert_eq!((run.records, run.bytes), (1, 3));
+    /// assert!(parser.take_application_data_run(Dir::ToServer).is_none());
+    /// ```
+    pub fn take_application_data_run(&mut self, dir: Dir) -> Option<ApplicationDataSummary> {
+        let burst = std::mem::take(&mut self.dirs[idx(dir)].burst);
+        (burst.records > 0).then_some(burst)
+    }
+
+    /// Whether `dir` has a run of application-data records not reported yet (see
+    /// [`TlsConnectionParser::take_application_data_run`]).
+    pub fn has_application_data_run(&self, dir: Dir) -> bool {
+        self.dirs[idx(dir)].burst.records > 0
     }
 
     /// What tshark calls an application-data record of this connection: `Encrypted Data` in
