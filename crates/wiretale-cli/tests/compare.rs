@@ -456,3 +456,43 @@ fn requests_for_other_urls_are_shown_in_each_sides_words() {
         assert!(l.contains("crl.example.com"), "{l}");
     }
 }
+
+/// Two clients that offer different things in their Client Hello: the count of cipher suites
+/// (GREASE left out), the ALPN list and the JA4 fingerprint are properties of the Client
+/// Hello, so a failing client that offers less shows it where it differs.
+#[test]
+fn client_hellos_that_offer_differently_are_told_apart() {
+    let (Some(working), Some(failing)) = (
+        support::shared("tls12-openssl.pcap"),
+        support::shared("tls11-openssl.pcap"),
+    ) else {
+        return;
+    };
+    let (working, failing) = (working.display().to_string(), failing.display().to_string());
+    let o = wiretale(&["compare", &working, &failing]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("      cipher suites offered: working 74, failing 46\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      Client Hello (JA4): working t12i740500_c43983326036_3eafcbe19126, failing t11i460400_234845559c90_282f11336259\n"),
+        "{text}"
+    );
+    // Both offer no ALPN: no difference to show.
+    assert!(!text.contains("ALPN offered"), "{text}");
+    let o = wiretale(&["compare", "--format", "json", &working, &failing]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let attributes: Vec<&str> = json["conversations"][0]["attribute_differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["attribute"].as_str())
+        .collect();
+    assert!(
+        attributes.contains(&"tls_offered_cipher_suites")
+            && attributes.contains(&"tls_client_hello_ja4"),
+        "{attributes:?}"
+    );
+}

@@ -423,6 +423,25 @@ impl StepBuilder<'_> {
                 match &h.body {
                     HandshakeBody::ClientHello(ch) => {
                         attrs.insert("tls_offered_version", ch.highest_version_name.to_string());
+                        // What else the client offers, in words where a list is short, and as
+                        // its JA4 fingerprint (version, SNI, counts of suites and extensions,
+                        // ALPN, then hashes of the sorted lists), which differs whenever the
+                        // suites or extensions offered do.
+                        let suites = ch
+                            .cipher_suites
+                            .iter()
+                            .filter(|c| !crate::proto::tls::names::is_grease(c.id))
+                            .count();
+                        attrs.insert("tls_offered_cipher_suites", suites.to_string());
+                        let alpn = if ch.alpn.is_empty() {
+                            "none".to_string()
+                        } else {
+                            ch.alpn.join(", ")
+                        };
+                        attrs.insert("tls_offered_alpn", alpn);
+                        if let Some(ja4) = &ch.ja4 {
+                            attrs.insert("tls_client_hello_ja4", ja4.clone());
+                        }
                     }
                     HandshakeBody::ServerHello(sh) => {
                         attrs.insert("tls_version", sh.selected_version_name.to_string());
