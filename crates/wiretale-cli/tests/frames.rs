@@ -124,3 +124,65 @@ fn windows_are_scaled_and_markers_shown_as_in_tshark() {
         assert_eq!(marked, frame > 1, "frame {frame}: {line:?}");
     }
 }
+
+/// Frames that are not TCP are described as tshark describes them (tshark 4.0.17 on the same
+/// frames), not only as "IP but not TCP" / "not IP".
+#[test]
+fn frames_that_are_not_tcp_are_described_as_in_tshark() {
+    let lines = frame_lines(
+        &support::repo().join("testdata/case-study-working.pcapng"),
+        &[],
+    );
+    let tail = |n: usize| {
+        lines[n]
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        tail(1),
+        "10.1.1.7 → 10.1.1.2 DNS Standard query 0x3a00 A intranet.example.com"
+    );
+    assert_eq!(
+        tail(2),
+        "10.1.1.2 → 10.1.1.7 DNS Standard query response 0x3a00 A intranet.example.com A 192.0.2.14"
+    );
+    assert_eq!(
+        tail(3),
+        "02:00:0a:01:01:14 → Broadcast ARP Who has 10.1.1.1? Tell 10.1.1.20"
+    );
+    assert_eq!(
+        tail(4),
+        "02:00:0a:01:01:01 → 02:00:0a:01:01:14 ARP 10.1.1.1 is at 02:00:0a:01:01:01"
+    );
+    assert!(
+        lines[5].ends_with("ICMP   Echo (ping) request  id=0x0001, seq=0/0, ttl=64"),
+        "{}",
+        lines[5]
+    );
+    let Some(wpad) = shared("http-ntlm-wpad-401-smb.pcap") else {
+        return;
+    };
+    let lines = frame_lines(&wpad, &[]);
+    assert!(
+        lines[1].ends_with("NBNS   Name query NB WPAD<00>"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].ends_with("NBNS   Name query response NB 192.168.75.1"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[238].ends_with("ARP    Who has 169.254.114.34? (ARP Probe)"),
+        "{}",
+        lines[238]
+    );
+    assert!(
+        lines[252].ends_with("UDP    56421 → 1900 Len=133"),
+        "{}",
+        lines[252]
+    );
+}

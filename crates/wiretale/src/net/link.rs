@@ -15,6 +15,8 @@ pub enum Network<'a> {
     Other {
         /// EtherType (or 0 when the link layer has no such notion).
         ethertype: u16,
+        /// Its bytes (after the link header and any VLAN tags).
+        payload: &'a [u8],
     },
 }
 
@@ -64,10 +66,18 @@ fn after_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Result<Network<'_>, L
                 ethertype = be16(rest, 2).ok_or(LinkError::Truncated)?;
                 rest = rest.get(4..).ok_or(LinkError::Truncated)?;
             }
-            other => return Ok(Network::Other { ethertype: other }),
+            other => {
+                return Ok(Network::Other {
+                    ethertype: other,
+                    payload: rest,
+                })
+            }
         }
     }
-    Ok(Network::Other { ethertype })
+    Ok(Network::Other {
+        ethertype,
+        payload: rest,
+    })
 }
 
 /// BSD loopback: a 4-byte address family in the writer's byte order (null) or network order
@@ -85,7 +95,10 @@ fn null_loopback(frame: &[u8], network_order: bool) -> Result<Network<'_>, LinkE
     let rest = frame.get(4..).ok_or(LinkError::Truncated)?;
     match family {
         2 | 24 | 28 | 30 => Ok(Network::Ip(rest)),
-        _ => Ok(Network::Other { ethertype: 0 }),
+        _ => Ok(Network::Other {
+            ethertype: 0,
+            payload: rest,
+        }),
     }
 }
 
@@ -115,7 +128,10 @@ mod tests {
         f.extend_from_slice(&[0x08, 0x06, 0, 1]);
         assert_eq!(
             network_layer(LinkType(1), &f),
-            Ok(Network::Other { ethertype: 0x0806 })
+            Ok(Network::Other {
+                ethertype: 0x0806,
+                payload: &[0, 1][..]
+            })
         );
     }
 

@@ -7,11 +7,13 @@
 
 pub(crate) mod addr_text;
 mod defrag;
+mod describe;
 mod link;
 mod tcp_header;
 
 pub use addr_text::SocketAddrText;
 pub use defrag::{DefragConfig, Defragmenter, FragmentOutcome};
+pub use describe::{describe_other, OtherFrameText};
 pub use link::{network_layer, LinkError, Network};
 pub use tcp_header::{TcpFlags, TcpHeader, TcpHeaderError, TcpOptions};
 
@@ -165,7 +167,7 @@ impl NetDecoder {
         let frame = record.data;
         let ip = match network_layer(record.link_type, frame) {
             Ok(Network::Ip(ip)) => ip,
-            Ok(Network::Other { ethertype }) => {
+            Ok(Network::Other { ethertype, .. }) => {
                 return skipped(
                     SkipReason::NonIp,
                     Some(OtherPacket {

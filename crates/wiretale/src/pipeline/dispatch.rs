@@ -3,7 +3,7 @@
 
 use super::{AnalyzerConfig, AppProtocol, Limit, LimitHits, Stats};
 use crate::capture::{Record, Timestamp};
-use crate::net::{OtherPacket, Segment, SkipReason, SocketAddrText};
+use crate::net::{describe_other, OtherPacket, Segment, SkipReason, SocketAddrText};
 use crate::proto::http::{
     self, Completion, ConnectionSwitch, HttpConfig, HttpConnectionParser, HttpError, HttpMessage,
 };
@@ -285,18 +285,38 @@ impl<'s> Dispatcher<'s> {
         self.sink.frame(&self.summary);
     }
 
-    pub fn end_other_frame(&mut self, reason: SkipReason, packet: Option<OtherPacket>) {
+    /// Lists a frame that is not analysed: what it is (ARP, DNS, ICMP, ... as far as
+    /// [`describe_other`] tells from `record`'s bytes), else why it was skipped.
+    pub fn end_other_frame(
+        &mut self,
+        reason: SkipReason,
+        packet: Option<OtherPacket>,
+        record: &Record<'_>,
+    ) {
         if !self.wants_frames {
             return;
         }
         let notes = std::mem::take(&mut self.notes);
-        let (protocol, src, dst) = match packet {
-            Some(p) => (
+        let described = match reason {
+            // Damaged or cut frames say so rather than what their first bytes suggest.
+            SkipReason::NonIp | SkipReason::NonTcp => describe_other(record.link_type, record.data),
+            _ => None,
+        };
+        let udp_ports = described.as_ref().and_then(|d| d.udp_ports);
+        let (protocol, src, dst, info) = match (described, packet) {
+            (Some(d), _) => (d.protocol.to_string(), d.src, d.dst, d.info),
+            (None, Some(p)) => (
                 p.protocol.to_string(),
                 p.src.map(|a| a.to_string()).unwrap_or_default(),
                 p.dst.map(|a| a.to_string()).unwrap_or_default(),
+                reason.describe().to_string(),
             ),
-            None => (String::new(), String::new(), String::new()),
+            (None, None) => (
+                String::new(),
+                String::new(),
+                String::new(),
+                reason.describe().to_string(),
+            ),
         };
         let (src_ip, dst_ip) = packet.map(|p| (p.src, p.dst)).unwrap_or_default();
         self.sink.frame(&FrameSummary {
@@ -309,14 +329,14 @@ impl<'s> Dispatcher<'s> {
             protocol,
             flags: None,
             tcp_len: None,
-            info: reason.describe().to_string(),
+            info,
             skipped: Some(reason),
             cap_len: notes.cap_len,
             len: notes.len,
             src_ip,
             dst_ip,
-            src_port: None,
-            dst_port: None,
+            src_port: udp_ports.map(|(src, _)| src),
+            dst_port: udp_ports.map(|(_, dst)| dst),
             tcp_flags: None,
         });
     }

@@ -201,7 +201,7 @@ pub fn analyze(
             }
             crate::net::Decoded::Skipped { reason, packet, .. } => {
                 *stats.skipped.entry(reason).or_insert(0) += 1;
-                dispatcher.end_other_frame(reason, packet);
+                dispatcher.end_other_frame(reason, packet, &record);
             }
         }
         stats.note_fragments_evicted(net.fragments_evicted(), record.frame);

@@ -439,7 +439,7 @@ fn run_reader(
                 *stats.skipped.entry(reason).or_insert(0) += 1;
                 if wants_frames {
                     dispatcher.begin_frame(&record, start);
-                    dispatcher.end_other_frame(reason, packet);
+                    dispatcher.end_other_frame(reason, packet, &record);
                 }
             }
         }

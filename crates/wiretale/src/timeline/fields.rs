@@ -57,7 +57,9 @@ impl FieldSource for FrameFields<'_> {
             Protocol::Ip => matches!(f.src_ip, Some(IpAddr::V4(_))),
             Protocol::Ipv6 => matches!(f.src_ip, Some(IpAddr::V6(_))),
             Protocol::Tcp => f.tcp_flags.is_some() || f.protocol == "TCP",
-            Protocol::Udp => f.protocol == "UDP",
+            // A UDP datagram is the only frame other than TCP with ports (a frame listing
+            // names it by what it carries: DNS, NBNS, ...); a later fragment has none.
+            Protocol::Udp => f.tcp_flags.is_none() && (f.src_port.is_some() || f.protocol == "UDP"),
             // Application-data records are not events (a run is summarized once): a frame in
             // which one ends says so by its protocol.
             Protocol::Tls if f.protocol == "TLS" => true,
@@ -82,9 +84,13 @@ impl FieldSource for FrameFields<'_> {
             | Field::Ipv6Addr
             | Field::Ipv6Src
             | Field::Ipv6Dst => addresses(field, f.src_ip, f.dst_ip, out),
-            Field::TcpPort | Field::TcpSrcPort | Field::TcpDstPort => {
+            Field::TcpPort | Field::TcpSrcPort | Field::TcpDstPort if f.tcp_flags.is_some() => {
                 ports(field, f.src_port, f.dst_port, out)
             }
+            Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort if f.tcp_flags.is_none() => {
+                ports(field, f.src_port, f.dst_port, out)
+            }
+            Field::TcpPort | Field::TcpSrcPort | Field::TcpDstPort => {}
             Field::TcpStream => {
                 if let Some(s) = f.stream {
                     out(Value::Unsigned(s));
@@ -252,8 +258,8 @@ fn addresses(
 
 fn ports(field: Field, src: Option<u16>, dst: Option<u16>, out: &mut dyn FnMut(Value<'_>)) {
     let (take_src, take_dst) = match field {
-        Field::TcpPort => (true, true),
-        Field::TcpSrcPort => (true, false),
+        Field::TcpPort | Field::UdpPort => (true, true),
+        Field::TcpSrcPort | Field::UdpSrcPort => (true, false),
         _ => (false, true),
     };
     if let (true, Some(p)) = (take_src, src) {
