@@ -100,13 +100,6 @@ pub(super) struct QuietTls<'f> {
 
 /// The `CN=` of a distinguished name (`C=US, O=Example, CN=Example CA` → `Example CA`), or
 /// the whole name when it has none.
-fn common_name(dn: &str) -> String {
-    dn.split(", ")
-        .find_map(|part| part.strip_prefix("CN="))
-        .unwrap_or(dn)
-        .to_string()
-}
-
 /// The server's certificate as one side sent it.
 #[derive(Debug, Clone, Default)]
 struct CertificateSeen {
@@ -161,7 +154,11 @@ impl TlsFold {
                         .first()
                         .map(|c| c.subject_common_name.clone().unwrap_or(c.subject.clone()));
                     seen.lone_leaf_issuer = match chain.certificates.as_slice() {
-                        [leaf] if !leaf.self_signed => Some(common_name(&leaf.issuer)),
+                        [leaf] if !leaf.self_signed => Some(
+                            leaf.issuer_common_name
+                                .clone()
+                                .unwrap_or_else(|| leaf.issuer.clone()),
+                        ),
                         _ => None,
                     };
                     for c in &chain.certificates {

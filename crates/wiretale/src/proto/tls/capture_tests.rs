@@ -275,6 +275,10 @@ fn http_connect_fingerprints_and_certificates_match_other_tools() {
         intermediate.issuer,
         "C=US, O=DigiCert Inc, OU=www.digicert.com, CN=DigiCert High Assurance EV Root CA"
     );
+    assert_eq!(
+        intermediate.issuer_common_name.as_deref(),
+        Some("DigiCert High Assurance EV Root CA")
+    );
     assert!(state.completed);
     assert_eq!(state.key_exchange_group, Some(23));
 }

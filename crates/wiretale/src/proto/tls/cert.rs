@@ -39,6 +39,9 @@ pub struct CertificateInfo {
     pub issuer: String,
     /// The subject's common name, if any.
     pub subject_common_name: Option<String>,
+    /// The issuer's common name, if any (read from the certificate, not from the `issuer`
+    /// text, where a name may itself contain `, `).
+    pub issuer_common_name: Option<String>,
     /// Serial number, lowercase hex without leading zero bytes.
     pub serial: String,
     /// Start of validity, RFC 3339 UTC (`2014-09-24T10:08:05Z`).
@@ -142,6 +145,12 @@ fn summarise(cert: &X509Certificate<'_>, der: &[u8]) -> CertificateInfo {
         issuer: tbs.issuer().to_string(),
         subject_common_name: tbs
             .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned),
+        issuer_common_name: tbs
+            .issuer()
             .iter_common_name()
             .next()
             .and_then(|cn| cn.as_str().ok())
