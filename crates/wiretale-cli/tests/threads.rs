@@ -57,6 +57,14 @@ fn frames_and_flows_are_the_same_on_1_and_2_threads() {
         &["flows", "--format", "json", "testdata/port-reuse.pcap"],
         &["2"],
     );
+    // TCP analysis markers (kept per connection, numbered by frame).
+    for capture in [
+        "testdata/tcp-gap.pcap",
+        "testdata/tcp-retrans-reorder.pcap",
+        "testdata/port-reuse.pcap",
+    ] {
+        assert_same_output(&["frames", "--format", "jsonl", capture], &["2"]);
+    }
 }
 
 #[test]

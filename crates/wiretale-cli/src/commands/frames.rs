@@ -6,6 +6,7 @@ use crate::exit::{CliError, Outcome};
 use crate::output;
 use serde::Serialize;
 use std::io::Write;
+use wiretale::tcp::{Marker, SegmentAnalysis};
 use wiretale::timeline::{Event, EventSink, FrameFilter, FrameSummary};
 
 struct FrameWriter<W: Write> {
@@ -25,10 +26,29 @@ struct FrameJson<'a> {
     protocol: &'a str,
     flags: Option<&'a str>,
     tcp_len: Option<u32>,
+    tcp_analysis: Option<AnalysisJson>,
+    duplicate_ack: Option<DupAckJson>,
     info: &'a str,
     skipped: Option<wiretale::net::SkipReason>,
     cap_len: u32,
     len: u32,
+}
+
+/// tshark's TCP analysis markers of a frame, as the names of their `tcp.analysis.*` fields
+/// (`["window_update"]`), in the order tshark prints them; serialized without a list.
+struct AnalysisJson(SegmentAnalysis);
+
+impl Serialize for AnalysisJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.markers().map(Marker::field_name))
+    }
+}
+
+/// A duplicate ACK's numbers: tshark's `tcp.analysis.duplicate_ack_frame` and `_num`.
+#[derive(Serialize)]
+struct DupAckJson {
+    frame: u64,
+    num: u32,
 }
 
 /// `{:>7} {:>12.6} {:>22} → {:<22} {:<6} {}`: frame, seconds since the first frame,
@@ -89,6 +109,14 @@ impl<W: Write> EventSink for FrameWriter<W> {
                     protocol: &f.protocol,
                     flags: f.flags.as_deref(),
                     tcp_len: f.tcp_len,
+                    tcp_analysis: f.tcp_analysis.map(AnalysisJson),
+                    duplicate_ack: f
+                        .tcp_analysis
+                        .and_then(|a| a.dup_ack())
+                        .map(|d| DupAckJson {
+                            frame: d.frame,
+                            num: d.number,
+                        }),
                     info: &f.info,
                     skipped: f.skipped,
                     cap_len: f.cap_len,

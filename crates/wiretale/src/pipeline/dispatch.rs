@@ -242,6 +242,9 @@ impl<'s> Dispatcher<'s> {
         flags.push_names(names);
         f.tcp_len = Some(seg.payload_len);
         f.info.clear();
+        // tshark's expert markers lead the line, a decoded one too.
+        info.analysis.push_info_prefix(&mut f.info);
+        f.tcp_analysis = Some(info.analysis);
         if notes.protocol.is_some() {
             for (i, text) in notes.info.iter().enumerate() {
                 if i > 0 {
@@ -250,17 +253,6 @@ impl<'s> Dispatcher<'s> {
                 f.info.push_str(text);
             }
         } else {
-            // tshark's expert markers for what the tracker notices anyway.
-            let analysis = &info.analysis;
-            if analysis.previous_segment_not_captured {
-                f.info.push_str("[TCP Previous segment not captured] ");
-            }
-            if analysis.retransmission {
-                f.info.push_str("[TCP Retransmission] ");
-            }
-            if analysis.zero_window {
-                f.info.push_str("[TCP ZeroWindow] ");
-            }
             // Writing into a String cannot fail.
             let _ = write!(
                 f.info,
@@ -338,6 +330,7 @@ impl<'s> Dispatcher<'s> {
             src_port: udp_ports.map(|(src, _)| src),
             dst_port: udp_ports.map(|(_, dst)| dst),
             tcp_flags: None,
+            tcp_analysis: None,
         });
     }
 

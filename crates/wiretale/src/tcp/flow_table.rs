@@ -51,6 +51,11 @@ impl FlowKey {
     }
 }
 
+/// Whether `a` is the low endpoint of `FlowKey::of(a, b)` (the first of the two in its order).
+pub(super) fn is_low(a: SocketAddr, b: SocketAddr) -> bool {
+    endpoint(a) <= endpoint(b)
+}
+
 /// A flow in its slot, with its key.
 struct Held<F> {
     key: FlowKey,

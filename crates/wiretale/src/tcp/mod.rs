@@ -19,10 +19,12 @@ mod flow_table;
 mod frame_map;
 mod half;
 mod history;
+mod segment_analysis;
 
 pub use frame_map::{FrameMap, FrameSpan, Mark, MAX_FRAMES_PER_SPAN};
 pub use half::{Gap, GapCause, HalfConfig, HalfStats};
 pub use history::History;
+pub use segment_analysis::{DupAck, Marker, SegmentAnalysis};
 
 use crate::capture::Timestamp;
 use crate::net::{Segment, TcpFlags};
@@ -342,6 +344,9 @@ struct Flow<C> {
     /// Per direction, from its SYN: `None` before one was seen, then the window-scale shift
     /// it announced (`Some(None)`: none). Windows are scaled only when both announced one.
     window_scale: [Option<Option<u8>>; 2],
+    /// tshark's sequence analysis, only for a handler that wants segment details (allocated
+    /// at the connection's first segment then, never otherwise).
+    seq_analysis: Option<Box<segment_analysis::SeqAnalyzer>>,
     syns: u32,
     syn_time: Option<Timestamp>,
     syn_ack: bool,
@@ -408,6 +413,9 @@ pub struct TcpTracker<H: StreamHandler> {
     next_stream: u64,
     next_uid: u64,
     stats: TcpStats,
+    /// For tshark's port-reuse marker: what connections that left the table started with
+    /// (empty unless the handler wants segment details).
+    retired_bases: segment_analysis::RetiredBases,
 }
 
 impl<H: StreamHandler> std::fmt::Debug for TcpTracker<H> {
@@ -434,22 +442,9 @@ pub struct SegmentInfo {
     /// when both SYNs carried the window-scale option, the raw field otherwise (a SYN's own
     /// window is never scaled; without the handshake the scale is unknown).
     pub window: u32,
-    /// What the tracker noticed about the segment, for tshark-like markers.
+    /// tshark's TCP analysis markers of the segment (all unset without
+    /// [`StreamHandler::wants_segment_details`]).
     pub analysis: SegmentAnalysis,
-}
-
-/// What the tracker noticed about one segment, as tshark's expert markers name it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SegmentAnalysis {
-    /// The window is zero and none of SYN, FIN, RST is set (`[TCP ZeroWindow]`).
-    pub zero_window: bool,
-    /// The payload repeats bytes already received, wholly or in part, or the segment is a
-    /// SYN or FIN its side sent before (`[TCP Retransmission]`; tshark also tells spurious
-    /// and fast retransmissions apart, wiretale does not).
-    pub retransmission: bool,
-    /// The payload starts past the next expected byte: the bytes before it were not captured
-    /// (yet) (`[TCP Previous segment not captured]`).
-    pub previous_segment_not_captured: bool,
 }
 
 impl<H: StreamHandler> TcpTracker<H> {
@@ -463,6 +458,7 @@ impl<H: StreamHandler> TcpTracker<H> {
             next_stream: 0,
             next_uid: 0,
             stats: TcpStats::default(),
+            retired_bases: segment_analysis::RetiredBases::default(),
         }
     }
 
@@ -489,6 +485,8 @@ impl<H: StreamHandler> TcpTracker<H> {
         let flags = seg.header.flags();
         let pure_syn = flags.syn() && !flags.ack();
 
+        // A pure SYN that starts a new stream on a known 4-tuple (tshark: port numbers reused).
+        let mut reused = false;
         // One lookup for the common case: a segment of a known stream.
         if let Some(flow) = self.flows.get_mut(&key) {
             // Wireshark (4.0): a SYN on a known 4-tuple starts a new conversation when its
@@ -498,6 +496,7 @@ impl<H: StreamHandler> TcpTracker<H> {
                 let dir = flow_dir(&flow.info, seg.src);
                 matches!(flow.base_seq[idx(dir)], Some(base) if base != seg.header.seq())
             };
+            reused = new_conversation;
             if !new_conversation {
                 let was_closed = flow.closed;
                 let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
@@ -531,6 +530,8 @@ impl<H: StreamHandler> TcpTracker<H> {
         if let Some(old) = self.flows.remove(&key) {
             self.retire(old, handler);
         }
+        // A SYN on the ports of a connection the table let go (tshark keeps them all).
+        reused |= self.retired_bases.take_reused(seg);
         self.make_room(handler);
         let info = self.new_info(seg, flags);
         let conn = handler.open(&info);
@@ -543,6 +544,7 @@ impl<H: StreamHandler> TcpTracker<H> {
             halves: [HalfStream::default(), HalfStream::default()],
             base_seq: [None, None],
             window_scale: [None, None],
+            seq_analysis: None,
             syns: 0,
             syn_acks: 0,
             syn_time: None,
@@ -558,7 +560,10 @@ impl<H: StreamHandler> TcpTracker<H> {
             history: History::default(),
             closed: false,
         });
-        let info = process_segment(flow, frame, time, seg, handler, &self.config.half);
+        let mut info = process_segment(flow, frame, time, seg, handler, &self.config.half);
+        if reused && handler.wants_segment_details() {
+            info.analysis.set(Marker::PortNumbersReused);
+        }
         let closed = flow.closed;
         let lingering =
             (closed && handler.wants_lingering()).then(|| summarize(flow, ending_of(flow)));
@@ -589,8 +594,10 @@ impl<H: StreamHandler> TcpTracker<H> {
             // A closed connection may have been restarted since (see `restart`). Retired
             // where it lies in the table, not moved out first.
             let (stats, cfg) = (&mut self.stats, &self.config.half);
+            let retired_bases = &mut self.retired_bases;
             let wanted = |f: &Flow<H::Conn>| f.uid == uid && f.closed;
             let retired = self.flows.remove_if_with(key, wanted, |flow| {
+                retired_bases.note(&flow.info, flow.seq_analysis.as_deref());
                 let ending = ending_of(flow);
                 retire_flow(flow, handler, stats, cfg, ending, None);
             });
@@ -688,6 +695,10 @@ impl<H: StreamHandler> TcpTracker<H> {
         ending: Ending,
         capture_end: Option<Timestamp>,
     ) {
+        if capture_end.is_none() {
+            self.retired_bases
+                .note(&flow.info, flow.seq_analysis.as_deref());
+        }
         retire_flow(
             flow,
             handler,
@@ -961,15 +972,28 @@ fn process_segment<H: StreamHandler>(
         restart(flow);
         flow.conn = Some(handler.open(&flow.info));
     }
-    // A SYN (or SYN-ACK) again from a side whose SYN was seen (a refused client's SYN tried
-    // again too), a FIN again from a side whose FIN was: retransmitted control segments, as
-    // tshark marks them.
     let details = handler.wants_segment_details();
-    let control_again = details
-        && (flags.syn() && flow.window_scale[i].is_some() || flags.fin() && flow.fin_announced[i]);
-    // Options are read from SYNs only: a handful of packets per connection.
-    if details && flags.syn() && flow.window_scale[i].is_none() {
-        flow.window_scale[i] = Some(seg.header.options().window_scale);
+    let mut analysis = SegmentAnalysis::default();
+    if details {
+        // Options are read from SYNs only: a handful of packets per connection.
+        let syn_scale = flags.syn().then(|| seg.header.options().window_scale);
+        if let Some(scale) = syn_scale.filter(|_| flow.window_scale[i].is_none()) {
+            flow.window_scale[i] = Some(scale);
+        }
+        // Every segment, late ones of a closed connection too, as tshark analyses them.
+        analysis = flow.seq_analysis.get_or_insert_with(Box::default).segment(
+            i,
+            &segment_analysis::SegmentFacts {
+                frame,
+                time,
+                seq,
+                ack: seg.header.ack(),
+                len: seg.payload_len,
+                flags,
+                window: seg.header.window(),
+                window_scale: syn_scale.flatten(),
+            },
+        );
     }
     let info = flow.info;
     let closed_before = flow.closed;
@@ -1004,13 +1028,13 @@ fn process_segment<H: StreamHandler>(
 
     if closed_before {
         // A late packet of a closed connection: counted, not analysed.
-        return segment_info(flow, dir, seq, seg, flags, SegmentAnalysis::default());
+        return segment_info(flow, dir, seq, seg, flags, analysis);
     }
     // Borrowed beside the flow's other fields, not taken out and put back: the state is
     // hundreds of bytes, and moving it twice per segment cost ~3 % of an analysis.
     let Some(conn) = flow.conn.as_mut() else {
         // Unreachable: flows without state are never in the table.
-        return segment_info(flow, dir, seq, seg, flags, SegmentAnalysis::default());
+        return segment_info(flow, dir, seq, seg, flags, analysis);
     };
 
     // Handshake events.
@@ -1097,16 +1121,6 @@ fn process_segment<H: StreamHandler>(
     if stats.gaps > half_stats_before.gaps {
         flow.history.note_counted(orig, 'g');
     }
-    let analysis = if details {
-        SegmentAnalysis {
-            zero_window: seg.header.window() == 0 && !flags.syn() && !flags.fin() && !flags.rst(),
-            retransmission: control_again
-                || stats.retransmissions > half_stats_before.retransmissions,
-            previous_segment_not_captured: stats.out_of_order > half_stats_before.out_of_order,
-        }
-    } else {
-        SegmentAnalysis::default()
-    };
 
     if flags.fin() {
         if flow.first_fin.is_none() {

@@ -371,10 +371,9 @@ fn windows_are_scaled_when_both_syns_carried_the_option() {
     assert_eq!(run(Some(5), Some(7), false), (None, 4096, 1000));
 }
 
-/// The markers tshark prints that the tracker knows anyway: a zero window, retransmitted
-/// bytes, a retransmitted SYN or FIN, and data past a hole (checked on every TCP frame of the
-/// corpus: these agree with tshark's `[TCP ...]` markers except two frames, see
-/// docs/known-differences.md).
+/// The tracker hands each segment tshark's markers (the rules themselves are tested in
+/// `segment_analysis`): a SYN sent again, retransmitted bytes, data past a hole, a zero window,
+/// a FIN sent again; nothing without segment details.
 #[test]
 fn segments_carry_tsharks_markers() {
     use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
@@ -397,22 +396,89 @@ fn segments_carry_tsharks_markers() {
     fin_header.flags =
         wiretale_fixtures::wire::tcp::TcpFlags::FIN | wiretale_fixtures::wire::tcp::TcpFlags::ACK;
     let fin_again = s.send_raw(&mut cap, FDir::ToClient, fin_header, b"");
-    let infos = segment_infos(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let pcap = cap.to_pcap(&PcapOptions::default()).unwrap();
+    let infos = segment_infos(pcap.clone());
     let marks = |frame: u32| {
-        let a = infos[&u64::from(frame)].analysis;
-        (
-            a.retransmission,
-            a.previous_segment_not_captured,
-            a.zero_window,
-        )
+        infos[&u64::from(frame)]
+            .analysis
+            .markers()
+            .collect::<Vec<_>>()
     };
-    let none = (false, false, false);
     for frame in [syn, syn_ack, data, fin] {
-        assert_eq!(marks(frame), none, "frame {frame}");
+        assert_eq!(marks(frame), [], "frame {frame}");
     }
     for frame in [syn_again, resent, fin_again] {
-        assert_eq!(marks(frame), (true, false, false), "frame {frame}");
+        assert_eq!(marks(frame), [Marker::Retransmission], "frame {frame}");
     }
-    assert_eq!(marks(after_hole), (false, true, false));
-    assert_eq!(marks(zero), (false, false, true));
+    assert_eq!(marks(after_hole), [Marker::PreviousSegmentNotCaptured]);
+    // The zero-window ACK also acknowledges the bytes the capture missed.
+    assert_eq!(
+        marks(zero),
+        [Marker::ZeroWindow, Marker::AckedUnseenSegment]
+    );
+
+    // A handler that does not ask for them gets none, and the tracker keeps no state for them.
+    let mut reader = CaptureReader::new(std::io::Cursor::new(pcap)).unwrap();
+    let mut net = NetDecoder::default();
+    let mut handler = Plain;
+    let mut tcp: TcpTracker<Plain> = TcpTracker::new(TcpConfig::default());
+    while let Ok(Some(rec)) = reader.next_record() {
+        if let Decoded::Tcp(seg) = net.decode(&rec) {
+            let info = tcp.segment(rec.frame, rec.time, &seg, &mut handler);
+            assert!(info.analysis.is_empty(), "frame {}", rec.frame);
+        }
+    }
+    let key = FlowKey::of(
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    );
+    let flow = tcp.flows.get(&key).expect("the connection is in the table");
+    assert!(flow.seq_analysis.is_none());
+}
+
+/// A handler without segment details.
+struct Plain;
+
+impl StreamHandler for Plain {
+    type Conn = ();
+    fn open(&mut self, _info: &ConnInfo) {}
+    fn data(&mut self, _: &mut (), _: &ConnInfo, _: Dir, input: &[u8], _: FrameMap<'_>) -> Feed {
+        Feed {
+            consumed: input.len(),
+            skip: 0,
+        }
+    }
+    fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: &Gap) {}
+    fn end(&mut self, _: &mut (), _: &ConnInfo, _: Dir, _: EndReason, _: &[u8], _: FrameMap<'_>) {}
+    fn event(&mut self, _: &mut (), _: &ConnInfo, _: u64, _: Timestamp, _: ConnEvent) {}
+    fn closed(&mut self, _: (), _: FlowSummary) {}
+}
+
+/// tshark marks a SYN with a new initial sequence number on a known 4-tuple `[TCP Port numbers
+/// reused]` however long ago that connection closed: the same when the table already let it
+/// go (`max_closed_flows` 0, testdata/port-reuse.pcap frame 11), and only for such a SYN.
+#[test]
+fn ports_reused_after_the_table_let_the_connection_go() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/port-reuse.pcap");
+    for max_closed_flows in [0, 4096] {
+        let mut reader = CaptureReader::open(&path).unwrap();
+        let mut net = NetDecoder::default();
+        let mut handler = Collect::default();
+        let config = TcpConfig {
+            max_closed_flows,
+            ..TcpConfig::default()
+        };
+        let mut tcp: TcpTracker<Collect> = TcpTracker::new(config);
+        let mut reused = Vec::new();
+        while let Ok(Some(rec)) = reader.next_record() {
+            if let Decoded::Tcp(seg) = net.decode(&rec) {
+                let info = tcp.segment(rec.frame, rec.time, &seg, &mut handler);
+                if info.analysis.has(Marker::PortNumbersReused) {
+                    reused.push(rec.frame);
+                }
+            }
+        }
+        assert_eq!(reused, [11], "max_closed_flows {max_closed_flows}");
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::capture::Timestamp;
 use crate::net::SkipReason;
+use crate::tcp::SegmentAnalysis;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -50,4 +51,7 @@ pub struct FrameSummary {
     /// frames.
     #[serde(skip)]
     pub tcp_flags: Option<u16>,
+    /// tshark's TCP analysis markers, for TCP frames (their text also leads `info`).
+    #[serde(skip)]
+    pub tcp_analysis: Option<SegmentAnalysis>,
 }
