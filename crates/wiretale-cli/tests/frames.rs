@@ -185,6 +185,8 @@ fn frames_that_are_not_tcp_are_described_as_in_tshark() {
         lines[252].ends_with("UDP    56421 → 1900 Len=133"),
         "{}",
         lines[252]
+    );
+}
 
 /// tshark's Info text of a frame (4.0.17, `tshark -r F -T fields -e frame.number -e
 /// _ws.col.Info`) up to `Len=`, the part wiretale prints (it leaves out the TCP options and

@@ -99,6 +99,15 @@ pub fn analyse_with(
             divergence.full_shards,
             config.threads
         );
+    } else if divergence.forgotten_for_port_reuse > 0 {
+        eprintln!(
+            "wiretale: note: {}: with --threads {} a [TCP Port numbers reused] marker may differ \
+             from --threads 1 for ports reused after more than {} connections closed; run with \
+             --threads 1 for the single-table result",
+            args.capture.display(),
+            config.threads,
+            wiretale::tcp::MAX_RETIRED_CONNECTIONS_REMEMBERED
+        );
     }
     Ok(report)
 }

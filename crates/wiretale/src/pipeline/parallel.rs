@@ -94,6 +94,10 @@ pub struct Divergence {
     pub after_retirement: u64,
     /// Shards whose flow table reached its share of `TcpConfig::max_flows`.
     pub full_shards: u64,
+    /// Connections a shard forgot the sequence numbers of after they left its table (a
+    /// frame listing's memory for `[TCP Port numbers reused]` was full): a single table,
+    /// which forgets sooner, may not mark a 4-tuple reused that long after.
+    pub forgotten_for_port_reuse: u64,
 }
 
 impl Divergence {
@@ -211,6 +215,7 @@ pub fn analyze_parallel(
     let divergence = Divergence {
         after_retirement: mirror.after_retirement,
         full_shards,
+        forgotten_for_port_reuse: totals.iter().map(|t| t.retired_forgotten).sum(),
     };
     (report, divergence)
 }
@@ -332,6 +337,8 @@ enum Item {
 #[derive(Default)]
 struct ShardTotals {
     tcp: TcpStats,
+    /// Connections whose sequence bases the shard's table forgot (its memory was full).
+    retired_forgotten: u64,
     events: BTreeMap<&'static str, u64>,
     gap_bytes: u64,
     limits: BTreeMap<Limit, LimitHits>,
@@ -771,6 +778,7 @@ fn run_shard(
                 handler.inner.finish(&mut stats);
                 let totals = ShardTotals {
                     tcp: tcp.stats(),
+                    retired_forgotten: tcp.retired_connections_forgotten(),
                     events: stats.events,
                     gap_bytes: stats.gap_bytes,
                     limits: stats.limits,

@@ -24,7 +24,7 @@ mod segment_analysis;
 pub use frame_map::{FrameMap, FrameSpan, Mark, MAX_FRAMES_PER_SPAN};
 pub use half::{Gap, GapCause, HalfConfig, HalfStats};
 pub use history::History;
-pub use segment_analysis::{DupAck, Marker, SegmentAnalysis};
+pub use segment_analysis::{DupAck, Marker, SegmentAnalysis, MAX_RETIRED_CONNECTIONS_REMEMBERED};
 
 use crate::capture::Timestamp;
 use crate::net::{Segment, TcpFlags};
@@ -465,6 +465,12 @@ impl<H: StreamHandler> TcpTracker<H> {
     /// Counters so far.
     pub fn stats(&self) -> TcpStats {
         self.stats
+    }
+
+    /// Connections that left the table whose sequence numbers were then forgotten, the memory
+    /// for `[TCP Port numbers reused]` being full (only for a frame listing).
+    pub fn retired_connections_forgotten(&self) -> u64 {
+        self.retired_bases.forgotten()
     }
 
     /// Connections currently in the table.

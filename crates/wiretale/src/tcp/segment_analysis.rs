@@ -14,7 +14,7 @@ use super::flow_table::{is_low, FlowKey};
 use super::ConnInfo;
 use crate::capture::Timestamp;
 use crate::net::{Segment, TcpFlags};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// One of tshark's TCP analysis markers. The variants are in the order tshark prints them at
 /// the head of the Info column (`[TCP ZeroWindow] [TCP Previous segment not captured] ...`).
@@ -547,28 +547,54 @@ impl SeqAnalyzer {
     }
 }
 
-/// The sequence bases of connections that left the flow table (tshark forgets none), by
-/// 4-tuple: a SYN with another initial sequence number on the ports of one of them is
-/// `[TCP Port numbers reused]`, however many connections closed in between. Only connections
-/// analysed for segment details leave an entry (a frame listing's, ~64 bytes each); an entry
-/// goes when a connection takes its 4-tuple again. Kept by 4-tuple and not by age, so that
-/// each shard of a parallel analysis, which holds its closed connections longer than one
-/// table does, answers as the single table.
+/// The sequence bases of connections that left the flow table, by 4-tuple: a SYN with
+/// another initial sequence number on the ports of one of them is `[TCP Port numbers
+/// reused]`, however many connections closed in between, up to the last
+/// [`MAX_RETIRED_CONNECTIONS_REMEMBERED`] to leave (tshark forgets none; that would make a frame listing's
+/// memory grow with the capture). Only connections analysed for segment details leave an
+/// entry (a frame listing's); an entry goes when a connection takes its 4-tuple again, or
+/// when it is the oldest of a full memory. Each shard of a parallel analysis holds its closed
+/// connections longer than one table does and keeps its own memory of this size, so once a
+/// memory is full the two may answer differently for a 4-tuple reused that long after
+/// (counted in [`RetiredBases::forgotten`], reported as a possible divergence).
 #[derive(Debug, Default)]
 pub(crate) struct RetiredBases {
     /// Per 4-tuple: the base sequence number of the client's and of the server's direction,
-    /// and whether the client is the key's low endpoint.
-    bases: HashMap<FlowKey, ([Option<u32>; 2], bool), foldhash::fast::RandomState>,
+    /// whether the client is the key's low endpoint, and the entry's number (its place in
+    /// `order`).
+    bases: HashMap<FlowKey, ([Option<u32>; 2], bool, u64), foldhash::fast::RandomState>,
+    /// Entries in the order they were made, by 4-tuple and number (an entry replaced or
+    /// taken since leaves its place here, skipped when it comes up).
+    order: VecDeque<(FlowKey, u64)>,
+    /// Entries made so far (numbers them).
+    made: u64,
+    /// Entries dropped because the memory was full.
+    forgotten: u64,
 }
+
+/// Connections that left the flow table whose sequence numbers a frame listing remembers, to
+/// mark a later SYN on the same ports `[TCP Port numbers reused]` (about 100 bytes each).
+pub const MAX_RETIRED_CONNECTIONS_REMEMBERED: usize = 1 << 14;
 
 impl RetiredBases {
     /// A connection leaves the table with its analysis (if it had one).
     pub(crate) fn note(&mut self, info: &ConnInfo, analyzer: Option<&SeqAnalyzer>) {
-        if let Some(a) = analyzer {
-            let bases = [a.dirs[0].base_seq, a.dirs[1].base_seq];
-            let key = FlowKey::of(info.client, info.server);
-            self.bases
-                .insert(key, (bases, is_low(info.client, info.server)));
+        let Some(a) = analyzer else { return };
+        let bases = [a.dirs[0].base_seq, a.dirs[1].base_seq];
+        let key = FlowKey::of(info.client, info.server);
+        let number = self.made;
+        self.made += 1;
+        self.bases
+            .insert(key, (bases, is_low(info.client, info.server), number));
+        self.order.push_back((key, number));
+        while self.order.len() > MAX_RETIRED_CONNECTIONS_REMEMBERED {
+            let Some((oldest, number)) = self.order.pop_front() else {
+                break;
+            };
+            if self.bases.get(&oldest).is_some_and(|e| e.2 == number) {
+                self.bases.remove(&oldest);
+                self.forgotten += 1;
+            }
         }
     }
 
@@ -579,12 +605,18 @@ impl RetiredBases {
         if self.bases.is_empty() {
             return false;
         }
-        let Some((bases, client_is_low)) = self.bases.remove(&FlowKey::of(seg.src, seg.dst)) else {
+        let Some((bases, client_is_low, _)) = self.bases.remove(&FlowKey::of(seg.src, seg.dst))
+        else {
             return false;
         };
         let flags = seg.header.flags();
         let sender = usize::from(is_low(seg.src, seg.dst) != client_is_low);
         flags.syn() && !flags.ack() && bases[sender].is_some_and(|base| base != seg.header.seq())
+    }
+
+    /// Entries dropped because the memory was full.
+    pub(crate) fn forgotten(&self) -> u64 {
+        self.forgotten
     }
 }
 
