@@ -70,6 +70,8 @@ impl EventSink for Counting {
             }
             ConnEvent::OpenAtEnd { .. } => "open_at_end",
             ConnEvent::Evicted => "evicted",
+            ConnEvent::ZeroWindow { .. } => "zero_window",
+            ConnEvent::WindowReopened { .. } => "window_reopened",
         };
         *self.events.entry(kind).or_insert(0) += 1;
     }

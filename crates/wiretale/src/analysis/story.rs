@@ -405,6 +405,11 @@ impl Step {
                 Detail::Tcp(crate::tcp::ConnEvent::Established {
                     handshake_secs: Some(secs),
                 }) if *secs >= SLOW_HANDSHAKE_STEP_SECS
+            )
+            // Nor a window that stayed closed: the reopening tells how long.
+            || matches!(
+                &e.detail,
+                Detail::Tcp(crate::tcp::ConnEvent::WindowReopened { .. })
             );
         // An open connection's note carries the capture's end as its time, but is told at
         // the connection's last frame: at that frame's time (the note says how long after it
@@ -842,7 +847,7 @@ impl Teller {
                 && prev.proto == step.proto
             {
                 prev.text.push_str(", ");
-                prev.text.push_str(&step.text);
+                push_step_text(&mut prev.text, &step.text, &from, &to);
                 for f in step.frames() {
                     if !prev.frames.contains(f) {
                         prev.frames.push(*f);
@@ -897,11 +902,11 @@ impl Teller {
         line.time = step.time;
         line.relative = step.time.seconds_since(start);
         line.stream = step.stream;
-        line.from = from;
-        line.to = to;
         line.proto = step.proto;
         line.text.clear();
-        line.text.push_str(&step.text);
+        push_step_text(&mut line.text, &step.text, &from, &to);
+        line.from = from;
+        line.to = to;
     }
 
     fn finish(self, visit: &mut impl FnMut(&StoryLine)) {
@@ -1072,6 +1077,51 @@ const SLOW_HANDSHAKE_STEP_SECS: f64 = 1.0;
 /// borrows them and the spill file stores their place in this list instead of their text.
 const FIXED_PHRASES: [&str; 2] = ["starts 3-way handshake", "closes the connection (FIN)"];
 
+/// Starts a step text that names its parties' roles ([`role_template`]).
+const ROLE_TEMPLATE: char = '\u{1}';
+/// Stands for the sender's role in a [`role_template`] text.
+const SENDER_ROLE: &str = "\u{2}";
+/// Stands for the receiver's role in a [`role_template`] text.
+const RECEIVER_ROLE: &str = "\u{3}";
+
+/// A step text that names the roles of the step's parties (`client`, `server`, `proxy`),
+/// written with [`SENDER_ROLE`] and [`RECEIVER_ROLE`] in their place: the roles are known
+/// only when the story is told (the index may still find a connection's client, or its
+/// server a proxy), and the teller names them ([`push_step_text`]).
+fn role_template(text: String) -> String {
+    let mut template = String::with_capacity(text.len() + 1);
+    template.push(ROLE_TEMPLATE);
+    template.push_str(&text);
+    template
+}
+
+/// Appends a step's text to a line, naming the roles of a [`role_template`] text (a
+/// party not known reads as "sender" or "receiver"). One byte is read of other texts.
+#[inline]
+fn push_step_text(out: &mut String, text: &str, from: &Option<Party>, to: &Option<Party>) {
+    if text.as_bytes().first() == Some(&(ROLE_TEMPLATE as u8)) {
+        push_template(out, text, from, to);
+    } else {
+        out.push_str(text);
+    }
+}
+
+/// [`push_step_text`] of a [`role_template`] text.
+#[cold]
+#[inline(never)]
+fn push_template(out: &mut String, text: &str, from: &Option<Party>, to: &Option<Party>) {
+    let template = text.strip_prefix(ROLE_TEMPLATE).unwrap_or(text);
+    let sender = from.as_ref().map_or("sender", |p| p.role);
+    let receiver = to.as_ref().map_or("receiver", |p| p.role);
+    for c in template.chars() {
+        match c {
+            '\u{2}' => out.push_str(sender),
+            '\u{3}' => out.push_str(receiver),
+            c => out.push(c),
+        }
+    }
+}
+
 /// The text of an event in the story, or `None` for routine noise that is folded away.
 fn step_text(e: &Event) -> Option<Cow<'static, str>> {
     let [syn, fin] = FIXED_PHRASES;
@@ -1099,6 +1149,20 @@ fn step_text(e: &Event) -> Option<Cow<'static, str>> {
         Detail::Tcp(ConnEvent::OpenAtEnd { idle_secs, .. }) => Some(format!(
             "connection still open at end of capture ({idle_secs:.1} s idle)"
         )),
+        // The window's owner is the sender, the peer that must wait the receiver.
+        Detail::Tcp(ConnEvent::ZeroWindow { .. }) => Some(role_template(
+            crate::timeline::summary::zero_window(SENDER_ROLE, RECEIVER_ROLE),
+        )),
+        Detail::Tcp(ConnEvent::WindowReopened {
+            closed_secs,
+            probes,
+            ..
+        }) => Some(role_template(crate::timeline::summary::window_reopened(
+            SENDER_ROLE,
+            RECEIVER_ROLE,
+            *closed_secs,
+            *probes,
+        ))),
         Detail::Tcp(_) => Some(e.summary()),
         Detail::Tls(crate::proto::tls::TlsMessage::Resync(_)) => None,
         Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
@@ -1219,6 +1283,87 @@ mod tests {
         let story = builder.into_story(&index, &StoryOptions::default());
         let frames: Vec<u64> = story.lines(&index).iter().map(|l| l.frame).collect();
         assert_eq!(frames, (1..=1_000).collect::<Vec<_>>());
+    }
+
+    /// A text naming its parties' roles is told with the roles of the line it is on (a
+    /// party not known reads as "sender"/"receiver"); other texts are copied as they are.
+    #[test]
+    fn role_templates_are_told_with_the_parties_roles() {
+        let party = |role, addr: &str| {
+            Some(Party {
+                role,
+                addr: addr.parse().unwrap(),
+            })
+        };
+        let template = role_template(crate::timeline::summary::zero_window(
+            SENDER_ROLE,
+            RECEIVER_ROLE,
+        ));
+        let mut out = String::new();
+        let (from, to) = (
+            party("client", "10.0.0.1:5000"),
+            party("proxy", "10.0.0.2:8080"),
+        );
+        push_step_text(&mut out, &template, &from, &to);
+        assert_eq!(
+            out,
+            "client's receive window is full (zero window): proxy must wait"
+        );
+        out.clear();
+        push_step_text(&mut out, &template, &None, &None);
+        assert_eq!(
+            out,
+            "sender's receive window is full (zero window): receiver must wait"
+        );
+        out.clear();
+        push_step_text(&mut out, "the server's FIN", &from, &to);
+        assert_eq!(out, "the server's FIN");
+    }
+
+    /// Templates are named as the story is told, whichever way its steps were kept: in memory,
+    /// spilled and measured as they came, or spilled with their roles kept in a file (steps
+    /// without a connection), merged into a line or not.
+    #[test]
+    fn role_templates_are_named_in_every_kind_of_story() {
+        let a: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let reopened = role_template(crate::timeline::summary::window_reopened(
+            SENDER_ROLE,
+            RECEIVER_ROLE,
+            2.0,
+            3,
+        ));
+        for (spill, stream) in [(None, Some(0)), (Some(2), Some(0)), (Some(2), None)] {
+            let mut builder = match spill {
+                Some(steps) => StoryBuilder::spilling(steps),
+                None => StoryBuilder::default(),
+            };
+            for frame in 1..=6u64 {
+                for text in [reopened.clone(), "and more".to_string()] {
+                    builder.push(Step {
+                        frame,
+                        stream,
+                        src: Some(a),
+                        dst: Some(b),
+                        proto: "TCP",
+                        text: Cow::Owned(text),
+                        ..Step::default()
+                    });
+                }
+            }
+            let index = Index::default();
+            let story = builder.into_story(&index, &StoryOptions::default());
+            let lines = story.lines(&index);
+            assert_eq!(lines.len(), 6, "{spill:?} {stream:?}");
+            for line in lines {
+                // Unknown addresses are clients (`Index::role_of`).
+                assert_eq!(
+                    line.text,
+                    "client reopens its receive window after 2.0 s (3 zero-window probes from client), and more",
+                    "{spill:?} {stream:?}"
+                );
+            }
+        }
     }
 
     #[test]

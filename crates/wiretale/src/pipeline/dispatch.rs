@@ -1030,7 +1030,9 @@ impl StreamHandler for Dispatcher<'_> {
             ConnEvent::Fin { dir }
             | ConnEvent::Rst { dir, .. }
             | ConnEvent::Gap { dir, .. }
-            | ConnEvent::OverlapConflict { dir, .. } => info.endpoints(*dir),
+            | ConnEvent::OverlapConflict { dir, .. }
+            | ConnEvent::ZeroWindow { dir }
+            | ConnEvent::WindowReopened { dir, .. } => info.endpoints(*dir),
             ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted => (info.client, info.server),
         };
         if let ConnEvent::Gap { len, .. } = &event {

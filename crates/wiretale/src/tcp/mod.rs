@@ -20,11 +20,13 @@ mod frame_map;
 mod half;
 mod history;
 mod segment_analysis;
+mod window;
 
 pub use frame_map::{FrameMap, FrameSpan, Mark, MAX_FRAMES_PER_SPAN};
 pub use half::{Gap, GapCause, HalfConfig, HalfStats};
 pub use history::History;
 pub use segment_analysis::{DupAck, Marker, SegmentAnalysis, MAX_RETIRED_CONNECTIONS_REMEMBERED};
+pub use window::{ZeroWindowEpisode, ZeroWindowStats, ZeroWindows, MAX_REPORTED_EPISODES};
 
 use crate::capture::Timestamp;
 use crate::net::{Segment, TcpFlags};
@@ -161,6 +163,24 @@ pub enum ConnEvent {
     },
     /// The flow table was full and this open connection was dropped from it.
     Evicted,
+    /// A side advertised a zero receive window (the first such segment of an episode, without
+    /// SYN, FIN or RST, as tshark's `tcp.analysis.zero_window`): its receive buffer is full and
+    /// its peer must stop sending. At most [`MAX_REPORTED_EPISODES`] episodes a connection are
+    /// reported; the summary counts them all ([`FlowSummary::zero_window`]).
+    ZeroWindow {
+        /// Direction of the segment (its sender's: the side whose window is zero).
+        dir: Dir,
+    },
+    /// A side whose receive window was zero advertised a non-zero window again (tshark's
+    /// `[TCP Window Update]` when the segment carries no data): its peer may send again.
+    WindowReopened {
+        /// Direction of the segment (its sender's: the side whose window reopened).
+        dir: Dir,
+        /// Seconds since the [`ConnEvent::ZeroWindow`] that began the episode.
+        closed_secs: f64,
+        /// Zero-window probes the peer sent meanwhile.
+        probes: u32,
+    },
 }
 
 /// SYNs that no SYN-ACK answered, by the end of the capture.
@@ -237,6 +257,11 @@ pub struct FlowSummary {
     pub history: String,
     /// How it ended.
     pub ending: Ending,
+    /// Zero-window episodes per side; `None` (left out of the JSON) when neither side
+    /// advertised a zero window. Boxed: summaries are moved about by value, and few
+    /// connections have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zero_window: Option<Box<ZeroWindows>>,
 }
 
 /// Receives what the TCP layer finds. `Conn` is the handler's own per-connection state.
@@ -361,6 +386,9 @@ struct Flow<C> {
     last_time: Timestamp,
     history: History,
     closed: bool,
+    /// Zero-window episodes, from the connection's first zero window on (boxed: most
+    /// connections never see one).
+    windows: Option<Box<window::WindowWatch>>,
 }
 
 fn idx(dir: Dir) -> usize {
@@ -565,6 +593,7 @@ impl<H: StreamHandler> TcpTracker<H> {
             last_time: time,
             history: History::default(),
             closed: false,
+            windows: None,
         });
         let mut info = process_segment(flow, frame, time, seg, handler, &self.config.half);
         if reused && handler.wants_segment_details() {
@@ -1176,13 +1205,47 @@ fn process_segment<H: StreamHandler>(
             end_half(&mut flow.halves[idx(d)], &at, conn, d, reason, handler, cfg);
         }
     }
+    // Zero-window episodes: one test a segment unless the connection had a zero window
+    // (after the segment's other events: a FIN that reopens a window is told first).
+    if seg.header.window() == 0 || flow.windows.is_some() {
+        let s = window::WindowSegment {
+            dir,
+            frame,
+            time,
+            window: seg.header.window(),
+            flags,
+            payload_len,
+            keepalives: flow.halves[i].stats.keepalives,
+        };
+        watch_windows(&mut flow.windows, &s, conn, &info, handler);
+    }
     if flow.halves[0].ended && flow.halves[1].ended {
         flow.closed = true;
+        if let Some(windows) = flow.windows.as_mut() {
+            windows.close(time);
+        }
         for h in &mut flow.halves {
             h.release();
         }
     }
     segment_info(flow, dir, seq, seg, flags, analysis)
+}
+
+/// Follows the windows of a segment that advertises a zero window or belongs to a connection
+/// that had one ([`window::on_segment`]), and reports the event it makes. Out of line: few
+/// segments come here, and the segment's path stays as it was without it.
+#[cold]
+#[inline(never)]
+fn watch_windows<H: StreamHandler>(
+    windows: &mut Option<Box<window::WindowWatch>>,
+    s: &window::WindowSegment,
+    conn: &mut H::Conn,
+    info: &ConnInfo,
+    handler: &mut H,
+) {
+    if let Some(event) = window::on_segment(windows, s) {
+        handler.event(conn, info, s.frame, s.time, event);
+    }
 }
 
 fn segment_info<C>(
@@ -1273,6 +1336,7 @@ fn summarize<C>(flow: &Flow<C>, ending: Ending) -> FlowSummary {
         to_client: flow.halves[1].stats,
         history: flow.history.to_string(),
         ending,
+        zero_window: (flow.windows.as_ref()).map(|w| Box::new(w.summary(flow.last_time))),
     }
 }
 

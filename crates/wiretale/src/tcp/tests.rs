@@ -482,3 +482,111 @@ fn ports_reused_after_the_table_let_the_connection_go() {
         assert_eq!(reused, [11], "max_closed_flows {max_closed_flows}");
     }
 }
+
+/// Zero-window episodes through the tracker: an event at the first zero window of an episode
+/// (not at the zero-window ACKs that follow it) and at the reopening, with the probes
+/// between; a window still closed when the peer resets ends closed at the RST, and a late
+/// packet after it changes nothing.
+#[test]
+fn zero_window_episodes_are_events_and_summarised() {
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    );
+    s.handshake(&mut cap);
+    s.send_segment(&mut cap, FDir::ToClient, b"first part");
+    let zero = s.zero_window(&mut cap, FDir::ToServer);
+    cap.advance(std::time::Duration::from_secs(1));
+    // A one-byte probe and the client's answer, its window still zero.
+    let (probe, still_zero) = s.keepalive(&mut cap, FDir::ToClient, true);
+    let reopen = s.window_update(&mut cap, FDir::ToServer, 8192);
+    s.send_segment(&mut cap, FDir::ToClient, b"second part");
+    let zero_again = s.zero_window(&mut cap, FDir::ToServer);
+    cap.advance(std::time::Duration::from_secs(5));
+    let rst = s.rst(&mut cap, FDir::ToClient);
+    cap.advance(std::time::Duration::from_secs(5));
+    s.window_update(&mut cap, FDir::ToServer, 8192); // late: the connection is over
+    let (_, got) = run_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let windows: Vec<(u64, &ConnEvent)> = (got.events.iter())
+        .filter(|(_, _, e)| {
+            matches!(
+                e,
+                ConnEvent::ZeroWindow { .. } | ConnEvent::WindowReopened { .. }
+            )
+        })
+        .map(|(f, _, e)| (*f, e))
+        .collect();
+    assert_eq!(windows.len(), 3, "{windows:?}");
+    assert_eq!(
+        windows[0],
+        (
+            u64::from(zero),
+            &ConnEvent::ZeroWindow { dir: Dir::ToServer }
+        )
+    );
+    assert!(u64::from(still_zero) > windows[0].0 && u64::from(probe) > windows[0].0);
+    let (
+        frame,
+        ConnEvent::WindowReopened {
+            dir: Dir::ToServer,
+            closed_secs,
+            probes: 1,
+        },
+    ) = windows[1]
+    else {
+        panic!("{windows:?}");
+    };
+    assert_eq!(frame, u64::from(reopen));
+    assert!((1.0..1.1).contains(closed_secs), "{closed_secs}");
+    assert_eq!(
+        windows[2],
+        (
+            u64::from(zero_again),
+            &ConnEvent::ZeroWindow { dir: Dir::ToServer }
+        )
+    );
+    let summary = &got.summaries[0];
+    let windows = summary.zero_window.as_deref().expect("zero windows");
+    assert!(windows.to_client.is_none());
+    let zw = windows.to_server.expect("the client's window");
+    assert_eq!((zw.episodes, zw.probes, zw.not_reported), (2, 1, 0));
+    assert!(zw.closed_at_end);
+    assert_eq!(zw.first.reopened_frame, Some(u64::from(reopen)));
+    assert_eq!(
+        (zw.last.frame, zw.last.reopened_frame),
+        (u64::from(zero_again), None)
+    );
+    assert!(
+        (5.0..5.1).contains(&zw.last.closed_secs),
+        "to the RST (frame {rst}), not the late packet: {}",
+        zw.last.closed_secs
+    );
+    assert_eq!(zw.longest, zw.last);
+    let json = serde_json::to_value(summary).unwrap();
+    assert_eq!(json["zero_window"]["to_server"]["episodes"], 2);
+    assert_eq!(
+        json["zero_window"]["to_server"]["last"]["reopened_frame"],
+        serde_json::Value::Null
+    );
+    assert!(json["zero_window"].get("to_client").is_none());
+}
+
+/// A connection without a zero window has no `zero_window` key in its summary's JSON.
+#[test]
+fn a_summary_without_zero_windows_leaves_the_key_out() {
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    );
+    s.handshake(&mut cap);
+    s.send(&mut cap, FDir::ToServer, b"hello");
+    s.rst(&mut cap, FDir::ToClient); // its window is zero: not a zero window
+    let (_, got) = run_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    assert!(got.summaries[0].zero_window.is_none());
+    let json = serde_json::to_value(&got.summaries[0]).unwrap();
+    assert!(json.get("zero_window").is_none(), "{json}");
+}

@@ -65,6 +65,51 @@ fn tcp_summary(e: &ConnEvent) -> String {
             format!("still open at end of capture ({idle_secs:.1} s idle)")
         }
         ConnEvent::Evicted => "dropped from the flow table (cap reached)".into(),
+        ConnEvent::ZeroWindow { dir } => zero_window(side(*dir), side(dir.flip())),
+        ConnEvent::WindowReopened {
+            dir,
+            closed_secs,
+            probes,
+        } => window_reopened(side(*dir), side(dir.flip()), *closed_secs, *probes),
+    }
+}
+
+/// `client's receive window is full (zero window): server must wait`: what a
+/// [`ConnEvent::ZeroWindow`] from `sender` to `receiver` means (role names, or the story's
+/// placeholders for them).
+pub(crate) fn zero_window(sender: &str, receiver: &str) -> String {
+    format!("{sender}'s receive window is full (zero window): {receiver} must wait")
+}
+
+/// `client reopens its receive window after 10 ms`, with the probes `receiver` sent
+/// meanwhile when there were any: what a [`ConnEvent::WindowReopened`] means.
+pub(crate) fn window_reopened(
+    sender: &str,
+    receiver: &str,
+    closed_secs: f64,
+    probes: u32,
+) -> String {
+    let mut text = format!(
+        "{sender} reopens its receive window after {}",
+        short_duration(closed_secs)
+    );
+    if probes > 0 {
+        let _ = write!(
+            text,
+            " ({probes} zero-window probe{} from {receiver})",
+            if probes == 1 { "" } else { "s" }
+        );
+    }
+    text
+}
+
+/// A short wait for people: `3 ms` below one second (where tenths of a second would read
+/// "0.0 s"), `30.1 s` above.
+pub(crate) fn short_duration(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.1} s")
     }
 }
 

@@ -22,7 +22,7 @@ use wiretale::proto::tls::{TlsConnectionParser, TlsParserConfig};
 use wiretale::proto::{ConnectionParser, Dir, EndReason, Feed};
 use wiretale::tcp::{
     ConnEvent, ConnInfo, FlowSummary, FrameMap, Gap, HalfConfig, StreamHandler, TcpConfig,
-    TcpTracker, MAX_FRAMES_PER_SPAN,
+    TcpTracker, MAX_FRAMES_PER_SPAN, MAX_REPORTED_EPISODES,
 };
 use wiretale::timeline::Collector;
 
@@ -295,6 +295,8 @@ pub struct CheckingHandler {
     pub closed: u64,
     /// Whether `data` checks input continuity (off when gaps make it unknowable).
     pub strict: bool,
+    /// Zero-window episodes reported, by stream.
+    zero_windows: HashMap<u64, u32>,
 }
 
 impl CheckingHandler {
@@ -308,6 +310,7 @@ impl CheckingHandler {
             peak_input: 0,
             closed: 0,
             strict: true,
+            zero_windows: HashMap::new(),
         }
     }
 
@@ -407,7 +410,7 @@ impl StreamHandler for CheckingHandler {
         }
     }
 
-    fn event(&mut self, _: &mut (), _: &ConnInfo, frame: u64, _: Timestamp, event: ConnEvent) {
+    fn event(&mut self, _: &mut (), info: &ConnInfo, frame: u64, _: Timestamp, event: ConnEvent) {
         assert!(frame <= self.frame, "event at a future frame");
         let kind = match event {
             ConnEvent::Syn => "syn",
@@ -422,6 +425,19 @@ impl StreamHandler for CheckingHandler {
             ConnEvent::OverlapConflict { .. } => "overlap_conflict",
             ConnEvent::OpenAtEnd { .. } => "open_at_end",
             ConnEvent::Evicted => "evicted",
+            ConnEvent::ZeroWindow { .. } => {
+                let reported = self.zero_windows.entry(info.stream).or_insert(0);
+                *reported += 1;
+                assert!(
+                    *reported <= MAX_REPORTED_EPISODES,
+                    "zero-window episodes reported beyond the cap"
+                );
+                "zero_window"
+            }
+            ConnEvent::WindowReopened { closed_secs, .. } => {
+                assert!(closed_secs >= 0.0, "a window reopened before it closed");
+                "window_reopened"
+            }
         };
         *self.events.entry(kind).or_insert(0) += 1;
     }
@@ -433,12 +449,41 @@ impl StreamHandler for CheckingHandler {
             // drop; plus a hole before the FIN at the end.
             assert!(half.gaps <= 3 * half.packets + 2, "runaway gap reporting");
         }
+        let windows = summary.zero_window.as_deref().copied().unwrap_or_default();
+        for (zw, half) in [
+            (windows.to_server, &summary.to_server),
+            (windows.to_client, &summary.to_client),
+        ] {
+            let Some(zw) = zw else { continue };
+            assert!(
+                u64::from(zw.episodes) <= half.zero_windows,
+                "an episode per zero window at most"
+            );
+            assert!(zw.not_reported <= zw.episodes);
+            assert!(zw.longest.closed_secs >= zw.first.closed_secs);
+            assert!(zw.longest.closed_secs >= zw.last.closed_secs);
+            assert!(zw.closed_secs + 1e-6 >= zw.longest.closed_secs);
+            assert!(zw.first.frame <= zw.last.frame);
+        }
         let _ = serde_json::to_string(&summary);
     }
 }
 
-/// Builds a 20-byte TCP header (plus `payload`) for the tracker.
+/// Builds a 20-byte TCP header (plus `payload`) for the tracker, window 64240.
 pub fn tcp_bytes(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    tcp_bytes_with_window(sport, dport, seq, ack, flags, 64_240, payload)
+}
+
+/// [`tcp_bytes`] advertising `window`.
+pub fn tcp_bytes_with_window(
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut b = Vec::with_capacity(20 + payload.len());
     b.extend_from_slice(&sport.to_be_bytes());
     b.extend_from_slice(&dport.to_be_bytes());
@@ -446,7 +491,7 @@ pub fn tcp_bytes(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload:
     b.extend_from_slice(&ack.to_be_bytes());
     b.push(5 << 4);
     b.push(flags);
-    b.extend_from_slice(&64_240u16.to_be_bytes());
+    b.extend_from_slice(&window.to_be_bytes());
     b.extend_from_slice(&[0, 0, 0, 0]);
     b.extend_from_slice(payload);
     b
@@ -479,7 +524,10 @@ pub fn tcp_reassembly(data: &[u8]) {
         let sel = input.u8();
         let flow = usize::from(sel % 6);
         let dir = (sel >> 3) & 1;
-        let flags = input.u8() & 0x1f; // FIN SYN RST PSH ACK
+        let raw_flags = input.u8();
+        let flags = raw_flags & 0x1f; // FIN SYN RST PSH ACK
+                                      // A zero window now and then: windows that close, reopen and flap.
+        let window = if raw_flags & 0x20 != 0 { 0 } else { 64_240 };
         let flags = flags | if sel & 0x80 != 0 { 0x10 } else { 0 };
         let delta = input.u16() as i16;
         let seq = if sel & 0x40 != 0 {
@@ -507,7 +555,7 @@ pub fn tcp_reassembly(data: &[u8]) {
         } else {
             (server, client)
         };
-        let bytes = tcp_bytes(src.port(), dst.port(), seq, ack, flags, payload);
+        let bytes = tcp_bytes_with_window(src.port(), dst.port(), seq, ack, flags, window, payload);
         let Ok(header) = TcpHeader::parse(&bytes) else {
             panic!("built header must parse");
         };

@@ -15,15 +15,7 @@ use super::index::{ConnIndex, Index};
 pub(crate) use crate::tcp::Dir;
 pub(crate) use revocation::normalize as normalize_url;
 
-/// A short wait for people: `3 ms` below one second (where tenths of a second would read
-/// "0.0 s"), `30.1 s` above.
-pub(crate) fn short_duration(secs: f64) -> String {
-    if secs < 1.0 {
-        format!("{:.0} ms", secs * 1000.0)
-    } else {
-        format!("{secs:.1} s")
-    }
-}
+pub(crate) use crate::timeline::summary::short_duration;
 
 /// Limits the detectors use.
 #[derive(Debug, Clone, Copy)]
