@@ -1008,6 +1008,66 @@ fn a_flood_of_tls_alerts_makes_a_bounded_diagnosis() {
     );
 }
 
+/// A receive window that flaps shut and open thousands of times on one connection, then
+/// stays shut until the peer resets: a bounded number of events and story steps (a start and
+/// an end for the first `MAX_REPORTED_EPISODES` episodes), every episode counted in the
+/// summary, and one finding that says how many were not told.
+#[test]
+fn a_flapping_receive_window_makes_bounded_events_and_one_finding() {
+    use wiretale::tcp::MAX_REPORTED_EPISODES;
+    const FLAPS: u32 = 5_000;
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = web_session();
+    s.handshake(&mut cap);
+    for _ in 0..FLAPS {
+        s.zero_window(&mut cap, FDir::ToServer);
+        s.window_update(&mut cap, FDir::ToServer, 1000);
+    }
+    let last_zero = s.zero_window(&mut cap, FDir::ToServer);
+    cap.advance(std::time::Duration::from_secs(30));
+    let rst = s.rst(&mut cap, FDir::ToClient);
+    let bytes = pcap(&cap);
+    let mut sink = Counting::default();
+    run_pipeline(&bytes, &AnalyzerConfig::default(), &mut sink);
+    let reported = u64::from(MAX_REPORTED_EPISODES);
+    assert_eq!(sink.count("zero_window"), reported);
+    assert_eq!(sink.count("window_reopened"), reported);
+    let zw = (sink.summaries[0].zero_window.as_deref())
+        .and_then(|w| w.to_server)
+        .expect("the client's episodes");
+    assert_eq!(zw.episodes, FLAPS + 1);
+    assert_eq!(zw.not_reported, FLAPS + 1 - MAX_REPORTED_EPISODES);
+    assert!(zw.closed_at_end);
+    assert_eq!(
+        (zw.last.frame, zw.last.reopened_frame),
+        (u64::from(last_zero), None)
+    );
+    let (told, _) = told_and_collected(&bytes);
+    let findings: Vec<_> = (told.diagnosis.findings.iter())
+        .filter(|f| f.id == "tcp-zero-window")
+        .collect();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = findings[0];
+    assert_eq!(f.frame, u64::from(last_zero));
+    assert!(f.frames.contains(&u64::from(rst)), "{:?}", f.frames);
+    let not_told = format!(
+        "({} not told in the story: more than {MAX_REPORTED_EPISODES} on the connection)",
+        FLAPS + 1 - MAX_REPORTED_EPISODES
+    );
+    assert!(
+        f.evidence.iter().any(|e| e.contains(&not_told)),
+        "{:#?}",
+        f.evidence
+    );
+    let steps = told
+        .story
+        .lines(&told.index)
+        .iter()
+        .filter(|l| l.text.contains("receive window"))
+        .count();
+    assert!(steps <= 2 * MAX_REPORTED_EPISODES as usize, "{steps} steps");
+}
+
 /// A fatal close_notify (which `tls-alert` never reports) does not take the place of the
 /// first real fatal alert kept past the cap.
 #[test]

@@ -19,7 +19,7 @@ pub use tls_progress::TlsProgress;
 
 use crate::capture::Timestamp;
 use crate::proto::tls::NotTls;
-use crate::tcp::{Dir, Ending, FlowSummary, GapCause};
+use crate::tcp::{Dir, Ending, FlowSummary, GapCause, ZeroWindowStats};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -175,7 +175,43 @@ pub struct TcpFacts {
     /// Seconds from the first SYN to the ACK that completed the 3-way handshake, when at
     /// least [`SLOW_HANDSHAKE_SECS`] (`tcp-slow-handshake`).
     pub slow_handshake_secs: Option<f64>,
+    /// The sides whose receive window was zero, from the flow summary (`tcp-zero-window`):
+    /// none for most connections, at most two.
+    pub zero_windows: Vec<ZeroWindowSeen>,
 }
+
+/// A side of a connection that advertised a zero receive window, and its episodes
+/// ([`FlowSummary::zero_window`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZeroWindowSeen {
+    /// The side whose window was zero (the sender of the zero-window segments): `ToServer`
+    /// for the client, with the index's roles.
+    pub by: Dir,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its episodes.
+    pub stats: ZeroWindowStats,
+}
+
+impl ZeroWindowSeen {
+    /// The sides of `f` that advertised a zero window (`by` as the flow summary's roles say;
+    /// the index names them again from `addr` once its roles are final).
+    pub(crate) fn of(f: &FlowSummary) -> Vec<ZeroWindowSeen> {
+        let Some(zero_window) = f.zero_window.as_deref() else {
+            return Vec::new();
+        };
+        let side = |by: Dir, addr: SocketAddr| {
+            (zero_window.of(by)).map(|&stats| ZeroWindowSeen { by, addr, stats })
+        };
+        (side(Dir::ToServer, f.client).into_iter())
+            .chain(side(Dir::ToClient, f.server))
+            .collect()
+    }
+}
+
+/// Seconds a receive window may stay zero before `tcp-zero-window` is a warning (it is one
+/// anyway when the connection ended with the window still closed).
+pub const LONG_ZERO_WINDOW_SECS: f64 = 1.0;
 
 /// Seconds a 3-way handshake may take before `tcp-slow-handshake` reports it: a SYN or
 /// SYN-ACK lost and resent at least twice (the first retransmission waits 1 s, the next 2 s).

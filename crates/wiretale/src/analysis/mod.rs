@@ -24,9 +24,9 @@ pub use findings::Thresholds;
 pub use index::{
     AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange, ExchangeResponse, FlowFacts,
     GapFacts, GapSeen, Index, IndexBuilder, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate,
-    RetiredNtlmAnswer, SilentPeer, TcpFacts, TlsProgress, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED,
-    MAX_ALERTS, MAX_ENDS, MAX_GAPS, MAX_RESETS, REJECTIONS_KEPT, SILENT_PEER_RETRANSMISSIONS,
-    SLOW_HANDSHAKE_SECS,
+    RetiredNtlmAnswer, SilentPeer, TcpFacts, TlsProgress, ZeroWindowSeen, FIRST_EXCHANGES_KEPT,
+    LONG_ZERO_WINDOW_SECS, MAX_ACCEPTED, MAX_ALERTS, MAX_ENDS, MAX_GAPS, MAX_RESETS,
+    REJECTIONS_KEPT, SILENT_PEER_RETRANSMISSIONS, SLOW_HANDSHAKE_SECS,
 };
 pub use root_cause::RootCause;
 pub use story::{

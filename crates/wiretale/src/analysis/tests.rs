@@ -1159,3 +1159,200 @@ fn a_certificate_sent_without_its_intermediate_is_named() {
     assert_eq!(whole.severity, Severity::Info);
     assert!(whole.evidence.iter().all(|e| !e.contains("alone")));
 }
+
+/// A client fetching through a proxy whose receive window closes while the proxy's answer
+/// comes in: the story tells each episode with the parties' roles as the index names them
+/// (the proxy must wait), and the finding says who stalled whom and for how long.
+fn zero_window_capture(
+    stall: std::time::Duration,
+    reset_while_closed: bool,
+) -> (wiretale_fixtures::Capture, [u32; 4]) {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::http;
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(
+        SocketAddr::from(([10, 0, 0, 5], 50000)),
+        SocketAddr::from(([10, 0, 0, 1], 3128)),
+    );
+    s.handshake(&mut cap);
+    let get = http::request(
+        "GET",
+        "http://example.com/big",
+        "HTTP/1.1",
+        &[("Host", "example.com")],
+        b"",
+    );
+    s.send(&mut cap, Dir::ToServer, &get);
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n";
+    s.send(
+        &mut cap,
+        Dir::ToClient,
+        &[&head[..], &[b'x'; 1000]].concat(),
+    );
+    let zero = s.zero_window(&mut cap, Dir::ToServer);
+    // Probes from the proxy while it waits (each acknowledged with the window still zero).
+    cap.advance(stall / 2);
+    let (probe, _) = s.keepalive(&mut cap, Dir::ToClient, true);
+    cap.advance(stall / 2);
+    if reset_while_closed {
+        let rst = s.rst(&mut cap, Dir::ToClient);
+        return (cap, [zero, probe, rst, rst]);
+    }
+    let reopen = s.window_update(&mut cap, Dir::ToServer, 65535);
+    s.send(&mut cap, Dir::ToClient, &[b'x'; 1000]);
+    let fin = s.close(&mut cap)[0];
+    (cap, [zero, probe, reopen, fin])
+}
+
+fn zero_window_finding(a: &Analysis) -> &Finding {
+    let found: Vec<_> = (a.diagnosis.findings.iter())
+        .filter(|f| f.id == "tcp-zero-window")
+        .collect();
+    assert_eq!(found.len(), 1, "{:#?}", a.diagnosis.findings);
+    found[0]
+}
+
+#[test]
+fn a_receive_window_closed_for_seconds_is_told_and_a_warning() {
+    let (cap, [zero, _, reopen, _]) = zero_window_capture(std::time::Duration::from_secs(2), false);
+    let (a, told) = analysed_both_ways(&cap);
+    let lines = told.lines();
+    let at = |frame: u32| {
+        (lines.iter())
+            .find(|l| l.frame == u64::from(frame))
+            .map(|l| (l.from.as_ref().map(|p| p.role), l.text.as_str()))
+    };
+    assert_eq!(
+        at(zero),
+        Some((
+            Some("client"),
+            "client's receive window is full (zero window): proxy must wait"
+        ))
+    );
+    assert_eq!(
+        at(reopen),
+        Some((
+            Some("client"),
+            "client reopens its receive window after 2.0 s (1 zero-window probe from proxy)"
+        ))
+    );
+    // The reopening tells the wait: no idle line before it.
+    assert!(
+        !lines.iter().any(|l| l.kind == LineKind::Idle),
+        "{lines:#?}"
+    );
+    let f = zero_window_finding(&a);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.frame, u64::from(zero));
+    assert_eq!(f.frames, [u64::from(zero), u64::from(reopen)]);
+    assert_eq!(
+        f.summary,
+        format!(
+            "The client (10.0.0.5:50000) stalled stream 0: its receive window stayed zero for 2.0 s from frame {zero} to frame {reopen}, so the proxy could not send."
+        )
+    );
+    assert_eq!(
+        f.evidence,
+        [
+            format!("Frame {zero}: the client advertises a zero window (Win=0): its receive buffer is full, the proxy must stop sending"),
+            format!("Frame {reopen}: the client reopens its window after 2.0 s (window update)"),
+            "1 zero-window probe from the proxy while the window was closed".to_string(),
+        ]
+    );
+    assert_eq!(f.facts["by"], "client");
+    assert_eq!(f.facts["closed_at_end"], "false");
+    assert_eq!(f.facts["reopened_frame"], reopen.to_string());
+    // A short stall is only info.
+    let (cap, _) = zero_window_capture(std::time::Duration::from_millis(300), false);
+    let (a, _) = analysed_both_ways(&cap);
+    assert_eq!(zero_window_finding(&a).severity, Severity::Info);
+}
+
+/// The "application stopped reading" case: the window never reopens and the proxy gives up
+/// with a RST. A warning at the zero window, naming the reset and the wait.
+#[test]
+fn a_receive_window_still_closed_when_the_peer_resets_is_a_warning() {
+    let (cap, [zero, _, rst, _]) = zero_window_capture(std::time::Duration::from_secs(30), true);
+    let (a, told) = analysed_both_ways(&cap);
+    let f = zero_window_finding(&a);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        (f.frame, f.frames.clone()),
+        (u64::from(zero), vec![u64::from(zero), u64::from(rst)])
+    );
+    assert_eq!(
+        f.summary,
+        format!(
+            "The client (10.0.0.5:50000) stopped reading stream 0: it advertised a zero receive window at frame {zero} and had not reopened it when the proxy reset the connection at frame {rst}, 30.0 s later."
+        )
+    );
+    assert_eq!(
+        f.evidence.last().map(String::as_str),
+        Some(
+            format!(
+                "The window never reopened: the proxy reset the connection at frame {rst}, 30.0 s after frame {zero}"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(f.facts["closed_at_end"], "true");
+    assert!(!f.facts.contains_key("reopened_frame"));
+    let texts: Vec<String> = told.lines().into_iter().map(|l| l.text).collect();
+    assert!(
+        texts.contains(&"client's receive window is full (zero window): proxy must wait".into()),
+        "{texts:#?}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("reopens")), "{texts:#?}");
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains(['\u{1}', '\u{2}', '\u{3}'])),
+        "a role placeholder left in {texts:#?}"
+    );
+}
+
+/// Roles the TCP layer guessed (no SYN; the first packet is the server's) and the content
+/// corrected: the story and the finding name the side whose window closed as the index does.
+#[test]
+fn a_zero_window_is_told_with_the_roles_the_content_shows() {
+    use std::net::SocketAddr;
+    use wiretale_fixtures::payloads::http;
+    use wiretale_fixtures::{Capture, Dir, LinkType, TcpSession};
+    let client = SocketAddr::from(([192, 168, 75, 222], 1037));
+    let server = SocketAddr::from(([192, 168, 75, 1], 3141));
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let mut s = TcpSession::new(client, server);
+    let reply = http::response("HTTP/1.0", 200, "OK", &[("Content-Length", "4")], b"abcd");
+    s.send(&mut cap, Dir::ToClient, &reply);
+    let zero = s.zero_window(&mut cap, Dir::ToServer);
+    let reopen = s.window_update(&mut cap, Dir::ToServer, 1000);
+    s.send(
+        &mut cap,
+        Dir::ToServer,
+        &http::request("GET", "/", "HTTP/1.0", &[("Host", "a")], b""),
+    );
+    s.close(&mut cap);
+    let (a, told) = analysed_both_ways(&cap);
+    assert_eq!(a.flows[0].client, server, "the TCP layer's guess");
+    let lines = told.lines();
+    let line = (lines.iter())
+        .find(|l| l.frame == u64::from(zero))
+        .expect("zero window told");
+    assert_eq!(
+        line.text,
+        "client's receive window is full (zero window): server must wait"
+    );
+    assert_eq!(
+        line.from.as_ref().map(|p| (p.role, p.addr)),
+        Some(("client", client))
+    );
+    let f = zero_window_finding(&a);
+    assert_eq!(f.facts["by"], "client");
+    assert!(
+        f.summary.starts_with("The client (192.168.75.222:1037)"),
+        "{}",
+        f.summary
+    );
+    assert_eq!(f.facts["reopened_frame"], reopen.to_string());
+}

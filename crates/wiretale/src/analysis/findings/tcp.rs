@@ -1,9 +1,10 @@
-//! TCP-level findings: resets after idle, unanswered or refused SYNs, bytes missing.
+//! TCP-level findings: resets after idle, unanswered or refused SYNs, bytes missing,
+//! receive windows that closed.
 
 use super::super::finding::{Finding, Severity};
-use super::super::index::Index;
-use super::{side_name, Thresholds};
-use crate::tcp::{Dir, Ending};
+use super::super::index::{ConnIndex, FlowFacts, Index, ZeroWindowSeen, LONG_ZERO_WINDOW_SECS};
+use super::{short_duration, side_name, Thresholds};
+use crate::tcp::{Dir, Ending, MAX_REPORTED_EPISODES};
 
 /// Runs the TCP detectors.
 pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
@@ -111,6 +112,9 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             });
         }
         let Some(flow) = &conn.flow else { continue };
+        for zw in &conn.tcp.zero_windows {
+            out.push(zero_window(conn, flow, zw));
+        }
         if let Some(secs) = conn.tcp.slow_handshake_secs {
             let (syns, syn_acks) = (flow.syns, flow.syn_acks);
             let plural = |n: u32| if n == 1 { "" } else { "s" };
@@ -298,6 +302,192 @@ pub fn detect(index: &Index, t: &Thresholds, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// `tcp-zero-window`: a side of `conn` advertised a zero receive window (`zw`).
+fn zero_window(conn: &ConnIndex, flow: &FlowFacts, zw: &ZeroWindowSeen) -> Finding {
+    let st = &zw.stats;
+    let (who, peer) = (side_name(zw.by, conn), side_name(zw.by.flip(), conn));
+    let (first, longest, last) = (st.first, st.longest, st.last);
+    let stream = conn.stream;
+    let long = longest.closed_secs >= LONG_ZERO_WINDOW_SECS;
+    let mut frames = vec![first.frame, longest.frame, last.frame];
+    frames.extend(first.reopened_frame);
+    frames.extend(longest.reopened_frame);
+    let mut evidence = vec![format!(
+        "Frame {}: the {who} advertises a zero window (Win=0): its receive buffer is full, the {peer} must stop sending",
+        first.frame
+    )];
+    if let Some(reopened) = first.reopened_frame {
+        evidence.push(format!(
+            "Frame {reopened}: the {who} reopens its window after {} (window update)",
+            short_duration(first.closed_secs)
+        ));
+    }
+    if st.episodes > 1 {
+        let longest_end = match longest.reopened_frame {
+            Some(f) => format!("reopened at frame {f}"),
+            None => "never reopened".to_string(),
+        };
+        let mut line = format!(
+            "{} zero-window episodes, {} closed in all; the longest from frame {}: {}, {longest_end}",
+            st.episodes,
+            short_duration(st.closed_secs),
+            longest.frame,
+            short_duration(longest.closed_secs)
+        );
+        if st.not_reported > 0 {
+            line.push_str(&format!(
+                " ({} not told in the story: more than {MAX_REPORTED_EPISODES} on the connection)",
+                st.not_reported
+            ));
+        }
+        evidence.push(line);
+    }
+    if st.probes > 0 {
+        evidence.push(format!(
+            "{} zero-window probe{} from the {peer} while the window was closed",
+            st.probes,
+            if st.probes == 1 { "" } else { "s" }
+        ));
+    }
+    // How the connection ended, for a window that never reopened: `(what, frame)`.
+    let end = st.closed_at_end.then(|| match flow.ending {
+        Ending::Rst { by, frame, .. } => {
+            // Named from the index's roles (the RST's sender's address), as `tcp.resets`.
+            let by = (conn.tcp.resets.iter())
+                .find(|r| r.frame == frame)
+                .map_or(by, |r| r.by);
+            (
+                format!(
+                    "the {} reset the connection at frame {frame}",
+                    side_name(by, conn)
+                ),
+                Some(frame),
+            )
+        }
+        Ending::Fin { first, .. } => match conn.first_close() {
+            Some(c) if !c.rst => (
+                format!(
+                    "the {} closed the connection (FIN at frame {})",
+                    side_name(c.by, conn),
+                    c.frame
+                ),
+                Some(c.frame),
+            ),
+            _ => (
+                format!("the {} closed the connection (FIN)", side_name(first, conn)),
+                None,
+            ),
+        },
+        Ending::Open => (
+            format!(
+                "the capture ended (the connection's last frame is {})",
+                flow.last_frame
+            ),
+            None,
+        ),
+        Ending::Evicted => (
+            format!(
+                "the connection was dropped from the flow table (at frame {})",
+                flow.last_frame
+            ),
+            None,
+        ),
+    });
+    let closed_for = short_duration(last.closed_secs);
+    if let Some((what, frame)) = &end {
+        if last.frame != first.frame {
+            evidence.push(format!(
+                "Frame {}: the {who} advertises a zero window again",
+                last.frame
+            ));
+        }
+        evidence.push(format!(
+            "The window never reopened: {what}, {closed_for} after frame {}",
+            last.frame
+        ));
+        frames.extend(*frame);
+    }
+    let addr = zw.addr;
+    let (severity, frame, summary, suggestion) = match &end {
+        Some((what, _)) => (
+            Severity::Warning,
+            last.frame,
+            format!(
+                "The {who} ({addr}) stopped reading stream {stream}: it advertised a zero receive window at frame {} and had not reopened it when {what}, {closed_for} later.",
+                last.frame
+            ),
+            format!(
+                "The {who}'s application stopped reading from the connection while the {peer} still had data for it (hung, blocked on something else, or busy): find out what it was doing at frame {} (logs, thread dumps, CPU). A reset or close by the {peer} after such a wait is usually its timeout.",
+                last.frame
+            ),
+        ),
+        None if long => (
+            Severity::Warning,
+            longest.frame,
+            format!(
+                "The {who} ({addr}) stalled stream {stream}: its receive window stayed zero for {} from frame {}{}, so the {peer} could not send.",
+                short_duration(longest.closed_secs),
+                longest.frame,
+                match longest.reopened_frame {
+                    Some(f) => format!(" to frame {f}"),
+                    None => String::new(),
+                }
+            ),
+            format!(
+                "The {who}'s application read more slowly than the {peer} sent for {}: look at what slowed its reading (CPU, disk, a blocked thread) and at its receive buffer size.",
+                short_duration(longest.closed_secs)
+            ),
+        ),
+        None => (
+            Severity::Info,
+            first.frame,
+            if st.episodes > 1 {
+                format!(
+                    "The {who} ({addr}) briefly stalled stream {stream} {} times: it advertised a zero receive window (first at frame {}), the {peer} had to wait up to {} each time.",
+                    st.episodes,
+                    first.frame,
+                    short_duration(longest.closed_secs)
+                )
+            } else {
+                format!(
+                    "The {who} ({addr}) briefly stalled stream {stream}: it advertised a zero receive window at frame {} and reopened it {} later{}; the {peer} had to wait.",
+                    first.frame,
+                    short_duration(first.closed_secs),
+                    match first.reopened_frame {
+                        Some(f) => format!(" (frame {f})"),
+                        None => String::new(),
+                    }
+                )
+            },
+            format!(
+                "Brief zero windows that recover are TCP flow control at work: the {who} read more slowly than the {peer} sent for a moment. Worth a look only if they recur or coincide with reported slowness."
+            ),
+        ),
+    };
+    let mut finding = Finding {
+        id: "tcp-zero-window",
+        severity,
+        frame,
+        frames,
+        streams: vec![stream],
+        summary,
+        evidence,
+        facts: Default::default(),
+        suggestion,
+    };
+    let facts = &mut finding.facts;
+    facts.insert("by", who.to_string());
+    facts.insert("episodes", st.episodes.to_string());
+    facts.insert("longest_secs", format!("{:.3}", longest.closed_secs));
+    facts.insert("closed_at_end", st.closed_at_end.to_string());
+    facts.insert("probes", st.probes.to_string());
+    facts.insert("first_frame", first.frame.to_string());
+    if let Some(f) = first.reopened_frame {
+        facts.insert("reopened_frame", f.to_string());
+    }
+    finding
 }
 
 /// `frames 130, 135 and 138`, the first ten of a longer list and how many more.

@@ -5,8 +5,8 @@ use super::tls_progress::{QuietTls, TlsFold};
 use super::{
     password_fingerprint, AcceptedCredentials, ConnIndex, CredentialsKey, EndSeen, Exchange,
     ExchangeResponse, GapSeen, Index, NotTlsSeen, QuietConn, ResetSeen, RetiredCertificate,
-    RetiredNtlmAnswer, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ENDS, MAX_GAPS, MAX_RESETS,
-    REJECTIONS_KEPT, SLOW_HANDSHAKE_SECS,
+    RetiredNtlmAnswer, ZeroWindowSeen, FIRST_EXCHANGES_KEPT, MAX_ACCEPTED, MAX_ENDS, MAX_GAPS,
+    MAX_RESETS, REJECTIONS_KEPT, SLOW_HANDSHAKE_SECS,
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
@@ -230,6 +230,9 @@ impl ConnFold {
         tcp.resets = (self.resets.into_iter())
             .map(|(r, src)| ResetSeen { by: by(src), ..r })
             .collect();
+        for zw in &mut tcp.zero_windows {
+            zw.by = by(Some(zw.addr));
+        }
         self.conn.not_tls = self.not_tls.map(|seen| {
             let (frame, src, not_tls) = *seen;
             Box::new(NotTlsSeen {
@@ -253,6 +256,7 @@ impl ConnFold {
             }
         }
         c.tcp.gaps.first.shrink_to_fit();
+        c.tcp.zero_windows.shrink_to_fit();
         self.closes.shrink_to_fit();
         self.resets.shrink_to_fit();
         if let Some(tls) = self.tls.as_mut() {
@@ -309,6 +313,7 @@ impl ConnFold {
             && (flow.syns == 0 || flow.syn_ack)
             && flow.silent_peer.is_none()
             && c.tcp.slow_handshake_secs.is_none()
+            && c.tcp.zero_windows.is_empty()
             && xs.iter().enumerate().all(exchange_quiet);
         if !tcp_quiet {
             return None;
@@ -492,6 +497,9 @@ impl IndexBuilder {
         fold.conn.server = f.server;
         fold.conn.last_time = Some(f.end);
         fold.conn.flow = Some(f.into());
+        if f.zero_window.is_some() {
+            fold.conn.tcp.zero_windows = ZeroWindowSeen::of(f);
+        }
         fold.correct_roles();
         if self.retire_quiet && self.retire_if_quiet(at, true).is_some() {
             return;
@@ -504,7 +512,7 @@ impl IndexBuilder {
     /// A builder that, when a connection's summary arrives (the connection left the flow
     /// table: all its events were seen), keeps only its endpoints and roles
     /// ([`Index::quiet`]) if no detector would read it: no RST, no gap, no unanswered SYN,
-    /// no refused, missing or unanswered HTTP authentication, no fetch of a certificate URL
+    /// no zero window, no refused, missing or unanswered HTTP authentication, no fetch of a certificate URL
     /// seen earlier, and either no TLS or a TLS handshake that completed and carried data
     /// without an alert. What other connections' detectors may still read of it stays: its
     /// server's certificate URLs ([`Index::certificates`]) and its NTLM Type 3 messages
@@ -565,7 +573,8 @@ impl IndexBuilder {
     /// detector reading the connection sees the restart's exchanges, not the first run's,
     /// which no detector read (it was quiet).
     pub fn closing(&mut self, f: &FlowSummary) {
-        if !self.retire_quiet {
+        // A receive window that was zero is `tcp-zero-window`'s business: never quiet.
+        if !self.retire_quiet || f.zero_window.is_some() {
             return;
         }
         let Some(&at) = self.slot.get(&f.stream) else {
