@@ -191,6 +191,31 @@ fn close_delimited_response_is_reported_at_the_fin_that_completes_it() {
     );
 }
 
+/// A TLS 1.2 connection from 10.0.0.2:40000 to 10.0.0.1:443 through its TCP handshake and
+/// both hellos, ready for application data.
+fn tls_session(cap: &mut wiretale_fixtures::Capture) -> wiretale_fixtures::TcpSession {
+    use wiretale_fixtures::payloads::tls;
+    use wiretale_fixtures::{Dir as FDir, TcpSession};
+    let mut s = TcpSession::new(
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    );
+    s.handshake(cap);
+    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
+    s.send(
+        cap,
+        FDir::ToServer,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
+    s.send(
+        cap,
+        FDir::ToClient,
+        &tls::record(22, 0x0303, &hello).unwrap(),
+    );
+    s
+}
+
 /// The summary of a direction's application data, reported when the connection ends, is at
 /// that direction's last data frame, not at whichever frame of the connection came last
 /// (tls13-psk-resumption.pcap put the client's summary at a server frame).
@@ -246,24 +271,10 @@ fn application_data_runs_end_at_each_turn_and_pause() {
     use crate::timeline::Detail;
     use std::time::Duration;
     use wiretale_fixtures::payloads::tls;
-    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions};
     let mut cap = Capture::new(LinkType::Ethernet);
-    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
-    let server: std::net::SocketAddr = "10.0.0.1:443".parse().unwrap();
-    let mut s = TcpSession::new(client, server);
-    s.handshake(&mut cap);
-    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
-    s.send(
-        &mut cap,
-        FDir::ToServer,
-        &tls::record(22, 0x0303, &hello).unwrap(),
-    );
-    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
-    s.send(
-        &mut cap,
-        FDir::ToClient,
-        &tls::record(22, 0x0303, &hello).unwrap(),
-    );
+    let mut s = tls_session(&mut cap);
+    let (client, server) = (s.client(), s.server());
     let small = tls::record(23, 0x0303, &[0xab; 40]).unwrap();
     let request = s.send(&mut cap, FDir::ToServer, &small);
     // A response of two records, the first one spread over three segments (its body is
@@ -346,25 +357,9 @@ fn a_record_still_arriving_when_the_turn_passes_stays_in_its_run() {
     use crate::proto::tls::TlsMessage;
     use crate::timeline::Detail;
     use wiretale_fixtures::payloads::tls;
-    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions};
     let mut cap = Capture::new(LinkType::Ethernet);
-    let mut s = TcpSession::new(
-        "10.0.0.2:40000".parse().unwrap(),
-        "10.0.0.1:443".parse().unwrap(),
-    );
-    s.handshake(&mut cap);
-    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
-    s.send(
-        &mut cap,
-        FDir::ToServer,
-        &tls::record(22, 0x0303, &hello).unwrap(),
-    );
-    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
-    s.send(
-        &mut cap,
-        FDir::ToClient,
-        &tls::record(22, 0x0303, &hello).unwrap(),
-    );
+    let mut s = tls_session(&mut cap);
     let big = tls::record(23, 0x0303, &[0xcd; 4000]).unwrap();
     let (head, tail) = big.split_at(1000);
     let first = s.send(&mut cap, FDir::ToClient, head);
@@ -430,25 +425,9 @@ fn unanswered_request_note_is_at_the_closing_fin_alone() {
 #[test]
 fn frames_that_carry_tls_records_are_listed_as_tls() {
     use wiretale_fixtures::payloads::tls;
-    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions};
     let mut cap = Capture::new(LinkType::Ethernet);
-    let mut s = TcpSession::new(
-        "10.0.0.2:40000".parse().unwrap(),
-        "10.0.0.1:443".parse().unwrap(),
-    );
-    s.handshake(&mut cap);
-    let hello = tls::ClientHello::new(0x0303, 1).encode().unwrap();
-    s.send(
-        &mut cap,
-        FDir::ToServer,
-        &tls::record(22, 0x0303, &hello).unwrap(),
-    );
-    let hello = tls::ServerHello::new(0x0303, 0xc02f, 7).encode().unwrap();
-    s.send(
-        &mut cap,
-        FDir::ToClient,
-        &tls::record(22, 0x0303, &hello).unwrap(),
-    );
+    let mut s = tls_session(&mut cap);
     let data = |len: usize| tls::record(23, 0x0303, &vec![0xab; len]).unwrap();
     let mut want = Vec::new();
     // One record in one segment.
