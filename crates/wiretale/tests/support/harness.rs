@@ -263,6 +263,10 @@ pub fn net_decode(data: &[u8]) {
             }
             Decoded::Skipped { offset, .. } => {
                 assert!(offset <= bytes.len(), "skip offset beyond the frame");
+                // What a frame listing says of it (DNS names, ARP, ICMP, NBNS): bounded text.
+                if let Some(text) = wiretale::net::describe_other(LinkType(link), bytes) {
+                    assert!(text.info.len() <= 64 * 1024, "description without bound");
+                }
             }
         }
     }
