@@ -37,8 +37,9 @@ pub enum Command {
         after_help = "Examples:\n  wiretale frames capture.pcap\n  wiretale frames --format jsonl capture.pcap | head"
     )]
     Frames(FramesArgs),
-    /// Every decoded event in order: TCP connection events, TLS handshake messages, HTTP
-    /// requests and responses, NTLM messages, each at the frame that completed it.
+    /// Every decoded event as it is decoded: TCP connection events, TLS handshake messages and
+    /// application-data runs, HTTP requests and responses, NTLM messages, each at the frame
+    /// that completed it (a run, or what a connection's end completes, comes out once known).
     #[command(
         after_help = "Examples:\n  wiretale timeline capture.pcapng\n  wiretale timeline --format jsonl capture.pcap | jq 'select(.proto == \"ntlm\")'"
     )]
