@@ -353,9 +353,11 @@ fn timing(
         ) else {
             continue;
         };
+        // From the earlier step's last event: a step of application data spans its runs.
+        let ((w0_frame, w0_time), (f0_frame, f0_time)) = (w0.last, f0.last);
         let (dw, df) = (
-            w1.time.seconds_since(w0.time),
-            f1.time.seconds_since(f0.time),
+            w1.time.seconds_since(w0_time),
+            f1.time.seconds_since(f0_time),
         );
         if opts.is_slower(dw, df) {
             out.push(TimingDifference {
@@ -363,17 +365,17 @@ fn timing(
                 what: format!("from “{}” to “{}”", w0.text, w1.text),
                 working_secs: dw,
                 failing_secs: df,
-                working_frames: vec![w0.frame, w1.frame],
-                failing_frames: vec![f0.frame, f1.frame],
+                working_frames: vec![w0_frame, w1.frame],
+                failing_frames: vec![f0_frame, f1.frame],
                 summary: format!(
                     "“{}” came {} after “{}” in the failing capture (frames {} → {}), {} in the working one (frames {} → {})",
                     w1.text,
                     secs(df),
                     w0.text,
-                    f0.frame,
+                    f0_frame,
                     f1.frame,
                     secs(dw),
-                    w0.frame,
+                    w0_frame,
                     w1.frame
                 ),
             });

@@ -504,6 +504,34 @@ fn a_reset_instead_of_a_close_is_a_departure_even_when_every_message_matches() {
     assert!(d.departure.is_none());
 }
 
+/// A step of application data spans its runs: the delay to the next step counts from its
+/// last run, so a failing side that spent 5 s exchanging data is not a slow next step.
+#[test]
+fn a_step_delay_counts_from_the_last_run_of_application_data() {
+    let make = |data_end: f64, next: f64| {
+        let mut data = step(1, 0.0, 0, Message, "tls application_data");
+        let end = step(4, data_end, 0, Message, "x");
+        data.last = (end.frame, end.time);
+        conv(vec![data, step(5, next, 0, Message, "tls client alert")])
+    };
+    let opts = CompareOptions::default();
+    let delays = |w: &Conversation, f: &Conversation| -> Vec<(f64, Vec<u64>)> {
+        pair::diff(w, f, MatchBasis::Identity, &opts)
+            .timing
+            .iter()
+            .filter(|t| t.kind == TimingKind::StepDelay)
+            .map(|t| (t.failing_secs, t.failing_frames.clone()))
+            .collect()
+    };
+    // Data for 5 s, then the alert 0.1 s later: as quick as the working side.
+    assert!(delays(&make(0.1, 0.2), &make(5.0, 5.1)).is_empty());
+    // Data for 0.1 s, then 5 s of silence before the alert: slow, from frame 4.
+    let slow = delays(&make(0.1, 0.2), &make(0.1, 5.1));
+    assert_eq!(slow.len(), 1, "{slow:?}");
+    assert!((slow[0].0 - 5.0).abs() < 1e-6, "{slow:?}");
+    assert_eq!(slow[0].1, vec![4, 5]);
+}
+
 #[test]
 fn slow_steps_are_reported_only_when_much_slower_and_on_the_failing_side() {
     let keys = [
