@@ -20,7 +20,7 @@
 //! assert_eq!((text.src.as_str(), text.dst.as_str()), ("02:00:0a:01:01:14", "Broadcast"));
 //! ```
 
-use super::link::{network_layer, Network};
+use super::link::{be16, network_layer, Network};
 use crate::capture::LinkType;
 use etherparse::{IpNumber, LaxIpSlice};
 use std::fmt::Write as _;
@@ -103,15 +103,11 @@ fn ip_packet(ip: &[u8]) -> Option<OtherFrameText> {
         return None;
     }
     let body = payload.payload;
-    let (protocol, info) = match payload.ip_number {
+    let (protocol, info, udp_ports) = match payload.ip_number {
         IpNumber::UDP => udp(body)?,
-        IpNumber::ICMP => ("ICMP", icmpv4(body, hop_limit)?),
-        IpNumber::IPV6_ICMP => ("ICMPv6", icmpv6(body, hop_limit)?),
+        IpNumber::ICMP => ("ICMP", icmpv4(body, hop_limit)?, None),
+        IpNumber::IPV6_ICMP => ("ICMPv6", icmpv6(body, hop_limit)?, None),
         _ => return None,
-    };
-    let udp_ports = match payload.ip_number {
-        IpNumber::UDP => Some((be16(body, 0)?, be16(body, 2)?)),
-        _ => None,
     };
     Some(OtherFrameText {
         protocol,
@@ -122,11 +118,16 @@ fn ip_packet(ip: &[u8]) -> Option<OtherFrameText> {
     })
 }
 
-fn udp(datagram: &[u8]) -> Option<(&'static str, String)> {
+/// A frame's Protocol and Info columns, and its UDP ports when it is UDP.
+type Columns = (&'static str, String, Option<(u16, u16)>);
+
+/// The columns of a UDP datagram.
+fn udp(datagram: &[u8]) -> Option<Columns> {
     let src_port = be16(datagram, 0)?;
     let dst_port = be16(datagram, 2)?;
     let length = be16(datagram, 4)?;
     let body = datagram.get(8..).unwrap_or_default();
+    let ports = Some((src_port, dst_port));
     let dns_like = |port| match port {
         53 => Some("DNS"),
         5355 => Some("LLMNR"),
@@ -135,16 +136,16 @@ fn udp(datagram: &[u8]) -> Option<(&'static str, String)> {
     };
     if let Some(protocol) = dns_like(src_port).or(dns_like(dst_port)) {
         if let Some(info) = dns(body, protocol == "MDNS") {
-            return Some((protocol, info));
+            return Some((protocol, info, ports));
         }
     }
     if src_port == 137 || dst_port == 137 {
         if let Some(info) = nbns(body) {
-            return Some(("NBNS", info));
+            return Some(("NBNS", info, ports));
         }
     }
     let len = length.saturating_sub(8);
-    Some(("UDP", format!("{src_port} → {dst_port} Len={len}")))
+    Some(("UDP", format!("{src_port} → {dst_port} Len={len}"), ports))
 }
 
 /// NetBIOS name service (the WPAD and proxy lookups of Windows clients): `Name query NB
@@ -517,11 +518,6 @@ fn ethernet_destination(bytes: &[u8]) -> String {
     } else {
         mac(bytes)
     }
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let bytes: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(u16::from_be_bytes(bytes))
 }
 
 #[cfg(test)]

@@ -106,7 +106,8 @@ fn raw_ip(frame: &[u8]) -> Network<'_> {
     Network::Ip(frame)
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
+/// The big-endian `u16` at `at`, if the bytes are there.
+pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     let bytes: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
     Some(u16::from_be_bytes(bytes))
 }
