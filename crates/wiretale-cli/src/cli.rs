@@ -38,8 +38,9 @@ pub enum Command {
     )]
     Frames(FramesArgs),
     /// Every decoded event as it is decoded: TCP connection events, TLS handshake messages and
-    /// application-data runs, HTTP requests and responses, NTLM messages, each at the frame
-    /// that completed it (a run, or what a connection's end completes, comes out once known).
+    /// application-data runs, HTTP requests and responses, NTLM messages, runs of bytes of
+    /// protocols not decoded, each at the frame that completed it (a run, or what a
+    /// connection's end completes, comes out once known).
     #[command(
         after_help = "Examples:\n  wiretale timeline capture.pcapng\n  wiretale timeline --format jsonl capture.pcap | jq 'select(.proto == \"ntlm\")'"
     )]

@@ -509,3 +509,63 @@ fn application_data_is_told_turn_by_turn_where_it_was_sent() {
         "{text}"
     );
 }
+
+/// A protocol wiretale does not decode is still told, turn by turn: SMTP's banner, commands and
+/// replies with their first lines, and PPTP's binary control messages by their sizes (both
+/// used to read as a silence between the handshake and the FIN).
+#[test]
+fn protocols_not_decoded_are_told_turn_by_turn() {
+    let Some(capture) = support::shared("ntlm-synthetic-http-negotiate-multi.pcap") else {
+        return;
+    };
+    let text = stdout(&wiretale(&["story", capture.to_str().unwrap()]));
+    let smtp: Vec<&str> = (text.lines())
+        .filter(|l| l.contains("10.10.11.1:25 ") && l.contains(" TCP "))
+        .map(|l| l.split("  TCP   ").nth(1).unwrap_or(l))
+        .collect();
+    assert_eq!(
+        smtp,
+        [
+            "starts 3-way handshake",
+            "Data: 28 bytes, not decoded: \"220 mail.example.com ESMTP\"",
+            "Data: 25 bytes, not decoded: \"EHLO client.example.com\"",
+            "Data: 45 bytes, not decoded: \"250-mail.example.com\"",
+            "Data: 11 bytes, not decoded: \"AUTH NTLM\"",
+            "Data: 6 bytes, not decoded: \"334\"",
+            "Data: 78 bytes, not decoded: \"TlRMTVNTUAABAAAABwIAAgcABwAoAAAACAAIAC8AAAAKAGFKAAAAD1NNVFBE…\"",
+            "Data: 106 bytes, not decoded: \"334 TlRMTVNTUAACAAAADgAOADgAAAAFAgACASNFZ4mrze8AAAAAAAAAAAQA…\"",
+            "Data: 258 bytes, not decoded: \"TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAA4ADgCIAAAACAAIAJYAAAAQ…\"",
+            "Data: 31 bytes, not decoded: \"235 Authentication successful\"",
+            "Data: 6 bytes, not decoded: \"QUIT\"",
+            "Data: 9 bytes, not decoded: \"221 Bye\"",
+            "closes the connection (FIN)",
+            "closes the connection (FIN)",
+        ],
+        "{text}"
+    );
+    let Some(capture) = support::shared("bigendian-pptp-tcp.pcap") else {
+        return;
+    };
+    let text = stdout(&wiretale(&["story", capture.to_str().unwrap()]));
+    let told: Vec<(&str, &str)> = (text.lines())
+        .filter(|l| l.starts_with("Frame "))
+        .map(|l| {
+            let frame = l.split_whitespace().nth(1).unwrap_or("");
+            (frame, l.split("  TCP   ").nth(1).unwrap_or(l))
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("1", "starts 3-way handshake"),
+            ("5", "Data: 156 bytes, not decoded"),
+            ("8", "Data: 156 bytes, not decoded"),
+            ("10", "Data: 168 bytes, not decoded"),
+            ("13", "Data: 32 bytes, not decoded"),
+            ("15", "Data: 24 bytes, not decoded"),
+            ("19", "closes the connection (FIN)"),
+            ("21", "closes the connection (FIN)"),
+        ],
+        "{text}"
+    );
+}

@@ -72,6 +72,7 @@ impl EventSink for Counting {
             ConnEvent::Evicted => "evicted",
             ConnEvent::ZeroWindow { .. } => "zero_window",
             ConnEvent::WindowReopened { .. } => "window_reopened",
+            ConnEvent::Data { .. } => "data",
         };
         *self.events.entry(kind).or_insert(0) += 1;
     }

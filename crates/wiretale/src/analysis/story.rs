@@ -390,6 +390,7 @@ impl Step {
         let ongoing = matches!(
             &e.detail,
             Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))
+                | Detail::Tcp(crate::tcp::ConnEvent::Data { .. })
         ) && e.frames.first().is_some_and(|f| *f < e.frame)
             // Neither was a client resending its SYN, nor a handshake whose SYNs or SYN-ACKs
             // were resent until it completed: the wait is told by the step itself.
@@ -1163,6 +1164,13 @@ fn step_text(e: &Event) -> Option<Cow<'static, str>> {
             *closed_secs,
             *probes,
         ))),
+        Detail::Tcp(ConnEvent::Data { bytes, preview, .. }) => {
+            let mut text = crate::timeline::summary::data_run(*bytes, preview.as_deref());
+            if let Some(first) = e.frames.first().filter(|f| **f < e.frame) {
+                let _ = write!(text, " (frames {first}–{})", e.frame);
+            }
+            Some(text)
+        }
         Detail::Tcp(_) => Some(e.summary()),
         Detail::Tls(crate::proto::tls::TlsMessage::Resync(_)) => None,
         Detail::Tls(crate::proto::tls::TlsMessage::ApplicationData(_))

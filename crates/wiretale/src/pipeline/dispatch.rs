@@ -1,6 +1,7 @@
 //! The TCP layer's handler: detects each connection's protocol, runs its decoder, and turns
 //! what it reports into timeline events.
 
+use super::opaque::{OpaqueRun, OpaqueRuns};
 use super::{AnalyzerConfig, AppProtocol, Limit, LimitHits, Stats};
 use crate::capture::{Record, Timestamp};
 use crate::net::{describe_other, OtherPacket, Segment, SkipReason, SocketAddrText};
@@ -12,7 +13,7 @@ use crate::proto::tls::{self, TlsConnectionParser, TlsMessage, TlsParserConfig};
 use crate::proto::ConnectionParser;
 use crate::tcp::{
     ConnEvent, ConnInfo, Dir, EndReason, Feed, FlowSummary, FrameMap, FrameSpan, Gap, GapCause,
-    SegmentInfo, StreamHandler,
+    SegmentInfo, StreamHandler, DATA_RUN_PAUSE_SECS,
 };
 use crate::timeline::{Detail, Event, EventSink, FrameSummary, Frames, NtlmEvent};
 use core::ops::Range;
@@ -26,8 +27,16 @@ pub(crate) enum App {
     Tls(Box<TlsConnectionParser>),
     /// HTTP/1.x.
     Http(Box<HttpConnectionParser>),
-    /// Not decoded: bytes are counted and dropped.
-    Opaque,
+    /// Not decoded: bytes are counted, told in runs ([`OpaqueRuns`]), and dropped.
+    Opaque(Box<OpaqueRuns>),
+    /// Both directions ended: nothing more to decode (the decoder was dropped).
+    Done,
+}
+
+impl App {
+    fn opaque() -> App {
+        App::Opaque(Box::default())
+    }
 }
 
 pub(crate) struct Conn {
@@ -61,10 +70,6 @@ pub(crate) struct Conn {
 
 /// A frame number and its time.
 type FrameAt = (u64, Timestamp);
-
-/// A direction's run of TLS application-data records ends when its next record comes this
-/// many seconds or more after the run's last one: the story tells the pause between them.
-pub(crate) const APP_DATA_PAUSE_SECS: f64 = 1.0;
 
 /// Where the messages reported by a decoder's `end` go: which direction ended and how.
 #[derive(Clone, Copy)]
@@ -444,7 +449,7 @@ impl Dispatcher<'_> {
         match self.forced_protocol(info) {
             Some(AppProtocol::Tls) => return Some(App::Tls(self.tls_parser())),
             Some(AppProtocol::Http) => return Some(App::Http(http_parser(&self.http_config))),
-            Some(AppProtocol::Opaque) => return Some(App::Opaque),
+            Some(AppProtocol::Opaque) => return Some(App::opaque()),
             None => {}
         }
         let is_tls = tls::looks_like_tls(input);
@@ -455,7 +460,7 @@ impl Dispatcher<'_> {
             return if input.len() < 64 {
                 None
             } else {
-                Some(App::Opaque)
+                Some(App::opaque())
             };
         }
         // A guessed role is corrected by what the content says: clients send requests and
@@ -478,17 +483,17 @@ impl Dispatcher<'_> {
             return if input.len() < 64 {
                 None
             } else {
-                Some(App::Opaque)
+                Some(App::opaque())
             };
         }
-        Some(App::Opaque)
+        Some(App::opaque())
     }
 
     /// Ends the runs of TLS application data that new bytes of `dir` show are over, and
     /// reports each where its last record ended: the other direction's, because the turn
     /// passed (a request's records and its response's are two runs, told in the order they
     /// were sent, not when the connection closes), and `dir`'s own after a pause of
-    /// [`APP_DATA_PAUSE_SECS`] (so that the story tells the pause as idle time). The parser
+    /// [`DATA_RUN_PAUSE_SECS`] (so that the story tells the pause as idle time). The parser
     /// alone reports a run only at its direction's next other record or end: it sees bytes,
     /// neither turns nor time.
     fn end_app_runs(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Dir, adir: Dir) {
@@ -496,7 +501,7 @@ impl Dispatcher<'_> {
         let other = dir.flip();
         let turn = p.take_application_data_run(adir.flip());
         let paused = conn.app_run_last[dir as usize]
-            .is_some_and(|(_, t)| self.time.seconds_since(t) >= APP_DATA_PAUSE_SECS);
+            .is_some_and(|(_, t)| self.time.seconds_since(t) >= DATA_RUN_PAUSE_SECS);
         let pause = if paused {
             p.take_application_data_run(adir)
         } else {
@@ -545,6 +550,30 @@ impl Dispatcher<'_> {
             dst: Some(dst),
             tunnel: conn.tunnel.clone(),
             detail: Detail::Tls(TlsMessage::ApplicationData(run)),
+        });
+    }
+
+    /// Reports a run of bytes of a protocol not decoded, at the frame of its last bytes.
+    fn emit_opaque_run(&mut self, info: &ConnInfo, dir: Dir, run: OpaqueRun) {
+        let (frame, time) = run.last;
+        let mut frames = Frames::one(frame);
+        if run.first.0 < frame {
+            frames.insert(0, run.first.0);
+        }
+        let (src, dst) = info.endpoints(dir);
+        self.emit(Event {
+            frame,
+            frames,
+            time,
+            stream: Some(info.stream),
+            src: Some(src),
+            dst: Some(dst),
+            tunnel: None,
+            detail: Detail::Tcp(ConnEvent::Data {
+                dir,
+                bytes: run.bytes,
+                preview: run.preview,
+            }),
         });
     }
 
@@ -847,7 +876,18 @@ impl StreamHandler for Dispatcher<'_> {
         self.end_app_runs(conn, info, dir, adir);
         let mut messages = std::mem::take(&mut self.messages);
         let feed = match &mut conn.app {
-            App::Undecided | App::Opaque => Feed {
+            App::Opaque(runs) => {
+                let first = map.frame_at(0).unwrap_or((self.frame, self.time));
+                let last = conn.last_data[dir as usize].unwrap_or(first);
+                for (d, run) in runs.add(dir, first, last, input).into_iter().flatten() {
+                    self.emit_opaque_run(info, d, run);
+                }
+                Feed {
+                    consumed: input.len(),
+                    skip: 0,
+                }
+            }
+            App::Undecided | App::Done => Feed {
                 consumed: input.len(),
                 skip: 0,
             },
@@ -893,7 +933,7 @@ impl StreamHandler for Dispatcher<'_> {
                 match switch {
                     None => feed,
                     Some(ConnectionSwitch::Upgrade) => {
-                        conn.app = App::Opaque;
+                        conn.app = App::opaque();
                         feed
                     }
                     Some(ConnectionSwitch::Tunnel) => {
@@ -942,7 +982,7 @@ impl StreamHandler for Dispatcher<'_> {
         match &mut conn.app {
             App::Tls(p) => p.gap(adir, gap.len),
             App::Http(p) => p.gap(adir, gap.len),
-            App::Undecided | App::Opaque => {}
+            App::Undecided | App::Opaque(_) | App::Done => {}
         }
     }
 
@@ -956,6 +996,28 @@ impl StreamHandler for Dispatcher<'_> {
         map: FrameMap<'_>,
     ) {
         let adir = if conn.swapped { dir.flip() } else { dir };
+        if matches!(conn.app, App::Undecided) && !input.is_empty() {
+            // Too few bytes to tell the protocol by, and no more will come: they are data
+            // of a protocol not decoded.
+            conn.app = App::opaque();
+        }
+        if let App::Opaque(runs) = &mut conn.app {
+            // What the direction still held (sent before the protocol was known) belongs to
+            // its run, which ends here.
+            if let Some(first) = map.frame_at(0) {
+                let last = input
+                    .len()
+                    .checked_sub(1)
+                    .and_then(|i| map.frame_at(i))
+                    .unwrap_or(first);
+                for (d, run) in runs.add(dir, first, last, input).into_iter().flatten() {
+                    self.emit_opaque_run(info, d, run);
+                }
+            }
+            if let Some(run) = runs.take(dir) {
+                self.emit_opaque_run(info, dir, run);
+            }
+        }
         let mut messages = std::mem::take(&mut self.messages);
         match &mut conn.app {
             App::Tls(p) => p.end(adir, reason, input, &mut |r, m| {
@@ -964,7 +1026,7 @@ impl StreamHandler for Dispatcher<'_> {
             App::Http(p) => p.end(adir, reason, input, &mut |r, m| {
                 messages.push((r, Msg::Http(m)))
             }),
-            App::Undecided | App::Opaque => {}
+            App::Undecided | App::Opaque(_) | App::Done => {}
         }
         let end_frame = match reason {
             // The tracker ends a direction before it announces the FIN that ends it (so that
@@ -987,7 +1049,7 @@ impl StreamHandler for Dispatcher<'_> {
             *ended = true;
         }
         if conn.ended == [true, true] {
-            conn.app = App::Opaque;
+            conn.app = App::Done;
         }
     }
 
@@ -1011,6 +1073,18 @@ impl StreamHandler for Dispatcher<'_> {
         time: Timestamp,
         event: ConnEvent,
     ) {
+        // What was sent comes before the note that the connection is over: a reset, the
+        // capture's end and an eviction are announced before the directions end.
+        if let App::Opaque(runs) = &mut conn.app {
+            if matches!(
+                event,
+                ConnEvent::Rst { .. } | ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted
+            ) {
+                for (dir, run) in runs.take_all().into_iter().flatten() {
+                    self.emit_opaque_run(info, dir, run);
+                }
+            }
+        }
         // Remember where directions end, for the messages their end completes.
         match &event {
             ConnEvent::Fin { dir } => conn.fin[*dir as usize] = Some((frame, time)),
@@ -1032,7 +1106,8 @@ impl StreamHandler for Dispatcher<'_> {
             | ConnEvent::Gap { dir, .. }
             | ConnEvent::OverlapConflict { dir, .. }
             | ConnEvent::ZeroWindow { dir }
-            | ConnEvent::WindowReopened { dir, .. } => info.endpoints(*dir),
+            | ConnEvent::WindowReopened { dir, .. }
+            | ConnEvent::Data { dir, .. } => info.endpoints(*dir),
             ConnEvent::OpenAtEnd { .. } | ConnEvent::Evicted => (info.client, info.server),
         };
         if let ConnEvent::Gap { len, .. } = &event {
@@ -1126,7 +1201,7 @@ mod tests {
             b"",
             FrameMap::new(0, &marks),
         );
-        assert!(matches!(conn.app, App::Opaque));
+        assert!(matches!(conn.app, App::Done));
         drop(d);
         // The request was told before.
         assert!(sink

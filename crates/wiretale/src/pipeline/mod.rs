@@ -11,6 +11,7 @@
 //! ```
 
 mod dispatch;
+mod opaque;
 mod parallel;
 mod reading;
 mod settings;

@@ -260,6 +260,154 @@ fn application_data_summary_at_the_end_is_at_its_own_directions_frame() {
     );
 }
 
+/// The bytes of a protocol not decoded are told in runs, turn by turn like TLS application
+/// data: a run ends when the other side sends, after a pause of its own side, or when the
+/// connection ends (before the note that it was reset); a text protocol's first line is
+/// previewed.
+#[test]
+fn bytes_not_decoded_are_told_in_runs_with_a_preview_of_text() {
+    use crate::tcp::ConnEvent;
+    use crate::timeline::Detail;
+    use std::time::Duration;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server: std::net::SocketAddr = "10.0.0.1:25".parse().unwrap();
+    let mut s = TcpSession::new(client, server);
+    s.handshake(&mut cap);
+    // Longer than the sniffers' 64 bytes: the protocol is decided on the banner.
+    let banner = format!("220 {} ESMTP ready\r\n", "m".repeat(60));
+    let banner = s.send(&mut cap, FDir::ToClient, banner.as_bytes());
+    let ehlo = s.send(&mut cap, FDir::ToServer, b"EHLO client.example\r\n");
+    // A reply spread over two segments, then a second one after a pause: two runs.
+    let reply = s.send(&mut cap, FDir::ToClient, &[b'x'; 2000]);
+    assert_eq!(reply.data.len(), 2);
+    cap.advance(Duration::from_secs(3));
+    let late = s.send(&mut cap, FDir::ToClient, &[0u8, 1, 2, 3]);
+    // The client's last bytes are still a run when the server resets the connection.
+    let last = s.send(&mut cap, FDir::ToServer, b"QUIT\r\n");
+    let rst = s.rst(&mut cap, FDir::ToClient);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let told: Vec<_> = sink
+        .events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Tcp(ConnEvent::Data {
+                dir,
+                bytes,
+                preview,
+            }) => Some((e.frames.to_vec(), e.src, *dir, *bytes, preview.clone())),
+            Detail::Tcp(ConnEvent::Rst { .. }) => Some((
+                e.frames.to_vec(),
+                None,
+                crate::tcp::Dir::ToClient,
+                0,
+                Some("RST".into()),
+            )),
+            _ => None,
+        })
+        .collect();
+    let f = |frame: u32| u64::from(frame);
+    let text = |t: &str| Some(t.to_string());
+    assert_eq!(
+        told,
+        vec![
+            (
+                vec![f(banner.data[0])],
+                Some(server),
+                crate::tcp::Dir::ToClient,
+                78,
+                text(&format!(
+                    "220 {}…",
+                    &format!("{} ESMTP ready", "m".repeat(60))[..56]
+                ))
+            ),
+            (
+                vec![f(ehlo.data[0])],
+                Some(client),
+                crate::tcp::Dir::ToServer,
+                21,
+                text("EHLO client.example")
+            ),
+            (
+                vec![f(reply.data[0]), f(reply.data[1])],
+                Some(server),
+                crate::tcp::Dir::ToClient,
+                2000,
+                text(&format!("{}…", "x".repeat(60)))
+            ),
+            (
+                vec![f(late.data[0])],
+                Some(server),
+                crate::tcp::Dir::ToClient,
+                4,
+                None
+            ),
+            (
+                vec![f(last.data[0])],
+                Some(client),
+                crate::tcp::Dir::ToServer,
+                6,
+                text("QUIT")
+            ),
+            (
+                vec![f(rst)],
+                None,
+                crate::tcp::Dir::ToClient,
+                0,
+                text("RST")
+            ),
+        ]
+    );
+}
+
+/// A conversation too short to tell its protocol by (the sniffers want more bytes) is told
+/// when its directions end: the bytes each side held are its runs.
+#[test]
+fn bytes_too_few_to_decide_on_are_told_when_the_connection_ends() {
+    use crate::tcp::{ConnEvent, Dir};
+    use crate::timeline::Detail;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server: std::net::SocketAddr = "10.0.0.1:6379".parse().unwrap();
+    let mut s = TcpSession::new(client, server);
+    s.handshake(&mut cap);
+    let ping = s.send(&mut cap, FDir::ToServer, b"PING\r\n");
+    let pong = s.send(&mut cap, FDir::ToClient, b"+PONG\r\n");
+    s.close(&mut cap);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let told: Vec<_> = sink
+        .events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Tcp(ConnEvent::Data {
+                dir,
+                bytes,
+                preview,
+            }) => Some((e.frame, *dir, *bytes, preview.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            (
+                u64::from(ping.data[0]),
+                Dir::ToServer,
+                6,
+                Some("PING".to_string())
+            ),
+            (
+                u64::from(pong.data[0]),
+                Dir::ToClient,
+                7,
+                Some("+PONG".to_string())
+            ),
+        ]
+    );
+}
+
 /// Runs of application data end where the turn passes to the other side or after a pause,
 /// and each is reported at the frame that completed its last record: a request's records and
 /// its response's are told in the order they were sent, not when the connection closes

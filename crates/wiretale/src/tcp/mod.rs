@@ -181,7 +181,32 @@ pub enum ConnEvent {
         /// Zero-window probes the peer sent meanwhile.
         probes: u32,
     },
+    /// A run of one side's bytes on a connection whose protocol wiretale does not decode
+    /// (neither TLS nor HTTP, `--decode-as …,none`, or what follows an HTTP `Upgrade`),
+    /// reported once the run ends, at the frame of its last bytes: when the other side sends
+    /// (the turn passes), when its side sends again after a pause of
+    /// [`DATA_RUN_PAUSE_SECS`] or more, or when its direction ends. The pipeline reports it,
+    /// not the TCP layer (which does not know what is decoded).
+    Data {
+        /// Direction of the bytes (their sender's).
+        dir: Dir,
+        /// Bytes in the run, as reassembled (a retransmission counts once, missing bytes
+        /// not at all).
+        bytes: u64,
+        /// The run's first line, when its bytes begin with printable text (SMTP, FTP, POP3,
+        /// IMAP, SSH banners…): up to [`DATA_PREVIEW_CHARS`] characters, `…` where cut.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        preview: Option<String>,
+    },
 }
+
+/// A direction's run of bytes (of TLS application data, or of a protocol not decoded) ends
+/// when its next bytes come this many seconds or more after the run's last ones: the story
+/// then tells the pause between them as idle time.
+pub const DATA_RUN_PAUSE_SECS: f64 = 1.0;
+
+/// Longest [`ConnEvent::Data`] preview, in characters (before the `…` that marks a cut).
+pub const DATA_PREVIEW_CHARS: usize = 60;
 
 /// SYNs that no SYN-ACK answered, by the end of the capture.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -71,7 +71,22 @@ fn tcp_summary(e: &ConnEvent) -> String {
             closed_secs,
             probes,
         } => window_reopened(side(*dir), side(dir.flip()), *closed_secs, *probes),
+        ConnEvent::Data { bytes, preview, .. } => data_run(*bytes, preview.as_deref()),
     }
+}
+
+/// `Data: 28 bytes, not decoded: "220 mail.example.com ESMTP"`: what a [`ConnEvent::Data`]
+/// run carried (like `Application Data: …` for TLS; the sender is the event's source).
+pub(crate) fn data_run(bytes: u64, preview: Option<&str>) -> String {
+    let mut text = String::with_capacity(48);
+    text.push_str("Data: ");
+    push_decimal(&mut text, bytes);
+    text.push_str(if bytes == 1 { " byte" } else { " bytes" });
+    text.push_str(", not decoded");
+    if let Some(preview) = preview {
+        let _ = write!(text, ": {preview:?}");
+    }
+    text
 }
 
 /// `client's receive window is full (zero window): server must wait`: what a

@@ -442,6 +442,7 @@ impl StreamHandler for CheckingHandler {
                 assert!(closed_secs >= 0.0, "a window reopened before it closed");
                 "window_reopened"
             }
+            ConnEvent::Data { .. } => panic!("the TCP layer reported a run of data"),
         };
         *self.events.entry(kind).or_insert(0) += 1;
     }

@@ -288,6 +288,25 @@ struct StepBuilder<'c> {
     /// The last step's application data when it is a run of it: each actor's sum, in the
     /// order they first sent.
     app_data: Vec<(&'static str, ApplicationDataSummary)>,
+    /// The same for runs of bytes not decoded: each actor's bytes.
+    data: Vec<(&'static str, u64)>,
+}
+
+/// The key of a step of bytes not decoded.
+const DATA_KEY: &str = "tcp data";
+
+/// `client sends 190 bytes not decoded; server sends 47 bytes`.
+fn data_text(sums: &[(&'static str, u64)]) -> String {
+    let mut text = String::new();
+    for (i, (actor, bytes)) in sums.iter().enumerate() {
+        let unit = if *bytes == 1 { "byte" } else { "bytes" };
+        if i == 0 {
+            text.push_str(&format!("{actor} sends {bytes} {unit} not decoded"));
+        } else {
+            text.push_str(&format!("; {actor} sends {bytes} {unit}"));
+        }
+    }
+    text
 }
 
 /// The key of a step of application data.
@@ -359,7 +378,55 @@ impl StepBuilder<'_> {
         });
     }
 
+    /// Makes `e`, a run of data that continues the last step (a step of runs of its kind),
+    /// part of that step: its text becomes `text`, its last event `e`, and the silence
+    /// before `e` counts towards the longest inside it.
+    fn extend_run_step(&mut self, e: &Event, text: String) {
+        if let Some(prev) = self.steps.last_mut() {
+            prev.text = text;
+            let (last_frame, last_time) = prev.last;
+            let gap = e.time.seconds_since(last_time);
+            if prev.longest_gap_inside.is_none_or(|(g, _, _)| gap > g) {
+                prev.longest_gap_inside = Some((gap, last_frame, e.frame));
+            }
+            prev.last = (e.frame, e.time);
+        }
+    }
+
+    /// A run of bytes not decoded: like runs of TLS application data, the runs in a row
+    /// (either way) are one step, with each side's bytes added up.
+    fn data(&mut self, e: &Event, dir: Dir, bytes: u64) {
+        let actor = self.who(dir);
+        let continues = self.steps.last().is_some_and(|prev| prev.key == DATA_KEY);
+        if !continues {
+            self.data.clear();
+        }
+        match self.data.iter_mut().find(|(who, _)| *who == actor) {
+            Some((_, sum)) => *sum = sum.saturating_add(bytes),
+            None => self.data.push((actor, bytes)),
+        }
+        let text = data_text(&self.data);
+        if continues {
+            self.extend_run_step(e, text);
+        } else {
+            let key = DATA_KEY.to_string();
+            self.push(
+                e,
+                actor,
+                "tcp",
+                StepKind::Message,
+                key,
+                text,
+                BTreeMap::new(),
+            );
+        }
+    }
+
     fn tcp(&mut self, e: &Event, c: &ConnEvent) {
+        if let ConnEvent::Data { dir, bytes, .. } = c {
+            self.data(e, *dir, *bytes);
+            return;
+        }
         let (actor, key, text) = match c {
             ConnEvent::Syn => (
                 "client",
@@ -504,15 +571,7 @@ impl StepBuilder<'_> {
                 }
                 let text = application_data_text(&self.app_data);
                 if continues {
-                    if let Some(prev) = self.steps.last_mut() {
-                        prev.text = text;
-                        let (last_frame, last_time) = prev.last;
-                        let gap = e.time.seconds_since(last_time);
-                        if prev.longest_gap_inside.is_none_or(|(g, _, _)| gap > g) {
-                            prev.longest_gap_inside = Some((gap, last_frame, e.frame));
-                        }
-                        prev.last = (e.frame, e.time);
-                    }
+                    self.extend_run_step(e, text);
                     return;
                 }
                 (APPLICATION_DATA_KEY.to_string(), text)
@@ -689,6 +748,7 @@ pub(super) fn conn_steps(
         start,
         steps: Vec::new(),
         app_data: Vec::new(),
+        data: Vec::new(),
     };
     for e in events {
         match &e.detail {

@@ -25,7 +25,7 @@ use crate::analysis::{diagnose_capture, ConnIndex, Diagnosis, IndexBuilder};
 use crate::capture::Timestamp;
 use crate::pipeline::Report;
 use crate::proto::http::HttpMessage;
-use crate::proto::tls::{ApplicationDataSummary, TlsMessage};
+use crate::proto::tls::TlsMessage;
 use crate::tcp::{ConnEvent, FlowSummary};
 use crate::timeline::{Detail, Event, EventSink};
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -78,13 +78,14 @@ struct OpenConn {
     step_frames: BinaryHeap<u64>,
     /// Events not held because they come after the connection's `max_steps + 1`-th step.
     skipped: u64,
-    /// The latest frame of the events held other than runs of TLS application data.
+    /// The latest frame of the events held other than runs of data ([`is_run`]).
     latest_other: u64,
-    /// Runs of TLS application data held (see `OpenConn::add_to_held_run`).
+    /// Runs of data held (see `OpenConn::add_to_held_run`).
     runs_held: usize,
 }
 
-/// Runs of TLS application data a connection's events hold one by one; later runs are added
+/// Runs of data (TLS application data, bytes not decoded) a connection's events hold one by
+/// one; later runs are added
 /// to the last one of their sender when they can be (see `OpenConn::add_to_held_run`).
 const RUNS_HELD_EXACTLY: usize = 64;
 
@@ -120,14 +121,13 @@ impl OpenConn {
             self.skipped += 1;
             return;
         }
-        match &event.detail {
-            Detail::Tls(TlsMessage::ApplicationData(run)) => {
-                if self.runs_held >= RUNS_HELD_EXACTLY && self.add_to_held_run(&event, run) {
-                    return;
-                }
-                self.runs_held += 1;
+        if is_run(&event.detail) {
+            if self.runs_held >= RUNS_HELD_EXACTLY && self.add_to_held_run(&event) {
+                return;
             }
-            _ => self.latest_other = self.latest_other.max(event.frame),
+            self.runs_held += 1;
+        } else {
+            self.latest_other = self.latest_other.max(event.frame);
         }
         if starts_a_step(&event.detail) {
             self.step_frames.push(event.frame);
@@ -140,15 +140,15 @@ impl OpenConn {
 }
 
 impl OpenConn {
-    /// Adds a run of TLS application data to the last held run of the same sender, which
-    /// moves to the new run's frame, when nothing held can come between them: both are
+    /// Adds a run of data ([`is_run`]) to the last held run of the same sender and kind,
+    /// which moves to the new run's frame, when nothing held can come between them: both are
     /// later than every other event held, so they fall into one step, which adds up each
-    /// side's records and bytes anyway. Without this a long TLS connection would hold an
-    /// event per request/response turn until it closes. What is lost is the silence
+    /// side's records and bytes anyway. Without this a long TLS connection (or an SSH
+    /// session, not decoded) would hold an event per turn until it closes. What is lost is the silence
     /// between the two runs: that step's longest silence inside (`compare`'s idle timing)
     /// is measured over the runs held one by one (the first [`RUNS_HELD_EXACTLY`]) and the
     /// gaps between the merged ones as they stand.
-    fn add_to_held_run(&mut self, event: &Event, run: &ApplicationDataSummary) -> bool {
+    fn add_to_held_run(&mut self, event: &Event) -> bool {
         if event.frame < self.latest_other {
             return false;
         }
@@ -158,26 +158,51 @@ impl OpenConn {
             .events
             .iter()
             .rev()
-            .take_while(|held| {
-                held.frame >= self.latest_other
-                    && matches!(held.detail, Detail::Tls(TlsMessage::ApplicationData(_)))
-            })
+            .take_while(|held| held.frame >= self.latest_other && is_run(&held.detail))
             .count();
         let movable = block.saturating_sub(1);
         let first_movable = self.events.len() - movable;
         for held in self.events[first_movable..].iter_mut().rev() {
-            let Detail::Tls(TlsMessage::ApplicationData(sum)) = &mut held.detail else {
-                return false;
-            };
-            if held.src == event.src {
-                sum.records = sum.records.saturating_add(run.records);
-                sum.bytes = sum.bytes.saturating_add(run.bytes);
+            if held.src == event.src && add_run(&mut held.detail, &event.detail) {
                 held.frame = event.frame;
                 held.time = event.time;
                 return true;
             }
         }
         false
+    }
+}
+
+/// Whether an event is a run of data that `compare` adds up with the runs next to it: TLS
+/// application data, or bytes of a protocol not decoded.
+fn is_run(detail: &Detail) -> bool {
+    matches!(
+        detail,
+        Detail::Tls(TlsMessage::ApplicationData(_)) | Detail::Tcp(ConnEvent::Data { .. })
+    )
+}
+
+/// Adds the run `more` to the run `into` when they are of one kind (their sender is the
+/// caller's business); `false` otherwise. A run of bytes not decoded keeps its own preview:
+/// the first line of where it began.
+fn add_run(into: &mut Detail, more: &Detail) -> bool {
+    match (into, more) {
+        (
+            Detail::Tls(TlsMessage::ApplicationData(sum)),
+            Detail::Tls(TlsMessage::ApplicationData(run)),
+        ) => {
+            sum.records = sum.records.saturating_add(run.records);
+            sum.bytes = sum.bytes.saturating_add(run.bytes);
+            true
+        }
+        (
+            Detail::Tcp(ConnEvent::Data { bytes: sum, .. }),
+            Detail::Tcp(ConnEvent::Data { bytes, .. }),
+        ) => {
+            *sum = sum.saturating_add(*bytes);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -447,6 +472,7 @@ impl EventSink for ConversationRecorder {
 mod tests {
     use super::*;
     use crate::analysis::compare::StepKind;
+    use crate::proto::tls::ApplicationDataSummary;
 
     fn step(stream: u64, n: u64) -> Step {
         Step {
@@ -519,6 +545,62 @@ mod tests {
         assert_eq!((runs(true), runs(false)), (10_000, 20_000));
         let first_run = open.events.iter().find(|e| e.frame > 1).unwrap();
         assert_eq!(first_run.frame, 2);
+        assert_eq!(open.events.iter().map(|e| e.frame).max(), Some(20_001));
+    }
+
+    /// The same for a long conversation of a protocol not decoded (an SSH session): its runs
+    /// of bytes are added up the same way, bytes never lost.
+    #[test]
+    fn a_long_conversation_not_decoded_holds_a_bounded_number_of_runs() {
+        use crate::tcp::Dir;
+        use crate::timeline::Frames;
+        let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let server: std::net::SocketAddr = "10.0.0.1:22".parse().unwrap();
+        let event = |frame: u64, dir: Dir, bytes: u64| {
+            let (src, dst) = match dir {
+                Dir::ToServer => (client, server),
+                Dir::ToClient => (server, client),
+            };
+            Event {
+                frame,
+                frames: Frames::one(frame),
+                time: Timestamp {
+                    secs: i64::try_from(frame).unwrap(),
+                    nanos: 0,
+                },
+                stream: Some(0),
+                src: Some(src),
+                dst: Some(dst),
+                tunnel: None,
+                detail: Detail::Tcp(ConnEvent::Data {
+                    dir,
+                    bytes,
+                    preview: None,
+                }),
+            }
+        };
+        let mut recorder = ConversationRecorder::new(1000);
+        for turn in 0..10_000u64 {
+            recorder.take_event(event(2 + 2 * turn, Dir::ToServer, 3));
+            recorder.take_event(event(3 + 2 * turn, Dir::ToClient, 5));
+        }
+        let open = &recorder.open[&0];
+        assert!(
+            open.events.len() <= RUNS_HELD_EXACTLY + 2,
+            "{} events held",
+            open.events.len()
+        );
+        let sent = |dir: Dir| {
+            open.events
+                .iter()
+                .filter_map(|e| match &e.detail {
+                    Detail::Tcp(ConnEvent::Data { dir: d, bytes, .. }) if *d == dir => Some(*bytes),
+                    _ => None,
+                })
+                .sum::<u64>()
+        };
+        assert_eq!((sent(Dir::ToServer), sent(Dir::ToClient)), (30_000, 50_000));
+        assert_eq!(open.events.first().map(|e| e.frame), Some(2));
         assert_eq!(open.events.iter().map(|e| e.frame).max(), Some(20_001));
     }
 

@@ -938,3 +938,72 @@ fn recorder_folds_by_first_frame_whatever_order_connections_finish_in() {
     }
     assert!(tested >= 2, "{tested} captures with several connections");
 }
+
+/// A protocol not decoded is compared by what each side sent: the runs in a row are one step
+/// with each side's bytes added up (like TLS application data), and the streaming recorder
+/// (events held per open connection, as `compare` reads a capture) tells the same steps.
+#[test]
+fn bytes_not_decoded_make_one_step_of_each_sides_bytes() {
+    use crate::timeline::{Collector, EventSink};
+    let Some(dir) = shared_captures() else { return };
+    let path = dir.join("ntlm-synthetic-http-negotiate-multi.pcap");
+    let mut collector = Collector::default();
+    let report =
+        crate::pipeline::analyze_path(&path, &AnalyzerConfig::default(), &mut collector).unwrap();
+    let analysis = Analysis::from_parts(
+        collector.events.clone(),
+        collector.flows.clone(),
+        report.clone(),
+    );
+    let convs = conversations(&analysis, 1000);
+    let smtp = convs
+        .iter()
+        .find(|c| c.steps.first().is_some_and(|s| s.stream == 10))
+        .expect("the SMTP conversation");
+    let steps: Vec<(&str, &str, &str)> = smtp
+        .steps
+        .iter()
+        .map(|s| (s.actor, s.key.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("client", "tcp open", "client opens a connection (SYN)"),
+            (
+                "server",
+                "tcp accept",
+                "server accepts the connection (SYN-ACK)"
+            ),
+            (
+                "server",
+                "tcp data",
+                "server sends 225 bytes not decoded; client sends 378 bytes"
+            ),
+            (
+                "client",
+                "tcp fin client",
+                "client closes the connection (FIN)"
+            ),
+            (
+                "server",
+                "tcp fin server",
+                "server closes the connection (FIN)"
+            ),
+        ]
+    );
+    // From its first run to its last.
+    let data = &smtp.steps[2];
+    assert_eq!((data.frame, data.last.0), (134, 154));
+    let mut recorder = ConversationRecorder::new(1000);
+    for e in &collector.events {
+        recorder.take_event(e.clone());
+    }
+    for f in &collector.flows {
+        recorder.flow(f);
+    }
+    let described = recorder.finish(report);
+    assert_eq!(
+        serde_json::to_value(&described.conversations).unwrap(),
+        serde_json::to_value(&convs).unwrap()
+    );
+}

@@ -446,7 +446,10 @@ impl IndexBuilder {
             return;
         };
         fold.conn.first_event_frame.get_or_insert(e.frame);
-        if !matches!(e.detail, Detail::Tcp(_)) {
+        // Connection events are not activity, but what a side sent is, decoded or not.
+        if !matches!(e.detail, Detail::Tcp(_))
+            || matches!(e.detail, Detail::Tcp(ConnEvent::Data { .. }))
+        {
             fold.last_activity = Some(e.frame);
         }
         match &e.detail {
