@@ -1,7 +1,7 @@
 //! The TCP layer's handler: detects each connection's protocol, runs its decoder, and turns
 //! what it reports into timeline events.
 
-use super::opaque::{OpaqueRun, OpaqueRuns};
+use super::opaque::{FrameAt, OpaqueRun, OpaqueRuns};
 use super::{AnalyzerConfig, AppProtocol, Limit, LimitHits, Stats};
 use crate::capture::{Record, Timestamp};
 use crate::net::{describe_other, OtherPacket, Segment, SkipReason, SocketAddrText};
@@ -67,9 +67,6 @@ pub(crate) struct Conn {
     /// then would have left the caches long before.
     ended: [bool; 2],
 }
-
-/// A frame number and its time.
-type FrameAt = (u64, Timestamp);
 
 /// Where the messages reported by a decoder's `end` go: which direction ended and how.
 #[derive(Clone, Copy)]
