@@ -361,6 +361,60 @@ fn bytes_not_decoded_are_told_in_runs_with_a_preview_of_text() {
     );
 }
 
+/// What follows an HTTP `Upgrade` (a WebSocket) is not decoded, but told as runs of bytes
+/// after the `101 Switching Protocols`, the first one starting in the segment of the 101.
+#[test]
+fn bytes_after_an_upgrade_are_told_as_runs() {
+    use crate::proto::http::HttpMessage;
+    use crate::tcp::ConnEvent;
+    use crate::timeline::Detail;
+    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
+    let mut cap = Capture::new(LinkType::Ethernet);
+    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server: std::net::SocketAddr = "10.0.0.1:80".parse().unwrap();
+    let mut s = TcpSession::new(client, server);
+    s.handshake(&mut cap);
+    s.send(
+        &mut cap,
+        FDir::ToServer,
+        b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    );
+    // The 101 and the server's first WebSocket frame in one segment.
+    let mut answer =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .to_vec();
+    answer.extend_from_slice(&[0x81, 0x05, b'h', b'e', b'l', b'l', b'o']);
+    let switched = s.send(&mut cap, FDir::ToClient, &answer);
+    let frame = s.send(
+        &mut cap,
+        FDir::ToServer,
+        &[0x81, 0x82, 1, 2, 3, 4, 0x68, 0x6b],
+    );
+    s.close(&mut cap);
+    let sink = analyze_bytes(cap.to_pcap(&PcapOptions::default()).unwrap());
+    let told: Vec<_> = sink
+        .events
+        .iter()
+        .filter_map(|e| match &e.detail {
+            Detail::Http(m) => match m.as_ref() {
+                HttpMessage::Response(r) => Some((e.frame, format!("{}", r.head.status))),
+                _ => None,
+            },
+            Detail::Tcp(ConnEvent::Data { bytes, .. }) => Some((e.frame, format!("{bytes} bytes"))),
+            _ => None,
+        })
+        .collect();
+    let f = |frame: u32| u64::from(frame);
+    assert_eq!(
+        told,
+        vec![
+            (f(switched.data[0]), "101".to_string()),
+            (f(switched.data[0]), "7 bytes".to_string()),
+            (f(frame.data[0]), "8 bytes".to_string()),
+        ]
+    );
+}
+
 /// A conversation too short to tell its protocol by (the sniffers want more bytes) is told
 /// when its directions end: the bytes each side held are its runs.
 #[test]
