@@ -1359,7 +1359,9 @@ fn summarize<C>(flow: &Flow<C>, ending: Ending) -> FlowSummary {
         established: flow.established,
         to_server: flow.halves[0].stats,
         to_client: flow.halves[1].stats,
-        history: flow.history.to_string(),
+        // Copied as it is rather than formatted: `to_string` goes through the formatting
+        // machinery and grows its string from empty, for every connection's summary.
+        history: flow.history.as_str().to_owned(),
         ending,
         zero_window: (flow.windows.as_ref()).map(|w| Box::new(w.summary(flow.last_time))),
     }
