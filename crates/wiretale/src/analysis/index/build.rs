@@ -923,6 +923,11 @@ fn index_http(
             let basic = cred
                 .filter(|c| c.kind == HttpAuthScheme::Basic)
                 .and_then(|c| c.basic.as_ref());
+            // Most connections carry one exchange: room for one, not the four a first push
+            // reserves (a larger block, from a slower path of the allocator).
+            if conn.exchanges.capacity() == 0 {
+                conn.exchanges.reserve_exact(1);
+            }
             conn.exchanges.push(Exchange {
                 stream: conn.stream,
                 exchange: r.exchange,
