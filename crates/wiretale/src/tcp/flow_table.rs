@@ -191,14 +191,31 @@ impl<F> FlowTable<F> {
         }
     }
 
+    #[cfg(test)]
     pub(super) fn get(&self, key: &FlowKey) -> Option<&F> {
         let slot = self.slot_of(key)?;
         Some(&self.slots.get(slot)?.as_ref()?.flow)
     }
 
+    #[cfg(test)]
     pub(super) fn get_mut(&mut self, key: &FlowKey) -> Option<&mut F> {
         let slot = self.slot_of(key)?;
+        self.get_at_mut(slot)
+    }
+
+    /// The flow in slot `slot`, if one is there.
+    pub(super) fn get_at(&self, slot: usize) -> Option<&F> {
+        Some(&self.slots.get(slot)?.as_ref()?.flow)
+    }
+
+    /// The flow in slot `slot`, if one is there.
+    pub(super) fn get_at_mut(&mut self, slot: usize) -> Option<&mut F> {
         Some(&mut self.slots.get_mut(slot)?.as_mut()?.flow)
+    }
+
+    /// The key of the flow in slot `slot`, if one is there.
+    pub(super) fn key_at(&self, slot: usize) -> Option<FlowKey> {
+        Some(self.slots.get(slot)?.as_ref()?.key)
     }
 
     /// Adds `flow` under `key`, returning the flow it replaces.
@@ -211,10 +228,15 @@ impl<F> FlowTable<F> {
         None
     }
 
-    /// Puts the flow `make` makes under `key` and gives it back: it is made where it is
-    /// kept, not made, filled and then moved there (a flow is about a kilobyte: a move is a
-    /// copy). A flow already under `key` is dropped, not retired: the caller retires it first.
-    pub(super) fn insert_with(&mut self, key: FlowKey, make: impl FnOnce() -> F) -> &mut F {
+    /// Puts the flow `make` makes under `key` and gives it back with its slot: it is made
+    /// where it is kept, not made, filled and then moved there (a flow is about a kilobyte: a
+    /// move is a copy). A flow already under `key` is dropped, not retired: the caller
+    /// retires it first.
+    pub(super) fn insert_with(
+        &mut self,
+        key: FlowKey,
+        make: impl FnOnce() -> F,
+    ) -> (usize, &mut F) {
         let slot = match self.slot_of(&key) {
             Some(slot) => slot,
             None => {
@@ -229,11 +251,14 @@ impl<F> FlowTable<F> {
                 slot
             }
         };
-        &mut self
-            .slots
-            .place(slot)
-            .insert(Held { key, flow: make() })
-            .flow
+        (
+            slot,
+            &mut self
+                .slots
+                .place(slot)
+                .insert(Held { key, flow: make() })
+                .flow,
+        )
     }
 
     /// Removes the flow of `key` if it is `wanted` (one lookup), handing it to `last` where
@@ -386,9 +411,13 @@ mod tests {
         assert_eq!(t.get(&k(4)), None);
         // A flow made in its slot can be changed there; a second one under its key
         // replaces it.
-        *t.insert_with(k(100), || 100) += 1;
+        *t.insert_with(k(100), || 100).1 += 1;
         assert_eq!(t.get(&k(100)), Some(&101));
-        assert_eq!(*t.insert_with(k(100), || 100), 100);
+        let (slot, flow) = t.insert_with(k(100), || 100);
+        assert_eq!(*flow, 100);
+        assert_eq!(t.get_at(slot), Some(&100));
+        assert_eq!(t.key_at(slot), Some(k(100)));
+        assert_eq!(t.slot_of(&k(100)), Some(slot));
         assert_eq!(t.slots.len(), 10, "the freed slot was reused");
         assert_eq!(t.get(&k(100)), Some(&100));
         *t.get_mut(&k(5)).unwrap() += 1;
@@ -425,7 +454,7 @@ mod tests {
             let k = key(n);
             match next() % 4 {
                 0 | 1 => {
-                    *t.insert_with(k, || round) += 1;
+                    *t.insert_with(k, || round).1 += 1;
                     model.insert(k, round + 1);
                 }
                 2 => {

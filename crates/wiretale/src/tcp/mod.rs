@@ -447,22 +447,24 @@ pub struct TcpStats {
 /// A closed flow waiting in the table for late packets.
 #[derive(Debug, Clone, Copy)]
 struct Closed {
-    key: FlowKey,
-    /// Which of the flows ever held under `key` (a restarted connection may have taken its
-    /// place since; see `restart`).
+    /// Where the flow is: a flow keeps its slot until it leaves the table.
+    slot: usize,
+    /// Which of the flows ever held there (it may have left since and another taken the
+    /// slot, or a restarted connection a new uid; see `restart`).
     uid: u64,
-    /// Where the flow was when it closed, to fetch it into the caches before it is retired.
-    slot: Option<usize>,
 }
 
 /// The flow table. See the module docs.
 pub struct TcpTracker<H: StreamHandler> {
     config: TcpConfig,
     flows: FlowTable<Flow<H::Conn>>,
-    /// Closed flows, oldest first (retired first when the table is full).
+    /// Closed flows, oldest first (retired first when the table is full). Flows are named
+    /// by slot and uid, not by key: 16 bytes an entry, not 64 or 80, in queues of thousands
+    /// that were regrown (and copied) a dozen times on a capture of short connections.
     closed_order: VecDeque<Closed>,
-    /// All flows by creation, oldest first (evicted when no closed flow remains).
-    created_order: VecDeque<(FlowKey, u64)>,
+    /// All flows by creation (slot and uid), oldest first (evicted when no closed flow
+    /// remains).
+    created_order: VecDeque<(usize, u64)>,
     next_stream: u64,
     next_uid: u64,
     stats: TcpStats,
@@ -547,7 +549,8 @@ impl<H: StreamHandler> TcpTracker<H> {
         // A pure SYN that starts a new stream on a known 4-tuple (tshark: port numbers reused).
         let mut reused = false;
         // One lookup for the common case: a segment of a known stream.
-        if let Some(flow) = self.flows.get_mut(&key) {
+        let known = self.flows.slot_of(&key);
+        if let Some((slot, flow)) = known.and_then(|s| Some((s, self.flows.get_at_mut(s)?))) {
             // Wireshark (4.0): a SYN on a known 4-tuple starts a new conversation when its
             // sequence number differs from the base sequence number of its direction; the
             // same number is a retransmission, even after a RST.
@@ -579,8 +582,7 @@ impl<H: StreamHandler> TcpTracker<H> {
                 }
                 if flow.closed && !was_closed {
                     let uid = flow.uid;
-                    let slot = self.flows.slot_of(&key);
-                    self.closed_order.push_back(Closed { key, uid, slot });
+                    self.closed_order.push_back(Closed { slot, uid });
                     self.retire_lingering(handler);
                 }
                 return info;
@@ -596,7 +598,7 @@ impl<H: StreamHandler> TcpTracker<H> {
         let conn = handler.open(&info);
         let uid = self.next_uid;
         self.next_uid += 1;
-        let flow = self.flows.insert_with(key, || Flow {
+        let (slot, flow) = self.flows.insert_with(key, || Flow {
             uid,
             info,
             conn: Some(conn),
@@ -627,15 +629,14 @@ impl<H: StreamHandler> TcpTracker<H> {
         let closed = flow.closed;
         let lingering =
             (closed && handler.wants_lingering()).then(|| summarize(flow, ending_of(flow)));
-        self.created_order.push_back((key, uid));
+        self.created_order.push_back((slot, uid));
         self.stats.streams += 1;
         self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
         if closed {
             if let Some(summary) = lingering {
                 handler.lingering(summary, false);
             }
-            let slot = self.flows.slot_of(&key);
-            self.closed_order.push_back(Closed { key, uid, slot });
+            self.closed_order.push_back(Closed { slot, uid });
             self.retire_lingering(handler);
         }
         info
@@ -648,8 +649,11 @@ impl<H: StreamHandler> TcpTracker<H> {
             return;
         }
         while self.closed_order.len() > self.config.max_closed_flows {
-            let Some(Closed { key, uid, .. }) = self.closed_order.pop_front() else {
+            let Some(Closed { slot, uid }) = self.closed_order.pop_front() else {
                 break;
+            };
+            let Some(key) = self.flows.key_at(slot) else {
+                continue;
             };
             // A closed connection may have been restarted since (see `restart`). Retired
             // where it lies in the table, not moved out first.
@@ -667,10 +671,7 @@ impl<H: StreamHandler> TcpTracker<H> {
         }
         // The next to go (at the next closing, some packets from now) will be read from end
         // to end, long after it was last touched.
-        if let Some(&Closed {
-            slot: Some(slot), ..
-        }) = self.closed_order.front()
-        {
+        if let Some(&Closed { slot, .. }) = self.closed_order.front() {
             self.flows.prefetch(slot);
         }
     }
@@ -706,21 +707,23 @@ impl<H: StreamHandler> TcpTracker<H> {
 
     fn make_room(&mut self, handler: &mut H) {
         while self.flows.len() >= self.config.max_flows.max(1) {
-            if let Some(Closed { key, uid, .. }) = self.closed_order.pop_front() {
+            if let Some(Closed { slot, uid }) = self.closed_order.pop_front() {
                 // A closed connection may have been restarted since (see `restart`).
-                if self.flows.get(&key).map(|f| (f.uid, f.closed)) == Some((uid, true)) {
-                    if let Some(flow) = self.flows.remove(&key) {
+                if self.flows.get_at(slot).map(|f| (f.uid, f.closed)) == Some((uid, true)) {
+                    let key = self.flows.key_at(slot);
+                    if let Some(flow) = key.and_then(|key| self.flows.remove(&key)) {
                         self.stats.retired_closed += 1;
                         self.retire(flow, handler);
                     }
                 }
                 continue;
             }
-            let Some((key, uid)) = self.created_order.pop_front() else {
+            let Some((slot, uid)) = self.created_order.pop_front() else {
                 break;
             };
-            if self.flows.get(&key).map(|f| f.uid) == Some(uid) {
-                if let Some(mut flow) = self.flows.remove(&key) {
+            if self.flows.get_at(slot).map(|f| f.uid) == Some(uid) {
+                let key = self.flows.key_at(slot);
+                if let Some(mut flow) = key.and_then(|key| self.flows.remove(&key)) {
                     self.stats.evicted_open += 1;
                     if let Some(conn) = flow.conn.as_mut() {
                         handler.event(
@@ -739,7 +742,7 @@ impl<H: StreamHandler> TcpTracker<H> {
         if self.created_order.len() > self.flows.len().saturating_mul(2) + 1024 {
             let flows = &self.flows;
             self.created_order
-                .retain(|(k, uid)| flows.get(k).map(|f| f.uid) == Some(*uid));
+                .retain(|&(slot, uid)| flows.get_at(slot).map(|f| f.uid) == Some(uid));
         }
     }
 
