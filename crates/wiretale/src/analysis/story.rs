@@ -936,6 +936,9 @@ fn empty_line(kind: LineKind, time: Timestamp) -> StoryLine {
 /// The roles a party can have; [`Step::roles`] holds indexes into it.
 const ROLES: [&str; 3] = ["client", "server", "proxy"];
 
+/// The index of `client` in [`ROLES`] (also what a party without an address gets).
+const CLIENT: u8 = 0;
+
 fn role_index(role: &str) -> u8 {
     ROLES.iter().position(|r| *r == role).unwrap_or(0) as u8
 }
@@ -978,15 +981,22 @@ struct RoleResolver<'i> {
     /// The addresses that are a proxy on some connection (usually none: then no step looks
     /// anything up for it).
     proxies: Option<HashSet<SocketAddr, foldhash::fast::RandomState>>,
-    /// The index's answer for recently resolved streams, by stream modulo
-    /// [`RoleResolver::RECENT`]: a connection's steps come close together (a short
-    /// connection's five within a few thousand steps), and the index lookup was half of
-    /// resolving a step.
-    recent: Vec<Option<(u64, Option<StreamRoles>)>>,
+    /// The sides of recently resolved streams, by stream modulo [`RoleResolver::RECENT`]: a
+    /// connection's steps come close together (a short connection's five within a few
+    /// thousand steps), and the index lookup was half of resolving a step.
+    recent: Vec<Option<(u64, Option<ConnSides>)>>,
 }
 
-/// A connection's roles and last frame ([`Index::roles_and_last_frame`]).
-type StreamRoles = (crate::analysis::index::ConnRoles, Option<u64>);
+/// A connection's two addresses with the role index ([`ROLES`]) [`RoleResolver::resolve`]
+/// gives its server side, and its last frame: the roles are named once a connection, not
+/// compared as names for each party of each step.
+#[derive(Debug, Clone, Copy)]
+struct ConnSides {
+    client: SocketAddr,
+    server: SocketAddr,
+    server_role: u8,
+    last_frame: Option<u64>,
+}
 
 impl<'i> RoleResolver<'i> {
     /// Streams remembered.
@@ -1001,40 +1011,56 @@ impl<'i> RoleResolver<'i> {
         }
     }
 
-    /// [`Index::roles_and_last_frame`] of `stream`, remembered.
-    fn stream_roles(&mut self, stream: u64) -> Option<StreamRoles> {
+    /// The sides of `stream` ([`Index::roles_and_last_frame`]), remembered.
+    fn stream_sides(&mut self, stream: u64) -> Option<ConnSides> {
         if self.recent.is_empty() {
             self.recent.resize(Self::RECENT, None);
         }
         let at = (stream % Self::RECENT as u64) as usize;
-        match self.recent.get_mut(at) {
+        match self.recent.get(at) {
             Some(Some((s, found))) if *s == stream => *found,
-            Some(slot) => {
-                let found = self.index.roles_and_last_frame(stream);
-                *slot = Some((stream, found));
+            _ => {
+                let found = self.sides_of(stream);
+                if let Some(slot) = self.recent.get_mut(at) {
+                    *slot = Some((stream, found));
+                }
                 found
             }
-            None => self.index.roles_and_last_frame(stream),
         }
+    }
+
+    fn sides_of(&mut self, stream: u64) -> Option<ConnSides> {
+        let ((client, server, role), last_frame) = self.index.roles_and_last_frame(stream)?;
+        // A server that is a proxy on another connection is the proxy here too (this
+        // connection was picked up mid-way, or showed no proxy request).
+        let role = if role == "server" {
+            self.server_or_proxy(server)
+        } else {
+            role
+        };
+        Some(ConnSides {
+            client,
+            server,
+            server_role: role_index(role),
+            last_frame,
+        })
     }
 
     /// Names the roles of `step`'s parties and notes its connection's last frame.
     fn resolve(&mut self, step: &mut Step) {
-        let found = step.stream.and_then(|s| self.stream_roles(s));
-        let conn = found.map(|(roles, _)| roles);
+        let conn = step.stream.and_then(|s| self.stream_sides(s));
         let mut role = |addr: Option<SocketAddr>| {
-            let Some(addr) = addr else { return "" };
+            let Some(addr) = addr else {
+                return CLIENT;
+            };
             match conn {
-                Some((client, _, _)) if client == addr => "client",
-                // A server that is a proxy on another connection is the proxy here too (this
-                // connection was picked up mid-way, or showed no proxy request).
-                Some((_, server, "server")) if server == addr => self.server_or_proxy(addr),
-                Some((_, server, role)) if server == addr => role,
-                _ => self.role_of(addr),
+                Some(c) if c.client == addr => CLIENT,
+                Some(c) if c.server == addr => c.server_role,
+                _ => role_index(self.role_of(addr)),
             }
         };
-        step.roles = [role_index(role(step.src)), role_index(role(step.dst))];
-        step.stream_last_frame = found.and_then(|(_, last)| last).unwrap_or(u64::MAX);
+        step.roles = [role(step.src), role(step.dst)];
+        step.stream_last_frame = conn.and_then(|c| c.last_frame).unwrap_or(u64::MAX);
     }
 
     /// "proxy" if `server` is a proxy on any connection, else "server".
