@@ -116,7 +116,7 @@ pub fn push_seconds(b: &mut Vec<u8>, secs: f64, width: usize) -> io::Result<()> 
 }
 
 /// Decimals [`push_fixed`] writes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decimals {
     /// Tenths, as `{:.1}`.
     One,
@@ -214,13 +214,27 @@ impl FixedText {
 /// every line of a story, copies no struct.
 #[inline(always)]
 fn write_fixed(text: &mut [u8; 24], value: f64, decimals: Decimals, sign: Sign) -> Option<usize> {
+    let units = rounded_units(value, decimals)?;
+    Some(write_units(
+        text,
+        units,
+        value.is_sign_negative(),
+        decimals,
+        sign,
+    ))
+}
+
+/// `|value|` in units of the last decimal, rounded as the standard library's `{:.N}` rounds
+/// it (`None`: NaN, or 2^36 units or more).
+#[inline(always)]
+fn rounded_units(value: f64, decimals: Decimals) -> Option<u64> {
     // Below 2^36 units the product is off by far less (2^-17) than the 0.001 unit kept
     // from a tie.
     const LIMIT: f64 = 68_719_476_736.0;
-    let (scale, digits) = match decimals {
-        Decimals::One => (1e1, 1),
-        Decimals::Three => (1e3, 3),
-        Decimals::Six => (1e6, 6),
+    let scale = match decimals {
+        Decimals::One => 1e1,
+        Decimals::Three => 1e3,
+        Decimals::Six => 1e6,
     };
     let units = (value * scale).abs();
     let whole = units.floor();
@@ -238,12 +252,29 @@ fn write_fixed(text: &mut [u8; 24], value: f64, decimals: Decimals, sign: Sign) 
     } else {
         units - whole > 0.5
     };
-    let units = whole as u64 + u64::from(up);
+    Some(whole as u64 + u64::from(up))
+}
+
+/// Writes `units` (from [`rounded_units`]) with its point, and the sign (`negative`: the
+/// value's), at the end of `text`; gives where the text starts.
+#[inline(always)]
+fn write_units(
+    text: &mut [u8; 24],
+    units: u64,
+    negative: bool,
+    decimals: Decimals,
+    sign: Sign,
+) -> usize {
+    let (scale, digits) = match decimals {
+        Decimals::One => (10, 1),
+        Decimals::Three => (1_000, 3),
+        Decimals::Six => (1_000_000, 6),
+    };
     // Built backwards (`Vec` growth checks per digit cost more than the digits): the
     // decimals, the point, the integer part (itoa, as `push_u64`; at most 36 bits: 11
     // digits), the sign.
     let mut at = text.len();
-    let (integer, mut fraction) = (units / scale as u64, units % scale as u64);
+    let (integer, mut fraction) = (units / scale, units % scale);
     for _ in 0..digits {
         at -= 1;
         text[at] = b'0' + (fraction % 10) as u8;
@@ -257,12 +288,47 @@ fn write_fixed(text: &mut [u8; 24], value: f64, decimals: Decimals, sign: Sign) 
     if let Some(place) = text.get_mut(at..at + integer.len()) {
         place.copy_from_slice(integer);
     }
-    let negative = value.is_sign_negative();
     if sign == Sign::Always || negative {
         at -= 1;
         text[at] = if negative { b'-' } else { b'+' };
     }
-    Some(at)
+    at
+}
+
+/// [`push_fixed`] remembering the text of the last value written: a story's times repeat
+/// to the millisecond from line to line (a thousand lines a second of capture share a
+/// thousand texts), and making the digits was half of writing a time.
+#[derive(Default)]
+pub struct RepeatedFixed {
+    /// What `text` is the text of: the rounded units, the value's sign, the format.
+    key: Option<(u64, bool, Decimals, Sign)>,
+    text: [u8; 24],
+    at: usize,
+}
+
+impl RepeatedFixed {
+    /// [`push_fixed`].
+    pub fn push(
+        &mut self,
+        b: &mut Vec<u8>,
+        value: f64,
+        width: usize,
+        decimals: Decimals,
+        sign: Sign,
+    ) -> io::Result<()> {
+        let Some(units) = rounded_units(value, decimals) else {
+            return push_fixed(b, value, width, decimals, sign);
+        };
+        let key = (units, value.is_sign_negative(), decimals, sign);
+        if self.key != Some(key) {
+            self.at = write_units(&mut self.text, units, key.1, decimals, sign);
+            self.key = Some(key);
+        }
+        let text = self.text.get(self.at..).unwrap_or_default();
+        pad(b, width.saturating_sub(text.len()));
+        b.extend_from_slice(text);
+        Ok(())
+    }
 }
 
 /// `n` in decimal (itoa: two digits a step, from a table); gives the number of digits.
@@ -454,6 +520,24 @@ mod tests {
                     "{v:e} in {width}"
                 );
             }
+        }
+        // Remembered texts: the same values in order, sorted (runs of one text), with
+        // values beyond the fast path and the formats changing under one `RepeatedFixed`.
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mut repeated = RepeatedFixed::default();
+        let formats = [
+            (Decimals::Three, Sign::Always),
+            (Decimals::Six, Sign::Negative),
+            (Decimals::One, Sign::Always),
+        ];
+        let odd = [f64::NAN, 1e12, -1e12, -0.0, 0.0, -0.0004];
+        for (i, &v) in values.iter().chain(&sorted).chain(&odd).enumerate() {
+            let (decimals, sign) = formats[(i / 1000) % formats.len()];
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            push_fixed(&mut want, v, 11, decimals, sign).unwrap();
+            repeated.push(&mut got, v, 11, decimals, sign).unwrap();
+            assert_eq!(got, want, "{v:e} {decimals:?} {sign:?}");
         }
         // The frame listing's relative times: six decimals, no `+`, in 12.
         values.extend([0.0000005, 0.0000015, 1.0000005, 12.3456785, 68719.476736]);

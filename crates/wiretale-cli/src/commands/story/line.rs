@@ -7,13 +7,15 @@ use std::net::{SocketAddr, SocketAddrV4};
 use wiretale::analysis::{Party, StoryLine};
 use wiretale::net::SocketAddrText;
 
-use crate::output::{pad, push_seconds, push_u64};
+use crate::output::{pad, push_u64, Decimals, RepeatedFixed, Sign};
 
 /// Builds step lines at the end of a buffer of lines ([`crate::output::Batched`]), with
 /// the text of recent parties at hand.
 #[derive(Default)]
 pub(super) struct StepLines {
     parties: PartyTexts,
+    /// The time column (`{:>+WIDTH.3}`), whose text repeats from line to line.
+    seconds: RepeatedFixed,
 }
 
 impl StepLines {
@@ -32,7 +34,7 @@ impl StepLines {
         let frame_digits = push_u64(b, l.frame);
         pad(b, frame_w.saturating_sub(frame_digits));
         b.extend_from_slice(b"  ");
-        push_seconds(b, l.relative, time_w)?;
+        (self.seconds).push(b, l.relative, time_w, Decimals::Three, Sign::Always)?;
         b.extend_from_slice(b" s  ");
         self.parties.push(b, &l.from, from_w);
         b.extend_from_slice(" → ".as_bytes());
