@@ -526,36 +526,40 @@ impl Dispatcher<'_> {
         run: tls::ApplicationDataSummary,
     ) {
         let d = dir as usize;
-        let (frame, time) = conn.app_run_last[d]
+        let last = conn.app_run_last[d]
             .take()
             .or(conn.last_data[d])
             .or(conn.last_seen)
             .unwrap_or((self.frame, self.time));
-        let mut frames = Frames::one(frame);
-        if let Some((first, _)) = conn.app_run_start[d].take() {
-            if first < frame {
-                frames.insert(0, first);
-            }
-        }
-        let (src, dst) = info.endpoints(dir);
-        self.emit(Event {
-            frame,
-            frames,
-            time,
-            stream: Some(info.stream),
-            src: Some(src),
-            dst: Some(dst),
-            tunnel: conn.tunnel.clone(),
-            detail: Detail::Tls(TlsMessage::ApplicationData(run)),
-        });
+        let first = conn.app_run_start[d].take().map(|(frame, _)| frame);
+        let detail = Detail::Tls(TlsMessage::ApplicationData(run));
+        self.emit_run(info, dir, first, last, conn.tunnel.clone(), detail);
     }
 
     /// Reports a run of bytes of a protocol not decoded, at the frame of its last bytes.
     fn emit_opaque_run(&mut self, info: &ConnInfo, dir: Dir, run: OpaqueRun) {
-        let (frame, time) = run.last;
+        let detail = Detail::Tcp(ConnEvent::Data {
+            dir,
+            bytes: run.bytes,
+            preview: run.preview,
+        });
+        self.emit_run(info, dir, Some(run.first.0), run.last, None, detail);
+    }
+
+    /// Reports a run of `dir` (TLS application data, or bytes not decoded) at its last frame,
+    /// listing the frame where it began too when that is an earlier one.
+    fn emit_run(
+        &mut self,
+        info: &ConnInfo,
+        dir: Dir,
+        first: Option<u64>,
+        (frame, time): FrameAt,
+        tunnel: Option<String>,
+        detail: Detail,
+    ) {
         let mut frames = Frames::one(frame);
-        if run.first.0 < frame {
-            frames.insert(0, run.first.0);
+        if let Some(first) = first.filter(|first| *first < frame) {
+            frames.insert(0, first);
         }
         let (src, dst) = info.endpoints(dir);
         self.emit(Event {
@@ -565,12 +569,8 @@ impl Dispatcher<'_> {
             stream: Some(info.stream),
             src: Some(src),
             dst: Some(dst),
-            tunnel: None,
-            detail: Detail::Tcp(ConnEvent::Data {
-                dir,
-                bytes: run.bytes,
-                preview: run.preview,
-            }),
+            tunnel,
+            detail,
         });
     }
 
