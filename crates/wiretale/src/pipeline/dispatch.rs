@@ -543,7 +543,7 @@ impl Dispatcher<'_> {
             bytes: run.bytes,
             preview: run.preview,
         });
-        self.emit_run(info, dir, Some(run.first.0), run.last, None, detail);
+        self.emit_run(info, dir, Some(run.first), run.last, None, detail);
     }
 
     /// Reports a run of `dir` (TLS application data, or bytes not decoded) at its last frame,

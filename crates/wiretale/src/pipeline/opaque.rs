@@ -12,7 +12,7 @@ pub(crate) type FrameAt = (u64, Timestamp);
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OpaqueRun {
     /// The frame of the run's first bytes.
-    pub first: FrameAt,
+    pub first: u64,
     /// The frame of its last bytes so far: where it is reported.
     pub last: FrameAt,
     pub bytes: u64,
@@ -46,7 +46,7 @@ impl OpaqueRuns {
         let own = if paused { self.take(dir) } else { None }.map(|run| (dir, run));
         if !bytes.is_empty() {
             let run = self.runs[d].get_or_insert_with(|| OpaqueRun {
-                first,
+                first: first.0,
                 last,
                 bytes: 0,
                 preview: text_preview(bytes),
@@ -134,10 +134,10 @@ mod tests {
         assert_eq!(none, None);
         let (dir, run) = ended.unwrap();
         assert_eq!(dir, Dir::ToClient);
-        assert_eq!((run.first.0, run.last.0, run.bytes), (4, 6, 20));
+        assert_eq!((run.first, run.last.0, run.bytes), (4, 6, 20));
         assert_eq!(run.preview.as_deref(), Some("220 mail ESMTP"));
         let run = runs.take(Dir::ToServer).unwrap();
-        assert_eq!((run.first.0, run.last.0, run.bytes), (8, 8, 8));
+        assert_eq!((run.first, run.last.0, run.bytes), (8, 8, 8));
         assert_eq!(runs.take(Dir::ToServer), None);
     }
 
@@ -173,7 +173,7 @@ mod tests {
         runs.add(Dir::ToClient, at(2, 0.1), at(2, 0.1), b"b");
         // Hand-built: both open (a capture's reordered delivery), then the client pauses.
         runs.runs[0] = Some(OpaqueRun {
-            first: at(1, 0.0),
+            first: 1,
             last: at(1, 0.0),
             bytes: 1,
             preview: None,
