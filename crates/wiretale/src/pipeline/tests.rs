@@ -260,6 +260,24 @@ fn application_data_summary_at_the_end_is_at_its_own_directions_frame() {
     );
 }
 
+/// A capture holding the handshake of a connection from 10.0.0.2:40000 to 10.0.0.1:`port`,
+/// with the session to go on with (the new tests' common start).
+fn handshaken(
+    port: u16,
+) -> (
+    wiretale_fixtures::Capture,
+    wiretale_fixtures::TcpSession,
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+) {
+    let mut cap = wiretale_fixtures::Capture::new(wiretale_fixtures::LinkType::Ethernet);
+    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server = std::net::SocketAddr::from(([10, 0, 0, 1], port));
+    let mut s = wiretale_fixtures::TcpSession::new(client, server);
+    s.handshake(&mut cap);
+    (cap, s, client, server)
+}
+
 /// The bytes of a protocol not decoded are told in runs, turn by turn like TLS application
 /// data: a run ends when the other side sends, after a pause of its own side, or when the
 /// connection ends (before the note that it was reset); a text protocol's first line is
@@ -269,12 +287,8 @@ fn bytes_not_decoded_are_told_in_runs_with_a_preview_of_text() {
     use crate::tcp::ConnEvent;
     use crate::timeline::Detail;
     use std::time::Duration;
-    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
-    let mut cap = Capture::new(LinkType::Ethernet);
-    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
-    let server: std::net::SocketAddr = "10.0.0.1:25".parse().unwrap();
-    let mut s = TcpSession::new(client, server);
-    s.handshake(&mut cap);
+    use wiretale_fixtures::{Dir as FDir, PcapOptions};
+    let (mut cap, mut s, client, server) = handshaken(25);
     // Longer than the sniffers' 64 bytes: the protocol is decided on the banner.
     let banner = format!("220 {} ESMTP ready\r\n", "m".repeat(60));
     let banner = s.send(&mut cap, FDir::ToClient, banner.as_bytes());
@@ -368,12 +382,8 @@ fn bytes_after_an_upgrade_are_told_as_runs() {
     use crate::proto::http::HttpMessage;
     use crate::tcp::ConnEvent;
     use crate::timeline::Detail;
-    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
-    let mut cap = Capture::new(LinkType::Ethernet);
-    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
-    let server: std::net::SocketAddr = "10.0.0.1:80".parse().unwrap();
-    let mut s = TcpSession::new(client, server);
-    s.handshake(&mut cap);
+    use wiretale_fixtures::{Dir as FDir, PcapOptions};
+    let (mut cap, mut s, _, _) = handshaken(80);
     s.send(
         &mut cap,
         FDir::ToServer,
@@ -421,12 +431,8 @@ fn bytes_after_an_upgrade_are_told_as_runs() {
 fn bytes_too_few_to_decide_on_are_told_when_the_connection_ends() {
     use crate::tcp::{ConnEvent, Dir};
     use crate::timeline::Detail;
-    use wiretale_fixtures::{Capture, Dir as FDir, LinkType, PcapOptions, TcpSession};
-    let mut cap = Capture::new(LinkType::Ethernet);
-    let client: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
-    let server: std::net::SocketAddr = "10.0.0.1:6379".parse().unwrap();
-    let mut s = TcpSession::new(client, server);
-    s.handshake(&mut cap);
+    use wiretale_fixtures::{Dir as FDir, PcapOptions};
+    let (mut cap, mut s, _, _) = handshaken(6379);
     let ping = s.send(&mut cap, FDir::ToServer, b"PING\r\n");
     let pong = s.send(&mut cap, FDir::ToClient, b"+PONG\r\n");
     s.close(&mut cap);
