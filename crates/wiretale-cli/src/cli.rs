@@ -137,7 +137,8 @@ fn parse_threads(text: &str) -> Result<usize, String> {
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// Show only what matches this Wireshark display filter, e.g. 'tcp.port==5061 || http',
-    /// 'ntlmssp.messagetype == 2', 'ip.addr == 10.0.0.0/8 && !tls'. `frames` tests each frame;
+    /// 'ntlmssp.messagetype == 2', 'ip.addr == 10.0.0.0/8 && !tls'. `frames` tests each frame
+    /// (and knows tshark's TCP analysis: 'tcp.analysis.retransmission', 'tcp.analysis.flags');
     /// `timeline` and `story` test each event (an NTLM event also has the fields of the HTTP
     /// message that carried it); `story`'s findings still read every event.
     #[arg(short = 'Y', long = "filter", value_name = "EXPR")]

@@ -396,10 +396,9 @@ const MARKER_DIFFERENCES: &[(&str, u64, &str)] = &[
     ("testdata/ipv6-ext.pcapng", 12, "[TCP ACKed unseen segment]"),
 ];
 
-/// Every marker of every frame of the corpus and of testdata/ is tshark's, and no other:
-/// `tests/tshark-tcp-markers.tsv` holds tshark 4.0.17's, frame by frame.
-#[test]
-fn every_tcp_marker_of_every_capture_is_tsharks() {
+/// tshark's markers by capture name and frame (`tests/tshark-tcp-markers.tsv`), with
+/// [`MARKER_DIFFERENCES`] in place of tshark's for those frames.
+fn tshark_markers() -> std::collections::BTreeMap<(String, u64), String> {
     let table = include_str!("tshark-tcp-markers.tsv");
     let mut want: std::collections::BTreeMap<(String, u64), String> = table
         .lines()
@@ -415,6 +414,13 @@ fn every_tcp_marker_of_every_capture_is_tsharks() {
     for (capture, frame, markers) in MARKER_DIFFERENCES {
         want.insert(((*capture).to_owned(), *frame), (*markers).to_owned());
     }
+    want
+}
+
+/// Every capture of testdata/ (named `testdata/NAME`) and, when `../shared` is there, of
+/// the shared corpus (by name), with its path; and whether the shared ones were there (when
+/// they are absent they are skipped with a message, a failure under `CI=true`).
+fn marker_corpus() -> (Vec<(String, std::path::PathBuf)>, bool) {
     let mut captures: Vec<(String, std::path::PathBuf)> = Vec::new();
     let repo = support::repo();
     for entry in std::fs::read_dir(repo.join("testdata")).unwrap() {
@@ -424,7 +430,6 @@ fn every_tcp_marker_of_every_capture_is_tsharks() {
             captures.push((format!("testdata/{name}"), path));
         }
     }
-    // Absent: skipped with a message (a failure under `CI=true`), as `shared` does.
     let shared_dir = wiretale_fixtures::files::shared_captures().unwrap_or_else(|e| panic!("{e}"));
     if let Some(dir) = &shared_dir {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -435,6 +440,16 @@ fn every_tcp_marker_of_every_capture_is_tsharks() {
             }
         }
     }
+    captures.sort();
+    (captures, shared_dir.is_some())
+}
+
+/// Every marker of every frame of the corpus and of testdata/ is tshark's, and no other:
+/// `tests/tshark-tcp-markers.tsv` holds tshark 4.0.17's, frame by frame.
+#[test]
+fn every_tcp_marker_of_every_capture_is_tsharks() {
+    let want = tshark_markers();
+    let (captures, shared_present) = marker_corpus();
     let mut mismatches = Vec::new();
     let mut seen = 0;
     for (name, path) in &captures {
@@ -466,10 +481,153 @@ fn every_tcp_marker_of_every_capture_is_tsharks() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     let expected_rows = want
         .keys()
-        .filter(|(c, _)| shared_dir.is_some() || c.starts_with("testdata/"))
+        .filter(|(c, _)| shared_present || c.starts_with("testdata/"))
         .count();
     assert_eq!(
         seen, expected_rows,
         "rows of the table that no frame matched"
     );
+}
+
+/// Which of tshark's markers (the text of a frame's `[TCP ...]` prefixes) make each
+/// `tcp.analysis.*` filter match, by tshark's rules: `flags` is any marker, and fast and
+/// spurious retransmissions are retransmissions too (packet-tcp.c raises both).
+const ANALYSIS_FILTERS: &[(&str, &[&str])] = &[
+    ("tcp.analysis.flags", &["[TCP "]),
+    (
+        "tcp.analysis.retransmission",
+        &[
+            "[TCP Retransmission]",
+            "[TCP Fast Retransmission]",
+            "[TCP Spurious Retransmission]",
+        ],
+    ),
+    (
+        "tcp.analysis.fast_retransmission",
+        &["[TCP Fast Retransmission]"],
+    ),
+    (
+        "tcp.analysis.spurious_retransmission",
+        &["[TCP Spurious Retransmission]"],
+    ),
+    ("tcp.analysis.out_of_order", &["[TCP Out-Of-Order]"]),
+    (
+        "tcp.analysis.lost_segment",
+        &["[TCP Previous segment not captured]"],
+    ),
+    (
+        "tcp.analysis.ack_lost_segment",
+        &["[TCP ACKed unseen segment]"],
+    ),
+    ("tcp.analysis.duplicate_ack", &["[TCP Dup ACK "]),
+    (
+        "tcp.analysis.duplicate_ack_num >= 2",
+        &["#2]", "#3]", "#4]"],
+    ),
+    ("tcp.analysis.zero_window", &["[TCP ZeroWindow]"]),
+    ("tcp.analysis.zero_window_probe", &["[TCP ZeroWindowProbe]"]),
+    (
+        "tcp.analysis.zero_window_probe_ack",
+        &["[TCP ZeroWindowProbeAck]"],
+    ),
+    ("tcp.analysis.keep_alive", &["[TCP Keep-Alive]"]),
+    ("tcp.analysis.keep_alive_ack", &["[TCP Keep-Alive ACK]"]),
+    ("tcp.analysis.window_full", &["[TCP Window Full]"]),
+    ("tcp.analysis.window_update", &["[TCP Window Update]"]),
+    ("tcp.analysis.reused_ports", &["[TCP Port numbers reused]"]),
+    (
+        "tcp.analysis.flags && !tcp.analysis.window_update",
+        &[
+            "[TCP Retransmission]",
+            "[TCP Fast Retransmission]",
+            "[TCP Spurious Retransmission]",
+            "[TCP Out-Of-Order]",
+            "[TCP Previous segment not captured]",
+            "[TCP ACKed unseen segment]",
+            "[TCP Dup ACK ",
+            "[TCP ZeroWindow",
+            "[TCP Keep-Alive",
+            "[TCP Window Full]",
+            "[TCP Port numbers reused]",
+        ],
+    ),
+];
+
+/// `frames -Y 'tcp.analysis.…'` lists the frames tshark's filter lists: on every capture
+/// with markers, each filter's frames are those whose tshark markers
+/// (`tests/tshark-tcp-markers.tsv`) it names (checked against tshark 4.0.17's own `-Y` on
+/// the corpus when the fields were added); on the others, `tcp.analysis.flags` lists none.
+#[test]
+fn tcp_analysis_filters_list_the_frames_tshark_lists() {
+    let want = tshark_markers();
+    let (captures, _) = marker_corpus();
+    let mut mismatches = Vec::new();
+    let mut matched = 0;
+    for (name, path) in &captures {
+        let with_markers = want.keys().any(|(c, _)| c == name);
+        let filters = if with_markers {
+            ANALYSIS_FILTERS
+        } else {
+            &ANALYSIS_FILTERS[..1]
+        };
+        for (filter, markers) in filters {
+            let expected: Vec<u64> = want
+                .iter()
+                .filter(|((c, _), text)| c == name && markers.iter().any(|m| text.contains(m)))
+                .map(|((_, frame), _)| *frame)
+                .collect();
+            let mut args = vec!["frames", "--format", "jsonl", "-Y", filter];
+            if name == "tls-on-port-80.pcapng" {
+                args.extend(["--decode-as", "80=tls"]);
+            }
+            args.push(path.to_str().unwrap());
+            let o = wiretale(&args);
+            assert_eq!(o.status.code(), Some(0), "{name} {filter}");
+            let got: Vec<u64> = String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v["frame"].as_u64().unwrap()
+                })
+                .collect();
+            matched += got.len();
+            if got != expected {
+                mismatches.push(format!(
+                    "{name} -Y '{filter}': want {expected:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(matched > 0, "no frame matched any filter");
+}
+
+/// `timeline` and `story` filter events, which have no TCP analysis: naming one of its
+/// fields is an error that points to `frames`, not an empty result.
+#[test]
+fn tcp_analysis_filters_are_refused_by_commands_that_filter_events() {
+    let capture = support::repo().join("testdata/tcp-retrans-reorder.pcap");
+    let capture = capture.to_str().unwrap();
+    for command in ["timeline", "story"] {
+        let o = wiretale(&[
+            command,
+            "-Y",
+            "http || tcp.analysis.retransmission",
+            capture,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("tcp.analysis.retransmission is known of frames only")
+                && stderr.contains(&format!("`wiretale {command}` filters events"))
+                && stderr.contains("wiretale frames -Y 'http || tcp.analysis.retransmission'"),
+            "{stderr}"
+        );
+        assert!(o.stdout.is_empty(), "{command}");
+    }
+    // A label is tested alone, as in tshark.
+    let o = wiretale(&["frames", "-Y", "tcp.analysis.flags == 1", capture]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("\"tcp.analysis.flags\" (type=Label) cannot participate in \"==\" comparison."));
 }

@@ -54,6 +54,25 @@ pub fn filter(args: &FilterArgs) -> Result<Option<Filter>, CliError> {
         .map_err(|e| CliError::new(format!("bad filter:\n{}", e.render(text))))
 }
 
+/// Parses `-Y/--filter` for a command that filters events (`timeline`, `story`): as
+/// [`filter`], and a field only frames have (`tcp.analysis.*`) is an error pointing to
+/// `wiretale frames`, not a filter that silently matches nothing.
+pub fn event_filter(args: &FilterArgs, command: &str) -> Result<Option<Filter>, CliError> {
+    let filter = filter(args)?;
+    let frames_only = filter
+        .as_ref()
+        .and_then(|f| f.fields().iter().find(|field| field.frames_only()));
+    match frames_only {
+        None => Ok(filter),
+        Some(field) => Err(CliError::new(format!(
+            "bad filter: {field} is known of frames only (tshark's TCP analysis judges each \
+             segment), and `wiretale {command}` filters events (messages, connection steps); \
+             list the frames with `wiretale frames -Y '{}' CAPTURE`",
+            args.filter.as_deref().unwrap_or_default()
+        ))),
+    }
+}
+
 /// Opens the capture and runs the analysis into `sink`.
 pub fn analyse(args: &CaptureArgs, sink: &mut dyn EventSink) -> Result<Report, CliError> {
     analyse_with(args, config(args)?, sink)

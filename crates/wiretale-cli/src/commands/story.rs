@@ -135,7 +135,7 @@ impl<W: Write> EventSink for StorySink<'_, '_, W> {
 }
 
 pub fn run(args: &StoryArgs) -> Result<Outcome, CliError> {
-    let filter = common::filter(&args.filter)?;
+    let filter = common::event_filter(&args.filter, "story")?;
     let mut config = common::config(&args.capture)?;
     config.show_secrets = args.show_secrets;
     let opts = StoryOptions {

@@ -51,7 +51,7 @@ impl<W: Write> EventSink for EventWriter<W> {
 }
 
 pub fn run(args: &TimelineArgs) -> Result<Outcome, CliError> {
-    let filter = common::filter(&args.filter)?;
+    let filter = common::event_filter(&args.filter, "timeline")?;
     let mut config = common::config(&args.capture)?;
     config.show_secrets = args.show_secrets;
     let mut sink = EventWriter {

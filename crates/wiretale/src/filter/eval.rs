@@ -18,6 +18,8 @@ pub enum Value<'a> {
     Str(&'a str),
     /// For Boolean fields.
     Bool(bool),
+    /// For label fields ([`FieldType::Label`]): they have no value, only presence.
+    Present,
 }
 
 /// What a filter asks of a frame. Implemented by whatever holds a decoded frame (or a test
@@ -87,6 +89,7 @@ fn fits(ty: FieldType, value: &Value<'_>) -> bool {
             | (FieldType::Ipv6, Value::Addr(IpAddr::V6(_)))
             | (FieldType::String, Value::Str(_))
             | (FieldType::Boolean, Value::Bool(_) | Value::Unsigned(_))
+            | (FieldType::Label, Value::Present)
     )
 }
 

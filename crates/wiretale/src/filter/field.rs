@@ -3,6 +3,8 @@
 
 use core::fmt;
 
+use crate::tcp::Marker;
+
 /// How much of the pipeline must run before a field or protocol is known.
 ///
 /// Ordered from cheapest to most expensive, so the layer a filter needs is the maximum over the
@@ -118,6 +120,9 @@ pub enum FieldType {
     String,
     /// A Boolean (flag) value.
     Boolean,
+    /// No value, only presence (Wireshark's `FT_NONE`, e.g. `tcp.analysis.retransmission`):
+    /// tested alone, never compared.
+    Label,
 }
 
 impl FieldType {
@@ -136,12 +141,13 @@ impl FieldType {
             FieldType::Ipv6 => "IPv6 address",
             FieldType::String => "Character string",
             FieldType::Boolean => "Boolean",
+            FieldType::Label => "Label",
         }
     }
 
     /// Whether `<`, `<=`, `>`, `>=` and ranges in sets make sense for this type.
     pub fn is_ordered(self) -> bool {
-        !matches!(self, FieldType::Boolean)
+        !matches!(self, FieldType::Boolean | FieldType::Label)
     }
 }
 
@@ -184,6 +190,44 @@ pub enum Field {
     TcpFlagsReset,
     /// `tcp.flags.fin`.
     TcpFlagsFin,
+    /// `tcp.analysis.flags`: any of tshark's TCP analysis markers (the `tcp.analysis.*`
+    /// labels below). Like them, known of frames only (see [`Field::frames_only`]).
+    TcpAnalysisFlags,
+    /// `tcp.analysis.retransmission` (`[TCP Retransmission]`, and, as in tshark, the fast
+    /// and spurious retransmissions too).
+    TcpAnalysisRetransmission,
+    /// `tcp.analysis.fast_retransmission` (`[TCP Fast Retransmission]`).
+    TcpAnalysisFastRetransmission,
+    /// `tcp.analysis.spurious_retransmission` (`[TCP Spurious Retransmission]`).
+    TcpAnalysisSpuriousRetransmission,
+    /// `tcp.analysis.out_of_order` (`[TCP Out-Of-Order]`).
+    TcpAnalysisOutOfOrder,
+    /// `tcp.analysis.lost_segment` (`[TCP Previous segment not captured]`).
+    TcpAnalysisLostSegment,
+    /// `tcp.analysis.ack_lost_segment` (`[TCP ACKed unseen segment]`).
+    TcpAnalysisAckLostSegment,
+    /// `tcp.analysis.duplicate_ack` (`[TCP Dup ACK F#N]`).
+    TcpAnalysisDuplicateAck,
+    /// `tcp.analysis.duplicate_ack_num`: `N` of `[TCP Dup ACK F#N]`.
+    TcpAnalysisDuplicateAckNum,
+    /// `tcp.analysis.duplicate_ack_frame`: `F` of `[TCP Dup ACK F#N]`, the ACK duplicated.
+    TcpAnalysisDuplicateAckFrame,
+    /// `tcp.analysis.zero_window` (`[TCP ZeroWindow]`).
+    TcpAnalysisZeroWindow,
+    /// `tcp.analysis.zero_window_probe` (`[TCP ZeroWindowProbe]`).
+    TcpAnalysisZeroWindowProbe,
+    /// `tcp.analysis.zero_window_probe_ack` (`[TCP ZeroWindowProbeAck]`).
+    TcpAnalysisZeroWindowProbeAck,
+    /// `tcp.analysis.keep_alive` (`[TCP Keep-Alive]`).
+    TcpAnalysisKeepAlive,
+    /// `tcp.analysis.keep_alive_ack` (`[TCP Keep-Alive ACK]`).
+    TcpAnalysisKeepAliveAck,
+    /// `tcp.analysis.window_full` (`[TCP Window Full]`).
+    TcpAnalysisWindowFull,
+    /// `tcp.analysis.window_update` (`[TCP Window Update]`).
+    TcpAnalysisWindowUpdate,
+    /// `tcp.analysis.reused_ports` (`[TCP Port numbers reused]`).
+    TcpAnalysisReusedPorts,
     /// `udp.port`: UDP source and destination ports (two values).
     UdpPort,
     /// `udp.srcport`.
@@ -296,7 +340,7 @@ const U32: FieldType = FieldType::Unsigned {
 
 impl Field {
     /// Every field, in declaration order.
-    pub const ALL: [Field; 30] = [
+    pub const ALL: [Field; 48] = [
         Field::FrameNumber,
         Field::IpAddr,
         Field::IpSrc,
@@ -313,6 +357,24 @@ impl Field {
         Field::TcpFlagsAck,
         Field::TcpFlagsReset,
         Field::TcpFlagsFin,
+        Field::TcpAnalysisFlags,
+        Field::TcpAnalysisRetransmission,
+        Field::TcpAnalysisFastRetransmission,
+        Field::TcpAnalysisSpuriousRetransmission,
+        Field::TcpAnalysisOutOfOrder,
+        Field::TcpAnalysisLostSegment,
+        Field::TcpAnalysisAckLostSegment,
+        Field::TcpAnalysisDuplicateAck,
+        Field::TcpAnalysisDuplicateAckNum,
+        Field::TcpAnalysisDuplicateAckFrame,
+        Field::TcpAnalysisZeroWindow,
+        Field::TcpAnalysisZeroWindowProbe,
+        Field::TcpAnalysisZeroWindowProbeAck,
+        Field::TcpAnalysisKeepAlive,
+        Field::TcpAnalysisKeepAliveAck,
+        Field::TcpAnalysisWindowFull,
+        Field::TcpAnalysisWindowUpdate,
+        Field::TcpAnalysisReusedPorts,
         Field::UdpPort,
         Field::UdpSrcPort,
         Field::UdpDstPort,
@@ -348,6 +410,24 @@ impl Field {
             Field::TcpFlagsAck => "tcp.flags.ack",
             Field::TcpFlagsReset => "tcp.flags.reset",
             Field::TcpFlagsFin => "tcp.flags.fin",
+            Field::TcpAnalysisFlags => "tcp.analysis.flags",
+            Field::TcpAnalysisRetransmission => "tcp.analysis.retransmission",
+            Field::TcpAnalysisFastRetransmission => "tcp.analysis.fast_retransmission",
+            Field::TcpAnalysisSpuriousRetransmission => "tcp.analysis.spurious_retransmission",
+            Field::TcpAnalysisOutOfOrder => "tcp.analysis.out_of_order",
+            Field::TcpAnalysisLostSegment => "tcp.analysis.lost_segment",
+            Field::TcpAnalysisAckLostSegment => "tcp.analysis.ack_lost_segment",
+            Field::TcpAnalysisDuplicateAck => "tcp.analysis.duplicate_ack",
+            Field::TcpAnalysisDuplicateAckNum => "tcp.analysis.duplicate_ack_num",
+            Field::TcpAnalysisDuplicateAckFrame => "tcp.analysis.duplicate_ack_frame",
+            Field::TcpAnalysisZeroWindow => "tcp.analysis.zero_window",
+            Field::TcpAnalysisZeroWindowProbe => "tcp.analysis.zero_window_probe",
+            Field::TcpAnalysisZeroWindowProbeAck => "tcp.analysis.zero_window_probe_ack",
+            Field::TcpAnalysisKeepAlive => "tcp.analysis.keep_alive",
+            Field::TcpAnalysisKeepAliveAck => "tcp.analysis.keep_alive_ack",
+            Field::TcpAnalysisWindowFull => "tcp.analysis.window_full",
+            Field::TcpAnalysisWindowUpdate => "tcp.analysis.window_update",
+            Field::TcpAnalysisReusedPorts => "tcp.analysis.reused_ports",
             Field::UdpPort => "udp.port",
             Field::UdpSrcPort => "udp.srcport",
             Field::UdpDstPort => "udp.dstport",
@@ -390,7 +470,25 @@ impl Field {
             | Field::TcpFlagsSyn
             | Field::TcpFlagsAck
             | Field::TcpFlagsReset
-            | Field::TcpFlagsFin => Protocol::Tcp,
+            | Field::TcpFlagsFin
+            | Field::TcpAnalysisDuplicateAckNum
+            | Field::TcpAnalysisDuplicateAckFrame
+            | Field::TcpAnalysisFlags
+            | Field::TcpAnalysisRetransmission
+            | Field::TcpAnalysisFastRetransmission
+            | Field::TcpAnalysisSpuriousRetransmission
+            | Field::TcpAnalysisOutOfOrder
+            | Field::TcpAnalysisLostSegment
+            | Field::TcpAnalysisAckLostSegment
+            | Field::TcpAnalysisDuplicateAck
+            | Field::TcpAnalysisZeroWindow
+            | Field::TcpAnalysisZeroWindowProbe
+            | Field::TcpAnalysisZeroWindowProbeAck
+            | Field::TcpAnalysisKeepAlive
+            | Field::TcpAnalysisKeepAliveAck
+            | Field::TcpAnalysisWindowFull
+            | Field::TcpAnalysisWindowUpdate
+            | Field::TcpAnalysisReusedPorts => Protocol::Tcp,
             Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort => Protocol::Udp,
             Field::TlsHandshakeType | Field::TlsServerName | Field::TlsAlertDescription => {
                 Protocol::Tls
@@ -408,9 +506,12 @@ impl Field {
     /// The type of this field's values.
     pub fn field_type(self) -> FieldType {
         match self {
-            Field::FrameNumber | Field::TcpStream | Field::TcpLen | Field::NtlmsspMessageType => {
-                U32
-            }
+            Field::FrameNumber
+            | Field::TcpStream
+            | Field::TcpLen
+            | Field::NtlmsspMessageType
+            | Field::TcpAnalysisDuplicateAckNum
+            | Field::TcpAnalysisDuplicateAckFrame => U32,
             Field::IpAddr | Field::IpSrc | Field::IpDst => FieldType::Ipv4,
             Field::Ipv6Addr | Field::Ipv6Src | Field::Ipv6Dst => FieldType::Ipv6,
             Field::TcpPort
@@ -432,13 +533,67 @@ impl Field {
             | Field::HttpRequestUri
             | Field::HttpHost
             | Field::NtlmsspAuthUsername => FieldType::String,
+            Field::TcpAnalysisFlags
+            | Field::TcpAnalysisRetransmission
+            | Field::TcpAnalysisFastRetransmission
+            | Field::TcpAnalysisSpuriousRetransmission
+            | Field::TcpAnalysisOutOfOrder
+            | Field::TcpAnalysisLostSegment
+            | Field::TcpAnalysisAckLostSegment
+            | Field::TcpAnalysisDuplicateAck
+            | Field::TcpAnalysisZeroWindow
+            | Field::TcpAnalysisZeroWindowProbe
+            | Field::TcpAnalysisZeroWindowProbeAck
+            | Field::TcpAnalysisKeepAlive
+            | Field::TcpAnalysisKeepAliveAck
+            | Field::TcpAnalysisWindowFull
+            | Field::TcpAnalysisWindowUpdate
+            | Field::TcpAnalysisReusedPorts => FieldType::Label,
         }
+    }
+
+    /// The [`Marker`] this `tcp.analysis.*` label stands for (`None` for other fields,
+    /// `tcp.analysis.flags` included).
+    pub fn tcp_marker(self) -> Option<Marker> {
+        Some(match self {
+            Field::TcpAnalysisRetransmission => Marker::Retransmission,
+            Field::TcpAnalysisFastRetransmission => Marker::FastRetransmission,
+            Field::TcpAnalysisSpuriousRetransmission => Marker::SpuriousRetransmission,
+            Field::TcpAnalysisOutOfOrder => Marker::OutOfOrder,
+            Field::TcpAnalysisLostSegment => Marker::PreviousSegmentNotCaptured,
+            Field::TcpAnalysisAckLostSegment => Marker::AckedUnseenSegment,
+            Field::TcpAnalysisDuplicateAck => Marker::DuplicateAck,
+            Field::TcpAnalysisZeroWindow => Marker::ZeroWindow,
+            Field::TcpAnalysisZeroWindowProbe => Marker::ZeroWindowProbe,
+            Field::TcpAnalysisZeroWindowProbeAck => Marker::ZeroWindowProbeAck,
+            Field::TcpAnalysisKeepAlive => Marker::KeepAlive,
+            Field::TcpAnalysisKeepAliveAck => Marker::KeepAliveAck,
+            Field::TcpAnalysisWindowFull => Marker::WindowFull,
+            Field::TcpAnalysisWindowUpdate => Marker::WindowUpdate,
+            Field::TcpAnalysisReusedPorts => Marker::PortNumbersReused,
+            _ => return None,
+        })
+    }
+
+    /// Whether only a frame can have this field: tshark's TCP analysis (`tcp.analysis.*`)
+    /// judges one segment against the ones before it, which an event (a message, a
+    /// connection's step) does not stand for. `wiretale timeline` and `story` reject a filter
+    /// that names one, rather than match nothing.
+    pub fn frames_only(self) -> bool {
+        matches!(
+            self,
+            Field::TcpAnalysisFlags
+                | Field::TcpAnalysisDuplicateAckNum
+                | Field::TcpAnalysisDuplicateAckFrame
+        ) || self.tcp_marker().is_some()
     }
 
     /// The pipeline layer that can supply this field.
     pub fn layer(self) -> Layer {
         match self {
+            // tshark's TCP analysis needs each direction's state, not reassembly.
             Field::TcpStream => Layer::Connection,
+            f if f.frames_only() => Layer::Connection,
             other => other.protocol().layer(),
         }
     }
@@ -648,6 +803,33 @@ mod tests {
         assert_eq!(Field::HttpHost.layer(), Layer::Application);
         assert_eq!(Protocol::Ntlmssp.layer(), Layer::Application);
         assert!(Layer::Packet < Layer::Connection && Layer::Connection < Layer::Application);
+    }
+
+    #[test]
+    fn tcp_analysis_fields_are_tsharks_markers_known_of_frames_only() {
+        let analysis: Vec<Field> = Field::ALL
+            .into_iter()
+            .filter(|f| f.name().starts_with("tcp.analysis."))
+            .collect();
+        assert_eq!(analysis.len(), Marker::ALL.len() + 3);
+        for field in &analysis {
+            assert!(field.frames_only(), "{field}");
+            assert_eq!(field.layer(), Layer::Connection, "{field}");
+            assert_eq!(field.protocol(), Protocol::Tcp, "{field}");
+        }
+        // Each marker has its label, named as in its frame listing's JSON.
+        for marker in Marker::ALL {
+            let field = analysis.iter().find(|f| f.tcp_marker() == Some(marker));
+            assert_eq!(
+                field.map(|f| f.name().trim_start_matches("tcp.analysis.")),
+                Some(marker.field_name())
+            );
+            assert_eq!(field.map(|f| f.field_type()), Some(FieldType::Label));
+        }
+        assert_eq!(Field::TcpAnalysisFlags.field_type(), FieldType::Label);
+        assert_eq!(Field::TcpAnalysisDuplicateAckNum.field_type(), U32);
+        assert!(!Field::TcpLen.frames_only() && !Field::TcpStream.frames_only());
+        assert!(!FieldType::Label.is_ordered());
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub(super) fn literal_for(field: Field, text: &str) -> Result<Literal, InvalidVa
         FieldType::Ipv6 => addr_literal(field, text, Family::V6).map(Literal::Addr),
         FieldType::String => Ok(Literal::Str(text.to_string())),
         FieldType::Boolean => bool_literal(text).map(Literal::Bool),
+        // The parser rejects a comparison with a label before it reads a value.
+        FieldType::Label => Err(InvalidValue::new(format!(
+            "\"{field}\" is a label: it has no value to compare with \"{text}\"."
+        ))),
     }
 }
 

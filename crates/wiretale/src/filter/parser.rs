@@ -371,6 +371,14 @@ impl<'t> Parser<'t> {
                 ),
             )
         };
+        let compares = matches!(
+            op.kind,
+            TokenKind::Cmp(_) | TokenKind::Contains | TokenKind::In | TokenKind::Not
+        );
+        if compares && field_type == FieldType::Label {
+            return Err(cannot_participate(self)
+                .with_hint(format!("a label is only tested alone: {field}")));
+        }
         let (default_quantifier, predicate) = match op.kind {
             TokenKind::Cmp(cmp) => {
                 let ordered = matches!(cmp, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge);

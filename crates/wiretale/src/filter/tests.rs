@@ -188,6 +188,24 @@ fn dns() -> TestFrame {
         .num(Field::UdpPort, 53)
 }
 
+/// A frame with every `tcp.analysis.*` label set, and a duplicate ACK's numbers: not a
+/// segment tshark would ever mark so, but one on which each of those fields is present.
+fn every_tcp_marker() -> TestFrame {
+    use Protocol::*;
+    let labels = Field::ALL
+        .into_iter()
+        .filter(|f| f.field_type() == FieldType::Label);
+    labels
+        .fold(TestFrame::new(&[Frame, Ip, Tcp]), |frame, field| {
+            frame.with(field, Value::Present)
+        })
+        .num(Field::FrameNumber, 10)
+        .ipv4([10, 0, 0, 5], [10, 0, 0, 9])
+        .tcp(49152, 5061, 3, 0, ACK)
+        .num(Field::TcpAnalysisDuplicateAckNum, 2)
+        .num(Field::TcpAnalysisDuplicateAckFrame, 8)
+}
+
 fn ok(text: &str) -> Filter {
     match parse(text) {
         Ok(f) => f,
@@ -357,6 +375,48 @@ fn every_field_and_protocol() {
             true,
         ),
         ("ntlmssp.auth.username contains \"alice\"", ntlm_auth, true),
+        ("tcp.analysis.flags", every_tcp_marker, true),
+        ("tcp.analysis.flags", sip_client_hello, false),
+        ("tcp.analysis.retransmission", every_tcp_marker, true),
+        ("tcp.analysis.retransmission", sip_client_hello, false),
+        ("tcp.analysis.fast_retransmission", every_tcp_marker, true),
+        (
+            "tcp.analysis.spurious_retransmission",
+            every_tcp_marker,
+            true,
+        ),
+        ("tcp.analysis.out_of_order", every_tcp_marker, true),
+        ("tcp.analysis.lost_segment", every_tcp_marker, true),
+        ("tcp.analysis.ack_lost_segment", every_tcp_marker, true),
+        ("tcp.analysis.duplicate_ack", every_tcp_marker, true),
+        (
+            "tcp.analysis.duplicate_ack_num >= 2",
+            every_tcp_marker,
+            true,
+        ),
+        (
+            "tcp.analysis.duplicate_ack_num > 2",
+            every_tcp_marker,
+            false,
+        ),
+        (
+            "tcp.analysis.duplicate_ack_frame == 8",
+            every_tcp_marker,
+            true,
+        ),
+        ("tcp.analysis.zero_window", every_tcp_marker, true),
+        ("tcp.analysis.zero_window_probe", every_tcp_marker, true),
+        ("tcp.analysis.zero_window_probe_ack", every_tcp_marker, true),
+        ("tcp.analysis.keep_alive", every_tcp_marker, true),
+        ("tcp.analysis.keep_alive_ack", every_tcp_marker, true),
+        ("tcp.analysis.window_full", every_tcp_marker, true),
+        (
+            "tcp.analysis.flags && !tcp.analysis.window_update",
+            every_tcp_marker,
+            false,
+        ),
+        ("!tcp.analysis.reused_ports", every_tcp_marker, false),
+        ("!tcp.analysis.reused_ports", sip_client_hello, true),
     ];
     let mut fields_seen = FieldSet::EMPTY;
     let mut protocols_seen = ProtocolSet::EMPTY;
@@ -676,6 +736,10 @@ fn errors_point_at_the_right_column_with_wireshark_messages() {
         ("ip.addr contains \"10\"", TypeMismatch, 8, 8, "\"ip.addr\" (type=IPv4 address) cannot participate in \"contains\" comparison."),
         ("tcp.port contains 80", TypeMismatch, 9, 8, "\"tcp.port\" (type=Unsigned integer (16 bits)) cannot participate in \"contains\" comparison."),
         ("tcp.flags.syn > 0", TypeMismatch, 14, 1, "\"tcp.flags.syn\" (type=Boolean) cannot participate in \">\" comparison."),
+        ("tcp.analysis.flags == 1", TypeMismatch, 19, 2, "\"tcp.analysis.flags\" (type=Label) cannot participate in \"==\" comparison."),
+        ("tcp.analysis.retransmission in {1}", TypeMismatch, 28, 2, "\"tcp.analysis.retransmission\" (type=Label) cannot participate in \"in\" comparison."),
+        ("tcp.analysis.lost_segment not in {1}", TypeMismatch, 26, 3, "\"tcp.analysis.lost_segment\" (type=Label) cannot participate in \"not\" comparison."),
+        ("tcp.analysis.zero_window contains \"x\"", TypeMismatch, 25, 8, "\"tcp.analysis.zero_window\" (type=Label) cannot participate in \"contains\" comparison."),
         ("tcp.flags.syn in {0..1}", TypeMismatch, 19, 2, "\"tcp.flags.syn\" (type=Boolean) cannot be used with a range."),
         ("http == 1", TypeMismatch, 0, 4, "\"http\" is a protocol; it can only be tested for presence, not compared with a value."),
         ("http.host matches \"x\"", Unsupported, 10, 7, "The \"matches\" operator (regular expressions) is not supported."),
@@ -712,6 +776,10 @@ fn errors_point_at_the_right_column_with_wireshark_messages() {
 #[test]
 fn hints_suggest_fixes() {
     let hint = |text: &str| err(text).hint.unwrap_or_default();
+    assert_eq!(
+        hint("tcp.analysis.flags != 0"),
+        "a label is only tested alone: tcp.analysis.flags"
+    );
     assert_eq!(hint("tcp.prot == 80"), "did you mean \"tcp.port\"?");
     assert_eq!(hint("tcp AND udp"), "operators are lowercase: \"and\"");
     assert_eq!(hint("tcp udp"), "join tests with \"&&\" or \"||\"");

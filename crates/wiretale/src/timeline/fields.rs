@@ -24,7 +24,7 @@ use super::{Detail, Event, FrameSummary};
 use crate::filter::{Field, FieldSource, Filter, Layer, Protocol, Value};
 use crate::proto::http::HttpMessage;
 use crate::proto::tls::{HandshakeBody, TlsMessage};
-use crate::tcp::ConnEvent;
+use crate::tcp::{ConnEvent, Marker, SegmentAnalysis};
 use std::net::{IpAddr, SocketAddr};
 
 /// At most this many events of one frame are kept while waiting for its summary.
@@ -106,6 +106,11 @@ impl FieldSource for FrameFields<'_> {
             Field::TcpFlagsReset => flag(0x004, out),
             Field::TcpFlagsFin => flag(0x001, out),
             Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort => {}
+            field if field.frames_only() => {
+                if let Some(analysis) = f.tcp_analysis {
+                    segment_analysis_values(&analysis, field, out);
+                }
+            }
             _ => {
                 for e in self.own_events() {
                     message_values(e, field, out);
@@ -189,6 +194,8 @@ impl FieldSource for EventFields<'_> {
                 }
             }
             Field::TcpLen | Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort => {}
+            // A frame's judgement: an event never has it (and `timeline`/`story` refuse it).
+            field if field.frames_only() => {}
             Field::HttpRequest
             | Field::HttpResponse
             | Field::HttpRequestMethod
@@ -198,6 +205,46 @@ impl FieldSource for EventFields<'_> {
                 message_values(self.carrier.unwrap_or(e), field, out);
             }
             _ => message_values(e, field, out),
+        }
+    }
+}
+
+/// Values of the `tcp.analysis.*` fields from a frame's analysis, as tshark sets them: a label
+/// is present when its marker is set (`tcp.analysis.flags` when any is,
+/// `tcp.analysis.retransmission` for the fast and spurious kinds too), the duplicate-ACK
+/// numbers when the frame is a duplicate ACK.
+fn segment_analysis_values(
+    analysis: &SegmentAnalysis,
+    field: Field,
+    out: &mut dyn FnMut(Value<'_>),
+) {
+    match field {
+        Field::TcpAnalysisFlags if !analysis.is_empty() => out(Value::Present),
+        Field::TcpAnalysisDuplicateAckNum => {
+            if let Some(dup) = analysis.dup_ack() {
+                out(Value::Unsigned(u64::from(dup.number)));
+            }
+        }
+        Field::TcpAnalysisDuplicateAckFrame => {
+            if let Some(dup) = analysis.dup_ack() {
+                out(Value::Unsigned(dup.frame));
+            }
+        }
+        // tshark also raises this label on fast and spurious retransmissions.
+        Field::TcpAnalysisRetransmission => {
+            let retransmitted = [
+                Marker::Retransmission,
+                Marker::FastRetransmission,
+                Marker::SpuriousRetransmission,
+            ];
+            if retransmitted.into_iter().any(|m| analysis.has(m)) {
+                out(Value::Present);
+            }
+        }
+        _ => {
+            if field.tcp_marker().is_some_and(|m| analysis.has(m)) {
+                out(Value::Present);
+            }
         }
     }
 }

@@ -904,6 +904,9 @@ impl FieldSource for EveryField {
         out(Value::Addr(IpAddr::V6(std::net::Ipv6Addr::from(
             u128::from(v),
         ))));
+        if v & 2 == 2 {
+            out(Value::Present);
+        }
     }
 }
 

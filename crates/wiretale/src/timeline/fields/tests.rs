@@ -223,3 +223,43 @@ fn packet_level_fields() {
     assert_eq!(frames("rawip.pcap", "ip.addr != 172.16.0.9").len(), 10);
     assert_eq!(frames("rawip.pcap", "!(ip.addr == 172.16.0.9)").len(), 20);
 }
+
+/// tshark's TCP analysis answers `tcp.analysis.*` for frames (tshark 4.0.17's `-Y
+/// tcp.analysis.flags` lists frames 11, 13, 14, 19, 23 and 24 of this capture, whose markers
+/// are in the CLI's `tests/tshark-tcp-markers.tsv`); an event never has them.
+#[test]
+fn tcp_analysis_fields_are_frames_only() {
+    let capture = "tcp-retrans-reorder.pcap";
+    assert_eq!(
+        frames(capture, "tcp.analysis.flags"),
+        [11, 13, 14, 19, 23, 24]
+    );
+    assert_eq!(frames(capture, "tcp.analysis.retransmission"), [11, 19]);
+    assert_eq!(frames(capture, "tcp.analysis.lost_segment"), [13]);
+    assert_eq!(frames(capture, "tcp.analysis.out_of_order"), [14]);
+    assert_eq!(
+        frames(
+            capture,
+            "tcp.analysis.keep_alive || tcp.analysis.keep_alive_ack"
+        ),
+        [23, 24]
+    );
+    assert_eq!(
+        frames(
+            capture,
+            "tcp.analysis.flags && !tcp.analysis.keep_alive && tcp.len > 0"
+        ),
+        [11, 13, 14, 19]
+    );
+    assert!(frames(capture, "tcp.analysis.duplicate_ack").is_empty());
+    assert!(event_frames(
+        capture,
+        "tcp.analysis.flags || tcp.analysis.duplicate_ack_num > 0"
+    )
+    .is_empty());
+    // Only the label's absence is known of an event.
+    assert_eq!(
+        event_frames(capture, "http && !tcp.analysis.retransmission"),
+        [18, 21]
+    );
+}
