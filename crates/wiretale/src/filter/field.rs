@@ -240,6 +240,9 @@ pub enum Field {
     TlsServerName,
     /// `tls.alert_message.desc`: alert description (40 = Handshake Failure, ...).
     TlsAlertDescription,
+    /// `tls.handshake.version`: the version field of a ClientHello or ServerHello, SSLv2's
+    /// included (`legacy_version`: 0x0303 in TLS 1.3 too, whose version is in an extension).
+    TlsHandshakeVersion,
     /// `http.request`: present (true) on frames completing an HTTP request.
     HttpRequest,
     /// `http.response`: present (true) on frames completing an HTTP response.
@@ -253,10 +256,32 @@ pub enum Field {
     HttpHost,
     /// `http.response.code`: status code.
     HttpResponseCode,
+    /// `http.request.version`: `HTTP/1.0` or `HTTP/1.1`.
+    HttpRequestVersion,
+    /// `http.response.version`: `HTTP/1.0` or `HTTP/1.1`.
+    HttpResponseVersion,
+    /// `http.connection`: the value of each `Connection` header (`close`, `keep-alive`).
+    HttpConnection,
+    /// `http.authorization`: the value of each `Authorization` header (a secret-bearing
+    /// scheme's credentials redacted, `Basic [redacted]`, unless secrets are shown).
+    HttpAuthorization,
+    /// `http.proxy_authorization`: the value of each `Proxy-Authorization` header (redacted
+    /// as `http.authorization`).
+    HttpProxyAuthorization,
+    /// `http.www_authenticate`: the value of each `WWW-Authenticate` header.
+    HttpWwwAuthenticate,
+    /// `http.proxy_authenticate`: the value of each `Proxy-Authenticate` header.
+    HttpProxyAuthenticate,
     /// `ntlmssp.messagetype`: 1 = NEGOTIATE, 2 = CHALLENGE, 3 = AUTH.
     NtlmsspMessageType,
-    /// `ntlmssp.auth.username`: user name in an NTLM AUTHENTICATE message.
+    /// `ntlmssp.auth.username`: user name in an NTLM AUTHENTICATE message (`NULL` when
+    /// empty, as in tshark).
     NtlmsspAuthUsername,
+    /// `ntlmssp.auth.domain`: domain in an NTLM AUTHENTICATE message (`NULL` when empty).
+    NtlmsspAuthDomain,
+    /// `ntlmssp.auth.hostname`: workstation in an NTLM AUTHENTICATE message (`NULL` when
+    /// empty).
+    NtlmsspAuthHostname,
 }
 
 /// Value names Wireshark accepts in place of numbers for some integer fields
@@ -322,6 +347,15 @@ const TLS_ALERT_DESCRIPTIONS: &[(u64, &str)] = &[
     (120, "No Application Protocol"),
 ];
 
+const TLS_VERSIONS: &[(u64, &str)] = &[
+    (0x0002, "SSL 2.0"),
+    (0x0300, "SSL 3.0"),
+    (0x0301, "TLS 1.0"),
+    (0x0302, "TLS 1.1"),
+    (0x0303, "TLS 1.2"),
+    (0x0304, "TLS 1.3"),
+];
+
 const NTLMSSP_MESSAGE_TYPES: &[(u64, &str)] = &[
     (1, "NTLMSSP_NEGOTIATE"),
     (2, "NTLMSSP_CHALLENGE"),
@@ -340,7 +374,7 @@ const U32: FieldType = FieldType::Unsigned {
 
 impl Field {
     /// Every field, in declaration order.
-    pub const ALL: [Field; 48] = [
+    pub const ALL: [Field; 58] = [
         Field::FrameNumber,
         Field::IpAddr,
         Field::IpSrc,
@@ -381,14 +415,24 @@ impl Field {
         Field::TlsHandshakeType,
         Field::TlsServerName,
         Field::TlsAlertDescription,
+        Field::TlsHandshakeVersion,
         Field::HttpRequest,
         Field::HttpResponse,
         Field::HttpRequestMethod,
         Field::HttpRequestUri,
         Field::HttpHost,
         Field::HttpResponseCode,
+        Field::HttpRequestVersion,
+        Field::HttpResponseVersion,
+        Field::HttpConnection,
+        Field::HttpAuthorization,
+        Field::HttpProxyAuthorization,
+        Field::HttpWwwAuthenticate,
+        Field::HttpProxyAuthenticate,
         Field::NtlmsspMessageType,
         Field::NtlmsspAuthUsername,
+        Field::NtlmsspAuthDomain,
+        Field::NtlmsspAuthHostname,
     ];
 
     /// The Wireshark filter name (`"tcp.port"`, ...).
@@ -434,14 +478,24 @@ impl Field {
             Field::TlsHandshakeType => "tls.handshake.type",
             Field::TlsServerName => "tls.handshake.extensions_server_name",
             Field::TlsAlertDescription => "tls.alert_message.desc",
+            Field::TlsHandshakeVersion => "tls.handshake.version",
             Field::HttpRequest => "http.request",
             Field::HttpResponse => "http.response",
             Field::HttpRequestMethod => "http.request.method",
             Field::HttpRequestUri => "http.request.uri",
             Field::HttpHost => "http.host",
             Field::HttpResponseCode => "http.response.code",
+            Field::HttpRequestVersion => "http.request.version",
+            Field::HttpResponseVersion => "http.response.version",
+            Field::HttpConnection => "http.connection",
+            Field::HttpAuthorization => "http.authorization",
+            Field::HttpProxyAuthorization => "http.proxy_authorization",
+            Field::HttpWwwAuthenticate => "http.www_authenticate",
+            Field::HttpProxyAuthenticate => "http.proxy_authenticate",
             Field::NtlmsspMessageType => "ntlmssp.messagetype",
             Field::NtlmsspAuthUsername => "ntlmssp.auth.username",
+            Field::NtlmsspAuthDomain => "ntlmssp.auth.domain",
+            Field::NtlmsspAuthHostname => "ntlmssp.auth.hostname",
         }
     }
 
@@ -490,16 +544,27 @@ impl Field {
             | Field::TcpAnalysisWindowUpdate
             | Field::TcpAnalysisReusedPorts => Protocol::Tcp,
             Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort => Protocol::Udp,
-            Field::TlsHandshakeType | Field::TlsServerName | Field::TlsAlertDescription => {
-                Protocol::Tls
-            }
+            Field::TlsHandshakeType
+            | Field::TlsServerName
+            | Field::TlsAlertDescription
+            | Field::TlsHandshakeVersion => Protocol::Tls,
             Field::HttpRequest
             | Field::HttpResponse
             | Field::HttpRequestMethod
             | Field::HttpRequestUri
             | Field::HttpHost
-            | Field::HttpResponseCode => Protocol::Http,
-            Field::NtlmsspMessageType | Field::NtlmsspAuthUsername => Protocol::Ntlmssp,
+            | Field::HttpResponseCode
+            | Field::HttpRequestVersion
+            | Field::HttpResponseVersion
+            | Field::HttpConnection
+            | Field::HttpAuthorization
+            | Field::HttpProxyAuthorization
+            | Field::HttpWwwAuthenticate
+            | Field::HttpProxyAuthenticate => Protocol::Http,
+            Field::NtlmsspMessageType
+            | Field::NtlmsspAuthUsername
+            | Field::NtlmsspAuthDomain
+            | Field::NtlmsspAuthHostname => Protocol::Ntlmssp,
         }
     }
 
@@ -520,7 +585,8 @@ impl Field {
             | Field::UdpPort
             | Field::UdpSrcPort
             | Field::UdpDstPort
-            | Field::HttpResponseCode => U16,
+            | Field::HttpResponseCode
+            | Field::TlsHandshakeVersion => U16,
             Field::TlsHandshakeType | Field::TlsAlertDescription => U8,
             Field::TcpFlagsSyn
             | Field::TcpFlagsAck
@@ -532,7 +598,16 @@ impl Field {
             | Field::HttpRequestMethod
             | Field::HttpRequestUri
             | Field::HttpHost
-            | Field::NtlmsspAuthUsername => FieldType::String,
+            | Field::HttpRequestVersion
+            | Field::HttpResponseVersion
+            | Field::HttpConnection
+            | Field::HttpAuthorization
+            | Field::HttpProxyAuthorization
+            | Field::HttpWwwAuthenticate
+            | Field::HttpProxyAuthenticate
+            | Field::NtlmsspAuthUsername
+            | Field::NtlmsspAuthDomain
+            | Field::NtlmsspAuthHostname => FieldType::String,
             Field::TcpAnalysisFlags
             | Field::TcpAnalysisRetransmission
             | Field::TcpAnalysisFastRetransmission
@@ -604,6 +679,7 @@ impl Field {
         match self {
             Field::TlsHandshakeType => TLS_HANDSHAKE_TYPES,
             Field::TlsAlertDescription => TLS_ALERT_DESCRIPTIONS,
+            Field::TlsHandshakeVersion => TLS_VERSIONS,
             Field::NtlmsspMessageType => NTLMSSP_MESSAGE_TYPES,
             _ => &[],
         }

@@ -102,6 +102,7 @@ fn sip_client_hello() -> TestFrame {
         .ipv4([10, 0, 0, 5], [10, 0, 0, 9])
         .tcp(49152, 5061, 3, 517, ACK)
         .num(Field::TlsHandshakeType, 1)
+        .num(Field::TlsHandshakeVersion, 0x0303)
         .text(Field::TlsServerName, "sip.example.com")
 }
 
@@ -127,7 +128,10 @@ fn proxy_connect() -> TestFrame {
         .flag(Field::HttpRequest, true)
         .text(Field::HttpRequestMethod, "CONNECT")
         .text(Field::HttpRequestUri, "sip.example.com:5061")
+        .text(Field::HttpRequestVersion, "HTTP/1.0")
         .text(Field::HttpHost, "sip.example.com:5061")
+        .text(Field::HttpConnection, "close")
+        .text(Field::HttpAuthorization, "Basic [redacted]")
 }
 
 /// The proxy's 407 answer carrying an NTLM challenge.
@@ -139,6 +143,9 @@ fn proxy_407() -> TestFrame {
         .tcp(8080, 51000, 7, 300, ACK)
         .flag(Field::HttpResponse, true)
         .num(Field::HttpResponseCode, 407)
+        .text(Field::HttpResponseVersion, "HTTP/1.1")
+        .text(Field::HttpProxyAuthenticate, "NTLM TlRMTVNTUAACAAAA")
+        .text(Field::HttpWwwAuthenticate, "Basic realm=\"intranet\"")
         .num(Field::NtlmsspMessageType, 2)
 }
 
@@ -151,8 +158,11 @@ fn ntlm_auth() -> TestFrame {
         .tcp(51000, 8080, 7, 600, ACK)
         .flag(Field::HttpRequest, true)
         .text(Field::HttpRequestMethod, "CONNECT")
+        .text(Field::HttpProxyAuthorization, "NTLM TlRMTVNTUAADAAAA")
         .num(Field::NtlmsspMessageType, 3)
-        .text(Field::NtlmsspAuthUsername, "CORP\\alice")
+        .text(Field::NtlmsspAuthUsername, "alice")
+        .text(Field::NtlmsspAuthDomain, "CORP")
+        .text(Field::NtlmsspAuthHostname, "NULL")
 }
 
 /// An IPv6 SYN fe80::1:49200 → 2001:db8::2:443.
@@ -369,11 +379,20 @@ fn every_field_and_protocol() {
         ("http.response.code == 407", proxy_407, true),
         ("http.response.code == 200", proxy_407, false),
         ("ntlmssp.messagetype == 2", proxy_407, true),
-        (
-            "ntlmssp.auth.username == \"CORP\\\\alice\"",
-            ntlm_auth,
-            true,
-        ),
+        ("ntlmssp.auth.username == \"alice\"", ntlm_auth, true),
+        ("ntlmssp.auth.domain == \"CORP\"", ntlm_auth, true),
+        ("ntlmssp.auth.hostname == \"NULL\"", ntlm_auth, true),
+        ("tls.handshake.version == 0x0303", sip_client_hello, true),
+        ("tls.handshake.version == \"TLS 1.2\"", sip_client_hello, true),
+        ("tls.handshake.version >= \"TLS 1.3\"", sip_client_hello, false),
+        ("http.request.version == \"HTTP/1.0\"", proxy_connect, true),
+        ("http.response.version == \"HTTP/1.1\"", proxy_407, true),
+        ("http.connection == \"close\"", proxy_connect, true),
+        ("http.connection", proxy_407, false),
+        ("http.authorization contains \"Basic\"", proxy_connect, true),
+        ("http.proxy_authorization contains \"NTLM\"", ntlm_auth, true),
+        ("http.proxy_authenticate contains \"NTLM\"", proxy_407, true),
+        ("http.www_authenticate contains \"realm\"", proxy_407, true),
         ("ntlmssp.auth.username contains \"alice\"", ntlm_auth, true),
         ("tcp.analysis.flags", every_tcp_marker, true),
         ("tcp.analysis.flags", sip_client_hello, false),
@@ -607,7 +626,8 @@ fn strings_bare_quoted_and_escaped() {
     assert!(ok("http.request.method == \"\\x43ONNECT\"").matches(&connect));
     assert!(ok("http.host contains example").matches(&connect));
     assert!(ok("http.request.uri == sip.example.com:5061").matches(&connect));
-    assert!(ok("ntlmssp.auth.username == r\"CORP\\alice\"").matches(&ntlm_auth()));
+    let unc = TestFrame::new(&[Protocol::Http]).text(Field::HttpRequestUri, "\\\\srv\\share");
+    assert!(ok(r#"http.request.uri == r"\\srv\share""#).matches(&unc));
     let spaced = TestFrame::new(&[Protocol::Http]).text(Field::HttpRequestUri, "/a b?c=\"d\"");
     assert!(ok(r#"http.request.uri == "/a b?c=\"d\"""#).matches(&spaced));
     assert_eq!(

@@ -22,7 +22,7 @@
 
 use super::{Detail, Event, FrameSummary};
 use crate::filter::{Field, FieldSource, Filter, Layer, Protocol, Value};
-use crate::proto::http::HttpMessage;
+use crate::proto::http::{HeaderBlock, HttpMessage};
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Marker, SegmentAnalysis};
 use std::net::{IpAddr, SocketAddr};
@@ -337,6 +337,16 @@ fn message_values(e: &Event, field: Field, out: &mut dyn FnMut(Value<'_>)) {
             (TlsMessage::Alert(a), Field::TlsAlertDescription) => {
                 out(Value::Unsigned(u64::from(a.description)))
             }
+            (TlsMessage::Handshake(h), Field::TlsHandshakeVersion) => match &h.body {
+                HandshakeBody::ClientHello(ch) => {
+                    out(Value::Unsigned(u64::from(ch.legacy_version)))
+                }
+                HandshakeBody::ServerHello(sh) => {
+                    out(Value::Unsigned(u64::from(sh.legacy_version)))
+                }
+                HandshakeBody::Sslv2ServerHello(sh) => out(Value::Unsigned(u64::from(sh.version))),
+                _ => {}
+            },
             _ => {}
         },
         Detail::Http(m) => match (m.as_ref(), field) {
@@ -352,6 +362,14 @@ fn message_values(e: &Event, field: Field, out: &mut dyn FnMut(Value<'_>)) {
             (HttpMessage::Response(r), Field::HttpResponseCode) => {
                 out(Value::Unsigned(u64::from(r.head.status)))
             }
+            (HttpMessage::Request(r), Field::HttpRequestVersion) => {
+                out(Value::Str(r.head.version.as_str()))
+            }
+            (HttpMessage::Response(r), Field::HttpResponseVersion) => {
+                out(Value::Str(r.head.version.as_str()))
+            }
+            (HttpMessage::Request(r), _) => header_values(&r.head.headers, field, out),
+            (HttpMessage::Response(r), _) => header_values(&r.head.headers, field, out),
             _ => {}
         },
         Detail::Ntlm(n) => match field {
@@ -360,14 +378,39 @@ fn message_values(e: &Event, field: Field, out: &mut dyn FnMut(Value<'_>)) {
                     out(Value::Unsigned(u64::from(t)));
                 }
             }
-            Field::NtlmsspAuthUsername => {
-                if let (Some(3), Some(user)) = (n.message_type, &n.user) {
-                    out(Value::Str(user));
+            // tshark names an empty string of an AUTHENTICATE message `NULL`.
+            Field::NtlmsspAuthUsername | Field::NtlmsspAuthDomain | Field::NtlmsspAuthHostname
+                if n.message_type == Some(3) =>
+            {
+                let name = match field {
+                    Field::NtlmsspAuthUsername => &n.user,
+                    Field::NtlmsspAuthDomain => &n.domain,
+                    _ => &n.workstation,
+                };
+                match name.as_deref() {
+                    None | Some("") => out(Value::Str("NULL")),
+                    Some(name) => out(Value::Str(name)),
                 }
             }
             _ => {}
         },
         Detail::Tcp(_) => {}
+    }
+}
+
+/// Values of the header fields (`http.connection`, `http.authorization`, ...): each header of
+/// that name, as kept (credentials redacted unless secrets are shown).
+fn header_values(headers: &HeaderBlock, field: Field, out: &mut dyn FnMut(Value<'_>)) {
+    let name = match field {
+        Field::HttpConnection => "Connection",
+        Field::HttpAuthorization => "Authorization",
+        Field::HttpProxyAuthorization => "Proxy-Authorization",
+        Field::HttpWwwAuthenticate => "WWW-Authenticate",
+        Field::HttpProxyAuthenticate => "Proxy-Authenticate",
+        _ => return,
+    };
+    for value in headers.values(name) {
+        out(Value::Str(value));
     }
 }
 

@@ -85,10 +85,11 @@ pub struct Analysis {
 }
 
 /// Analyses a capture of the corpus with the decode-as options its oracle used, keeping
-/// events, flows and frame summaries.
+/// events, flows and frame summaries. Credentials are shown, as tshark shows them.
 pub fn analyze(dir: &Path, capture: &Path) -> Analysis {
     let config = AnalyzerConfig {
         decode_as: decode_as_for(dir, &file_name(capture)),
+        show_secrets: true,
         ..AnalyzerConfig::default()
     };
     let mut collected = Collector {

@@ -84,6 +84,14 @@ pub enum HttpVersion {
 }
 
 impl HttpVersion {
+    /// As on the start line: `HTTP/1.0` or `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http10 => "HTTP/1.0",
+            HttpVersion::Http11 => "HTTP/1.1",
+        }
+    }
+
     fn from_minor(minor: u8) -> HttpVersion {
         if minor == 0 {
             HttpVersion::Http10
