@@ -372,6 +372,29 @@ const U32: FieldType = FieldType::Unsigned {
     max: u32::MAX as u64,
 };
 
+/// The pattern of the `tcp.analysis.*` labels (tshark's `FT_NONE` markers), shared by the
+/// matches that must name each field.
+macro_rules! tcp_analysis_labels {
+    () => {
+        Field::TcpAnalysisFlags
+            | Field::TcpAnalysisRetransmission
+            | Field::TcpAnalysisFastRetransmission
+            | Field::TcpAnalysisSpuriousRetransmission
+            | Field::TcpAnalysisOutOfOrder
+            | Field::TcpAnalysisLostSegment
+            | Field::TcpAnalysisAckLostSegment
+            | Field::TcpAnalysisDuplicateAck
+            | Field::TcpAnalysisZeroWindow
+            | Field::TcpAnalysisZeroWindowProbe
+            | Field::TcpAnalysisZeroWindowProbeAck
+            | Field::TcpAnalysisKeepAlive
+            | Field::TcpAnalysisKeepAliveAck
+            | Field::TcpAnalysisWindowFull
+            | Field::TcpAnalysisWindowUpdate
+            | Field::TcpAnalysisReusedPorts
+    };
+}
+
 impl Field {
     /// Every field, in declaration order.
     pub const ALL: [Field; 58] = [
@@ -527,22 +550,7 @@ impl Field {
             | Field::TcpFlagsFin
             | Field::TcpAnalysisDuplicateAckNum
             | Field::TcpAnalysisDuplicateAckFrame
-            | Field::TcpAnalysisFlags
-            | Field::TcpAnalysisRetransmission
-            | Field::TcpAnalysisFastRetransmission
-            | Field::TcpAnalysisSpuriousRetransmission
-            | Field::TcpAnalysisOutOfOrder
-            | Field::TcpAnalysisLostSegment
-            | Field::TcpAnalysisAckLostSegment
-            | Field::TcpAnalysisDuplicateAck
-            | Field::TcpAnalysisZeroWindow
-            | Field::TcpAnalysisZeroWindowProbe
-            | Field::TcpAnalysisZeroWindowProbeAck
-            | Field::TcpAnalysisKeepAlive
-            | Field::TcpAnalysisKeepAliveAck
-            | Field::TcpAnalysisWindowFull
-            | Field::TcpAnalysisWindowUpdate
-            | Field::TcpAnalysisReusedPorts => Protocol::Tcp,
+            | tcp_analysis_labels!() => Protocol::Tcp,
             Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort => Protocol::Udp,
             Field::TlsHandshakeType
             | Field::TlsServerName
@@ -608,22 +616,7 @@ impl Field {
             | Field::NtlmsspAuthUsername
             | Field::NtlmsspAuthDomain
             | Field::NtlmsspAuthHostname => FieldType::String,
-            Field::TcpAnalysisFlags
-            | Field::TcpAnalysisRetransmission
-            | Field::TcpAnalysisFastRetransmission
-            | Field::TcpAnalysisSpuriousRetransmission
-            | Field::TcpAnalysisOutOfOrder
-            | Field::TcpAnalysisLostSegment
-            | Field::TcpAnalysisAckLostSegment
-            | Field::TcpAnalysisDuplicateAck
-            | Field::TcpAnalysisZeroWindow
-            | Field::TcpAnalysisZeroWindowProbe
-            | Field::TcpAnalysisZeroWindowProbeAck
-            | Field::TcpAnalysisKeepAlive
-            | Field::TcpAnalysisKeepAliveAck
-            | Field::TcpAnalysisWindowFull
-            | Field::TcpAnalysisWindowUpdate
-            | Field::TcpAnalysisReusedPorts => FieldType::Label,
+            tcp_analysis_labels!() => FieldType::Label,
         }
     }
 
