@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use serde::Serialize;
 
-use super::ascii::{elements, eq_ignore_case, str_eq_ignore_case};
+use super::ascii::{elements, eq_ignore_case, str_eq_ignore_case, trim};
 use super::auth::{
     displayable_credentials_value, parse_challenges, parse_credentials, AuthHeaderName, Challenge,
     Credentials,
@@ -475,7 +475,7 @@ fn header_block(fields: &[httparse::Header<'_>], config: &HttpConfig) -> HeaderB
             Ok(text) => Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(field.value),
         };
-        let value = value.trim();
+        let value = trim(&value);
         match auth {
             Some(h) => push_auth_header(&mut block, h, field.name, value, config),
             None => block.push(field.name, Some(value)),
