@@ -84,8 +84,9 @@ enum SideState {
     /// Expecting a head (possibly partially present at offset 0).
     #[default]
     Idle,
-    /// Inside a message body.
-    Body(Box<Pending>),
+    /// Inside a message body. Held inline (a box and a few words): a response whose body
+    /// came with its head went through a box of its own per message.
+    Body(Pending),
     /// Looking for a start line; offset 0 of the next input counts as a line start if
     /// `at_zero_ok`.
     Resync { at_zero_ok: bool },
@@ -103,8 +104,12 @@ struct Pending {
 
 #[derive(Debug)]
 enum BodyProgress {
-    Length { remaining: u64 },
-    Chunked(ChunkedDecoder),
+    Length {
+        remaining: u64,
+    },
+    /// Boxed: the decoder is several times the size of the other kinds, and few bodies are
+    /// chunked.
+    Chunked(Box<ChunkedDecoder>),
     UntilClose,
 }
 
@@ -704,10 +709,12 @@ impl HttpConnectionParser {
                 return;
             }
             Ok(BodyFraming::ContentLength { length }) => BodyProgress::Length { remaining: length },
-            Ok(BodyFraming::Chunked { .. }) => BodyProgress::Chunked(ChunkedDecoder::new()),
+            Ok(BodyFraming::Chunked { .. }) => {
+                BodyProgress::Chunked(Box::new(ChunkedDecoder::new()))
+            }
             Ok(BodyFraming::UntilClose) => BodyProgress::UntilClose,
         };
-        self.side(dir).state = SideState::Body(Box::new(Pending::new(message, body, range.start)));
+        self.side(dir).state = SideState::Body(Pending::new(message, body, range.start));
     }
 
     /// The direction ended inside a head: report it as leniently as possible.
