@@ -552,6 +552,14 @@ impl StoryBuilder {
             self.recorded += 1;
             return;
         };
+        // The steps fill `memory_steps` before every spill: room for them all at once (up to
+        // the default's), on the first step, rather than growing to it by doubling (each
+        // growth copied every step so far: 1 % of a `story` run; pages not yet filled cost
+        // no memory).
+        if self.steps.capacity() == 0 {
+            self.steps
+                .reserve_exact(spill.memory_steps.min(MEMORY_STEPS));
+        }
         self.parties.note(&step);
         self.steps.insert(at, (self.recorded, step));
         self.recorded += 1;
