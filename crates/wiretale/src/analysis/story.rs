@@ -648,6 +648,7 @@ impl StoryBuilder {
             opts: *opts,
             columns: meter.columns,
             index_size: index_size(index),
+            proxies: roles.proxies,
             start: None,
         }
     }
@@ -701,6 +702,10 @@ pub struct Story {
     /// kept on disk are named from the index passed to each telling, which must be that
     /// one.
     index_size: (usize, usize),
+    /// The index's proxy addresses, when naming the roles of the steps kept in memory
+    /// needed them ([`RoleResolver::proxies`]): each telling of the steps on disk starts
+    /// from them rather than going over every connection of the index again.
+    proxies: Option<ProxySet>,
     /// What `relative` counts from (`None`: the first line's time).
     start: Option<Timestamp>,
 }
@@ -772,6 +777,7 @@ impl Story {
             }
             Store::Disk(sorted) => {
                 let mut roles = RoleResolver::new(index);
+                roles.proxies.clone_from(&self.proxies);
                 sorted.for_each(
                     |step| roles.resolve(step),
                     |step| teller.step(step, &mut visit),
@@ -987,13 +993,17 @@ struct RoleResolver<'i> {
     index: &'i Index,
     servers: Option<HashMap<SocketAddr, &'static str>>,
     /// The addresses that are a proxy on some connection (usually none: then no step looks
-    /// anything up for it).
-    proxies: Option<HashSet<SocketAddr, foldhash::fast::RandomState>>,
+    /// anything up for it), gathered from every connection of the index the first time a
+    /// server's role is named.
+    proxies: Option<ProxySet>,
     /// The sides of recently resolved streams, by stream modulo [`RoleResolver::RECENT`]: a
     /// connection's steps come close together (a short connection's five within a few
     /// thousand steps), and the index lookup was half of resolving a step.
     recent: Vec<Option<(u64, Option<ConnSides>)>>,
 }
+
+/// Addresses of proxies ([`RoleResolver::proxies`]).
+type ProxySet = HashSet<SocketAddr, foldhash::fast::RandomState>;
 
 /// A connection's two addresses with the role index ([`ROLES`]) [`RoleResolver::resolve`]
 /// gives its server side, and its last frame: the roles are named once a connection, not
