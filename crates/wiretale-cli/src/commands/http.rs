@@ -1,7 +1,7 @@
 //! `wiretale http`: one row per HTTP exchange.
 
 use super::table_rows::{self, Table};
-use super::tables::{self, addr, duration, http_version, keep_alive, opt, side, NONE};
+use super::tables::{self, addr, duration, keep_alive, opt, side, NONE};
 use crate::cli::SummaryArgs;
 use crate::exit::{CliError, Outcome};
 use crate::grid::Cells;
@@ -91,7 +91,9 @@ fn request(row: &HttpExchangeRow) -> String {
     let mut s = format!(
         "{method} {}\n{}",
         row.target.as_deref().unwrap_or(""),
-        row.version.map(http_version).unwrap_or("?")
+        row.version
+            .map(wiretale::proto::http::HttpVersion::as_str)
+            .unwrap_or("?")
     );
     match row.target_form {
         Some("absolute") => s.push_str(", absolute-form (to a proxy)"),
@@ -111,7 +113,7 @@ fn response(row: &HttpExchangeRow) -> String {
         Some(status) => {
             let mut line = format!("{status} {}", row.reason.as_deref().unwrap_or(""));
             if let Some(v) = row.response_version {
-                line = format!("{} {line}", http_version(v));
+                line = format!("{} {line}", v.as_str());
             }
             lines.push(line.trim_end().to_string());
             if let Some(d) = row.duration_secs {

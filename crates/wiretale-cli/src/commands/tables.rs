@@ -4,7 +4,6 @@ use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use std::fmt::Display;
 use std::net::SocketAddr;
 use wiretale::proto::http::persistence::KeepAliveReason;
-use wiretale::proto::http::HttpVersion;
 use wiretale::summary::{KeepAlive, Side};
 
 /// Shown in a cell for "nothing".
@@ -44,14 +43,6 @@ pub fn addr(a: SocketAddr) -> String {
         NONE.to_string()
     } else {
         a.to_string()
-    }
-}
-
-/// `HTTP/1.0` / `HTTP/1.1`.
-pub fn http_version(v: HttpVersion) -> &'static str {
-    match v {
-        HttpVersion::Http10 => "HTTP/1.0",
-        HttpVersion::Http11 => "HTTP/1.1",
     }
 }
 

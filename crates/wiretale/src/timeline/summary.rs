@@ -1,7 +1,7 @@
 //! One-line human descriptions of events (the Info column of a timeline).
 
 use super::{Detail, Event};
-use crate::proto::http::{HttpMessage, HttpVersion};
+use crate::proto::http::HttpMessage;
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, GapCause};
 use std::fmt::Write as _;
@@ -261,13 +261,6 @@ fn push_title(out: &mut String, name: &str) {
     }
 }
 
-fn version(v: HttpVersion) -> &'static str {
-    match v {
-        HttpVersion::Http10 => "HTTP/1.0",
-        HttpVersion::Http11 => "HTTP/1.1",
-    }
-}
-
 /// `n` in decimal (what `{}` writes), without the formatting machinery.
 pub(crate) fn push_decimal(s: &mut String, n: impl Into<u64>) {
     let mut digits = [0u8; 20];
@@ -331,7 +324,7 @@ fn http_summary(m: &HttpMessage) -> String {
         // The commonest summaries of a capture, built without `format!`: its machinery
         // costs more than the copying (a request and a response per exchange).
         HttpMessage::Request(r) => {
-            let version = version(r.head.version);
+            let version = r.head.version.as_str();
             let mut s = String::with_capacity(
                 r.head.method.len() + r.head.target.len() + version.len() + 2,
             );
@@ -347,7 +340,7 @@ fn http_summary(m: &HttpMessage) -> String {
         }
         HttpMessage::Response(r) => {
             let mut s = String::with_capacity(64);
-            s.push_str(version(r.head.version));
+            s.push_str(r.head.version.as_str());
             s.push(' ');
             push_decimal(&mut s, r.head.status);
             s.push(' ');

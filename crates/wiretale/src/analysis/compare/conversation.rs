@@ -11,7 +11,7 @@
 use crate::analysis::index::ConnIndex;
 use crate::analysis::Analysis;
 use crate::capture::Timestamp;
-use crate::proto::http::{HttpMessage, HttpVersion, KeepAliveReason};
+use crate::proto::http::{HttpMessage, KeepAliveReason};
 use crate::proto::tls::{ApplicationDataSummary, HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir};
 use crate::timeline::{Detail, Event, NtlmEvent};
@@ -251,13 +251,6 @@ fn host_and_path(url: &str) -> String {
         _ => host,
     };
     format!("{host}{path}")
-}
-
-fn version_str(v: HttpVersion) -> &'static str {
-    match v {
-        HttpVersion::Http10 => "HTTP/1.0",
-        HttpVersion::Http11 => "HTTP/1.1",
-    }
 }
 
 fn keep_alive(yes: bool, why: &KeepAliveReason) -> String {
@@ -593,7 +586,7 @@ impl StepBuilder<'_> {
         let mut attrs = BTreeMap::new();
         let (key, text) = match m {
             HttpMessage::Request(r) => {
-                attrs.insert("http_version", version_str(r.head.version).to_string());
+                attrs.insert("http_version", r.head.version.as_str().to_string());
                 attrs.insert("keep_alive", keep_alive(r.keep_alive, &r.keep_alive_reason));
                 let target = self.target_key(&r.head.method, &r.head.target, e);
                 let mut key = format!("http {actor} {} {target}", r.head.method);
@@ -601,7 +594,7 @@ impl StepBuilder<'_> {
                     "{actor} sends {} {} {}",
                     r.head.method,
                     r.head.target,
-                    version_str(r.head.version)
+                    r.head.version.as_str()
                 );
                 if let Some(c) = r.head.headers.credentials.first() {
                     // Replaced by the NTLM step's precise words when the token decodes.
@@ -614,7 +607,7 @@ impl StepBuilder<'_> {
                 if r.interim {
                     return;
                 }
-                attrs.insert("http_version", version_str(r.head.version).to_string());
+                attrs.insert("http_version", r.head.version.as_str().to_string());
                 attrs.insert("keep_alive", keep_alive(r.keep_alive, &r.keep_alive_reason));
                 let offers: Vec<&str> = r
                     .head
@@ -628,7 +621,7 @@ impl StepBuilder<'_> {
                 }
                 let mut text = format!(
                     "{actor} answers {} {} {}",
-                    version_str(r.head.version),
+                    r.head.version.as_str(),
                     r.head.status,
                     r.head.reason
                 );

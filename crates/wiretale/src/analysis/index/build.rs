@@ -10,7 +10,7 @@ use super::{
 };
 use crate::analysis::findings::normalize_url;
 use crate::capture::Timestamp;
-use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, HttpVersion, KeepAliveReason};
+use crate::proto::http::{AuthScheme as HttpAuthScheme, HttpMessage, KeepAliveReason};
 use crate::proto::tls::{HandshakeBody, TlsMessage};
 use crate::tcp::{ConnEvent, Dir, FlowSummary, GapCause};
 use crate::timeline::{Detail, Event, EventSink, NtlmEvent};
@@ -761,13 +761,6 @@ fn unspecified() -> SocketAddr {
     SocketAddr::from(([0, 0, 0, 0], 0))
 }
 
-fn version_str(v: HttpVersion) -> &'static str {
-    match v {
-        HttpVersion::Http10 => "HTTP/1.0",
-        HttpVersion::Http11 => "HTTP/1.1",
-    }
-}
-
 fn keep_alive_reason(r: &KeepAliveReason) -> &'static str {
     match r {
         KeepAliveReason::Http11Default => "HTTP/1.1 keeps connections open by default",
@@ -936,7 +929,7 @@ fn index_http(
                 method,
                 target,
                 url,
-                version: version_str(r.head.version),
+                version: r.head.version.as_str(),
                 request_keep_alive: r.keep_alive,
                 request_keep_alive_reason: keep_alive_reason(&r.keep_alive_reason),
                 credentials: cred.map(|c| c.scheme.clone()),
@@ -959,7 +952,7 @@ fn index_http(
                 time: e.time,
                 status: r.head.status,
                 reason: (strings.reason).unwrap_or_else(|| r.head.reason.clone()),
-                version: version_str(r.head.version),
+                version: r.head.version.as_str(),
                 keep_alive: r.keep_alive,
                 keep_alive_reason: keep_alive_reason(&r.keep_alive_reason),
                 challenges: r
