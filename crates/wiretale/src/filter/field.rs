@@ -708,6 +708,9 @@ impl serde::Serialize for Field {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct FieldSet(u64);
 
+// One bit a field: a 65th field needs a wider set.
+const _: () = assert!(Field::ALL.len() <= u64::BITS as usize);
+
 impl FieldSet {
     /// The empty set.
     pub const EMPTY: FieldSet = FieldSet(0);
