@@ -272,6 +272,22 @@ pub enum Field {
     HttpWwwAuthenticate,
     /// `http.proxy_authenticate`: the value of each `Proxy-Authenticate` header.
     HttpProxyAuthenticate,
+    /// `http.user_agent`: the value of each `User-Agent` header.
+    HttpUserAgent,
+    /// `http.server`: the value of each `Server` header.
+    HttpServer,
+    /// `http.content_type`: the value of each `Content-Type` header.
+    HttpContentType,
+    /// `http.content_length_header`: the value of each `Content-Length` header, as sent.
+    HttpContentLengthHeader,
+    /// `http.content_length`: each `Content-Length` header that is a number.
+    HttpContentLength,
+    /// `http.transfer_encoding`: the value of each `Transfer-Encoding` header.
+    HttpTransferEncoding,
+    /// `http.location`: the value of each `Location` header.
+    HttpLocation,
+    /// `http.upgrade`: the value of each `Upgrade` header.
+    HttpUpgrade,
     /// `ntlmssp.messagetype`: 1 = NEGOTIATE, 2 = CHALLENGE, 3 = AUTH.
     NtlmsspMessageType,
     /// `ntlmssp.auth.username`: user name in an NTLM AUTHENTICATE message (`NULL` when
@@ -397,7 +413,7 @@ macro_rules! tcp_analysis_labels {
 
 impl Field {
     /// Every field, in declaration order.
-    pub const ALL: [Field; 58] = [
+    pub const ALL: [Field; 66] = [
         Field::FrameNumber,
         Field::IpAddr,
         Field::IpSrc,
@@ -452,6 +468,14 @@ impl Field {
         Field::HttpProxyAuthorization,
         Field::HttpWwwAuthenticate,
         Field::HttpProxyAuthenticate,
+        Field::HttpUserAgent,
+        Field::HttpServer,
+        Field::HttpContentType,
+        Field::HttpContentLengthHeader,
+        Field::HttpContentLength,
+        Field::HttpTransferEncoding,
+        Field::HttpLocation,
+        Field::HttpUpgrade,
         Field::NtlmsspMessageType,
         Field::NtlmsspAuthUsername,
         Field::NtlmsspAuthDomain,
@@ -515,6 +539,14 @@ impl Field {
             Field::HttpProxyAuthorization => "http.proxy_authorization",
             Field::HttpWwwAuthenticate => "http.www_authenticate",
             Field::HttpProxyAuthenticate => "http.proxy_authenticate",
+            Field::HttpUserAgent => "http.user_agent",
+            Field::HttpServer => "http.server",
+            Field::HttpContentType => "http.content_type",
+            Field::HttpContentLengthHeader => "http.content_length_header",
+            Field::HttpContentLength => "http.content_length",
+            Field::HttpTransferEncoding => "http.transfer_encoding",
+            Field::HttpLocation => "http.location",
+            Field::HttpUpgrade => "http.upgrade",
             Field::NtlmsspMessageType => "ntlmssp.messagetype",
             Field::NtlmsspAuthUsername => "ntlmssp.auth.username",
             Field::NtlmsspAuthDomain => "ntlmssp.auth.domain",
@@ -568,7 +600,15 @@ impl Field {
             | Field::HttpAuthorization
             | Field::HttpProxyAuthorization
             | Field::HttpWwwAuthenticate
-            | Field::HttpProxyAuthenticate => Protocol::Http,
+            | Field::HttpProxyAuthenticate
+            | Field::HttpUserAgent
+            | Field::HttpServer
+            | Field::HttpContentType
+            | Field::HttpContentLengthHeader
+            | Field::HttpContentLength
+            | Field::HttpTransferEncoding
+            | Field::HttpLocation
+            | Field::HttpUpgrade => Protocol::Http,
             Field::NtlmsspMessageType
             | Field::NtlmsspAuthUsername
             | Field::NtlmsspAuthDomain
@@ -596,6 +636,7 @@ impl Field {
             | Field::HttpResponseCode
             | Field::TlsHandshakeVersion => U16,
             Field::TlsHandshakeType | Field::TlsAlertDescription => U8,
+            Field::HttpContentLength => FieldType::Unsigned { max: u64::MAX },
             Field::TcpFlagsSyn
             | Field::TcpFlagsAck
             | Field::TcpFlagsReset
@@ -613,6 +654,13 @@ impl Field {
             | Field::HttpProxyAuthorization
             | Field::HttpWwwAuthenticate
             | Field::HttpProxyAuthenticate
+            | Field::HttpUserAgent
+            | Field::HttpServer
+            | Field::HttpContentType
+            | Field::HttpContentLengthHeader
+            | Field::HttpTransferEncoding
+            | Field::HttpLocation
+            | Field::HttpUpgrade
             | Field::NtlmsspAuthUsername
             | Field::NtlmsspAuthDomain
             | Field::NtlmsspAuthHostname => FieldType::String,
@@ -706,10 +754,10 @@ impl serde::Serialize for Field {
 
 /// A set of [`Field`]s (a bit set, `Copy`, no allocation).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct FieldSet(u64);
+pub struct FieldSet(u128);
 
-// One bit a field: a 65th field needs a wider set.
-const _: () = assert!(Field::ALL.len() <= u64::BITS as usize);
+// One bit a field: a 129th field needs a wider set.
+const _: () = assert!(Field::ALL.len() <= u128::BITS as usize);
 
 impl FieldSet {
     /// The empty set.
@@ -717,12 +765,12 @@ impl FieldSet {
 
     /// Adds `field`.
     pub fn insert(&mut self, field: Field) {
-        self.0 |= 1u64 << field.index();
+        self.0 |= 1u128 << field.index();
     }
 
     /// Whether `field` is in the set.
     pub fn contains(self, field: Field) -> bool {
-        self.0 & (1u64 << field.index()) != 0
+        self.0 & (1u128 << field.index()) != 0
     }
 
     /// Whether the set is empty.

@@ -132,6 +132,8 @@ fn proxy_connect() -> TestFrame {
         .text(Field::HttpHost, "sip.example.com:5061")
         .text(Field::HttpConnection, "close")
         .text(Field::HttpAuthorization, "Basic [redacted]")
+        .text(Field::HttpUserAgent, "Entrust Certificate Revocation")
+        .text(Field::HttpUpgrade, "websocket")
 }
 
 /// The proxy's 407 answer carrying an NTLM challenge.
@@ -146,6 +148,12 @@ fn proxy_407() -> TestFrame {
         .text(Field::HttpResponseVersion, "HTTP/1.1")
         .text(Field::HttpProxyAuthenticate, "NTLM TlRMTVNTUAACAAAA")
         .text(Field::HttpWwwAuthenticate, "Basic realm=\"intranet\"")
+        .text(Field::HttpServer, "squid/5.7")
+        .text(Field::HttpContentType, "text/html; charset=utf-8")
+        .text(Field::HttpContentLengthHeader, "179")
+        .num(Field::HttpContentLength, 179)
+        .text(Field::HttpTransferEncoding, "chunked")
+        .text(Field::HttpLocation, "http://intranet/login")
         .num(Field::NtlmsspMessageType, 2)
 }
 
@@ -405,6 +413,19 @@ fn every_field_and_protocol() {
         ),
         ("http.proxy_authenticate contains \"NTLM\"", proxy_407, true),
         ("http.www_authenticate contains \"realm\"", proxy_407, true),
+        (
+            "http.user_agent contains \"Revocation\"",
+            proxy_connect,
+            true,
+        ),
+        ("http.server contains squid", proxy_407, true),
+        ("http.content_type contains \"text/html\"", proxy_407, true),
+        ("http.content_length_header == \"179\"", proxy_407, true),
+        ("http.content_length > 100", proxy_407, true),
+        ("http.content_length > 100", proxy_connect, false),
+        ("http.transfer_encoding == chunked", proxy_407, true),
+        ("http.location contains login", proxy_407, true),
+        ("http.upgrade == websocket", proxy_connect, true),
         ("ntlmssp.auth.username contains \"alice\"", ntlm_auth, true),
         ("tcp.analysis.flags", every_tcp_marker, true),
         ("tcp.analysis.flags", sip_client_hello, false),

@@ -196,12 +196,8 @@ impl FieldSource for EventFields<'_> {
             Field::TcpLen | Field::UdpPort | Field::UdpSrcPort | Field::UdpDstPort => {}
             // A frame's judgement: an event never has it (and `timeline`/`story` refuse it).
             field if field.frames_only() => {}
-            Field::HttpRequest
-            | Field::HttpResponse
-            | Field::HttpRequestMethod
-            | Field::HttpRequestUri
-            | Field::HttpHost
-            | Field::HttpResponseCode => {
+            // Every `http.*` field of an NTLM event is its carrier's.
+            field if field.protocol() == Protocol::Http => {
                 message_values(self.carrier.unwrap_or(e), field, out);
             }
             _ => message_values(e, field, out),
@@ -407,10 +403,24 @@ fn header_values(headers: &HeaderBlock, field: Field, out: &mut dyn FnMut(Value<
         Field::HttpProxyAuthorization => "Proxy-Authorization",
         Field::HttpWwwAuthenticate => "WWW-Authenticate",
         Field::HttpProxyAuthenticate => "Proxy-Authenticate",
+        Field::HttpUserAgent => "User-Agent",
+        Field::HttpServer => "Server",
+        Field::HttpContentType => "Content-Type",
+        Field::HttpContentLengthHeader | Field::HttpContentLength => "Content-Length",
+        Field::HttpTransferEncoding => "Transfer-Encoding",
+        Field::HttpLocation => "Location",
+        Field::HttpUpgrade => "Upgrade",
         _ => return,
     };
     for value in headers.values(name) {
-        out(Value::Str(value));
+        if field == Field::HttpContentLength {
+            // tshark's number: only a header that is one.
+            if let Ok(n) = value.parse::<u64>() {
+                out(Value::Unsigned(n));
+            }
+        } else {
+            out(Value::Str(value));
+        }
     }
 }
 

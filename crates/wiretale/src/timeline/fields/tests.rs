@@ -263,3 +263,37 @@ fn tcp_analysis_fields_are_frames_only() {
         [18, 21]
     );
 }
+
+/// Header fields, as tshark 4.0.17 lists them for the case study: the CRL fetches say who
+/// made them (`User-Agent: Entrust Certificate Revocation`), and the 407s' bodies are 179
+/// bytes of HTML. An NTLM challenge has the fields of the 407 that carried it (the first 407
+/// offers NTLM without a challenge).
+#[test]
+fn header_fields() {
+    let capture = "case-study.pcapng";
+    assert_eq!(
+        frames(capture, "http.user_agent contains \"Revocation\""),
+        [407, 416]
+    );
+    assert_eq!(frames(capture, "http.content_length == 179"), [408, 417]);
+    assert_eq!(
+        frames(capture, "http.content_type contains \"text/html\""),
+        [125, 408, 417, 705]
+    );
+    assert_eq!(
+        event_frames(
+            capture,
+            "ntlmssp.messagetype == 2 && http.content_length_header == \"179\""
+        ),
+        [417]
+    );
+    assert_eq!(
+        frames("tcp-retrans-reorder.pcap", "http.content_length == 0"),
+        [21]
+    );
+    assert!(frames(
+        capture,
+        "http.location || http.upgrade || http.transfer_encoding"
+    )
+    .is_empty());
+}
