@@ -411,6 +411,25 @@ macro_rules! tcp_analysis_labels {
     };
 }
 
+/// The pattern of the `http.*` fields that are a header's text values (`http.connection`,
+/// `http.user_agent`, ...: [`Field::http_header`]).
+macro_rules! http_header_fields {
+    () => {
+        Field::HttpConnection
+            | Field::HttpAuthorization
+            | Field::HttpProxyAuthorization
+            | Field::HttpWwwAuthenticate
+            | Field::HttpProxyAuthenticate
+            | Field::HttpUserAgent
+            | Field::HttpServer
+            | Field::HttpContentType
+            | Field::HttpContentLengthHeader
+            | Field::HttpTransferEncoding
+            | Field::HttpLocation
+            | Field::HttpUpgrade
+    };
+}
+
 impl Field {
     /// Every field, in declaration order.
     pub const ALL: [Field; 66] = [
@@ -596,19 +615,8 @@ impl Field {
             | Field::HttpResponseCode
             | Field::HttpRequestVersion
             | Field::HttpResponseVersion
-            | Field::HttpConnection
-            | Field::HttpAuthorization
-            | Field::HttpProxyAuthorization
-            | Field::HttpWwwAuthenticate
-            | Field::HttpProxyAuthenticate
-            | Field::HttpUserAgent
-            | Field::HttpServer
-            | Field::HttpContentType
-            | Field::HttpContentLengthHeader
             | Field::HttpContentLength
-            | Field::HttpTransferEncoding
-            | Field::HttpLocation
-            | Field::HttpUpgrade => Protocol::Http,
+            | http_header_fields!() => Protocol::Http,
             Field::NtlmsspMessageType
             | Field::NtlmsspAuthUsername
             | Field::NtlmsspAuthDomain
@@ -649,18 +657,7 @@ impl Field {
             | Field::HttpHost
             | Field::HttpRequestVersion
             | Field::HttpResponseVersion
-            | Field::HttpConnection
-            | Field::HttpAuthorization
-            | Field::HttpProxyAuthorization
-            | Field::HttpWwwAuthenticate
-            | Field::HttpProxyAuthenticate
-            | Field::HttpUserAgent
-            | Field::HttpServer
-            | Field::HttpContentType
-            | Field::HttpContentLengthHeader
-            | Field::HttpTransferEncoding
-            | Field::HttpLocation
-            | Field::HttpUpgrade
+            | http_header_fields!()
             | Field::NtlmsspAuthUsername
             | Field::NtlmsspAuthDomain
             | Field::NtlmsspAuthHostname => FieldType::String,
@@ -702,6 +699,26 @@ impl Field {
                 | Field::TcpAnalysisDuplicateAckNum
                 | Field::TcpAnalysisDuplicateAckFrame
         ) || self.tcp_marker().is_some()
+    }
+
+    /// The header whose values this field is (`Connection` for `http.connection`;
+    /// `Content-Length` for `http.content_length` too, which keeps the numbers among them).
+    pub fn http_header(self) -> Option<&'static str> {
+        Some(match self {
+            Field::HttpConnection => "Connection",
+            Field::HttpAuthorization => "Authorization",
+            Field::HttpProxyAuthorization => "Proxy-Authorization",
+            Field::HttpWwwAuthenticate => "WWW-Authenticate",
+            Field::HttpProxyAuthenticate => "Proxy-Authenticate",
+            Field::HttpUserAgent => "User-Agent",
+            Field::HttpServer => "Server",
+            Field::HttpContentType => "Content-Type",
+            Field::HttpContentLengthHeader | Field::HttpContentLength => "Content-Length",
+            Field::HttpTransferEncoding => "Transfer-Encoding",
+            Field::HttpLocation => "Location",
+            Field::HttpUpgrade => "Upgrade",
+            _ => return None,
+        })
     }
 
     /// The pipeline layer that can supply this field.

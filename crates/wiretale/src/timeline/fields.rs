@@ -397,20 +397,8 @@ fn message_values(e: &Event, field: Field, out: &mut dyn FnMut(Value<'_>)) {
 /// Values of the header fields (`http.connection`, `http.authorization`, ...): each header of
 /// that name, as kept (credentials redacted unless secrets are shown).
 fn header_values(headers: &HeaderBlock, field: Field, out: &mut dyn FnMut(Value<'_>)) {
-    let name = match field {
-        Field::HttpConnection => "Connection",
-        Field::HttpAuthorization => "Authorization",
-        Field::HttpProxyAuthorization => "Proxy-Authorization",
-        Field::HttpWwwAuthenticate => "WWW-Authenticate",
-        Field::HttpProxyAuthenticate => "Proxy-Authenticate",
-        Field::HttpUserAgent => "User-Agent",
-        Field::HttpServer => "Server",
-        Field::HttpContentType => "Content-Type",
-        Field::HttpContentLengthHeader | Field::HttpContentLength => "Content-Length",
-        Field::HttpTransferEncoding => "Transfer-Encoding",
-        Field::HttpLocation => "Location",
-        Field::HttpUpgrade => "Upgrade",
-        _ => return,
+    let Some(name) = field.http_header() else {
+        return;
     };
     for value in headers.values(name) {
         if field == Field::HttpContentLength {
