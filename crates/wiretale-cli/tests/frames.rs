@@ -444,6 +444,18 @@ fn marker_corpus() -> (Vec<(String, std::path::PathBuf)>, bool) {
     (captures, shared_dir.is_some())
 }
 
+/// `frames --format jsonl EXTRA… PATH` for the corpus capture `name`, decoding port 80 as TLS
+/// where tshark's reference decode did (tls-on-port-80.pcapng, decoded with "Decode As").
+fn frames_jsonl_args<'a>(name: &str, extra: &[&'a str], path: &'a std::path::Path) -> Vec<&'a str> {
+    let mut args = vec!["frames", "--format", "jsonl"];
+    args.extend_from_slice(extra);
+    if name == "tls-on-port-80.pcapng" {
+        args.extend(["--decode-as", "80=tls"]);
+    }
+    args.push(path.to_str().unwrap());
+    args
+}
+
 /// Every marker of every frame of the corpus and of testdata/ is tshark's, and no other:
 /// `tests/tshark-tcp-markers.tsv` holds tshark 4.0.17's, frame by frame.
 #[test]
@@ -453,13 +465,7 @@ fn every_tcp_marker_of_every_capture_is_tsharks() {
     let mut mismatches = Vec::new();
     let mut seen = 0;
     for (name, path) in &captures {
-        let path = path.to_str().unwrap();
-        let mut args = vec!["frames", "--format", "jsonl"];
-        if name == "tls-on-port-80.pcapng" {
-            args.extend(["--decode-as", "80=tls"]);
-        }
-        args.push(path);
-        let o = wiretale(&args);
+        let o = wiretale(&frames_jsonl_args(name, &[], path));
         for line in String::from_utf8_lossy(&o.stdout).lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let frame = v["frame"].as_u64().unwrap();
@@ -576,12 +582,7 @@ fn tcp_analysis_filters_list_the_frames_tshark_lists() {
                 .filter(|((c, _), text)| c == name && markers.iter().any(|m| text.contains(m)))
                 .map(|((_, frame), _)| *frame)
                 .collect();
-            let mut args = vec!["frames", "--format", "jsonl", "-Y", filter];
-            if name == "tls-on-port-80.pcapng" {
-                args.extend(["--decode-as", "80=tls"]);
-            }
-            args.push(path.to_str().unwrap());
-            let o = wiretale(&args);
+            let o = wiretale(&frames_jsonl_args(name, &["-Y", filter], path));
             assert_eq!(o.status.code(), Some(0), "{name} {filter}");
             let got: Vec<u64> = String::from_utf8_lossy(&o.stdout)
                 .lines()
