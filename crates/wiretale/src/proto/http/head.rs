@@ -361,17 +361,12 @@ pub fn parse_request_head(
     let window = buf.get(..limit).unwrap_or(buf);
     with_header_slots(config, |storage| {
         let mut req = httparse::Request::new(&mut []);
-        parser_config()
-            .parse_request_with_uninit_headers(&mut req, window, storage)
-            .map(|status| match status {
-                httparse::Status::Complete(len) => Some((request_head(&req, config), len)),
-                httparse::Status::Partial => None,
-            })
+        match parser_config().parse_request_with_uninit_headers(&mut req, window, storage) {
+            Ok(httparse::Status::Complete(len)) => Ok(Some((request_head(&req, config), len))),
+            Ok(httparse::Status::Partial) => partial(buf.len(), limit),
+            Err(e) => Err(map_httparse_error(e, config)),
+        }
     })
-    .map_or_else(
-        |e| Err(map_httparse_error(e, config)),
-        |status| complete_or_more(status, buf.len(), limit),
-    )
 }
 
 fn request_head(req: &httparse::Request<'_, '_>, config: &HttpConfig) -> RequestHead {
@@ -395,16 +390,13 @@ fn response_head(resp: &httparse::Response<'_, '_>, config: &HttpConfig) -> Resp
     }
 }
 
-/// `Ok(None)` for a partial head (`None`), unless it already fills the `limit`.
-fn complete_or_more<H>(
-    parsed: Option<(H, usize)>,
-    available: usize,
-    limit: usize,
-) -> Result<Option<(H, usize)>, HttpError> {
-    match parsed {
-        Some(done) => Ok(Some(done)),
-        None if available >= limit => Err(HttpError::HeadTooLarge { limit }),
-        None => Ok(None),
+/// What a partial head of `available` bytes is: `Ok(None)` (more bytes are needed), unless it
+/// already fills the `limit`.
+fn partial<H>(available: usize, limit: usize) -> Result<Option<H>, HttpError> {
+    if available >= limit {
+        Err(HttpError::HeadTooLarge { limit })
+    } else {
+        Ok(None)
     }
 }
 
@@ -417,17 +409,20 @@ const STACK_HEADER_SLOTS: usize = 32;
 /// Header slots for one parse.
 type HeaderSlots<'b> = [MaybeUninit<httparse::Header<'b>>];
 
+/// Runs `parse` with header slots. `parse` answers in its caller's own result type (errors
+/// already `HttpError`s): converted afterwards, a parsed head (a few hundred bytes) was copied
+/// twice more.
 fn with_header_slots<'b, T>(
     config: &HttpConfig,
-    mut parse: impl FnMut(&mut HeaderSlots<'b>) -> Result<T, httparse::Error>,
-) -> Result<T, httparse::Error> {
+    mut parse: impl FnMut(&mut HeaderSlots<'b>) -> Result<T, HttpError>,
+) -> Result<T, HttpError> {
     let max = config.max_headers();
     let mut slots = [const { MaybeUninit::uninit() }; STACK_HEADER_SLOTS];
     if max <= STACK_HEADER_SLOTS {
         return parse(slots.get_mut(..max).unwrap_or(&mut []));
     }
     match parse(&mut slots) {
-        Err(httparse::Error::TooManyHeaders) => {
+        Err(HttpError::TooManyHeaders { .. }) => {
             let mut heap: Vec<_> = std::iter::repeat_with(MaybeUninit::uninit)
                 .take(max)
                 .collect();
@@ -446,17 +441,12 @@ pub fn parse_response_head(
     let window = buf.get(..limit).unwrap_or(buf);
     with_header_slots(config, |storage| {
         let mut resp = httparse::Response::new(&mut []);
-        parser_config()
-            .parse_response_with_uninit_headers(&mut resp, window, storage)
-            .map(|status| match status {
-                httparse::Status::Complete(len) => Some((response_head(&resp, config), len)),
-                httparse::Status::Partial => None,
-            })
+        match parser_config().parse_response_with_uninit_headers(&mut resp, window, storage) {
+            Ok(httparse::Status::Complete(len)) => Ok(Some((response_head(&resp, config), len))),
+            Ok(httparse::Status::Partial) => partial(buf.len(), limit),
+            Err(e) => Err(map_httparse_error(e, config)),
+        }
     })
-    .map_or_else(
-        |e| Err(map_httparse_error(e, config)),
-        |status| complete_or_more(status, buf.len(), limit),
-    )
 }
 
 fn header_block(fields: &[httparse::Header<'_>], config: &HttpConfig) -> HeaderBlock {

@@ -135,13 +135,13 @@ fn start_line_kind(dir: Dir) -> StartLineKind {
 
 impl Pending {
     /// A request or a response about to read its body.
-    fn new(message: HttpMessage, body: BodyProgress, head_start: usize) -> Pending {
+    fn new(message: Box<HttpMessage>, body: BodyProgress, head_start: usize) -> Pending {
         debug_assert!(
-            matches!(message, HttpMessage::Request(_) | HttpMessage::Response(_)),
+            matches!(*message, HttpMessage::Request(_) | HttpMessage::Response(_)),
             "only a request or a response has a body to read"
         );
         Pending {
-            message: Box::new(message),
+            message,
             body,
             head_start: Some(head_start),
         }
@@ -512,14 +512,16 @@ impl HttpConnectionParser {
         }
     }
 
-    /// Registers a request head; returns the message and its framing.
+    /// Registers a request head; returns the message and its framing. The message is boxed
+    /// here, as it will be reported: returned and handed on unboxed, its several hundred bytes
+    /// were copied three more times on the way to its box.
     fn register_request(
         &mut self,
         head: RequestHead,
         len: usize,
         emit: &mut Emit<'_>,
         range: Range<usize>,
-    ) -> (HttpRequest, Result<BodyFraming, HttpError>) {
+    ) -> (Box<HttpMessage>, Result<BodyFraming, HttpError>) {
         let exchange = self.next_exchange;
         self.next_exchange = self.next_exchange.saturating_add(1);
         let (keep, reason) = keep_alive(head.version, &head.headers);
@@ -554,7 +556,7 @@ impl HttpConnectionParser {
                 );
             }
         }
-        let request = HttpRequest {
+        let request = Box::new(HttpMessage::Request(HttpRequest {
             exchange,
             expect_continue: head.headers.has_token("Expect", "100-continue"),
             head,
@@ -564,7 +566,7 @@ impl HttpConnectionParser {
             completion: Completion::Complete,
             head_len: len,
             wire_len: len as u64,
-        };
+        }));
         (request, framing)
     }
 
@@ -572,22 +574,16 @@ impl HttpConnectionParser {
         let range = pos..pos + len;
         self.regain_place(Dir::ToServer, range.clone(), emit);
         let (request, framing) = self.register_request(head, len, emit, range.clone());
-        self.start_body(
-            Dir::ToServer,
-            HttpMessage::Request(request),
-            framing,
-            range,
-            emit,
-        );
+        self.start_body(Dir::ToServer, request, framing, range, emit);
     }
 
-    /// Pairs a response head with the oldest outstanding request; returns the message and its
-    /// framing.
+    /// Pairs a response head with the oldest outstanding request; returns the message (boxed,
+    /// as [`HttpConnectionParser::register_request`] does) and its framing.
     fn register_response(
         &mut self,
         head: ResponseHead,
         len: usize,
-    ) -> (HttpResponse, Result<BodyFraming, HttpError>) {
+    ) -> (Box<HttpMessage>, Result<BodyFraming, HttpError>) {
         let interim = (100..200).contains(&head.status) && head.status != 101;
         let pairing_uncertain = self.pairing_uncertain;
         // The request answered: taken from the queue by a final response, copied for an
@@ -610,7 +606,7 @@ impl HttpConnectionParser {
         if keep && framing == Ok(BodyFraming::UntilClose) {
             (keep, reason) = (false, KeepAliveReason::CloseDelimitedBody);
         }
-        let response = HttpResponse {
+        let response = Box::new(HttpMessage::Response(HttpResponse {
             exchange: front.as_ref().map(|o| o.exchange),
             request: front.map(|o| RequestSummary {
                 method: o.method,
@@ -627,7 +623,7 @@ impl HttpConnectionParser {
             completion: Completion::Complete,
             head_len: len,
             wire_len: len as u64,
-        };
+        }));
         (response, framing)
     }
 
@@ -640,12 +636,15 @@ impl HttpConnectionParser {
     ) {
         let range = pos..pos + len;
         self.regain_place(Dir::ToClient, range.clone(), emit);
+        let status = head.status;
         let (response, framing) = self.register_response(head, len);
-        let status = response.head.status;
-        let exchange = response.exchange;
+        let response_fields = response.as_response();
+        let exchange = response_fields.and_then(|r| r.exchange);
         if status == 101 {
-            let upgrade = response.head.headers.get("Upgrade").map(str::to_string);
-            emit(range.clone(), Box::new(HttpMessage::Response(response)));
+            let upgrade = response_fields
+                .and_then(|r| r.head.headers.get("Upgrade"))
+                .map(str::to_string);
+            emit(range.clone(), response);
             emit(
                 range,
                 Box::new(HttpMessage::ProtocolSwitched { exchange, upgrade }),
@@ -658,12 +657,11 @@ impl HttpConnectionParser {
                 why: NoBody::ConnectEstablished,
             })
         {
-            let authority = response
-                .request
-                .as_ref()
+            let authority = response_fields
+                .and_then(|r| r.request.as_ref())
                 .map(|r| r.target.clone())
                 .unwrap_or_default();
-            emit(range.clone(), Box::new(HttpMessage::Response(response)));
+            emit(range.clone(), response);
             emit(
                 range,
                 Box::new(HttpMessage::TunnelEstablished {
@@ -675,20 +673,14 @@ impl HttpConnectionParser {
             self.switched = Some(ConnectionSwitch::Tunnel);
             return;
         }
-        self.start_body(
-            Dir::ToClient,
-            HttpMessage::Response(response),
-            framing,
-            range,
-            emit,
-        );
+        self.start_body(Dir::ToClient, response, framing, range, emit);
     }
 
     /// After a head: emit a body-less message now, or enter the body state.
     fn start_body(
         &mut self,
         dir: Dir,
-        message: HttpMessage,
+        message: Box<HttpMessage>,
         framing: Result<BodyFraming, HttpError>,
         range: Range<usize>,
         emit: &mut Emit<'_>,
@@ -741,30 +733,35 @@ impl HttpConnectionParser {
             part: MessagePart::Head,
             cause,
         };
-        let message = match dir {
+        let mut message = match dir {
             Dir::ToServer => match parse_request_head(&closed, &config) {
-                Ok(Some((head, _))) => {
-                    let (mut r, _) = self.register_request(head, rest.len(), emit, range.clone());
-                    r.completion = truncated;
-                    r.body = BodyInfo::new(None);
-                    Some(HttpMessage::Request(r))
-                }
+                Ok(Some((head, _))) => Some(
+                    self.register_request(head, rest.len(), emit, range.clone())
+                        .0,
+                ),
                 _ => None,
             },
             Dir::ToClient => match parse_response_head(&closed, &config) {
-                Ok(Some((head, _))) => {
-                    let (mut r, _) = self.register_response(head, rest.len());
-                    r.completion = truncated;
-                    r.body = BodyInfo::new(None);
-                    Some(HttpMessage::Response(r))
-                }
+                Ok(Some((head, _))) => Some(self.register_response(head, rest.len()).0),
                 _ => None,
             },
         };
+        if let Some(
+            HttpMessage::Request(HttpRequest {
+                completion, body, ..
+            })
+            | HttpMessage::Response(HttpResponse {
+                completion, body, ..
+            }),
+        ) = message.as_deref_mut()
+        {
+            *completion = truncated;
+            *body = BodyInfo::new(None);
+        }
         match message {
             Some(m) => {
                 self.regain_place(dir, range.clone(), emit);
-                emit(range, Box::new(m));
+                emit(range, m);
             }
             None => {
                 let error = HttpError::TruncatedHead { len: rest.len() };
