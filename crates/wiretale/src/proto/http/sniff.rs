@@ -168,11 +168,22 @@ fn request_line_prefix(buf: &[u8]) -> LineCheck {
 
 /// `HTTP/1.d SP ddd` followed by SP, CR or LF.
 fn status_line_prefix(buf: &[u8]) -> LineCheck {
-    const PATTERN: &[u8] = b"HTTP/1.# ###";
-    for (i, &p) in PATTERN.iter().enumerate() {
-        let Some(&b) = buf.get(i) else {
-            return LineCheck::NeedMore;
+    // With the whole pattern there (nearly always), its fixed-size parts are compared at
+    // once; byte by byte, it cost as much as the rest of finding a response's head.
+    if let Some((&[ref version @ .., space, d1, d2, d3], after)) = buf.split_first_chunk::<12>() {
+        let pattern_ok = version.starts_with(b"HTTP/1.")
+            && version[7].is_ascii_digit()
+            && space == b' '
+            && [d1, d2, d3].iter().all(u8::is_ascii_digit);
+        return match after.first() {
+            _ if !pattern_ok => LineCheck::No,
+            None => LineCheck::NeedMore,
+            Some(b' ' | b'\r' | b'\n') => LineCheck::Yes,
+            Some(_) => LineCheck::No,
         };
+    }
+    const PATTERN: &[u8] = b"HTTP/1.# ###";
+    for (&b, &p) in buf.iter().zip(PATTERN) {
         let ok = if p == b'#' {
             b.is_ascii_digit()
         } else {
@@ -182,22 +193,24 @@ fn status_line_prefix(buf: &[u8]) -> LineCheck {
             return LineCheck::No;
         }
     }
-    match buf.get(PATTERN.len()) {
-        None => LineCheck::NeedMore,
-        Some(b' ' | b'\r' | b'\n') => LineCheck::Yes,
-        Some(_) => LineCheck::No,
-    }
+    LineCheck::NeedMore
 }
 
 /// A complete request line (without its LF): `method SP target SP HTTP/1.d [CR]`.
 /// `strict_method` additionally demands an upper-case method (used when resynchronising).
 pub(crate) fn is_request_line(line: &[u8], strict_method: bool) -> bool {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let Some(sp1) = line.iter().position(|&b| b == b' ') else {
+    // The version is the line's last nine bytes (a space before it): split off there, not
+    // found by a search back from the end for the last space.
+    let Some((method_and_target, version)) = line.split_last_chunk::<9>() else {
         return false;
     };
-    let (method, rest) = line.split_at(sp1);
-    let rest = rest.get(1..).unwrap_or(&[]);
+    let version_ok = version.starts_with(b" HTTP/1.") && version[8].is_ascii_digit();
+    let Some(sp1) = method_and_target.iter().position(|&b| b == b' ') else {
+        return false;
+    };
+    let (method, target) = method_and_target.split_at(sp1);
+    let target = target.get(1..).unwrap_or(&[]);
     let method_ok = !method.is_empty()
         && method.len() <= MAX_METHOD_LEN
         && method.iter().all(|&b| {
@@ -207,17 +220,7 @@ pub(crate) fn is_request_line(line: &[u8], strict_method: bool) -> bool {
                 is_tchar(b)
             }
         });
-    let Some(sp2) = rest.iter().rposition(|&b| b == b' ') else {
-        return false;
-    };
-    let (target, version) = rest.split_at(sp2);
-    let version = version.get(1..).unwrap_or(&[]);
-    method_ok
-        && !target.is_empty()
-        && target.iter().all(|&b| is_target_char(b))
-        && version.len() == 8
-        && version.starts_with(b"HTTP/1.")
-        && version.get(7).is_some_and(u8::is_ascii_digit)
+    version_ok && method_ok && !target.is_empty() && target.iter().all(|&b| is_target_char(b))
 }
 
 /// Could `partial` (a line without LF yet) still become a request line?
@@ -362,6 +365,91 @@ mod tests {
         assert_eq!(status_line_prefix(b"HTTP/1.1 200\r\n"), LineCheck::Yes);
         assert_eq!(status_line_prefix(b"HTTP/1.1 20"), LineCheck::NeedMore);
         assert_eq!(status_line_prefix(b"HTTP/1.1 2000"), LineCheck::No);
+    }
+
+    /// The start-line checks as first written, a byte at a time.
+    fn status_line_prefix_bytewise(buf: &[u8]) -> LineCheck {
+        for (i, &p) in b"HTTP/1.# ###".iter().enumerate() {
+            let Some(&b) = buf.get(i) else {
+                return LineCheck::NeedMore;
+            };
+            if !(if p == b'#' {
+                b.is_ascii_digit()
+            } else {
+                b == p
+            }) {
+                return LineCheck::No;
+            }
+        }
+        match buf.get(12) {
+            None => LineCheck::NeedMore,
+            Some(b' ' | b'\r' | b'\n') => LineCheck::Yes,
+            Some(_) => LineCheck::No,
+        }
+    }
+
+    fn is_request_line_by_last_space(line: &[u8], strict_method: bool) -> bool {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(sp1) = line.iter().position(|&b| b == b' ') else {
+            return false;
+        };
+        let (method, rest) = line.split_at(sp1);
+        let rest = &rest[1..];
+        let method_ok = !method.is_empty()
+            && method.len() <= MAX_METHOD_LEN
+            && method.iter().all(|&b| {
+                if strict_method {
+                    is_strict_method_char(b)
+                } else {
+                    is_tchar(b)
+                }
+            });
+        let Some(sp2) = rest.iter().rposition(|&b| b == b' ') else {
+            return false;
+        };
+        let (target, version) = rest.split_at(sp2);
+        let version = &version[1..];
+        method_ok
+            && !target.is_empty()
+            && target.iter().all(|&b| is_target_char(b))
+            && version.len() == 8
+            && version.starts_with(b"HTTP/1.")
+            && version[7].is_ascii_digit()
+    }
+
+    #[test]
+    fn start_line_checks_agree_with_bytewise_ones_on_every_prefix() {
+        let lines: [&[u8]; 12] = [
+            b"HTTP/1.1 200 OK\r\n",
+            b"HTTP/1.0 404\r\n",
+            b"HTTP/1.1 2000 x",
+            b"HTTP/1.x 200 OK",
+            b"HTTP/2.0 200 OK",
+            b"HTTP/1.1  200 OK",
+            b"GET /index.html HTTP/1.1\r",
+            b"get / HTTP/1.0",
+            b"GET /a b HTTP/1.1",
+            b"GET  HTTP/1.1",
+            b"GET / HTTP/1.1 HTTP/1.1",
+            b"GET / xHTTP/1.1",
+        ];
+        for line in lines {
+            for n in 0..=line.len() {
+                let prefix = &line[..n];
+                assert_eq!(
+                    status_line_prefix(prefix),
+                    status_line_prefix_bytewise(prefix),
+                    "{prefix:?}"
+                );
+                for strict in [false, true] {
+                    assert_eq!(
+                        is_request_line(prefix, strict),
+                        is_request_line_by_last_space(prefix, strict),
+                        "{prefix:?} {strict}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
