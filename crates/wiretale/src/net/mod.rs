@@ -20,7 +20,7 @@ pub use tcp_header::{TcpFlags, TcpHeader, TcpHeaderError, TcpOptions};
 use crate::capture::Record;
 use etherparse::{IpNumber, LaxIpSlice};
 use serde::Serialize;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 /// Why a frame was not analysed as TCP. Counted in the analysis statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -277,14 +277,50 @@ impl NetDecoder {
         let captured = payload_bytes
             .get(..(payload_len as usize).min(payload_bytes.len()))
             .unwrap_or(payload_bytes);
+        let (src, dst) = socket_addrs(src_ip, dst_ip, header.src_port(), header.dst_port());
         Decoded::Tcp(Segment {
-            src: SocketAddr::new(src_ip, header.src_port()),
-            dst: SocketAddr::new(dst_ip, header.dst_port()),
+            src,
+            dst,
             header,
             payload: captured,
             payload_len,
         })
     }
+}
+
+/// The segment's sender and receiver. Out of line, and two IPv4 addresses (most segments)
+/// made into IPv4 socket addresses as such: built inside [`NetDecoder::decode`] from
+/// addresses of either kind, the sixteen bytes an IPv6 address would have were carried through
+/// it and written out one by one for every segment, about a hundred instructions a packet.
+#[inline(never)]
+fn socket_addrs(
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+) -> (SocketAddr, SocketAddr) {
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => (
+            SocketAddr::V4(SocketAddrV4::new(src, src_port)),
+            SocketAddr::V4(SocketAddrV4::new(dst, dst_port)),
+        ),
+        _ => other_socket_addrs(src, dst, src_port, dst_port),
+    }
+}
+
+/// [`socket_addrs`] of any other pair, apart so that its general form does not spread to the
+/// IPv4 one.
+#[inline(never)]
+fn other_socket_addrs(
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+) -> (SocketAddr, SocketAddr) {
+    (
+        SocketAddr::new(src, src_port),
+        SocketAddr::new(dst, dst_port),
+    )
 }
 
 fn skipped<'a>(reason: SkipReason, packet: Option<OtherPacket>, offset: usize) -> Decoded<'a> {
