@@ -14,6 +14,7 @@ use super::finding::Finding;
 use super::index::{ConnIndex, Index};
 pub(crate) use crate::tcp::Dir;
 pub(crate) use revocation::normalize as normalize_url;
+pub(crate) use revocation::split_scheme;
 
 pub(crate) use crate::timeline::summary::short_duration;
 

@@ -290,7 +290,7 @@ pub(crate) fn normalize(u: &str) -> String {
 /// `u.split_once("://")`, found from the colons: every certificate's URLs and every fetch
 /// checked against them are normalised, and the general substring search cost more than the
 /// rest of the normalisation.
-fn split_scheme(u: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_scheme(u: &str) -> Option<(&str, &str)> {
     let bytes = u.as_bytes();
     let at =
         memchr::memchr_iter(b':', bytes).find(|&at| bytes.get(at + 1..at + 3) == Some(b"//"))?;
