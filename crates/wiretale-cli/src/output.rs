@@ -301,12 +301,23 @@ fn write_units(
 /// [`push_fixed`] remembering the text of the last value written: a story's times repeat
 /// to the millisecond from line to line (a thousand lines a second of capture share a
 /// thousand texts), and making the digits was half of writing a time.
-#[derive(Default)]
 pub struct RepeatedFixed {
     /// What `text` is the text of: the rounded units, the value's sign, the format.
     key: Option<(u64, bool, Decimals, Sign)>,
+    /// The text at the end, spaces before it: a width up to the whole buffer is copied in
+    /// one piece, padding included.
     text: [u8; 24],
     at: usize,
+}
+
+impl Default for RepeatedFixed {
+    fn default() -> Self {
+        RepeatedFixed {
+            key: None,
+            text: [b' '; 24],
+            at: 24,
+        }
+    }
 }
 
 impl RepeatedFixed {
@@ -324,10 +335,16 @@ impl RepeatedFixed {
         };
         let key = (units, value.is_sign_negative(), decimals, sign);
         if self.key != Some(key) {
-            self.at = write_units(&mut self.text, units, key.1, decimals, sign);
+            let at = write_units(&mut self.text, units, key.1, decimals, sign);
+            // A shorter text than the last leaves the room before it to spaces again.
+            if let Some(room) = self.text.get_mut(self.at..at) {
+                room.fill(b' ');
+            }
+            self.at = at;
             self.key = Some(key);
         }
-        let text = self.text.get(self.at..).unwrap_or_default();
+        let padded = self.text.len().saturating_sub(width).min(self.at);
+        let text = self.text.get(padded..).unwrap_or_default();
         pad(b, width.saturating_sub(text.len()));
         b.extend_from_slice(text);
         Ok(())
@@ -525,7 +542,8 @@ mod tests {
             }
         }
         // Remembered texts: the same values in order, sorted (runs of one text), with
-        // values beyond the fast path and the formats changing under one `RepeatedFixed`.
+        // values beyond the fast path and the formats changing under one `RepeatedFixed`,
+        // in columns narrower and wider than its buffer.
         let mut sorted = values.clone();
         sorted.sort_by(f64::total_cmp);
         let mut repeated = RepeatedFixed::default();
@@ -537,9 +555,10 @@ mod tests {
         let odd = [f64::NAN, 1e12, -1e12, -0.0, 0.0, -0.0004];
         for (i, &v) in values.iter().chain(&sorted).chain(&odd).enumerate() {
             let (decimals, sign) = formats[(i / 1000) % formats.len()];
+            let width = [11, 0, 9, 24, 30][(i / 7) % 5];
             let (mut want, mut got) = (Vec::new(), Vec::new());
-            push_fixed(&mut want, v, 11, decimals, sign).unwrap();
-            repeated.push(&mut got, v, 11, decimals, sign).unwrap();
+            push_fixed(&mut want, v, width, decimals, sign).unwrap();
+            repeated.push(&mut got, v, width, decimals, sign).unwrap();
             assert_eq!(got, want, "{v:e} {decimals:?} {sign:?}");
         }
         // The frame listing's relative times: six decimals, no `+`, in 12.

@@ -62,6 +62,8 @@ struct PartyText {
     addr: SocketAddrV4,
     role: &'static str,
     len: u8,
+    /// The text, then spaces: a column up to the whole room is copied in one piece,
+    /// padding included.
     text: [u8; PARTY_TEXT_ROOM],
 }
 
@@ -105,16 +107,17 @@ impl PartyTexts {
             .as_ref()
             .filter(|t| t.addr == addr && same_role(t.role))
         {
-            let text = &hit.text[..usize::from(hit.len)];
-            b.extend_from_slice(text);
-            pad(b, width.saturating_sub(text.len()));
+            let len = usize::from(hit.len);
+            let padded = width.min(PARTY_TEXT_ROOM).max(len);
+            b.extend_from_slice(hit.text.get(..padded).unwrap_or_default());
+            pad(b, width.saturating_sub(padded));
             return;
         }
         let start = b.len();
         push_party(b, p, 0);
         let written = b.get(start..).unwrap_or_default();
         if written.len() <= PARTY_TEXT_ROOM {
-            let mut text = [0u8; PARTY_TEXT_ROOM];
+            let mut text = [b' '; PARTY_TEXT_ROOM];
             text[..written.len()].copy_from_slice(written);
             *slot = Some(PartyText {
                 addr,
