@@ -195,7 +195,7 @@ impl PartiesSeen {
             self.sides.resize(at + 1, 0);
             self.prints.resize(at + 1, 0);
         }
-        let (lower, higher, sides) = if src <= dst {
+        let (lower, higher, sides) = if addr_le(src, dst) {
             (src, dst, Self::LOWER_FROM | Self::HIGHER_TO)
         } else {
             (dst, src, Self::HIGHER_FROM | Self::LOWER_TO)
@@ -263,6 +263,17 @@ impl PartiesSeen {
             }
         }
         Some(columns)
+    }
+}
+
+/// `a <= b`, with IPv4 addresses compared as numbers (the derived comparison of two
+/// `SocketAddr`s cost half of noting a step's parties, [`PartiesSeen::note`]).
+fn addr_le(a: SocketAddr, b: SocketAddr) -> bool {
+    match (a, b) {
+        (SocketAddr::V4(a), SocketAddr::V4(b)) => {
+            (u32::from(*a.ip()), a.port()) <= (u32::from(*b.ip()), b.port())
+        }
+        _ => a <= b,
     }
 }
 
@@ -1067,17 +1078,14 @@ impl<'i> RoleResolver<'i> {
     /// Names the roles of `step`'s parties and notes its connection's last frame.
     fn resolve(&mut self, step: &mut Step) {
         let conn = step.stream.and_then(|s| self.stream_sides(s));
-        let mut role = |addr: Option<SocketAddr>| {
-            let Some(addr) = addr else {
-                return CLIENT;
-            };
-            match conn {
-                Some(c) if c.client == addr => CLIENT,
-                Some(c) if c.server == addr => c.server_role,
-                _ => role_index(self.role_of(addr)),
-            }
-        };
-        step.roles = [role(step.src), role(step.dst)];
+        // Nearly always the connection's own two addresses: compared in line, the other
+        // addresses looked up out of line (inlined, that lookup made this a call per party).
+        step.roles = [step.src, step.dst].map(|addr| match (addr, &conn) {
+            (None, _) => CLIENT,
+            (Some(addr), Some(c)) if c.client == addr => CLIENT,
+            (Some(addr), Some(c)) if c.server == addr => c.server_role,
+            (Some(addr), _) => role_index(self.role_of(addr)),
+        });
         step.stream_last_frame = conn.and_then(|c| c.last_frame).unwrap_or(u64::MAX);
     }
 
@@ -1098,6 +1106,7 @@ impl<'i> RoleResolver<'i> {
     }
 
     /// [`Index::role_of`], from a map built once.
+    #[inline(never)]
     fn role_of(&mut self, addr: SocketAddr) -> &'static str {
         let index = self.index;
         let servers = self.servers.get_or_insert_with(|| {
@@ -1414,6 +1423,29 @@ mod tests {
                     "client reopens its receive window after 2.0 s (3 zero-window probes from client), and more",
                     "{spill:?} {stream:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn addresses_are_ordered_as_the_standard_library_orders_them() {
+        let addrs: Vec<SocketAddr> = [
+            "10.0.0.1:80",
+            "10.0.0.1:81",
+            "10.0.0.2:1",
+            "9.255.255.255:65535",
+            "255.0.0.0:0",
+            "0.0.0.0:0",
+            "[::1]:80",
+            "[::]:0",
+            "[2001:db8::1]:443",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        for &a in &addrs {
+            for &b in &addrs {
+                assert_eq!(addr_le(a, b), a <= b, "{a} {b}");
             }
         }
     }
