@@ -6,9 +6,8 @@ use crate::tcp::ConnEvent;
 use crate::timeline::{Detail, Event, Frames};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 
@@ -827,10 +826,11 @@ impl Story {
 /// idle periods.
 struct Teller {
     opts: StoryOptions,
-    /// Each stream's last step: its time and frame (foldhash: updated for every step).
-    last_on_stream: foldhash::HashMap<u64, (Timestamp, u64)>,
-    /// Streams with a clock, by their last frame, soonest first.
-    ending: BinaryHeap<Reverse<(u64, u64)>>,
+    /// Each stream's clock (foldhash: updated for every step).
+    last_on_stream: foldhash::HashMap<u64, StreamClock>,
+    /// How many clocks the map may hold before those past their stream's last frame are
+    /// swept out.
+    sweep_at: usize,
     /// Forget a stream's clock once past its last frame (off only to test that this changes
     /// nothing).
     forget_closed: bool,
@@ -840,12 +840,27 @@ struct Teller {
     idle_line: Option<StoryLine>,
 }
 
+/// A stream's last step, and when its clock is forgotten.
+#[derive(Debug, Clone, Copy)]
+struct StreamClock {
+    time: Timestamp,
+    frame: u64,
+    /// The last frame of the stream as the step that started the clock knew it (`u64::MAX`:
+    /// never forgotten): no step of the stream comes after it, and a million connections
+    /// would otherwise keep a million clocks. A clock past it reads as none, whether or not
+    /// it has been swept out yet.
+    expires: u64,
+}
+
 impl Teller {
+    /// Clocks held before the first sweep.
+    const FIRST_SWEEP: usize = 1024;
+
     fn new(opts: StoryOptions) -> Self {
         Teller {
             opts,
             last_on_stream: Default::default(),
-            ending: BinaryHeap::new(),
+            sweep_at: Self::FIRST_SWEEP,
             forget_closed: true,
             first_time: None,
             pending: None,
@@ -854,14 +869,6 @@ impl Teller {
     }
 
     fn step(&mut self, step: &Step, visit: &mut impl FnMut(&StoryLine)) {
-        // Streams whose last frame is behind this step will not speak again.
-        while let Some(&Reverse((last_frame, stream))) = self.ending.peek() {
-            if last_frame >= step.frame {
-                break;
-            }
-            self.ending.pop();
-            self.last_on_stream.remove(&stream);
-        }
         let (from, to) = step.parties();
         let start = *self.first_time.get_or_insert(step.time);
         // Merge with the previous line when it is the same frame, connection, sender and
@@ -884,13 +891,34 @@ impl Teller {
             visit(prev);
         }
         if let Some(stream) = step.stream {
-            // One lookup: the stream's clock is read and moved to this step in place.
-            let now = (step.time, step.frame);
-            let (prev, new_clock) = match self.last_on_stream.entry(stream) {
-                Entry::Occupied(mut clock) => (Some(clock.insert(now)), false),
+            // One lookup: the stream's clock is read and moved to this step in place. Steps
+            // come in frame order: a clock past its stream's last frame stays past it.
+            let expires = if self.forget_closed {
+                step.stream_last_frame
+            } else {
+                u64::MAX
+            };
+            let started = StreamClock {
+                time: step.time,
+                frame: step.frame,
+                expires,
+            };
+            let prev = match self.last_on_stream.entry(stream) {
+                Entry::Occupied(mut clock) => {
+                    let clock = clock.get_mut();
+                    let prev = *clock;
+                    if prev.expires < step.frame {
+                        *clock = started;
+                        None
+                    } else {
+                        (clock.time, clock.frame) = (step.time, step.frame);
+                        Some((prev.time, prev.frame))
+                    }
+                }
                 Entry::Vacant(clock) => {
-                    clock.insert(now);
-                    (None, true)
+                    clock.insert(started);
+                    self.sweep_if_full(step.frame);
+                    None
                 }
             };
             if let Some((prev, prev_frame)) = &prev {
@@ -915,9 +943,6 @@ impl Teller {
                     visit(line);
                 }
             }
-            if new_clock && step.stream_last_frame != u64::MAX && self.forget_closed {
-                self.ending.push(Reverse((step.stream_last_frame, stream)));
-            }
         }
         let line = self
             .pending
@@ -933,6 +958,18 @@ impl Teller {
         push_step_text(&mut line.text, &step.text, &from, &to);
         line.from = from;
         line.to = to;
+    }
+
+    /// Forgets the clocks past their stream's last frame once the map holds
+    /// [`Teller::sweep_at`] of them (`frame`: the step being told): the map stays within
+    /// twice the streams with a clock, each sweep paid for by as many new clocks.
+    fn sweep_if_full(&mut self, frame: u64) {
+        if self.last_on_stream.len() < self.sweep_at {
+            return;
+        }
+        self.last_on_stream
+            .retain(|_, clock| clock.expires >= frame);
+        self.sweep_at = (2 * self.last_on_stream.len()).max(Self::FIRST_SWEEP);
     }
 
     fn finish(self, visit: &mut impl FnMut(&StoryLine)) {
