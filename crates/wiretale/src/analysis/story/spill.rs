@@ -602,67 +602,127 @@ fn encode(out: &mut impl Write, seq: u64, s: &Step, r: &mut Vec<u8>) -> io::Resu
     out.write_all(r)
 }
 
-/// Appends one step to `r` as a record: its length (u32), then the fields. On an error `r`
-/// is left as it was.
+/// A record after its length: the step's fields of fixed size at fixed places (written and
+/// read as one block: field by field, each appended or taken with its own checks, they cost
+/// twice as much), then its variable parts, in this order: the frame list (8 bytes a frame),
+/// the sender's and the receiver's address ([`ADDR_V4`] or [`ADDR_V6`] bytes, or none), and
+/// the text's bytes unless it is a fixed phrase.
+mod layout {
+    /// Recording sequence number (u64).
+    pub(super) const SEQ: usize = 0;
+    /// The step's frame (u64).
+    pub(super) const FRAME: usize = 8;
+    /// Seconds (i64) and nanoseconds (u32) of its time.
+    pub(super) const SECS: usize = 16;
+    pub(super) const NANOS: usize = 24;
+    /// Stream number (u64), when [`HAS_STREAM`] is set.
+    pub(super) const STREAM: usize = 28;
+    /// Frames in the list (u32); `u32::MAX`: just the step's own frame, no list.
+    pub(super) const FRAMES: usize = 36;
+    /// The text's length in bytes (u32), or the place of its fixed phrase when
+    /// [`PHRASE`] is set.
+    pub(super) const TEXT: usize = 40;
+    /// Four bytes: the flags ([`HAS_STREAM`], [`ONGOING`], [`PHRASE`]), the protocol's
+    /// place in `PROTOS`, and the kinds of the sender's and the receiver's address (0:
+    /// none, 4 or 6).
+    pub(super) const FLAGS: usize = 44;
+    pub(super) const LEN: usize = 48;
+
+    pub(super) const HAS_STREAM: u8 = 1;
+    pub(super) const ONGOING: u8 = 2;
+    /// The text is a fixed phrase, stored as its place in the list (read back without
+    /// reading or checking its bytes).
+    pub(super) const PHRASE: u8 = 4;
+
+    /// Writes `bytes` at `at`.
+    pub(super) fn put<const N: usize>(head: &mut [u8; LEN], at: usize, bytes: [u8; N]) {
+        if let Some(place) = head.get_mut(at..at + N) {
+            place.copy_from_slice(&bytes);
+        }
+    }
+
+    /// The `N` bytes at `at`.
+    pub(super) fn get<const N: usize>(head: &[u8; LEN], at: usize) -> [u8; N] {
+        let mut bytes = [0; N];
+        if let Some(place) = head.get(at..at + N) {
+            bytes.copy_from_slice(place);
+        }
+        bytes
+    }
+}
+
+/// Bytes of an IPv4 address on disk: the address, the port.
+const ADDR_V4: usize = 4 + 2;
+/// Bytes of an IPv6 address on disk: the address, the port, the flow label, the scope.
+const ADDR_V6: usize = 16 + 2 + 4 + 4;
+
+/// Appends one step to `r` as a record: its length (u32), then its fields ([`layout`]). On an
+/// error `r` is left as it was.
 fn encode_into(r: &mut Vec<u8>, seq: u64, s: &Step) -> io::Result<()> {
-    let start = r.len();
-    r.extend_from_slice(&[0; 4]);
-    r.extend_from_slice(&seq.to_le_bytes());
-    r.extend_from_slice(&s.frame.to_le_bytes());
-    if s.frames.is_empty() {
-        // Just the step's own frame.
-        r.extend_from_slice(&u32::MAX.to_le_bytes());
+    // A fixed phrase is stored as its place in the list, any other text as its bytes. A
+    // step read back holds its phrase as an owned copy (a merge round writes it again):
+    // compared by content.
+    let text: &str = &s.text;
+    let phrase = FIXED_PHRASES.iter().position(|p| *p == text);
+    let text = match phrase {
+        Some(_) => "",
+        // A record must come back: a text beyond what decode accepts is cut (at a
+        // character).
+        None if text.len() > MAX_TEXT => {
+            let mut cut = MAX_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.get(..cut).unwrap_or_default()
+        }
+        None => text,
+    };
+    let frames: &[u64] = match u32::try_from(s.frames.len()) {
+        Ok(n) if n < u32::MAX => &s.frames,
+        _ => s.frames.get(..u32::MAX as usize - 1).unwrap_or_default(),
+    };
+    let flags = if s.stream.is_some() {
+        layout::HAS_STREAM
     } else {
-        let n = u32::try_from(s.frames.len()).unwrap_or(u32::MAX - 1);
-        r.extend_from_slice(&n.to_le_bytes());
-        for f in s.frames.iter().take(n as usize) {
-            r.extend_from_slice(&f.to_le_bytes());
-        }
-    }
-    r.extend_from_slice(&s.time.secs.to_le_bytes());
-    r.extend_from_slice(&s.time.nanos.to_le_bytes());
-    match s.stream {
-        None => r.push(0),
-        Some(n) => {
-            r.push(1);
-            r.extend_from_slice(&n.to_le_bytes());
-        }
-    }
-    encode_addr(r, s.src);
-    encode_addr(r, s.dst);
+        0
+    } | if s.ongoing { layout::ONGOING } else { 0 }
+        | if phrase.is_some() { layout::PHRASE } else { 0 };
+    let mut fixed = [0u8; layout::LEN];
+    layout::put(&mut fixed, layout::SEQ, seq.to_le_bytes());
+    layout::put(&mut fixed, layout::FRAME, s.frame.to_le_bytes());
+    layout::put(&mut fixed, layout::SECS, s.time.secs.to_le_bytes());
+    layout::put(&mut fixed, layout::NANOS, s.time.nanos.to_le_bytes());
+    layout::put(
+        &mut fixed,
+        layout::STREAM,
+        s.stream.unwrap_or(0).to_le_bytes(),
+    );
+    // An empty list is just the step's own frame. `frames` and `MAX_TEXT` fit 32 bits.
+    let listed = if s.frames.is_empty() {
+        u32::MAX
+    } else {
+        frames.len() as u32
+    };
+    layout::put(&mut fixed, layout::FRAMES, listed.to_le_bytes());
+    let text_field = phrase.map_or(text.len(), |code| code) as u32;
+    layout::put(&mut fixed, layout::TEXT, text_field.to_le_bytes());
     // Not the roles nor the connection's last frame: a step is spilled before they are
     // named (`Runs::settle` keeps them apart for each telling), and comes back without them.
     let proto = PROTOS.iter().position(|p| *p == s.proto).unwrap_or(0) as u8;
-    r.extend_from_slice(&[proto, u8::from(s.ongoing)]);
-    // A fixed phrase is stored as its place in the list (read back without reading or
-    // checking its bytes), any other text as its length and bytes. A step read back holds
-    // its phrase as an owned copy (a merge round writes it again): compared by content.
-    let text: &str = &s.text;
-    let phrase = FIXED_PHRASES.iter().position(|p| *p == text);
-    if let Some(code) = phrase {
-        r.push(TEXT_PHRASE);
-        r.push(code as u8);
-        return finish_record(r, start);
+    let [src, dst] = [s.src, s.dst].map(addr_kind);
+    layout::put(&mut fixed, layout::FLAGS, [flags, proto, src, dst]);
+    let start = r.len();
+    r.reserve(4 + layout::LEN + 8 * frames.len() + 2 * ADDR_V6 + text.len());
+    r.extend_from_slice(&[0; 4]);
+    r.extend_from_slice(&fixed);
+    for f in frames {
+        r.extend_from_slice(&f.to_le_bytes());
     }
-    r.push(TEXT_INLINE);
-    // A record must come back: a text beyond what decode accepts is cut (at a character).
-    let mut text = text;
-    if text.len() > MAX_TEXT {
-        let mut cut = MAX_TEXT;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text = &text[..cut];
-    }
-    // `MAX_TEXT` fits 32 bits.
-    r.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    encode_addr(r, s.src);
+    encode_addr(r, s.dst);
     r.extend_from_slice(text.as_bytes());
     finish_record(r, start)
 }
-
-/// How a record's text is stored: its length and bytes, or the place of a fixed phrase.
-const TEXT_INLINE: u8 = 0;
-const TEXT_PHRASE: u8 = 1;
 
 /// Writes the length of the record built in `r` from `start` in the four bytes left for it.
 fn finish_record(r: &mut Vec<u8>, start: usize) -> io::Result<()> {
@@ -677,16 +737,27 @@ fn finish_record(r: &mut Vec<u8>, start: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// The kind of an address in a record's [`layout`].
+fn addr_kind(addr: Option<SocketAddr>) -> u8 {
+    match addr {
+        None => 0,
+        Some(SocketAddr::V4(_)) => 4,
+        Some(SocketAddr::V6(_)) => 6,
+    }
+}
+
+/// Appends the bytes of an address ([`ADDR_V4`], [`ADDR_V6`]).
 fn encode_addr(r: &mut Vec<u8>, addr: Option<SocketAddr>) {
     match addr {
-        None => r.push(0),
+        None => {}
         Some(SocketAddr::V4(a)) => {
-            r.push(4);
-            r.extend_from_slice(&a.ip().octets());
-            r.extend_from_slice(&a.port().to_le_bytes());
+            let mut bytes = [0u8; ADDR_V4];
+            let (ip, port) = bytes.split_at_mut(4);
+            ip.copy_from_slice(&a.ip().octets());
+            port.copy_from_slice(&a.port().to_le_bytes());
+            r.extend_from_slice(&bytes);
         }
         Some(SocketAddr::V6(a)) => {
-            r.push(6);
             r.extend_from_slice(&a.ip().octets());
             r.extend_from_slice(&a.port().to_le_bytes());
             r.extend_from_slice(&a.flowinfo().to_le_bytes());
@@ -745,24 +816,23 @@ impl<'a> Fields<'a> {
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
     }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.array::<1>()?[0])
-    }
     fn u16(&mut self) -> Option<u16> {
         Some(u16::from_le_bytes(self.array()?))
     }
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.array()?))
     }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.array()?))
-    }
-    fn addr(&mut self) -> Option<Option<SocketAddr>> {
-        Some(match self.u8()? {
+    /// An address of the kind its record's [`layout`] gives.
+    fn addr(&mut self, kind: u8) -> Option<Option<SocketAddr>> {
+        Some(match kind {
             0 => None,
             4 => {
-                let ip = Ipv4Addr::from(self.array::<4>()?);
-                Some(SocketAddr::new(IpAddr::V4(ip), self.u16()?))
+                let [a, b, c, d, p0, p1] = self.array::<ADDR_V4>()?;
+                let ip = Ipv4Addr::new(a, b, c, d);
+                Some(SocketAddr::new(
+                    IpAddr::V4(ip),
+                    u16::from_le_bytes([p0, p1]),
+                ))
             }
             6 => {
                 let ip = Ipv6Addr::from(self.array::<16>()?);
@@ -792,54 +862,45 @@ enum Part {
     Head,
 }
 
+/// Reads one record (after its length) into `step` and gives its sequence number; `None`
+/// if it is damaged.
 fn parse_into(record: &[u8], step: &mut Step, part: Part) -> Option<u64> {
-    let mut f = Fields(record);
-    let seq = f.u64()?;
-    step.frame = f.u64()?;
-    match f.u32()? {
-        u32::MAX => step.frames.clear(),
-        n => {
-            let bytes = f.take(usize::try_from(n).ok()?.checked_mul(8)?)?;
-            if part == Part::Head {
-                return parse_rest(f, step, part).map(|()| seq);
-            }
-            let list = &mut step.frames;
-            list.clear();
+    let (fixed, rest) = record.split_first_chunk::<{ layout::LEN }>()?;
+    let u64_at = |at| u64::from_le_bytes(layout::get(fixed, at));
+    let u32_at = |at| u32::from_le_bytes(layout::get(fixed, at));
+    let [flags, proto, src, dst] = layout::get(fixed, layout::FLAGS);
+    step.frame = u64_at(layout::FRAME);
+    step.time = Timestamp {
+        secs: i64::from_le_bytes(layout::get(fixed, layout::SECS)),
+        nanos: u32_at(layout::NANOS),
+    };
+    step.stream = (flags & layout::HAS_STREAM != 0).then(|| u64_at(layout::STREAM));
+    step.proto = PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP");
+    step.ongoing = flags & layout::ONGOING != 0;
+    // Not stored: named later, and given back to each telling apart.
+    step.roles = [0, 0];
+    step.stream_last_frame = u64::MAX;
+    let mut f = Fields(rest);
+    let frames = match u32_at(layout::FRAMES) {
+        u32::MAX => None,
+        n => Some(f.take(usize::try_from(n).ok()?.checked_mul(8)?)?),
+    };
+    step.src = f.addr(src)?;
+    step.dst = f.addr(dst)?;
+    let text = match u32_at(layout::TEXT) {
+        code if flags & layout::PHRASE != 0 => {
+            Text::Phrase(FIXED_PHRASES.get(usize::try_from(code).ok()?)?)
+        }
+        len => Text::Inline(f.take(usize::try_from(len).ok()?)?),
+    };
+    if part == Part::Whole {
+        let list = &mut step.frames;
+        list.clear();
+        if let Some(bytes) = frames {
             list.extend(
                 (bytes.chunks_exact(8)).filter_map(|c| c.try_into().ok().map(u64::from_le_bytes)),
             );
         }
-    }
-    parse_rest(f, step, part).map(|()| seq)
-}
-
-/// The fields after the frame list.
-fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
-    step.time = Timestamp {
-        secs: i64::from_le_bytes(f.array()?),
-        nanos: f.u32()?,
-    };
-    step.stream = match f.u8()? {
-        0 => None,
-        _ => Some(f.u64()?),
-    };
-    step.src = f.addr()?;
-    step.dst = f.addr()?;
-    // Not stored: named later, and given back to each telling apart.
-    step.roles = [0, 0];
-    step.stream_last_frame = u64::MAX;
-    let [proto, ongoing] = f.array::<2>()?;
-    step.proto = PROTOS.get(usize::from(proto)).copied().unwrap_or("TCP");
-    step.ongoing = ongoing != 0;
-    let text = match f.u8()? {
-        TEXT_PHRASE => Text::Phrase(FIXED_PHRASES.get(usize::from(f.u8()?))?),
-        TEXT_INLINE => {
-            let len = usize::try_from(f.u32()?).ok()?;
-            Text::Inline(f.take(len)?)
-        }
-        _ => return None,
-    };
-    if part == Part::Whole {
         // Refilled in place, the step's one text buffer reused for every record.
         let refill = step.text.to_mut();
         refill.clear();
@@ -848,7 +909,7 @@ fn parse_rest(mut f: Fields<'_>, step: &mut Step, part: Part) -> Option<()> {
             Text::Inline(bytes) => std::str::from_utf8(bytes).ok()?,
         });
     }
-    Some(())
+    Some(u64_at(layout::SEQ))
 }
 
 #[cfg(test)]
@@ -931,11 +992,18 @@ mod tests {
             // The phrase's bytes are not in the record, only its place, whether the step
             // borrows the phrase or holds a copy (as one read back does).
             assert_eq!(short, long);
-            assert_eq!(short[short.len() - 2..], [TEXT_PHRASE, code as u8]);
+            let fixed: &[u8; layout::LEN] = short[4..].first_chunk().unwrap();
+            assert_ne!(fixed[layout::FLAGS] & layout::PHRASE, 0);
+            assert_eq!(
+                layout::get(fixed, layout::TEXT),
+                (code as u32).to_le_bytes()
+            );
+            // The length, the fixed fields, the two addresses (IPv4, IPv6), no text.
+            assert_eq!(short.len(), 4 + layout::LEN + ADDR_V4 + ADDR_V6);
             let mut other = Vec::new();
             let not_phrase = step(4, None, Some("10.0.0.1:5"), &phrase[1..]);
             encode(&mut other, 1, &not_phrase, &mut record).unwrap();
-            assert_eq!(short.len() + phrase.len() - 1 + 4 - 1, other.len());
+            assert_eq!(short.len() + phrase.len() - 1, other.len());
             for (bytes, text) in [(&short, *phrase), (&other, &phrase[1..])] {
                 let (_, back) = decode(&mut bytes.as_slice(), &mut Vec::new()).unwrap();
                 assert_eq!(back.text, text);
@@ -944,10 +1012,11 @@ mod tests {
                 assert_eq!(parse_into(record, &mut head, Part::Head), Some(1));
                 assert_eq!((head.frame, head.text.as_ref()), (4, ""));
             }
-            // A place beyond the list, or an unknown kind of text, is damage.
-            for (at, value) in [(short.len() - 1, 0xee), (short.len() - 2, 7)] {
+            // A place beyond the list, or an inline text longer than the record, is damage.
+            for (flags, text) in [(fixed[layout::FLAGS], 0xee), (0, 1)] {
                 let mut damaged = short.clone();
-                damaged[at] = value;
+                damaged[4 + layout::FLAGS] = flags;
+                damaged[4 + layout::TEXT] = text;
                 assert!(decode(&mut damaged.as_slice(), &mut Vec::new()).is_err());
             }
         }
