@@ -227,39 +227,37 @@ impl PartiesSeen {
             last_frame: self.last_frame,
             ..StoryColumns::default()
         };
-        let width = |role: &str, addr: SocketAddr| role.len() + 1 + addr_text_len(addr);
         for (stream, (&sides, &print)) in self.sides.iter().zip(&self.prints).enumerate() {
             if sides == 0 {
                 continue;
             }
             let ((client, server, server_role), _) = index.roles_and_last_frame(stream as u64)?;
-            let (lower, higher) = (client.min(server), client.max(server));
+            let (lower, higher) = if addr_le(client, server) {
+                (client, server)
+            } else {
+                (server, client)
+            };
             if pair_print(self.key, lower, higher) != print {
                 return None;
             }
-            // The rule of `RoleResolver::resolve` for a connection's own addresses.
-            let role = |addr: SocketAddr| {
-                if addr == client {
+            // The rule of `RoleResolver::resolve` for a connection's own addresses; each
+            // party measured once, whatever columns it appears in.
+            let width = |addr: SocketAddr| {
+                let role = if addr == client {
                     "client"
                 } else {
                     server_role
-                }
+                };
+                role.len() + 1 + addr_text_len(addr)
             };
-            for (side, addr, to) in [
-                (Self::LOWER_FROM, lower, false),
-                (Self::HIGHER_FROM, higher, false),
-                (Self::LOWER_TO, lower, true),
-                (Self::HIGHER_TO, higher, true),
-            ] {
-                if sides & side != 0 {
-                    let column = if to {
-                        &mut columns.to
-                    } else {
-                        &mut columns.from
-                    };
-                    *column = (*column).max(width(role(addr), addr));
-                }
-            }
+            let (lower, higher) = (width(lower), width(higher));
+            let named = |side: u8, width: usize| if sides & side != 0 { width } else { 0 };
+            columns.from = (columns.from)
+                .max(named(Self::LOWER_FROM, lower))
+                .max(named(Self::HIGHER_FROM, higher));
+            columns.to = (columns.to)
+                .max(named(Self::LOWER_TO, lower))
+                .max(named(Self::HIGHER_TO, higher));
         }
         Some(columns)
     }
