@@ -247,10 +247,14 @@ fn push_title(out: &mut String, name: &str) {
         let end = rest.bytes().position(|b| b == b'_');
         let word = end.map_or(rest, |end| rest.get(..end).unwrap_or_default());
         let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            out.extend(first.to_uppercase());
-            out.push_str(chars.as_str());
+        match chars.next() {
+            // The names are ASCII: the Unicode case mapping (a table search) only for
+            // others.
+            Some(first) if first.is_ascii() => out.push(first.to_ascii_uppercase()),
+            Some(first) => out.extend(first.to_uppercase()),
+            None => {}
         }
+        out.push_str(chars.as_str());
         match end.and_then(|end| rest.get(end + 1..)) {
             Some(next) => {
                 out.push(' ');
