@@ -262,7 +262,9 @@ fn fetch_outcome(fetches: &[(&Exchange, &'static str, &str)], by_stream: &ByStre
 pub(crate) fn normalize(u: &str) -> String {
     let u = u.trim();
     let (scheme, rest) = split_scheme(u).unwrap_or(("http", u));
-    let (host, path) = match rest.find('/') {
+    // Found as a byte (`find('/')`'s character search cost a quarter of the normalisation):
+    // `/` is ASCII, so where its byte is, a character boundary is.
+    let (host, path) = match memchr::memchr(b'/', rest.as_bytes()) {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
