@@ -485,8 +485,9 @@ pub struct StoryBuilder {
     misplaced: bool,
     recorded: u64,
     spill: Option<SpillState>,
-    /// The columns' measure, taken as steps are recorded (by a spilling builder only: a
-    /// story kept in memory is measured when it is put in order).
+    /// The columns' measure, taken as steps are recorded (by a spilling builder only, for
+    /// its steps spilled or not: a builder that keeps every step in memory measures them
+    /// when they are put in order).
     parties: PartiesSeen,
 }
 
@@ -612,13 +613,25 @@ impl StoryBuilder {
         }
         let mut roles = RoleResolver::new(index);
         let mut meter = ColumnsMeter::default();
+        // A spilling builder noted every step's parties as it came, spilled or not.
+        let noted = self.spill.is_some();
         let runs = self.spill.and_then(|s| s.runs);
         let store = match runs {
             None => {
                 let mut steps: Vec<Step> = steps.into_iter().map(|(_, s)| s).collect();
+                let measured = if noted {
+                    self.parties.columns(index)
+                } else {
+                    None
+                };
                 for step in &mut steps {
                     roles.resolve(step);
-                    meter.step(step);
+                    if measured.is_none() {
+                        meter.step(step);
+                    }
+                }
+                if let Some(columns) = measured {
+                    meter.columns = columns;
                 }
                 Store::Memory(steps)
             }

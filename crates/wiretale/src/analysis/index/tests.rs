@@ -548,10 +548,11 @@ fn a_step_merged_into_a_line_does_not_widen_the_columns() {
 
 #[test]
 fn a_spilled_story_whose_steps_name_other_parties_is_measured_from_its_steps() {
-    // A spilled story's columns are measured as its steps are recorded, from each
-    // connection's two endpoints; a step that names another pair on its connection, or has
-    // no connection, is not one the pipeline makes, and the steps are measured one by one
-    // instead. Here the third step's receiver, on a line of its own, is the widest.
+    // A spilling builder's columns are measured as its steps are recorded, from each
+    // connection's two endpoints, whether the steps were spilled or all stayed in memory; a
+    // step that names another pair on its connection, or has no connection, is not one the
+    // pipeline makes, and the steps are measured one by one instead. Here the third step's
+    // receiver, on a line of its own, is the widest.
     let client: SocketAddr = "10.0.0.1:5000".parse().unwrap();
     let server: SocketAddr = "10.0.0.2:443".parse().unwrap();
     let far: SocketAddr = "192.168.200.200:44443".parse().unwrap();
@@ -579,8 +580,11 @@ fn a_spilled_story_whose_steps_name_other_parties_is_measured_from_its_steps() {
             )),
         ],
     ];
-    for (case, events) in cases.iter().enumerate() {
-        let (index, told) = index_and_story(events, crate::analysis::StoryBuilder::spilling(1));
+    for (case, events, memory_steps) in (cases.iter().enumerate())
+        .flat_map(|(case, events)| [1, 1000].map(|steps| (case, events, steps)))
+    {
+        let builder = crate::analysis::StoryBuilder::spilling(memory_steps);
+        let (index, told) = index_and_story(events, builder);
         let lines = told.lines(&index);
         assert_eq!(lines.len(), events.len(), "{case}: {lines:?}");
         let columns = told.columns();
