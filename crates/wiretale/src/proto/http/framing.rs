@@ -128,18 +128,28 @@ fn content_length(headers: &HeaderBlock) -> Result<Option<u64>, HttpError> {
     let mut found: Option<u64> = None;
     let values = || headers.values("Content-Length").flat_map(|v| v.split(','));
     let mut at = 0usize;
+    // Notes the `at`-th number.
+    let mut note = |n: u64| {
+        match found {
+            Some(prev) if prev != n => return Err(conflicting(values, at)),
+            _ => found = Some(n),
+        }
+        at += 1;
+        Ok(())
+    };
     // Loops rather than one flattened iterator: every response with a body comes here, and
     // the usual single value should not pay for the adapters.
     for value in headers.values("Content-Length") {
+        // Nearly every value is one number: read whole, without splitting it into elements.
+        if let Some(n) = decimal_u64(value) {
+            note(n)?;
+            continue;
+        }
         for v in elements(value) {
             let Some(n) = decimal_u64(v) else {
                 return Err(HttpError::InvalidContentLength { value: clip(v, 64) });
             };
-            match found {
-                Some(prev) if prev != n => return Err(conflicting(values, at)),
-                _ => found = Some(n),
-            }
-            at += 1;
+            note(n)?;
         }
     }
     Ok(found)
