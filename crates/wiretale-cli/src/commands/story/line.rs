@@ -39,13 +39,29 @@ impl StepLines {
         self.parties.push(b, &l.from, from_w);
         b.extend_from_slice(" → ".as_bytes());
         self.parties.push(b, &l.to, to_w);
-        b.extend_from_slice(b"  ");
-        b.extend_from_slice(l.proto.as_bytes());
-        pad(b, 4usize.saturating_sub(l.proto.chars().count()));
-        b.extend_from_slice(b"  ");
+        push_proto_cell(b, l.proto);
         b.extend_from_slice(l.text.as_bytes());
         b.push(b'\n');
         Ok(())
+    }
+}
+
+/// `  PROTO  `, the protocol padded to four characters: built as one cell of a known size
+/// when the name is ASCII and fits (every protocol the library names), a copy of a few
+/// moves rather than a library call, a character count and a padding.
+fn push_proto_cell(b: &mut Vec<u8>, proto: &str) {
+    const CELL: usize = 2 + 4 + 2;
+    if proto.len() <= 4 && proto.is_ascii() {
+        let mut cell = [b' '; CELL];
+        for (at, byte) in cell[2..].iter_mut().zip(proto.bytes()) {
+            *at = byte;
+        }
+        b.extend_from_slice(&cell);
+    } else {
+        b.extend_from_slice(b"  ");
+        b.extend_from_slice(proto.as_bytes());
+        pad(b, 4usize.saturating_sub(proto.chars().count()));
+        b.extend_from_slice(b"  ");
     }
 }
 
@@ -109,7 +125,10 @@ impl PartyTexts {
         {
             let len = usize::from(hit.len);
             let padded = width.min(PARTY_TEXT_ROOM).max(len);
-            b.extend_from_slice(hit.text.get(..padded).unwrap_or_default());
+            // The whole room is copied, then cut to the column: a copy of a known size is a
+            // few moves, one of a varying size a library call.
+            b.extend_from_slice(&hit.text);
+            b.truncate(b.len() - (PARTY_TEXT_ROOM - padded));
             pad(b, width.saturating_sub(padded));
             return;
         }
@@ -241,6 +260,9 @@ mod tests {
             (1234, 12345.6785, "NTLM"),
             (9, 1e-9, "TLSv"),
             (70, 30.0004999, "X"),
+            // Not a name the library gives: longer than the column, or not ASCII.
+            (71, 1.5, "SMTPS"),
+            (72, 1.5, "ÉTÉ"),
         ] {
             let l = StoryLine {
                 kind: LineKind::Step,
